@@ -1,0 +1,60 @@
+"""The FastAPI application: settings, database, middleware, error handling and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.middleware import BodyLimit, SecurityHeaders
+from api.routers import auth, health, pupils, schools, staff
+from api.schema import head_revision
+from core.db import Database
+from core.security import Passwords, TokenService
+from core.settings import Settings, get_settings
+
+DESCRIPTION = """
+contactlog records a school trust's approved staff–pupil online contact: the written permission,
+parental consent, every communication, and the end of each relationship.
+
+Sign in with `POST /auth/token` (OAuth2 password flow, email as username) and send the token as
+`Authorization: Bearer …`. Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_db = db is None
+    database = db or Database(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_db:
+            database.dispose()
+
+    app = FastAPI(
+        title="contactlog",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.tokens = TokenService(settings)
+    app.state.passwords = Passwords(settings)
+    app.state.schema_head = head_revision()
+
+    problems.install(app)
+
+    def body_limit(path: str) -> int:
+        return settings.max_import_bytes if path.endswith("/import") else settings.max_body_bytes
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(SecurityHeaders)
+
+    for module in (health, auth, schools, staff, pupils):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,208 @@
+"""The `contactlog` command: serve, migrate, seed the demo, create users, import pupils."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlmodel import select
+
+from api import demo
+from api.schema import upgrade
+from core.auth import Principal
+from core.db import Database
+from core.directory.models import Role, School, SchoolCreate, StaffCreate, Trust
+from core.directory.pupil_import import import_pupils
+from core.directory.schools import create_school, create_trust
+from core.directory.staff import create_staff
+from core.errors import DomainError
+from core.security import Passwords
+from core.settings import Settings
+
+app = typer.Typer(help="contactlog: staff-pupil online contact, approved, consented and logged.")
+users_app = typer.Typer(help="Staff accounts.")
+import_app = typer.Typer(help="Imports from the school's MIS.")
+app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        errors.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.resolved_database_url)
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    errors.print(f"[red]{exc.title}:[/red] {exc.detail}")
+    for item in exc.extra.get("errors", [])[:50]:
+        where = f"row {item['row']}, " if "row" in item else ""
+        errors.print(f"  {where}{item.get('field', '')}: {item.get('message', '')}")
+    return typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest migration."""
+    settings = _settings()
+    db = _database(settings)
+    upgrade(db.engine)
+    db.dispose()
+    console.print("Database schema is up to date.")
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Seed the demo trust on an empty database, and print the demo sign-ins."""
+    settings = _settings()
+    if settings.environment == "production":
+        errors.print("[red]The demo data is not for production.[/red]")
+        raise typer.Exit(2)
+    db = _database(settings)
+    with db.transaction() as session:
+        if demo.is_seeded(session):
+            console.print("The database already has data; the demo was not added again.")
+        else:
+            demo.seed(session=session, settings=settings, passwords=Passwords(settings))
+            console.print("Demo trust created.")
+    db.dispose()
+    console.print(f"\nDemo sign-ins (password for every one: {demo.DEMO_PASSWORD})")
+    for person in demo.sign_ins():
+        # Plain lines, so the emails are never cut however narrow the terminal.
+        print(f"  {person.email:<38} {person.name:<14} {person.school:<18} {person.roles}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    _settings()
+    console.print(f"contactlog on http://{host}:{port} (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=True,
+    )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in email")],
+    name: Annotated[str, typer.Option(help="Full name")],
+    school: Annotated[str, typer.Option(help="School name; created if the trust has none such")],
+    role: Annotated[list[Role], typer.Option(help="Role (repeat for several)")] = [  # noqa: B006
+        Role.admin
+    ],
+    trust: Annotated[str, typer.Option(help="Trust name, when creating the first school")] = "",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
+) -> None:
+    """Create a staff account, e.g. the first admin of a new deployment."""
+    settings = _settings()
+    password = _read_password(password_stdin)
+    operator = Principal.command_line()
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            found = session.exec(select(School).where(School.name == school)).first()
+            if found is None:
+                trust_row = session.exec(select(Trust)).first()
+                if trust_row is None:
+                    trust_row = create_trust(
+                        session=session, actor=operator, name=trust or f"{school} trust"
+                    )
+                found = create_school(
+                    session=session,
+                    actor=operator,
+                    school_in=SchoolCreate(name=school),
+                    trust_id=trust_row.id,
+                )
+            created = create_staff(
+                session=session,
+                actor=operator,
+                staff_in=StaffCreate(
+                    name=name, email=email, school_id=found.id, roles=role, password=password
+                ),
+                passwords=Passwords(settings),
+            )
+    except DomainError as exc:
+        raise _fail(exc) from None
+    except ValueError as exc:
+        errors.print(f"[red]Invalid input:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    console.print(f"Created account {created.id} ({', '.join(created.roles)}) at {school}.")
+
+
+@import_app.command("pupils")
+def import_pupils_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV from the MIS")],
+    school_id: Annotated[int, typer.Option("--school", help="School id")],
+) -> None:
+    """Import or update pupils from a CSV: every row or none."""
+    settings = _settings()
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    db = _database(settings)
+    try:
+        with (
+            Progress(
+                TextColumn("Checking rows"), BarColumn(), MofNCompleteColumn(), console=console
+            ) as progress,
+            db.transaction() as session,
+        ):
+            task = progress.add_task("rows", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = import_pupils(
+                session=session,
+                actor=Principal.command_line(),
+                csv_text=text,
+                school_id=school_id,
+                progress=advance,
+            )
+    except DomainError as exc:
+        raise _fail(exc) from None
+    finally:
+        db.dispose()
+    console.print(
+        f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged."
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,112 @@
+"""RFC 9457 problem details: the one place where every error becomes an HTTP response."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import DomainError, TooManyAttempts
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("contactlog.api")
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase
+    body = {
+        "type": f"urn:contactlog:problem:{slug or phrase.lower().replace(' ', '-')}",
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=status, headers=all_headers, media_type=PROBLEM_JSON)
+
+
+def domain_problem(exc: DomainError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after)
+    extra = {k: v for k, v in exc.extra.items() if k != "retry_after"}
+    return problem(exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=headers, **extra)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    # ("body", "roles", 0) -> "roles[0]"; the leading source names where it came from.
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path", "header")
+        else [str(p) for p in loc]
+    )
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text or str(loc[0] if loc else "body")
+
+
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    # Input values are never echoed back: they may be a pupil's name or a password.
+    errors = [
+        {
+            "field": _field(tuple(e.get("loc", ()))),
+            "in": str(e.get("loc", ("body",))[0]),
+            "message": e.get("msg", "invalid"),
+        }
+        for e in exc.errors()
+    ]
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return problem(
+        422,
+        f"The request is not valid: {fields}." if fields else "The request is not valid.",
+        slug="invalid-input",
+        title="Invalid input",
+        errors=errors,
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return domain_problem(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_problem(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "There is nothing at this address."
+        if exc.status_code == 405:
+            detail = "This method is not allowed here."
+        return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged without the request body or query: they may hold personal data.
+        log.error(
+            "unhandled %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        return problem(500, "Something went wrong on the server; nothing was changed.")

@@ -1,0 +1,84 @@
+"""Sign-in, revocation and "who am I"."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from api.deps import CurrentPrincipal, PasswordsDep, SessionDep, SettingsDep, TokensDep
+from api.problems import problem
+from core.auth import IssuedToken, revoke_tokens, sign_in
+from core.directory.models import Role, School
+from core.directory.staff import get_staff
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+class MePublic(BaseModel):
+    id: int
+    name: str
+    email: str
+    roles: list[Role]
+    school_id: int
+    school_name: str
+    line_manager_id: int | None
+    is_headteacher: bool
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenPublic,
+    responses={401: {"description": "Wrong email or password"}, 429: {"description": "Throttled"}},
+)
+def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+    tokens: TokensDep,
+    passwords: PasswordsDep,
+) -> TokenPublic | Response:
+    """OAuth2 password flow: email as `username`, and the password."""
+    outcome = sign_in(
+        session=session,
+        email=form.username,
+        password=form.password,
+        passwords=passwords,
+        tokens=tokens,
+        settings=settings,
+    )
+    if not isinstance(outcome, IssuedToken):
+        # Returned rather than raised, so the unit of work keeps the failure's count.
+        return problem(401, outcome.detail, slug="sign-in-refused", title="Sign-in refused")
+    return TokenPublic(
+        access_token=outcome.access_token,
+        token_type=outcome.token_type,
+        expires_in=outcome.expires_in,
+    )
+
+
+@router.post("/auth/revoke", status_code=204)
+def revoke(session: SessionDep, actor: CurrentPrincipal) -> Response:
+    """Sign out everywhere: every token issued to me so far stops working."""
+    revoke_tokens(session=session, actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=MePublic)
+def me(session: SessionDep, actor: CurrentPrincipal) -> MePublic:
+    assert actor.staff_id is not None
+    staff = get_staff(session=session, actor=actor, staff_id=actor.staff_id)
+    school = session.get(School, staff.school_id)
+    assert school is not None
+    return MePublic(
+        **staff.model_dump(include=set(MePublic.model_fields) - {"school_name"}),
+        school_name=school.name,
+    )

@@ -1,0 +1,122 @@
+"""Pupils, their guardians, and the import of the school's MIS pupil list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from api.deps import CurrentPrincipal, PagingDep, SessionDep
+from core.directory import pupils
+from core.directory.models import (
+    GuardianCreate,
+    GuardianPublic,
+    PupilCreate,
+    PupilPublic,
+    PupilUpdate,
+)
+from core.directory.pupil_import import import_pupils
+from core.errors import DomainError, InvalidInput
+from core.pagination import Page
+
+router = APIRouter(tags=["pupils"])
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
+
+
+class ImportReportPublic(BaseModel):
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+
+
+async def csv_text(request: Request) -> str:
+    """The request body as text: UTF-8 (with or without BOM), or Windows-1252 from older MIS."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("text/csv", "text/plain", "application/csv"):
+        raise UnsupportedMediaType("Send the pupil list as a text/csv body.")
+    raw = await request.body()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("The file is neither UTF-8 nor Windows-1252 text.") from exc
+
+
+CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": (
+                    "UPN,Legal Forename,Legal Surname,DOB\nA123456789012,Sam,Jones,2010-09-01\n"
+                ),
+            }
+        },
+    }
+}
+
+
+@router.post("/pupils", response_model=PupilPublic, status_code=201)
+def create_pupil(body: PupilCreate, session: SessionDep, actor: CurrentPrincipal) -> object:
+    return pupils.create_pupil(session=session, actor=actor, pupil_in=body)
+
+
+@router.post("/pupils/import", response_model=ImportReportPublic, openapi_extra=CSV_BODY)
+def import_pupil_list(
+    text: Annotated[str, Depends(csv_text)],
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    school_id: int | None = None,
+) -> object:
+    """All rows or none: a file with any bad row is refused with a report of every bad row."""
+    return import_pupils(session=session, actor=actor, csv_text=text, school_id=school_id)
+
+
+@router.get("/pupils", response_model=Page[PupilPublic])
+def list_pupils(
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    paging: PagingDep,
+    school_id: int | None = None,
+) -> object:
+    return pupils.list_pupils(
+        session=session,
+        actor=actor,
+        school_id=school_id,
+        cursor=paging.cursor,
+        limit=paging.limit,
+    )
+
+
+@router.get("/pupils/{pupil_id}", response_model=PupilPublic)
+def get_pupil(pupil_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+    return pupils.get_pupil(session=session, actor=actor, pupil_id=pupil_id)
+
+
+@router.patch("/pupils/{pupil_id}", response_model=PupilPublic)
+def update_pupil(
+    pupil_id: int, body: PupilUpdate, session: SessionDep, actor: CurrentPrincipal
+) -> object:
+    return pupils.update_pupil(session=session, actor=actor, pupil_id=pupil_id, changes=body)
+
+
+@router.post("/pupils/{pupil_id}/guardians", response_model=GuardianPublic, status_code=201)
+def add_guardian(
+    pupil_id: int, body: GuardianCreate, session: SessionDep, actor: CurrentPrincipal
+) -> object:
+    return pupils.add_guardian(session=session, actor=actor, pupil_id=pupil_id, guardian_in=body)
+
+
+@router.get("/pupils/{pupil_id}/guardians", response_model=list[GuardianPublic])
+def list_guardians(pupil_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+    return pupils.list_guardians(session=session, actor=actor, pupil_id=pupil_id)

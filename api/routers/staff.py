@@ -1,0 +1,55 @@
+"""Staff accounts: the school's directory of people who may act in contactlog."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import CurrentPrincipal, PagingDep, PasswordsDep, SessionDep
+from core.directory import staff
+from core.directory.models import StaffCreate, StaffPublic, StaffUpdate
+from core.pagination import Page
+
+router = APIRouter(tags=["staff"])
+
+
+@router.post("/staff", response_model=StaffPublic, status_code=201)
+def create_staff(
+    body: StaffCreate, session: SessionDep, actor: CurrentPrincipal, passwords: PasswordsDep
+) -> object:
+    return staff.create_staff(session=session, actor=actor, staff_in=body, passwords=passwords)
+
+
+@router.get("/staff", response_model=Page[StaffPublic])
+def list_staff(
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    paging: PagingDep,
+    school_id: int | None = None,
+    active: bool | None = None,
+) -> object:
+    return staff.list_staff(
+        session=session,
+        actor=actor,
+        school_id=school_id,
+        active=active,
+        cursor=paging.cursor,
+        limit=paging.limit,
+    )
+
+
+@router.get("/staff/{staff_id}", response_model=StaffPublic)
+def get_staff(staff_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+    return staff.get_staff(session=session, actor=actor, staff_id=staff_id)
+
+
+@router.patch("/staff/{staff_id}", response_model=StaffPublic)
+def update_staff(
+    staff_id: int,
+    body: StaffUpdate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    passwords: PasswordsDep,
+) -> object:
+    return staff.update_staff(
+        session=session, actor=actor, staff_id=staff_id, changes=body, passwords=passwords
+    )

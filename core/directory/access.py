@@ -1,0 +1,61 @@
+"""Who may see and change which part of the directory: school scope first, then role."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, SQLModel
+
+from core.auth import Principal
+from core.directory.models import Role, School
+from core.errors import Forbidden, InvalidInput, NotFound
+from core.settings import get_settings
+
+
+def visible_school(session: Session, actor: Principal, school_id: int) -> School:
+    """The school, if the actor may look into it; another school is simply not found."""
+    school = session.get(School, school_id)
+    if school is None or school.id is None:
+        raise NotFound("No such school.")
+    if not actor.sees_school(school_id=school.id, trust_id=school.trust_id):
+        raise NotFound("No such school.")
+    return school
+
+
+def require_role(actor: Principal, school: School, *roles: Role, action: str) -> None:
+    """Forbidden unless the actor holds one of `roles` for this school."""
+    assert school.id is not None
+    if not any(actor.acts_as(r, school_id=school.id, trust_id=school.trust_id) for r in roles):
+        names = " or ".join(r.value for r in roles)
+        raise Forbidden(f"Only {names} may {action}.")
+
+
+def target_school(session: Session, actor: Principal, requested: int | None) -> School:
+    """The school a new record goes into: the actor's own unless a trust role names another."""
+    if requested is None:
+        if actor.school_id is None:
+            raise Forbidden("Name the school: the command line has no school of its own.")
+        return visible_school(session, actor, actor.school_id)
+    school = visible_school(session, actor, requested)
+    if school.id != actor.school_id and not (actor.operator or actor.has(Role.trust_admin)):
+        raise Forbidden("Only trust_admin may add records to another school.")
+    return school
+
+
+def apply_changes(
+    record: SQLModel, values: dict[str, Any], *, clearable: frozenset[str] = frozenset()
+) -> None:
+    """Copy the fields a PATCH body set onto the record; only `clearable` ones may be null."""
+    for name, value in values.items():
+        if value is None and name not in clearable:
+            raise InvalidInput(
+                f"{name} cannot be cleared.",
+                extra={"errors": [{"field": name, "message": "must not be null"}]},
+            )
+        setattr(record, name, value)
+
+
+def school_zone(school: School) -> ZoneInfo:
+    """The school's own time zone, or the deployment's default."""
+    return ZoneInfo(school.timezone) if school.timezone else get_settings().zone

@@ -1,0 +1,238 @@
+"""The directory's records: trusts, schools, staff and their roles, pupils, guardians, devices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import ConfigDict, EmailStr, field_validator
+from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.clock import now
+from core.db import UTCDateTime
+
+
+class Role(StrEnum):
+    staff = "staff"
+    approver = "approver"
+    dsl = "dsl"
+    admin = "admin"
+    trust_dsl = "trust_dsl"
+    trust_admin = "trust_admin"
+
+
+TRUST_ROLES = frozenset({Role.trust_dsl, Role.trust_admin})
+
+
+def _created_at() -> datetime:
+    return now()
+
+
+def _stamp() -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=False)
+
+
+class Forbid(SQLModel):
+    """Input schemas refuse unknown fields, so nobody sets an id, school or role by stealth."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- trust and schools
+
+
+class Trust(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+
+
+class SchoolBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class SchoolCreate(SchoolBase, Forbid):
+    pass
+
+
+class SchoolPublic(SchoolBase):
+    id: int
+    trust_id: int
+    created_at: datetime
+
+
+class School(SchoolBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    trust_id: int = Field(foreign_key="trust.id", index=True)
+    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+
+
+# ---------------------------------------------------------------- staff
+
+
+class StaffBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr = Field(max_length=254)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class StaffCreate(StaffBase, Forbid):
+    school_id: int | None = None
+    roles: list[Role] = Field(default_factory=lambda: [Role.staff], min_length=1)
+    line_manager_id: int | None = None
+    is_headteacher: bool = False
+    password: str | None = Field(default=None, min_length=12, max_length=256)
+
+
+class StaffUpdate(Forbid):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = Field(default=None, max_length=254)
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    line_manager_id: int | None = None
+    is_headteacher: bool | None = None
+    is_active: bool | None = None
+    password: str | None = Field(default=None, min_length=12, max_length=256)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+
+class StaffPublic(StaffBase):
+    id: int
+    school_id: int
+    roles: list[Role]
+    line_manager_id: int | None
+    is_headteacher: bool
+    is_active: bool
+    created_at: datetime
+
+
+class Staff(StaffBase, table=True):
+    __table_args__ = (UniqueConstraint("email", name="uq_staff_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    line_manager_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("staff.id"), nullable=True, index=True),
+    )
+    is_headteacher: bool = False
+    is_active: bool = True
+    password_hash: str | None = Field(default=None, max_length=512)
+    # Raised to revoke every token issued before; tokens carry the generation they were issued in.
+    token_generation: int = 0
+    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+
+
+class StaffRole(SQLModel, table=True):
+    __tablename__ = "staff_role"
+
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    )
+    role: Role = Field(sa_column=Column(String(20), primary_key=True))
+
+
+# ---------------------------------------------------------------- pupils and guardians
+
+
+class PupilBase(SQLModel):
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    date_of_birth: date
+    school_reference: str = Field(min_length=1, max_length=50)
+
+
+class PupilCreate(PupilBase, Forbid):
+    school_id: int | None = None
+
+
+class PupilUpdate(Forbid):
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    date_of_birth: date | None = None
+    school_reference: str | None = Field(default=None, min_length=1, max_length=50)
+
+
+class PupilPublic(PupilBase):
+    id: int
+    school_id: int
+    created_at: datetime
+
+
+class Pupil(PupilBase, table=True):
+    __table_args__ = (
+        UniqueConstraint("school_id", "school_reference", name="uq_pupil_school_reference"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+
+
+class GuardianBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    relationship: str = Field(min_length=1, max_length=50)
+    email: EmailStr | None = Field(default=None, max_length=254)
+    has_parental_responsibility: bool
+
+
+class GuardianCreate(GuardianBase, Forbid):
+    pass
+
+
+class GuardianPublic(GuardianBase):
+    id: int
+    pupil_id: int
+    created_at: datetime
+
+
+class Guardian(GuardianBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    pupil_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("pupil.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+
+
+# ---------------------------------------------------------------- devices
+
+
+class DeviceBase(SQLModel):
+    asset_tag: str = Field(min_length=1, max_length=50)
+    description: str = Field(min_length=1, max_length=200)
+
+
+class DeviceCreate(DeviceBase, Forbid):
+    school_id: int | None = None
+
+
+class DeviceUpdate(Forbid):
+    description: str | None = Field(default=None, min_length=1, max_length=200)
+    is_active: bool | None = None
+
+
+class DevicePublic(DeviceBase):
+    id: int
+    school_id: int
+    is_active: bool
+    created_at: datetime
+
+
+class Device(DeviceBase, table=True):
+    __table_args__ = (UniqueConstraint("school_id", "asset_tag", name="uq_device_asset_tag"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())

@@ -1,0 +1,208 @@
+"""Staff accounts: roles, line managers, activation, and who may see whom."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from core.auth import Principal
+from core.directory.access import apply_changes, require_role, target_school, visible_school
+from core.directory.models import (
+    TRUST_ROLES,
+    Role,
+    School,
+    Staff,
+    StaffCreate,
+    StaffPublic,
+    StaffRole,
+    StaffUpdate,
+)
+from core.errors import Conflict, Forbidden, NotFound, RuleBroken
+from core.pagination import Page, after_id, page_by_id
+from core.security import Passwords
+
+
+def _roles_by_staff(session: Session, ids: Iterable[int]) -> dict[int, list[Role]]:
+    found: dict[int, list[Role]] = {i: [] for i in ids}
+    if found:
+        rows = session.exec(select(StaffRole).where(col(StaffRole.staff_id).in_(list(found))))
+        for row in rows:
+            found[row.staff_id].append(Role(row.role))
+    return {i: sorted(r, key=list(Role).index) for i, r in found.items()}
+
+
+def _public(staff: Staff, roles: list[Role]) -> StaffPublic:
+    return StaffPublic.model_validate({**staff.model_dump(), "roles": roles})
+
+
+def public_staff(session: Session, rows: Sequence[Staff]) -> list[StaffPublic]:
+    roles = _roles_by_staff(session, [s.id for s in rows if s.id is not None])
+    return [_public(s, roles[s.id]) for s in rows if s.id is not None]
+
+
+def _may_grant(actor: Principal, roles: Iterable[Role]) -> None:
+    if set(roles) & TRUST_ROLES and not (actor.operator or actor.has(Role.trust_admin)):
+        raise Forbidden("Only trust_admin may grant or remove trust-wide roles.")
+
+
+def _check_line_manager(
+    session: Session, *, school_id: int, manager_id: int | None, staff_id: int | None
+) -> None:
+    """The manager is an active approver of the same school, and the chain has no loop."""
+    if manager_id is None:
+        return
+    manager = session.get(Staff, manager_id)
+    if manager is None or manager.school_id != school_id:
+        raise RuleBroken("The line manager must be a member of staff at the same school.")
+    if not manager.is_active:
+        raise RuleBroken("The line manager's account is deactivated.")
+    if Role.approver not in _roles_by_staff(session, [manager_id])[manager_id]:
+        raise RuleBroken("The line manager must hold the approver role.")
+    seen: set[int] = set()
+    current: Staff | None = manager
+    while current is not None and current.id is not None and current.id not in seen:
+        if current.id == staff_id:
+            raise RuleBroken("A member of staff cannot be their own line manager, directly or not.")
+        seen.add(current.id)
+        current = session.get(Staff, current.line_manager_id) if current.line_manager_id else None
+
+
+def _set_roles(session: Session, staff_id: int, roles: Iterable[Role]) -> None:
+    session.execute(delete(StaffRole).where(col(StaffRole.staff_id) == staff_id))
+    for role in sorted(set(roles)):
+        session.add(StaffRole(staff_id=staff_id, role=role))
+
+
+def create_staff(
+    *, session: Session, actor: Principal, staff_in: StaffCreate, passwords: Passwords
+) -> StaffPublic:
+    school = target_school(session, actor, staff_in.school_id)
+    require_role(actor, school, Role.admin, action="add staff")
+    _may_grant(actor, staff_in.roles)
+    assert school.id is not None
+    if staff_in.is_headteacher and Role.approver not in staff_in.roles:
+        raise RuleBroken("A headteacher must hold the approver role.")
+    _check_line_manager(
+        session, school_id=school.id, manager_id=staff_in.line_manager_id, staff_id=None
+    )
+    staff = Staff(
+        school_id=school.id,
+        name=staff_in.name,
+        email=staff_in.email,
+        line_manager_id=staff_in.line_manager_id,
+        is_headteacher=staff_in.is_headteacher,
+        password_hash=passwords.hash(staff_in.password) if staff_in.password else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(staff)
+            session.flush()
+            assert staff.id is not None
+            _set_roles(session, staff.id, staff_in.roles)
+    except IntegrityError as exc:
+        raise Conflict("An account with this email address already exists.") from exc
+    return public_staff(session, [staff])[0]
+
+
+def _staff_in_scope(session: Session, actor: Principal, staff_id: int) -> tuple[Staff, School]:
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound("No such member of staff.")
+    try:
+        school = visible_school(session, actor, staff.school_id)
+    except NotFound:
+        raise NotFound("No such member of staff.") from None
+    return staff, school
+
+
+def _manages(actor: Principal, staff: Staff, school: School) -> bool:
+    """The actor is this person's line manager, or the headteacher of their school."""
+    if actor.staff_id is not None and staff.line_manager_id == actor.staff_id:
+        return True
+    return (
+        actor.is_headteacher
+        and actor.school_id == staff.school_id
+        and actor.acts_as(Role.approver, school_id=school.id or 0, trust_id=school.trust_id)
+    )
+
+
+def get_staff(*, session: Session, actor: Principal, staff_id: int) -> StaffPublic:
+    staff, school = _staff_in_scope(session, actor, staff_id)
+    if staff.id != actor.staff_id and not _manages(actor, staff, school):
+        require_role(actor, school, Role.admin, Role.dsl, action="see other staff accounts")
+    return public_staff(session, [staff])[0]
+
+
+def list_staff(
+    *,
+    session: Session,
+    actor: Principal,
+    school_id: int | None = None,
+    active: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[StaffPublic]:
+    """Admins and DSLs list their school; an approver lists the staff they manage."""
+    school = visible_school(session, actor, school_id or actor.school_id or 0)
+    assert school.id is not None
+    query = select(Staff).where(Staff.school_id == school.id)
+    reads_all = any(
+        actor.acts_as(r, school_id=school.id, trust_id=school.trust_id)
+        for r in (Role.admin, Role.dsl)
+    ) or (actor.is_headteacher and actor.school_id == school.id)
+    if not reads_all:
+        if not actor.acts_as(Role.approver, school_id=school.id, trust_id=school.trust_id):
+            raise Forbidden("Only admin, dsl or approver may list staff.")
+        query = query.where(Staff.line_manager_id == actor.staff_id)
+    if active is not None:
+        query = query.where(Staff.is_active == active)
+    rows = session.exec(after_id(query, col(Staff.id), cursor, limit)).all()
+    page = page_by_id(rows, limit)
+    return Page(items=public_staff(session, page.items), next_cursor=page.next_cursor)
+
+
+def update_staff(
+    *,
+    session: Session,
+    actor: Principal,
+    staff_id: int,
+    changes: StaffUpdate,
+    passwords: Passwords,
+) -> StaffPublic:
+    staff, school = _staff_in_scope(session, actor, staff_id)
+    require_role(actor, school, Role.admin, action="change staff accounts")
+    assert staff.id is not None and school.id is not None
+    current_roles = _roles_by_staff(session, [staff.id])[staff.id]
+    if changes.roles is not None:
+        _may_grant(actor, set(changes.roles) ^ set(current_roles))
+    if staff.id == actor.staff_id and changes.is_active is False:
+        raise RuleBroken("You cannot deactivate your own account.")
+    if "line_manager_id" in changes.model_fields_set:
+        _check_line_manager(
+            session, school_id=school.id, manager_id=changes.line_manager_id, staff_id=staff.id
+        )
+    roles_after = changes.roles if changes.roles is not None else current_roles
+    headteacher_after = (
+        changes.is_headteacher if changes.is_headteacher is not None else staff.is_headteacher
+    )
+    if headteacher_after and Role.approver not in roles_after:
+        raise RuleBroken("A headteacher must hold the approver role.")
+    values = changes.model_dump(exclude_unset=True, exclude={"password", "roles"})
+    apply_changes(staff, values, clearable=frozenset({"line_manager_id"}))
+    if changes.password is not None:
+        staff.password_hash = passwords.hash(changes.password)
+    if changes.password is not None or changes.is_active is False:
+        # A new password or a deactivation ends every session the account had.
+        staff.token_generation += 1
+    try:
+        with session.begin_nested():
+            session.add(staff)
+            if changes.roles is not None:
+                _set_roles(session, staff.id, changes.roles)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("An account with this email address already exists.") from exc
+    return public_staff(session, [staff])[0]

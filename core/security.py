@@ -1,0 +1,105 @@
+"""Security primitives: access tokens (the only python-jose import) and password hashing."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from jose import JWTError, jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from core.clock import now
+from core.errors import Unauthorized
+from core.settings import Settings
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss", "jti")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    staff_id: int
+    generation: int
+    token_id: str
+    expires_at: datetime
+
+
+class TokenService:
+    """Issues and checks the short-lived signed tokens that stand for one staff sign-in."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.signing_secret
+        self._issuer = settings.token_issuer
+        self._audience = settings.token_audience
+        self.lifetime = timedelta(minutes=settings.token_minutes)
+
+    def issue(self, *, staff_id: int, generation: int) -> tuple[str, int]:
+        issued = now()
+        claims: dict[str, Any] = {
+            "sub": str(staff_id),
+            "iss": self._issuer,
+            "aud": self._audience,
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + self.lifetime).timestamp()),
+            "jti": secrets.token_urlsafe(16),
+            "gen": generation,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return token, int(self.lifetime.total_seconds())
+
+    def read(self, token: str) -> TokenClaims:
+        """The claims of a genuine, unexpired token of this deployment; Unauthorized otherwise."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={f"require_{name}": True for name in REQUIRED_CLAIMS},
+            )
+        except JWTError as exc:
+            raise Unauthorized("The access token is invalid or has expired.") from exc
+        except Exception as exc:  # malformed input can surface as other errors inside jose
+            raise Unauthorized("The access token is invalid or has expired.") from exc
+        sub, gen, jti, exp = claims.get("sub"), claims.get("gen"), claims.get("jti"), claims["exp"]
+        if not isinstance(sub, str) or not sub.isdigit() or not isinstance(gen, int):
+            raise Unauthorized("The access token is invalid or has expired.")
+        if not isinstance(jti, str) or not isinstance(exp, int):
+            raise Unauthorized("The access token is invalid or has expired.")
+        return TokenClaims(
+            staff_id=int(sub),
+            generation=gen,
+            token_id=jti,
+            expires_at=datetime.fromtimestamp(exp).astimezone(),
+        )
+
+
+class Passwords:
+    """Argon2 password hashing; verification also runs for unknown accounts to hide which exist."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._hash = PasswordHash(
+            (
+                Argon2Hasher(
+                    time_cost=settings.password_time_cost,
+                    memory_cost=settings.password_memory_kib,
+                ),
+            )
+        )
+        self._decoy = self._hash.hash(secrets.token_urlsafe(16))
+
+    def hash(self, password: str) -> str:
+        return self._hash.hash(password)
+
+    def verify(self, password: str, hashed: str | None) -> bool:
+        if hashed is None:
+            self._hash.verify(password, self._decoy)
+            return False
+        try:
+            return self._hash.verify(password, hashed)
+        except Exception:
+            return False

@@ -1,0 +1,96 @@
+"""Configuration of one contactlog deployment, read from CONTACTLOG_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that have appeared in examples; a production deployment using one is refused.
+KNOWN_EXAMPLE_SECRETS = frozenset({"", "changethis", "change-me", "secret", "contactlog"})
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONTACTLOG_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+
+    jwt_secret: str = ""
+    token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    token_issuer: str = "contactlog"
+    token_audience: str = "contactlog-api"
+
+    school_timezone: str = "Europe/London"
+    consent_age: int = Field(default=16, ge=1, le=25)
+
+    # Argon2 cost; lower values exist for test suites, never for a deployment.
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=8)
+
+    # Sign-in throttling: past `signin_free_failures` failures the account waits, doubling.
+    signin_free_failures: int = Field(default=5, ge=1)
+    signin_base_delay_seconds: int = Field(default=30, ge=1)
+    signin_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_import_bytes: int = Field(default=10_000_000, ge=1024)
+    max_page_size: int = Field(default=200, ge=1)
+
+    @field_validator("school_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_real_secret(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt_secret in KNOWN_EXAMPLE_SECRETS or len(self.jwt_secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "CONTACTLOG_JWT_SECRET must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters in production"
+                )
+            if not self.database_url:
+                raise ValueError("CONTACTLOG_DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'contactlog.db').as_posix()}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.school_timezone)
+
+    @cached_property
+    def signing_secret(self) -> str:
+        """The JWT secret; in development one is generated once and kept in the data folder."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        # Created owner-only: the secret signs every token of this deployment.
+        path.touch(mode=0o600)
+        path.write_text(value)
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
