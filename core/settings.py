@@ -33,7 +33,7 @@ class Settings(BaseSettings):
 
     # Argon2 cost; lower values exist for test suites, never for a deployment.
     password_time_cost: int = Field(default=3, ge=1)
-    password_memory_kib: int = Field(default=65536, ge=8)
+    password_memory_kib: int = Field(default=65536, ge=64)
 
     # Sign-in throttling: past `signin_free_failures` failures the account waits, doubling.
     signin_free_failures: int = Field(default=5, ge=1)

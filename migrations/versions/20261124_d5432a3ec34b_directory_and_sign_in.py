@@ -1,8 +1,8 @@
 """directory and sign-in
 
-Revision ID: 19ad495d6381
+Revision ID: d5432a3ec34b
 Revises: 
-Create Date: 2026-11-24 00:43:18.547646
+Create Date: 2026-11-24 00:48:39.939657
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import core.db  # noqa: F401
 
 
-revision: str = '19ad495d6381'
+revision: str = 'd5432a3ec34b'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -27,13 +27,13 @@ def upgrade() -> None:
     sa.Column('failures', sa.Integer(), nullable=False),
     sa.Column('blocked_until', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_failure_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('key')
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_signin_throttle'))
     )
     op.create_table('trust',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_trust'))
     )
     op.create_table('school',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -41,8 +41,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('trust_id', sa.Integer(), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['trust_id'], ['trust.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['trust_id'], ['trust.id'], name=op.f('fk_school_trust_id_trust')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_school'))
     )
     with op.batch_alter_table('school', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_school_trust_id'), ['trust_id'], unique=False)
@@ -54,8 +54,8 @@ def upgrade() -> None:
     sa.Column('school_id', sa.Integer(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['school_id'], ['school.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_device_school_id_school')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_device')),
     sa.UniqueConstraint('school_id', 'asset_tag', name='uq_device_asset_tag')
     )
     with op.batch_alter_table('device', schema=None) as batch_op:
@@ -69,8 +69,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('school_id', sa.Integer(), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['school_id'], ['school.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_pupil_school_id_school')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pupil')),
     sa.UniqueConstraint('school_id', 'school_reference', name='uq_pupil_school_reference')
     )
     with op.batch_alter_table('pupil', schema=None) as batch_op:
@@ -87,9 +87,9 @@ def upgrade() -> None:
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
     sa.Column('token_generation', sa.Integer(), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['line_manager_id'], ['staff.id'], ),
-    sa.ForeignKeyConstraint(['school_id'], ['school.id'], ),
-    sa.PrimaryKeyConstraint('id'),
+    sa.ForeignKeyConstraint(['line_manager_id'], ['staff.id'], name=op.f('fk_staff_line_manager_id_staff')),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_staff_school_id_school')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff')),
     sa.UniqueConstraint('email', name='uq_staff_email')
     )
     with op.batch_alter_table('staff', schema=None) as batch_op:
@@ -102,10 +102,10 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
     sa.Column('has_parental_responsibility', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('pupil_id', sa.Integer(), nullable=True),
+    sa.Column('pupil_id', sa.Integer(), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['pupil_id'], ['pupil.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['pupil_id'], ['pupil.id'], name=op.f('fk_guardian_pupil_id_pupil'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_guardian'))
     )
     with op.batch_alter_table('guardian', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_guardian_pupil_id'), ['pupil_id'], unique=False)
@@ -113,8 +113,8 @@ def upgrade() -> None:
     op.create_table('staff_role',
     sa.Column('staff_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
-    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('staff_id', 'role')
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_staff_role_staff_id_staff'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('staff_id', 'role', name=op.f('pk_staff_role'))
     )
     # ### end Alembic commands ###
 

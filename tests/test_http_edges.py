@@ -1,0 +1,117 @@
+"""What every client sees at the edges: problem details, caps, headers, health."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.app import create_app
+from core.db import Database
+from tests.conftest import assert_problem, count_rows, test_settings
+
+
+def test_unknown_path_is_a_problem_404(client):
+    assert_problem(client.get("/no/such/thing"), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("DELETE", "/me"), ("PUT", "/staff"), ("DELETE", "/pupils/1")]
+)
+def test_wrong_method_is_a_problem_405(client, world, method, path):
+    response = client.request(method, path, headers=world.auth("admin"))
+    assert_problem(response, 405)
+    assert response.headers["allow"]
+
+
+def test_malformed_json_is_422_and_names_the_problem(client, world, db):
+    response = client.post(
+        "/devices",
+        content=b'{"asset_tag": ',
+        headers={**world.auth("admin"), "Content-Type": "application/json"},
+    )
+    assert_problem(response, 422)
+    assert count_rows(db, "device") == 0
+
+
+def test_wrong_types_are_422(client, world):
+    response = client.post(
+        "/devices", json={"asset_tag": ["x"], "description": 5}, headers=world.auth("admin")
+    )
+    problem = assert_problem(response, 422)
+    assert {e["field"] for e in problem["errors"]} == {"asset_tag", "description"}
+
+
+def test_body_over_the_cap_is_413_without_content_length(client, world, settings, db):
+    def chunks():
+        yield b'{"asset_tag": "A", "description": "'
+        for _ in range(settings.max_body_bytes // 1000 + 2):
+            yield b"x" * 1000
+        yield b'"}'
+
+    response = client.post(
+        "/devices",
+        content=chunks(),
+        headers={**world.auth("admin"), "Content-Type": "application/json"},
+    )
+    assert_problem(response, 413)
+    assert count_rows(db, "device") == 0
+
+
+def test_body_over_the_cap_is_413_with_content_length(client, world, settings):
+    body = b"{" + b" " * settings.max_body_bytes + b"}"
+    response = client.post(
+        "/devices",
+        content=body,
+        headers={**world.auth("admin"), "Content-Type": "application/json"},
+    )
+    assert_problem(response, 413)
+
+
+def test_path_ids_must_be_numbers(client, world):
+    problem = assert_problem(client.get("/staff/abc", headers=world.auth("admin")), 422)
+    assert problem["errors"][0]["field"] == "staff_id"
+
+
+def test_every_response_says_no_store(client, world):
+    for response in (
+        client.get("/healthz"),
+        client.get("/me", headers=world.auth("owner")),
+        client.get("/nope"),
+        client.get("/me"),
+    ):
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_not_ready_when_the_schema_is_not_migrated(tmp_path):
+    from fastapi.testclient import TestClient
+
+    settings = test_settings(tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    with TestClient(create_app(settings, db)) as client:
+        response = client.get("/readyz")
+        assert_problem(response, 503, detail_contains="migration")
+        assert client.get("/healthz").status_code == 200
+    db.dispose()
+
+
+def test_not_ready_when_the_database_is_unreachable(tmp_path):
+    from fastapi.testclient import TestClient
+
+    settings = test_settings(tmp_path)
+    db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none", pool_pre_ping=False)
+    with TestClient(create_app(settings, db)) as client:
+        assert_problem(client.get("/readyz"), 503, detail_contains="not reachable")
+    db.dispose()
+
+
+def test_openapi_docs_are_served(client):
+    spec = client.get("/openapi.json").json()
+    assert "/auth/token" in spec["paths"]
+    assert client.get("/docs").status_code == 200
