@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.middleware import BodyLimit, SecurityHeaders
-from api.routers import auth, health, pupils, schools, staff
+from api.routers import audit, auth, consents, contacts, health, pupils, schools, staff
 from api.schema import head_revision
 from core.db import Database
 from core.security import Passwords, TokenService
@@ -55,6 +55,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(SecurityHeaders)
 
-    for module in (health, auth, schools, staff, pupils):
+    for module in (health, auth, schools, staff, pupils, contacts, consents, audit):
         app.include_router(module.router)
     return app

@@ -1,4 +1,8 @@
 """Every table of contactlog, imported in one place so migrations and tests see the whole schema."""
 
+from consent import models as _consent  # noqa: F401
+from contacts import models as _contacts  # noqa: F401
+from core import audit as _audit  # noqa: F401
 from core import auth as _auth  # noqa: F401
+from core import idempotency as _idempotency  # noqa: F401
 from core.directory import models as _directory  # noqa: F401

@@ -18,6 +18,7 @@ import api.tables  # noqa: F401
 from api.app import create_app
 from api.schema import upgrade
 from core import clock
+from core.audit import GENESIS, AuditHead
 from core.auth import Principal
 from core.db import Database
 from core.directory.models import Role, SchoolCreate, StaffCreate
@@ -115,6 +116,8 @@ def _empty_all_tables(db: Database) -> None:
     with db.engine.begin() as conn:
         for table in reversed(SQLModel.metadata.sorted_tables):
             conn.execute(table.delete())
+        # The change record starts afresh, as after `contactlog migrate` on a new database.
+        conn.execute(AuditHead.__table__.insert().values(id=1, seq=0, link_hash=GENESIS))
 
 
 @pytest.fixture

@@ -118,7 +118,7 @@ def _staff_in_scope(session: Session, actor: Principal, staff_id: int) -> tuple[
     return staff, school
 
 
-def _manages(actor: Principal, staff: Staff, school: School) -> bool:
+def manages(actor: Principal, staff: Staff, school: School) -> bool:
     """The actor is this person's line manager, or the headteacher of their school."""
     if actor.staff_id is not None and staff.line_manager_id == actor.staff_id:
         return True
@@ -131,7 +131,7 @@ def _manages(actor: Principal, staff: Staff, school: School) -> bool:
 
 def get_staff(*, session: Session, actor: Principal, staff_id: int) -> StaffPublic:
     staff, school = _staff_in_scope(session, actor, staff_id)
-    if staff.id != actor.staff_id and not _manages(actor, staff, school):
+    if staff.id != actor.staff_id and not manages(actor, staff, school):
         require_role(actor, school, Role.admin, Role.dsl, action="see other staff accounts")
     return public_staff(session, [staff])[0]
 

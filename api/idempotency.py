@@ -1,0 +1,86 @@
+"""Idempotency-Key on create requests: a retry after a lost response never makes a duplicate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from api.deps import CurrentPrincipal, SessionDep
+from core import idempotency
+from core.auth import Principal
+
+
+class Idempotent:
+    """Runs one create; with a key, stores its response in the same transaction as the record.
+
+    `view` turns what was created into its public schema, so nothing else can leak.
+    """
+
+    def __init__(self, request: Request, session: Session, actor: Principal, key: str | None):
+        self.endpoint = f"{request.method} {request.url.path}"
+        self.session = session
+        self.actor = actor
+        self.key = idempotency.check_key(key) if key is not None else None
+
+    def create(
+        self,
+        body: BaseModel | None,
+        make: Callable[[], Any],
+        view: Callable[[Any], BaseModel],
+        *,
+        status_code: int = 201,
+    ) -> JSONResponse:
+        if self.key is None or self.actor.staff_id is None:
+            return JSONResponse(jsonable_encoder(view(make())), status_code=status_code)
+        request_hash = idempotency.fingerprint(
+            self.endpoint, body.model_dump(mode="json") if body is not None else None
+        )
+        stored = idempotency.begin(
+            self.session,
+            staff_id=self.actor.staff_id,
+            key=self.key,
+            endpoint=self.endpoint,
+            request_hash=request_hash,
+        )
+        if stored is not None:
+            return JSONResponse(
+                stored.body,
+                status_code=stored.status_code,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        payload = jsonable_encoder(view(make()))
+        idempotency.finish(
+            self.session,
+            staff_id=self.actor.staff_id,
+            key=self.key,
+            endpoint=self.endpoint,
+            request_hash=request_hash,
+            status_code=status_code,
+            body=payload,
+        )
+        return JSONResponse(payload, status_code=status_code)
+
+
+def idempotent(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Any unique string per record; a retry with the same key and body "
+            "returns the first response instead of creating again.",
+        ),
+    ] = None,
+) -> Idempotent:
+    return Idempotent(request, session, actor, key)
+
+
+IdempotentDep = Annotated[Idempotent, Depends(idempotent)]

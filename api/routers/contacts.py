@@ -1,0 +1,162 @@
+"""Contacts: requests, the written decision, ending, deletion, and the communication log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import RootModel
+from sqlmodel import Session
+
+from api.deps import CurrentPrincipal, PagingDep, SessionDep
+from api.idempotency import IdempotentDep
+from contacts import messages, service
+from contacts.models import (
+    ContactCreate,
+    ContactPublic,
+    ContactState,
+    DecisionCreate,
+    DeletionCreate,
+    DeletionTaskPublic,
+    EndCreate,
+    MessageCreate,
+    MessagePublic,
+)
+from contacts.views import contact_views
+from core.pagination import Page
+
+router = APIRouter(tags=["contacts"])
+DeletionTasksPublic = RootModel[list[DeletionTaskPublic]]
+
+
+def _view(session: Session):  # type: ignore[no-untyped-def]
+    return lambda contact: contact_views(session, [contact])[0]
+
+
+@router.post("/contacts", response_model=ContactPublic, status_code=201)
+def request_contact(
+    body: ContactCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
+) -> object:
+    """Ask in advance for contact with pupils on one platform (§5.1, §5.3)."""
+    return idem.create(
+        body,
+        lambda: service.request_contact(session=session, actor=actor, contact_in=body),
+        _view(session),
+    )
+
+
+@router.get("/contacts", response_model=Page[ContactPublic])
+def list_contacts(
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    paging: PagingDep,
+    staff_id: int | None = None,
+    state: ContactState | None = None,
+) -> object:
+    page = service.list_contacts(
+        session=session,
+        actor=actor,
+        staff_id=staff_id,
+        state=state,
+        cursor=paging.cursor,
+        limit=paging.limit,
+    )
+    return Page(items=contact_views(session, page.items), next_cursor=page.next_cursor)
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactPublic)
+def get_contact(contact_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+    contact = service.get_contact(session=session, actor=actor, contact_id=contact_id)
+    return contact_views(session, [contact])[0]
+
+
+@router.post("/contacts/{contact_id}/decision", response_model=ContactPublic, status_code=200)
+def decide(
+    contact_id: int,
+    body: DecisionCreate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    idem: IdempotentDep,
+) -> object:
+    """The written permission or refusal of the requester's line manager or headteacher."""
+    return idem.create(
+        body,
+        lambda: service.decide(session=session, actor=actor, contact_id=contact_id, decision=body),
+        _view(session),
+        status_code=200,
+    )
+
+
+@router.post("/contacts/{contact_id}/end", response_model=ContactPublic, status_code=200)
+def end_contact(
+    contact_id: int,
+    body: EndCreate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    idem: IdempotentDep,
+) -> object:
+    """End now, for every pupil or one; each ended pupil gets a deletion task (§5.6)."""
+    return idem.create(
+        body,
+        lambda: service.end_contact(session=session, actor=actor, contact_id=contact_id, end=body),
+        _view(session),
+        status_code=200,
+    )
+
+
+@router.post("/contacts/{contact_id}/deletion", response_model=list[DeletionTaskPublic])
+def confirm_deletion(
+    contact_id: int,
+    body: DeletionCreate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    idem: IdempotentDep,
+) -> object:
+    """Confirm the contact method was deleted (how, when); the record itself is kept."""
+    return idem.create(
+        body,
+        lambda: service.confirm_deletion(
+            session=session, actor=actor, contact_id=contact_id, deletion=body
+        ),
+        lambda tasks: DeletionTasksPublic([DeletionTaskPublic.model_validate(t) for t in tasks]),
+        status_code=200,
+    )
+
+
+@router.post("/contacts/{contact_id}/messages", response_model=MessagePublic, status_code=201)
+def log_message(
+    contact_id: int,
+    body: MessageCreate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    idem: IdempotentDep,
+) -> object:
+    """Log one communication (§5.4). Never refused to its owner; flagged where it breaks a rule."""
+    return idem.create(
+        body,
+        lambda: messages.log_message(
+            session=session, actor=actor, contact_id=contact_id, message_in=body
+        ),
+        lambda message: messages.message_views(session, [message])[0],
+    )
+
+
+@router.get("/contacts/{contact_id}/messages", response_model=Page[MessagePublic])
+def list_messages(
+    contact_id: int, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
+) -> object:
+    return messages.list_messages(
+        session=session,
+        actor=actor,
+        contact_id=contact_id,
+        cursor=paging.cursor,
+        limit=paging.limit,
+    )
+
+
+@router.get("/contacts/{contact_id}/messages/{message_id}", response_model=MessagePublic)
+def get_message(
+    contact_id: int, message_id: int, session: SessionDep, actor: CurrentPrincipal
+) -> object:
+    """One entry of the log. The log is append-only: it has no PUT, PATCH or DELETE."""
+    return messages.get_message(
+        session=session, actor=actor, contact_id=contact_id, message_id=message_id
+    )

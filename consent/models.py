@@ -1,0 +1,100 @@
+"""Parental consents (§5.5, under 16) and notices that parents were informed (16 and over)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import model_validator
+from sqlalchemy import Column, String, Text
+from sqlmodel import Field, SQLModel
+
+from consent.rules import ConsentTerms
+from core.db import UTCDateTime
+from core.directory.models import Forbid
+
+
+class ConsentMethod(StrEnum):
+    signed_form = "signed_form"
+    email = "email"
+    app = "app"
+    letter = "letter"
+    other = "other"
+
+
+class ConsentBase(SQLModel):
+    contact_id: int
+    guardian_id: int
+    method: ConsentMethod = Field(sa_column=Column(String(20), nullable=False))
+    evidence_reference: str = Field(min_length=1, max_length=200)
+    given_on: date
+    expires_on: date | None = None
+
+
+class ConsentCreate(ConsentBase, Forbid):
+    @model_validator(mode="after")
+    def _expiry_after_given(self) -> ConsentCreate:
+        if self.expires_on is not None and self.expires_on < self.given_on:
+            raise ValueError("expires_on must not be before given_on")
+        return self
+
+
+class ConsentPublic(ConsentBase):
+    id: int
+    pupil_id: int
+    withdrawn_on: date | None
+    withdrawal_reason: str | None
+    recorded_by_id: int | None
+    recorded_at: datetime
+
+
+class Consent(ConsentBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    guardian_id: int = Field(foreign_key="guardian.id")
+    withdrawn_on: date | None = None
+    withdrawal_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recorded_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def terms(self) -> ConsentTerms:
+        return ConsentTerms(self.given_on, self.expires_on, self.withdrawn_on)
+
+
+class WithdrawalCreate(Forbid):
+    withdrawn_on: date | None = None
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ParentNoticeBase(SQLModel):
+    contact_id: int | None = None
+    informed_on: date
+    informed_by: str = Field(min_length=1, max_length=200)
+    method: ConsentMethod = Field(sa_column=Column(String(20), nullable=False))
+    reason_explained: str = Field(min_length=1, max_length=2000)
+
+
+class ParentNoticeCreate(ParentNoticeBase, Forbid):
+    pass
+
+
+class ParentNoticePublic(ParentNoticeBase):
+    id: int
+    pupil_id: int
+    recorded_by_id: int | None
+    recorded_at: datetime
+
+
+class ParentNotice(ParentNoticeBase, table=True):
+    __tablename__ = "parent_notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    reason_explained: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    recorded_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,186 @@
+"""Recording parental consent and parent notices for pupils on a contact, and withdrawing consent."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from consent.models import (
+    Consent,
+    ConsentCreate,
+    ParentNotice,
+    ParentNoticeCreate,
+    WithdrawalCreate,
+)
+from consent.rules import needs_consent
+from contacts.models import Alert, AlertKind, Contact, ContactPupil, ContactState
+from contacts.service import end_pupils
+from core import audit
+from core.auth import Principal
+from core.clock import now, school_date
+from core.directory.access import school_zone, visible_school
+from core.directory.models import Guardian
+from core.directory.pupils import pupil_in_scope
+from core.errors import Conflict, Forbidden, NotFound, RuleBroken
+from core.settings import get_settings
+
+WITHDRAWAL_REASON = "Parental consent was withdrawn."
+
+
+def record_consent(
+    *, session: Session, actor: Principal, pupil_id: int, consent_in: ConsentCreate
+) -> Consent:
+    """§5.5: a parent or carer with parental responsibility consents to one contact."""
+    pupil, school = pupil_in_scope(session, actor, pupil_id, action="record consent")
+    contact = session.get(Contact, consent_in.contact_id)
+    if contact is None or contact.school_id != school.id:
+        raise NotFound("No such contact.")
+    if contact.staff_id == actor.staff_id:
+        raise Forbidden("The member of staff who holds the contact cannot record its consent.")
+    if session.get(ContactPupil, (contact.id, pupil.id)) is None:
+        raise RuleBroken("The pupil is not on this contact.")
+    guardian = session.get(Guardian, consent_in.guardian_id)
+    if guardian is None or guardian.pupil_id != pupil.id:
+        raise RuleBroken("The guardian must be one recorded for this pupil.")
+    if not guardian.has_parental_responsibility:
+        raise RuleBroken("Consent must come from someone with parental responsibility.")
+    if consent_in.given_on > school_date(now(), school_zone(school)):
+        raise RuleBroken("given_on is in the future.")
+    consent = Consent(
+        **consent_in.model_dump(),
+        school_id=school.id,
+        pupil_id=pupil.id,
+        recorded_by_id=actor.staff_id,
+        recorded_at=now(),
+    )
+    session.add(consent)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="consent.recorded",
+        object_type="consent",
+        object_id=consent.id,
+        school_id=school.id,
+        details={
+            "pupil_id": pupil.id,
+            "contact_id": contact.id,
+            "given_on": consent.given_on,
+            "expires_on": consent.expires_on,
+        },
+    )
+    return consent
+
+
+def list_consents(*, session: Session, actor: Principal, pupil_id: int) -> list[Consent]:
+    pupil_in_scope(session, actor, pupil_id, action="read consents")
+    return list(
+        session.exec(
+            select(Consent).where(Consent.pupil_id == pupil_id).order_by(col(Consent.id))
+        ).all()
+    )
+
+
+def withdraw_consent(
+    *, session: Session, actor: Principal, consent_id: int, withdrawal: WithdrawalCreate
+) -> Consent:
+    """The pupil's part of the contact ends at once, and its holder is told to delete the method."""
+    consent = session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound("No such consent.")
+    try:
+        pupil_in_scope(session, actor, consent.pupil_id, action="withdraw consent")
+    except NotFound:
+        raise NotFound("No such consent.") from None
+    if consent.withdrawn_on is not None:
+        raise Conflict("This consent has already been withdrawn.")
+    school = visible_school(session, actor, consent.school_id)
+    today = school_date(now(), school_zone(school))
+    withdrawn_on = withdrawal.withdrawn_on or today
+    if withdrawn_on > today:
+        raise RuleBroken("withdrawn_on is in the future.")
+    if withdrawn_on < consent.given_on:
+        raise RuleBroken("withdrawn_on is before the consent was given.")
+    consent.withdrawn_on = withdrawn_on
+    consent.withdrawal_reason = withdrawal.reason
+    session.add(consent)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="consent.withdrawn",
+        object_type="consent",
+        object_id=consent.id,
+        school_id=consent.school_id,
+        reason=withdrawal.reason,
+        details={"pupil_id": consent.pupil_id, "contact_id": consent.contact_id},
+    )
+    contact = session.get(Contact, consent.contact_id)
+    assert contact is not None
+    if contact.state == ContactState.approved:
+        ended = end_pupils(
+            session,
+            actor=actor,
+            contact=contact,
+            pupil_ids=[consent.pupil_id],
+            reason=WITHDRAWAL_REASON,
+        )
+        if ended:
+            session.add(
+                Alert(
+                    school_id=contact.school_id,
+                    kind=AlertKind.consent_withdrawn,
+                    contact_id=contact.id,
+                    staff_id=contact.staff_id,
+                    created_at=now(),
+                )
+            )
+    return consent
+
+
+def record_parent_notice(
+    *, session: Session, actor: Principal, pupil_id: int, notice_in: ParentNoticeCreate
+) -> ParentNotice:
+    """§5.5: for a pupil of 16 or over, parents were informed and the reason explained."""
+    pupil, school = pupil_in_scope(session, actor, pupil_id, action="record parent notices")
+    if needs_consent(pupil.date_of_birth, notice_in.informed_on, get_settings().consent_age):
+        raise RuleBroken(
+            "The pupil was under the consent age on that date: record parental consent instead."
+        )
+    if notice_in.informed_on > school_date(now(), school_zone(school)):
+        raise RuleBroken("informed_on is in the future.")
+    if notice_in.contact_id is not None:
+        contact = session.get(Contact, notice_in.contact_id)
+        if contact is None or contact.school_id != school.id:
+            raise NotFound("No such contact.")
+        if session.get(ContactPupil, (contact.id, pupil.id)) is None:
+            raise RuleBroken("The pupil is not on this contact.")
+    notice = ParentNotice(
+        **notice_in.model_dump(),
+        school_id=school.id,
+        pupil_id=pupil.id,
+        recorded_by_id=actor.staff_id,
+        recorded_at=now(),
+    )
+    session.add(notice)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="parent_notice.recorded",
+        object_type="parent_notice",
+        object_id=notice.id,
+        school_id=school.id,
+        details={"pupil_id": pupil.id, "contact_id": notice.contact_id},
+    )
+    return notice
+
+
+def list_parent_notices(*, session: Session, actor: Principal, pupil_id: int) -> list[ParentNotice]:
+    pupil_in_scope(session, actor, pupil_id, action="read parent notices")
+    return list(
+        session.exec(
+            select(ParentNotice)
+            .where(ParentNotice.pupil_id == pupil_id)
+            .order_by(col(ParentNotice.id))
+        ).all()
+    )

@@ -1,0 +1,312 @@
+"""Contacts (approved staff–pupil online contact), the message log, deletion tasks and alerts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import model_validator
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from core.db import UTCDateTime
+from core.directory.models import Forbid
+
+
+class Platform(StrEnum):
+    facebook = "facebook"
+    instagram = "instagram"
+    whatsapp = "whatsapp"
+    x = "x"
+    linkedin = "linkedin"
+    youtube = "youtube"
+    snapchat = "snapchat"
+    tes = "tes"
+    other = "other"
+
+
+class ContactState(StrEnum):
+    requested = "requested"
+    rejected = "rejected"
+    approved = "approved"
+    active = "active"
+    ended = "ended"
+    closed = "closed"
+
+
+class PupilState(StrEnum):
+    requested = "requested"
+    rejected = "rejected"
+    not_started = "not_started"
+    awaiting_consent = "awaiting_consent"
+    active = "active"
+    ended = "ended"
+    closed = "closed"
+
+
+class Flag(StrEnum):
+    before_approval = "before_approval"
+    outside_dates = "outside_dates"
+    no_valid_consent = "no_valid_consent"
+    parent_not_informed = "parent_not_informed"
+    unregistered_device = "unregistered_device"
+    contact_not_active = "contact_not_active"
+
+
+# Advisory only: stored and shown, but the DSL is not alerted for it alone.
+ADVISORY_FLAGS = frozenset({Flag.parent_not_informed})
+
+
+def _str_column(length: int, *, nullable: bool = False) -> Column[str]:
+    return Column(String(length), nullable=nullable)
+
+
+# ---------------------------------------------------------------- contacts
+
+
+class ContactCreate(Forbid):
+    pupil_ids: list[int] = Field(default_factory=list, max_length=200)
+    pupil_references: list[str] = Field(default_factory=list, max_length=200)
+    platform: Platform
+    platform_name: str | None = Field(default=None, min_length=1, max_length=100)
+    school_account: str = Field(min_length=1, max_length=200)
+    purpose: str = Field(min_length=1, max_length=2000)
+    device_ids: list[int] = Field(min_length=1, max_length=50)
+    starts_on: date
+    ends_on: date
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ContactCreate:
+        if not self.pupil_ids and not self.pupil_references:
+            raise ValueError("name at least one pupil, by pupil_ids or pupil_references")
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        if self.platform == Platform.other and not self.platform_name:
+            raise ValueError("platform_name is required when platform is 'other'")
+        return self
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    platform: str = Field(sa_column=_str_column(20))
+    platform_name: str | None = Field(default=None, max_length=100)
+    school_account: str = Field(max_length=200)
+    purpose: str = Field(sa_column=Column(Text, nullable=False))
+    starts_on: date
+    ends_on: date = Field(index=True)
+    state: str = Field(sa_column=_str_column(20), default=ContactState.requested)
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    conditions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    rejection_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    __table_args__ = (Index("ix_contact_state_ends_on", "state", "ends_on"),)
+
+
+class ContactPupil(SQLModel, table=True):
+    __tablename__ = "contact_pupil"
+
+    contact_id: int = Field(sa_column=Column(Integer, ForeignKey("contact.id"), primary_key=True))
+    pupil_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil.id"), primary_key=True, index=True)
+    )
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    end_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ContactDevice(SQLModel, table=True):
+    __tablename__ = "contact_device"
+
+    contact_id: int = Field(sa_column=Column(Integer, ForeignKey("contact.id"), primary_key=True))
+    device_id: int = Field(sa_column=Column(Integer, ForeignKey("device.id"), primary_key=True))
+
+
+class DecisionCreate(Forbid):
+    approve: bool
+    conditions: str | None = Field(default=None, min_length=1, max_length=2000)
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _reason_for_rejection(self) -> DecisionCreate:
+        if not self.approve and not self.reason:
+            raise ValueError("a rejection needs a reason")
+        if not self.approve and self.conditions:
+            raise ValueError("conditions belong to an approval")
+        return self
+
+
+class EndCreate(Forbid):
+    reason: str = Field(min_length=1, max_length=2000)
+    pupil_id: int | None = None
+
+
+class DeletionCreate(Forbid):
+    how: str = Field(min_length=1, max_length=2000)
+    deleted_at: datetime | None = None
+    pupil_id: int | None = None
+
+
+class PupilOnContact(SQLModel):
+    pupil_id: int
+    state: PupilState
+    needs_consent: bool
+    consent_valid: bool
+    parent_informed: bool | None
+    ended_at: datetime | None
+    end_reason: str | None
+    deletion_confirmed_at: datetime | None
+
+
+class ContactPublic(SQLModel):
+    id: int
+    school_id: int
+    staff_id: int
+    platform: Platform
+    platform_name: str | None
+    school_account: str
+    purpose: str
+    device_ids: list[int]
+    starts_on: date
+    ends_on: date
+    state: ContactState
+    requested_at: datetime
+    decided_by_id: int | None
+    decided_at: datetime | None
+    conditions: str | None
+    rejection_reason: str | None
+    ended_at: datetime | None
+    closed_at: datetime | None
+    pupils: list[PupilOnContact]
+
+
+# ---------------------------------------------------------------- deletion tasks
+
+
+class DeletionTask(SQLModel, table=True):
+    """§5.6: the contact method must be deleted once a pupil's part of a contact ends."""
+
+    __tablename__ = "deletion_task"
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id")
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    how: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class DeletionTaskPublic(SQLModel):
+    id: int
+    contact_id: int
+    pupil_id: int
+    staff_id: int
+    created_at: datetime
+    confirmed_at: datetime | None
+    deleted_at: datetime | None
+    how: str | None
+
+
+# ---------------------------------------------------------------- the message log
+
+
+class Direction(StrEnum):
+    sent = "sent"
+    received = "received"
+
+
+class MessageCreate(Forbid):
+    direction: Direction
+    occurred_at: datetime
+    pupil_ids: list[int] | None = Field(default=None, max_length=200)
+    device_tag: str = Field(min_length=1, max_length=50)
+    summary: str = Field(min_length=1, max_length=2000)
+    verbatim: str | None = Field(default=None, max_length=20000)
+    amends_id: int | None = None
+    amend_reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> MessageCreate:
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at needs a time zone offset, e.g. 2026-11-24T16:05:00Z")
+        if (self.amends_id is None) != (self.amend_reason is None):
+            raise ValueError("a correction gives both amends_id and amend_reason")
+        return self
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    direction: str = Field(sa_column=_str_column(10))
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    logged_at: datetime = Field(sa_type=UTCDateTime)
+    device_id: int | None = Field(default=None, foreign_key="device.id")
+    device_tag: str = Field(max_length=50)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    verbatim: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    flags: str = Field(default="", max_length=300)
+    amends_id: int | None = Field(default=None, foreign_key="message.id")
+    amend_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+    __table_args__ = (Index("ix_message_contact_id_id", "contact_id", "id"),)
+
+    @property
+    def flag_list(self) -> list[str]:
+        return [f for f in self.flags.split(",") if f]
+
+
+class MessagePupil(SQLModel, table=True):
+    __tablename__ = "message_pupil"
+
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True))
+    pupil_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil.id"), primary_key=True, index=True)
+    )
+
+
+class MessagePublic(SQLModel):
+    id: int
+    contact_id: int
+    staff_id: int
+    direction: Direction
+    occurred_at: datetime
+    logged_at: datetime
+    pupil_ids: list[int]
+    device_tag: str
+    device_registered: bool
+    summary: str
+    verbatim: str | None
+    flags: list[Flag]
+    amends_id: int | None
+    amend_reason: str | None
+
+
+# ---------------------------------------------------------------- alerts
+
+
+class AlertKind(StrEnum):
+    flagged_message = "flagged_message"
+    consent_withdrawn = "consent_withdrawn"
+
+
+class Alert(SQLModel, table=True):
+    """Something a person must be told by email; the scheduler turns these into outbox mail."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    kind: str = Field(sa_column=_str_column(30))
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    emailed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

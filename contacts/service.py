@@ -1,0 +1,351 @@
+"""Contact requests, the written decision, ending, and confirming the contact method's deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from contacts.models import (
+    Contact,
+    ContactCreate,
+    ContactDevice,
+    ContactPupil,
+    ContactState,
+    DecisionCreate,
+    DeletionCreate,
+    DeletionTask,
+    EndCreate,
+)
+from core import audit
+from core.auth import Principal
+from core.clock import now, school_date
+from core.directory.access import require_role, school_zone, visible_school
+from core.directory.models import Device, Pupil, Role, School, Staff
+from core.directory.staff import manages
+from core.errors import Conflict, Forbidden, NotFound, RuleBroken
+from core.pagination import Page, after_id, page_by_id
+
+SWEEP_REASON = "The approved end date has passed."
+
+
+def _record(
+    session: Session, actor: Principal, contact: Contact, action: str, **kw: object
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="contact",
+        object_id=contact.id,
+        school_id=contact.school_id,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _pupils_of_school(session: Session, school: School, contact_in: ContactCreate) -> list[int]:
+    ids = set(contact_in.pupil_ids)
+    found = set(
+        session.exec(
+            select(Pupil.id).where(col(Pupil.id).in_(ids), Pupil.school_id == school.id)
+        ).all()
+    )
+    refs = set(contact_in.pupil_references)
+    by_ref = dict(
+        session.exec(
+            select(Pupil.school_reference, Pupil.id).where(
+                col(Pupil.school_reference).in_(refs), Pupil.school_id == school.id
+            )
+        ).all()
+    )
+    missing = len(ids - found) + len(refs - set(by_ref))
+    if missing:
+        raise RuleBroken(f"{missing} of the pupils named are not pupils of your school.")
+    return sorted(found | {i for i in by_ref.values() if i is not None})  # type: ignore[misc]
+
+
+def request_contact(*, session: Session, actor: Principal, contact_in: ContactCreate) -> Contact:
+    """§5.1/§5.3: a member of staff asks, in advance, for contact with pupils on one platform."""
+    if actor.staff_id is None or actor.school_id is None:
+        raise Forbidden("Contact is requested by a member of staff for themselves.")
+    school = visible_school(session, actor, actor.school_id)
+    require_role(actor, school, Role.staff, action="request contact with pupils")
+    pupil_ids = _pupils_of_school(session, school, contact_in)
+    devices = session.exec(
+        select(Device).where(
+            col(Device.id).in_(contact_in.device_ids), Device.school_id == school.id
+        )
+    ).all()
+    if len({d.id for d in devices}) != len(set(contact_in.device_ids)):
+        raise RuleBroken("Every device must be a school-owned device registered at your school.")
+    if any(not d.is_active for d in devices):
+        raise RuleBroken("A device named has been retired from the register.")
+    if contact_in.ends_on < school_date(now(), school_zone(school)):
+        raise RuleBroken("The end date has already passed.")
+    contact = Contact(
+        school_id=school.id,
+        staff_id=actor.staff_id,
+        platform=contact_in.platform,
+        platform_name=contact_in.platform_name,
+        school_account=contact_in.school_account,
+        purpose=contact_in.purpose,
+        starts_on=contact_in.starts_on,
+        ends_on=contact_in.ends_on,
+        state=ContactState.requested,
+        requested_at=now(),
+    )
+    session.add(contact)
+    session.flush()
+    assert contact.id is not None
+    for pupil_id in pupil_ids:
+        session.add(ContactPupil(contact_id=contact.id, pupil_id=pupil_id))
+    for device_id in sorted(set(contact_in.device_ids)):
+        session.add(ContactDevice(contact_id=contact.id, device_id=device_id))
+    session.flush()
+    _record(
+        session,
+        actor,
+        contact,
+        "contact.requested",
+        details={"pupil_ids": pupil_ids, "platform": contact.platform, "ends_on": contact.ends_on},
+    )
+    return contact
+
+
+def contact_in_scope(
+    session: Session,
+    actor: Principal,
+    contact_id: int,
+    *,
+    readers: tuple[Role, ...] = (Role.dsl, Role.admin),
+) -> tuple[Contact, School, Staff]:
+    """The contact, if the actor may read it: its owner, their manager, or one of `readers`."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound("No such contact.")
+    try:
+        school = visible_school(session, actor, contact.school_id)
+    except NotFound:
+        raise NotFound("No such contact.") from None
+    owner = session.get(Staff, contact.staff_id)
+    assert owner is not None and school.id is not None
+    if contact.staff_id == actor.staff_id or manages(actor, owner, school):
+        return contact, school, owner
+    require_role(actor, school, *readers, action="see other staff's contacts")
+    return contact, school, owner
+
+
+def get_contact(*, session: Session, actor: Principal, contact_id: int) -> Contact:
+    return contact_in_scope(session, actor, contact_id)[0]
+
+
+def list_contacts(
+    *,
+    session: Session,
+    actor: Principal,
+    staff_id: int | None = None,
+    state: ContactState | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Contact]:
+    """Mine, my reports' (approvers), or the whole school's (DSL, admin)."""
+    school = visible_school(session, actor, actor.school_id or 0)
+    assert school.id is not None
+    query = select(Contact).where(Contact.school_id == school.id)
+    reads_all = actor.is_headteacher or any(
+        actor.acts_as(r, school_id=school.id, trust_id=school.trust_id)
+        for r in (Role.dsl, Role.admin)
+    )
+    if not reads_all:
+        reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
+        query = query.where(
+            (Contact.staff_id == actor.staff_id) | col(Contact.staff_id).in_(reports)
+        )
+    if staff_id is not None:
+        query = query.where(Contact.staff_id == staff_id)
+    if state is not None:
+        stored = ContactState.approved if state == ContactState.active else state
+        query = query.where(Contact.state == stored)
+    return page_by_id(session.exec(after_id(query, col(Contact.id), cursor, limit)).all(), limit)
+
+
+def decide(
+    *, session: Session, actor: Principal, contact_id: int, decision: DecisionCreate
+) -> Contact:
+    """§5.3: the written permission (or refusal) of the requester's headteacher or line manager."""
+    contact, school, owner = contact_in_scope(session, actor, contact_id)
+    assert school.id is not None
+    if contact.staff_id == actor.staff_id:
+        raise Forbidden("Nobody decides their own request.")
+    if not (
+        actor.acts_as(Role.approver, school_id=school.id, trust_id=school.trust_id)
+        and manages(actor, owner, school)
+    ):
+        raise Forbidden("Only the requester's line manager or headteacher may decide.")
+    if contact.state != ContactState.requested:
+        raise Conflict("This request has already been decided.")
+    if decision.approve and contact.ends_on < school_date(now(), school_zone(school)):
+        raise RuleBroken("The end date has already passed; the request cannot be approved.")
+    contact.state = ContactState.approved if decision.approve else ContactState.rejected
+    contact.decided_by_id = actor.staff_id
+    contact.decided_at = now()
+    contact.conditions = decision.conditions
+    contact.rejection_reason = decision.reason
+    session.add(contact)
+    session.flush()
+    _record(
+        session,
+        actor,
+        contact,
+        "contact.approved" if decision.approve else "contact.rejected",
+        reason=decision.reason,
+        details={"conditions": decision.conditions},
+    )
+    return contact
+
+
+def end_pupils(
+    session: Session,
+    *,
+    actor: Principal,
+    contact: Contact,
+    pupil_ids: Sequence[int] | None,
+    reason: str,
+) -> list[int]:
+    """§5.6: the relationship ceases now for these pupils (all if None); each gets a deletion task.
+
+    The one way a contact ends: by hand, by the end-date sweep, or by a withdrawn consent.
+    """
+    assert contact.id is not None
+    links = session.exec(
+        select(ContactPupil).where(
+            ContactPupil.contact_id == contact.id, col(ContactPupil.ended_at).is_(None)
+        )
+    ).all()
+    if pupil_ids is not None:
+        links = [link for link in links if link.pupil_id in set(pupil_ids)]
+    at = now()
+    ended = []
+    for link in links:
+        link.ended_at = at
+        link.ended_by_id = actor.staff_id
+        link.end_reason = reason
+        session.add(link)
+        session.add(
+            DeletionTask(
+                school_id=contact.school_id,
+                contact_id=contact.id,
+                pupil_id=link.pupil_id,
+                staff_id=contact.staff_id,
+                created_at=at,
+            )
+        )
+        ended.append(link.pupil_id)
+    session.flush()
+    still_open = session.exec(
+        select(ContactPupil.pupil_id).where(
+            ContactPupil.contact_id == contact.id, col(ContactPupil.ended_at).is_(None)
+        )
+    ).first()
+    if still_open is None and contact.state == ContactState.approved:
+        contact.state = ContactState.ended
+        contact.ended_at = at
+        session.add(contact)
+    if ended:
+        _record(
+            session, actor, contact, "contact.ended", reason=reason, details={"pupil_ids": ended}
+        )
+    return ended
+
+
+def end_contact(*, session: Session, actor: Principal, contact_id: int, end: EndCreate) -> Contact:
+    contact, school, owner = contact_in_scope(session, actor, contact_id)
+    assert school.id is not None
+    allowed = (
+        contact.staff_id == actor.staff_id
+        or manages(actor, owner, school)
+        or actor.acts_as(Role.dsl, school_id=school.id, trust_id=school.trust_id)
+    )
+    if not allowed:
+        raise Forbidden("Only the owner, their line manager or headteacher, or the DSL may end it.")
+    if contact.state in (ContactState.requested, ContactState.rejected):
+        raise Conflict("Only an approved contact can be ended.")
+    if contact.state in (ContactState.ended, ContactState.closed):
+        raise Conflict("This contact has already ended.")
+    pupils = None
+    if end.pupil_id is not None:
+        link = session.get(ContactPupil, (contact.id, end.pupil_id))
+        if link is None:
+            raise NotFound("That pupil is not on this contact.")
+        if link.ended_at is not None:
+            raise Conflict("This contact has already ended for that pupil.")
+        pupils = [end.pupil_id]
+    end_pupils(session, actor=actor, contact=contact, pupil_ids=pupils, reason=end.reason)
+    return contact
+
+
+def confirm_deletion(
+    *, session: Session, actor: Principal, contact_id: int, deletion: DeletionCreate
+) -> list[DeletionTask]:
+    """§5.6: the owner confirms the contact method is deleted; the record itself is kept."""
+    contact, _, _ = contact_in_scope(session, actor, contact_id)
+    if contact.staff_id != actor.staff_id:
+        raise Forbidden("Only the member of staff who holds the contact confirms its deletion.")
+    query = select(DeletionTask).where(
+        DeletionTask.contact_id == contact.id, col(DeletionTask.confirmed_at).is_(None)
+    )
+    if deletion.pupil_id is not None:
+        query = query.where(DeletionTask.pupil_id == deletion.pupil_id)
+    tasks = list(session.exec(query.order_by(col(DeletionTask.id))).all())
+    if not tasks:
+        raise Conflict("There is no open deletion task on this contact.")
+    at = now()
+    deleted_at = deletion.deleted_at or at
+    if deleted_at.tzinfo is None:
+        raise RuleBroken("deleted_at needs a time zone offset.")
+    if deleted_at > at:
+        raise RuleBroken("deleted_at is in the future.")
+    for task in tasks:
+        task.confirmed_at = at
+        task.deleted_at = deleted_at
+        task.how = deletion.how
+        session.add(task)
+    session.flush()
+    remaining = session.exec(
+        select(DeletionTask.id).where(
+            DeletionTask.contact_id == contact.id, col(DeletionTask.confirmed_at).is_(None)
+        )
+    ).first()
+    if remaining is None and contact.state == ContactState.ended:
+        contact.state = ContactState.closed
+        contact.closed_at = at
+        session.add(contact)
+    audit.record(
+        session,
+        actor=actor,
+        action="deletion.confirmed",
+        object_type="contact",
+        object_id=contact.id,
+        school_id=contact.school_id,
+        details={"pupil_ids": [t.pupil_id for t in tasks], "how": deletion.how},
+    )
+    return tasks
+
+
+def end_contacts_past_their_end_date(*, session: Session, actor: Principal, at: datetime) -> int:
+    """The end sweep: every approved contact whose `ends_on` is over in its school's time zone."""
+    ended = 0
+    for school in session.exec(select(School)).all():
+        today = school_date(at, school_zone(school))
+        due = session.exec(
+            select(Contact).where(
+                Contact.school_id == school.id,
+                Contact.state == ContactState.approved,
+                Contact.ends_on < today,
+            )
+        ).all()
+        for contact in due:
+            end_pupils(session, actor=actor, contact=contact, pupil_ids=None, reason=SWEEP_REASON)
+            ended += 1
+    return ended

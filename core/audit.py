@@ -1,0 +1,208 @@
+"""The change record: every state change as a hash-chained event that anyone can verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Column, Text, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core.auth import Principal
+from core.clock import now
+from core.db import UTCDateTime
+
+GENESIS = "0" * 64
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor_id: int | None = Field(default=None, index=True)
+    school_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=60, index=True)
+    object_type: str = Field(max_length=40)
+    object_id: int | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    # The content is hashed apart from the chain, so erasing personal content under the
+    # retention schedule leaves every link checkable.
+    content_hash: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    link_hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's newest link; appending locks this one row, so writers can never fork."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    link_hash: str = Field(default=GENESIS, max_length=64)
+
+
+class AuditEventPublic(BaseModel):
+    seq: int
+    at: datetime
+    actor_id: int | None
+    school_id: int | None
+    action: str
+    object_type: str
+    object_id: int | None
+    reason: str | None
+    details: dict[str, Any]
+    link_hash: str
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    checked: int
+    first_bad: int | None
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def content_hash_of(event: AuditEvent) -> str:
+    content = {
+        "at": event.at.isoformat(),
+        "actor_id": event.actor_id,
+        "school_id": event.school_id,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "reason": event.reason,
+        "details": json.loads(event.details),
+    }
+    return hashlib.sha256(_canonical(content).encode()).hexdigest()
+
+
+def link_hash_of(seq: int, prev_hash: str, content_hash: str) -> str:
+    return hashlib.sha256(f"{seq}:{prev_hash}:{content_hash}".encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: Principal,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    school_id: int | None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction; it commits or vanishes with the change."""
+    # The UPDATE takes the head row's lock (PostgreSQL) or the write lock (SQLite) until commit.
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=AuditHead.seq + 1))
+    head = session.exec(
+        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+    ).first()
+    if head is None:
+        raise RuntimeError("The change record has no head row; run `contactlog migrate`.")
+    event = AuditEvent(
+        seq=head.seq,
+        at=now(),
+        actor_id=actor.staff_id,
+        school_id=school_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        reason=reason,
+        details=_canonical(details or {}),
+        content_hash="",
+        prev_hash=head.link_hash,
+        link_hash="",
+    )
+    event.content_hash = content_hash_of(event)
+    event.link_hash = link_hash_of(event.seq, event.prev_hash, event.content_hash)
+    head.link_hash = event.link_hash
+    session.add(event)
+    session.add(head)
+    session.flush()
+    return event
+
+
+def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    after = 0
+    while True:
+        rows = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.seq > after)
+            .order_by(col(AuditEvent.seq))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the chain from its start; the first event whose content or link does not match."""
+    prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    for event in _events(session):
+        good = (
+            event.seq == expected_seq
+            and event.prev_hash == prev
+            and event.content_hash == content_hash_of(event)
+            and event.link_hash == link_hash_of(event.seq, prev, event.content_hash)
+        )
+        if not good:
+            return VerifyResult(ok=False, checked=checked, first_bad=expected_seq)
+        checked += 1
+        prev = event.link_hash
+        expected_seq += 1
+    head = session.get(AuditHead, 1)
+    head_seq, head_link = (head.seq, head.link_hash) if head else (0, GENESIS)
+    if head_seq != checked or head_link != prev:
+        # Events cut from the end of the chain: the head still remembers them.
+        return VerifyResult(ok=False, checked=checked, first_bad=checked + 1)
+    return VerifyResult(ok=True, checked=checked, first_bad=None)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    school_ids: list[int] | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: int | None = None
+    actor_id: int | None = None
+
+
+def list_events(
+    session: Session, *, where: EventFilter, after: int | None, limit: int
+) -> list[AuditEvent]:
+    query = select(AuditEvent)
+    if where.school_ids is not None:
+        query = query.where(col(AuditEvent.school_id).in_(where.school_ids))
+    if where.action:
+        query = query.where(AuditEvent.action == where.action)
+    if where.object_type:
+        query = query.where(AuditEvent.object_type == where.object_type)
+    if where.object_id is not None:
+        query = query.where(AuditEvent.object_id == where.object_id)
+    if where.actor_id is not None:
+        query = query.where(AuditEvent.actor_id == where.actor_id)
+    if after is not None:
+        query = query.where(AuditEvent.seq > after)
+    return list(session.exec(query.order_by(col(AuditEvent.seq)).limit(limit + 1)).all())
+
+
+def public(event: AuditEvent) -> AuditEventPublic:
+    return AuditEventPublic(
+        **event.model_dump(exclude={"details", "content_hash", "prev_hash"}),
+        details=json.loads(event.details),
+    )

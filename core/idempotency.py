@@ -1,0 +1,121 @@
+"""Idempotency keys: a retried create returns the first response instead of making a second row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, Text, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from core.clock import now
+from core.db import UTCDateTime
+from core.errors import Conflict, InvalidInput
+
+KEEP_FOR = timedelta(hours=48)
+MAX_KEY_LENGTH = 200
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_key"
+
+    # Keys are per account: two people's clients may well pick the same key.
+    staff_id: int = Field(primary_key=True)
+    key: str = Field(primary_key=True, max_length=MAX_KEY_LENGTH)
+    endpoint: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: Any
+
+
+def fingerprint(endpoint: str, payload: Any) -> str:
+    canonical = json.dumps([endpoint, payload], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            extra={"errors": [{"field": "Idempotency-Key", "in": "header", "message": "invalid"}]},
+        )
+    return key
+
+
+def begin(
+    session: Session, *, staff_id: int, key: str, endpoint: str, request_hash: str
+) -> StoredResponse | None:
+    """The stored response of an earlier identical request, or None to go ahead and create.
+
+    Called inside the request's transaction. On PostgreSQL a transaction-scoped advisory lock
+    on the key makes a concurrent duplicate fail fast with 409 rather than wait; on SQLite the
+    write lock already serialises requests, so a duplicate simply sees the finished first one.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        lock = int.from_bytes(
+            hashlib.sha256(f"{staff_id}:{key}".encode()).digest()[:8], "big", signed=True
+        )
+        acquired = session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock}
+        ).scalar()
+        if not acquired:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly."
+            )
+    existing = session.exec(
+        select(IdempotencyKey).where(IdempotencyKey.staff_id == staff_id, IdempotencyKey.key == key)
+    ).first()
+    if existing is None or existing.expires_at <= now():
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        return None
+    if existing.endpoint != endpoint or existing.request_hash != request_hash:
+        raise InvalidInput(
+            "This Idempotency-Key was already used for a different request.",
+            extra={"errors": [{"field": "Idempotency-Key", "in": "header", "message": "reused"}]},
+        )
+    return StoredResponse(existing.status_code, json.loads(existing.response_body))
+
+
+def finish(
+    session: Session,
+    *,
+    staff_id: int,
+    key: str,
+    endpoint: str,
+    request_hash: str,
+    status_code: int,
+    body: Any,
+) -> None:
+    """Keep the response with the created record, in the same transaction."""
+    at = now()
+    try:
+        with session.begin_nested():
+            session.add(
+                IdempotencyKey(
+                    staff_id=staff_id,
+                    key=key,
+                    endpoint=endpoint,
+                    request_hash=request_hash,
+                    status_code=status_code,
+                    response_body=json.dumps(body, default=str),
+                    created_at=at,
+                    expires_at=at + KEEP_FOR,
+                )
+            )
+    except IntegrityError as exc:  # only if a lock above was bypassed; never create twice
+        raise Conflict("A request with this Idempotency-Key was completed concurrently.") from exc

@@ -1,0 +1,656 @@
+"""The protocol's whole loop through the API, as the people involved see it at each step."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from core import clock
+from tests.conftest import assert_problem, count_rows
+
+TODAY = date.today()
+
+
+def _dob(years: int, extra_days: int = 30) -> str:
+    """A date of birth making a pupil `years` old today (plus a few days)."""
+    born = date(TODAY.year - years, TODAY.month, min(TODAY.day, 28)) - timedelta(days=extra_days)
+    return born.isoformat()
+
+
+@pytest.fixture
+def school(client, world):  # type: ignore[no-untyped-def]
+    """Two pupils (14 and 17), a guardian each, a registered device."""
+    admin = world.auth("admin")
+    young = client.post(
+        "/pupils",
+        json={
+            "given_name": "Ava",
+            "family_name": "T",
+            "date_of_birth": _dob(14),
+            "school_reference": "Y1",
+        },
+        headers=admin,
+    ).json()
+    older = client.post(
+        "/pupils",
+        json={
+            "given_name": "Noah",
+            "family_name": "F",
+            "date_of_birth": _dob(17),
+            "school_reference": "O1",
+        },
+        headers=admin,
+    ).json()
+    guardian = client.post(
+        f"/pupils/{young['id']}/guardians",
+        json={"name": "Claire T", "relationship": "mother", "has_parental_responsibility": True},
+        headers=admin,
+    ).json()
+    no_pr = client.post(
+        f"/pupils/{young['id']}/guardians",
+        json={
+            "name": "Gran T",
+            "relationship": "grandmother",
+            "has_parental_responsibility": False,
+        },
+        headers=admin,
+    ).json()
+    device = client.post(
+        "/devices", json={"asset_tag": "PE-IPAD", "description": "PE iPad"}, headers=admin
+    ).json()
+    return {
+        "young": young["id"],
+        "older": older["id"],
+        "guardian": guardian["id"],
+        "no_pr": no_pr["id"],
+        "device": device["id"],
+    }
+
+
+def request_body(school, **changes):  # type: ignore[no-untyped-def]
+    body = {
+        "pupil_ids": [school["young"], school["older"]],
+        "platform": "whatsapp",
+        "school_account": "Riverside U15 football (school phone)",
+        "purpose": "Fixture times and kit reminders for the U15 team",
+        "device_ids": [school["device"]],
+        "starts_on": (TODAY - timedelta(days=1)).isoformat(),
+        "ends_on": (TODAY + timedelta(days=60)).isoformat(),
+    }
+    body.update(changes)
+    return body
+
+
+def message(**changes):  # type: ignore[no-untyped-def]
+    body = {
+        "direction": "sent",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "device_tag": "PE-IPAD",
+        "summary": "Reminded the team of Saturday's kick-off time",
+    }
+    body.update(changes)
+    return body
+
+
+def test_the_whole_loop(client, world, school, db):
+    owner, manager, dsl, admin = (world.auth(w) for w in ("owner", "manager", "dsl", "admin"))
+
+    # 1. The teacher asks in advance.
+    created = client.post("/contacts", json=request_body(school), headers=owner)
+    assert created.status_code == 201, created.text
+    contact = created.json()
+    cid = contact["id"]
+    assert contact["state"] == "requested"
+    assert contact["staff_id"] == world.ids["owner"]
+    assert [p["state"] for p in contact["pupils"]] == ["requested", "requested"]
+
+    # A message before approval is stored, but flagged, and the DSL alert is queued.
+    early = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner)
+    assert early.status_code == 201, early.text
+    assert "before_approval" in early.json()["flags"]
+    assert count_rows(db, "alert") == 1
+
+    # 2. Their line manager approves in writing.
+    assert_problem(
+        client.post(
+            f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("other_manager")
+        ),
+        403,
+    )
+    decided = client.post(
+        f"/contacts/{cid}/decision",
+        json={"approve": True, "conditions": "Team group only; no direct messages"},
+        headers=manager,
+    )
+    assert decided.status_code == 200, decided.text
+    decision = decided.json()
+    assert decision["decided_by_id"] == world.ids["manager"]
+    assert decision["conditions"] == "Team group only; no direct messages"
+    assert decision["decided_at"]
+    by_pupil = {p["pupil_id"]: p for p in decision["pupils"]}
+    # The 14-year-old waits for consent; the 17-year-old is active, parents not yet informed.
+    assert by_pupil[school["young"]]["state"] == "awaiting_consent"
+    assert by_pupil[school["young"]]["needs_consent"] is True
+    assert by_pupil[school["older"]]["state"] == "active"
+    assert by_pupil[school["older"]]["parent_informed"] is False
+    assert decision["state"] == "active"
+    assert_problem(
+        client.post(
+            f"/contacts/{cid}/decision", json={"approve": False, "reason": "x"}, headers=manager
+        ),
+        409,
+    )
+
+    # A message now: no consent for the under-16, parents of the 16+ not informed.
+    flagged = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner).json()
+    assert flagged["flags"] == ["no_valid_consent", "parent_not_informed"]
+
+    # 3. The office records consent and the parent notice.
+    consent = client.post(
+        f"/pupils/{school['young']}/consents",
+        json={
+            "contact_id": cid,
+            "guardian_id": school["guardian"],
+            "method": "signed_form",
+            "evidence_reference": "Form 2026/114",
+            "given_on": TODAY.isoformat(),
+        },
+        headers=admin,
+    )
+    assert consent.status_code == 201, consent.text
+    assert consent.json()["recorded_by_id"] == world.ids["admin"]
+    notice = client.post(
+        f"/pupils/{school['older']}/parent-notices",
+        json={
+            "contact_id": cid,
+            "informed_on": TODAY.isoformat(),
+            "informed_by": "Mr Okafor",
+            "method": "email",
+            "reason_explained": "Team WhatsApp for fixtures",
+        },
+        headers=admin,
+    )
+    assert notice.status_code == 201, notice.text
+    now_active = client.get(f"/contacts/{cid}", headers=owner).json()
+    assert {p["state"] for p in now_active["pupils"]} == {"active"}
+
+    # 4. A clean message carries no flag; a received one too.
+    clean = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner)
+    assert clean.json()["flags"] == []
+    assert clean.json()["pupil_ids"] == sorted([school["young"], school["older"]])
+    received = client.post(
+        f"/contacts/{cid}/messages",
+        json=message(direction="received", pupil_ids=[school["older"]], summary="Asked about kit"),
+        headers=owner,
+    )
+    assert received.json()["pupil_ids"] == [school["older"]]
+    # An unregistered device is flagged.
+    personal = client.post(
+        f"/contacts/{cid}/messages", json=message(device_tag="MY-PHONE"), headers=owner
+    ).json()
+    assert personal["flags"] == ["unregistered_device"]
+    assert personal["device_registered"] is False
+
+    # 5. The parent withdraws consent: the contact ends for that pupil only, at once.
+    withdrawn = client.post(
+        f"/consents/{consent.json()['id']}/withdrawal",
+        json={"reason": "Parent asked by phone"},
+        headers=dsl,
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["withdrawn_on"] == TODAY.isoformat()
+    after = {
+        p["pupil_id"]: p for p in client.get(f"/contacts/{cid}", headers=owner).json()["pupils"]
+    }
+    assert after[school["young"]]["state"] == "ended"
+    assert after[school["older"]]["state"] == "active"
+    late = client.post(
+        f"/contacts/{cid}/messages",
+        json=message(occurred_at=datetime.now(UTC).isoformat(), pupil_ids=[school["young"]]),
+        headers=owner,
+    ).json()
+    assert "contact_not_active" in late["flags"] and "no_valid_consent" in late["flags"]
+
+    # 6. The teacher ends the rest; deletion tasks are created for both.
+    ended = client.post(f"/contacts/{cid}/end", json={"reason": "Season over"}, headers=owner)
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["state"] == "ended"
+    assert count_rows(db, "deletion_task") == 2
+    assert_problem(
+        client.post(f"/contacts/{cid}/end", json={"reason": "again"}, headers=owner), 409
+    )
+
+    # 7. Only the owner confirms deletion; then the contact is closed, the record kept.
+    assert_problem(
+        client.post(f"/contacts/{cid}/deletion", json={"how": "Left group"}, headers=dsl), 403
+    )
+    confirmed = client.post(
+        f"/contacts/{cid}/deletion",
+        json={"how": "Left and deleted the WhatsApp group"},
+        headers=owner,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert len(confirmed.json()) == 2
+    closed = client.get(f"/contacts/{cid}", headers=dsl).json()
+    assert closed["state"] == "closed"
+    assert {p["state"] for p in closed["pupils"]} == {"closed"}
+    log = client.get(f"/contacts/{cid}/messages", headers=dsl).json()["items"]
+    assert len(log) == 6
+
+    # 8. Every step is in a change record that verifies.
+    actions = [
+        e["action"] for e in client.get("/audit/events?limit=200", headers=dsl).json()["items"]
+    ]
+    for expected in (
+        "contact.requested",
+        "contact.approved",
+        "consent.recorded",
+        "parent_notice.recorded",
+        "message.logged",
+        "consent.withdrawn",
+        "contact.ended",
+        "deletion.confirmed",
+    ):
+        assert expected in actions
+    assert client.get("/audit/verify", headers=dsl).json() == {
+        "ok": True,
+        "checked": len(actions),
+        "first_bad": None,
+    }
+
+
+def test_rejection_records_the_reason(client, world, school):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    assert_problem(
+        client.post(
+            f"/contacts/{cid}/decision", json={"approve": False}, headers=world.auth("manager")
+        ),
+        422,
+    )
+    rejected = client.post(
+        f"/contacts/{cid}/decision",
+        json={"approve": False, "reason": "Use the school's Teams instead"},
+        headers=world.auth("manager"),
+    ).json()
+    assert rejected["state"] == "rejected"
+    assert rejected["rejection_reason"] == "Use the school's Teams instead"
+    assert_problem(
+        client.post(f"/contacts/{cid}/end", json={"reason": "x"}, headers=world.auth("owner")), 409
+    )
+    flagged = client.post(f"/contacts/{cid}/messages", json=message(), headers=world.auth("owner"))
+    assert {"before_approval", "contact_not_active"} <= set(flagged.json()["flags"])
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("manager", 200),
+        ("head", 200),
+        ("owner", 403),
+        ("other_manager", 403),
+        ("dsl", 403),
+        ("admin", 403),
+        ("other_staff", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_decide(client, world, school, who, status):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    response = client.post(
+        f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth(who)
+    )
+    assert response.status_code == status, response.text
+
+
+def test_a_headteacher_does_not_approve_their_own_request(client, world, school):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("head")).json()[
+        "id"
+    ]
+    assert_problem(
+        client.post(
+            f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("head")
+        ),
+        403,
+        detail_contains="own request",
+    )
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("owner", 200),
+        ("manager", 200),
+        ("head", 200),
+        ("dsl", 200),
+        ("trust_dsl", 200),
+        ("admin", 200),
+        ("other_staff", 403),
+        ("other_manager", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_read_a_contact(client, world, school, who, status):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    assert client.get(f"/contacts/{cid}", headers=world.auth(who)).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("owner", 1),
+        ("manager", 1),
+        ("other_manager", 0),
+        ("other_staff", 0),
+        ("dsl", 1),
+        ("head", 1),
+        ("other_school", 0),
+    ],
+)
+def test_contact_lists_are_scoped(client, world, school, who, expected):
+    client.post("/contacts", json=request_body(school), headers=world.auth("owner"))
+    response = client.get("/contacts", headers=world.auth(who))
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("owner", 201),
+        ("manager", 403),
+        ("dsl", 403),
+        ("other_staff", 403),
+        ("admin", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_only_the_owner_logs_on_a_contact(client, world, school, db, who, status):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    response = client.post(f"/contacts/{cid}/messages", json=message(), headers=world.auth(who))
+    assert response.status_code == status
+    assert count_rows(db, "message") == (1 if status == 201 else 0)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("owner", 200),
+        ("manager", 200),
+        ("dsl", 200),
+        ("admin", 403),
+        ("other_staff", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_read_the_log(client, world, school, who, status):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    mid = client.post(
+        f"/contacts/{cid}/messages", json=message(), headers=world.auth("owner")
+    ).json()["id"]
+    assert client.get(f"/contacts/{cid}/messages", headers=world.auth(who)).status_code == status
+    assert (
+        client.get(f"/contacts/{cid}/messages/{mid}", headers=world.auth(who)).status_code == status
+    )
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_the_log_is_append_only(client, world, school, method):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    mid = client.post(
+        f"/contacts/{cid}/messages", json=message(), headers=world.auth("owner")
+    ).json()["id"]
+    response = client.request(
+        method,
+        f"/contacts/{cid}/messages/{mid}",
+        json={"summary": "x"},
+        headers=world.auth("owner"),
+    )
+    assert_problem(response, 405)
+
+
+def test_a_correction_amends_an_earlier_entry(client, world, school):
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    first = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner).json()
+    assert_problem(
+        client.post(
+            f"/contacts/{cid}/messages", json=message(amends_id=first["id"]), headers=owner
+        ),
+        422,
+    )
+    fixed = client.post(
+        f"/contacts/{cid}/messages",
+        json=message(
+            amends_id=first["id"], amend_reason="Wrong kick-off time", summary="10:30 not 10:00"
+        ),
+        headers=owner,
+    ).json()
+    assert fixed["amends_id"] == first["id"]
+    original = client.get(f"/contacts/{cid}/messages/{first['id']}", headers=owner).json()
+    assert original["summary"] == first["summary"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"ends_on": None}, "ends_on"),
+        ({"device_ids": []}, "device_ids"),
+        ({"pupil_ids": [], "pupil_references": []}, "pupil"),
+        ({"platform": "myspace"}, "platform"),
+        ({"platform": "other"}, "platform_name"),
+        ({"school_id": 1}, "school_id"),
+        ({"state": "approved"}, "state"),
+    ],
+)
+def test_bad_requests_name_the_problem_and_write_nothing(client, world, school, db, changes, field):
+    body = {k: v for k, v in request_body(school, **changes).items() if v is not None}
+    problem = assert_problem(client.post("/contacts", json=body, headers=world.auth("owner")), 422)
+    assert field in str(problem)
+    assert count_rows(db, "contact") == 0
+
+
+def test_pupils_and_devices_must_be_of_the_school(client, world, school, db):
+    other_pupil = client.post(
+        "/pupils",
+        json={
+            "given_name": "X",
+            "family_name": "Y",
+            "date_of_birth": _dob(12),
+            "school_reference": "B1",
+        },
+        headers=world.auth("other_school"),
+    ).json()
+    for body in (
+        request_body(school, pupil_ids=[other_pupil["id"]]),
+        request_body(school, pupil_ids=[], pupil_references=["NOPE"]),
+        request_body(school, device_ids=[987654]),
+    ):
+        assert_problem(client.post("/contacts", json=body, headers=world.auth("owner")), 422)
+    assert count_rows(db, "contact") == 0
+    by_reference = client.post(
+        "/contacts",
+        json=request_body(school, pupil_ids=[], pupil_references=["Y1"]),
+        headers=world.auth("owner"),
+    )
+    assert [p["pupil_id"] for p in by_reference.json()["pupils"]] == [school["young"]]
+
+
+def test_consent_rules(client, world, school):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    good = {
+        "contact_id": cid,
+        "guardian_id": school["guardian"],
+        "method": "email",
+        "evidence_reference": "Email 12 Sep",
+        "given_on": TODAY.isoformat(),
+    }
+    # The staff member who benefits cannot record it, even if they are an admin.
+    client.patch(
+        f"/staff/{world.ids['owner']}",
+        json={"roles": ["staff", "admin"]},
+        headers=world.auth("admin"),
+    )
+    assert_problem(
+        client.post(f"/pupils/{school['young']}/consents", json=good, headers=world.auth("owner")),
+        403,
+    )
+    no_pr = {**good, "guardian_id": school["no_pr"]}
+    assert_problem(
+        client.post(f"/pupils/{school['young']}/consents", json=no_pr, headers=world.auth("admin")),
+        422,
+        detail_contains="parental responsibility",
+    )
+    future = {**good, "given_on": (TODAY + timedelta(days=3)).isoformat()}
+    assert_problem(
+        client.post(
+            f"/pupils/{school['young']}/consents", json=future, headers=world.auth("admin")
+        ),
+        422,
+    )
+    expired = {
+        **good,
+        "given_on": (TODAY - timedelta(days=30)).isoformat(),
+        "expires_on": (TODAY - timedelta(days=1)).isoformat(),
+    }
+    client.post(f"/pupils/{school['young']}/consents", json=expired, headers=world.auth("dsl"))
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    pupils = client.get(f"/contacts/{cid}", headers=world.auth("owner")).json()["pupils"]
+    young = next(p for p in pupils if p["pupil_id"] == school["young"])
+    assert young["state"] == "awaiting_consent" and young["consent_valid"] is False
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("admin", 201),
+        ("dsl", 201),
+        ("owner", 403),
+        ("manager", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_record_consent(client, world, school, who, status):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    body = {
+        "contact_id": cid,
+        "guardian_id": school["guardian"],
+        "method": "app",
+        "evidence_reference": "App 1",
+        "given_on": TODAY.isoformat(),
+    }
+    response = client.post(
+        f"/pupils/{school['young']}/consents", json=body, headers=world.auth(who)
+    )
+    assert response.status_code == status, response.text
+
+
+def test_parent_notice_is_for_16_and_over(client, world, school):
+    body = {
+        "informed_on": TODAY.isoformat(),
+        "informed_by": "Office",
+        "method": "letter",
+        "reason_explained": "Team chat",
+    }
+    assert_problem(
+        client.post(
+            f"/pupils/{school['young']}/parent-notices", json=body, headers=world.auth("admin")
+        ),
+        422,
+        detail_contains="consent",
+    )
+    assert (
+        client.post(
+            f"/pupils/{school['older']}/parent-notices", json=body, headers=world.auth("admin")
+        ).status_code
+        == 201
+    )
+    listed = client.get(
+        f"/pupils/{school['older']}/parent-notices", headers=world.auth("dsl")
+    ).json()
+    assert len(listed) == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("owner", 200),
+        ("manager", 200),
+        ("dsl", 200),
+        ("other_manager", 403),
+        ("admin", 403),
+        ("other_staff", 403),
+    ],
+)
+def test_who_may_end_a_contact(client, world, school, who, status):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    response = client.post(f"/contacts/{cid}/end", json={"reason": "done"}, headers=world.auth(who))
+    assert response.status_code == status
+
+
+def test_ending_one_pupil_leaves_the_other(client, world, school, db):
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    ended = client.post(
+        f"/contacts/{cid}/end",
+        json={"reason": "left the team", "pupil_id": school["older"]},
+        headers=owner,
+    ).json()
+    states = {p["pupil_id"]: p["state"] for p in ended["pupils"]}
+    assert states[school["older"]] == "ended" and ended["state"] != "ended"
+    assert count_rows(db, "deletion_task") == 1
+    client.post(f"/contacts/{cid}/deletion", json={"how": "Removed from group"}, headers=owner)
+    after = client.get(f"/contacts/{cid}", headers=owner).json()
+    assert {p["pupil_id"]: p["state"] for p in after["pupils"]}[school["older"]] == "closed"
+    assert after["state"] != "closed"
+
+
+def test_the_end_sweep_ends_contacts_past_their_end_date(client, world, school, db):
+    from contacts.service import end_contacts_past_their_end_date
+    from core.auth import Principal
+
+    owner = world.auth("owner")
+    body = request_body(school, ends_on=(TODAY + timedelta(days=2)).isoformat())
+    cid = client.post("/contacts", json=body, headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    with db.transaction() as session:
+        assert (
+            end_contacts_past_their_end_date(
+                session=session, actor=Principal.command_line(), at=clock.now() + timedelta(days=2)
+            )
+            == 0
+        )
+    with db.transaction() as session:
+        assert (
+            end_contacts_past_their_end_date(
+                session=session, actor=Principal.command_line(), at=clock.now() + timedelta(days=4)
+            )
+            == 1
+        )
+    assert client.get(f"/contacts/{cid}", headers=owner).json()["state"] == "ended"
+    assert count_rows(db, "deletion_task") == 2
