@@ -1,4 +1,4 @@
-"""Recording parental consent and parent notices for pupils on a contact, and withdrawing consent."""
+"""Recording parental consent and parent notices for pupils on a contact; withdrawing consent."""
 
 from __future__ import annotations
 
@@ -154,6 +154,7 @@ def record_parent_notice(
             raise NotFound("No such contact.")
         if session.get(ContactPupil, (contact.id, pupil.id)) is None:
             raise RuleBroken("The pupil is not on this contact.")
+    assert school.id is not None and pupil.id is not None
     notice = ParentNotice(
         **notice_in.model_dump(),
         school_id=school.id,

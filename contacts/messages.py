@@ -1,4 +1,4 @@
-"""§5.4 the communication log: append-only, never refusing its owner, flagging what breaks a rule."""
+"""§5.4 the communication log: append-only, never refusing its owner, flagging broken rules."""
 
 from __future__ import annotations
 
@@ -59,11 +59,10 @@ def flags_for(
     if device is None or not device.is_active:
         flags.add(Flag.unregistered_device)
     pupil_ids = [link.pupil_id for link in links]
-    born = dict(
-        session.exec(
-            select(Pupil.id, Pupil.date_of_birth).where(col(Pupil.id).in_(pupil_ids))
-        ).all()
-    )
+    born: dict[int | None, date] = {
+        p.id: p.date_of_birth
+        for p in session.exec(select(Pupil).where(col(Pupil.id).in_(pupil_ids)))
+    }
     consents: dict[int, list[Consent]] = defaultdict(list)
     for consent in session.exec(
         select(Consent).where(
@@ -91,7 +90,7 @@ def flags_for(
 def log_message(
     *, session: Session, actor: Principal, contact_id: int, message_in: MessageCreate
 ) -> Message:
-    """Store a true record from the contact's own member of staff, flagged where it breaks a rule."""
+    """Store a true record from the contact's own member of staff, flagged where it breaks rules."""
     contact, school, _ = contact_in_scope(session, actor, contact_id)
     if contact.staff_id != actor.staff_id:
         raise Forbidden("Only the member of staff who holds this contact may log on it.")

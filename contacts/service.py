@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from contacts.models import (
     Contact,
@@ -62,7 +62,7 @@ def _pupils_of_school(session: Session, school: School, contact_in: ContactCreat
     missing = len(ids - found) + len(refs - set(by_ref))
     if missing:
         raise RuleBroken(f"{missing} of the pupils named are not pupils of your school.")
-    return sorted(found | {i for i in by_ref.values() if i is not None})  # type: ignore[misc]
+    return sorted(i for i in found | set(by_ref.values()) if i is not None)
 
 
 def request_contact(*, session: Session, actor: Principal, contact_in: ContactCreate) -> Contact:
@@ -83,6 +83,7 @@ def request_contact(*, session: Session, actor: Principal, contact_in: ContactCr
         raise RuleBroken("A device named has been retired from the register.")
     if contact_in.ends_on < school_date(now(), school_zone(school)):
         raise RuleBroken("The end date has already passed.")
+    assert school.id is not None
     contact = Contact(
         school_id=school.id,
         staff_id=actor.staff_id,
@@ -160,7 +161,7 @@ def list_contacts(
     if not reads_all:
         reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
         query = query.where(
-            (Contact.staff_id == actor.staff_id) | col(Contact.staff_id).in_(reports)
+            or_(col(Contact.staff_id) == actor.staff_id, col(Contact.staff_id).in_(reports))
         )
     if staff_id is not None:
         query = query.where(Contact.staff_id == staff_id)

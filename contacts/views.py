@@ -80,8 +80,8 @@ def contact_views(session: Session, contacts: Sequence[Contact]) -> list[Contact
         for n in session.exec(select(ParentNotice).where(col(ParentNotice.pupil_id).in_(pupil_ids)))
     }
     tasks: dict[tuple[int, int], DeletionTask] = {}
-    for task in session.exec(select(DeletionTask).where(col(DeletionTask.contact_id).in_(ids))):
-        tasks[(task.contact_id, task.pupil_id)] = task
+    for done in session.exec(select(DeletionTask).where(col(DeletionTask.contact_id).in_(ids))):
+        tasks[(done.contact_id, done.pupil_id)] = done
     zone_of = zones(session, {c.school_id for c in contacts})
     instant = now()
     views = []
@@ -113,14 +113,14 @@ def contact_views(session: Session, contacts: Sequence[Contact]) -> list[Contact
                     deletion_confirmed_at=task.confirmed_at if task else None,
                 )
             )
-        state = ContactState(contact.state)
-        if state == ContactState.approved and any(p.state == PupilState.active for p in pupils):
-            state = ContactState.active
+        overall = ContactState(contact.state)
+        if overall == ContactState.approved and any(p.state == PupilState.active for p in pupils):
+            overall = ContactState.active
         views.append(
             ContactPublic.model_validate(
                 {
                     **contact.model_dump(),
-                    "state": state,
+                    "state": overall,
                     "device_ids": sorted(devices[contact.id]),
                     "pupils": pupils,
                 }
