@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -243,3 +244,89 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
             "Set CONTACTLOG_TEST_POSTGRES_URL or start PostgreSQL on 127.0.0.1:5432.", red=True
         )
         terminalreporter.write_line(line, red=True, bold=True)
+
+
+# ---------------------------------------------------------------- contacts
+
+TODAY = date.today()
+
+
+def dob(years: int, extra_days: int = 30) -> str:
+    """A date of birth making a pupil `years` old today (plus a few days)."""
+    born = date(TODAY.year - years, TODAY.month, min(TODAY.day, 28)) - timedelta(days=extra_days)
+    return born.isoformat()
+
+
+@pytest.fixture
+def school(client, world):  # type: ignore[no-untyped-def]
+    """Two pupils (14 and 17), a guardian each, a registered device."""
+    admin = world.auth("admin")
+    young = client.post(
+        "/pupils",
+        json={
+            "given_name": "Ava",
+            "family_name": "T",
+            "date_of_birth": dob(14),
+            "school_reference": "Y1",
+        },
+        headers=admin,
+    ).json()
+    older = client.post(
+        "/pupils",
+        json={
+            "given_name": "Noah",
+            "family_name": "F",
+            "date_of_birth": dob(17),
+            "school_reference": "O1",
+        },
+        headers=admin,
+    ).json()
+    guardian = client.post(
+        f"/pupils/{young['id']}/guardians",
+        json={"name": "Claire T", "relationship": "mother", "has_parental_responsibility": True},
+        headers=admin,
+    ).json()
+    no_pr = client.post(
+        f"/pupils/{young['id']}/guardians",
+        json={
+            "name": "Gran T",
+            "relationship": "grandmother",
+            "has_parental_responsibility": False,
+        },
+        headers=admin,
+    ).json()
+    device = client.post(
+        "/devices", json={"asset_tag": "PE-IPAD", "description": "PE iPad"}, headers=admin
+    ).json()
+    return {
+        "young": young["id"],
+        "older": older["id"],
+        "guardian": guardian["id"],
+        "no_pr": no_pr["id"],
+        "device": device["id"],
+    }
+
+
+def request_body(school, **changes):  # type: ignore[no-untyped-def]
+    body = {
+        "pupil_ids": [school["young"], school["older"]],
+        "platform": "whatsapp",
+        "school_account": "Riverside U15 football (school phone)",
+        "purpose": "Fixture times and kit reminders for the U15 team",
+        "device_ids": [school["device"]],
+        "starts_on": (TODAY - timedelta(days=1)).isoformat(),
+        "ends_on": (TODAY + timedelta(days=60)).isoformat(),
+    }
+    body.update(changes)
+    return body
+
+
+def message(**changes):  # type: ignore[no-untyped-def]
+    body = {
+        "direction": "sent",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "device_tag": "PE-IPAD",
+        "summary": "Reminded the team of Saturday's kick-off time",
+    }
+    body.update(changes)
+    return body

@@ -2,95 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core import clock
-from tests.conftest import assert_problem, count_rows
-
-TODAY = date.today()
-
-
-def _dob(years: int, extra_days: int = 30) -> str:
-    """A date of birth making a pupil `years` old today (plus a few days)."""
-    born = date(TODAY.year - years, TODAY.month, min(TODAY.day, 28)) - timedelta(days=extra_days)
-    return born.isoformat()
-
-
-@pytest.fixture
-def school(client, world):  # type: ignore[no-untyped-def]
-    """Two pupils (14 and 17), a guardian each, a registered device."""
-    admin = world.auth("admin")
-    young = client.post(
-        "/pupils",
-        json={
-            "given_name": "Ava",
-            "family_name": "T",
-            "date_of_birth": _dob(14),
-            "school_reference": "Y1",
-        },
-        headers=admin,
-    ).json()
-    older = client.post(
-        "/pupils",
-        json={
-            "given_name": "Noah",
-            "family_name": "F",
-            "date_of_birth": _dob(17),
-            "school_reference": "O1",
-        },
-        headers=admin,
-    ).json()
-    guardian = client.post(
-        f"/pupils/{young['id']}/guardians",
-        json={"name": "Claire T", "relationship": "mother", "has_parental_responsibility": True},
-        headers=admin,
-    ).json()
-    no_pr = client.post(
-        f"/pupils/{young['id']}/guardians",
-        json={
-            "name": "Gran T",
-            "relationship": "grandmother",
-            "has_parental_responsibility": False,
-        },
-        headers=admin,
-    ).json()
-    device = client.post(
-        "/devices", json={"asset_tag": "PE-IPAD", "description": "PE iPad"}, headers=admin
-    ).json()
-    return {
-        "young": young["id"],
-        "older": older["id"],
-        "guardian": guardian["id"],
-        "no_pr": no_pr["id"],
-        "device": device["id"],
-    }
-
-
-def request_body(school, **changes):  # type: ignore[no-untyped-def]
-    body = {
-        "pupil_ids": [school["young"], school["older"]],
-        "platform": "whatsapp",
-        "school_account": "Riverside U15 football (school phone)",
-        "purpose": "Fixture times and kit reminders for the U15 team",
-        "device_ids": [school["device"]],
-        "starts_on": (TODAY - timedelta(days=1)).isoformat(),
-        "ends_on": (TODAY + timedelta(days=60)).isoformat(),
-    }
-    body.update(changes)
-    return body
-
-
-def message(**changes):  # type: ignore[no-untyped-def]
-    body = {
-        "direction": "sent",
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "device_tag": "PE-IPAD",
-        "summary": "Reminded the team of Saturday's kick-off time",
-    }
-    body.update(changes)
-    return body
+from tests.conftest import TODAY, assert_problem, count_rows, dob, message, request_body
 
 
 def test_the_whole_loop(client, world, school, db):
@@ -472,7 +389,7 @@ def test_pupils_and_devices_must_be_of_the_school(client, world, school, db):
         json={
             "given_name": "X",
             "family_name": "Y",
-            "date_of_birth": _dob(12),
+            "date_of_birth": dob(12),
             "school_reference": "B1",
         },
         headers=world.auth("other_school"),

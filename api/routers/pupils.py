@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from api.deps import CurrentPrincipal, PagingDep, SessionDep
+from api.idempotency import IdempotentDep
 from core.directory import pupils
 from core.directory.models import (
     GuardianCreate,
@@ -67,8 +68,14 @@ CSV_BODY = {
 
 
 @router.post("/pupils", response_model=PupilPublic, status_code=201)
-def create_pupil(body: PupilCreate, session: SessionDep, actor: CurrentPrincipal) -> object:
-    return pupils.create_pupil(session=session, actor=actor, pupil_in=body)
+def create_pupil(
+    body: PupilCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
+) -> object:
+    return idem.create(
+        body,
+        lambda: pupils.create_pupil(session=session, actor=actor, pupil_in=body),
+        PupilPublic.model_validate,
+    )
 
 
 @router.post("/pupils/import", response_model=ImportReportPublic, openapi_extra=CSV_BODY)
@@ -112,9 +119,19 @@ def update_pupil(
 
 @router.post("/pupils/{pupil_id}/guardians", response_model=GuardianPublic, status_code=201)
 def add_guardian(
-    pupil_id: int, body: GuardianCreate, session: SessionDep, actor: CurrentPrincipal
+    pupil_id: int,
+    body: GuardianCreate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    idem: IdempotentDep,
 ) -> object:
-    return pupils.add_guardian(session=session, actor=actor, pupil_id=pupil_id, guardian_in=body)
+    return idem.create(
+        body,
+        lambda: pupils.add_guardian(
+            session=session, actor=actor, pupil_id=pupil_id, guardian_in=body
+        ),
+        GuardianPublic.model_validate,
+    )
 
 
 @router.get("/pupils/{pupil_id}/guardians", response_model=list[GuardianPublic])

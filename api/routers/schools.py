@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import CurrentPrincipal, PagingDep, SessionDep
+from api.idempotency import IdempotentDep
 from core.directory import schools
 from core.directory.models import (
     DeviceCreate,
@@ -19,8 +20,14 @@ router = APIRouter()
 
 
 @router.post("/schools", response_model=SchoolPublic, status_code=201, tags=["schools"])
-def create_school(body: SchoolCreate, session: SessionDep, actor: CurrentPrincipal) -> object:
-    return schools.create_school(session=session, actor=actor, school_in=body)
+def create_school(
+    body: SchoolCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
+) -> object:
+    return idem.create(
+        body,
+        lambda: schools.create_school(session=session, actor=actor, school_in=body),
+        SchoolPublic.model_validate,
+    )
 
 
 @router.get("/schools", response_model=list[SchoolPublic], tags=["schools"])
@@ -34,8 +41,14 @@ def get_school(school_id: int, session: SessionDep, actor: CurrentPrincipal) -> 
 
 
 @router.post("/devices", response_model=DevicePublic, status_code=201, tags=["devices"])
-def register_device(body: DeviceCreate, session: SessionDep, actor: CurrentPrincipal) -> object:
-    return schools.register_device(session=session, actor=actor, device_in=body)
+def register_device(
+    body: DeviceCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
+) -> object:
+    return idem.create(
+        body,
+        lambda: schools.register_device(session=session, actor=actor, device_in=body),
+        DevicePublic.model_validate,
+    )
 
 
 @router.get("/devices", response_model=Page[DevicePublic], tags=["devices"])

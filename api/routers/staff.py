@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import CurrentPrincipal, PagingDep, PasswordsDep, SessionDep
+from api.idempotency import IdempotentDep
 from core.directory import staff
 from core.directory.models import StaffCreate, StaffPublic, StaffUpdate
 from core.pagination import Page
@@ -14,9 +15,19 @@ router = APIRouter(tags=["staff"])
 
 @router.post("/staff", response_model=StaffPublic, status_code=201)
 def create_staff(
-    body: StaffCreate, session: SessionDep, actor: CurrentPrincipal, passwords: PasswordsDep
+    body: StaffCreate,
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    passwords: PasswordsDep,
+    idem: IdempotentDep,
 ) -> object:
-    return staff.create_staff(session=session, actor=actor, staff_in=body, passwords=passwords)
+    return idem.create(
+        body,
+        lambda: staff.create_staff(
+            session=session, actor=actor, staff_in=body, passwords=passwords
+        ),
+        StaffPublic.model_validate,
+    )
 
 
 @router.get("/staff", response_model=Page[StaffPublic])

@@ -1,0 +1,216 @@
+"""The change record resists tampering, and retried creates never duplicate, even concurrently."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.conftest import assert_problem, count_rows, message, request_body
+
+
+@pytest.fixture
+def busy_contact(client, world, school):
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    for i in range(4):
+        client.post(f"/contacts/{cid}/messages", json=message(summary=f"note {i}"), headers=owner)
+    return cid
+
+
+def _verify(client, world):  # type: ignore[no-untyped-def]
+    return client.get("/audit/verify", headers=world.auth("dsl")).json()
+
+
+def test_an_untouched_chain_verifies(client, world, busy_contact):
+    assert _verify(client, world) == {"ok": True, "checked": 6, "first_bad": None}
+
+
+@pytest.mark.parametrize(
+    ("sql", "first_bad"),
+    [
+        ("UPDATE audit_event SET reason = 'nothing to see' WHERE seq = 3", 3),
+        ("UPDATE audit_event SET actor_id = actor_id + 1 WHERE seq = 2", 2),
+        ("UPDATE audit_event SET details = '{}' WHERE seq = 4", 4),
+        ("DELETE FROM audit_event WHERE seq = 3", 3),
+        ("DELETE FROM audit_event WHERE seq = 6", 6),
+        ("UPDATE audit_event SET seq = CASE seq WHEN 4 THEN 5 ELSE 4 END WHERE seq IN (4, 5)", 4),
+        ("UPDATE audit_event SET link_hash = prev_hash WHERE seq = 5", 5),
+    ],
+)
+def test_tampering_with_sql_names_the_first_bad_link(
+    client, world, db, busy_contact, sql, first_bad
+):
+    with db.engine.begin() as conn:
+        if "CASE seq" in sql:
+            # Swap two rows through a free number, as a careful tamperer would.
+            conn.execute(text("UPDATE audit_event SET seq = 1000 WHERE seq = 4"))
+            conn.execute(text("UPDATE audit_event SET seq = 4 WHERE seq = 5"))
+            conn.execute(text("UPDATE audit_event SET seq = 5 WHERE seq = 1000"))
+        else:
+            conn.execute(text(sql))
+    result = _verify(client, world)
+    assert result["ok"] is False
+    assert result["first_bad"] == first_bad
+    assert result["checked"] == first_bad - 1
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("dsl", 200), ("trust_dsl", 200), ("admin", 403), ("owner", 403), (None, 401)],
+)
+def test_who_may_read_and_verify_the_change_record(client, world, busy_contact, who, status):
+    assert client.get("/audit/verify", headers=world.auth(who)).status_code == status
+    assert client.get("/audit/events", headers=world.auth(who)).status_code == status
+
+
+def test_another_schools_dsl_sees_none_of_these_events(client, world, busy_contact):
+    events = client.get("/audit/events", headers=world.auth("other_school")).json()["items"]
+    assert events == []
+
+
+def test_events_say_who_did_what_and_page(client, world, busy_contact):
+    page = client.get("/audit/events?limit=2", headers=world.auth("dsl")).json()
+    assert [e["action"] for e in page["items"]] == ["contact.requested", "contact.approved"]
+    assert page["items"][1]["actor_id"] == world.ids["manager"]
+    rest = client.get(
+        f"/audit/events?cursor={page['next_cursor']}", headers=world.auth("dsl")
+    ).json()
+    assert [e["seq"] for e in rest["items"]] == [3, 4, 5, 6]
+    only = client.get("/audit/events?action=contact.approved", headers=world.auth("dsl")).json()
+    assert len(only["items"]) == 1
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+def test_same_key_same_body_returns_the_original_and_writes_nothing(client, world, school, db):
+    headers = {**world.auth("owner"), "Idempotency-Key": "req-1"}
+    first = client.post("/contacts", json=request_body(school), headers=headers)
+    second = client.post("/contacts", json=request_body(school), headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert count_rows(db, "contact") == 1
+    assert count_rows(db, "audit_event") == 1
+
+
+def test_same_key_different_body_is_422(client, world, school, db):
+    headers = {**world.auth("owner"), "Idempotency-Key": "req-2"}
+    client.post("/contacts", json=request_body(school), headers=headers)
+    other = request_body(school, purpose="Something else")
+    assert_problem(
+        client.post("/contacts", json=other, headers=headers), 422, detail_contains="different"
+    )
+    assert count_rows(db, "contact") == 1
+
+
+def test_keys_belong_to_one_account(client, world, school, db):
+    body = request_body(school)
+    for who in ("owner", "other_staff"):
+        response = client.post(
+            "/contacts", json=body, headers={**world.auth(who), "Idempotency-Key": "k"}
+        )
+        assert response.status_code == 201
+    assert count_rows(db, "contact") == 2
+
+
+def test_a_failed_request_does_not_burn_its_key(client, world, school, db):
+    headers = {**world.auth("owner"), "Idempotency-Key": "req-3"}
+    bad = request_body(school, device_ids=[987654])
+    assert_problem(client.post("/contacts", json=bad, headers=headers), 422)
+    assert client.post("/contacts", json=bad, headers=headers).status_code == 422
+    assert count_rows(db, "idempotency_key") == 0
+
+
+def test_a_silly_key_is_refused(client, world, school):
+    headers = {**world.auth("owner"), "Idempotency-Key": "x" * 500}
+    assert_problem(client.post("/contacts", json=request_body(school), headers=headers), 422)
+
+
+def test_twenty_threads_retrying_their_messages_log_each_exactly_once(
+    app, world, school, db, client
+):
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    keys = [str(uuid.uuid4()) for _ in range(20 * 5)]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            for key in keys[n * 5 : n * 5 + 5]:
+                body = message(summary=f"entry {key}", occurred_at=datetime.now(UTC).isoformat())
+                # Each entry is sent three times, as a client on flaky Wi-Fi would.
+                for _ in range(3):
+                    r = c.post(
+                        f"/contacts/{cid}/messages",
+                        json=body,
+                        headers={**owner, "Idempotency-Key": key},
+                    )
+                    with lock:
+                        statuses.append(r.status_code)
+                    if r.status_code == 201:
+                        body_sent = r.json()
+                        assert body_sent["summary"] == f"entry {key}"
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(statuses) <= {201, 409}, statuses
+    assert count_rows(db, "message") == 100
+    summaries = [m["summary"] for m in _all_messages(client, world, cid)]
+    assert sorted(summaries) == sorted(f"entry {k}" for k in keys)
+    assert _verify(client, world) == {"ok": True, "checked": 102, "first_bad": None}
+
+
+def _all_messages(client, world, cid):  # type: ignore[no-untyped-def]
+    items, cursor = [], None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = client.get(
+            f"/contacts/{cid}/messages", params=params, headers=world.auth("dsl")
+        ).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def test_a_duplicate_while_the_first_is_in_flight_is_409(client, world, school, db, backend):
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: a duplicate waits for the first and is replayed")
+    from core import idempotency
+
+    body = request_body(school)
+    endpoint = "POST /contacts"
+    with db.session() as in_flight:
+        # The first request holds the key's lock inside its unfinished transaction.
+        assert (
+            idempotency.begin(
+                in_flight,
+                staff_id=world.ids["owner"],
+                key="slow",
+                endpoint=endpoint,
+                request_hash=idempotency.fingerprint(endpoint, body),
+            )
+            is None
+        )
+        duplicate = client.post(
+            "/contacts", json=body, headers={**world.auth("owner"), "Idempotency-Key": "slow"}
+        )
+        assert_problem(duplicate, 409, detail_contains="still being processed")
+        in_flight.rollback()
+    retried = client.post(
+        "/contacts", json=body, headers={**world.auth("owner"), "Idempotency-Key": "slow"}
+    )
+    assert retried.status_code == 201
+    assert count_rows(db, "contact") == 1
