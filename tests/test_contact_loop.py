@@ -571,3 +571,75 @@ def test_the_end_sweep_ends_contacts_past_their_end_date(client, world, school, 
         )
     assert client.get(f"/contacts/{cid}", headers=owner).json()["state"] == "ended"
     assert count_rows(db, "deletion_task") == 2
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("admin", 200),
+        ("dsl", 200),
+        ("trust_dsl", 200),
+        ("owner", 403),
+        ("manager", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_withdraw_and_list_consent(client, world, school, who, status):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    consent = client.post(
+        f"/pupils/{school['young']}/consents",
+        json={
+            "contact_id": cid,
+            "guardian_id": school["guardian"],
+            "method": "app",
+            "evidence_reference": "App 7",
+            "given_on": TODAY.isoformat(),
+        },
+        headers=world.auth("admin"),
+    ).json()
+    listed = client.get(f"/pupils/{school['young']}/consents", headers=world.auth(who))
+    assert listed.status_code == status
+    response = client.post(
+        f"/consents/{consent['id']}/withdrawal",
+        json={"reason": "Parent changed mind"},
+        headers=world.auth(who),
+    )
+    assert response.status_code == status
+    again = client.post(
+        f"/consents/{consent['id']}/withdrawal",
+        json={"reason": "again"},
+        headers=world.auth("admin"),
+    )
+    assert again.status_code == (409 if status == 200 else 200)
+
+
+def test_withdrawal_on_an_approved_contact_queues_the_staff_alert(client, world, school, db):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    consent = client.post(
+        f"/pupils/{school['young']}/consents",
+        json={
+            "contact_id": cid,
+            "guardian_id": school["guardian"],
+            "method": "app",
+            "evidence_reference": "App 8",
+            "given_on": TODAY.isoformat(),
+        },
+        headers=world.auth("admin"),
+    ).json()
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    client.post(
+        f"/consents/{consent['id']}/withdrawal", json={"reason": "x"}, headers=world.auth("dsl")
+    )
+    with db.session() as session:
+        from sqlmodel import select
+
+        from contacts.models import Alert
+
+        [alert] = session.exec(select(Alert)).all()
+        assert alert.kind == "consent_withdrawn" and alert.staff_id == world.ids["owner"]
+    assert count_rows(db, "deletion_task") == 1
