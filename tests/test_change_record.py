@@ -14,13 +14,15 @@ from tests.conftest import assert_problem, count_rows, message, request_body
 
 
 @pytest.fixture
-def busy_contact(client, world, school):
+def busy_contact(client, world, school, db):
+    """A contact's six events, after `base` events of setting up the directory."""
+    base = count_rows(db, "audit_event")
     owner = world.auth("owner")
     cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
     for i in range(4):
         client.post(f"/contacts/{cid}/messages", json=message(summary=f"note {i}"), headers=owner)
-    return cid
+    return base
 
 
 def _verify(client, world):  # type: ignore[no-untyped-def]
@@ -28,32 +30,39 @@ def _verify(client, world):  # type: ignore[no-untyped-def]
 
 
 def test_an_untouched_chain_verifies(client, world, busy_contact):
-    assert _verify(client, world) == {"ok": True, "checked": 6, "first_bad": None}
+    assert _verify(client, world) == {"ok": True, "checked": busy_contact + 6, "first_bad": None}
 
 
-@pytest.mark.parametrize(
-    ("sql", "first_bad"),
-    [
-        ("UPDATE audit_event SET reason = 'nothing to see' WHERE seq = 3", 3),
-        ("UPDATE audit_event SET actor_id = actor_id + 1 WHERE seq = 2", 2),
-        ("UPDATE audit_event SET details = '{}' WHERE seq = 4", 4),
-        ("DELETE FROM audit_event WHERE seq = 3", 3),
-        ("DELETE FROM audit_event WHERE seq = 6", 6),
-        ("UPDATE audit_event SET seq = CASE seq WHEN 4 THEN 5 ELSE 4 END WHERE seq IN (4, 5)", 4),
-        ("UPDATE audit_event SET link_hash = prev_hash WHERE seq = 5", 5),
-    ],
-)
+# Statements a tamperer might run; {n} is the n-th event of the contact, {first} the very first.
+TAMPERING = [
+    ("UPDATE audit_event SET reason = 'nothing to see' WHERE seq = {3}", 3),
+    ("UPDATE audit_event SET actor_id = actor_id + 1 WHERE seq = {2}", 2),
+    ("UPDATE audit_event SET details = '{{}}' WHERE seq = {4}", 4),
+    ("UPDATE audit_event SET at = at - interval '1 day' WHERE seq = {4}", 4),
+    ("DELETE FROM audit_event WHERE seq = {3}", 3),
+    ("DELETE FROM audit_event WHERE seq = {6}", 6),
+    ("swap {4} and {5}", 4),
+    ("UPDATE audit_event SET link_hash = prev_hash WHERE seq = {5}", 5),
+    ("UPDATE audit_event SET reason = 'x' WHERE seq = 1", 0),
+]
+
+
+@pytest.mark.parametrize(("sql", "nth"), TAMPERING)
 def test_tampering_with_sql_names_the_first_bad_link(
-    client, world, db, busy_contact, sql, first_bad
+    client, world, db, backend, busy_contact, sql, nth
 ):
+    if "interval" in sql and backend == "sqlite":
+        sql = "UPDATE audit_event SET at = '2020-01-01 00:00:00.000000' WHERE seq = {4}"
+    seqs = [0] + [busy_contact + k for k in range(1, 7)]
+    first_bad = busy_contact + nth if nth else 1
     with db.engine.begin() as conn:
-        if "CASE seq" in sql:
+        if sql.startswith("swap"):
             # Swap two rows through a free number, as a careful tamperer would.
-            conn.execute(text("UPDATE audit_event SET seq = 1000 WHERE seq = 4"))
-            conn.execute(text("UPDATE audit_event SET seq = 4 WHERE seq = 5"))
-            conn.execute(text("UPDATE audit_event SET seq = 5 WHERE seq = 1000"))
+            conn.execute(text(f"UPDATE audit_event SET seq = 100000 WHERE seq = {seqs[4]}"))
+            conn.execute(text(f"UPDATE audit_event SET seq = {seqs[4]} WHERE seq = {seqs[5]}"))
+            conn.execute(text(f"UPDATE audit_event SET seq = {seqs[5]} WHERE seq = 100000"))
         else:
-            conn.execute(text(sql))
+            conn.execute(text(sql.format(*seqs)))
     result = _verify(client, world)
     assert result["ok"] is False
     assert result["first_bad"] == first_bad
@@ -71,19 +80,23 @@ def test_who_may_read_and_verify_the_change_record(client, world, busy_contact, 
 
 def test_another_schools_dsl_sees_none_of_these_events(client, world, busy_contact):
     events = client.get("/audit/events", headers=world.auth("other_school")).json()["items"]
-    assert events == []
+    assert events and {e["school_id"] for e in events} == {world.school_b}
 
 
 def test_events_say_who_did_what_and_page(client, world, busy_contact):
-    page = client.get("/audit/events?limit=2", headers=world.auth("dsl")).json()
-    assert [e["action"] for e in page["items"]] == ["contact.requested", "contact.approved"]
-    assert page["items"][1]["actor_id"] == world.ids["manager"]
+    dsl = world.auth("dsl")
+    page = client.get("/audit/events?object_type=contact&limit=1", headers=dsl).json()
+    assert [e["action"] for e in page["items"]] == ["contact.requested"]
     rest = client.get(
-        f"/audit/events?cursor={page['next_cursor']}", headers=world.auth("dsl")
+        f"/audit/events?object_type=contact&cursor={page['next_cursor']}", headers=dsl
     ).json()
-    assert [e["seq"] for e in rest["items"]] == [3, 4, 5, 6]
-    only = client.get("/audit/events?action=contact.approved", headers=world.auth("dsl")).json()
-    assert len(only["items"]) == 1
+    assert [e["action"] for e in rest["items"]] == ["contact.approved"]
+    assert rest["items"][0]["actor_id"] == world.ids["manager"]
+    assert rest["next_cursor"] is None
+    logged = client.get("/audit/events?action=message.logged", headers=dsl).json()["items"]
+    assert [e["seq"] for e in logged] == [busy_contact + k for k in (3, 4, 5, 6)]
+    granted = client.get("/audit/events?action=staff.created", headers=dsl).json()["items"]
+    assert {e["object_id"] for e in granted} >= {world.ids["owner"], world.ids["dsl"]}
 
 
 # ---------------------------------------------------------------- idempotency
@@ -97,7 +110,8 @@ def test_same_key_same_body_returns_the_original_and_writes_nothing(client, worl
     assert second.json() == first.json()
     assert second.headers["idempotent-replayed"] == "true"
     assert count_rows(db, "contact") == 1
-    assert count_rows(db, "audit_event") == 1
+    requested = client.get("/audit/events?action=contact.requested", headers=world.auth("dsl"))
+    assert len(requested.json()["items"]) == 1
 
 
 def test_same_key_different_body_is_422(client, world, school, db):
@@ -169,7 +183,9 @@ def test_twenty_threads_retrying_their_messages_log_each_exactly_once(
     assert count_rows(db, "message") == 100
     summaries = [m["summary"] for m in _all_messages(client, world, cid)]
     assert sorted(summaries) == sorted(f"entry {k}" for k in keys)
-    assert _verify(client, world) == {"ok": True, "checked": 102, "first_bad": None}
+    result = _verify(client, world)
+    assert result["ok"] is True and result["first_bad"] is None
+    assert result["checked"] == count_rows(db, "audit_event")
 
 
 def _all_messages(client, world, cid):  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from core import audit
 from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import require_role, school_zone, target_school
@@ -183,4 +184,13 @@ def import_pupils(
         else:
             report.unchanged += 1
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="pupils.imported",
+        object_type="school",
+        object_id=school.id,
+        school_id=school.id,
+        details={"created": report.created, "updated": report.updated, "rows": report.rows},
+    )
     return report

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core import audit
 from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import (
@@ -49,7 +52,20 @@ def create_pupil(*, session: Session, actor: Principal, pupil_in: PupilCreate) -
             session.add(pupil)
     except IntegrityError as exc:
         raise Conflict(DUPLICATE_REFERENCE) from exc
+    _record(session, actor, "pupil.created", pupil)
     return pupil
+
+
+def _record(session: Session, actor: Principal, action: str, pupil: Pupil, **details: Any) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="pupil",
+        object_id=pupil.id,
+        school_id=pupil.school_id,
+        details=details,
+    )
 
 
 def pupil_in_scope(
@@ -102,16 +118,18 @@ def update_pupil(
             session.add(pupil)
     except IntegrityError as exc:
         raise Conflict(DUPLICATE_REFERENCE) from exc
+    _record(session, actor, "pupil.updated", pupil, fields=sorted(changes.model_fields_set))
     return pupil
 
 
 def add_guardian(
     *, session: Session, actor: Principal, pupil_id: int, guardian_in: GuardianCreate
 ) -> Guardian:
-    pupil_in_scope(session, actor, pupil_id, action="record guardians", write=True)
+    pupil, _ = pupil_in_scope(session, actor, pupil_id, action="record guardians", write=True)
     guardian = Guardian(pupil_id=pupil_id, **guardian_in.model_dump())
     session.add(guardian)
     session.flush()
+    _record(session, actor, "guardian.added", pupil, guardian_id=guardian.id)
     return guardian
 
 

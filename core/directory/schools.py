@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core import audit
 from core.auth import Principal
 from core.directory.access import apply_changes, require_role, target_school, visible_school
 from core.directory.models import (
@@ -91,7 +92,20 @@ def register_device(*, session: Session, actor: Principal, device_in: DeviceCrea
             session.add(device)
     except IntegrityError as exc:
         raise Conflict("A device with this asset tag is already registered at the school.") from exc
+    _record(session, actor, "device.registered", device)
     return device
+
+
+def _record(session: Session, actor: Principal, action: str, device: Device) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="device",
+        object_id=device.id,
+        school_id=device.school_id,
+        details={"asset_tag": device.asset_tag, "is_active": device.is_active},
+    )
 
 
 def _device_in_scope(session: Session, actor: Principal, device_id: int) -> tuple[Device, School]:
@@ -133,4 +147,5 @@ def update_device(
     require_role(actor, school, Role.admin, action="change the device register")
     apply_changes(device, changes.model_dump(exclude_unset=True))
     session.flush()
+    _record(session, actor, "device.updated", device)
     return device

@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core import audit
 from core.auth import Principal
 from core.directory.access import apply_changes, require_role, target_school, visible_school
 from core.directory.models import (
@@ -104,6 +105,15 @@ def create_staff(
             _set_roles(session, staff.id, staff_in.roles)
     except IntegrityError as exc:
         raise Conflict("An account with this email address already exists.") from exc
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.created",
+        object_type="staff",
+        object_id=staff.id,
+        school_id=school.id,
+        details={"roles": sorted(staff_in.roles), "line_manager_id": staff_in.line_manager_id},
+    )
     return public_staff(session, [staff])[0]
 
 
@@ -205,4 +215,18 @@ def update_staff(
             session.flush()
     except IntegrityError as exc:
         raise Conflict("An account with this email address already exists.") from exc
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.updated",
+        object_type="staff",
+        object_id=staff.id,
+        school_id=school.id,
+        # Which fields changed, and the new roles; never a password or personal values.
+        details={
+            "fields": sorted(changes.model_fields_set),
+            "roles": sorted(changes.roles) if changes.roles is not None else None,
+            "is_active": changes.is_active,
+        },
+    )
     return public_staff(session, [staff])[0]
