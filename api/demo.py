@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
+from consent.models import ConsentCreate, ConsentMethod
+from contacts.consents import record_consent
+from contacts.models import ContactCreate, DecisionCreate, Platform
+from contacts.service import decide, request_contact
 from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.models import (
     DeviceCreate,
+    Guardian,
     GuardianCreate,
+    Pupil,
     PupilCreate,
     Role,
+    School,
     SchoolCreate,
+    Staff,
     StaffCreate,
     Trust,
 )
@@ -144,15 +152,78 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords) -> None:
                     has_parental_responsibility=True,
                 ),
             )
+    device_ids: dict[str, int] = {}
     for slug, devices in DEVICES.items():
         for tag, description in devices:
-            register_device(
+            device = register_device(
                 session=session,
                 actor=operator,
                 device_in=DeviceCreate(
                     asset_tag=tag, description=description, school_id=school_ids[slug]
                 ),
             )
+            assert device.id is not None
+            device_ids[tag] = device.id
+    _seed_contact(session, staff_ids, device_ids, today)
+
+
+def _as(session: Session, staff_id: int) -> Principal:
+    from core.auth import roles_of
+
+    staff = session.get(Staff, staff_id)
+    school = session.get(School, staff.school_id) if staff else None
+    assert staff is not None and school is not None
+    return Principal(
+        staff_id=staff_id,
+        school_id=staff.school_id,
+        trust_id=school.trust_id,
+        roles=roles_of(session, staff_id),
+        is_headteacher=staff.is_headteacher,
+    )
+
+
+def _seed_contact(
+    session: Session, staff_ids: dict[str, int], device_ids: dict[str, int], today: date
+) -> None:
+    """Sam's approved team WhatsApp: one pupil consented, one awaiting consent, one 16+."""
+    sam, mark, alex = (
+        _as(session, staff_ids[k]) for k in ("sam.okafor", "mark.patel", "alex.morgan")
+    )
+    contact = request_contact(
+        session=session,
+        actor=sam,
+        contact_in=ContactCreate(
+            pupil_references=["R1001", "R1002", "R1003"],
+            platform=Platform.whatsapp,
+            school_account="Riverside U16 football (school phone)",
+            purpose="Fixture times, kit and transport for the U16 football team",
+            device_ids=[device_ids["RA-IPAD-014"]],
+            starts_on=today - timedelta(days=7),
+            ends_on=today + timedelta(days=90),
+        ),
+    )
+    assert contact.id is not None
+    decide(
+        session=session,
+        actor=mark,
+        contact_id=contact.id,
+        decision=DecisionCreate(approve=True, conditions="Team group only; no direct messages"),
+    )
+    ava = session.exec(select(Pupil).where(Pupil.school_reference == "R1001")).one()
+    guardian = session.exec(select(Guardian).where(Guardian.pupil_id == ava.id)).one()
+    assert ava.id is not None and guardian.id is not None
+    record_consent(
+        session=session,
+        actor=alex,
+        pupil_id=ava.id,
+        consent_in=ConsentCreate(
+            contact_id=contact.id,
+            guardian_id=guardian.id,
+            method=ConsentMethod.signed_form,
+            evidence_reference="Consent form, office file 2026/14",
+            given_on=today - timedelta(days=3),
+        ),
+    )
 
 
 def sign_ins() -> list[DemoSignIn]:

@@ -39,6 +39,7 @@ def test_migrate_then_demo_seeds_once_and_prints_sign_ins(operator_env, db):
     assert DEMO_PASSWORD in first.output
     staff = count_rows(db, "staff")
     assert staff == 11 and count_rows(db, "school") == 2 and count_rows(db, "pupil") == 6
+    assert count_rows(db, "contact") == 1 and count_rows(db, "consent") == 1
     second = runner.invoke(cli, ["demo"])
     assert "already has data" in second.output
     assert count_rows(db, "staff") == staff
@@ -156,8 +157,13 @@ def test_serve_answers_over_http(operator_env):
             f"{base}/auth/token",
             data={"username": "sam.okafor@riverside.example.org", "password": DEMO_PASSWORD},
         ).json()["access_token"]
-        me = httpx.get(f"{base}/me", headers={"Authorization": f"Bearer {token}"}).json()
+        headers = {"Authorization": f"Bearer {token}"}
+        me = httpx.get(f"{base}/me", headers=headers).json()
         assert me["name"] == "Sam Okafor"
+        [contact] = httpx.get(f"{base}/contacts", headers=headers).json()["items"]
+        assert contact["state"] == "active"
+        states = sorted(p["state"] for p in contact["pupils"])
+        assert states == ["active", "active", "awaiting_consent"]
     finally:
         server.terminate()
         server.wait(timeout=10)
