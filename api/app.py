@@ -9,11 +9,22 @@ from fastapi import FastAPI
 
 from api import problems
 from api.middleware import BodyLimit, SecurityHeaders
-from api.routers import audit, auth, consents, contacts, health, pupils, schools, staff
+from api.routers import (
+    audit,
+    auth,
+    consents,
+    contacts,
+    health,
+    outbox,
+    pupils,
+    schools,
+    staff,
+)
 from api.schema import head_revision
 from core.db import Database
 from core.security import Passwords, TokenService
 from core.settings import Settings, get_settings
+from scheduler import runner
 
 DESCRIPTION = """
 contactlog records a school trust's approved staff–pupil online contact: the written permission,
@@ -31,7 +42,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        scheduler = runner.in_process(database, settings) if settings.scheduler_in_process else None
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
         if owns_db:
             database.dispose()
 
@@ -55,6 +71,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(SecurityHeaders)
 
-    for module in (health, auth, schools, staff, pupils, contacts, consents, audit):
+    for module in (health, auth, schools, staff, pupils, contacts, consents, audit, outbox):
         app.include_router(module.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,8 @@ from core.settings import Settings
 
 app = typer.Typer(help="contactlog: staff-pupil online contact, approved, consented and logged.")
 users_app = typer.Typer(help="Staff accounts.")
+jobs_app = typer.Typer(help="Scheduled jobs, run now.")
+app.add_typer(jobs_app, name="jobs")
 import_app = typer.Typer(help="Imports from the school's MIS.")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
@@ -104,6 +107,53 @@ def serve(
         proxy_headers=True,
         access_log=True,
     )
+
+
+@app.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler as its own process (the API then runs with it off)."""
+    from scheduler.runner import standalone
+
+    settings = _settings()
+    db = _database(settings)
+    console.print("contactlog scheduler running; Ctrl-C stops it.")
+    try:
+        standalone(db, settings).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        db.dispose()
+
+
+@jobs_app.command("run")
+def jobs_run(
+    job: Annotated[
+        str | None, typer.Argument(help="One job; all of them in order if left out")
+    ] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Run as of this instant (ISO 8601; UTC unless an offset is given)",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"],
+        ),
+    ] = None,
+) -> None:
+    """Run jobs now: end sweep, ending-soon, deletion reminders, alerts, approvals, outbox."""
+    from scheduler.jobs import JOBS
+    from scheduler.runner import run_job
+
+    if job is not None and job not in JOBS:
+        errors.print(f"[red]No job {job!r}.[/red] Jobs: {', '.join(JOBS)}")
+        raise typer.Exit(2)
+    settings = _settings()
+    db = _database(settings)
+    instant = None if at is None else (at if at.tzinfo else at.replace(tzinfo=UTC))
+    try:
+        for name in [job] if job else list(JOBS):
+            count = run_job(name, db, settings, instant)
+            console.print(f"{name}: {count}")
+    finally:
+        db.dispose()
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -104,6 +104,9 @@ class Contact(SQLModel, table=True):
     rejection_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set by the scheduler when it claims the one email of each kind a contact gets.
+    ending_notice_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approval_chased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (Index("ix_contact_state_ends_on", "state", "ends_on"),)
 
@@ -202,6 +205,10 @@ class DeletionTask(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     how: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Reminders: how many went out, when the next is due, and when it was escalated.
+    reminders_sent: int = 0
+    next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DeletionTaskPublic(SQLModel):
@@ -213,6 +220,8 @@ class DeletionTaskPublic(SQLModel):
     confirmed_at: datetime | None
     deleted_at: datetime | None
     how: str | None
+    reminders_sent: int
+    escalated_at: datetime | None
 
 
 # ---------------------------------------------------------------- the message log

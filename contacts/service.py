@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from contacts.models import (
@@ -219,10 +220,19 @@ def end_pupils(
     The one way a contact ends: by hand, by the end-date sweep, or by a withdrawn consent.
     """
     assert contact.id is not None
+    # Lock the contact first: a hand and the sweep (or two sweeps) ending it at once queue up
+    # here, and the later one then sees the pupils already ended.
+    locked = session.execute(
+        update(Contact)
+        .where(col(Contact.id) == contact.id, col(Contact.state) == ContactState.approved)
+        .values(state=Contact.state)
+    )
+    if locked.rowcount == 0:  # type: ignore[attr-defined]
+        return []
     links = session.exec(
-        select(ContactPupil).where(
-            ContactPupil.contact_id == contact.id, col(ContactPupil.ended_at).is_(None)
-        )
+        select(ContactPupil)
+        .where(ContactPupil.contact_id == contact.id, col(ContactPupil.ended_at).is_(None))
+        .execution_options(populate_existing=True)
     ).all()
     if pupil_ids is not None:
         links = [link for link in links if link.pupil_id in set(pupil_ids)]
@@ -240,6 +250,7 @@ def end_pupils(
                 pupil_id=link.pupil_id,
                 staff_id=contact.staff_id,
                 created_at=at,
+                next_reminder_at=at,  # the first prompt goes out on the next reminder run
             )
         )
         ended.append(link.pupil_id)
@@ -249,7 +260,7 @@ def end_pupils(
             ContactPupil.contact_id == contact.id, col(ContactPupil.ended_at).is_(None)
         )
     ).first()
-    if still_open is None and contact.state == ContactState.approved:
+    if still_open is None:
         contact.state = ContactState.ended
         contact.ended_at = at
         session.add(contact)
@@ -347,6 +358,39 @@ def end_contacts_past_their_end_date(*, session: Session, actor: Principal, at: 
             )
         ).all()
         for contact in due:
-            end_pupils(session, actor=actor, contact=contact, pupil_ids=None, reason=SWEEP_REASON)
-            ended += 1
+            if end_pupils(
+                session, actor=actor, contact=contact, pupil_ids=None, reason=SWEEP_REASON
+            ):
+                ended += 1
     return ended
+
+
+def list_deletion_tasks(
+    *,
+    session: Session,
+    actor: Principal,
+    open_only: bool = True,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[DeletionTask]:
+    """Mine (staff), my reports' (approvers), the school's (DSL), oldest — most overdue — first."""
+    school = visible_school(session, actor, actor.school_id or 0)
+    assert school.id is not None
+    query = select(DeletionTask).where(DeletionTask.school_id == school.id)
+    reads_all = actor.is_headteacher or actor.acts_as(
+        Role.dsl, school_id=school.id, trust_id=school.trust_id
+    )
+    if not reads_all:
+        reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
+        query = query.where(
+            or_(
+                col(DeletionTask.staff_id) == actor.staff_id,
+                col(DeletionTask.staff_id).in_(reports),
+            )
+        )
+    if open_only:
+        query = query.where(col(DeletionTask.confirmed_at).is_(None))
+    # Ids grow with creation time, so id order is oldest first: the most overdue lead.
+    return page_by_id(
+        session.exec(after_id(query, col(DeletionTask.id), cursor, limit)).all(), limit
+    )

@@ -40,6 +40,30 @@ class Settings(BaseSettings):
     signin_base_delay_seconds: int = Field(default=30, ge=1)
     signin_max_delay_seconds: int = Field(default=15 * 60, ge=1)
 
+    # Email. With no SMTP host, emails stay in the outbox (GET /outbox) and are never sent.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
+    mail_from: str = "contactlog@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+
+    # The scheduler: in the API process by default; off when it runs as its own process.
+    scheduler_in_process: bool = True
+    # Defaults for every trust; a trust may set its own (see the trust table).
+    ending_notice_days: int = Field(default=7, ge=0)
+    reminder_every_days: int = Field(default=2, ge=1)
+    escalate_after_days: int = Field(default=7, ge=1)
+    approval_wait_hours: int = Field(default=24, ge=1)
+    # Outbox delivery: retries back off exponentially with jitter until the give-up time.
+    outbox_batch_size: int = Field(default=100, ge=1)
+    outbox_lease_seconds: int = Field(default=300, ge=5)
+    outbox_retry_base_seconds: int = Field(default=60, ge=1)
+    outbox_retry_max_seconds: int = Field(default=3600, ge=1)
+    outbox_give_up_hours: int = Field(default=48, ge=1)
+
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_import_bytes: int = Field(default=10_000_000, ge=1024)
     max_page_size: int = Field(default=200, ge=1)

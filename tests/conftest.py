@@ -53,6 +53,8 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         # Real argon2, at the lowest cost, so hundreds of accounts hash in seconds.
         "password_time_cost": 1,
         "password_memory_kib": 64,
+        # Tests run each job themselves, as of the instant they choose.
+        "scheduler_in_process": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -160,3 +160,21 @@ def get_message(
     return messages.get_message(
         session=session, actor=actor, contact_id=contact_id, message_id=message_id
     )
+
+
+@router.get("/deletion-tasks", response_model=Page[DeletionTaskPublic], tags=["deletion tasks"])
+def list_deletion_tasks(
+    session: SessionDep,
+    actor: CurrentPrincipal,
+    paging: PagingDep,
+    open_only: bool = True,
+) -> object:
+    """Open deletions, oldest first: mine, my reports', or the school's for the DSL.
+    `escalated_at` is set once one is overdue and the line manager and DSL were told."""
+    page = service.list_deletion_tasks(
+        session=session, actor=actor, open_only=open_only, cursor=paging.cursor, limit=paging.limit
+    )
+    return Page(
+        items=[DeletionTaskPublic.model_validate(t) for t in page.items],
+        next_cursor=page.next_cursor,
+    )

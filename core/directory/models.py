@@ -46,6 +46,10 @@ class Trust(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+    # The trust's own reminder intervals; unset ones follow the deployment's settings.
+    ending_notice_days: int | None = None
+    reminder_every_days: int | None = None
+    escalate_after_days: int | None = None
 
 
 class SchoolBase(SQLModel):

@@ -1,0 +1,131 @@
+"""The email outbox: rows written with the change that caused them, delivered later, never twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core.clock import now
+from core.db import UTCDateTime
+
+log = logging.getLogger("contactlog.outbox")
+
+
+class OutboxState(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxEmail(SQLModel, table=True):
+    __tablename__ = "outbox_email"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # One email per occasion: a job that runs twice finds its key taken and sends nothing more.
+    dedupe_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=40, index=True)
+    school_id: int | None = Field(default=None, foreign_key="school.id", index=True)
+    to_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default=OutboxState.pending, max_length=10)
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class OutboxEmailPublic(SQLModel):
+    id: int
+    kind: str
+    school_id: int | None
+    to_staff_id: int | None
+    to_address: str
+    subject: str
+    state: OutboxState
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    to_address: str,
+    subject: str,
+    body: str,
+    school_id: int | None = None,
+    to_staff_id: int | None = None,
+) -> OutboxEmail | None:
+    """Queue one email in the caller's transaction; None if this occasion was queued already."""
+    at = now()
+    email = OutboxEmail(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        school_id=school_id,
+        to_staff_id=to_staff_id,
+        to_address=to_address,
+        subject=subject,
+        body=body,
+        created_at=at,
+        next_attempt_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(email)
+    except IntegrityError:
+        return None
+    # Ids and kinds only: addresses and bodies may carry personal data.
+    log.info("queued email %s (%s)", email.id, kind)
+    return email
+
+
+def claim(session: Session, *, at: datetime, lease: timedelta, limit: int) -> list[OutboxEmail]:
+    """Take due emails for delivery: pending ones whose time has come, and ones whose sender's
+    lease ran out (it died mid-batch). A row another process claimed first is simply skipped."""
+    due = session.exec(
+        select(OutboxEmail.id)
+        .where(
+            or_(
+                (col(OutboxEmail.state) == OutboxState.pending)
+                & (col(OutboxEmail.next_attempt_at) <= at),
+                (col(OutboxEmail.state) == OutboxState.sending)
+                & (col(OutboxEmail.lease_until) < at),
+            )
+        )
+        .order_by(col(OutboxEmail.id))
+        .limit(limit)
+    ).all()
+    claimed = []
+    for email_id in due:
+        taken = session.execute(
+            update(OutboxEmail)
+            .where(
+                col(OutboxEmail.id) == email_id,
+                or_(
+                    (col(OutboxEmail.state) == OutboxState.pending)
+                    & (col(OutboxEmail.next_attempt_at) <= at),
+                    (col(OutboxEmail.state) == OutboxState.sending)
+                    & (col(OutboxEmail.lease_until) < at),
+                ),
+            )
+            .values(state=OutboxState.sending, lease_until=at + lease)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            email = session.get(OutboxEmail, email_id, populate_existing=True)
+            assert email is not None
+            claimed.append(email)
+    return claimed

@@ -1,0 +1,139 @@
+"""The emails contactlog sends: plain, short, saying what to do, how to confirm, and by when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from contacts.models import Contact, Platform
+
+SIGNATURE = "\n-- \ncontactlog, for your school's social-networking protocol\n"
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    body: str
+
+
+def _platform(contact: Contact) -> str:
+    if contact.platform == Platform.other and contact.platform_name:
+        return contact.platform_name
+    names = {"x": "X", "tes": "TES", "linkedin": "LinkedIn", "youtube": "YouTube"}
+    return names.get(contact.platform, contact.platform.capitalize())
+
+
+def _which(contact: Contact) -> str:
+    return f"contact #{contact.id} on {_platform(contact)} ({contact.school_account})"
+
+
+def _how_to_confirm(contact: Contact, base_url: str) -> str:
+    return (
+        "When it is done, confirm it:\n"
+        f'  contactlog confirm-deletion {contact.id} --how "what you removed"\n'
+        f'  or POST {base_url}/contacts/{contact.id}/deletion with {{"how": "..."}}\n'
+    )
+
+
+def ending_soon(contact: Contact, *, base_url: str) -> Email:
+    return Email(
+        subject=f"Your approved {_platform(contact)} contact ends on {contact.ends_on:%d %B %Y}",
+        body=(
+            f"Your approved {_which(contact)} ends on {contact.ends_on:%A %d %B %Y}.\n\n"
+            "From then the protocol (§5.6) needs the online relationship to stop and the contact\n"
+            "method to be deleted. If the work purpose continues, ask your line manager for a\n"
+            "new approval before that date.\n"
+            f"\nDetails: {base_url}/contacts/{contact.id}\n{SIGNATURE}"
+        ),
+    )
+
+
+def delete_contact_method(
+    contact: Contact,
+    *,
+    pupils: list[str] | None,
+    reminder: int,
+    escalate_on: date,
+    base_url: str,
+) -> Email:
+    """`pupils` names those to remove when only part of a contact ended; None for all of it."""
+    what = (
+        "Remove these pupils from the group, friend list or contacts you used: "
+        + ", ".join(pupils)
+        + "."
+        if pupils
+        else "Delete the contact method: leave or close the group, remove the friend or\n"
+        "follower connections, and delete the contacts you held for it."
+    )
+    again = f" (reminder {reminder - 1})" if reminder > 1 else ""
+    return Email(
+        subject=f"Action needed: delete the {_platform(contact)} contact method{again}",
+        body=(
+            f"Your {_which(contact)} has ended, so under the protocol (§5.6) the online\n"
+            "relationship must stop now.\n\n"
+            f"{what}\n\n"
+            f"{_how_to_confirm(contact, base_url)}\n"
+            f"If it is not confirmed by {escalate_on:%A %d %B %Y}, your line manager and the\n"
+            "designated safeguarding lead will be told. The contact's record is kept either way.\n"
+            f"{SIGNATURE}"
+        ),
+    )
+
+
+def deletion_overdue(contact: Contact, *, staff_name: str, days: int, base_url: str) -> Email:
+    return Email(
+        subject=f"Overdue: {staff_name} has not confirmed deleting a {_platform(contact)} contact",
+        body=(
+            f"{staff_name}'s {_which(contact)} ended {days} days or more ago, and the deletion\n"
+            "of the contact method has not been confirmed.\n\n"
+            "Please follow this up with them. The contact's record, its messages and the\n"
+            f"deletion tasks are at {base_url}/contacts/{contact.id}\n{SIGNATURE}"
+        ),
+    )
+
+
+def flagged_message(contact: Contact, *, message_id: int, flags: list[str], base_url: str) -> Email:
+    return Email(
+        subject=f"Flagged communication logged on {_which(contact)}",
+        body=(
+            f"A communication was logged on {_which(contact)} with these flags:\n"
+            + "".join(f"  - {f.replace('_', ' ')}\n" for f in flags)
+            + f"\nReview it: {base_url}/contacts/{contact.id}/messages/{message_id}\n{SIGNATURE}"
+        ),
+    )
+
+
+def consent_withdrawn(contact: Contact, *, base_url: str) -> Email:
+    return Email(
+        subject=f"Consent withdrawn: stop contact for a pupil on {_platform(contact)}",
+        body=(
+            f"A parent or carer has withdrawn consent for a pupil on your {_which(contact)}.\n"
+            "The contact has ended for that pupil: send them nothing more.\n\n"
+            f"A separate email asks you to remove them; details: {base_url}/contacts/{contact.id}\n"
+            f"{SIGNATURE}"
+        ),
+    )
+
+
+def approval_waiting(contact: Contact, *, requester: str, base_url: str) -> Email:
+    return Email(
+        subject=f"A contact request from {requester} is waiting for your decision",
+        body=(
+            f"{requester} asked for approval of {_which(contact)} from "
+            f"{contact.starts_on:%d %B} to {contact.ends_on:%d %B %Y}.\n\n"
+            "Staff may not make this contact until you approve it in writing. Decide it:\n"
+            f'  contactlog decide {contact.id} --approve   (or --reject --reason "...")\n'
+            f"  or POST {base_url}/contacts/{contact.id}/decision\n{SIGNATURE}"
+        ),
+    )
+
+
+def delivery_failed(*, email_id: int, kind: str, hours: int) -> Email:
+    return Email(
+        subject="contactlog could not deliver an email",
+        body=(
+            f"Email #{email_id} ({kind.replace('_', ' ')}) was not delivered in {hours} hours\n"
+            "and has been given up. Check the mail server settings and the outbox (GET /outbox).\n"
+            f"{SIGNATURE}"
+        ),
+    )

@@ -1,0 +1,424 @@
+"""The scheduled jobs. Each reads the database, claims its rows with a conditional update, and
+queues email in the same transaction, so a job run twice, or by two schedulers, sends once."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.sql.expression import Executable
+from sqlmodel import Session, col, select
+
+from contacts.models import (
+    Alert,
+    AlertKind,
+    Contact,
+    ContactPupil,
+    ContactState,
+    DeletionTask,
+    Message,
+)
+from contacts.service import end_contacts_past_their_end_date
+from core.auth import Principal
+from core.clock import school_date
+from core.db import Database
+from core.directory.access import school_zone
+from core.directory.models import Pupil, Role, School, Staff, StaffRole, Trust
+from core.outbox import OutboxEmail, OutboxState, claim, enqueue
+from core.settings import Settings
+from scheduler import emails
+from scheduler.mailer import MailerUnavailable, SmtpMailer
+
+log = logging.getLogger("contactlog.scheduler")
+SCHEDULER = Principal.command_line()
+
+
+@dataclass(frozen=True)
+class Intervals:
+    ending_notice_days: int
+    reminder_every_days: int
+    escalate_after_days: int
+
+
+def intervals(session: Session, school: School, settings: Settings) -> Intervals:
+    trust = session.get(Trust, school.trust_id)
+
+    def pick(name: str) -> int:
+        own = getattr(trust, name, None) if trust is not None else None
+        return int(own if own is not None else getattr(settings, name))
+
+    return Intervals(
+        pick("ending_notice_days"), pick("reminder_every_days"), pick("escalate_after_days")
+    )
+
+
+def _claimed(session: Session, statement: Executable) -> bool:
+    """A conditional UPDATE of one row: True if this process took it, False if another had."""
+    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def staff_with_role(session: Session, school: School, role: Role) -> list[Staff]:
+    """Active holders of a role at the school; for the DSL, the trust's DSLs when it has none."""
+    query = (
+        select(Staff)
+        .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
+        .where(Staff.school_id == school.id, StaffRole.role == role, col(Staff.is_active))
+    )
+    found = list(session.exec(query.order_by(col(Staff.id))).all())
+    trust_role = {Role.dsl: Role.trust_dsl, Role.admin: Role.trust_admin}.get(role)
+    if not found and trust_role is not None:
+        found = list(
+            session.exec(
+                select(Staff)
+                .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
+                .join(School, col(School.id) == col(Staff.school_id))
+                .where(
+                    School.trust_id == school.trust_id,
+                    StaffRole.role == trust_role,
+                    col(Staff.is_active),
+                )
+                .order_by(col(Staff.id))
+            ).all()
+        )
+    return found
+
+
+def _send(
+    session: Session, key: str, kind: str, to: Staff, email: emails.Email, school_id: int | None
+) -> None:
+    enqueue(
+        session,
+        dedupe_key=f"{key}:to:{to.id}",
+        kind=kind,
+        to_address=to.email,
+        to_staff_id=to.id,
+        subject=email.subject,
+        body=email.body,
+        school_id=school_id,
+    )
+
+
+# ---------------------------------------------------------------- the jobs
+
+
+def end_sweep(db: Database, settings: Settings, at: datetime) -> int:
+    """Contacts past their end date end, through the same function as a manual end."""
+    with db.transaction() as session:
+        return end_contacts_past_their_end_date(session=session, actor=SCHEDULER, at=at)
+
+
+def ending_soon(db: Database, settings: Settings, at: datetime) -> int:
+    sent = 0
+    with db.transaction() as session:
+        for school in session.exec(select(School)).all():
+            today = school_date(at, school_zone(school))
+            notice = intervals(session, school, settings).ending_notice_days
+            due = session.exec(
+                select(Contact).where(
+                    Contact.school_id == school.id,
+                    Contact.state == ContactState.approved,
+                    col(Contact.ending_notice_at).is_(None),
+                    Contact.ends_on >= today,
+                    Contact.ends_on <= today + timedelta(days=notice),
+                )
+            ).all()
+            for contact in due:
+                if not _claimed(
+                    session,
+                    update(Contact)
+                    .where(col(Contact.id) == contact.id, col(Contact.ending_notice_at).is_(None))
+                    .values(ending_notice_at=at),
+                ):
+                    continue
+                owner = session.get(Staff, contact.staff_id)
+                assert owner is not None
+                email = emails.ending_soon(contact, base_url=settings.public_url)
+                _send(session, f"ending-soon:{contact.id}", "ending_soon", owner, email, school.id)
+                sent += 1
+    return sent
+
+
+def _pupils_to_name(
+    session: Session, contact: Contact, tasks: list[DeletionTask]
+) -> list[str] | None:
+    """Name pupils only when part of the contact ended: then the holder must know whom to remove."""
+    links = session.exec(select(ContactPupil).where(ContactPupil.contact_id == contact.id)).all()
+    if len(tasks) >= len(links):
+        return None
+    pupils = session.exec(
+        select(Pupil).where(col(Pupil.id).in_([t.pupil_id for t in tasks])).order_by(col(Pupil.id))
+    ).all()
+    return [f"{p.given_name} {p.family_name[:1]}. ({p.school_reference})" for p in pupils]
+
+
+def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
+    """The prompt when a contact ends, a reminder every R days, and escalation after E days."""
+    sent = 0
+    with db.transaction() as session:
+        due = session.exec(
+            select(DeletionTask).where(
+                col(DeletionTask.confirmed_at).is_(None), col(DeletionTask.next_reminder_at) <= at
+            )
+        ).all()
+        by_contact: dict[int, list[DeletionTask]] = defaultdict(list)
+        for task in due:
+            school = session.get(School, task.school_id)
+            assert school is not None
+            every = intervals(session, school, settings).reminder_every_days
+            if _claimed(
+                session,
+                update(DeletionTask)
+                .where(
+                    col(DeletionTask.id) == task.id,
+                    col(DeletionTask.reminders_sent) == task.reminders_sent,
+                    col(DeletionTask.confirmed_at).is_(None),
+                )
+                .values(
+                    reminders_sent=task.reminders_sent + 1,
+                    next_reminder_at=at + timedelta(days=every),
+                ),
+            ):
+                by_contact[task.contact_id].append(task)
+        for contact_id, tasks in by_contact.items():
+            contact = session.get(Contact, contact_id)
+            owner = session.get(Staff, tasks[0].staff_id)
+            school = session.get(School, tasks[0].school_id)
+            assert contact is not None and owner is not None and school is not None
+            escalate = intervals(session, school, settings).escalate_after_days
+            first = min(tasks, key=lambda t: t.created_at)
+            email = emails.delete_contact_method(
+                contact,
+                pupils=_pupils_to_name(session, contact, tasks),
+                reminder=tasks[0].reminders_sent + 1,
+                escalate_on=school_date(
+                    first.created_at + timedelta(days=escalate), school_zone(school)
+                ),
+                base_url=settings.public_url,
+            )
+            key = f"deletion:{min(t.id or 0 for t in tasks)}:{tasks[0].reminders_sent + 1}"
+            _send(session, key, "deletion_reminder", owner, email, school.id)
+            sent += 1
+    return sent + _escalate(db, settings, at)
+
+
+def _escalate(db: Database, settings: Settings, at: datetime) -> int:
+    sent = 0
+    with db.transaction() as session:
+        open_tasks = session.exec(
+            select(DeletionTask).where(
+                col(DeletionTask.confirmed_at).is_(None), col(DeletionTask.escalated_at).is_(None)
+            )
+        ).all()
+        by_contact: dict[int, list[DeletionTask]] = defaultdict(list)
+        for task in open_tasks:
+            school = session.get(School, task.school_id)
+            assert school is not None
+            days = intervals(session, school, settings).escalate_after_days
+            if task.created_at + timedelta(days=days) > at:
+                continue
+            if _claimed(
+                session,
+                update(DeletionTask)
+                .where(col(DeletionTask.id) == task.id, col(DeletionTask.escalated_at).is_(None))
+                .values(escalated_at=at),
+            ):
+                by_contact[task.contact_id].append(task)
+        for contact_id, tasks in by_contact.items():
+            contact = session.get(Contact, contact_id)
+            owner = session.get(Staff, tasks[0].staff_id)
+            school = session.get(School, tasks[0].school_id)
+            assert contact is not None and owner is not None and school is not None
+            days = intervals(session, school, settings).escalate_after_days
+            email = emails.deletion_overdue(
+                contact, staff_name=owner.name, days=days, base_url=settings.public_url
+            )
+            manager = session.get(Staff, owner.line_manager_id) if owner.line_manager_id else None
+            recipients = {s.id: s for s in staff_with_role(session, school, Role.dsl)}
+            if manager is not None and manager.is_active:
+                recipients[manager.id] = manager
+            key = f"escalation:{min(t.id or 0 for t in tasks)}"
+            for person in recipients.values():
+                _send(session, key, "deletion_escalation", person, email, school.id)
+                sent += 1
+    return sent
+
+
+def alerts(db: Database, settings: Settings, at: datetime) -> int:
+    """DSLs hear of each flagged message; staff, when a consent on their contact is withdrawn."""
+    sent = 0
+    with db.transaction() as session:
+        pending = session.exec(select(Alert).where(col(Alert.emailed_at).is_(None))).all()
+        for alert in pending:
+            if not _claimed(
+                session,
+                update(Alert)
+                .where(col(Alert.id) == alert.id, col(Alert.emailed_at).is_(None))
+                .values(emailed_at=at),
+            ):
+                continue
+            school = session.get(School, alert.school_id)
+            contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
+            assert school is not None and contact is not None
+            if alert.kind == AlertKind.flagged_message and alert.message_id is not None:
+                message = session.get(Message, alert.message_id)
+                assert message is not None
+                email = emails.flagged_message(
+                    contact,
+                    message_id=alert.message_id,
+                    flags=message.flag_list,
+                    base_url=settings.public_url,
+                )
+                for dsl in staff_with_role(session, school, Role.dsl):
+                    _send(session, f"alert:{alert.id}", alert.kind, dsl, email, school.id)
+                    sent += 1
+            elif alert.kind == AlertKind.consent_withdrawn and alert.staff_id is not None:
+                owner = session.get(Staff, alert.staff_id)
+                assert owner is not None
+                email = emails.consent_withdrawn(contact, base_url=settings.public_url)
+                _send(session, f"alert:{alert.id}", alert.kind, owner, email, school.id)
+                sent += 1
+    return sent
+
+
+def approvals(db: Database, settings: Settings, at: datetime) -> int:
+    """A request waiting more than a day: its approver is reminded once."""
+    sent = 0
+    waited = at - timedelta(hours=settings.approval_wait_hours)
+    with db.transaction() as session:
+        waiting = session.exec(
+            select(Contact).where(
+                Contact.state == ContactState.requested,
+                col(Contact.approval_chased_at).is_(None),
+                Contact.requested_at <= waited,
+            )
+        ).all()
+        for contact in waiting:
+            if not _claimed(
+                session,
+                update(Contact)
+                .where(col(Contact.id) == contact.id, col(Contact.approval_chased_at).is_(None))
+                .values(approval_chased_at=at),
+            ):
+                continue
+            requester = session.get(Staff, contact.staff_id)
+            school = session.get(School, contact.school_id)
+            assert requester is not None and school is not None
+            manager = (
+                session.get(Staff, requester.line_manager_id) if requester.line_manager_id else None
+            )
+            approvers = (
+                [manager]
+                if manager is not None and manager.is_active
+                else [
+                    s
+                    for s in staff_with_role(session, school, Role.approver)
+                    if s.is_headteacher and s.id != requester.id
+                ]
+            )
+            email = emails.approval_waiting(
+                contact, requester=requester.name, base_url=settings.public_url
+            )
+            for approver in approvers:
+                _send(
+                    session,
+                    f"approval:{contact.id}",
+                    "approval_waiting",
+                    approver,
+                    email,
+                    school.id,
+                )
+                sent += 1
+    return sent
+
+
+def _retry_delay(attempts: int, settings: Settings) -> timedelta:
+    ceiling = min(
+        settings.outbox_retry_base_seconds * 2 ** (attempts - 1), settings.outbox_retry_max_seconds
+    )
+    # Jitter spreads retries, so a mail server coming back is not hit by every row at once.
+    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311
+
+
+def deliver_outbox(db: Database, settings: Settings, at: datetime) -> int:
+    """Send due emails over SMTP; failures back off, and after the give-up time the admins hear."""
+    if not settings.smtp_host:
+        return 0  # no mail server configured: the emails wait in the outbox
+    with db.transaction() as session:
+        batch = claim(
+            session,
+            at=at,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            limit=settings.outbox_batch_size,
+        )
+    if not batch:
+        return 0
+    outcomes: dict[int, str | None] = {}
+    try:
+        with SmtpMailer(settings) as mailer:
+            for email in batch:
+                try:
+                    mailer.send(email)
+                    outcomes[email.id or 0] = None
+                except MailerUnavailable:
+                    raise
+                except Exception as exc:  # this email only: a refused recipient, say
+                    outcomes[email.id or 0] = f"{type(exc).__name__}: {exc}"[:500]
+    except MailerUnavailable as exc:
+        for email in batch:
+            outcomes.setdefault(email.id or 0, str(exc))
+    except OSError as exc:  # the connection dropped mid-batch: the rest wait for a retry
+        for email in batch:
+            outcomes.setdefault(email.id or 0, f"{type(exc).__name__}: {exc}"[:500])
+    delivered = 0
+    with db.transaction() as session:
+        for email_id, error in outcomes.items():
+            row = session.get(OutboxEmail, email_id)
+            assert row is not None
+            if error is None:
+                row.state, row.sent_at, row.lease_until = OutboxState.sent, at, None
+                delivered += 1
+            else:
+                _failed_attempt(session, row, error, at, settings)
+            session.add(row)
+    log.info("outbox: %s delivered, %s to retry", delivered, len(outcomes) - delivered)
+    return delivered
+
+
+def _failed_attempt(
+    session: Session, email: OutboxEmail, error: str, at: datetime, settings: Settings
+) -> None:
+    email.attempts += 1
+    email.last_error = error
+    email.lease_until = None
+    if at - email.created_at < timedelta(hours=settings.outbox_give_up_hours):
+        email.state = OutboxState.pending
+        email.next_attempt_at = at + _retry_delay(email.attempts, settings)
+        return
+    email.state = OutboxState.failed
+    if email.kind == "delivery_failed":
+        return  # never a chain of failure notices about failure notices
+    school = session.get(School, email.school_id) if email.school_id else None
+    admins = staff_with_role(session, school, Role.admin) if school else []
+    notice = emails.delivery_failed(
+        email_id=email.id or 0, kind=email.kind, hours=settings.outbox_give_up_hours
+    )
+    for admin in admins:
+        _send(session, f"failed:{email.id}", "delivery_failed", admin, notice, email.school_id)
+
+
+Job = Callable[[Database, Settings, datetime], int]
+
+# In the order `jobs run` runs them: what ends first, then what it makes someone send.
+JOBS: dict[str, Job] = {
+    "end_sweep": end_sweep,
+    "ending_soon": ending_soon,
+    "deletion_reminders": deletion_reminders,
+    "alerts": alerts,
+    "approvals": approvals,
+    "outbox": deliver_outbox,
+}
