@@ -166,10 +166,12 @@ def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
             )
         ).all()
         by_contact: dict[int, list[DeletionTask]] = defaultdict(list)
+        number: dict[int, int] = {}  # which reminder this is, counted before the claim bumps it
         for task in due:
             school = session.get(School, task.school_id)
-            assert school is not None
+            assert school is not None and task.id is not None
             every = intervals(session, school, settings).reminder_every_days
+            number[task.id] = task.reminders_sent + 1
             if _claimed(
                 session,
                 update(DeletionTask)
@@ -194,13 +196,13 @@ def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
             email = emails.delete_contact_method(
                 contact,
                 pupils=_pupils_to_name(session, contact, tasks),
-                reminder=tasks[0].reminders_sent + 1,
+                reminder=number[tasks[0].id or 0],
                 escalate_on=school_date(
                     first.created_at + timedelta(days=escalate), school_zone(school)
                 ),
                 base_url=settings.public_url,
             )
-            key = f"deletion:{min(t.id or 0 for t in tasks)}:{tasks[0].reminders_sent + 1}"
+            key = f"deletion:{min(t.id or 0 for t in tasks)}:{number[tasks[0].id or 0]}"
             _send(session, key, "deletion_reminder", owner, email, school.id)
             sent += 1
     return sent + _escalate(db, settings, at)

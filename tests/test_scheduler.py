@@ -1,0 +1,357 @@
+"""Reminders nobody can miss: real SMTP (aiosmtpd), time travel, outages, crashes, two schedulers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, time, timedelta
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlmodel import select
+
+from core.outbox import OutboxEmail, claim
+from scheduler.runner import run_job
+from tests.conftest import TODAY, count_rows, message, request_body
+
+
+def text(message: Message) -> str:
+    """The body as the reader sees it, decoded from its transfer encoding."""
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(message.get_content_charset() or "utf-8")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Inbox:
+    """What the mail server received, as a person's mail client would see it."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], Message]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.received.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for rcpt, m in self.received if address in rcpt]
+
+    def subjects(self, address: str) -> list[str]:
+        return [str(m["Subject"]) for m in self.to(address)]
+
+
+class MailServer:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.inbox = Inbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def mail_server():  # type: ignore[no-untyped-def]
+    server = MailServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_settings(settings, mail_server):  # type: ignore[no-untyped-def]
+    return settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mail_server.port,
+            "smtp_security": "none",
+            "mail_from": "contactlog@riverside.example.org",
+        }
+    )
+
+
+def noon(day_offset: int) -> datetime:
+    """Midday UTC, `day_offset` days from today: clear of any midnight in London."""
+    return datetime.combine(TODAY + timedelta(days=day_offset), time(12), tzinfo=UTC)
+
+
+def run_all(db, settings, at):  # type: ignore[no-untyped-def]
+    for name in ("end_sweep", "ending_soon", "deletion_reminders", "alerts", "approvals", "outbox"):
+        run_job(name, db, settings, at)
+
+
+@pytest.fixture
+def approved(client, world, school):  # type: ignore[no-untyped-def]
+    """An approved contact of the owner's ending in ten days, with consent in place."""
+    body = request_body(school, ends_on=(TODAY + timedelta(days=10)).isoformat())
+    cid = client.post("/contacts", json=body, headers=world.auth("owner")).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    return cid
+
+
+OWNER, MANAGER, DSL = "owner@a.example.org", "manager@a.example.org", "dsl@a.example.org"
+
+
+def test_a_contact_ending_produces_notice_prompt_repeats_and_escalation(
+    client, world, db, approved, mail_settings, mail_server
+):
+    inbox = mail_server.inbox
+    run_all(db, mail_settings, noon(2))  # eight days to go: too early for the notice
+    assert inbox.subjects(OWNER) == []
+    run_all(db, mail_settings, noon(3))  # seven days to go
+    assert inbox.subjects(OWNER) == [
+        f"Your approved Whatsapp contact ends on {(TODAY + timedelta(days=10)):%d %B %Y}"
+    ]
+    run_all(db, mail_settings, noon(4))  # the notice is sent once only
+    assert len(inbox.to(OWNER)) == 1
+
+    run_all(db, mail_settings, noon(10))  # the last day of the approval: still running
+    assert len(inbox.to(OWNER)) == 1
+    run_all(db, mail_settings, noon(11))  # over: it ends and the prompt goes out
+    assert (
+        client.get(f"/contacts/{approved}", headers=world.auth("owner")).json()["state"] == "ended"
+    )
+    prompt = inbox.to(OWNER)[-1]
+    assert prompt["Subject"] == "Action needed: delete the Whatsapp contact method"
+    body = text(prompt)
+    assert f"contactlog confirm-deletion {approved}" in body
+    assert f"/contacts/{approved}/deletion" in body
+    assert f"{(TODAY + timedelta(days=18)):%A %d %B %Y}" in body  # escalation deadline
+    assert "Ava" not in body and "Noah" not in body  # the whole contact ended: no names needed
+    assert prompt["Message-ID"].startswith("<outbox-") and prompt["Message-ID"].endswith(
+        "@riverside.example.org>"
+    )
+
+    run_all(db, mail_settings, noon(12))  # within the two days: nothing more
+    assert len(inbox.to(OWNER)) == 2
+    run_all(db, mail_settings, noon(13))
+    assert inbox.subjects(OWNER)[-1].endswith("(reminder 1)")
+    run_all(db, mail_settings, noon(15))
+    assert inbox.subjects(OWNER)[-1].endswith("(reminder 2)")
+    assert inbox.to(MANAGER) == [] and inbox.to(DSL) == []
+    run_all(db, mail_settings, noon(18))  # seven days after the end: escalated
+    assert [m["Subject"] for m in inbox.to(MANAGER)] == [
+        "Overdue: Owner has not confirmed deleting a Whatsapp contact"
+    ]
+    assert len(inbox.to(DSL)) == 1
+    run_all(db, mail_settings, noon(19))
+    assert len(inbox.to(MANAGER)) == 1  # escalated once
+
+    confirmed = client.post(
+        f"/contacts/{approved}/deletion",
+        json={"how": "Deleted the group"},
+        headers=world.auth("owner"),
+    )
+    assert confirmed.status_code == 200
+    before = len(inbox.received)
+    for day in (20, 22, 25, 40):
+        run_all(db, mail_settings, noon(day))
+    assert len(inbox.received) == before  # nothing after confirmation
+
+
+def test_jobs_run_at_from_the_command_line(
+    client, world, db, database_url, approved, mail_server, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    env = {
+        "CONTACTLOG_DATABASE_URL": database_url,
+        "CONTACTLOG_DATA_DIR": str(tmp_path),
+        "CONTACTLOG_SMTP_HOST": "127.0.0.1",
+        "CONTACTLOG_SMTP_PORT": str(mail_server.port),
+        "CONTACTLOG_SMTP_SECURITY": "none",
+    }
+    result = CliRunner().invoke(
+        cli, ["jobs", "run", "--at", noon(11).strftime("%Y-%m-%dT%H:%M:%S")], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "end_sweep: 1" in result.output
+    assert len(mail_server.inbox.to(OWNER)) == 1
+    bad = CliRunner().invoke(cli, ["jobs", "run", "nonsense"], env=env)
+    assert bad.exit_code == 2
+
+
+def test_flagged_messages_and_withdrawals_reach_the_right_people(
+    client, world, db, school, approved, mail_settings, mail_server
+):
+    owner = world.auth("owner")
+    logged = client.post(
+        f"/contacts/{approved}/messages", json=message(device_tag="MY-PHONE"), headers=owner
+    )
+    assert "unregistered_device" in logged.json()["flags"]
+    run_all(db, mail_settings, datetime.now(UTC))
+    [alert] = mail_server.inbox.to(DSL)
+    assert alert["Subject"].startswith("Flagged communication")
+    assert "unregistered device" in text(alert)
+    assert "Reminded the team" not in text(alert)  # the content stays in contactlog
+    consent = client.post(
+        f"/pupils/{school['young']}/consents",
+        json={
+            "contact_id": approved,
+            "guardian_id": school["guardian"],
+            "method": "email",
+            "evidence_reference": "e",
+            "given_on": TODAY.isoformat(),
+        },
+        headers=world.auth("admin"),
+    ).json()
+    client.post(
+        f"/consents/{consent['id']}/withdrawal", json={"reason": "r"}, headers=world.auth("admin")
+    )
+    run_all(db, mail_settings, datetime.now(UTC))
+    subjects = mail_server.inbox.subjects(OWNER)
+    assert any(s.startswith("Consent withdrawn") for s in subjects)
+    removal = next(
+        m for m in mail_server.inbox.to(OWNER) if m["Subject"].startswith("Action needed")
+    )
+    assert "Ava T. (Y1)" in text(removal)  # only part ended: the pupil to remove is named
+
+
+def test_a_waiting_request_chases_the_approver_once(
+    client, world, db, school, mail_settings, mail_server
+):
+    client.post("/contacts", json=request_body(school), headers=world.auth("owner"))
+    run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=2))
+    assert mail_server.inbox.to(MANAGER) == []
+    run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=25))
+    run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=49))
+    assert [m["Subject"] for m in mail_server.inbox.to(MANAGER)] == [
+        "A contact request from Owner is waiting for your decision"
+    ]
+
+
+def test_a_mail_server_that_is_down_loses_nothing(client, world, db, settings, approved):
+    server = MailServer(free_port())  # nothing listens there yet
+    down = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_security": "none"}
+    )
+    run_all(db, down, noon(11))
+    with db.session() as session:
+        [email] = session.exec(select(OutboxEmail)).all()
+        assert email.state == "pending" and email.attempts == 1 and email.last_error
+        retry_at = email.next_attempt_at
+    run_all(db, down, noon(11) + timedelta(minutes=30))  # an hour of outage, retried and failing
+    server.start()
+    try:
+        run_job("outbox", db, down, noon(11) + timedelta(hours=1, minutes=1))
+        run_job("outbox", db, down, noon(11) + timedelta(hours=3))
+        assert len(server.inbox.to(OWNER)) == 1  # delivered once it is back, and only once
+    finally:
+        server.stop()
+    assert retry_at > noon(11)
+
+
+def test_a_crash_between_claim_and_send_is_reclaimed_after_the_lease(
+    client, world, db, approved, mail_settings, mail_server
+):
+    for name in ("end_sweep", "deletion_reminders"):
+        run_job(name, db, mail_settings, noon(11))
+    with db.transaction() as session:  # a scheduler claims the email, then dies
+        assert len(claim(session, at=noon(11), lease=timedelta(minutes=5), limit=10)) == 1
+    run_job("outbox", db, mail_settings, noon(11) + timedelta(minutes=1))
+    assert mail_server.inbox.received == []  # still leased to the dead process
+    run_job("outbox", db, mail_settings, noon(11) + timedelta(minutes=6))
+    run_job("outbox", db, mail_settings, noon(11) + timedelta(minutes=10))
+    assert len(mail_server.inbox.to(OWNER)) == 1
+
+
+def test_undeliverable_email_is_given_up_and_the_admin_told(
+    client, world, db, settings, approved, mail_server
+):
+    down = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": free_port(), "smtp_security": "none"}
+    )
+    run_all(db, down, noon(11))
+    run_job("outbox", db, down, noon(11) + timedelta(hours=49))
+    with db.session() as session:
+        states = {e.kind: e.state for e in session.exec(select(OutboxEmail))}
+    assert states == {"deletion_reminder": "failed", "delivery_failed": "pending"}
+    up = down.model_copy(update={"smtp_port": mail_server.port})
+    run_job("outbox", db, up, noon(11) + timedelta(hours=50))
+    [notice] = mail_server.inbox.to("admin@a.example.org")
+    assert notice["Subject"] == "contactlog could not deliver an email"
+
+
+def test_two_scheduler_processes_send_every_email_exactly_once(
+    client, world, db, school, database_url, mail_server, tmp_path
+):
+    owner = world.auth("owner")
+    for _ in range(6):
+        body = request_body(school, ends_on=(TODAY + timedelta(days=3)).isoformat())
+        cid = client.post("/contacts", json=body, headers=owner).json()["id"]
+        client.post(
+            f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager")
+        )
+        client.post(f"/contacts/{cid}/messages", json=message(device_tag="MY-PHONE"), headers=owner)
+    env = {
+        **os.environ,
+        "CONTACTLOG_DATABASE_URL": database_url,
+        "CONTACTLOG_DATA_DIR": str(tmp_path),
+        "CONTACTLOG_SMTP_HOST": "127.0.0.1",
+        "CONTACTLOG_SMTP_PORT": str(mail_server.port),
+        "CONTACTLOG_SMTP_SECURITY": "none",
+    }
+    at = noon(4).strftime("%Y-%m-%dT%H:%M:%S")
+    command = [sys.executable, "-m", "api.cli", "jobs", "run", "--at", at]
+    processes = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    ids = [m["Message-ID"] for _, m in mail_server.inbox.received]
+    assert len(ids) == len(set(ids)) == count_rows(db, "outbox_email")
+    # Six contacts: six prompts to the owner, six flagged-message alerts to the DSL, nothing twice.
+    assert len(mail_server.inbox.to(OWNER)) == 6
+    assert len(mail_server.inbox.to(DSL)) == 6
+    assert count_rows(db, "deletion_task") == 12
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("admin", 200), ("trust_admin", 200), ("dsl", 403), ("owner", 403), (None, 401)],
+)
+def test_who_may_read_the_outbox(client, world, db, approved, mail_settings, who, status):
+    run_all(db, mail_settings, noon(11))
+    response = client.get("/outbox", headers=world.auth(who))
+    assert response.status_code == status
+    if status == 200:
+        [email] = response.json()["items"]
+        assert email["state"] == "sent" and email["kind"] == "deletion_reminder"
+        assert "body" not in email
+
+
+@pytest.mark.parametrize(
+    ("who", "count"),
+    [
+        ("owner", 2),
+        ("manager", 2),
+        ("dsl", 2),
+        ("head", 2),
+        ("other_staff", 0),
+        ("other_manager", 0),
+        ("other_school", 0),
+    ],
+)
+def test_deletion_tasks_are_scoped(client, world, db, approved, settings, who, count):
+    run_job("end_sweep", db, settings, noon(11))
+    response = client.get("/deletion-tasks", headers=world.auth(who))
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == count
