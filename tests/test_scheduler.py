@@ -1,4 +1,4 @@
-"""Reminders nobody can miss: real SMTP (aiosmtpd), time travel, outages, crashes, two schedulers."""
+"""Reminders nobody can miss: real SMTP (aiosmtpd), time travel, outage, crash, two schedulers."""
 
 from __future__ import annotations
 
