@@ -15,8 +15,10 @@ from api.routers import (
     consents,
     contacts,
     health,
+    incidents,
     outbox,
     pupils,
+    review,
     schools,
     staff,
 )
@@ -71,6 +73,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(SecurityHeaders)
 
-    for module in (health, auth, schools, staff, pupils, contacts, consents, audit, outbox):
+    routers = (
+        health,
+        auth,
+        schools,
+        staff,
+        pupils,
+        contacts,
+        consents,
+        incidents,
+        review,
+        audit,
+        outbox,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -16,6 +16,10 @@ from core.security import Passwords, TokenService
 from core.settings import Settings
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Reads that write an access event to the change record (§3.5), so they need a writing session.
+RECORDED_READS = frozenset(
+    {"/messages", "/pupils/{pupil_id}/chronology", "/staff/{staff_id}/chronology"}
+)
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -43,7 +47,9 @@ def get_passwords(request: Request) -> Passwords:
 def request_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the endpoint returns, rolled back if it raises."""
     db = get_database(request)
-    with db.session(read_only=request.method in READ_METHODS) as session:
+    route = request.scope.get("route")
+    recorded = getattr(route, "path", None) in RECORDED_READS
+    with db.session(read_only=request.method in READ_METHODS and not recorded) as session:
         try:
             yield session
             session.commit()

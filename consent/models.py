@@ -56,6 +56,7 @@ class Consent(ConsentBase, table=True):
     guardian_id: int = Field(foreign_key="guardian.id")
     withdrawn_on: date | None = None
     withdrawal_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    withdrawal_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recorded_by_id: int | None = Field(default=None, foreign_key="staff.id")
     recorded_at: datetime = Field(sa_type=UTCDateTime)
 

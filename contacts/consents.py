@@ -102,6 +102,7 @@ def withdraw_consent(
         raise RuleBroken("withdrawn_on is before the consent was given.")
     consent.withdrawn_on = withdrawn_on
     consent.withdrawal_reason = withdrawal.reason
+    consent.withdrawal_recorded_at = now()
     session.add(consent)
     session.flush()
     audit.record(

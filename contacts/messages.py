@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
@@ -10,6 +11,8 @@ from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
 from consent.rules import consent_valid_on, needs_consent
+from contacts.incident_models import MessageFlag
+from contacts.lexicon import mentions_concern
 from contacts.models import (
     ADVISORY_FLAGS,
     Alert,
@@ -123,6 +126,12 @@ def log_message(
     flags = flags_for(
         session, contact=contact, links=links, message=message_in, day=day, device=device
     )
+    settings = get_settings()
+    if mentions_concern((message_in.summary, message_in.verbatim), settings.review_lexicon):
+        flags = sorted({*flags, Flag.lexicon})
+    concerning = bool(set(flags) - ADVISORY_FLAGS)
+    # A share of clean entries is read too, so a log cannot look clean by leaving things out.
+    sampled = not concerning and random.random() < settings.review_sample_rate  # noqa: S311
     message = Message(
         school_id=contact.school_id,
         contact_id=contact.id,
@@ -137,13 +146,17 @@ def log_message(
         flags=",".join(flags),
         amends_id=message_in.amends_id,
         amend_reason=message_in.amend_reason,
+        needs_review=concerning or sampled,
+        sampled=sampled,
     )
     session.add(message)
     session.flush()
     assert message.id is not None
     for link in links:
         session.add(MessagePupil(message_id=message.id, pupil_id=link.pupil_id))
-    if set(flags) - ADVISORY_FLAGS:
+    for flag in flags:
+        session.add(MessageFlag(message_id=message.id, flag=flag))
+    if concerning:
         session.add(
             Alert(
                 school_id=contact.school_id,

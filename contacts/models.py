@@ -51,6 +51,8 @@ class Flag(StrEnum):
     parent_not_informed = "parent_not_informed"
     unregistered_device = "unregistered_device"
     contact_not_active = "contact_not_active"
+    # Words or phrases of the school's review lexicon (low-level concerns, KCSIE).
+    lexicon = "lexicon"
 
 
 # Advisory only: stored and shown, but the DSL is not alerted for it alone.
@@ -255,7 +257,7 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
     contact_id: int = Field(foreign_key="contact.id")
-    staff_id: int = Field(foreign_key="staff.id", index=True)
+    staff_id: int = Field(foreign_key="staff.id")
     direction: str = Field(sa_column=_str_column(10))
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     logged_at: datetime = Field(sa_type=UTCDateTime)
@@ -266,8 +268,17 @@ class Message(SQLModel, table=True):
     flags: str = Field(default="", max_length=300)
     amends_id: int | None = Field(default=None, foreign_key="message.id")
     amend_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The DSL's review queue: flagged entries, and a random sample of clean ones.
+    needs_review: bool = False
+    sampled: bool = False
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
-    __table_args__ = (Index("ix_message_contact_id_id", "contact_id", "id"),)
+    __table_args__ = (
+        Index("ix_message_contact_id_id", "contact_id", "id"),
+        Index("ix_message_school_id_id", "school_id", "id"),
+        Index("ix_message_staff_id_id", "staff_id", "id"),
+        Index("ix_message_review_queue", "school_id", "needs_review", "reviewed_at", "id"),
+    )
 
     @property
     def flag_list(self) -> list[str]:
@@ -278,9 +289,9 @@ class MessagePupil(SQLModel, table=True):
     __tablename__ = "message_pupil"
 
     message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True))
-    pupil_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("pupil.id"), primary_key=True, index=True)
-    )
+    pupil_id: int = Field(sa_column=Column(Integer, ForeignKey("pupil.id"), primary_key=True))
+
+    __table_args__ = (Index("ix_message_pupil_pupil_id_message_id", "pupil_id", "message_id"),)
 
 
 class MessagePublic(SQLModel):
@@ -298,6 +309,8 @@ class MessagePublic(SQLModel):
     flags: list[Flag]
     amends_id: int | None
     amend_reason: str | None
+    needs_review: bool
+    reviewed_at: datetime | None
 
 
 # ---------------------------------------------------------------- alerts
@@ -306,6 +319,7 @@ class MessagePublic(SQLModel):
 class AlertKind(StrEnum):
     flagged_message = "flagged_message"
     consent_withdrawn = "consent_withdrawn"
+    incident_reported = "incident_reported"
 
 
 class Alert(SQLModel, table=True):
@@ -316,6 +330,7 @@ class Alert(SQLModel, table=True):
     kind: str = Field(sa_column=_str_column(30))
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     message_id: int | None = Field(default=None, foreign_key="message.id")
+    incident_id: int | None = Field(default=None, foreign_key="incident.id")
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
     emailed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

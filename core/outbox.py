@@ -31,7 +31,9 @@ class OutboxEmail(SQLModel, table=True):
     dedupe_key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=40, index=True)
     school_id: int | None = Field(default=None, foreign_key="school.id", index=True)
-    to_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    to_staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    # The contact the email is about, so its chronology can show the reminders it caused.
+    contact_id: int | None = Field(default=None, index=True)
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
@@ -69,6 +71,7 @@ def enqueue(
     body: str,
     school_id: int | None = None,
     to_staff_id: int | None = None,
+    contact_id: int | None = None,
 ) -> OutboxEmail | None:
     """Queue one email in the caller's transaction; None if this occasion was queued already."""
     at = now()
@@ -77,6 +80,7 @@ def enqueue(
         kind=kind,
         school_id=school_id,
         to_staff_id=to_staff_id,
+        contact_id=contact_id,
         to_address=to_address,
         subject=subject,
         body=body,

@@ -15,6 +15,41 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 KNOWN_EXAMPLE_SECRETS = frozenset({"", "changethis", "change-me", "secret", "contactlog"})
 MIN_SECRET_LENGTH = 32
 
+# Low-level concerns in the spirit of KCSIE's examples: over-familiarity, secrecy, meeting up,
+# moving to private channels. Phone numbers are matched separately, as a pattern.
+DEFAULT_LEXICON = (
+    "our secret",
+    "keep this between us",
+    "between you and me",
+    "don't tell",
+    "do not tell",
+    "delete this",
+    "delete these messages",
+    "delete the chat",
+    "meet up",
+    "meet me",
+    "just the two of us",
+    "come round",
+    "home alone",
+    "lift home",
+    "my personal number",
+    "my number is",
+    "text me on",
+    "message me on",
+    "add me on",
+    "snap me",
+    "dm me",
+    "love you",
+    "miss you",
+    "gorgeous",
+    "sexy",
+    "babe",
+    "send a photo",
+    "send me a pic",
+    "special friend",
+    "our little",
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONTACTLOG_", extra="ignore")
@@ -63,6 +98,11 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: int = Field(default=60, ge=1)
     outbox_retry_max_seconds: int = Field(default=3600, ge=1)
     outbox_give_up_hours: int = Field(default=48, ge=1)
+
+    # Review: words and phrases that flag a message for the DSL (case-insensitive), and the share
+    # of clean messages sampled into the review queue so clean-looking logs are still read.
+    review_lexicon: list[str] = Field(default_factory=lambda: list(DEFAULT_LEXICON))
+    review_sample_rate: float = Field(default=0.05, ge=0, le=1)
 
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_import_bytes: int = Field(default=10_000_000, ge=1024)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from contacts.incident_models import Incident
 from contacts.models import Contact, Platform
 
 SIGNATURE = "\n-- \ncontactlog, for your school's social-networking protocol\n"
@@ -111,6 +112,20 @@ def consent_withdrawn(contact: Contact, *, base_url: str) -> Email:
             "The contact has ended for that pupil: send them nothing more.\n\n"
             f"A separate email asks you to remove them; details: {base_url}/contacts/{contact.id}\n"
             f"{SIGNATURE}"
+        ),
+    )
+
+
+def incident_reported(incident: Incident, *, reporter: str, base_url: str) -> Email:
+    kind = incident.kind.replace("_", " ")
+    return Email(
+        subject=f"Incident reported by {reporter}: {kind}",
+        body=(
+            f"{reporter} has recorded an incident ({kind}) on {incident.platform}, which happened\n"
+            f"on {incident.occurred_at:%d %B %Y at %H:%M} UTC.\n\n"
+            "The protocol (§5.2) asks the headteacher or line manager to discuss it with them and\n"
+            "record the outcome, including whether a parent should be involved:\n"
+            f"  {base_url}/incidents/{incident.id}\n{SIGNATURE}"
         ),
     )
 

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, col, select
 
+from contacts.incident_models import Incident
 from contacts.models import (
     Alert,
     AlertKind,
@@ -89,7 +90,13 @@ def staff_with_role(session: Session, school: School, role: Role) -> list[Staff]
 
 
 def _send(
-    session: Session, key: str, kind: str, to: Staff, email: emails.Email, school_id: int | None
+    session: Session,
+    key: str,
+    kind: str,
+    to: Staff,
+    email: emails.Email,
+    school_id: int | None,
+    contact_id: int | None = None,
 ) -> None:
     enqueue(
         session,
@@ -100,6 +107,7 @@ def _send(
         subject=email.subject,
         body=email.body,
         school_id=school_id,
+        contact_id=contact_id,
     )
 
 
@@ -138,7 +146,15 @@ def ending_soon(db: Database, settings: Settings, at: datetime) -> int:
                 owner = session.get(Staff, contact.staff_id)
                 assert owner is not None
                 email = emails.ending_soon(contact, base_url=settings.public_url)
-                _send(session, f"ending-soon:{contact.id}", "ending_soon", owner, email, school.id)
+                _send(
+                    session,
+                    f"ending-soon:{contact.id}",
+                    "ending_soon",
+                    owner,
+                    email,
+                    school.id,
+                    contact.id,
+                )
                 sent += 1
     return sent
 
@@ -203,7 +219,7 @@ def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
                 base_url=settings.public_url,
             )
             key = f"deletion:{min(t.id or 0 for t in tasks)}:{number[tasks[0].id or 0]}"
-            _send(session, key, "deletion_reminder", owner, email, school.id)
+            _send(session, key, "deletion_reminder", owner, email, school.id, contact_id)
             sent += 1
     return sent + _escalate(db, settings, at)
 
@@ -245,7 +261,7 @@ def _escalate(db: Database, settings: Settings, at: datetime) -> int:
                 recipients[manager.id] = manager
             key = f"escalation:{min(t.id or 0 for t in tasks)}"
             for person in recipients.values():
-                _send(session, key, "deletion_escalation", person, email, school.id)
+                _send(session, key, "deletion_escalation", person, email, school.id, contact_id)
                 sent += 1
     return sent
 
@@ -264,8 +280,12 @@ def alerts(db: Database, settings: Settings, at: datetime) -> int:
             ):
                 continue
             school = session.get(School, alert.school_id)
+            assert school is not None
+            if alert.kind == AlertKind.incident_reported and alert.incident_id is not None:
+                sent += _incident_alert(session, alert, school, settings)
+                continue
             contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
-            assert school is not None and contact is not None
+            assert contact is not None
             if alert.kind == AlertKind.flagged_message and alert.message_id is not None:
                 message = session.get(Message, alert.message_id)
                 assert message is not None
@@ -276,15 +296,32 @@ def alerts(db: Database, settings: Settings, at: datetime) -> int:
                     base_url=settings.public_url,
                 )
                 for dsl in staff_with_role(session, school, Role.dsl):
-                    _send(session, f"alert:{alert.id}", alert.kind, dsl, email, school.id)
+                    _send(
+                        session, f"alert:{alert.id}", alert.kind, dsl, email, school.id, contact.id
+                    )
                     sent += 1
             elif alert.kind == AlertKind.consent_withdrawn and alert.staff_id is not None:
                 owner = session.get(Staff, alert.staff_id)
                 assert owner is not None
                 email = emails.consent_withdrawn(contact, base_url=settings.public_url)
-                _send(session, f"alert:{alert.id}", alert.kind, owner, email, school.id)
+                _send(session, f"alert:{alert.id}", alert.kind, owner, email, school.id, contact.id)
                 sent += 1
     return sent
+
+
+def _incident_alert(session: Session, alert: Alert, school: School, settings: Settings) -> int:
+    """The reporter's line manager and the DSL hear of every incident (§5.2, §4.2)."""
+    incident = session.get(Incident, alert.incident_id)
+    reporter = session.get(Staff, alert.staff_id) if alert.staff_id else None
+    assert incident is not None and reporter is not None
+    recipients = {s.id: s for s in staff_with_role(session, school, Role.dsl)}
+    manager = session.get(Staff, reporter.line_manager_id) if reporter.line_manager_id else None
+    if manager is not None and manager.is_active:
+        recipients[manager.id] = manager
+    email = emails.incident_reported(incident, reporter=reporter.name, base_url=settings.public_url)
+    for person in recipients.values():
+        _send(session, f"alert:{alert.id}", alert.kind, person, email, school.id)
+    return len(recipients)
 
 
 def approvals(db: Database, settings: Settings, at: datetime) -> int:

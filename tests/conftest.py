@@ -28,6 +28,9 @@ from core.directory.staff import create_staff
 from core.security import Passwords, TokenService
 from core.settings import Settings
 
+# Domain rules read the deployment's settings; the suite samples nothing unless a test asks.
+os.environ.setdefault("CONTACTLOG_REVIEW_SAMPLE_RATE", "0")
+
 POSTGRES_URL = os.environ.get(
     "CONTACTLOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -1,0 +1,150 @@
+"""Incidents (§5.2, §4.2) and the review marks DSLs put on the log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import model_validator
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from contacts.models import Platform
+from core.db import UTCDateTime
+from core.directory.models import Forbid
+
+
+class IncidentKind(StrEnum):
+    unsolicited_contact = "unsolicited_contact"
+    chance_contact = "chance_contact"
+    harassment_or_abuse = "harassment_or_abuse"
+    other = "other"
+
+
+class PupilPart(StrEnum):
+    """A pupil's part in an incident: a victim and an instigator are not the same."""
+
+    initiated = "initiated"
+    received = "received"
+    victim = "victim"
+    instigator = "instigator"
+    witness = "witness"
+    other = "other"
+
+
+class IncidentPupilIn(Forbid):
+    pupil_id: int
+    part: PupilPart
+
+
+class IncidentCreate(Forbid):
+    kind: IncidentKind
+    platform: Platform
+    platform_name: str | None = Field(default=None, min_length=1, max_length=100)
+    occurred_at: datetime
+    what_happened: str = Field(min_length=1, max_length=5000)
+    personal_information_shared: bool
+    pupils: list[IncidentPupilIn] = Field(default_factory=list, max_length=50)
+    other_person: str | None = Field(
+        default=None, min_length=1, max_length=200, description="A parent or someone else"
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> IncidentCreate:
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at needs a time zone offset")
+        if not self.pupils and not self.other_person:
+            raise ValueError("name the pupils involved, or the other person")
+        if len({p.pupil_id for p in self.pupils}) != len(self.pupils):
+            raise ValueError("each pupil once, with their part")
+        return self
+
+
+class DiscussionCreate(Forbid):
+    discussed_at: datetime
+    outcome: str = Field(min_length=1, max_length=5000)
+    parent_involved: bool
+
+
+class Incident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    reporter_id: int = Field(foreign_key="staff.id", index=True)
+    kind: str = Field(sa_column=Column(String(30), nullable=False))
+    platform: str = Field(sa_column=Column(String(20), nullable=False))
+    platform_name: str | None = Field(default=None, max_length=100)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    reported_at: datetime = Field(sa_type=UTCDateTime)
+    what_happened: str = Field(sa_column=Column(Text, nullable=False))
+    personal_information_shared: bool
+    other_person: str | None = Field(default=None, max_length=200)
+    discussed_with_id: int | None = Field(default=None, foreign_key="staff.id")
+    discussed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    parent_involved: bool | None = None
+
+
+class IncidentPupil(SQLModel, table=True):
+    __tablename__ = "incident_pupil"
+
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incident.id"), primary_key=True))
+    pupil_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil.id"), primary_key=True, index=True)
+    )
+    part: str = Field(sa_column=Column(String(20), nullable=False))
+
+
+class IncidentPublic(SQLModel):
+    id: int
+    school_id: int
+    reporter_id: int
+    kind: IncidentKind
+    platform: Platform
+    platform_name: str | None
+    occurred_at: datetime
+    reported_at: datetime
+    what_happened: str
+    personal_information_shared: bool
+    other_person: str | None
+    pupils: list[IncidentPupilIn]
+    open: bool
+    discussed_with_id: int | None
+    discussed_at: datetime | None
+    outcome: str | None
+    parent_involved: bool | None
+
+
+# ---------------------------------------------------------------- review of the log
+
+
+class MessageFlag(SQLModel, table=True):
+    """One row per flag, so the log can be searched by flag through an index."""
+
+    __tablename__ = "message_flag"
+
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True))
+    flag: str = Field(sa_column=Column(String(30), primary_key=True))
+
+    __table_args__ = (Index("ix_message_flag_flag_message_id", "flag", "message_id"),)
+
+
+class ReviewCreate(Forbid):
+    note: str = Field(min_length=1, max_length=5000)
+
+
+class MessageReview(SQLModel, table=True):
+    __tablename__ = "message_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    reviewer_id: int = Field(foreign_key="staff.id")
+    reviewed_at: datetime = Field(sa_type=UTCDateTime)
+    note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class MessageReviewPublic(SQLModel):
+    id: int
+    message_id: int
+    reviewer_id: int
+    reviewed_at: datetime
+    note: str

@@ -1,0 +1,253 @@
+"""The DSL's work on the log: search it, export it, and work through the review queue."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, exists, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from contacts.incident_models import MessageFlag, MessageReview, ReviewCreate
+from contacts.messages import message_views
+from contacts.models import Contact, Message, MessagePublic, MessagePupil
+from core import audit
+from core.auth import Principal
+from core.clock import now
+from core.db import Database
+from core.directory.access import require_role, visible_school
+from core.directory.models import TRUST_ROLES, Role, School, Staff
+from core.errors import NotFound, RuleBroken
+from core.pagination import Page, decode_int_cursor, encode_cursor
+
+EXPORT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    school_id: int | None = None
+    staff_id: int | None = None
+    pupil_id: int | None = None
+    platform: str | None = None
+    flag: str | None = None
+    reviewed: bool | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+def _reads_whole_school(actor: Principal, school: School) -> bool:
+    assert school.id is not None
+    return actor.acts_as(Role.dsl, school_id=school.id, trust_id=school.trust_id) or (
+        actor.is_headteacher and actor.school_id == school.id
+    )
+
+
+def search_query(session: Session, actor: Principal, where: LogFilter) -> SelectOfScalar[Message]:
+    """The messages this actor may see that match `where`; DSLs see their school, approvers
+    their reports' and their own, everyone else their own."""
+    school = visible_school(session, actor, where.school_id or actor.school_id or 0)
+    query = select(Message).where(Message.school_id == school.id)
+    if not _reads_whole_school(actor, school):
+        reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
+        query = query.where(
+            or_(col(Message.staff_id) == actor.staff_id, col(Message.staff_id).in_(reports))
+        )
+    if where.staff_id is not None:
+        query = query.where(Message.staff_id == where.staff_id)
+    if where.pupil_id is not None:
+        query = query.where(
+            exists().where(
+                col(MessagePupil.message_id) == col(Message.id),
+                col(MessagePupil.pupil_id) == where.pupil_id,
+            )
+        )
+    if where.platform is not None:
+        query = query.where(
+            col(Message.contact_id).in_(
+                select(Contact.id).where(Contact.platform == where.platform)
+            )
+        )
+    if where.flag is not None:
+        query = query.where(
+            exists().where(
+                col(MessageFlag.message_id) == col(Message.id), col(MessageFlag.flag) == where.flag
+            )
+        )
+    if where.reviewed is not None:
+        reviewed = col(Message.reviewed_at)
+        query = query.where(reviewed.is_not(None) if where.reviewed else reviewed.is_(None))
+    if where.occurred_from is not None:
+        query = query.where(Message.occurred_at >= where.occurred_from)
+    if where.occurred_to is not None:
+        query = query.where(Message.occurred_at < where.occurred_to)
+    return query
+
+
+def record_access(
+    session: Session, actor: Principal, action: str, where: LogFilter, school_id: int | None
+) -> None:
+    """Searches and exports by DSLs and approvers are themselves on the record (§3.5)."""
+    if actor.roles & {Role.dsl, Role.approver, *TRUST_ROLES}:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            object_type="message_log",
+            object_id=None,
+            school_id=school_id or actor.school_id,
+            details={k: v for k, v in asdict(where).items() if v is not None},
+        )
+
+
+def search(
+    *, session: Session, actor: Principal, where: LogFilter, cursor: str | None, limit: int
+) -> Page[MessagePublic]:
+    """Newest first, paged by id: a page never shifts as new entries arrive."""
+    query = search_query(session, actor, where)
+    before = decode_int_cursor(cursor)
+    if before is not None:
+        query = query.where(col(Message.id) < before)
+    rows = list(session.exec(query.order_by(col(Message.id).desc()).limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    record_access(session, actor, "access.search", where, where.school_id)
+    return Page(
+        items=message_views(session, rows),
+        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
+    )
+
+
+def start_export(*, session: Session, actor: Principal, where: LogFilter) -> None:
+    """Check the export is allowed and put it on the record, before any row is streamed."""
+    search_query(session, actor, where)
+    record_access(session, actor, "access.export", where, where.school_id)
+
+
+CSV_COLUMNS = [
+    "id",
+    "logged_at",
+    "occurred_at",
+    "school_id",
+    "staff_id",
+    "contact_id",
+    "direction",
+    "pupil_ids",
+    "device_tag",
+    "device_registered",
+    "flags",
+    "summary",
+    "verbatim",
+    "amends_id",
+    "amend_reason",
+    "reviewed_at",
+]
+
+
+def safe_cell(value: object) -> str:
+    """A cell a spreadsheet will show as text: no formula can start it (CSV injection)."""
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def _csv_row(view: MessagePublic) -> list[str]:
+    values = view.model_dump()
+    values["pupil_ids"] = ";".join(str(p) for p in view.pupil_ids)
+    values["flags"] = ";".join(view.flags)
+    return [safe_cell(values[column]) for column in CSV_COLUMNS]
+
+
+def export_csv(db: Database, actor: Principal, where: LogFilter) -> Iterator[str]:
+    """The same selection as the search, as CSV, in batches: memory stays flat however long."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    before: int | None = None
+    while True:
+        with db.session(read_only=True) as session:
+            query = search_query(session, actor, where)
+            if before is not None:
+                query = query.where(col(Message.id) < before)
+            rows = session.exec(query.order_by(col(Message.id).desc()).limit(EXPORT_BATCH)).all()
+            if not rows:
+                return
+            views = message_views(session, rows)
+        buffer.seek(0)
+        buffer.truncate()
+        for view in views:
+            writer.writerow(_csv_row(view))
+        yield buffer.getvalue()
+        before = rows[-1].id
+
+
+def review_message(
+    *, session: Session, actor: Principal, message_id: int, review_in: ReviewCreate
+) -> MessageReview:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound("No such message.")
+    try:
+        school = visible_school(session, actor, message.school_id)
+    except NotFound:
+        raise NotFound("No such message.") from None
+    require_role(actor, school, Role.dsl, action="review the log")
+    assert actor.staff_id is not None
+    if message.staff_id == actor.staff_id:
+        raise RuleBroken("Nobody reviews their own communications.")
+    at = now()
+    review = MessageReview(
+        message_id=message_id, reviewer_id=actor.staff_id, reviewed_at=at, note=review_in.note
+    )
+    session.add(review)
+    if message.reviewed_at is None:
+        message.reviewed_at = at
+        session.add(message)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="message.reviewed",
+        object_type="message",
+        object_id=message_id,
+        school_id=message.school_id,
+    )
+    return review
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    message: MessagePublic
+    waiting_seconds: int
+    sampled: bool
+
+
+def review_queue(
+    *, session: Session, actor: Principal, cursor: str | None, limit: int
+) -> tuple[list[QueueEntry], str | None]:
+    """Flagged (and sampled) entries nobody has reviewed yet, oldest first."""
+    school = visible_school(session, actor, actor.school_id or 0)
+    require_role(actor, school, Role.dsl, action="work through the review queue")
+    query = select(Message).where(
+        Message.school_id == school.id,
+        col(Message.needs_review),
+        col(Message.reviewed_at).is_(None),
+    )
+    after = decode_int_cursor(cursor)
+    if after is not None:
+        query = query.where(col(Message.id) > after)
+    rows = list(session.exec(query.order_by(col(Message.id)).limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    at = now()
+    entries = [
+        QueueEntry(view, int((at - row.logged_at).total_seconds()), row.sampled)
+        for row, view in zip(rows, message_views(session, rows), strict=True)
+    ]
+    return entries, encode_cursor(rows[-1].id) if more and rows else None

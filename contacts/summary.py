@@ -1,0 +1,147 @@
+"""The dashboard figures of §5: what is active, missing, overdue, open and waiting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, func, select
+
+from consent.models import Consent
+from consent.rules import consent_valid_on, needs_consent
+from contacts.incident_models import Incident
+from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
+from core.auth import Principal
+from core.clock import now, school_date
+from core.directory.access import school_zone, visible_school
+from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
+from core.errors import Forbidden
+from core.settings import get_settings
+
+
+class SchoolSummary(BaseModel):
+    school_id: int | None
+    active_contacts: int
+    awaiting_decision: int
+    pupils_without_valid_consent: int
+    overdue_deletions: int
+    open_deletions: int
+    open_incidents: int
+    unreviewed_flags: int
+    oldest_unreviewed_at: datetime | None
+
+
+class Summary(BaseModel):
+    schools: list[SchoolSummary]
+    trust: SchoolSummary | None
+
+
+def _school_figures(session: Session, school: School, staff_ids: list[int] | None) -> SchoolSummary:
+    def mine(query: Any, column: Any) -> Any:
+        """Narrowed to the given staff's records, for an approver's figures."""
+        return query if staff_ids is None else query.where(col(column).in_(staff_ids))
+
+    settings = get_settings()
+    at = now()
+    today = school_date(at, school_zone(school))
+    approved = mine(
+        select(Contact).where(
+            Contact.school_id == school.id, Contact.state == ContactState.approved
+        ),
+        Contact.staff_id,
+    )
+    contacts = list(session.exec(approved).all())
+    ids = [c.id for c in contacts if c.id is not None]
+    links = session.exec(
+        select(ContactPupil, Pupil)
+        .join(Pupil, col(Pupil.id) == col(ContactPupil.pupil_id))
+        .where(col(ContactPupil.contact_id).in_(ids), col(ContactPupil.ended_at).is_(None))
+    ).all()
+    consents = session.exec(select(Consent).where(col(Consent.contact_id).in_(ids))).all()
+    valid = {(c.contact_id, c.pupil_id) for c in consents if consent_valid_on(c.terms, today)}
+    live = {c.id for c in contacts if c.starts_on <= today <= c.ends_on}
+    missing = sum(
+        1
+        for link, pupil in links
+        if needs_consent(pupil.date_of_birth, today, settings.consent_age)
+        and (link.contact_id, link.pupil_id) not in valid
+    )
+    escalate = timedelta(days=settings.escalate_after_days)
+    open_tasks: list[DeletionTask] = list(
+        session.exec(
+            mine(
+                select(DeletionTask).where(
+                    DeletionTask.school_id == school.id, col(DeletionTask.confirmed_at).is_(None)
+                ),
+                DeletionTask.staff_id,
+            )
+        ).all()
+    )
+    unreviewed = mine(
+        select(func.count(), func.min(Message.logged_at)).where(
+            Message.school_id == school.id,
+            col(Message.needs_review),
+            col(Message.reviewed_at).is_(None),
+        ),
+        Message.staff_id,
+    )
+    count, oldest = session.exec(unreviewed).one()
+    return SchoolSummary(
+        school_id=school.id,
+        active_contacts=len(live),
+        awaiting_decision=session.exec(
+            mine(
+                select(func.count()).where(
+                    Contact.school_id == school.id, Contact.state == ContactState.requested
+                ),
+                Contact.staff_id,
+            )
+        ).one(),
+        pupils_without_valid_consent=missing,
+        overdue_deletions=sum(1 for t in open_tasks if t.created_at + escalate <= at),
+        open_deletions=len(open_tasks),
+        open_incidents=session.exec(
+            mine(
+                select(func.count()).where(
+                    Incident.school_id == school.id, col(Incident.discussed_at).is_(None)
+                ),
+                Incident.reporter_id,
+            )
+        ).one(),
+        unreviewed_flags=count,
+        oldest_unreviewed_at=oldest,
+    )
+
+
+def summary(*, session: Session, actor: Principal) -> Summary:
+    """Per school for DSLs and headteachers (every school for trust DSLs, with a trust total);
+    an approver's figures cover the staff they manage."""
+    own = visible_school(session, actor, actor.school_id or 0)
+    assert own.id is not None
+    if actor.roles & TRUST_ROLES and actor.acts_as(
+        Role.dsl, school_id=own.id, trust_id=own.trust_id
+    ):
+        schools = list(session.exec(select(School).where(School.trust_id == own.trust_id)).all())
+        figures = [_school_figures(session, s, None) for s in schools]
+        total = SchoolSummary(
+            school_id=None,
+            **{
+                name: sum(getattr(f, name) for f in figures)
+                for name in SchoolSummary.model_fields
+                if name not in ("school_id", "oldest_unreviewed_at")
+            },
+            oldest_unreviewed_at=min(
+                (f.oldest_unreviewed_at for f in figures if f.oldest_unreviewed_at), default=None
+            ),
+        )
+        return Summary(schools=figures, trust=total)
+    if actor.acts_as(Role.dsl, school_id=own.id, trust_id=own.trust_id) or actor.is_headteacher:
+        return Summary(schools=[_school_figures(session, own, None)], trust=None)
+    if actor.acts_as(Role.approver, school_id=own.id, trust_id=own.trust_id):
+        reports = list(
+            session.exec(select(Staff.id).where(Staff.line_manager_id == actor.staff_id))
+        )
+        ids = [i for i in reports if i is not None]
+        return Summary(schools=[_school_figures(session, own, ids)], trust=None)
+    raise Forbidden("Only dsl or approver may see the summary.")
