@@ -296,6 +296,7 @@ class MessagePupil(SQLModel, table=True):
 
 class MessagePublic(SQLModel):
     id: int
+    school_id: int
     contact_id: int
     staff_id: int
     direction: Direction

@@ -355,3 +355,25 @@ def test_deletion_tasks_are_scoped(client, world, db, approved, settings, who, c
     response = client.get("/deletion-tasks", headers=world.auth(who))
     assert response.status_code == 200
     assert len(response.json()["items"]) == count
+
+
+def test_an_incident_emails_the_line_manager_and_the_dsl(
+    client, world, db, mail_settings, mail_server
+):
+    body = {
+        "kind": "chance_contact",
+        "platform": "facebook",
+        "occurred_at": "2026-01-10T19:30:00Z",
+        "what_happened": "Pupil appeared in a public group",
+        "personal_information_shared": False,
+        "other_person": "A parent",
+    }
+    incident = client.post("/incidents", json=body, headers=world.auth("owner")).json()
+    run_all(db, mail_settings, datetime.now(UTC))
+    run_all(db, mail_settings, datetime.now(UTC) + timedelta(minutes=5))
+    for person in (MANAGER, DSL):
+        [email] = mail_server.inbox.to(person)
+        assert email["Subject"] == "Incident reported by Owner: chance contact"
+        assert f"/incidents/{incident['id']}" in text(email)
+        assert "public group" not in text(email)  # what happened stays in contactlog
+    assert mail_server.inbox.to(OWNER) == []

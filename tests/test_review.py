@@ -1,0 +1,440 @@
+"""The DSL's review: incidents, searching and exporting the log, the queue, chronologies."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core import clock
+from core.settings import get_settings
+from tests.conftest import TODAY, assert_problem, count_rows, message, request_body
+
+INCIDENT = {
+    "kind": "unsolicited_contact",
+    "platform": "instagram",
+    "occurred_at": "2026-01-10T19:30:00Z",
+    "what_happened": "A friend request from a Year 9 pupil; not accepted.",
+    "personal_information_shared": False,
+}
+
+
+@pytest.fixture
+def contact(client, world, school):  # type: ignore[no-untyped-def]
+    """An approved contact whose 17-year-old's parents were informed: clean messages stay clean
+    until the under-16 pupil's consent is recorded (tests that need it record it)."""
+    owner = world.auth("owner")
+    cid = client.post(
+        "/contacts",
+        json=request_body(school, pupil_ids=[school["older"], school["young"]]),
+        headers=owner,
+    ).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    client.post(
+        f"/pupils/{school['older']}/parent-notices",
+        json={
+            "contact_id": cid,
+            "informed_on": TODAY.isoformat(),
+            "informed_by": "Office",
+            "method": "letter",
+            "reason_explained": "Team chat",
+        },
+        headers=world.auth("admin"),
+    )
+    return cid
+
+
+def consent_for_young(client, world, school, cid):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/pupils/{school['young']}/consents",
+        json={
+            "contact_id": cid,
+            "guardian_id": school["guardian"],
+            "method": "email",
+            "evidence_reference": "e1",
+            "given_on": TODAY.isoformat(),
+        },
+        headers=world.auth("admin"),
+    ).json()
+
+
+def log(client, world, cid, **changes):  # type: ignore[no-untyped-def]
+    response = client.post(
+        f"/contacts/{cid}/messages", json=message(**changes), headers=world.auth("owner")
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def test_an_incident_is_reported_and_discussed(client, world, school, db):
+    body = {**INCIDENT, "pupils": [{"pupil_id": school["young"], "part": "initiated"}]}
+    reported = client.post("/incidents", json=body, headers=world.auth("owner"))
+    assert reported.status_code == 201, reported.text
+    incident = reported.json()
+    assert incident["open"] is True and incident["reporter_id"] == world.ids["owner"]
+    assert incident["pupils"] == [{"pupil_id": school["young"], "part": "initiated"}]
+    assert count_rows(db, "alert") == 1  # the line manager and DSL are emailed by the scheduler
+    discussion = {
+        "discussed_at": datetime.now(UTC).isoformat(),
+        "outcome": "Advised; logged.",
+        "parent_involved": True,
+    }
+    assert_problem(
+        client.post(
+            f"/incidents/{incident['id']}/discussion", json=discussion, headers=world.auth("dsl")
+        ),
+        403,
+    )
+    done = client.post(
+        f"/incidents/{incident['id']}/discussion", json=discussion, headers=world.auth("manager")
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["open"] is False and done.json()["parent_involved"] is True
+    assert done.json()["discussed_with_id"] == world.ids["manager"]
+    assert_problem(
+        client.post(
+            f"/incidents/{incident['id']}/discussion", json=discussion, headers=world.auth("head")
+        ),
+        409,
+    )
+
+
+def test_each_pupil_has_their_own_part(client, world, school):
+    body = {
+        **INCIDENT,
+        "kind": "harassment_or_abuse",
+        "pupils": [
+            {"pupil_id": school["young"], "part": "victim"},
+            {"pupil_id": school["older"], "part": "instigator"},
+        ],
+    }
+    incident = client.post("/incidents", json=body, headers=world.auth("owner")).json()
+    parts = {p["pupil_id"]: p["part"] for p in incident["pupils"]}
+    assert parts == {school["young"]: "victim", school["older"]: "instigator"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**INCIDENT}, "pupils"),  # nobody named
+        ({**INCIDENT, "other_person": "A parent", "kind": "gossip"}, "kind"),
+        (
+            {**INCIDENT, "other_person": "A parent", "occurred_at": "2026-01-10T19:30:00"},
+            "time zone",
+        ),
+    ],
+)
+def test_bad_incidents_are_refused(client, world, db, body, field):
+    problem = assert_problem(client.post("/incidents", json=body, headers=world.auth("owner")), 422)
+    assert field in str(problem)
+    assert count_rows(db, "incident") == 0
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("owner", 200),
+        ("manager", 200),
+        ("head", 200),
+        ("dsl", 200),
+        ("other_staff", 403),
+        ("other_manager", 403),
+        ("admin", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_read_an_incident(client, world, who, status):
+    body = {**INCIDENT, "other_person": "A parent"}
+    iid = client.post("/incidents", json=body, headers=world.auth("owner")).json()["id"]
+    assert client.get(f"/incidents/{iid}", headers=world.auth(who)).status_code == status
+    listing = client.get("/incidents", headers=world.auth(who))
+    if status == 200:
+        assert [i["id"] for i in listing.json()["items"]] == [iid]
+
+
+# ---------------------------------------------------------------- searching the log
+
+
+def test_search_filters_and_scopes(client, world, school, contact):
+    log(client, world, contact, summary="plain one")
+    flagged = log(client, world, contact, device_tag="MY-PHONE", summary="from my phone")
+    older_only = log(client, world, contact, pupil_ids=[school["older"]], summary="to Noah only")
+    dsl = world.auth("dsl")
+
+    def ids(**params):  # type: ignore[no-untyped-def]
+        response = client.get("/messages", params=params, headers=dsl)
+        assert response.status_code == 200, response.text
+        return [m["id"] for m in response.json()["items"]]
+
+    everything = ids()
+    assert everything == sorted(everything, reverse=True) and len(everything) == 3
+    assert ids(flag="unregistered_device") == [flagged["id"]]
+    assert set(ids(pupil_id=school["young"])) == set(everything) - {older_only["id"]}
+    assert ids(platform="instagram") == []
+    assert len(ids(platform="whatsapp")) == 3
+    assert ids(staff_id=world.ids["other_staff"]) == []
+    assert len(ids(reviewed=False)) == 3
+    soon = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    assert ids(to=soon) == everything and ids(**{"from": soon}) == []
+    # Scope: the owner and their manager see these; another member of staff does not.
+    assert len(client.get("/messages", headers=world.auth("owner")).json()["items"]) == 3
+    assert len(client.get("/messages", headers=world.auth("manager")).json()["items"]) == 3
+    assert client.get("/messages", headers=world.auth("other_staff")).json()["items"] == []
+    assert client.get("/messages", headers=world.auth("other_manager")).json()["items"] == []
+    assert client.get("/messages", headers=world.auth("other_school")).json()["items"] == []
+    assert_problem(
+        client.get(f"/messages?school_id={world.school_a}", headers=world.auth("other_school")), 404
+    )
+    assert_problem(client.get("/messages?flag=nonsense", headers=dsl), 422)
+
+
+def test_search_pages_are_stable_as_entries_arrive(client, world, contact):
+    for i in range(5):
+        log(client, world, contact, summary=f"entry {i}")
+    first = client.get("/messages?limit=2", headers=world.auth("dsl")).json()
+    log(client, world, contact, summary="arrives meanwhile")
+    second = client.get(
+        f"/messages?limit=2&cursor={first['next_cursor']}", headers=world.auth("dsl")
+    ).json()
+    third = client.get(
+        f"/messages?limit=2&cursor={second['next_cursor']}", headers=world.auth("dsl")
+    ).json()
+    summaries = [m["summary"] for page in (first, second, third) for m in page["items"]]
+    assert summaries == [f"entry {i}" for i in (4, 3, 2, 1, 0)]
+    assert third["next_cursor"] is None
+
+
+def test_csv_export_matches_the_search_and_is_safe_in_a_spreadsheet(client, world, contact, db):
+    tricky = [
+        'Said "see you at 10", then left',
+        "Kit list: boots, pads, water\nand a coat",
+        '=HYPERLINK("http://evil.example")',
+        "+44 calls",
+        "-5 degrees forecast",
+        "@everyone match on",
+    ]
+    for text in tricky:
+        log(client, world, contact, summary=text)
+    json_ids = [
+        m["id"]
+        for m in client.get("/messages?limit=200", headers=world.auth("dsl")).json()["items"]
+    ]
+    response = client.get("/messages", headers={**world.auth("dsl"), "Accept": "text/csv"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["cache-control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [int(r["id"]) for r in rows] == json_ids
+    summaries = [r["summary"] for r in rows]
+    assert 'Said "see you at 10", then left' in summaries
+    assert "Kit list: boots, pads, water\nand a coat" in summaries
+    assert '\'=HYPERLINK("http://evil.example")' in summaries
+    assert "'+44 calls" in summaries and "'-5 degrees forecast" in summaries
+    assert "'@everyone match on" in summaries
+    assert not any(s[:1] in "=+-@" for s in summaries)
+    exports = client.get("/audit/events?action=access.export", headers=world.auth("dsl")).json()
+    assert len(exports["items"]) == 1 and exports["items"][0]["actor_id"] == world.ids["dsl"]
+
+
+def test_export_of_many_rows_streams_in_batches(client, world, contact, db, monkeypatch):
+    from contacts import review
+
+    monkeypatch.setattr(review, "EXPORT_BATCH", 7)
+    for i in range(23):
+        log(client, world, contact, summary=f"n{i}")
+    response = client.get("/messages", headers={**world.auth("dsl"), "Accept": "text/csv"})
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["summary"] for r in rows] == [f"n{i}" for i in range(22, -1, -1)]
+
+
+# ---------------------------------------------------------------- the review queue
+
+
+def test_the_queue_holds_flagged_and_lexicon_entries_oldest_first(client, world, school, contact):
+    consent_for_young(client, world, school, contact)
+    log(client, world, contact, summary="Training moved to 4pm")  # clean: stays out
+    flagged = log(client, world, contact, device_tag="MY-PHONE")
+    worded = log(client, world, contact, summary="Told him to keep this between us")
+    phoned = log(client, world, contact, summary="Gave my number 07700 900123 for lifts")
+    assert worded["flags"] == ["lexicon"] and phoned["flags"] == ["lexicon"]
+    queue = client.get("/review-queue", headers=world.auth("dsl")).json()["items"]
+    assert [e["message"]["id"] for e in queue] == [flagged["id"], worded["id"], phoned["id"]]
+    assert all(e["waiting_seconds"] >= 0 and e["sampled"] is False for e in queue)
+    # Reviewed entries leave; the note is kept and the change is on the record.
+    reviewed = client.post(
+        f"/messages/{flagged['id']}/reviews",
+        json={"note": "Spoke to SO."},
+        headers=world.auth("dsl"),
+    )
+    assert reviewed.status_code == 201, reviewed.text
+    queue = client.get("/review-queue", headers=world.auth("dsl")).json()["items"]
+    assert [e["message"]["id"] for e in queue] == [worded["id"], phoned["id"]]
+    assert (
+        client.get("/messages?reviewed=true", headers=world.auth("dsl")).json()["items"][0]["id"]
+        == flagged["id"]
+    )
+
+
+def test_waiting_time_follows_the_clock(client, world, contact):
+    flagged = log(client, world, contact, device_tag="MY-PHONE")
+    later = clock.now() + timedelta(days=3)
+    clock.set_clock(lambda: later)
+    [entry] = client.get("/review-queue", headers=world.auth("dsl")).json()["items"]
+    assert entry["message"]["id"] == flagged["id"]
+    assert 3 * 86400 - 60 <= entry["waiting_seconds"] <= 3 * 86400 + 60
+
+
+def test_a_share_of_clean_entries_is_sampled(client, world, school, contact, monkeypatch):
+    consent_for_young(client, world, school, contact)
+    monkeypatch.setenv("CONTACTLOG_REVIEW_SAMPLE_RATE", "1")
+    get_settings.cache_clear()
+    try:
+        clean = log(client, world, contact, summary="Bus leaves at 9")
+    finally:
+        monkeypatch.setenv("CONTACTLOG_REVIEW_SAMPLE_RATE", "0")
+        get_settings.cache_clear()
+    assert clean["flags"] == [] and clean["needs_review"] is True
+    [entry] = client.get("/review-queue", headers=world.auth("dsl")).json()["items"]
+    assert entry["sampled"] is True
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("dsl", 201),
+        ("trust_dsl", 201),
+        ("owner", 403),
+        ("manager", 403),
+        ("admin", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_review(client, world, contact, who, status):
+    flagged = log(client, world, contact, device_tag="MY-PHONE")
+    response = client.post(
+        f"/messages/{flagged['id']}/reviews", json={"note": "ok"}, headers=world.auth(who)
+    )
+    assert response.status_code == status
+    queue = client.get("/review-queue", headers=world.auth(who))
+    # Every DSL has a queue of their own school's entries; nobody else has one.
+    assert queue.status_code == {201: 200, 404: 200}.get(status, status)
+    if who == "other_school":
+        assert queue.json()["items"] == []
+
+
+# ---------------------------------------------------------------- chronologies and the summary
+
+
+def test_a_pupils_chronology_tells_the_whole_story_in_order(client, world, school, contact, db):
+    dsl = world.auth("dsl")
+    consent = consent_for_young(client, world, school, contact)
+    log(client, world, contact, summary="Match report")
+    client.post(
+        "/incidents",
+        json={
+            **INCIDENT,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "pupils": [{"pupil_id": school["young"], "part": "initiated"}],
+        },
+        headers=world.auth("owner"),
+    )
+    client.post(
+        f"/consents/{consent['id']}/withdrawal", json={"reason": "Parent asked"}, headers=dsl
+    )
+    client.post(
+        f"/contacts/{contact}/deletion",
+        json={"how": "Removed from group"},
+        headers=world.auth("owner"),
+    )
+    # Another school's pupil with the same story leaves no trace here.
+    items = client.get(f"/pupils/{school['young']}/chronology", headers=dsl).json()["items"]
+    types = [e["type"] for e in items]
+    assert types == [
+        "contact.requested",
+        "contact.approved",
+        "consent.recorded",
+        "message.sent",
+        "incident.reported",
+        "consent.withdrawn",
+        "contact.ended",
+        "deletion.confirmed",
+    ]
+    assert [e["at"] for e in items] == sorted(e["at"] for e in items)
+    assert items[3]["link"].startswith(f"/contacts/{contact}/messages/")
+    accesses = client.get("/audit/events?action=access.pupil_chronology", headers=dsl).json()
+    assert accesses["items"][0]["actor_id"] == world.ids["dsl"]
+    paged = client.get(f"/pupils/{school['young']}/chronology?limit=3", headers=dsl).json()
+    rest = client.get(
+        f"/pupils/{school['young']}/chronology?cursor={paged['next_cursor']}", headers=dsl
+    ).json()
+    assert [e["type"] for e in paged["items"] + rest["items"]] == types
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("dsl", 200),
+        ("trust_dsl", 200),
+        ("admin", 403),
+        ("owner", 403),
+        ("manager", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_read_a_pupils_chronology(client, world, school, who, status):
+    assert (
+        client.get(f"/pupils/{school['young']}/chronology", headers=world.auth(who)).status_code
+        == status
+    )
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("dsl", 200),
+        ("manager", 200),
+        ("head", 200),
+        ("owner", 403),
+        ("other_manager", 403),
+        ("other_school", 404),
+        (None, 401),
+    ],
+)
+def test_who_may_read_a_staff_chronology(client, world, contact, who, status):
+    response = client.get(f"/staff/{world.ids['owner']}/chronology", headers=world.auth(who))
+    assert response.status_code == status
+    if status == 200:
+        assert [e["type"] for e in response.json()["items"]][:2] == [
+            "contact.requested",
+            "contact.approved",
+        ]
+
+
+def test_the_summary_counts_what_needs_attention(client, world, school, contact, db):
+    log(client, world, contact, device_tag="MY-PHONE", pupil_ids=[school["older"]])
+    client.post(
+        "/incidents", json={**INCIDENT, "other_person": "A parent"}, headers=world.auth("owner")
+    )
+    client.post("/contacts", json=request_body(school), headers=world.auth("other_staff"))
+    [figures] = client.get("/summary", headers=world.auth("dsl")).json()["schools"]
+    assert figures["active_contacts"] == 1
+    assert figures["awaiting_decision"] == 1
+    assert figures["pupils_without_valid_consent"] == 1  # the 14-year-old
+    assert figures["open_incidents"] == 1
+    assert figures["unreviewed_flags"] == 1 and figures["oldest_unreviewed_at"]
+    assert figures["open_deletions"] == 0
+    # A manager sees the figures of their own reports only.
+    [mine] = client.get("/summary", headers=world.auth("other_manager")).json()["schools"]
+    assert mine["active_contacts"] == 0 and mine["awaiting_decision"] == 1
+    trust = client.get("/summary", headers=world.auth("trust_dsl")).json()
+    assert len(trust["schools"]) == 2 and trust["trust"]["active_contacts"] == 1
+    assert_problem(client.get("/summary", headers=world.auth("owner")), 403)
+    assert_problem(client.get("/summary"), 401)
