@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from api import demo
 from api.schema import upgrade
+from contactlog_client.cli import app as staff_client
 from core.auth import Principal
 from core.db import Database
 from core.directory.models import Role, School, SchoolCreate, StaffCreate, Trust
@@ -30,6 +31,9 @@ jobs_app = typer.Typer(help="Scheduled jobs, run now.")
 app.add_typer(jobs_app, name="jobs")
 import_app = typer.Typer(help="Imports from the school's MIS.")
 app.add_typer(users_app, name="users")
+# The staff client's commands (login, log, sync, ...) live in their own package, which imports
+# nothing from the server; on a server they share the one `contactlog` command.
+app.registered_commands.extend(staff_client.registered_commands)
 app.add_typer(import_app, name="import")
 
 console = Console()

@@ -1,0 +1,404 @@
+"""`contactlog` for staff: sign in, see my contacts, log a message in one line, confirm deletion."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from contactlog_client.http import Api, ClientError, NotSignedIn, Refused, Unreachable
+from contactlog_client.store import Credentials, Queue, QueuedEntry
+
+app = typer.Typer(help="contactlog for staff: approved contact with pupils, logged as it happens.")
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+
+
+def _fail(exc: ClientError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
+def _signed_in() -> tuple[Api, Credentials]:
+    creds = Credentials.load()
+    if creds is None:
+        raise NotSignedIn("You are not signed in. Run `contactlog login`.")
+    return Api(creds.server, creds.token), creds
+
+
+def _run(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except ClientError as exc:
+        raise _fail(exc) from None
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        human()
+
+
+@app.command()
+def login(
+    email: Annotated[str, typer.Option(prompt=True, help="Your school email")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    server: Annotated[str, typer.Option(help="The contactlog server")] = "http://127.0.0.1:8000",
+    device: Annotated[str | None, typer.Option(help="Your school device's asset tag")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sign in; the token is kept in your config folder, readable by you only."""
+    api = Api(server)
+    answer = _run(
+        lambda: api.request("POST", "/auth/token", data={"username": email, "password": password})
+    )
+    previous = Credentials.load()
+    kept_device = device or (previous.device if previous and previous.email == email else None)
+    Credentials(server=server, email=email, token=answer["access_token"], device=kept_device).save()
+    me = _run(lambda: Api(server, answer["access_token"]).request("GET", "/me"))
+    _emit(me, as_json, lambda: out.print(f"Signed in as {me['name']} ({me['school_name']})."))
+
+
+@app.command()
+def logout(as_json: JsonOption = False) -> None:
+    """Sign out everywhere: every token you hold stops working."""
+    creds = Credentials.load()
+    if creds is not None:
+        try:
+            Api(creds.server, creds.token).request("POST", "/auth/revoke")
+        except NotSignedIn:
+            pass  # already expired or revoked: nothing left to revoke
+        except ClientError as exc:
+            raise _fail(exc) from None
+    Credentials.forget()
+    _emit({"signed_out": True}, as_json, lambda: out.print("Signed out."))
+
+
+@app.command()
+def whoami(as_json: JsonOption = False) -> None:
+    """Who am I signed in as."""
+    api, _ = _run(_signed_in)
+    me = _run(lambda: api.request("GET", "/me"))
+    _emit(
+        me,
+        as_json,
+        lambda: out.print(
+            f"{me['name']} <{me['email']}>, {me['school_name']}; roles: {', '.join(me['roles'])}"
+        ),
+    )
+
+
+@app.command()
+def contacts(as_json: JsonOption = False) -> None:
+    """My contacts: state, end date, each pupil's consent state, open deletion tasks."""
+    api, _ = _run(_signed_in)
+    me = _run(lambda: api.request("GET", "/me"))
+    mine = _run(
+        lambda: api.request("GET", "/contacts", params={"staff_id": me["id"], "limit": 200})
+    )
+    tasks = _run(lambda: api.request("GET", "/deletion-tasks", params={"limit": 200}))
+    open_tasks: dict[int, int] = {}
+    for task in tasks["items"]:
+        if task["staff_id"] == me["id"]:
+            open_tasks[task["contact_id"]] = open_tasks.get(task["contact_id"], 0) + 1
+    data = [{**c, "open_deletion_tasks": open_tasks.get(c["id"], 0)} for c in mine["items"]]
+
+    def table() -> None:
+        grid = Table("id", "platform", "account", "state", "ends", "pupils", "to delete")
+        for c in data:
+            pupils = ", ".join(
+                f"#{p['pupil_id']} {p['state'].replace('_', ' ')}" for p in c["pupils"]
+            )
+            grid.add_row(
+                str(c["id"]),
+                c["platform"],
+                c["school_account"],
+                c["state"],
+                c["ends_on"],
+                pupils,
+                str(c["open_deletion_tasks"] or ""),
+            )
+        out.print(grid if data else "You have no contacts.")
+
+    _emit(data, as_json, table)
+
+
+@app.command()
+def request(
+    pupil: Annotated[list[str], typer.Option(help="Pupil's school reference (repeat)")],
+    platform: Annotated[str, typer.Option(help="facebook, instagram, whatsapp, x, ...")],
+    account: Annotated[str, typer.Option(help="The school account you will use")],
+    purpose: Annotated[str, typer.Option(help="The work purpose")],
+    device: Annotated[list[int], typer.Option(help="Registered device id (repeat)")],
+    starts: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day")],
+    ends: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day")],
+    platform_name: Annotated[str | None, typer.Option(help="Name, when platform is other")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask your line manager, in advance, for contact with pupils."""
+    api, _ = _run(_signed_in)
+    body = {
+        "pupil_references": pupil,
+        "platform": platform,
+        "platform_name": platform_name,
+        "school_account": account,
+        "purpose": purpose,
+        "device_ids": device,
+        "starts_on": starts.date().isoformat(),
+        "ends_on": ends.date().isoformat(),
+    }
+    key = QueuedEntry(contact_id=0, body=body).key
+    created = _run(lambda: api.request("POST", "/contacts", json=body, key=key))
+    _emit(
+        created,
+        as_json,
+        lambda: out.print(
+            f"Requested contact #{created['id']}; it waits for your line manager's decision."
+        ),
+    )
+
+
+def _send_entry(api: Api, entry: QueuedEntry) -> dict[str, Any]:
+    result: dict[str, Any] = api.request(
+        "POST", f"/contacts/{entry.contact_id}/messages", json=entry.body, key=entry.key
+    )
+    return result
+
+
+@app.command()
+def log(
+    contact: Annotated[int, typer.Argument(help="Contact number")],
+    summary: Annotated[str, typer.Option(help="What was said, in a line")],
+    sent: Annotated[bool, typer.Option("--sent", help="You sent it")] = False,
+    received: Annotated[bool, typer.Option("--received", help="You received it")] = False,
+    at: Annotated[datetime | None, typer.Option(help="When (default: now)")] = None,
+    device: Annotated[str | None, typer.Option(help="Device asset tag (remembered)")] = None,
+    text: Annotated[Path | None, typer.Option(help="File with the verbatim text")] = None,
+    pupil: Annotated[list[int] | None, typer.Option(help="Only these pupils (ids)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Log a communication. If the server cannot be reached it is queued; `sync` sends it."""
+    if sent == received:
+        err.print("[red]error:[/red] say --sent or --received")
+        raise typer.Exit(2)
+    api, creds = _run(_signed_in)
+    tag = device or creds.device
+    if not tag:
+        err.print(
+            "[red]error:[/red] say which school device: --device ASSET-TAG (it is remembered)"
+        )
+        raise typer.Exit(2)
+    if device and device != creds.device:
+        creds.device = device
+        creds.save()
+    when = at if at is not None else datetime.now(UTC)
+    body: dict[str, Any] = {
+        "direction": "sent" if sent else "received",
+        "occurred_at": (when if when.tzinfo else when.astimezone()).isoformat(),
+        "summary": summary,
+        "device_tag": tag,
+    }
+    if text is not None:
+        body["verbatim"] = text.read_text()
+    if pupil:
+        body["pupil_ids"] = pupil
+    entry = QueuedEntry(contact_id=contact, body=body)
+    try:
+        logged = _send_entry(api, entry)
+    except Unreachable as exc:
+        Queue().add(entry)
+        err.print(f"[yellow]queued:[/yellow] {exc.message}. Run `contactlog sync` later.")
+        raise typer.Exit(Unreachable.exit_code) from None
+    except ClientError as exc:
+        raise _fail(exc) from None
+    flags = logged["flags"]
+    _emit(
+        logged,
+        as_json,
+        lambda: out.print(
+            f"Logged entry #{logged['id']} on contact #{contact}"
+            + (f" [yellow](flagged: {', '.join(flags)})[/yellow]" if flags else ".")
+        ),
+    )
+
+
+@app.command()
+def sync(as_json: JsonOption = False) -> None:
+    """Send queued entries, each with its original key: nothing is lost or doubled."""
+    api, _ = _run(_signed_in)
+    queue = Queue()
+    remaining, sent, refused = [], [], []
+    for entry in queue.entries():
+        try:
+            sent.append(_send_entry(api, entry)["id"])
+        except Unreachable:
+            remaining.append(entry)
+        except Refused as exc:
+            refused.append({"contact_id": entry.contact_id, "error": exc.message})
+        except ClientError as exc:
+            queue.replace(remaining + [e for e in queue.entries() if e not in remaining])
+            raise _fail(exc) from None
+    queue.replace(remaining)
+    result = {"sent": sent, "refused": refused, "still_queued": len(remaining)}
+    _emit(
+        result,
+        as_json,
+        lambda: out.print(
+            f"Sent {len(sent)}; refused {len(refused)}; still queued {len(remaining)}."
+        ),
+    )
+    for problem in refused:
+        err.print(f"[red]refused[/red] (contact #{problem['contact_id']}): {problem['error']}")
+    if remaining:
+        raise typer.Exit(Unreachable.exit_code)
+    if refused:
+        raise typer.Exit(Refused.exit_code)
+
+
+@app.command("confirm-deletion")
+def confirm_deletion(
+    contact: Annotated[int, typer.Argument(help="Contact number")],
+    how: Annotated[str, typer.Option(help="What you removed, e.g. 'left and deleted the group'")],
+    pupil: Annotated[int | None, typer.Option(help="Only this pupil's task")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Confirm the contact method was deleted (§5.6)."""
+    api, _ = _run(_signed_in)
+    body: dict[str, Any] = {"how": how, **({"pupil_id": pupil} if pupil else {})}
+    key = QueuedEntry(contact_id=contact, body=body).key
+    tasks = _run(lambda: api.request("POST", f"/contacts/{contact}/deletion", json=body, key=key))
+    _emit(
+        tasks,
+        as_json,
+        lambda: out.print(
+            f"Confirmed: {len(tasks)} deletion task(s) on contact #{contact} closed."
+        ),
+    )
+
+
+@app.command()
+def end(
+    contact: Annotated[int, typer.Argument(help="Contact number")],
+    reason: Annotated[str, typer.Option(help="Why it ends now")],
+    pupil: Annotated[int | None, typer.Option(help="Only for this pupil")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """End a contact now, for everyone or one pupil; then delete the method and confirm it."""
+    api, _ = _run(_signed_in)
+    body: dict[str, Any] = {"reason": reason, **({"pupil_id": pupil} if pupil else {})}
+    key = QueuedEntry(contact_id=contact, body=body).key
+    ended = _run(lambda: api.request("POST", f"/contacts/{contact}/end", json=body, key=key))
+    _emit(ended, as_json, lambda: out.print(f"Contact #{contact} is now {ended['state']}."))
+
+
+@app.command()
+def incident(
+    kind: Annotated[
+        str, typer.Option(help="unsolicited_contact, chance_contact, harassment_or_abuse or other")
+    ],
+    platform: Annotated[str, typer.Option(help="Where it happened")],
+    what: Annotated[str, typer.Option(help="What happened")],
+    at: Annotated[datetime | None, typer.Option(help="When (default: now)")] = None,
+    pupil: Annotated[
+        list[str] | None, typer.Option(help="PUPIL_ID:PART, e.g. 12:initiated")
+    ] = None,
+    other_person: Annotated[str | None, typer.Option(help="Someone other than a pupil")] = None,
+    shared: Annotated[bool, typer.Option(help="Personal information was shared")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Record unsolicited or chance contact, or abuse received (§5.2, §4.2)."""
+    api, _ = _run(_signed_in)
+    pupils = []
+    for item in pupil or []:
+        pupil_id, _, part = item.partition(":")
+        if not pupil_id.isdigit():
+            err.print(f"[red]error:[/red] --pupil takes PUPIL_ID:PART, not {item!r}")
+            raise typer.Exit(2)
+        pupils.append({"pupil_id": int(pupil_id), "part": part or "other"})
+    when = at if at is not None else datetime.now(UTC)
+    body = {
+        "kind": kind,
+        "platform": platform,
+        "what_happened": what,
+        "occurred_at": (when if when.tzinfo else when.astimezone()).isoformat(),
+        "pupils": pupils,
+        "other_person": other_person,
+        "personal_information_shared": shared,
+    }
+    key = QueuedEntry(contact_id=0, body=body).key
+    made = _run(lambda: api.request("POST", "/incidents", json=body, key=key))
+    _emit(
+        made,
+        as_json,
+        lambda: out.print(
+            f"Recorded incident #{made['id']}; your line manager and the DSL have been told."
+        ),
+    )
+
+
+@app.command()
+def pending(as_json: JsonOption = False) -> None:
+    """Approvers: requests waiting for your decision."""
+    api, _ = _run(_signed_in)
+    me = _run(lambda: api.request("GET", "/me"))
+    waiting = _run(
+        lambda: api.request("GET", "/contacts", params={"state": "requested", "limit": 200})
+    )
+    data = [c for c in waiting["items"] if c["staff_id"] != me["id"]]
+
+    def table() -> None:
+        grid = Table("id", "staff", "platform", "account", "from", "to", "purpose")
+        for c in data:
+            grid.add_row(
+                str(c["id"]),
+                f"#{c['staff_id']}",
+                c["platform"],
+                c["school_account"],
+                c["starts_on"],
+                c["ends_on"],
+                c["purpose"],
+            )
+        out.print(grid if data else "Nothing is waiting for you.")
+
+    _emit(data, as_json, table)
+
+
+@app.command()
+def decide(
+    contact: Annotated[int, typer.Argument(help="Contact number")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="Approve or reject")],
+    conditions: Annotated[str | None, typer.Option(help="Conditions of an approval")] = None,
+    reason: Annotated[str | None, typer.Option(help="Reason for a rejection")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approvers: decide a request in writing."""
+    api, _ = _run(_signed_in)
+    body: dict[str, Any] = {"approve": approve}
+    if conditions:
+        body["conditions"] = conditions
+    if reason:
+        body["reason"] = reason
+    key = QueuedEntry(contact_id=contact, body=body).key
+    decided = _run(lambda: api.request("POST", f"/contacts/{contact}/decision", json=body, key=key))
+    verdict = "approved" if approve else "rejected"
+    _emit(
+        decided,
+        as_json,
+        lambda: out.print(
+            f"Contact #{contact} {verdict} in writing; it is now {decided['state']}."
+        ),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,281 @@
+"""The staff client against a real server on a real port: a staff day, outages, lost answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from contactlog_client.cli import app as client_cli
+from tests.conftest import PASSWORD, TODAY, count_rows
+from tests.test_scheduler import free_port
+
+runner = CliRunner()
+
+
+class Server:
+    """`contactlog serve` in a subprocess, stoppable and restartable on the same port."""
+
+    def __init__(self, database_url: str, data_dir: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "CONTACTLOG_DATABASE_URL": database_url,
+            "CONTACTLOG_DATA_DIR": data_dir,
+            "CONTACTLOG_JWT_SECRET": "client-test-secret-" + "z" * 32,
+            "CONTACTLOG_SCHEDULER_IN_PROCESS": "false",
+            "CONTACTLOG_PASSWORD_TIME_COST": "1",
+            "CONTACTLOG_PASSWORD_MEMORY_KIB": "64",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def server(app, database_url, tmp_path):  # app: every table emptied first
+    running = Server(database_url, str(tmp_path / "server"))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "client-config"
+    monkeypatch.setenv("CONTACTLOG_CLIENT_DIR", str(folder))
+    monkeypatch.setenv("CONTACTLOG_CLIENT_RETRY_SECONDS", "0.01")
+    return folder
+
+
+def cli(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(client_cli, list(args), input=input)
+
+
+def sign_in(server: Server, who: str) -> None:
+    result = cli(
+        "login", "--server", server.url, "--email", f"{who}@a.example.org", "--password", PASSWORD
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_a_staff_members_day(server, client_dir, world, school, db):
+    sign_in(server, "owner")
+    assert stat.S_IMODE((client_dir / "credentials.json").stat().st_mode) == 0o600
+    assert "Owner" in cli("whoami").output
+
+    requested = cli(
+        "request",
+        "--pupil",
+        "Y1",
+        "--pupil",
+        "O1",
+        "--platform",
+        "whatsapp",
+        "--account",
+        "U15 team (school phone)",
+        "--purpose",
+        "Fixtures",
+        "--device",
+        str(school["device"]),
+        "--starts",
+        TODAY.isoformat(),
+        "--ends",
+        TODAY.replace(year=TODAY.year + 1).isoformat(),
+        "--json",
+    )
+    assert requested.exit_code == 0, requested.output
+    contact = json.loads(requested.output)["id"]
+
+    sign_in(server, "manager")  # the line manager, on their own computer
+    waiting = json.loads(cli("pending", "--json").output)
+    assert [c["id"] for c in waiting] == [contact]
+    decided = cli("decide", str(contact), "--approve", "--conditions", "Group only")
+    assert decided.exit_code == 0 and "approved" in decided.output
+
+    sign_in(server, "owner")
+    logged = cli(
+        "log",
+        str(contact),
+        "--sent",
+        "--summary",
+        "Reminded the team of Saturday's kick-off time",
+        "--device",
+        "PE-IPAD",
+    )
+    assert logged.exit_code == 0, logged.output
+    assert "Logged entry" in logged.output
+    again = cli(
+        "log", str(contact), "--received", "--summary", "Thanks!", "--json"
+    )  # device remembered
+    assert json.loads(again.output)["device_tag"] == "PE-IPAD"
+    mine = json.loads(cli("contacts", "--json").output)
+    assert mine[0]["id"] == contact and mine[0]["state"] == "active"
+
+    assert cli("end", str(contact), "--reason", "Season over").exit_code == 0
+    listed = json.loads(cli("contacts", "--json").output)
+    assert listed[0]["open_deletion_tasks"] == 2
+    confirmed = cli("confirm-deletion", str(contact), "--how", "Left and deleted the group")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert json.loads(cli("contacts", "--json").output)[0]["state"] == "closed"
+    assert count_rows(db, "message") == 2
+
+    assert cli("logout").exit_code == 0
+    assert cli("whoami").exit_code == 4
+
+
+def test_errors_are_one_line_with_reliable_exit_codes(server, client_dir, world, school):
+    assert cli("whoami").exit_code == 4  # not signed in
+    bad = cli(
+        "login", "--server", server.url, "--email", "owner@a.example.org", "--password", "nope"
+    )
+    assert bad.exit_code == 1 and "incorrect" in bad.output and "Traceback" not in bad.output
+    sign_in(server, "owner")
+    missing = cli("log", "999999", "--sent", "--summary", "x", "--device", "PE-IPAD")
+    assert missing.exit_code == 1 and "No such contact" in missing.output
+    assert cli("log", "1", "--summary", "x").exit_code == 2  # neither --sent nor --received
+    refused = cli("log", "1", "--sent", "--summary", "", "--device", "PE-IPAD")
+    assert refused.exit_code == 1 and "summary" in refused.output
+
+
+def test_a_server_stopped_mid_log_queues_the_entry_and_sync_sends_it_once(
+    server, client_dir, world, school, db
+):
+    sign_in(server, "owner")
+    requested = cli(
+        "request",
+        "--pupil",
+        "O1",
+        "--platform",
+        "x",
+        "--account",
+        "@school",
+        "--purpose",
+        "p",
+        "--device",
+        str(school["device"]),
+        "--starts",
+        TODAY.isoformat(),
+        "--ends",
+        TODAY.isoformat(),
+        "--json",
+    )
+    contact = json.loads(requested.output)["id"]
+    server.stop()
+    queued = cli(
+        "log", str(contact), "--sent", "--summary", "Sent during the outage", "--device", "PE-IPAD"
+    )
+    assert queued.exit_code == 3 and "queued" in queued.output
+    assert count_rows(db, "message") == 0
+    still_down = cli("sync")
+    assert still_down.exit_code == 3
+    server.start()
+    synced = cli("sync", "--json")
+    assert synced.exit_code == 0, synced.output
+    assert len(json.loads(synced.output)["sent"]) == 1
+    assert json.loads(cli("sync", "--json").output)["sent"] == []
+    assert count_rows(db, "message") == 1
+
+
+class LosesFirstAnswer(BaseHTTPRequestHandler):
+    """A proxy that passes the first message to the server but tells the client 500, as a
+    dropped Wi-Fi connection would lose the answer; later requests pass through untouched."""
+
+    upstream = ""
+    lost = 0
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+        }
+        answer = httpx.request(
+            self.command, self.upstream + self.path, content=body, headers=headers
+        )
+        if self.command == "POST" and "/messages" in self.path and LosesFirstAnswer.lost == 0:
+            LosesFirstAnswer.lost += 1
+            self.send_response(500)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        self.send_response(answer.status_code)
+        for name in ("content-type",):
+            if name in answer.headers:
+                self.send_header(name, answer.headers[name])
+        self.send_header("content-length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_logged_once(
+    server, client_dir, world, school, db
+):
+    sign_in(server, "owner")
+    requested = cli(
+        "request",
+        "--pupil",
+        "O1",
+        "--platform",
+        "x",
+        "--account",
+        "@school",
+        "--purpose",
+        "p",
+        "--device",
+        str(school["device"]),
+        "--starts",
+        TODAY.isoformat(),
+        "--ends",
+        TODAY.isoformat(),
+        "--json",
+    )
+    contact = json.loads(requested.output)["id"]
+    LosesFirstAnswer.upstream, LosesFirstAnswer.lost = server.url, 0
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), LosesFirstAnswer)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        credentials = json.loads((client_dir / "credentials.json").read_text())
+        credentials["server"] = f"http://127.0.0.1:{proxy.server_address[1]}"
+        (client_dir / "credentials.json").write_text(json.dumps(credentials))
+        logged = cli("log", str(contact), "--sent", "--summary", "Once only", "--device", "PE-IPAD")
+        assert logged.exit_code == 0, logged.output
+    finally:
+        proxy.shutdown()
+    assert LosesFirstAnswer.lost == 1
+    assert count_rows(db, "message") == 1
