@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from contactlog_client import approvals  # noqa: F401  (registers incident, pending, decide)
+from contactlog_client.common import JsonOption, app, emit, err, fail, out, run, signed_in
 from contactlog_client.http import Api, ClientError, NotSignedIn, Refused, Unreachable
 from contactlog_client.store import Credentials, Queue, QueuedEntry
-
-app = typer.Typer(help="contactlog for staff: approved contact with pupils, logged as it happens.")
-out = Console()
-err = Console(stderr=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-
-
-def _fail(exc: ClientError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc.message}", highlight=False)
-    return typer.Exit(exc.exit_code)
-
-
-def _signed_in() -> tuple[Api, Credentials]:
-    creds = Credentials.load()
-    if creds is None:
-        raise NotSignedIn("You are not signed in. Run `contactlog login`.")
-    return Api(creds.server, creds.token), creds
-
-
-def _run(action: Callable[[], Any]) -> Any:
-    try:
-        return action()
-    except ClientError as exc:
-        raise _fail(exc) from None
-
-
-def _emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
-    if as_json:
-        print(json.dumps(data, indent=2, default=str))
-    else:
-        human()
 
 
 @app.command()
@@ -59,14 +26,14 @@ def login(
 ) -> None:
     """Sign in; the token is kept in your config folder, readable by you only."""
     api = Api(server)
-    answer = _run(
+    answer = run(
         lambda: api.request("POST", "/auth/token", data={"username": email, "password": password})
     )
     previous = Credentials.load()
     kept_device = device or (previous.device if previous and previous.email == email else None)
     Credentials(server=server, email=email, token=answer["access_token"], device=kept_device).save()
-    me = _run(lambda: Api(server, answer["access_token"]).request("GET", "/me"))
-    _emit(me, as_json, lambda: out.print(f"Signed in as {me['name']} ({me['school_name']})."))
+    me = run(lambda: Api(server, answer["access_token"]).request("GET", "/me"))
+    emit(me, as_json, lambda: out.print(f"Signed in as {me['name']} ({me['school_name']})."))
 
 
 @app.command()
@@ -79,17 +46,17 @@ def logout(as_json: JsonOption = False) -> None:
         except NotSignedIn:
             pass  # already expired or revoked: nothing left to revoke
         except ClientError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
     Credentials.forget()
-    _emit({"signed_out": True}, as_json, lambda: out.print("Signed out."))
+    emit({"signed_out": True}, as_json, lambda: out.print("Signed out."))
 
 
 @app.command()
 def whoami(as_json: JsonOption = False) -> None:
     """Who am I signed in as."""
-    api, _ = _run(_signed_in)
-    me = _run(lambda: api.request("GET", "/me"))
-    _emit(
+    api, _ = run(signed_in)
+    me = run(lambda: api.request("GET", "/me"))
+    emit(
         me,
         as_json,
         lambda: out.print(
@@ -101,12 +68,10 @@ def whoami(as_json: JsonOption = False) -> None:
 @app.command()
 def contacts(as_json: JsonOption = False) -> None:
     """My contacts: state, end date, each pupil's consent state, open deletion tasks."""
-    api, _ = _run(_signed_in)
-    me = _run(lambda: api.request("GET", "/me"))
-    mine = _run(
-        lambda: api.request("GET", "/contacts", params={"staff_id": me["id"], "limit": 200})
-    )
-    tasks = _run(lambda: api.request("GET", "/deletion-tasks", params={"limit": 200}))
+    api, _ = run(signed_in)
+    me = run(lambda: api.request("GET", "/me"))
+    mine = run(lambda: api.request("GET", "/contacts", params={"staff_id": me["id"], "limit": 200}))
+    tasks = run(lambda: api.request("GET", "/deletion-tasks", params={"limit": 200}))
     open_tasks: dict[int, int] = {}
     for task in tasks["items"]:
         if task["staff_id"] == me["id"]:
@@ -130,7 +95,7 @@ def contacts(as_json: JsonOption = False) -> None:
             )
         out.print(grid if data else "You have no contacts.")
 
-    _emit(data, as_json, table)
+    emit(data, as_json, table)
 
 
 @app.command()
@@ -146,7 +111,7 @@ def request(
     as_json: JsonOption = False,
 ) -> None:
     """Ask your line manager, in advance, for contact with pupils."""
-    api, _ = _run(_signed_in)
+    api, _ = run(signed_in)
     body = {
         "pupil_references": pupil,
         "platform": platform,
@@ -158,8 +123,8 @@ def request(
         "ends_on": ends.date().isoformat(),
     }
     key = QueuedEntry(contact_id=0, body=body).key
-    created = _run(lambda: api.request("POST", "/contacts", json=body, key=key))
-    _emit(
+    created = run(lambda: api.request("POST", "/contacts", json=body, key=key))
+    emit(
         created,
         as_json,
         lambda: out.print(
@@ -191,7 +156,7 @@ def log(
     if sent == received:
         err.print("[red]error:[/red] say --sent or --received")
         raise typer.Exit(2)
-    api, creds = _run(_signed_in)
+    api, creds = run(signed_in)
     tag = device or creds.device
     if not tag:
         err.print(
@@ -220,9 +185,9 @@ def log(
         err.print(f"[yellow]queued:[/yellow] {exc.message}. Run `contactlog sync` later.")
         raise typer.Exit(Unreachable.exit_code) from None
     except ClientError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     flags = logged["flags"]
-    _emit(
+    emit(
         logged,
         as_json,
         lambda: out.print(
@@ -235,7 +200,7 @@ def log(
 @app.command()
 def sync(as_json: JsonOption = False) -> None:
     """Send queued entries, each with its original key: nothing is lost or doubled."""
-    api, _ = _run(_signed_in)
+    api, _ = run(signed_in)
     queue = Queue()
     remaining, sent, refused = [], [], []
     for entry in queue.entries():
@@ -247,10 +212,10 @@ def sync(as_json: JsonOption = False) -> None:
             refused.append({"contact_id": entry.contact_id, "error": exc.message})
         except ClientError as exc:
             queue.replace(remaining + [e for e in queue.entries() if e not in remaining])
-            raise _fail(exc) from None
+            raise fail(exc) from None
     queue.replace(remaining)
     result = {"sent": sent, "refused": refused, "still_queued": len(remaining)}
-    _emit(
+    emit(
         result,
         as_json,
         lambda: out.print(
@@ -273,11 +238,11 @@ def confirm_deletion(
     as_json: JsonOption = False,
 ) -> None:
     """Confirm the contact method was deleted (§5.6)."""
-    api, _ = _run(_signed_in)
+    api, _ = run(signed_in)
     body: dict[str, Any] = {"how": how, **({"pupil_id": pupil} if pupil else {})}
     key = QueuedEntry(contact_id=contact, body=body).key
-    tasks = _run(lambda: api.request("POST", f"/contacts/{contact}/deletion", json=body, key=key))
-    _emit(
+    tasks = run(lambda: api.request("POST", f"/contacts/{contact}/deletion", json=body, key=key))
+    emit(
         tasks,
         as_json,
         lambda: out.print(
@@ -294,110 +259,11 @@ def end(
     as_json: JsonOption = False,
 ) -> None:
     """End a contact now, for everyone or one pupil; then delete the method and confirm it."""
-    api, _ = _run(_signed_in)
+    api, _ = run(signed_in)
     body: dict[str, Any] = {"reason": reason, **({"pupil_id": pupil} if pupil else {})}
     key = QueuedEntry(contact_id=contact, body=body).key
-    ended = _run(lambda: api.request("POST", f"/contacts/{contact}/end", json=body, key=key))
-    _emit(ended, as_json, lambda: out.print(f"Contact #{contact} is now {ended['state']}."))
-
-
-@app.command()
-def incident(
-    kind: Annotated[
-        str, typer.Option(help="unsolicited_contact, chance_contact, harassment_or_abuse or other")
-    ],
-    platform: Annotated[str, typer.Option(help="Where it happened")],
-    what: Annotated[str, typer.Option(help="What happened")],
-    at: Annotated[datetime | None, typer.Option(help="When (default: now)")] = None,
-    pupil: Annotated[
-        list[str] | None, typer.Option(help="PUPIL_ID:PART, e.g. 12:initiated")
-    ] = None,
-    other_person: Annotated[str | None, typer.Option(help="Someone other than a pupil")] = None,
-    shared: Annotated[bool, typer.Option(help="Personal information was shared")] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Record unsolicited or chance contact, or abuse received (§5.2, §4.2)."""
-    api, _ = _run(_signed_in)
-    pupils = []
-    for item in pupil or []:
-        pupil_id, _, part = item.partition(":")
-        if not pupil_id.isdigit():
-            err.print(f"[red]error:[/red] --pupil takes PUPIL_ID:PART, not {item!r}")
-            raise typer.Exit(2)
-        pupils.append({"pupil_id": int(pupil_id), "part": part or "other"})
-    when = at if at is not None else datetime.now(UTC)
-    body = {
-        "kind": kind,
-        "platform": platform,
-        "what_happened": what,
-        "occurred_at": (when if when.tzinfo else when.astimezone()).isoformat(),
-        "pupils": pupils,
-        "other_person": other_person,
-        "personal_information_shared": shared,
-    }
-    key = QueuedEntry(contact_id=0, body=body).key
-    made = _run(lambda: api.request("POST", "/incidents", json=body, key=key))
-    _emit(
-        made,
-        as_json,
-        lambda: out.print(
-            f"Recorded incident #{made['id']}; your line manager and the DSL have been told."
-        ),
-    )
-
-
-@app.command()
-def pending(as_json: JsonOption = False) -> None:
-    """Approvers: requests waiting for your decision."""
-    api, _ = _run(_signed_in)
-    me = _run(lambda: api.request("GET", "/me"))
-    waiting = _run(
-        lambda: api.request("GET", "/contacts", params={"state": "requested", "limit": 200})
-    )
-    data = [c for c in waiting["items"] if c["staff_id"] != me["id"]]
-
-    def table() -> None:
-        grid = Table("id", "staff", "platform", "account", "from", "to", "purpose")
-        for c in data:
-            grid.add_row(
-                str(c["id"]),
-                f"#{c['staff_id']}",
-                c["platform"],
-                c["school_account"],
-                c["starts_on"],
-                c["ends_on"],
-                c["purpose"],
-            )
-        out.print(grid if data else "Nothing is waiting for you.")
-
-    _emit(data, as_json, table)
-
-
-@app.command()
-def decide(
-    contact: Annotated[int, typer.Argument(help="Contact number")],
-    approve: Annotated[bool, typer.Option("--approve/--reject", help="Approve or reject")],
-    conditions: Annotated[str | None, typer.Option(help="Conditions of an approval")] = None,
-    reason: Annotated[str | None, typer.Option(help="Reason for a rejection")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Approvers: decide a request in writing."""
-    api, _ = _run(_signed_in)
-    body: dict[str, Any] = {"approve": approve}
-    if conditions:
-        body["conditions"] = conditions
-    if reason:
-        body["reason"] = reason
-    key = QueuedEntry(contact_id=contact, body=body).key
-    decided = _run(lambda: api.request("POST", f"/contacts/{contact}/decision", json=body, key=key))
-    verdict = "approved" if approve else "rejected"
-    _emit(
-        decided,
-        as_json,
-        lambda: out.print(
-            f"Contact #{contact} {verdict} in writing; it is now {decided['state']}."
-        ),
-    )
+    ended = run(lambda: api.request("POST", f"/contacts/{contact}/end", json=body, key=key))
+    emit(ended, as_json, lambda: out.print(f"Contact #{contact} is now {ended['state']}."))
 
 
 if __name__ == "__main__":

@@ -4,14 +4,12 @@ queues email in the same transaction, so a job run twice, or by two schedulers, 
 from __future__ import annotations
 
 import logging
-import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, col, select
 
 from contacts.incident_models import Incident
@@ -29,11 +27,11 @@ from core.auth import Principal
 from core.clock import school_date
 from core.db import Database
 from core.directory.access import school_zone
-from core.directory.models import Pupil, Role, School, Staff, StaffRole, Trust
-from core.outbox import OutboxEmail, OutboxState, claim, enqueue
+from core.directory.models import Pupil, Role, School, Staff, Trust
 from core.settings import Settings
 from scheduler import emails
-from scheduler.mailer import MailerUnavailable, SmtpMailer
+from scheduler.delivery import deliver_outbox
+from scheduler.recipients import claimed, manager_and_dsls, send, staff_with_role, stamp_once
 
 log = logging.getLogger("contactlog.scheduler")
 SCHEDULER = Principal.command_line()
@@ -55,59 +53,6 @@ def intervals(session: Session, school: School, settings: Settings) -> Intervals
 
     return Intervals(
         pick("ending_notice_days"), pick("reminder_every_days"), pick("escalate_after_days")
-    )
-
-
-def _claimed(session: Session, statement: Executable) -> bool:
-    """A conditional UPDATE of one row: True if this process took it, False if another had."""
-    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
-
-
-def staff_with_role(session: Session, school: School, role: Role) -> list[Staff]:
-    """Active holders of a role at the school; for the DSL, the trust's DSLs when it has none."""
-    query = (
-        select(Staff)
-        .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
-        .where(Staff.school_id == school.id, StaffRole.role == role, col(Staff.is_active))
-    )
-    found = list(session.exec(query.order_by(col(Staff.id))).all())
-    trust_role = {Role.dsl: Role.trust_dsl, Role.admin: Role.trust_admin}.get(role)
-    if not found and trust_role is not None:
-        found = list(
-            session.exec(
-                select(Staff)
-                .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
-                .join(School, col(School.id) == col(Staff.school_id))
-                .where(
-                    School.trust_id == school.trust_id,
-                    StaffRole.role == trust_role,
-                    col(Staff.is_active),
-                )
-                .order_by(col(Staff.id))
-            ).all()
-        )
-    return found
-
-
-def _send(
-    session: Session,
-    key: str,
-    kind: str,
-    to: Staff,
-    email: emails.Email,
-    school_id: int | None,
-    contact_id: int | None = None,
-) -> None:
-    enqueue(
-        session,
-        dedupe_key=f"{key}:to:{to.id}",
-        kind=kind,
-        to_address=to.email,
-        to_staff_id=to.id,
-        subject=email.subject,
-        body=email.body,
-        school_id=school_id,
-        contact_id=contact_id,
     )
 
 
@@ -136,17 +81,12 @@ def ending_soon(db: Database, settings: Settings, at: datetime) -> int:
                 )
             ).all()
             for contact in due:
-                if not _claimed(
-                    session,
-                    update(Contact)
-                    .where(col(Contact.id) == contact.id, col(Contact.ending_notice_at).is_(None))
-                    .values(ending_notice_at=at),
-                ):
+                if not stamp_once(session, col(Contact.ending_notice_at), contact.id, at):
                     continue
                 owner = session.get(Staff, contact.staff_id)
                 assert owner is not None
                 email = emails.ending_soon(contact, base_url=settings.public_url)
-                _send(
+                send(
                     session,
                     f"ending-soon:{contact.id}",
                     "ending_soon",
@@ -188,7 +128,7 @@ def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
             assert school is not None and task.id is not None
             every = intervals(session, school, settings).reminder_every_days
             number[task.id] = task.reminders_sent + 1
-            if _claimed(
+            if claimed(
                 session,
                 update(DeletionTask)
                 .where(
@@ -219,7 +159,7 @@ def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
                 base_url=settings.public_url,
             )
             key = f"deletion:{min(t.id or 0 for t in tasks)}:{number[tasks[0].id or 0]}"
-            _send(session, key, "deletion_reminder", owner, email, school.id, contact_id)
+            send(session, key, "deletion_reminder", owner, email, school.id, contact_id)
             sent += 1
     return sent + _escalate(db, settings, at)
 
@@ -239,12 +179,7 @@ def _escalate(db: Database, settings: Settings, at: datetime) -> int:
             days = intervals(session, school, settings).escalate_after_days
             if task.created_at + timedelta(days=days) > at:
                 continue
-            if _claimed(
-                session,
-                update(DeletionTask)
-                .where(col(DeletionTask.id) == task.id, col(DeletionTask.escalated_at).is_(None))
-                .values(escalated_at=at),
-            ):
+            if stamp_once(session, col(DeletionTask.escalated_at), task.id, at):
                 by_contact[task.contact_id].append(task)
         for contact_id, tasks in by_contact.items():
             contact = session.get(Contact, contact_id)
@@ -255,13 +190,9 @@ def _escalate(db: Database, settings: Settings, at: datetime) -> int:
             email = emails.deletion_overdue(
                 contact, staff_name=owner.name, days=days, base_url=settings.public_url
             )
-            manager = session.get(Staff, owner.line_manager_id) if owner.line_manager_id else None
-            recipients = {s.id: s for s in staff_with_role(session, school, Role.dsl)}
-            if manager is not None and manager.is_active:
-                recipients[manager.id] = manager
             key = f"escalation:{min(t.id or 0 for t in tasks)}"
-            for person in recipients.values():
-                _send(session, key, "deletion_escalation", person, email, school.id, contact_id)
+            for person in manager_and_dsls(session, school, owner):
+                send(session, key, "deletion_escalation", person, email, school.id, contact_id)
                 sent += 1
     return sent
 
@@ -272,12 +203,7 @@ def alerts(db: Database, settings: Settings, at: datetime) -> int:
     with db.transaction() as session:
         pending = session.exec(select(Alert).where(col(Alert.emailed_at).is_(None))).all()
         for alert in pending:
-            if not _claimed(
-                session,
-                update(Alert)
-                .where(col(Alert.id) == alert.id, col(Alert.emailed_at).is_(None))
-                .values(emailed_at=at),
-            ):
+            if not stamp_once(session, col(Alert.emailed_at), alert.id, at):
                 continue
             school = session.get(School, alert.school_id)
             assert school is not None
@@ -296,7 +222,7 @@ def alerts(db: Database, settings: Settings, at: datetime) -> int:
                     base_url=settings.public_url,
                 )
                 for dsl in staff_with_role(session, school, Role.dsl):
-                    _send(
+                    send(
                         session, f"alert:{alert.id}", alert.kind, dsl, email, school.id, contact.id
                     )
                     sent += 1
@@ -304,7 +230,7 @@ def alerts(db: Database, settings: Settings, at: datetime) -> int:
                 owner = session.get(Staff, alert.staff_id)
                 assert owner is not None
                 email = emails.consent_withdrawn(contact, base_url=settings.public_url)
-                _send(session, f"alert:{alert.id}", alert.kind, owner, email, school.id, contact.id)
+                send(session, f"alert:{alert.id}", alert.kind, owner, email, school.id, contact.id)
                 sent += 1
     return sent
 
@@ -314,13 +240,10 @@ def _incident_alert(session: Session, alert: Alert, school: School, settings: Se
     incident = session.get(Incident, alert.incident_id)
     reporter = session.get(Staff, alert.staff_id) if alert.staff_id else None
     assert incident is not None and reporter is not None
-    recipients = {s.id: s for s in staff_with_role(session, school, Role.dsl)}
-    manager = session.get(Staff, reporter.line_manager_id) if reporter.line_manager_id else None
-    if manager is not None and manager.is_active:
-        recipients[manager.id] = manager
     email = emails.incident_reported(incident, reporter=reporter.name, base_url=settings.public_url)
-    for person in recipients.values():
-        _send(session, f"alert:{alert.id}", alert.kind, person, email, school.id)
+    recipients = manager_and_dsls(session, school, reporter)
+    for person in recipients:
+        send(session, f"alert:{alert.id}", alert.kind, person, email, school.id)
     return len(recipients)
 
 
@@ -337,12 +260,7 @@ def approvals(db: Database, settings: Settings, at: datetime) -> int:
             )
         ).all()
         for contact in waiting:
-            if not _claimed(
-                session,
-                update(Contact)
-                .where(col(Contact.id) == contact.id, col(Contact.approval_chased_at).is_(None))
-                .values(approval_chased_at=at),
-            ):
+            if not stamp_once(session, col(Contact.approval_chased_at), contact.id, at):
                 continue
             requester = session.get(Staff, contact.staff_id)
             school = session.get(School, contact.school_id)
@@ -363,7 +281,7 @@ def approvals(db: Database, settings: Settings, at: datetime) -> int:
                 contact, requester=requester.name, base_url=settings.public_url
             )
             for approver in approvers:
-                _send(
+                send(
                     session,
                     f"approval:{contact.id}",
                     "approval_waiting",
@@ -373,81 +291,6 @@ def approvals(db: Database, settings: Settings, at: datetime) -> int:
                 )
                 sent += 1
     return sent
-
-
-def _retry_delay(attempts: int, settings: Settings) -> timedelta:
-    ceiling = min(
-        settings.outbox_retry_base_seconds * 2 ** (attempts - 1), settings.outbox_retry_max_seconds
-    )
-    # Jitter spreads retries, so a mail server coming back is not hit by every row at once.
-    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311
-
-
-def deliver_outbox(db: Database, settings: Settings, at: datetime) -> int:
-    """Send due emails over SMTP; failures back off, and after the give-up time the admins hear."""
-    if not settings.smtp_host:
-        return 0  # no mail server configured: the emails wait in the outbox
-    with db.transaction() as session:
-        batch = claim(
-            session,
-            at=at,
-            lease=timedelta(seconds=settings.outbox_lease_seconds),
-            limit=settings.outbox_batch_size,
-        )
-    if not batch:
-        return 0
-    outcomes: dict[int, str | None] = {}
-    try:
-        with SmtpMailer(settings) as mailer:
-            for email in batch:
-                try:
-                    mailer.send(email)
-                    outcomes[email.id or 0] = None
-                except MailerUnavailable:
-                    raise
-                except Exception as exc:  # this email only: a refused recipient, say
-                    outcomes[email.id or 0] = f"{type(exc).__name__}: {exc}"[:500]
-    except MailerUnavailable as exc:
-        for email in batch:
-            outcomes.setdefault(email.id or 0, str(exc))
-    except OSError as exc:  # the connection dropped mid-batch: the rest wait for a retry
-        for email in batch:
-            outcomes.setdefault(email.id or 0, f"{type(exc).__name__}: {exc}"[:500])
-    delivered = 0
-    with db.transaction() as session:
-        for email_id, error in outcomes.items():
-            row = session.get(OutboxEmail, email_id)
-            assert row is not None
-            if error is None:
-                row.state, row.sent_at, row.lease_until = OutboxState.sent, at, None
-                delivered += 1
-            else:
-                _failed_attempt(session, row, error, at, settings)
-            session.add(row)
-    log.info("outbox: %s delivered, %s to retry", delivered, len(outcomes) - delivered)
-    return delivered
-
-
-def _failed_attempt(
-    session: Session, email: OutboxEmail, error: str, at: datetime, settings: Settings
-) -> None:
-    email.attempts += 1
-    email.last_error = error
-    email.lease_until = None
-    if at - email.created_at < timedelta(hours=settings.outbox_give_up_hours):
-        email.state = OutboxState.pending
-        email.next_attempt_at = at + _retry_delay(email.attempts, settings)
-        return
-    email.state = OutboxState.failed
-    if email.kind == "delivery_failed":
-        return  # never a chain of failure notices about failure notices
-    school = session.get(School, email.school_id) if email.school_id else None
-    admins = staff_with_role(session, school, Role.admin) if school else []
-    notice = emails.delivery_failed(
-        email_id=email.id or 0, kind=email.kind, hours=settings.outbox_give_up_hours
-    )
-    for admin in admins:
-        _send(session, f"failed:{email.id}", "delivery_failed", admin, notice, email.school_id)
 
 
 Job = Callable[[Database, Settings, datetime], int]

@@ -1,0 +1,85 @@
+"""Who is told, and how an email is queued for them: the helpers every job shares."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.sql.expression import Executable
+from sqlmodel import Session, col, select
+
+from core.directory.models import Role, School, Staff, StaffRole
+from core.outbox import enqueue
+from scheduler import emails
+
+
+def claimed(session: Session, statement: Executable) -> bool:
+    """A conditional UPDATE of one row: True if this process took it, False if another had."""
+    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def staff_with_role(session: Session, school: School, role: Role) -> list[Staff]:
+    """Active holders of a role at the school; for the DSL, the trust's DSLs when it has none."""
+    query = (
+        select(Staff)
+        .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
+        .where(Staff.school_id == school.id, StaffRole.role == role, col(Staff.is_active))
+    )
+    found = list(session.exec(query.order_by(col(Staff.id))).all())
+    trust_role = {Role.dsl: Role.trust_dsl, Role.admin: Role.trust_admin}.get(role)
+    if not found and trust_role is not None:
+        found = list(
+            session.exec(
+                select(Staff)
+                .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
+                .join(School, col(School.id) == col(Staff.school_id))
+                .where(
+                    School.trust_id == school.trust_id,
+                    StaffRole.role == trust_role,
+                    col(Staff.is_active),
+                )
+                .order_by(col(Staff.id))
+            ).all()
+        )
+    return found
+
+
+def send(
+    session: Session,
+    key: str,
+    kind: str,
+    to: Staff,
+    email: emails.Email,
+    school_id: int | None,
+    contact_id: int | None = None,
+) -> None:
+    enqueue(
+        session,
+        dedupe_key=f"{key}:to:{to.id}",
+        kind=kind,
+        to_address=to.email,
+        to_staff_id=to.id,
+        subject=email.subject,
+        body=email.body,
+        school_id=school_id,
+        contact_id=contact_id,
+    )
+
+
+def stamp_once(session: Session, column: Any, row_id: int | None, at: datetime) -> bool:
+    """Set a "done at" column if nobody has: the claim that makes each occasion happen once."""
+    table = column.class_
+    return claimed(
+        session,
+        update(table).where(col(table.id) == row_id, column.is_(None)).values({column.key: at}),
+    )
+
+
+def manager_and_dsls(session: Session, school: School, staff: Staff) -> list[Staff]:
+    """The member of staff's active line manager and the school's DSLs, once each."""
+    people = {s.id: s for s in staff_with_role(session, school, Role.dsl)}
+    manager = session.get(Staff, staff.line_manager_id) if staff.line_manager_id else None
+    if manager is not None and manager.is_active:
+        people[manager.id] = manager
+    return list(people.values())
