@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from consent.rules import ConsentTerms
 from core.db import UTCDateTime
-from core.directory.models import Forbid
+from core.directory.models import Forbid, RecordId
 
 
 class ConsentMethod(StrEnum):
@@ -32,6 +32,9 @@ class ConsentBase(SQLModel):
 
 
 class ConsentCreate(ConsentBase, Forbid):
+    contact_id: RecordId
+    guardian_id: RecordId
+
     @model_validator(mode="after")
     def _expiry_after_given(self) -> ConsentCreate:
         if self.expires_on is not None and self.expires_on < self.given_on:
@@ -79,7 +82,7 @@ class ParentNoticeBase(SQLModel):
 
 
 class ParentNoticeCreate(ParentNoticeBase, Forbid):
-    pass
+    contact_id: RecordId | None = None
 
 
 class ParentNoticePublic(ParentNoticeBase):

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from contacts.models import Platform
 from core.db import UTCDateTime
-from core.directory.models import Forbid
+from core.directory.models import Forbid, RecordId
 
 
 class IncidentKind(StrEnum):
@@ -33,7 +33,7 @@ class PupilPart(StrEnum):
 
 
 class IncidentPupilIn(Forbid):
-    pupil_id: int
+    pupil_id: RecordId
     part: PupilPart
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from core.db import UTCDateTime
-from core.directory.models import Forbid
+from core.directory.models import Forbid, RecordId
 
 
 class Platform(StrEnum):
@@ -67,13 +67,13 @@ def _str_column(length: int, *, nullable: bool = False) -> Column[str]:
 
 
 class ContactCreate(Forbid):
-    pupil_ids: list[int] = Field(default_factory=list, max_length=200)
+    pupil_ids: list[RecordId] = Field(default_factory=list, max_length=200)
     pupil_references: list[str] = Field(default_factory=list, max_length=200)
     platform: Platform
     platform_name: str | None = Field(default=None, min_length=1, max_length=100)
     school_account: str = Field(min_length=1, max_length=200)
     purpose: str = Field(min_length=1, max_length=2000)
-    device_ids: list[int] = Field(min_length=1, max_length=50)
+    device_ids: list[RecordId] = Field(min_length=1, max_length=50)
     starts_on: date
     ends_on: date
 
@@ -148,13 +148,13 @@ class DecisionCreate(Forbid):
 
 class EndCreate(Forbid):
     reason: str = Field(min_length=1, max_length=2000)
-    pupil_id: int | None = None
+    pupil_id: RecordId | None = None
 
 
 class DeletionCreate(Forbid):
     how: str = Field(min_length=1, max_length=2000)
     deleted_at: datetime | None = None
-    pupil_id: int | None = None
+    pupil_id: RecordId | None = None
 
 
 class PupilOnContact(SQLModel):
@@ -237,11 +237,11 @@ class Direction(StrEnum):
 class MessageCreate(Forbid):
     direction: Direction
     occurred_at: datetime
-    pupil_ids: list[int] | None = Field(default=None, max_length=200)
+    pupil_ids: list[RecordId] | None = Field(default=None, max_length=200)
     device_tag: str = Field(min_length=1, max_length=50)
     summary: str = Field(min_length=1, max_length=2000)
     verbatim: str | None = Field(default=None, max_length=20000)
-    amends_id: int | None = None
+    amends_id: RecordId | None = None
     amend_reason: str | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")

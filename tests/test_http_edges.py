@@ -115,3 +115,19 @@ def test_openapi_docs_are_served(client):
     spec = client.get("/openapi.json").json()
     assert "/auth/token" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/staff/6489669141945434452250329088", None),
+        ("PATCH", "/devices/18829414500054962176", {"description": "x"}),
+        ("GET", "/contacts/20791841699273994240/messages/5862", None),
+        ("POST", "/devices", {"asset_tag": "A", "description": "d", "school_id": 10**20}),
+        ("GET", "/staff/0", None),
+        ("GET", "/messages?pupil_id=99999999999999999999", None),
+    ],
+)
+def test_ids_out_of_the_databases_range_are_invalid_input_not_errors(client, world, method, path, body):
+    response = client.request(method, path, json=body, headers=world.auth("admin"))
+    assert_problem(response, 422)

@@ -8,7 +8,7 @@ from api.deps import CurrentPrincipal, PagingDep, SessionDep
 from core import audit
 from core.audit import AuditEventPublic, VerifyResult
 from core.directory.access import require_role, visible_school
-from core.directory.models import TRUST_ROLES, Role
+from core.directory.models import TRUST_ROLES, RecordId, Role
 from core.directory.schools import list_schools
 from core.pagination import Page, decode_int_cursor, encode_cursor
 
@@ -22,8 +22,8 @@ def list_events(
     paging: PagingDep,
     action: str | None = None,
     object_type: str | None = None,
-    object_id: int | None = None,
-    actor_id: int | None = None,
+    object_id: RecordId | None = None,
+    actor_id: RecordId | None = None,
 ) -> object:
     school = visible_school(session, actor, actor.school_id or 0)
     require_role(actor, school, Role.dsl, action="read the change record")

@@ -14,13 +14,14 @@ from consent.models import (
     WithdrawalCreate,
 )
 from contacts import consents
+from core.directory.models import RecordId
 
 router = APIRouter(tags=["consent"])
 
 
 @router.post("/pupils/{pupil_id}/consents", response_model=ConsentPublic, status_code=201)
 def record_consent(
-    pupil_id: int,
+    pupil_id: RecordId,
     body: ConsentCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -37,13 +38,13 @@ def record_consent(
 
 
 @router.get("/pupils/{pupil_id}/consents", response_model=list[ConsentPublic])
-def list_consents(pupil_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def list_consents(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return consents.list_consents(session=session, actor=actor, pupil_id=pupil_id)
 
 
 @router.post("/consents/{consent_id}/withdrawal", response_model=ConsentPublic, status_code=200)
 def withdraw_consent(
-    consent_id: int,
+    consent_id: RecordId,
     body: WithdrawalCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -64,7 +65,7 @@ def withdraw_consent(
     "/pupils/{pupil_id}/parent-notices", response_model=ParentNoticePublic, status_code=201
 )
 def record_parent_notice(
-    pupil_id: int,
+    pupil_id: RecordId,
     body: ParentNoticeCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -81,5 +82,5 @@ def record_parent_notice(
 
 
 @router.get("/pupils/{pupil_id}/parent-notices", response_model=list[ParentNoticePublic])
-def list_parent_notices(pupil_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def list_parent_notices(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return consents.list_parent_notices(session=session, actor=actor, pupil_id=pupil_id)

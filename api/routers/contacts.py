@@ -21,6 +21,7 @@ from contacts.models import (
     MessagePublic,
 )
 from contacts.views import contact_views
+from core.directory.models import RecordId
 from core.pagination import Page
 
 router = APIRouter(tags=["contacts"])
@@ -48,7 +49,7 @@ def list_contacts(
     session: SessionDep,
     actor: CurrentPrincipal,
     paging: PagingDep,
-    staff_id: int | None = None,
+    staff_id: RecordId | None = None,
     state: ContactState | None = None,
 ) -> object:
     page = service.list_contacts(
@@ -63,14 +64,14 @@ def list_contacts(
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactPublic)
-def get_contact(contact_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def get_contact(contact_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     contact = service.get_contact(session=session, actor=actor, contact_id=contact_id)
     return contact_views(session, [contact])[0]
 
 
 @router.post("/contacts/{contact_id}/decision", response_model=ContactPublic, status_code=200)
 def decide(
-    contact_id: int,
+    contact_id: RecordId,
     body: DecisionCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -87,7 +88,7 @@ def decide(
 
 @router.post("/contacts/{contact_id}/end", response_model=ContactPublic, status_code=200)
 def end_contact(
-    contact_id: int,
+    contact_id: RecordId,
     body: EndCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -104,7 +105,7 @@ def end_contact(
 
 @router.post("/contacts/{contact_id}/deletion", response_model=list[DeletionTaskPublic])
 def confirm_deletion(
-    contact_id: int,
+    contact_id: RecordId,
     body: DeletionCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -123,7 +124,7 @@ def confirm_deletion(
 
 @router.post("/contacts/{contact_id}/messages", response_model=MessagePublic, status_code=201)
 def log_message(
-    contact_id: int,
+    contact_id: RecordId,
     body: MessageCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -141,7 +142,7 @@ def log_message(
 
 @router.get("/contacts/{contact_id}/messages", response_model=Page[MessagePublic])
 def list_messages(
-    contact_id: int, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
+    contact_id: RecordId, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
 ) -> object:
     return messages.list_messages(
         session=session,
@@ -154,7 +155,7 @@ def list_messages(
 
 @router.get("/contacts/{contact_id}/messages/{message_id}", response_model=MessagePublic)
 def get_message(
-    contact_id: int, message_id: int, session: SessionDep, actor: CurrentPrincipal
+    contact_id: RecordId, message_id: RecordId, session: SessionDep, actor: CurrentPrincipal
 ) -> object:
     """One entry of the log. The log is append-only: it has no PUT, PATCH or DELETE."""
     return messages.get_message(

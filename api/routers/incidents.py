@@ -8,6 +8,7 @@ from api.deps import CurrentPrincipal, PagingDep, SessionDep
 from api.idempotency import IdempotentDep
 from contacts import incidents
 from contacts.incident_models import DiscussionCreate, IncidentCreate, IncidentPublic
+from core.directory.models import RecordId
 from core.pagination import Page
 
 router = APIRouter(tags=["incidents"])
@@ -31,7 +32,7 @@ def list_incidents(
     actor: CurrentPrincipal,
     paging: PagingDep,
     open_only: bool = False,
-    pupil_id: int | None = None,
+    pupil_id: RecordId | None = None,
 ) -> object:
     page = incidents.list_incidents(
         session=session,
@@ -45,14 +46,14 @@ def list_incidents(
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentPublic)
-def get_incident(incident_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def get_incident(incident_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     incident = incidents.get_incident(session=session, actor=actor, incident_id=incident_id)
     return incidents.incident_views(session, [incident])[0]
 
 
 @router.post("/incidents/{incident_id}/discussion", response_model=IncidentPublic, status_code=200)
 def record_discussion(
-    incident_id: int,
+    incident_id: RecordId,
     body: DiscussionCreate,
     session: SessionDep,
     actor: CurrentPrincipal,

@@ -16,6 +16,7 @@ from core.directory.models import (
     PupilCreate,
     PupilPublic,
     PupilUpdate,
+    RecordId,
 )
 from core.directory.pupil_import import import_pupils
 from core.errors import DomainError, InvalidInput
@@ -83,7 +84,7 @@ def import_pupil_list(
     text: Annotated[str, Depends(csv_text)],
     session: SessionDep,
     actor: CurrentPrincipal,
-    school_id: int | None = None,
+    school_id: RecordId | None = None,
 ) -> object:
     """All rows or none: a file with any bad row is refused with a report of every bad row."""
     return import_pupils(session=session, actor=actor, csv_text=text, school_id=school_id)
@@ -94,7 +95,7 @@ def list_pupils(
     session: SessionDep,
     actor: CurrentPrincipal,
     paging: PagingDep,
-    school_id: int | None = None,
+    school_id: RecordId | None = None,
 ) -> object:
     return pupils.list_pupils(
         session=session,
@@ -106,20 +107,20 @@ def list_pupils(
 
 
 @router.get("/pupils/{pupil_id}", response_model=PupilPublic)
-def get_pupil(pupil_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def get_pupil(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return pupils.get_pupil(session=session, actor=actor, pupil_id=pupil_id)
 
 
 @router.patch("/pupils/{pupil_id}", response_model=PupilPublic)
 def update_pupil(
-    pupil_id: int, body: PupilUpdate, session: SessionDep, actor: CurrentPrincipal
+    pupil_id: RecordId, body: PupilUpdate, session: SessionDep, actor: CurrentPrincipal
 ) -> object:
     return pupils.update_pupil(session=session, actor=actor, pupil_id=pupil_id, changes=body)
 
 
 @router.post("/pupils/{pupil_id}/guardians", response_model=GuardianPublic, status_code=201)
 def add_guardian(
-    pupil_id: int,
+    pupil_id: RecordId,
     body: GuardianCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -135,5 +136,5 @@ def add_guardian(
 
 
 @router.get("/pupils/{pupil_id}/guardians", response_model=list[GuardianPublic])
-def list_guardians(pupil_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def list_guardians(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return pupils.list_guardians(session=session, actor=actor, pupil_id=pupil_id)

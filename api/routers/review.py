@@ -15,15 +15,16 @@ from contacts import chronology, review
 from contacts.incident_models import MessageReviewPublic, ReviewCreate
 from contacts.models import Flag, MessagePublic, Platform
 from contacts.summary import Summary, summary
+from core.directory.models import RecordId
 from core.pagination import Page
 
 router = APIRouter(tags=["review"])
 
 
 def log_filter(
-    school_id: int | None = None,
-    staff_id: int | None = None,
-    pupil_id: int | None = None,
+    school_id: RecordId | None = None,
+    staff_id: RecordId | None = None,
+    pupil_id: RecordId | None = None,
     platform: Platform | None = None,
     flag: Flag | None = None,
     reviewed: bool | None = None,
@@ -74,7 +75,7 @@ def search_messages(
 
 @router.post("/messages/{message_id}/reviews", response_model=MessageReviewPublic, status_code=201)
 def review_message(
-    message_id: int,
+    message_id: RecordId,
     body: ReviewCreate,
     session: SessionDep,
     actor: CurrentPrincipal,
@@ -110,7 +111,7 @@ def review_queue(session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
 
 @router.get("/pupils/{pupil_id}/chronology", response_model=Page[chronology.ChronologyEntry])
 def pupil_chronology(
-    pupil_id: int, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
+    pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
 ) -> object:
     return chronology.pupil_chronology(
         session=session, actor=actor, pupil_id=pupil_id, cursor=paging.cursor, limit=paging.limit
@@ -119,7 +120,7 @@ def pupil_chronology(
 
 @router.get("/staff/{staff_id}/chronology", response_model=Page[chronology.ChronologyEntry])
 def staff_chronology(
-    staff_id: int, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
+    staff_id: RecordId, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
 ) -> object:
     return chronology.staff_chronology(
         session=session, actor=actor, staff_id=staff_id, cursor=paging.cursor, limit=paging.limit

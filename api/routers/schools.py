@@ -11,6 +11,7 @@ from core.directory.models import (
     DeviceCreate,
     DevicePublic,
     DeviceUpdate,
+    RecordId,
     SchoolCreate,
     SchoolPublic,
 )
@@ -36,7 +37,7 @@ def list_schools(session: SessionDep, actor: CurrentPrincipal) -> object:
 
 
 @router.get("/schools/{school_id}", response_model=SchoolPublic, tags=["schools"])
-def get_school(school_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def get_school(school_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return schools.get_school(session=session, actor=actor, school_id=school_id)
 
 
@@ -56,7 +57,7 @@ def list_devices(
     session: SessionDep,
     actor: CurrentPrincipal,
     paging: PagingDep,
-    school_id: int | None = None,
+    school_id: RecordId | None = None,
     active: bool | None = None,
 ) -> object:
     return schools.list_devices(
@@ -70,12 +71,12 @@ def list_devices(
 
 
 @router.get("/devices/{device_id}", response_model=DevicePublic, tags=["devices"])
-def get_device(device_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def get_device(device_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return schools.get_device(session=session, actor=actor, device_id=device_id)
 
 
 @router.patch("/devices/{device_id}", response_model=DevicePublic, tags=["devices"])
 def update_device(
-    device_id: int, body: DeviceUpdate, session: SessionDep, actor: CurrentPrincipal
+    device_id: RecordId, body: DeviceUpdate, session: SessionDep, actor: CurrentPrincipal
 ) -> object:
     return schools.update_device(session=session, actor=actor, device_id=device_id, changes=body)

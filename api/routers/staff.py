@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.deps import CurrentPrincipal, PagingDep, PasswordsDep, SessionDep
 from api.idempotency import IdempotentDep
 from core.directory import staff
-from core.directory.models import StaffCreate, StaffPublic, StaffUpdate
+from core.directory.models import RecordId, StaffCreate, StaffPublic, StaffUpdate
 from core.pagination import Page
 
 router = APIRouter(tags=["staff"])
@@ -35,7 +35,7 @@ def list_staff(
     session: SessionDep,
     actor: CurrentPrincipal,
     paging: PagingDep,
-    school_id: int | None = None,
+    school_id: RecordId | None = None,
     active: bool | None = None,
 ) -> object:
     return staff.list_staff(
@@ -49,13 +49,13 @@ def list_staff(
 
 
 @router.get("/staff/{staff_id}", response_model=StaffPublic)
-def get_staff(staff_id: int, session: SessionDep, actor: CurrentPrincipal) -> object:
+def get_staff(staff_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return staff.get_staff(session=session, actor=actor, staff_id=staff_id)
 
 
 @router.patch("/staff/{staff_id}", response_model=StaffPublic)
 def update_staff(
-    staff_id: int,
+    staff_id: RecordId,
     body: StaffUpdate,
     session: SessionDep,
     actor: CurrentPrincipal,

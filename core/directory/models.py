@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
+from annotated_types import Interval
 from pydantic import ConfigDict, EmailStr, field_validator
 from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -23,6 +25,10 @@ class Role(StrEnum):
 
 
 TRUST_ROLES = frozenset({Role.trust_dsl, Role.trust_admin})
+
+# Every record id fits the database's integer column; anything else is refused as invalid input.
+MAX_RECORD_ID = 2_147_483_647
+RecordId = Annotated[int, Interval(ge=1, le=MAX_RECORD_ID)]
 
 
 def _created_at() -> datetime:
@@ -87,9 +93,9 @@ class StaffBase(SQLModel):
 
 
 class StaffCreate(StaffBase, Forbid):
-    school_id: int | None = None
+    school_id: RecordId | None = None
     roles: list[Role] = Field(default_factory=lambda: [Role.staff], min_length=1)
-    line_manager_id: int | None = None
+    line_manager_id: RecordId | None = None
     is_headteacher: bool = False
     password: str | None = Field(default=None, min_length=12, max_length=256)
 
@@ -98,7 +104,7 @@ class StaffUpdate(Forbid):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = Field(default=None, max_length=254)
     roles: list[Role] | None = Field(default=None, min_length=1)
-    line_manager_id: int | None = None
+    line_manager_id: RecordId | None = None
     is_headteacher: bool | None = None
     is_active: bool | None = None
     password: str | None = Field(default=None, min_length=12, max_length=256)
@@ -156,7 +162,7 @@ class PupilBase(SQLModel):
 
 
 class PupilCreate(PupilBase, Forbid):
-    school_id: int | None = None
+    school_id: RecordId | None = None
 
 
 class PupilUpdate(Forbid):
@@ -218,7 +224,7 @@ class DeviceBase(SQLModel):
 
 
 class DeviceCreate(DeviceBase, Forbid):
-    school_id: int | None = None
+    school_id: RecordId | None = None
 
 
 class DeviceUpdate(Forbid):
