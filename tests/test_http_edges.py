@@ -128,6 +128,6 @@ def test_openapi_docs_are_served(client):
         ("GET", "/messages?pupil_id=99999999999999999999", None),
     ],
 )
-def test_ids_out_of_the_databases_range_are_invalid_input_not_errors(client, world, method, path, body):
+def test_out_of_range_ids_are_invalid_input_not_errors(client, world, method, path, body):
     response = client.request(method, path, json=body, headers=world.auth("admin"))
     assert_problem(response, 422)
