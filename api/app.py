@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.middleware import BodyLimit, SecurityHeaders
+from api.middleware import BodyLimit, NoNulInQuery, SecurityHeaders
 from api.routers import (
     audit,
     auth,
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return settings.max_import_bytes if path.endswith("/import") else settings.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(NoNulInQuery)
     app.add_middleware(SecurityHeaders)
 
     routers = (

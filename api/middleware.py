@@ -116,3 +116,37 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class NoNulInQuery:
+    """A NUL in the query string can mean nothing to contactlog, and PostgreSQL cannot even
+    compare against it: refused as invalid input on every database alike."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query: bytes = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if b"%00" in query or b"\x00" in query:
+            body = json.dumps(
+                {
+                    "type": "urn:contactlog:problem:invalid-input",
+                    "title": "Invalid input",
+                    "status": 422,
+                    "detail": "The query string holds a NUL character.",
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 422,
+                    "headers": [
+                        (b"content-type", PROBLEM_JSON.encode()),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"cache-control", b"no-store"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import DomainError, TooManyAttempts
@@ -98,6 +99,17 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             detail = "This method is not allowed here."
         return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+        # A value the database refuses (out of range, a NUL in a query parameter...): the
+        # request's transaction has been rolled back, so nothing was written.
+        return problem(
+            422,
+            "The request holds a value that cannot be stored or searched for.",
+            slug="invalid-input",
+            title="Invalid input",
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

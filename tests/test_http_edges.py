@@ -131,3 +131,22 @@ def test_openapi_docs_are_served(client):
 def test_out_of_range_ids_are_invalid_input_not_errors(client, world, method, path, body):
     response = client.request(method, path, json=body, headers=world.auth("admin"))
     assert_problem(response, 422)
+
+
+def test_text_with_a_nul_character_is_invalid_input(client, world, db):
+    body = {"asset_tag": "A\u0000B", "description": "iPad"}
+    assert_problem(client.post("/devices", json=body, headers=world.auth("admin")), 422)
+    assert count_rows(db, "device") == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/audit/events?action=a%00b"), ("GET", "/staff?cursor=%00")],
+)
+def test_a_nul_in_a_query_is_invalid_input(client, world, method, path):
+    assert_problem(client.request(method, path, headers=world.auth("dsl")), 422)
+
+
+def test_a_nul_in_a_sign_in_is_refused_not_an_error(client, world):
+    response = client.post("/auth/token", data={"username": "a\u0000b@x.org", "password": "p"})
+    assert response.status_code in (401, 422)

@@ -39,10 +39,25 @@ def _stamp() -> Column[datetime]:
     return Column(UTCDateTime(), nullable=False)
 
 
+def _printable(value: object) -> object:
+    if isinstance(value, str) and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+        raise ValueError("must not contain control characters")
+    if isinstance(value, list):
+        for item in value:
+            _printable(item)
+    return value
+
+
 class Forbid(SQLModel):
-    """Input schemas refuse unknown fields, so nobody sets an id, school or role by stealth."""
+    """Input schemas refuse unknown fields, so nobody sets an id, school or role by stealth,
+    and control characters, which no record needs and PostgreSQL cannot store (NUL)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        return _printable(value)
 
 
 # ---------------------------------------------------------------- trust and schools
