@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -150,10 +150,17 @@ def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
 
 def verify(session: Session) -> VerifyResult:
     """Walk the chain from its start; the first event whose content or link does not match."""
+    head = session.get(AuditHead, 1)
+    head_seq, head_link = (head.seq, head.link_hash) if head else (0, GENESIS)
+    return check_chain(_events(session), head_seq=head_seq, head_link=head_link)
+
+
+def check_chain(events: Iterable[AuditEvent], *, head_seq: int, head_link: str) -> VerifyResult:
+    """The verification itself, over events in the order they are stored."""
     prev = GENESIS
     expected_seq = 1
     checked = 0
-    for event in _events(session):
+    for event in events:
         good = (
             event.seq == expected_seq
             and event.prev_hash == prev
@@ -165,8 +172,6 @@ def verify(session: Session) -> VerifyResult:
         checked += 1
         prev = event.link_hash
         expected_seq += 1
-    head = session.get(AuditHead, 1)
-    head_seq, head_link = (head.seq, head.link_hash) if head else (0, GENESIS)
     if head_seq != checked or head_link != prev:
         # Events cut from the end of the chain: the head still remembers them.
         return VerifyResult(ok=False, checked=checked, first_bad=checked + 1)
