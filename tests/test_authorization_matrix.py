@@ -1,0 +1,301 @@
+"""Every route of the app × every kind of actor: only the allowed cells succeed.
+
+The matrix is checked against the app's own route table, so a new endpoint cannot be added
+without saying here who may use it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from tests.conftest import TODAY, message, request_body, test_settings
+
+ACTORS = [
+    "owner",
+    "other_staff",
+    "manager",
+    "other_manager",
+    "dsl",
+    "admin",
+    "other_school",
+    None,
+]
+SIGNED_IN = frozenset(a for a in ACTORS if a is not None)
+SCHOOL_A = SIGNED_IN - {"other_school"}
+PUBLIC = {("POST", "/auth/token"), ("GET", "/healthz"), ("GET", "/readyz")}
+
+
+@dataclass
+class Scene:
+    """One of each record, all at school A, the contacts held by `owner`."""
+
+    world: Any
+    school: dict[str, int]
+    requested: int
+    approved: int
+    ended: int
+    message: int
+    consent: int
+    incident: int
+
+
+@dataclass(frozen=True)
+class Cell:
+    allowed: frozenset[str]
+    call: Callable[[Scene], tuple[str, Any]]  # the path, and the JSON body (None for none)
+
+
+def _cell(allowed: set[str] | frozenset[str], call: Callable[[Scene], tuple[str, Any]]) -> Cell:
+    return Cell(frozenset(allowed), call)
+
+
+CONSENT = {"method": "email", "evidence_reference": "m", "given_on": TODAY.isoformat()}
+NOTICE = {
+    "informed_on": TODAY.isoformat(),
+    "informed_by": "Office",
+    "method": "letter",
+    "reason_explained": "Team chat",
+}
+INCIDENT = {
+    "kind": "chance_contact",
+    "platform": "facebook",
+    "occurred_at": "2026-01-01T10:00:00Z",
+    "what_happened": "Seen in a public group",
+    "personal_information_shared": False,
+}
+
+MATRIX: dict[tuple[str, str], Cell] = {
+    ("POST", "/auth/revoke"): _cell(SIGNED_IN, lambda s: ("/auth/revoke", None)),
+    ("GET", "/me"): _cell(SIGNED_IN, lambda s: ("/me", None)),
+    ("POST", "/schools"): _cell(set(), lambda s: ("/schools", {"name": "New"})),
+    ("GET", "/schools"): _cell(SIGNED_IN, lambda s: ("/schools", None)),
+    ("GET", "/schools/{school_id}"): _cell(
+        SCHOOL_A, lambda s: (f"/schools/{s.world.school_a}", None)
+    ),
+    ("POST", "/staff"): _cell(
+        {"admin"},
+        lambda s: (
+            "/staff",
+            {"name": "N", "email": "n@a.example.org", "school_id": s.world.school_a},
+        ),
+    ),
+    ("GET", "/staff"): _cell(
+        {"manager", "other_manager", "dsl", "admin"},
+        lambda s: (f"/staff?school_id={s.world.school_a}", None),
+    ),
+    ("GET", "/staff/{staff_id}"): _cell(
+        {"owner", "manager", "dsl", "admin"}, lambda s: (f"/staff/{s.world.ids['owner']}", None)
+    ),
+    ("PATCH", "/staff/{staff_id}"): _cell(
+        {"admin"}, lambda s: (f"/staff/{s.world.ids['owner']}", {"name": "Renamed"})
+    ),
+    ("POST", "/pupils"): _cell(
+        {"admin"},
+        lambda s: (
+            "/pupils",
+            {
+                "given_name": "A",
+                "family_name": "B",
+                "date_of_birth": "2012-01-01",
+                "school_reference": "NEW1",
+                "school_id": s.world.school_a,
+            },
+        ),
+    ),
+    ("POST", "/pupils/import"): _cell(
+        {"admin"}, lambda s: (f"/pupils/import?school_id={s.world.school_a}", "csv")
+    ),
+    ("GET", "/pupils"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils?school_id={s.world.school_a}", None)
+    ),
+    ("GET", "/pupils/{pupil_id}"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['young']}", None)
+    ),
+    ("PATCH", "/pupils/{pupil_id}"): _cell(
+        {"admin"}, lambda s: (f"/pupils/{s.school['young']}", {"given_name": "Eva"})
+    ),
+    ("POST", "/pupils/{pupil_id}/guardians"): _cell(
+        {"admin"},
+        lambda s: (
+            f"/pupils/{s.school['young']}/guardians",
+            {"name": "G", "relationship": "father", "has_parental_responsibility": True},
+        ),
+    ),
+    ("GET", "/pupils/{pupil_id}/guardians"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['young']}/guardians", None)
+    ),
+    ("POST", "/devices"): _cell(
+        {"admin"},
+        lambda s: (
+            "/devices",
+            {"asset_tag": "NEW", "description": "d", "school_id": s.world.school_a},
+        ),
+    ),
+    ("GET", "/devices"): _cell(
+        SCHOOL_A, lambda s: (f"/devices?school_id={s.world.school_a}", None)
+    ),
+    ("GET", "/devices/{device_id}"): _cell(
+        SCHOOL_A, lambda s: (f"/devices/{s.school['device']}", None)
+    ),
+    ("PATCH", "/devices/{device_id}"): _cell(
+        {"admin"}, lambda s: (f"/devices/{s.school['device']}", {"description": "Renamed"})
+    ),
+    ("POST", "/contacts"): _cell(
+        SCHOOL_A - {"admin"}, lambda s: ("/contacts", request_body(s.school))
+    ),
+    ("GET", "/contacts"): _cell(SIGNED_IN, lambda s: ("/contacts", None)),
+    ("GET", "/contacts/{contact_id}"): _cell(
+        {"owner", "manager", "dsl", "admin"}, lambda s: (f"/contacts/{s.approved}", None)
+    ),
+    ("POST", "/contacts/{contact_id}/decision"): _cell(
+        {"manager"}, lambda s: (f"/contacts/{s.requested}/decision", {"approve": True})
+    ),
+    ("POST", "/contacts/{contact_id}/end"): _cell(
+        {"owner", "manager", "dsl"}, lambda s: (f"/contacts/{s.approved}/end", {"reason": "done"})
+    ),
+    ("POST", "/contacts/{contact_id}/deletion"): _cell(
+        {"owner"}, lambda s: (f"/contacts/{s.ended}/deletion", {"how": "left the group"})
+    ),
+    ("POST", "/contacts/{contact_id}/messages"): _cell(
+        {"owner"}, lambda s: (f"/contacts/{s.approved}/messages", message())
+    ),
+    ("GET", "/contacts/{contact_id}/messages"): _cell(
+        {"owner", "manager", "dsl"}, lambda s: (f"/contacts/{s.approved}/messages", None)
+    ),
+    ("GET", "/contacts/{contact_id}/messages/{message_id}"): _cell(
+        {"owner", "manager", "dsl"},
+        lambda s: (f"/contacts/{s.approved}/messages/{s.message}", None),
+    ),
+    ("GET", "/deletion-tasks"): _cell(SIGNED_IN, lambda s: ("/deletion-tasks", None)),
+    ("POST", "/pupils/{pupil_id}/consents"): _cell(
+        {"dsl", "admin"},
+        lambda s: (
+            f"/pupils/{s.school['young']}/consents",
+            {**CONSENT, "contact_id": s.approved, "guardian_id": s.school["guardian"]},
+        ),
+    ),
+    ("GET", "/pupils/{pupil_id}/consents"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['young']}/consents", None)
+    ),
+    ("POST", "/consents/{consent_id}/withdrawal"): _cell(
+        {"dsl", "admin"},
+        lambda s: (f"/consents/{s.consent}/withdrawal", {"reason": "Parent asked"}),
+    ),
+    ("POST", "/pupils/{pupil_id}/parent-notices"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['older']}/parent-notices", NOTICE)
+    ),
+    ("GET", "/pupils/{pupil_id}/parent-notices"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['older']}/parent-notices", None)
+    ),
+    ("POST", "/incidents"): _cell(
+        SCHOOL_A,
+        lambda s: (
+            "/incidents",
+            {**INCIDENT, "pupils": [{"pupil_id": s.school["young"], "part": "other"}]},
+        ),
+    ),
+    ("GET", "/incidents"): _cell(SIGNED_IN, lambda s: ("/incidents", None)),
+    ("GET", "/incidents/{incident_id}"): _cell(
+        {"owner", "manager", "dsl"}, lambda s: (f"/incidents/{s.incident}", None)
+    ),
+    ("POST", "/incidents/{incident_id}/discussion"): _cell(
+        {"manager"},
+        lambda s: (
+            f"/incidents/{s.incident}/discussion",
+            {"discussed_at": "2026-01-02T10:00:00Z", "outcome": "ok", "parent_involved": False},
+        ),
+    ),
+    ("GET", "/messages"): _cell(
+        SCHOOL_A, lambda s: (f"/messages?school_id={s.world.school_a}", None)
+    ),
+    ("POST", "/messages/{message_id}/reviews"): _cell(
+        {"dsl"}, lambda s: (f"/messages/{s.message}/reviews", {"note": "seen"})
+    ),
+    # Every DSL has a queue, a summary and a change record of their own school (and every admin
+    # an outbox): `other_school` reads theirs, never this school's.
+    ("GET", "/review-queue"): _cell({"dsl", "other_school"}, lambda s: ("/review-queue", None)),
+    ("GET", "/pupils/{pupil_id}/chronology"): _cell(
+        {"dsl"}, lambda s: (f"/pupils/{s.school['young']}/chronology", None)
+    ),
+    ("GET", "/staff/{staff_id}/chronology"): _cell(
+        {"dsl", "manager"}, lambda s: (f"/staff/{s.world.ids['owner']}/chronology", None)
+    ),
+    ("GET", "/summary"): _cell(
+        {"dsl", "manager", "other_manager", "other_school"}, lambda s: ("/summary", None)
+    ),
+    ("GET", "/audit/events"): _cell({"dsl", "other_school"}, lambda s: ("/audit/events", None)),
+    ("GET", "/audit/verify"): _cell({"dsl", "other_school"}, lambda s: ("/audit/verify", None)),
+    ("GET", "/outbox"): _cell({"admin", "other_school"}, lambda s: ("/outbox", None)),
+}
+
+
+def test_every_route_is_in_the_matrix(tmp_path):
+    # The app's own route table, as it publishes it: every operation of every path.
+    spec = create_app(test_settings(tmp_path)).openapi()
+    routes = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
+    assert routes - PUBLIC - set(MATRIX) == set(), "say who may use the new route"
+    assert set(MATRIX) - routes == set(), "the matrix names a route the app no longer has"
+
+
+@pytest.fixture
+def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
+    owner, manager, admin = (world.auth(w) for w in ("owner", "manager", "admin"))
+    made = {}
+    for name in ("requested", "approved", "ended"):
+        made[name] = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    for name in ("approved", "ended"):
+        client.post(f"/contacts/{made[name]}/decision", json={"approve": True}, headers=manager)
+    client.post(f"/contacts/{made['ended']}/end", json={"reason": "over"}, headers=owner)
+    consent = client.post(
+        f"/pupils/{school['young']}/consents",
+        json={**CONSENT, "contact_id": made["approved"], "guardian_id": school["guardian"]},
+        headers=admin,
+    ).json()["id"]
+    message_id = client.post(
+        f"/contacts/{made['approved']}/messages", json=message(), headers=owner
+    ).json()["id"]
+    incident = client.post(
+        "/incidents", json={**INCIDENT, "other_person": "A parent"}, headers=owner
+    ).json()["id"]
+    return Scene(
+        world,
+        school,
+        made["requested"],
+        made["approved"],
+        made["ended"],
+        message_id,
+        consent,
+        incident,
+    )
+
+
+CASES = [(method, path, actor) for (method, path) in MATRIX for actor in ACTORS]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "actor"), CASES, ids=[f"{m} {p} as {a}" for m, p, a in CASES]
+)
+def test_only_the_allowed_may(client, scene, method, path, actor):
+    cell = MATRIX[(method, path)]
+    url, body = cell.call(scene)
+    headers = scene.world.auth(actor)
+    if body == "csv":
+        response = client.request(
+            method,
+            url,
+            headers={**headers, "Content-Type": "text/csv"},
+            content=b"UPN,Forename,Surname,DOB\nX9,A,B,2012-01-01\n",
+        )
+    else:
+        response = client.request(method, url, headers=headers, json=body)
+    if actor in cell.allowed:
+        assert 200 <= response.status_code < 300, response.text
+    elif actor is None:
+        assert response.status_code == 401, response.text
+    else:
+        assert 400 <= response.status_code < 500, response.text
+        assert response.status_code != 401, response.text
