@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, exists, or_, select
+from sqlmodel import Session, col, exists, func, or_, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from contacts.incident_models import MessageFlag, MessageReview, ReviewCreate
@@ -20,7 +20,7 @@ from core.clock import now
 from core.db import Database
 from core.directory.access import require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role, School, Staff
-from core.errors import NotFound, RuleBroken
+from core.errors import InvalidInput, NotFound, RuleBroken
 from core.pagination import Page, decode_int_cursor, encode_cursor
 
 EXPORT_BATCH = 1000
@@ -120,10 +120,19 @@ def search(
     )
 
 
-def start_export(*, session: Session, actor: Principal, where: LogFilter) -> None:
-    """Check the export is allowed and put it on the record, before any row is streamed."""
-    search_query(session, actor, where)
+def start_export(*, session: Session, actor: Principal, where: LogFilter, max_rows: int) -> int:
+    """Check the export is allowed and within the cap, and put it on the record, before any
+    row is streamed. The number of rows it will hold."""
+    query = search_query(session, actor, where)
+    rows = session.exec(select(func.count()).select_from(query.subquery())).one()
+    if rows > max_rows:
+        raise InvalidInput(
+            f"The selection holds {rows} entries; an export takes at most {max_rows}. "
+            "Narrow it by date, staff, pupil or flag.",
+            extra={"errors": [{"field": "from", "in": "query", "message": "selection too large"}]},
+        )
     record_access(session, actor, "access.export", where, where.school_id)
+    return rows
 
 
 CSV_COLUMNS = [

@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_import_bytes: int = Field(default=10_000_000, ge=1024)
     max_page_size: int = Field(default=200, ge=1)
+    max_export_rows: int = Field(default=2_000_000, ge=1)
 
     @field_validator("school_timezone")
     @classmethod

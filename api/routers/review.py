@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from api.deps import CurrentPrincipal, PagingDep, SessionDep, get_database
+from api.deps import CurrentPrincipal, PagingDep, SessionDep, SettingsDep, get_database
 from api.idempotency import IdempotentDep
 from contacts import chronology, review
 from contacts.incident_models import MessageReviewPublic, ReviewCreate
@@ -59,10 +59,13 @@ def search_messages(
     session: SessionDep,
     actor: CurrentPrincipal,
     paging: PagingDep,
+    settings: SettingsDep,
 ) -> object:
     """Search the log, newest first. With `Accept: text/csv` the whole selection is exported."""
     if "text/csv" in request.headers.get("accept", ""):
-        review.start_export(session=session, actor=actor, where=where)
+        review.start_export(
+            session=session, actor=actor, where=where, max_rows=settings.max_export_rows
+        )
         return StreamingResponse(
             review.export_csv(get_database(request), actor, where),
             media_type="text/csv; charset=utf-8",
