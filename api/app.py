@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        responses=problems.ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.db = database

@@ -3,19 +3,53 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from core.errors import DomainError, TooManyAttempts
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("contactlog.api")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+
+
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}
+# Documented on every operation, so clients (and schema checkers) know every answer's shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": _PROBLEM_CONTENT}
+    for status, description in {
+        400: "The request could not be read",
+        401: "Not signed in, or the token is invalid, expired or revoked",
+        403: "Signed in, but not allowed to do this",
+        404: "No such record (or not one of your school's)",
+        405: "Method not allowed here",
+        409: "Conflicts with the record's current state, or a duplicate in flight",
+        413: "The body is larger than this address accepts",
+        415: "Unsupported media type",
+        422: "Invalid input, or a rule of the protocol forbids it",
+        429: "Too many attempts; see Retry-After",
+        500: "Something went wrong on the server; nothing was changed",
+        503: "Not ready: the database is unreachable or not migrated",
+    }.items()
+}
 
 
 def problem(
@@ -82,6 +116,17 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route offers at this path (a path may span several routes)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        # Record ids are whole numbers in every route, as the routes themselves declare.
+        pattern, _, _ = compile_path(re.sub(r"\{(\w+_id)\}", r"{\1:int}", template))
+        if pattern.match(request.url.path):
+            methods.update(m.upper() for m in operations)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -92,13 +137,15 @@ def install(app: FastAPI) -> None:
         return validation_problem(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this address."
         if exc.status_code == 405:
             detail = "This method is not allowed here."
-        return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(DataError)
     async def _unstorable(_: Request, exc: DataError) -> JSONResponse:

@@ -67,8 +67,9 @@ def test_body_over_the_cap_is_413_with_content_length(client, world, settings):
 
 
 def test_path_ids_must_be_numbers(client, world):
-    problem = assert_problem(client.get("/staff/abc", headers=world.auth("admin")), 422)
-    assert problem["errors"][0]["field"] == "staff_id"
+    # A path whose id is not a number names no record: there is nothing at that address.
+    assert_problem(client.get("/staff/abc", headers=world.auth("admin")), 404)
+    assert_problem(client.patch("/pupils/import", json={}, headers=world.auth("admin")), 405)
 
 
 def test_every_response_says_no_store(client, world):

@@ -19,7 +19,7 @@ from core.directory.models import RecordId
 router = APIRouter(tags=["consent"])
 
 
-@router.post("/pupils/{pupil_id}/consents", response_model=ConsentPublic, status_code=201)
+@router.post("/pupils/{pupil_id:int}/consents", response_model=ConsentPublic, status_code=201)
 def record_consent(
     pupil_id: RecordId,
     body: ConsentCreate,
@@ -37,12 +37,12 @@ def record_consent(
     )
 
 
-@router.get("/pupils/{pupil_id}/consents", response_model=list[ConsentPublic])
+@router.get("/pupils/{pupil_id:int}/consents", response_model=list[ConsentPublic])
 def list_consents(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return consents.list_consents(session=session, actor=actor, pupil_id=pupil_id)
 
 
-@router.post("/consents/{consent_id}/withdrawal", response_model=ConsentPublic, status_code=200)
+@router.post("/consents/{consent_id:int}/withdrawal", response_model=ConsentPublic, status_code=200)
 def withdraw_consent(
     consent_id: RecordId,
     body: WithdrawalCreate,
@@ -62,7 +62,7 @@ def withdraw_consent(
 
 
 @router.post(
-    "/pupils/{pupil_id}/parent-notices", response_model=ParentNoticePublic, status_code=201
+    "/pupils/{pupil_id:int}/parent-notices", response_model=ParentNoticePublic, status_code=201
 )
 def record_parent_notice(
     pupil_id: RecordId,
@@ -81,6 +81,6 @@ def record_parent_notice(
     )
 
 
-@router.get("/pupils/{pupil_id}/parent-notices", response_model=list[ParentNoticePublic])
+@router.get("/pupils/{pupil_id:int}/parent-notices", response_model=list[ParentNoticePublic])
 def list_parent_notices(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return consents.list_parent_notices(session=session, actor=actor, pupil_id=pupil_id)

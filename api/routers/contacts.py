@@ -63,13 +63,13 @@ def list_contacts(
     return Page(items=contact_views(session, page.items), next_cursor=page.next_cursor)
 
 
-@router.get("/contacts/{contact_id}", response_model=ContactPublic)
+@router.get("/contacts/{contact_id:int}", response_model=ContactPublic)
 def get_contact(contact_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     contact = service.get_contact(session=session, actor=actor, contact_id=contact_id)
     return contact_views(session, [contact])[0]
 
 
-@router.post("/contacts/{contact_id}/decision", response_model=ContactPublic, status_code=200)
+@router.post("/contacts/{contact_id:int}/decision", response_model=ContactPublic, status_code=200)
 def decide(
     contact_id: RecordId,
     body: DecisionCreate,
@@ -86,7 +86,7 @@ def decide(
     )
 
 
-@router.post("/contacts/{contact_id}/end", response_model=ContactPublic, status_code=200)
+@router.post("/contacts/{contact_id:int}/end", response_model=ContactPublic, status_code=200)
 def end_contact(
     contact_id: RecordId,
     body: EndCreate,
@@ -103,7 +103,7 @@ def end_contact(
     )
 
 
-@router.post("/contacts/{contact_id}/deletion", response_model=list[DeletionTaskPublic])
+@router.post("/contacts/{contact_id:int}/deletion", response_model=list[DeletionTaskPublic])
 def confirm_deletion(
     contact_id: RecordId,
     body: DeletionCreate,
@@ -122,7 +122,7 @@ def confirm_deletion(
     )
 
 
-@router.post("/contacts/{contact_id}/messages", response_model=MessagePublic, status_code=201)
+@router.post("/contacts/{contact_id:int}/messages", response_model=MessagePublic, status_code=201)
 def log_message(
     contact_id: RecordId,
     body: MessageCreate,
@@ -140,7 +140,7 @@ def log_message(
     )
 
 
-@router.get("/contacts/{contact_id}/messages", response_model=Page[MessagePublic])
+@router.get("/contacts/{contact_id:int}/messages", response_model=Page[MessagePublic])
 def list_messages(
     contact_id: RecordId, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
 ) -> object:
@@ -153,7 +153,7 @@ def list_messages(
     )
 
 
-@router.get("/contacts/{contact_id}/messages/{message_id}", response_model=MessagePublic)
+@router.get("/contacts/{contact_id:int}/messages/{message_id:int}", response_model=MessagePublic)
 def get_message(
     contact_id: RecordId, message_id: RecordId, session: SessionDep, actor: CurrentPrincipal
 ) -> object:

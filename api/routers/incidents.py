@@ -45,13 +45,15 @@ def list_incidents(
     return Page(items=incidents.incident_views(session, page.items), next_cursor=page.next_cursor)
 
 
-@router.get("/incidents/{incident_id}", response_model=IncidentPublic)
+@router.get("/incidents/{incident_id:int}", response_model=IncidentPublic)
 def get_incident(incident_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     incident = incidents.get_incident(session=session, actor=actor, incident_id=incident_id)
     return incidents.incident_views(session, [incident])[0]
 
 
-@router.post("/incidents/{incident_id}/discussion", response_model=IncidentPublic, status_code=200)
+@router.post(
+    "/incidents/{incident_id:int}/discussion", response_model=IncidentPublic, status_code=200
+)
 def record_discussion(
     incident_id: RecordId,
     body: DiscussionCreate,

@@ -106,19 +106,19 @@ def list_pupils(
     )
 
 
-@router.get("/pupils/{pupil_id}", response_model=PupilPublic)
+@router.get("/pupils/{pupil_id:int}", response_model=PupilPublic)
 def get_pupil(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return pupils.get_pupil(session=session, actor=actor, pupil_id=pupil_id)
 
 
-@router.patch("/pupils/{pupil_id}", response_model=PupilPublic)
+@router.patch("/pupils/{pupil_id:int}", response_model=PupilPublic)
 def update_pupil(
     pupil_id: RecordId, body: PupilUpdate, session: SessionDep, actor: CurrentPrincipal
 ) -> object:
     return pupils.update_pupil(session=session, actor=actor, pupil_id=pupil_id, changes=body)
 
 
-@router.post("/pupils/{pupil_id}/guardians", response_model=GuardianPublic, status_code=201)
+@router.post("/pupils/{pupil_id:int}/guardians", response_model=GuardianPublic, status_code=201)
 def add_guardian(
     pupil_id: RecordId,
     body: GuardianCreate,
@@ -135,6 +135,6 @@ def add_guardian(
     )
 
 
-@router.get("/pupils/{pupil_id}/guardians", response_model=list[GuardianPublic])
+@router.get("/pupils/{pupil_id:int}/guardians", response_model=list[GuardianPublic])
 def list_guardians(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return pupils.list_guardians(session=session, actor=actor, pupil_id=pupil_id)

@@ -76,7 +76,9 @@ def search_messages(
     )
 
 
-@router.post("/messages/{message_id}/reviews", response_model=MessageReviewPublic, status_code=201)
+@router.post(
+    "/messages/{message_id:int}/reviews", response_model=MessageReviewPublic, status_code=201
+)
 def review_message(
     message_id: RecordId,
     body: ReviewCreate,
@@ -112,7 +114,7 @@ def review_queue(session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
     )
 
 
-@router.get("/pupils/{pupil_id}/chronology", response_model=Page[chronology.ChronologyEntry])
+@router.get("/pupils/{pupil_id:int}/chronology", response_model=Page[chronology.ChronologyEntry])
 def pupil_chronology(
     pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
 ) -> object:
@@ -121,7 +123,7 @@ def pupil_chronology(
     )
 
 
-@router.get("/staff/{staff_id}/chronology", response_model=Page[chronology.ChronologyEntry])
+@router.get("/staff/{staff_id:int}/chronology", response_model=Page[chronology.ChronologyEntry])
 def staff_chronology(
     staff_id: RecordId, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
 ) -> object:

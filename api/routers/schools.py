@@ -36,7 +36,7 @@ def list_schools(session: SessionDep, actor: CurrentPrincipal) -> object:
     return schools.list_schools(session=session, actor=actor)
 
 
-@router.get("/schools/{school_id}", response_model=SchoolPublic, tags=["schools"])
+@router.get("/schools/{school_id:int}", response_model=SchoolPublic, tags=["schools"])
 def get_school(school_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return schools.get_school(session=session, actor=actor, school_id=school_id)
 
@@ -70,12 +70,12 @@ def list_devices(
     )
 
 
-@router.get("/devices/{device_id}", response_model=DevicePublic, tags=["devices"])
+@router.get("/devices/{device_id:int}", response_model=DevicePublic, tags=["devices"])
 def get_device(device_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return schools.get_device(session=session, actor=actor, device_id=device_id)
 
 
-@router.patch("/devices/{device_id}", response_model=DevicePublic, tags=["devices"])
+@router.patch("/devices/{device_id:int}", response_model=DevicePublic, tags=["devices"])
 def update_device(
     device_id: RecordId, body: DeviceUpdate, session: SessionDep, actor: CurrentPrincipal
 ) -> object:

@@ -48,12 +48,12 @@ def list_staff(
     )
 
 
-@router.get("/staff/{staff_id}", response_model=StaffPublic)
+@router.get("/staff/{staff_id:int}", response_model=StaffPublic)
 def get_staff(staff_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
     return staff.get_staff(session=session, actor=actor, staff_id=staff_id)
 
 
-@router.patch("/staff/{staff_id}", response_model=StaffPublic)
+@router.patch("/staff/{staff_id:int}", response_model=StaffPublic)
 def update_staff(
     staff_id: RecordId,
     body: StaffUpdate,
