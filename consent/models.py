@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from consent.rules import ConsentTerms
 from core.db import UTCDateTime
-from core.directory.models import Forbid, RecordId
+from core.directory.models import Day, Forbid, RecordId
 
 
 class ConsentMethod(StrEnum):
@@ -34,6 +34,8 @@ class ConsentBase(SQLModel):
 class ConsentCreate(ConsentBase, Forbid):
     contact_id: RecordId
     guardian_id: RecordId
+    given_on: Day
+    expires_on: Day | None = None
 
     @model_validator(mode="after")
     def _expiry_after_given(self) -> ConsentCreate:
@@ -69,7 +71,7 @@ class Consent(ConsentBase, table=True):
 
 
 class WithdrawalCreate(Forbid):
-    withdrawn_on: date | None = None
+    withdrawn_on: Day | None = None
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -83,6 +85,7 @@ class ParentNoticeBase(SQLModel):
 
 class ParentNoticeCreate(ParentNoticeBase, Forbid):
     contact_id: RecordId | None = None
+    informed_on: Day
 
 
 class ParentNoticePublic(ParentNoticeBase):

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from contacts.models import Platform
 from core.db import UTCDateTime
-from core.directory.models import Forbid, RecordId
+from core.directory.models import Forbid, Instant, RecordId
 
 
 class IncidentKind(StrEnum):
@@ -41,7 +41,7 @@ class IncidentCreate(Forbid):
     kind: IncidentKind
     platform: Platform
     platform_name: str | None = Field(default=None, min_length=1, max_length=100)
-    occurred_at: datetime
+    occurred_at: Instant
     what_happened: str = Field(min_length=1, max_length=5000)
     personal_information_shared: bool
     pupils: list[IncidentPupilIn] = Field(default_factory=list, max_length=50)
@@ -61,7 +61,7 @@ class IncidentCreate(Forbid):
 
 
 class DiscussionCreate(Forbid):
-    discussed_at: datetime
+    discussed_at: Instant
     outcome: str = Field(min_length=1, max_length=5000)
     parent_involved: bool
 

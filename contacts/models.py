@@ -10,7 +10,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from core.db import UTCDateTime
-from core.directory.models import Forbid, RecordId
+from core.directory.models import Day, Forbid, Instant, RecordId
 
 
 class Platform(StrEnum):
@@ -74,8 +74,8 @@ class ContactCreate(Forbid):
     school_account: str = Field(min_length=1, max_length=200)
     purpose: str = Field(min_length=1, max_length=2000)
     device_ids: list[RecordId] = Field(min_length=1, max_length=50)
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
     @model_validator(mode="after")
     def _coherent(self) -> ContactCreate:
@@ -153,7 +153,7 @@ class EndCreate(Forbid):
 
 class DeletionCreate(Forbid):
     how: str = Field(min_length=1, max_length=2000)
-    deleted_at: datetime | None = None
+    deleted_at: Instant | None = None
     pupil_id: RecordId | None = None
 
 
@@ -236,7 +236,7 @@ class Direction(StrEnum):
 
 class MessageCreate(Forbid):
     direction: Direction
-    occurred_at: datetime
+    occurred_at: Instant
     pupil_ids: list[RecordId] | None = Field(default=None, max_length=200)
     device_tag: str = Field(min_length=1, max_length=50)
     summary: str = Field(min_length=1, max_length=2000)
@@ -300,7 +300,7 @@ class MessagePublic(SQLModel):
     contact_id: int
     staff_id: int
     direction: Direction
-    occurred_at: datetime
+    occurred_at: Instant
     logged_at: datetime
     pupil_ids: list[int]
     device_tag: str

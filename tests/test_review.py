@@ -125,7 +125,7 @@ def test_each_pupil_has_their_own_part(client, world, school):
         ({**INCIDENT, "other_person": "A parent", "kind": "gossip"}, "kind"),
         (
             {**INCIDENT, "other_person": "A parent", "occurred_at": "2026-01-10T19:30:00"},
-            "time zone",
+            "timezone",
         ),
     ],
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,7 +14,7 @@ from contacts import chronology, review
 from contacts.incident_models import MessageReviewPublic, ReviewCreate
 from contacts.models import Flag, MessagePublic, Platform
 from contacts.summary import Summary, summary
-from core.directory.models import RecordId
+from core.directory.models import Instant, RecordId
 from core.pagination import Page
 
 router = APIRouter(tags=["review"])
@@ -29,9 +28,9 @@ def log_filter(
     flag: Flag | None = None,
     reviewed: bool | None = None,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="occurred at or after")
+        Instant | None, Query(alias="from", description="occurred at or after")
     ] = None,
-    to: Annotated[datetime | None, Query(description="occurred before")] = None,
+    to: Annotated[Instant | None, Query(description="occurred before")] = None,
 ) -> review.LogFilter:
     return review.LogFilter(
         school_id=school_id,

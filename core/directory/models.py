@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from annotated_types import Interval
-from pydantic import ConfigDict, EmailStr, field_validator
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, EmailStr, field_validator
 from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -25,6 +25,20 @@ class Role(StrEnum):
 
 
 TRUST_ROLES = frozenset({Role.trust_dsl, Role.trust_admin})
+
+
+def _as_text(value: object) -> object:
+    """Dates and times come as ISO 8601 text; a bare number is not silently read as a timestamp."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError("give dates and times as ISO 8601 text, e.g. 2026-11-24T16:05:00Z")
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("give dates and times as ISO 8601 text, e.g. 2026-11-24T16:05:00Z")
+    return value
+
+
+# An instant with its offset (naive times are refused), and a calendar day, both as ISO text.
+Instant = Annotated[AwareDatetime, BeforeValidator(_as_text)]
+Day = Annotated[date, BeforeValidator(_as_text)]
 
 # Every record id fits the database's integer column; anything else is refused as invalid input.
 MAX_RECORD_ID = 2_147_483_647
@@ -177,13 +191,14 @@ class PupilBase(SQLModel):
 
 
 class PupilCreate(PupilBase, Forbid):
+    date_of_birth: Day
     school_id: RecordId | None = None
 
 
 class PupilUpdate(Forbid):
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     school_reference: str | None = Field(default=None, min_length=1, max_length=50)
 
 
