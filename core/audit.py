@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Column, Text, update
+from sqlalchemy import event as orm_event
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.auth import Principal
@@ -18,6 +19,7 @@ from core.clock import now
 from core.db import UTCDateTime
 
 GENESIS = "0" * 64
+PENDING = "contactlog_audit_pending"
 
 
 class AuditEvent(SQLModel, table=True):
@@ -72,18 +74,21 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def content_hash_of(event: AuditEvent) -> str:
-    content = {
-        "at": event.at.isoformat(),
-        "actor_id": event.actor_id,
-        "school_id": event.school_id,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "reason": event.reason,
-        "details": json.loads(event.details),
-    }
-    return hashlib.sha256(_canonical(content).encode()).hexdigest()
+def content_hash_of(event: Any) -> str:
+    """The hash of one event's content: its fields joined by a separator no input may hold
+    (control characters are refused at the edge), so nothing needs re-encoding to verify."""
+    fields = (
+        event.at.isoformat(),
+        event.actor_id,
+        event.school_id,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.reason,
+        event.details,
+    )
+    content = "\x1f".join("\x00" if f is None else str(f) for f in fields)
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def link_hash_of(seq: int, prev_hash: str, content_hash: str) -> str:
@@ -100,52 +105,73 @@ def record(
     school_id: int | None,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event in the caller's transaction; it commits or vanishes with the change."""
-    # The UPDATE takes the head row's lock (PostgreSQL) or the write lock (SQLite) until commit.
-    session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(seq=AuditHead.seq + 1))
+) -> None:
+    """Record one event in the caller's transaction; it commits or vanishes with the change.
+
+    The event joins the chain when the transaction commits (see `_link_pending`), so the
+    chain's head is locked only for the commit itself, not for the rest of the request.
+    """
+    pending: list[dict[str, Any]] = session.info.setdefault(PENDING, [])
+    pending.append(
+        {
+            "at": now(),
+            "actor_id": actor.staff_id,
+            "school_id": school_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "reason": reason,
+            "details": _canonical(details or {}),
+        }
+    )
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _link_pending(session: Session) -> None:
+    """Append this transaction's events to the chain, in order, just before it commits."""
+    pending: list[dict[str, Any]] = session.info.pop(PENDING, [])
+    if not pending:
+        return
+    # The UPDATE takes the head row's lock (PostgreSQL) or the write lock (SQLite) until commit:
+    # concurrent writers queue here and can never fork the chain.
+    session.execute(
+        update(AuditHead).where(col(AuditHead.id) == 1).values(seq=AuditHead.seq + len(pending))
+    )
     head = session.exec(
         select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
     ).first()
     if head is None:
         raise RuntimeError("The change record has no head row; run `contactlog migrate`.")
-    event = AuditEvent(
-        seq=head.seq,
-        at=now(),
-        actor_id=actor.staff_id,
-        school_id=school_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        reason=reason,
-        details=_canonical(details or {}),
-        content_hash="",
-        prev_hash=head.link_hash,
-        link_hash="",
-    )
-    event.content_hash = content_hash_of(event)
-    event.link_hash = link_hash_of(event.seq, event.prev_hash, event.content_hash)
-    head.link_hash = event.link_hash
-    session.add(event)
+    seq, prev = head.seq - len(pending), head.link_hash
+    for values in pending:
+        seq += 1
+        entry = AuditEvent(seq=seq, content_hash="", prev_hash=prev, link_hash="", **values)
+        entry.content_hash = content_hash_of(entry)
+        entry.link_hash = link_hash_of(seq, prev, entry.content_hash)
+        prev = entry.link_hash
+        session.add(entry)
+    head.link_hash = prev
     session.add(head)
     session.flush()
-    return event
 
 
-def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+@orm_event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+def _events(session: Session, batch: int = 20_000) -> Iterator[Any]:
+    """Every event in chain order, as plain rows, a batch at a time: memory stays flat."""
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
     after = 0
     while True:
-        rows = session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.seq > after)
-            .order_by(col(AuditEvent.seq))
-            .limit(batch)
+        rows = session.execute(
+            select(table).where(table.c.seq > after).order_by(table.c.seq).limit(batch)
         ).all()
         if not rows:
             return
         yield from rows
         after = rows[-1].seq
-        session.expunge_all()
 
 
 def verify(session: Session) -> VerifyResult:
@@ -155,7 +181,7 @@ def verify(session: Session) -> VerifyResult:
     return check_chain(_events(session), head_seq=head_seq, head_link=head_link)
 
 
-def check_chain(events: Iterable[AuditEvent], *, head_seq: int, head_link: str) -> VerifyResult:
+def check_chain(events: Iterable[Any], *, head_seq: int, head_link: str) -> VerifyResult:
     """The verification itself, over events in the order they are stored."""
     prev = GENESIS
     expected_seq = 1

@@ -1,0 +1,340 @@
+"""`make bench`: the five figures, each a ratio to a baseline measured in the same run, on
+SQLite and on PostgreSQL. Sizes scale with BENCH_SCALE (1.0 = the sizes the targets name)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+
+from bench import data
+from contacts import review
+from contacts.service import end_contacts_past_their_end_date
+from core import audit
+from core.auth import Principal
+from core.db import Database
+from core.outbox import enqueue
+from core.pagination import encode_cursor
+from core.settings import Settings
+from scheduler.delivery import deliver_outbox
+
+SCALE = float(os.environ.get("BENCH_SCALE", "1"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+RESULTS: list[tuple[str, str, str, str, str]] = []
+
+
+def n(count: int) -> int:
+    return max(1000, int(count * SCALE))
+
+
+def report(figure: str, backend: str, ratio: float, target: str, detail: str) -> None:
+    RESULTS.append((figure, backend, f"{ratio:.2f}", target, detail))
+    print(f"  {figure:<34} {backend:<10} {ratio:>7.2f}  target {target:<7} {detail}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(argv: list[str], env: dict[str, str], health: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [*argv, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(url + health).status_code < 500:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{argv} did not start")
+
+
+def load(url: str, path: str, method: str = "GET", token: str = "") -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.load",
+            url,
+            path,
+            "--method",
+            method,
+            "--token",
+            token,
+            "--concurrency",
+            "32",
+            "--seconds",
+            str(SECONDS),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def timed(action: Callable[[], object], repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+# ---------------------------------------------------------------- the figures
+
+
+def p1_log_write(backend: str, env: dict[str, str]) -> None:
+    bare, bare_url = serve([sys.executable, "-m", "uvicorn", "bench.bare_app:app"], env, "/docs")
+    try:
+        baseline = load(bare_url, "/bare-sync", "POST")
+    finally:
+        bare.terminate()
+        bare.wait()
+    server, base = serve([sys.executable, "-m", "api.cli", "serve"], env, "/healthz")
+    try:
+        token = httpx.post(
+            f"{base}/auth/token",
+            data={"username": "teacher@bench.example.org", "password": data.PASSWORD},
+        ).json()["access_token"]
+        contact = httpx.get(
+            f"{base}/contacts", headers={"Authorization": f"Bearer {token}"}
+        ).json()["items"][0]["id"]
+        logged = load(base, f"/contacts/{contact}/messages", "POST", token)
+    finally:
+        server.terminate()
+        server.wait()
+    report(
+        "P1 log write / bare def endpoint",
+        backend,
+        logged["rps"] / baseline["rps"],
+        ">= 0.30",
+        f"{logged['rps']:.0f} vs {baseline['rps']:.0f} req/s, p95 {logged['p95_ms']:.0f} ms, "
+        f"errors {logged['errors']}",
+    )
+
+
+def p2_review_page(backend: str, db: Database, school: data.School, big: int, small: int) -> None:
+    dsl = Principal(
+        staff_id=school.dsl_id,
+        school_id=school.school_id,
+        trust_id=1,
+        roles=frozenset({data.Role.dsl, data.Role.staff}),
+    )
+    where = review.LogFilter(staff_id=school.teacher_id, pupil_id=school.pupil_id)
+
+    def page(cursor: str | None, size: int = 50) -> None:
+        with db.session() as session:
+            review.search(session=session, actor=dsl, where=where, cursor=cursor, limit=size)
+            session.rollback()  # not the access record: the read itself is measured
+
+    total = big
+    deep = (
+        encode_cursor(total - 50 * 9_999 + 1) if total > 50 * 10_000 else encode_cursor(total // 2)
+    )
+    first = timed(lambda: page(None), 7)
+    far = timed(lambda: page(deep), 7)
+    report(
+        "P2 page 10 000 / page 1",
+        backend,
+        far / first,
+        "<= 1.5",
+        f"{far * 1000:.1f} vs {first * 1000:.1f} ms over {total:,} rows",
+    )
+    return_small = getattr(p2_review_page, "small", None)
+    if return_small is not None:
+        report(
+            "P2 page 1: big log / small log",
+            backend,
+            first / return_small,
+            "<= 2",
+            f"{first * 1000:.1f} ms at {total:,} vs {return_small * 1000:.1f} ms at {small:,}",
+        )
+    p2_review_page.small = first  # type: ignore[attr-defined]
+
+
+def p3_end_sweep(backend: str, folder: str, settings: Settings, size: int) -> float:
+    db, _, schema = data.fresh_database(backend, folder)
+    try:
+        school = data.seed_school(db, settings)
+        data.bulk_contacts(db, school, size, 1000, f"P3 {backend}")
+        at = datetime.now(UTC)
+
+        def sweep() -> None:
+            with db.transaction() as session:
+                ended = end_contacts_past_their_end_date(
+                    session=session, actor=Principal.command_line(), at=at
+                )
+                assert ended == 1000, ended
+
+        return timed(sweep)
+    finally:
+        db.dispose()
+        data.drop(backend, schema)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.count += 1
+        return "250 OK"
+
+
+def p4_outbox(backend: str, folder: str, settings: Settings) -> None:
+    db, _, schema = data.fresh_database(backend, folder)
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        count = 2000
+        with db.transaction() as session:
+            for i in range(count):
+                enqueue(
+                    session,
+                    dedupe_key=f"bench:{i}",
+                    kind="bench",
+                    to_address="t@example.org",
+                    subject="Action needed",
+                    body="Please delete the contact method.\n" * 5,
+                )
+        mailing = settings.model_copy(
+            update={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_security": "none",
+                "outbox_batch_size": 200,
+            }
+        )
+        started = time.perf_counter()
+        at = datetime.now(UTC)
+        while sink.count < count and time.perf_counter() - started < 120:
+            deliver_outbox(db, mailing, at)
+        rate = sink.count / (time.perf_counter() - started)
+        report(
+            "P4 outbox emails per second",
+            backend,
+            rate / 200,
+            ">= 1.00",
+            f"{rate:.0f} emails/s into a local SMTP server (target 200/s)",
+        )
+    finally:
+        controller.stop()
+        db.dispose()
+        data.drop(backend, schema)
+
+
+def p5_chain(backend: str, db: Database, links: int) -> None:
+    data.bulk_chain(db, links, f"P5 {backend}")
+    with db.session() as session:
+        elapsed = timed(lambda: audit.verify(session))
+        checked = audit.verify(session).checked
+    rate = checked / elapsed
+    report(
+        "P5 chain verify links per second",
+        backend,
+        rate / 200_000,
+        ">= 1.00",
+        f"{rate:,.0f} links/s over {checked:,} (target 200 000/s)",
+    )
+
+
+def export_peak(url: str, school: data.School, env: dict[str, str]) -> int:
+    """Peak memory (KiB) of a process that streams the whole export of the school's log."""
+    code = (
+        "import resource, sys\n"
+        "from contacts.review import LogFilter, export_csv\n"
+        "from core.auth import Principal\nfrom core.db import Database\n"
+        "from core.directory.models import Role\n"
+        f"db = Database({url!r})\n"
+        f"p = Principal(staff_id={school.dsl_id}, school_id={school.school_id}, trust_id=1, "
+        "roles=frozenset({Role.dsl}))\n"
+        "size = sum(len(chunk) for chunk in export_csv(db, p, LogFilter()))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, size)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    return int(out[0])
+
+
+def main() -> None:
+    print(f"contactlog benchmarks (scale {SCALE}, {SECONDS:.0f} s load runs, 32 clients)\n")
+    settings = Settings(
+        jwt_secret="bench-secret-" + "b" * 40,
+        password_time_cost=1,
+        password_memory_kib=64,
+        scheduler_in_process=False,
+    )
+    big, small = n(10_000_000), 10_000
+    sweep_big = n(1_000_000)
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in ("sqlite", "postgresql"):
+            env = {
+                **os.environ,
+                "CONTACTLOG_JWT_SECRET": settings.jwt_secret,
+                "CONTACTLOG_SCHEDULER_IN_PROCESS": "false",
+                "CONTACTLOG_DATA_DIR": folder,
+                "CONTACTLOG_PASSWORD_TIME_COST": "1",
+                "CONTACTLOG_PASSWORD_MEMORY_KIB": "64",
+            }
+            peaks = {}
+            for size in (small, big):
+                db, url, schema = data.fresh_database(backend, folder)
+                try:
+                    school = data.seed_school(db, settings)
+                    data.bulk_messages(db, school, size, f"{backend}")
+                    if size == small:
+                        p1_log_write(backend, {**env, "CONTACTLOG_DATABASE_URL": url})
+                    p2_review_page(backend, db, school, size, small)
+                    peaks[size] = export_peak(url, school, env)
+                    if size == big:
+                        report(
+                            "P5 CSV export memory: big / small",
+                            backend,
+                            peaks[big] / peaks[small],
+                            "<= 1.2",
+                            f"{peaks[big] / 1024:.0f} MiB at {big:,} rows vs "
+                            f"{peaks[small] / 1024:.0f} MiB at {small:,}",
+                        )
+                        p5_chain(backend, db, n(1_000_000))
+                finally:
+                    db.dispose()
+                    data.drop(backend, schema)
+            del p2_review_page.small  # type: ignore[attr-defined]
+            large = p3_end_sweep(backend, folder, settings, sweep_big)
+            little = p3_end_sweep(backend, folder, settings, 10_000)
+            report(
+                "P3 end sweep: big / small",
+                backend,
+                large / little,
+                "<= 2",
+                f"{large * 1000:.0f} ms over {sweep_big:,} vs {little * 1000:.0f} ms over 10,000"
+                " contacts, 1,000 due",
+            )
+            p4_outbox(backend, folder, settings)
+    print("\nfigure                             backend      ratio  target")
+    for figure, backend, ratio, target, _ in RESULTS:
+        print(f"{figure:<34} {backend:<10} {ratio:>7}  {target}")
+
+
+if __name__ == "__main__":
+    main()
