@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from contacts.incident_models import (
     DiscussionCreate,
@@ -19,7 +19,7 @@ from contacts.models import Alert, AlertKind
 from core import audit
 from core.auth import Principal
 from core.clock import now
-from core.directory.access import require_role, visible_school
+from core.directory.access import own_or_reports, require_role, visible_school
 from core.directory.models import Pupil, Role, School, Staff
 from core.directory.staff import manages
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
@@ -115,15 +115,10 @@ def list_incidents(
     """Mine (staff), my reports' (approvers), the school's (DSL, headteacher)."""
     school = visible_school(session, actor, actor.school_id or 0)
     assert school.id is not None
-    query = select(Incident).where(Incident.school_id == school.id)
-    reads_all = actor.is_headteacher or actor.acts_as(
-        Role.dsl, school_id=school.id, trust_id=school.trust_id
+    query = select(Incident).where(
+        Incident.school_id == school.id,
+        own_or_reports(actor, school, col(Incident.reporter_id)),
     )
-    if not reads_all:
-        reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
-        query = query.where(
-            or_(col(Incident.reporter_id) == actor.staff_id, col(Incident.reporter_id).in_(reports))
-        )
     if open_only:
         query = query.where(col(Incident.discussed_at).is_(None))
     if pupil_id is not None:

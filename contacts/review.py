@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, exists, func, or_, select
+from sqlmodel import Session, col, exists, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from contacts.incident_models import MessageFlag, MessageReview, ReviewCreate
@@ -18,8 +18,8 @@ from core import audit
 from core.auth import Principal
 from core.clock import now
 from core.db import Database
-from core.directory.access import require_role, visible_school
-from core.directory.models import TRUST_ROLES, Role, School, Staff
+from core.directory.access import own_or_reports, require_role, visible_school
+from core.directory.models import TRUST_ROLES, Role
 from core.errors import InvalidInput, NotFound, RuleBroken
 from core.pagination import Page, decode_int_cursor, encode_cursor
 
@@ -38,23 +38,13 @@ class LogFilter:
     occurred_to: datetime | None = None
 
 
-def _reads_whole_school(actor: Principal, school: School) -> bool:
-    assert school.id is not None
-    return actor.acts_as(Role.dsl, school_id=school.id, trust_id=school.trust_id) or (
-        actor.is_headteacher and actor.school_id == school.id
-    )
-
-
 def search_query(session: Session, actor: Principal, where: LogFilter) -> SelectOfScalar[Message]:
     """The messages this actor may see that match `where`; DSLs see their school, approvers
     their reports' and their own, everyone else their own."""
     school = visible_school(session, actor, where.school_id or actor.school_id or 0)
-    query = select(Message).where(Message.school_id == school.id)
-    if not _reads_whole_school(actor, school):
-        reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
-        query = query.where(
-            or_(col(Message.staff_id) == actor.staff_id, col(Message.staff_id).in_(reports))
-        )
+    query = select(Message).where(
+        Message.school_id == school.id, own_or_reports(actor, school, col(Message.staff_id))
+    )
     if where.staff_id is not None:
         query = query.where(Message.staff_id == where.staff_id)
     if where.pupil_id is not None:

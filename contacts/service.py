@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from contacts.models import (
     Contact,
@@ -22,7 +22,7 @@ from contacts.models import (
 from core import audit
 from core.auth import Principal
 from core.clock import now, school_date
-from core.directory.access import require_role, school_zone, visible_school
+from core.directory.access import own_or_reports, require_role, school_zone, visible_school
 from core.directory.models import Device, Pupil, Role, School, Staff
 from core.directory.staff import manages
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
@@ -154,16 +154,10 @@ def list_contacts(
     """Mine, my reports' (approvers), or the whole school's (DSL, admin)."""
     school = visible_school(session, actor, actor.school_id or 0)
     assert school.id is not None
-    query = select(Contact).where(Contact.school_id == school.id)
-    reads_all = actor.is_headteacher or any(
-        actor.acts_as(r, school_id=school.id, trust_id=school.trust_id)
-        for r in (Role.dsl, Role.admin)
+    query = select(Contact).where(
+        Contact.school_id == school.id,
+        own_or_reports(actor, school, col(Contact.staff_id), readers=(Role.dsl, Role.admin)),
     )
-    if not reads_all:
-        reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
-        query = query.where(
-            or_(col(Contact.staff_id) == actor.staff_id, col(Contact.staff_id).in_(reports))
-        )
     if staff_id is not None:
         query = query.where(Contact.staff_id == staff_id)
     if state is not None:
@@ -376,18 +370,10 @@ def list_deletion_tasks(
     """Mine (staff), my reports' (approvers), the school's (DSL), oldest — most overdue — first."""
     school = visible_school(session, actor, actor.school_id or 0)
     assert school.id is not None
-    query = select(DeletionTask).where(DeletionTask.school_id == school.id)
-    reads_all = actor.is_headteacher or actor.acts_as(
-        Role.dsl, school_id=school.id, trust_id=school.trust_id
+    query = select(DeletionTask).where(
+        DeletionTask.school_id == school.id,
+        own_or_reports(actor, school, col(DeletionTask.staff_id)),
     )
-    if not reads_all:
-        reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
-        query = query.where(
-            or_(
-                col(DeletionTask.staff_id) == actor.staff_id,
-                col(DeletionTask.staff_id).in_(reports),
-            )
-        )
     if open_only:
         query = query.where(col(DeletionTask.confirmed_at).is_(None))
     # Ids grow with creation time, so id order is oldest first: the most overdue lead.

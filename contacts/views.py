@@ -83,6 +83,7 @@ def contact_views(session: Session, contacts: Sequence[Contact]) -> list[Contact
     for done in session.exec(select(DeletionTask).where(col(DeletionTask.contact_id).in_(ids))):
         tasks[(done.contact_id, done.pupil_id)] = done
     zone_of = zones(session, {c.school_id for c in contacts})
+    consent_age = get_settings().consent_age
     instant = now()
     views = []
     for contact in contacts:
@@ -92,7 +93,7 @@ def contact_views(session: Session, contacts: Sequence[Contact]) -> list[Contact
         for link in sorted(links[contact.id], key=lambda link: link.pupil_id):
             key = (contact.id, link.pupil_id)
             task = tasks.get(key)
-            under = needs_consent(born[link.pupil_id], day, get_settings().consent_age)
+            under = needs_consent(born[link.pupil_id], day, consent_age)
             state = pupil_state(
                 contact,
                 link,

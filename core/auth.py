@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
-from core.clock import as_utc, now
+from core.clock import now
 from core.db import UTCDateTime
 from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
@@ -92,7 +92,7 @@ def _check_throttle(session: Session, key: str) -> None:
     row = session.get(SignInThrottle, key)
     if row is None or row.blocked_until is None:
         return
-    wait = (as_utc(row.blocked_until) - now()).total_seconds()
+    wait = (row.blocked_until - now()).total_seconds()
     if wait > 0:
         raise TooManyAttempts(
             "Too many failed sign-ins for this account; wait before trying again.",

@@ -25,10 +25,3 @@ def school_date(instant: datetime, zone: ZoneInfo) -> date:
     if instant.tzinfo is None:
         raise ValueError("naive datetime: contactlog only handles timezone-aware instants")
     return instant.astimezone(zone).date()
-
-
-def as_utc(instant: datetime) -> datetime:
-    """Normalise an aware instant to UTC; SQLite hands back naive values that are UTC already."""
-    if instant.tzinfo is None:
-        return instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, SQLModel
+from sqlalchemy import ColumnElement, or_, true
+from sqlmodel import Session, SQLModel, select
 
 from core.auth import Principal
-from core.directory.models import Role, School
+from core.directory.models import Role, School, Staff
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.settings import get_settings
 
@@ -59,3 +60,17 @@ def apply_changes(
 def school_zone(school: School) -> ZoneInfo:
     """The school's own time zone, or the deployment's default."""
     return ZoneInfo(school.timezone) if school.timezone else get_settings().zone
+
+
+def own_or_reports(
+    actor: Principal, school: School, staff_column: Any, *, readers: tuple[Role, ...] = (Role.dsl,)
+) -> ColumnElement[bool]:
+    """The records one may list at a school: all of them for its headteacher and `readers`;
+    otherwise those held by the actor or by staff they line-manage."""
+    assert school.id is not None
+    if (actor.is_headteacher and actor.school_id == school.id) or any(
+        actor.acts_as(r, school_id=school.id, trust_id=school.trust_id) for r in readers
+    ):
+        return true()
+    reports = select(Staff.id).where(Staff.line_manager_id == actor.staff_id)
+    return or_(staff_column == actor.staff_id, staff_column.in_(reports))
