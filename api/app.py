@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
+from api.deps import DatabaseTurns
 from api.middleware import BodyLimit, NoNulInQuery, SecurityHeaders
 from api.routers import (
     audit,
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.tokens = TokenService(settings)
     app.state.passwords = Passwords(settings)
     app.state.schema_head = head_revision()
+    app.state.turns = DatabaseTurns(
+        sessions=settings.database_sessions, one_writer=database.is_sqlite
+    )
 
     problems.install(app)
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
@@ -24,46 +29,111 @@ RECORDED_READS = frozenset(
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
+# Dependencies that do no I/O are `async def`: FastAPI would run a plain `def` one in a worker
+# thread, a hand-over each way for every request.
+
+
 def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_tokens(request: Request) -> TokenService:
+async def tokens_dep(request: Request) -> TokenService:
     tokens: TokenService = request.app.state.tokens
     return tokens
 
 
-def get_passwords(request: Request) -> Passwords:
+async def passwords_dep(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 
 
-def request_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed when the endpoint returns, rolled back if it raises."""
-    db = get_database(request)
+def writes(request: Request) -> bool:
     route = request.scope.get("route")
-    recorded = getattr(route, "path", None) in RECORDED_READS
-    with db.session(read_only=request.method in READ_METHODS and not recorded) as session:
-        try:
-            yield session
+    return request.method not in READ_METHODS or getattr(route, "path", None) in RECORDED_READS
+
+
+class DatabaseTurns:
+    """Requests wait for the database in the event loop, not in a worker thread.
+
+    A request's unit of work spans several worker-thread calls (dependencies, endpoint, commit).
+    Were requests to wait for a connection, or for SQLite's single write lock, inside those
+    threads, a burst larger than the thread pool could leave every thread waiting on a request
+    that needs a thread to finish. Here at most `sessions` requests hold the database at once,
+    and on SQLite one writer at a time, handed over the moment the previous one commits
+    (SQLite's own busy wait polls, and would leave the lock idle between writers).
+    """
+
+    def __init__(self, *, sessions: int, one_writer: bool) -> None:
+        self.sessions = sessions
+        self.one_writer = one_writer
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _bind(self) -> None:
+        # asyncio primitives belong to one event loop; a test client may start several.
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop = loop
+            self._session_slots = asyncio.Semaphore(self.sessions)
+            self._writer = asyncio.Lock()
+
+    @asynccontextmanager
+    async def turn(self, *, write: bool) -> AsyncIterator[None]:
+        self._bind()
+        async with self._session_slots:
+            if write and self.one_writer:
+                async with self._writer:
+                    yield
+            else:
+                yield
+
+
+async def database_turn(request: Request) -> AsyncIterator[None]:
+    turns: DatabaseTurns = request.app.state.turns
+    async with turns.turn(write=writes(request)):
+        yield
+
+
+async def request_session(
+    request: Request, _turn: Annotated[None, Depends(database_turn, scope="function")]
+) -> AsyncIterator[Session]:
+    """The request's unit of work: committed when the endpoint returns, rolled back if it raises.
+
+    Opening a session does no I/O; the commit (or rollback) and close run in one worker thread
+    call, shielded so that a client hanging up cannot leave a transaction open.
+    """
+    session = get_database(request).session(read_only=not writes(request))
+    try:
+        yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end, session, False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_end, session, True)
+
+
+def _end(session: Session, commit: bool) -> None:
+    try:
+        if commit:
             session.commit()
-        except BaseException:
+        else:
             session.rollback()
-            raise
+    finally:
+        session.close()
 
 
 # scope="function": the commit runs as soon as the endpoint returns, before the response is
 # sent, so a failed commit becomes an error response instead of a false success.
 SessionDep = Annotated[Session, Depends(request_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-TokensDep = Annotated[TokenService, Depends(get_tokens)]
-PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
+TokensDep = Annotated[TokenService, Depends(tokens_dep)]
+PasswordsDep = Annotated[Passwords, Depends(passwords_dep)]
 
 
 def current_principal(
@@ -77,15 +147,19 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+@dataclass(frozen=True)
 class Paging:
-    def __init__(
-        self,
-        request: Request,
-        cursor: Annotated[str | None, Query(max_length=200, description="From next_cursor")] = None,
-        limit: Annotated[int, Query(ge=1, le=200, description="Rows per page")] = 50,
-    ) -> None:
-        self.cursor = cursor
-        self.limit = min(limit, get_settings(request).max_page_size)
+    cursor: str | None
+    limit: int
 
 
-PagingDep = Annotated[Paging, Depends()]
+async def paging(
+    request: Request,
+    cursor: Annotated[str | None, Query(max_length=200, description="From next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Rows per page")] = 50,
+) -> Paging:
+    max_page_size: int = request.app.state.settings.max_page_size
+    return Paging(cursor=cursor, limit=min(limit, max_page_size))
+
+
+PagingDep = Annotated[Paging, Depends(paging)]

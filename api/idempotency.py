@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -37,7 +36,7 @@ class Idempotent:
         status_code: int = 201,
     ) -> JSONResponse:
         if self.key is None or self.actor.staff_id is None:
-            return JSONResponse(jsonable_encoder(view(make())), status_code=status_code)
+            return JSONResponse(view(make()).model_dump(mode="json"), status_code=status_code)
         request_hash = idempotency.fingerprint(
             self.endpoint, body.model_dump(mode="json") if body is not None else None
         )
@@ -54,7 +53,7 @@ class Idempotent:
                 status_code=stored.status_code,
                 headers={"Idempotent-Replayed": "true"},
             )
-        payload = jsonable_encoder(view(make()))
+        payload = view(make()).model_dump(mode="json")
         idempotency.finish(
             self.session,
             staff_id=self.actor.staff_id,
@@ -67,7 +66,7 @@ class Idempotent:
         return JSONResponse(payload, status_code=status_code)
 
 
-def idempotent(
+async def idempotent(
     request: Request,
     session: SessionDep,
     actor: CurrentPrincipal,

@@ -30,6 +30,9 @@ from scheduler.delivery import deliver_outbox
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+# BENCH_ONLY=P1,P5 runs some figures; BENCH_BACKENDS=postgresql runs on one database.
+ONLY = {f.strip().upper() for f in os.environ.get("BENCH_ONLY", "P1,P2,P3,P4,P5").split(",")}
+BACKENDS = [b.strip() for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")]
 RESULTS: list[tuple[str, str, str, str, str]] = []
 
 
@@ -278,6 +281,40 @@ def export_peak(url: str, school: data.School, env: dict[str, str]) -> int:
     return int(out[0])
 
 
+def log_figures(
+    backend: str, folder: str, settings: Settings, env: dict[str, str], big: int, small: int
+) -> None:
+    """P1 on the small log; P2 and the export's memory on both logs; P5 beside the big one."""
+    peaks = {}
+    small_first: float | None = None
+    sizes = (small, big) if ONLY & {"P2", "P5"} else (small,)
+    for size in sizes:
+        db, url, schema = data.fresh_database(backend, folder)
+        try:
+            school = data.seed_school(db, settings)
+            data.bulk_messages(db, school, size, f"{backend}")
+            if size == small and "P1" in ONLY:
+                p1_log_write(backend, {**env, "CONTACTLOG_DATABASE_URL": url})
+            if "P2" in ONLY:
+                first = p2_review_page(backend, db, school, size, small_first)
+                small_first = small_first or first
+            if "P5" in ONLY:
+                peaks[size] = export_peak(url, school, env)
+            if size == big and "P5" in ONLY:
+                report(
+                    "P5 CSV export memory: big / small",
+                    backend,
+                    peaks[big] / peaks[small],
+                    "<= 1.2",
+                    f"{peaks[big] / 1024:.0f} MiB at {big:,} rows vs "
+                    f"{peaks[small] / 1024:.0f} MiB at {small:,}",
+                )
+                p5_chain(backend, db, n(1_000_000))
+        finally:
+            db.dispose()
+            data.drop(backend, schema)
+
+
 def main() -> None:
     print(f"contactlog benchmarks (scale {SCALE}, {SECONDS:.0f} s load runs, 32 clients)\n")
     settings = Settings(
@@ -289,7 +326,7 @@ def main() -> None:
     big, small = n(10_000_000), 10_000
     sweep_big = n(1_000_000)
     with tempfile.TemporaryDirectory() as folder:
-        for backend in ("sqlite", "postgresql"):
+        for backend in BACKENDS:
             env = {
                 **os.environ,
                 "CONTACTLOG_JWT_SECRET": settings.jwt_secret,
@@ -298,42 +335,21 @@ def main() -> None:
                 "CONTACTLOG_PASSWORD_TIME_COST": "1",
                 "CONTACTLOG_PASSWORD_MEMORY_KIB": "64",
             }
-            peaks = {}
-            small_first: float | None = None
-            for size in (small, big):
-                db, url, schema = data.fresh_database(backend, folder)
-                try:
-                    school = data.seed_school(db, settings)
-                    data.bulk_messages(db, school, size, f"{backend}")
-                    if size == small:
-                        p1_log_write(backend, {**env, "CONTACTLOG_DATABASE_URL": url})
-                    first = p2_review_page(backend, db, school, size, small_first)
-                    small_first = small_first or first
-                    peaks[size] = export_peak(url, school, env)
-                    if size == big:
-                        report(
-                            "P5 CSV export memory: big / small",
-                            backend,
-                            peaks[big] / peaks[small],
-                            "<= 1.2",
-                            f"{peaks[big] / 1024:.0f} MiB at {big:,} rows vs "
-                            f"{peaks[small] / 1024:.0f} MiB at {small:,}",
-                        )
-                        p5_chain(backend, db, n(1_000_000))
-                finally:
-                    db.dispose()
-                    data.drop(backend, schema)
-            large = p3_end_sweep(backend, folder, settings, sweep_big)
-            little = p3_end_sweep(backend, folder, settings, 10_000)
-            report(
-                "P3 end sweep: big / small",
-                backend,
-                large / little,
-                "<= 2",
-                f"{large * 1000:.0f} ms over {sweep_big:,} vs {little * 1000:.0f} ms over 10,000"
-                " contacts, 1,000 due",
-            )
-            p4_outbox(backend, folder, settings)
+            if ONLY & {"P1", "P2", "P5"}:
+                log_figures(backend, folder, settings, env, big, small)
+            if "P3" in ONLY:
+                large = p3_end_sweep(backend, folder, settings, sweep_big)
+                little = p3_end_sweep(backend, folder, settings, 10_000)
+                report(
+                    "P3 end sweep: big / small",
+                    backend,
+                    large / little,
+                    "<= 2",
+                    f"{large * 1000:.0f} ms over {sweep_big:,} vs {little * 1000:.0f} ms over"
+                    " 10,000 contacts, 1,000 due",
+                )
+            if "P4" in ONLY:
+                p4_outbox(backend, folder, settings)
     print("\nfigure                             backend      ratio  target")
     for figure, backend, ratio, target, _ in RESULTS:
         print(f"{figure:<34} {backend:<10} {ratio:>7}  {target}")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
+from sqlalchemy import bindparam, exists
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
-from consent.rules import consent_valid_on, needs_consent
+from consent.rules import ConsentTerms, consent_valid_on, needs_consent
 from contacts.incident_models import MessageFlag
 from contacts.lexicon import mentions_concern
 from contacts.models import (
@@ -30,101 +32,206 @@ from contacts.service import contact_in_scope
 from core import audit
 from core.auth import Principal
 from core.clock import now, school_date
-from core.directory.access import school_zone
-from core.directory.models import Device, Pupil, Role
+from core.db import table_of
+from core.directory.access import zone_named
+from core.directory.models import Device, Pupil, Role, School
 from core.errors import Forbidden, NotFound, RuleBroken
 from core.pagination import Page, after_id, page_by_id
 from core.settings import get_settings
 
 
+@dataclass(frozen=True)
+class LogTarget:
+    """The contact a message is logged on, as the rules need it."""
+
+    id: int
+    school_id: int
+    staff_id: int
+    state: str
+    decided_at: datetime | None
+    starts_on: date
+    ends_on: date
+    trust_id: int
+    timezone: str | None
+    device_id: int | None  # the school's active device with the tag given, if any
+
+
+@dataclass(frozen=True)
+class PupilOnContact:
+    pupil_id: int
+    ended_at: datetime | None
+    date_of_birth: date
+    parent_informed: bool  # on or before the day of the message
+
+
 def flags_for(
     session: Session,
     *,
-    contact: Contact,
-    links: Sequence[ContactPupil],
-    message: MessageCreate,
+    contact: LogTarget,
+    pupils: Sequence[PupilOnContact],
+    occurred_at: datetime,
     day: date,
-    device: Device | None,
 ) -> list[Flag]:
     """Which rules a communication on this contact, on this day, breaks (§3.3)."""
     flags: set[Flag] = set()
     decided = contact.decided_at
     if contact.state in (ContactState.requested, ContactState.rejected) or (
-        decided is not None and message.occurred_at < decided
+        decided is not None and occurred_at < decided
     ):
         flags.add(Flag.before_approval)
     if not contact.starts_on <= day <= contact.ends_on:
         flags.add(Flag.outside_dates)
     if contact.state == ContactState.rejected or any(
-        link.ended_at is not None and link.ended_at <= message.occurred_at for link in links
+        p.ended_at is not None and p.ended_at <= occurred_at for p in pupils
     ):
         flags.add(Flag.contact_not_active)
-    if device is None or not device.is_active:
+    if contact.device_id is None:
         flags.add(Flag.unregistered_device)
-    pupil_ids = [link.pupil_id for link in links]
-    born: dict[int | None, date] = {
-        p.id: p.date_of_birth
-        for p in session.exec(select(Pupil).where(col(Pupil.id).in_(pupil_ids)))
-    }
-    consents: dict[int, list[Consent]] = defaultdict(list)
-    for consent in session.exec(
-        select(Consent).where(
-            Consent.contact_id == contact.id, col(Consent.pupil_id).in_(pupil_ids)
-        )
-    ):
-        consents[consent.pupil_id].append(consent)
-    informed = set(
-        session.exec(
-            select(ParentNotice.pupil_id).where(
-                col(ParentNotice.pupil_id).in_(pupil_ids), ParentNotice.informed_on <= day
-            )
-        ).all()
-    )
     consent_age = get_settings().consent_age
-    for pupil_id in pupil_ids:
-        if needs_consent(born[pupil_id], day, consent_age):
-            if not any(consent_valid_on(c.terms, day) for c in consents[pupil_id]):
+    young = [p.pupil_id for p in pupils if needs_consent(p.date_of_birth, day, consent_age)]
+    consented = _consented_on(session, contact_id=contact.id, pupil_ids=young, day=day)
+    for pupil in pupils:
+        if pupil.pupil_id in young:
+            if pupil.pupil_id not in consented:
                 flags.add(Flag.no_valid_consent)
-        elif pupil_id not in informed:
+        elif not pupil.parent_informed:
             flags.add(Flag.parent_not_informed)
     return sorted(flags)
 
 
+_consent = table_of(Consent).c
+_CONSENTS = select(
+    _consent.pupil_id, _consent.given_on, _consent.expires_on, _consent.withdrawn_on
+).where(
+    _consent.contact_id == bindparam("contact_id"),
+    _consent.pupil_id.in_(bindparam("pupil_ids", expanding=True)),
+)
+
+
+def _consented_on(
+    session: Session, *, contact_id: int, pupil_ids: list[int], day: date
+) -> set[int]:
+    """Of these pupils, those with parental consent to this contact valid on the day."""
+    if not pupil_ids:
+        return set()
+    rows = session.connection().execute(
+        _CONSENTS, {"contact_id": contact_id, "pupil_ids": pupil_ids}
+    )
+    return {
+        r.pupil_id
+        for r in rows
+        if consent_valid_on(ConsentTerms(r.given_on, r.expires_on, r.withdrawn_on), day)
+    }
+
+
+# The statements of the log write are built once: every communication runs them.
+_contact, _school, _device = (
+    table_of(Contact).c,
+    table_of(School).c,
+    table_of(Device).c,
+)
+_LOG_TARGET = (
+    select(
+        _contact.id,
+        _contact.school_id,
+        _contact.staff_id,
+        _contact.state,
+        _contact.decided_at,
+        _contact.starts_on,
+        _contact.ends_on,
+        _school.trust_id,
+        _school.timezone,
+        select(_device.id)
+        .where(
+            _device.school_id == _contact.school_id,
+            _device.asset_tag == bindparam("device_tag"),
+            _device.is_active,
+        )
+        .scalar_subquery()
+        .label("device_id"),
+    )
+    .join_from(table_of(Contact), table_of(School), _school.id == _contact.school_id)
+    .where(_contact.id == bindparam("contact_id"))
+)
+_link, _pupil, _notice = (
+    table_of(ContactPupil).c,
+    table_of(Pupil).c,
+    table_of(ParentNotice).c,
+)
+_PUPILS_ON = (
+    select(
+        _link.pupil_id,
+        _link.ended_at,
+        _pupil.date_of_birth,
+        exists()
+        .where(_notice.pupil_id == _link.pupil_id, _notice.informed_on <= bindparam("day"))
+        .label("parent_informed"),
+    )
+    .join_from(table_of(ContactPupil), table_of(Pupil), _pupil.id == _link.pupil_id)
+    .where(_link.contact_id == bindparam("contact_id"))
+)
+_messages = table_of(Message)
+_AMENDED_CONTACT = select(_messages.c.contact_id).where(_messages.c.id == bindparam("id"))
+_INSERT_MESSAGE = _messages.insert().returning(_messages.c.id)
+_INSERT_PUPILS = table_of(MessagePupil).insert()
+_INSERT_FLAGS = table_of(MessageFlag).insert()
+_INSERT_ALERT = table_of(Alert).insert()
+
+
+def _log_target(session: Session, actor: Principal, contact_id: int, device_tag: str) -> LogTarget:
+    """The contact, if the actor holds it; otherwise the answer any other reader would get."""
+    row = (
+        session.connection()
+        .execute(_LOG_TARGET, {"contact_id": contact_id, "device_tag": device_tag})
+        .first()
+    )
+    holds = (
+        row is not None
+        and row.staff_id == actor.staff_id
+        and actor.sees_school(school_id=row.school_id, trust_id=row.trust_id)
+    )
+    if not holds:
+        contact_in_scope(session, actor, contact_id)  # 404 unless the actor may see it
+        if row is None or row.staff_id != actor.staff_id:
+            raise Forbidden("Only the member of staff who holds this contact may log on it.")
+    assert row is not None
+    return LogTarget(**row._mapping)
+
+
+def _pupils_on(session: Session, contact_id: int, day: date) -> list[PupilOnContact]:
+    rows = session.connection().execute(_PUPILS_ON, {"contact_id": contact_id, "day": day})
+    return [PupilOnContact(**r._mapping) for r in rows]
+
+
 def log_message(
     *, session: Session, actor: Principal, contact_id: int, message_in: MessageCreate
-) -> Message:
-    """Store a true record from the contact's own member of staff, flagged where it breaks rules."""
-    contact, school, _ = contact_in_scope(session, actor, contact_id)
-    if contact.staff_id != actor.staff_id:
-        raise Forbidden("Only the member of staff who holds this contact may log on it.")
-    assert contact.id is not None
-    all_links = session.exec(
-        select(ContactPupil).where(ContactPupil.contact_id == contact.id)
-    ).all()
-    if message_in.pupil_ids is None:
-        links = list(all_links)
-    else:
-        wanted = set(message_in.pupil_ids)
-        links = [link for link in all_links if link.pupil_id in wanted]
-        if len(links) != len(wanted):
-            raise RuleBroken("Every pupil named must be a pupil on this contact.")
-        if not links:
-            raise RuleBroken("Name at least one pupil on this contact, or leave pupil_ids out.")
+) -> MessagePublic:
+    """Store a true record from the contact's own member of staff, flagged where it breaks rules.
+
+    Every communication passes through here, so it reads and writes plain rows: four reads
+    (the contact with its school and device, its pupils with their notices, consents when a
+    pupil needs them, the amended entry when correcting) and one insert per table.
+    """
+    contact = _log_target(session, actor, contact_id, message_in.device_tag)
     at = now()
     if message_in.occurred_at > at:
         raise RuleBroken("occurred_at is in the future.")
+    day = school_date(message_in.occurred_at, zone_named(contact.timezone))
+    pupils = _pupils_on(session, contact.id, day)
+    if message_in.pupil_ids is not None:
+        wanted = set(message_in.pupil_ids)
+        pupils = [p for p in pupils if p.pupil_id in wanted]
+        if len(pupils) != len(wanted):
+            raise RuleBroken("Every pupil named must be a pupil on this contact.")
+        if not pupils:
+            raise RuleBroken("Name at least one pupil on this contact, or leave pupil_ids out.")
+    conn = session.connection()
     if message_in.amends_id is not None:
-        amended = session.get(Message, message_in.amends_id)
-        if amended is None or amended.contact_id != contact.id:
+        amended = conn.execute(_AMENDED_CONTACT, {"id": message_in.amends_id}).scalar()
+        if amended != contact.id:
             raise RuleBroken("A correction must amend a message of the same contact.")
-    device = session.exec(
-        select(Device).where(
-            Device.school_id == school.id, Device.asset_tag == message_in.device_tag
-        )
-    ).first()
-    day = school_date(message_in.occurred_at, school_zone(school))
     flags = flags_for(
-        session, contact=contact, links=links, message=message_in, day=day, device=device
+        session, contact=contact, pupils=pupils, occurred_at=message_in.occurred_at, day=day
     )
     settings = get_settings()
     if mentions_concern((message_in.summary, message_in.verbatim), settings.review_lexicon):
@@ -132,52 +239,63 @@ def log_message(
     concerning = bool(set(flags) - ADVISORY_FLAGS)
     # A share of clean entries is read too, so a log cannot look clean by leaving things out.
     sampled = not concerning and random.random() < settings.review_sample_rate  # noqa: S311
-    message = Message(
-        school_id=contact.school_id,
-        contact_id=contact.id,
-        staff_id=contact.staff_id,
-        direction=message_in.direction,
-        occurred_at=message_in.occurred_at,
-        logged_at=at,
-        device_id=device.id if device is not None and device.is_active else None,
-        device_tag=message_in.device_tag,
-        summary=message_in.summary,
-        verbatim=message_in.verbatim,
-        flags=",".join(flags),
-        amends_id=message_in.amends_id,
-        amend_reason=message_in.amend_reason,
-        needs_review=concerning or sampled,
-        sampled=sampled,
+    values = {
+        "school_id": contact.school_id,
+        "contact_id": contact.id,
+        "staff_id": contact.staff_id,
+        "direction": message_in.direction,
+        "occurred_at": message_in.occurred_at,
+        "logged_at": at,
+        "device_id": contact.device_id,
+        "device_tag": message_in.device_tag,
+        "summary": message_in.summary,
+        "verbatim": message_in.verbatim,
+        "flags": ",".join(flags),
+        "amends_id": message_in.amends_id,
+        "amend_reason": message_in.amend_reason,
+        "needs_review": concerning or sampled,
+        "sampled": sampled,
+        "reviewed_at": None,
+    }
+    message_id: int = conn.execute(_INSERT_MESSAGE, values).scalar_one()
+    pupil_ids = sorted(p.pupil_id for p in pupils)
+    conn.execute(
+        _INSERT_PUPILS,
+        [{"message_id": message_id, "pupil_id": p} for p in pupil_ids],
     )
-    session.add(message)
-    session.flush()
-    assert message.id is not None
-    for link in links:
-        session.add(MessagePupil(message_id=message.id, pupil_id=link.pupil_id))
-    for flag in flags:
-        session.add(MessageFlag(message_id=message.id, flag=flag))
-    if concerning:
-        session.add(
-            Alert(
-                school_id=contact.school_id,
-                kind=AlertKind.flagged_message,
-                contact_id=contact.id,
-                message_id=message.id,
-                created_at=at,
-            )
+    if flags:
+        conn.execute(
+            _INSERT_FLAGS,
+            [{"message_id": message_id, "flag": f} for f in flags],
         )
-    session.flush()
+    if concerning:
+        conn.execute(
+            _INSERT_ALERT,
+            {
+                "school_id": contact.school_id,
+                "kind": AlertKind.flagged_message,
+                "contact_id": contact.id,
+                "message_id": message_id,
+                "created_at": at,
+            },
+        )
     audit.record(
         session,
         actor=actor,
-        action="message.amended" if message.amends_id else "message.logged",
+        action="message.amended" if message_in.amends_id else "message.logged",
         object_type="message",
-        object_id=message.id,
+        object_id=message_id,
         school_id=contact.school_id,
         reason=message_in.amend_reason,
-        details={"contact_id": contact.id, "flags": flags, "amends_id": message.amends_id},
+        details={"contact_id": contact.id, "flags": flags, "amends_id": message_in.amends_id},
     )
-    return message
+    return MessagePublic(
+        id=message_id,
+        pupil_ids=pupil_ids,
+        flags=flags,
+        device_registered=contact.device_id is not None,
+        **{k: v for k, v in values.items() if k not in ("flags", "device_id", "sampled")},
+    )
 
 
 def message_views(session: Session, messages: Sequence[Message]) -> list[MessagePublic]:

@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Text, update
+from sqlalchemy import Column, Text, bindparam, update
 from sqlalchemy import event as orm_event
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.auth import Principal
 from core.clock import now
-from core.db import UTCDateTime
+from core.db import UTCDateTime, table_of
 
 GENESIS = "0" * 64
 PENDING = "contactlog_audit_pending"
@@ -126,33 +126,55 @@ def record(
     )
 
 
+_head = table_of(AuditHead)
+_ADVANCE_HEAD = (
+    update(_head)
+    .where(_head.c.id == 1)
+    .values(seq=_head.c.seq + bindparam("count"))
+    .returning(_head.c.seq, _head.c.link_hash)
+)
+_SET_HEAD_LINK = update(_head).where(_head.c.id == 1).values(link_hash=bindparam("link"))
+_INSERT_EVENTS = table_of(AuditEvent).insert()
+
+
 @orm_event.listens_for(Session, "before_commit")
 def _link_pending(session: Session) -> None:
     """Append this transaction's events to the chain, in order, just before it commits."""
     pending: list[dict[str, Any]] = session.info.pop(PENDING, [])
     if not pending:
         return
+    session.flush()  # the ORM's pending changes go first: the head stays locked for the least time
+    conn = session.connection()
     # The UPDATE takes the head row's lock (PostgreSQL) or the write lock (SQLite) until commit:
     # concurrent writers queue here and can never fork the chain.
-    session.execute(
-        update(AuditHead).where(col(AuditHead.id) == 1).values(seq=AuditHead.seq + len(pending))
-    )
-    head = session.exec(
-        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
-    ).first()
+    head = conn.execute(_ADVANCE_HEAD, {"count": len(pending)}).first()
     if head is None:
         raise RuntimeError("The change record has no head row; run `contactlog migrate`.")
     seq, prev = head.seq - len(pending), head.link_hash
+    rows = []
     for values in pending:
         seq += 1
-        entry = AuditEvent(seq=seq, content_hash="", prev_hash=prev, link_hash="", **values)
-        entry.content_hash = content_hash_of(entry)
-        entry.link_hash = link_hash_of(seq, prev, entry.content_hash)
-        prev = entry.link_hash
-        session.add(entry)
-    head.link_hash = prev
-    session.add(head)
-    session.flush()
+        entry = _Content(**values)
+        content = content_hash_of(entry)
+        link = link_hash_of(seq, prev, content)
+        rows.append(
+            {**values, "seq": seq, "content_hash": content, "prev_hash": prev, "link_hash": link}
+        )
+        prev = link
+    conn.execute(_INSERT_EVENTS, rows)
+    conn.execute(_SET_HEAD_LINK, {"link": prev})
+
+
+@dataclass(frozen=True)
+class _Content:
+    at: datetime
+    actor_id: int | None
+    school_id: int | None
+    action: str
+    object_type: str
+    object_id: int | None
+    reason: str | None
+    details: str
 
 
 @orm_event.listens_for(Session, "after_rollback")
@@ -162,7 +184,7 @@ def _drop_pending(session: Session) -> None:
 
 def _events(session: Session, batch: int = 20_000) -> Iterator[Any]:
     """Every event in chain order, as plain rows, a batch at a time: memory stays flat."""
-    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    table = table_of(AuditEvent)
     after = 0
     while True:
         rows = session.execute(

@@ -6,12 +6,12 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.clock import now
-from core.db import UTCDateTime
+from core.db import UTCDateTime, table_of
 from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
 from core.security import Passwords, TokenService
@@ -107,7 +107,7 @@ def _record_failure(session: Session, key: str, settings: Settings) -> None:
         .where(SignInThrottle.key == key)  # type: ignore[arg-type]
         .values(failures=SignInThrottle.failures + 1, last_failure_at=at)
     )
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+    if bumped.rowcount == 0:
         try:
             with session.begin_nested():
                 session.add(SignInThrottle(key=key, failures=1, last_failure_at=at))
@@ -167,24 +167,40 @@ def roles_of(session: Session, staff_id: int) -> frozenset[Role]:
     return frozenset(Role(r) for r in rows)
 
 
+_staff, _school, _role = (
+    table_of(Staff).c,
+    table_of(School).c,
+    table_of(StaffRole).c,
+)
+# Built once: every request runs it, so it is one query (a row per role) over plain columns.
+_PRINCIPAL = (
+    select(
+        _staff.school_id,
+        _staff.is_active,
+        _staff.token_generation,
+        _staff.is_headteacher,
+        _school.trust_id,
+        _role.role,
+    )
+    .select_from(table_of(Staff).join(table_of(School), _school.id == _staff.school_id))
+    .outerjoin(table_of(StaffRole), _role.staff_id == _staff.id)
+    .where(_staff.id == bindparam("staff_id"))
+)
+
+
 def principal_from_token(*, session: Session, tokens: TokenService, token: str) -> Principal:
     """The principal a bearer token stands for, refusing revoked tokens and inactive accounts."""
     claims = tokens.read(token)
-    found = session.exec(
-        select(Staff, School.trust_id)
-        .join(School, School.id == Staff.school_id)  # type: ignore[arg-type]
-        .where(Staff.id == claims.staff_id)
-    ).first()
-    if found is None:
+    rows = session.connection().execute(_PRINCIPAL, {"staff_id": claims.staff_id}).all()
+    if not rows:
         raise Unauthorized(INVALID_TOKEN)
-    staff, trust_id = found
-    if not staff.is_active or staff.token_generation != claims.generation:
+    first = rows[0]
+    if not first.is_active or first.token_generation != claims.generation:
         raise Unauthorized(INVALID_TOKEN)
-    assert staff.id is not None
     return Principal(
-        staff_id=staff.id,
-        school_id=staff.school_id,
-        trust_id=trust_id,
-        roles=roles_of(session, staff.id),
-        is_headteacher=staff.is_headteacher,
+        staff_id=claims.staff_id,
+        school_id=first.school_id,
+        trust_id=first.trust_id,
+        roles=frozenset(Role(r.role) for r in rows if r.role is not None),
+        is_headteacher=first.is_headteacher,
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Table, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -53,22 +53,25 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, **overrides: Any) -> Engine:
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
+        on_disk = bool(path) and path != ":memory:"
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None hands transaction control to the "begin" hook below.
+        options: dict[str, Any] = {"pool_size": 20, "max_overflow": 10} if on_disk else {}
+        options.update(overrides)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
-            **overrides,
+            **options,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    options: dict[str, Any] = {
-        # At least as many connections as the thread pool has threads, so a request thread
-        # never waits on the pool while holding one the pool needs back.
+    options = {
+        # More connections than requests may hold at once (Settings.database_sessions), so the
+        # scheduler and streamed exports always find one too.
         "pool_size": 20,
-        "max_overflow": 30,
+        "max_overflow": 10,
         "pool_pre_ping": True,
     }
     options.update(overrides)
@@ -121,3 +124,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table: the hot paths read and write plain rows through it."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table

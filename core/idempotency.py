@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Text, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Column, Text, bindparam, delete, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, select
 
 from core.clock import now
-from core.db import UTCDateTime
+from core.db import UTCDateTime, table_of
 from core.errors import Conflict, InvalidInput
 
 KEEP_FOR = timedelta(hours=48)
@@ -40,6 +41,21 @@ class StoredResponse:
     body: Any
 
 
+_table = table_of(IdempotencyKey)
+_mine = (_table.c.staff_id == bindparam("staff_id")) & (_table.c.key == bindparam("key"))
+_STORED = select(
+    _table.c.endpoint,
+    _table.c.request_hash,
+    _table.c.status_code,
+    _table.c.response_body,
+    _table.c.expires_at,
+).where(_mine)
+_FORGET = delete(_table).where(_mine)
+# A key stored concurrently (only if the advisory lock was bypassed) returns no row.
+_STORE_POSTGRESQL = postgresql_insert(_table).on_conflict_do_nothing().returning(_table.c.key)
+_STORE_SQLITE = sqlite_insert(_table).on_conflict_do_nothing().returning(_table.c.key)
+
+
 def fingerprint(endpoint: str, payload: Any) -> str:
     canonical = json.dumps([endpoint, payload], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -64,24 +80,21 @@ def begin(
     on the key makes a concurrent duplicate fail fast with 409 rather than wait; on SQLite the
     write lock already serialises requests, so a duplicate simply sees the finished first one.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
         lock = int.from_bytes(
             hashlib.sha256(f"{staff_id}:{key}".encode()).digest()[:8], "big", signed=True
         )
-        acquired = session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock}
-        ).scalar()
+        acquired = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock}).scalar()
         if not acquired:
             raise Conflict(
                 "A request with this Idempotency-Key is still being processed; retry shortly."
             )
-    existing = session.exec(
-        select(IdempotencyKey).where(IdempotencyKey.staff_id == staff_id, IdempotencyKey.key == key)
-    ).first()
-    if existing is None or existing.expires_at <= now():
-        if existing is not None:
-            session.delete(existing)
-            session.flush()
+    existing = conn.execute(_STORED, {"staff_id": staff_id, "key": key}).first()
+    if existing is None:
+        return None
+    if existing.expires_at <= now():
+        conn.execute(_FORGET, {"staff_id": staff_id, "key": key})
         return None
     if existing.endpoint != endpoint or existing.request_hash != request_hash:
         raise InvalidInput(
@@ -103,19 +116,20 @@ def finish(
 ) -> None:
     """Keep the response with the created record, in the same transaction."""
     at = now()
-    try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyKey(
-                    staff_id=staff_id,
-                    key=key,
-                    endpoint=endpoint,
-                    request_hash=request_hash,
-                    status_code=status_code,
-                    response_body=json.dumps(body, default=str),
-                    created_at=at,
-                    expires_at=at + KEEP_FOR,
-                )
-            )
-    except IntegrityError as exc:  # only if a lock above was bypassed; never create twice
-        raise Conflict("A request with this Idempotency-Key was completed concurrently.") from exc
+    conn = session.connection()
+    store = _STORE_POSTGRESQL if conn.dialect.name == "postgresql" else _STORE_SQLITE
+    stored = conn.execute(
+        store,
+        {
+            "staff_id": staff_id,
+            "key": key,
+            "endpoint": endpoint,
+            "request_hash": request_hash,
+            "status_code": status_code,
+            "response_body": json.dumps(body, default=str),
+            "created_at": at,
+            "expires_at": at + KEEP_FOR,
+        },
+    ).first()
+    if stored is None:  # only if the lock above was bypassed; never create twice
+        raise Conflict("A request with this Idempotency-Key was completed concurrently.")

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     review_lexicon: list[str] = Field(default_factory=lambda: list(DEFAULT_LEXICON))
     review_sample_rate: float = Field(default=0.05, ge=0, le=1)
 
+    # Requests using the database at once; the rest wait their turn without holding a worker
+    # thread or a connection. Keep it below the connection pool (30) and the thread pool (40).
+    database_sessions: int = Field(default=16, ge=1, le=30)
+
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_import_bytes: int = Field(default=10_000_000, ge=1024)
     max_page_size: int = Field(default=200, ge=1)

@@ -136,7 +136,7 @@ def log_message(
         lambda: messages.log_message(
             session=session, actor=actor, contact_id=contact_id, message_in=body
         ),
-        lambda message: messages.message_views(session, [message])[0],
+        lambda message: message,
     )
 
 

@@ -59,7 +59,11 @@ def apply_changes(
 
 def school_zone(school: School) -> ZoneInfo:
     """The school's own time zone, or the deployment's default."""
-    return ZoneInfo(school.timezone) if school.timezone else get_settings().zone
+    return zone_named(school.timezone)
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name) if name else get_settings().zone
 
 
 def own_or_reports(
