@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam, exists
 from sqlmodel import Session, col, select
 
@@ -100,7 +101,7 @@ def flags_for(
 
 
 _consent = table_of(Consent).c
-_CONSENTS = select(
+_CONSENTS = sa.select(
     _consent.pupil_id, _consent.given_on, _consent.expires_on, _consent.withdrawn_on
 ).where(
     _consent.contact_id == bindparam("contact_id"),
@@ -131,7 +132,7 @@ _contact, _school, _device = (
     table_of(Device).c,
 )
 _LOG_TARGET = (
-    select(
+    sa.select(
         _contact.id,
         _contact.school_id,
         _contact.staff_id,
@@ -141,7 +142,7 @@ _LOG_TARGET = (
         _contact.ends_on,
         _school.trust_id,
         _school.timezone,
-        select(_device.id)
+        sa.select(_device.id)
         .where(
             _device.school_id == _contact.school_id,
             _device.asset_tag == bindparam("device_tag"),
@@ -159,7 +160,7 @@ _link, _pupil, _notice = (
     table_of(ParentNotice).c,
 )
 _PUPILS_ON = (
-    select(
+    sa.select(
         _link.pupil_id,
         _link.ended_at,
         _pupil.date_of_birth,
@@ -171,7 +172,7 @@ _PUPILS_ON = (
     .where(_link.contact_id == bindparam("contact_id"))
 )
 _messages = table_of(Message)
-_AMENDED_CONTACT = select(_messages.c.contact_id).where(_messages.c.id == bindparam("id"))
+_AMENDED_CONTACT = sa.select(_messages.c.contact_id).where(_messages.c.id == bindparam("id"))
 _INSERT_MESSAGE = _messages.insert().returning(_messages.c.id)
 _INSERT_PUPILS = table_of(MessagePupil).insert()
 _INSERT_FLAGS = table_of(MessageFlag).insert()
@@ -289,12 +290,14 @@ def log_message(
         reason=message_in.amend_reason,
         details={"contact_id": contact.id, "flags": flags, "amends_id": message_in.amends_id},
     )
-    return MessagePublic(
-        id=message_id,
-        pupil_ids=pupil_ids,
-        flags=flags,
-        device_registered=contact.device_id is not None,
-        **{k: v for k, v in values.items() if k not in ("flags", "device_id", "sampled")},
+    return MessagePublic.model_validate(
+        {
+            **values,
+            "id": message_id,
+            "pupil_ids": pupil_ids,
+            "flags": flags,
+            "device_registered": contact.device_id is not None,
+        }
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy import Column, Text, bindparam, update
 from sqlalchemy import event as orm_event
@@ -188,7 +189,7 @@ def _events(session: Session, batch: int = 20_000) -> Iterator[Any]:
     after = 0
     while True:
         rows = session.execute(
-            select(table).where(table.c.seq > after).order_by(table.c.seq).limit(batch)
+            sa.select(table).where(table.c.seq > after).order_by(table.c.seq).limit(batch)
         ).all()
         if not rows:
             return

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
@@ -107,7 +108,7 @@ def _record_failure(session: Session, key: str, settings: Settings) -> None:
         .where(SignInThrottle.key == key)  # type: ignore[arg-type]
         .values(failures=SignInThrottle.failures + 1, last_failure_at=at)
     )
-    if bumped.rowcount == 0:
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
         try:
             with session.begin_nested():
                 session.add(SignInThrottle(key=key, failures=1, last_failure_at=at))
@@ -174,7 +175,7 @@ _staff, _school, _role = (
 )
 # Built once: every request runs it, so it is one query (a row per role) over plain columns.
 _PRINCIPAL = (
-    select(
+    sa.select(
         _staff.school_id,
         _staff.is_active,
         _staff.token_generation,
