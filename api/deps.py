@@ -114,8 +114,11 @@ async def request_session(
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(_end, session, False)
         raise
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(_end, session, True)
+    if session.in_transaction():
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end, session, True)
+    else:  # already committed by the endpoint: closing does no I/O
+        session.close()
 
 
 def _end(session: Session, commit: bool) -> None:

@@ -35,6 +35,20 @@ class Idempotent:
         *,
         status_code: int = 201,
     ) -> JSONResponse:
+        response = self._create(body, make, view, status_code)
+        # The create commits here, in the thread that did the work, rather than in another
+        # thread hand-over when the request's session closes; a failed commit is still an
+        # error response, since nothing has been sent yet.
+        self.session.commit()
+        return response
+
+    def _create(
+        self,
+        body: BaseModel | None,
+        make: Callable[[], Any],
+        view: Callable[[Any], BaseModel],
+        status_code: int,
+    ) -> JSONResponse:
         if self.key is None or self.actor.staff_id is None:
             return JSONResponse(view(make()).model_dump(mode="json"), status_code=status_code)
         request_hash = idempotency.fingerprint(

@@ -7,9 +7,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import bindparam, exists
+from sqlalchemy import Connection, bindparam, exists
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
@@ -179,6 +181,73 @@ _INSERT_FLAGS = table_of(MessageFlag).insert()
 _INSERT_ALERT = table_of(Alert).insert()
 
 
+def _one_statement_store() -> sa.Select[Any]:
+    """PostgreSQL: the entry and its pupils, flags and alert in one round trip (DML in CTEs)."""
+    logged = (
+        _messages.insert()
+        .values({c: bindparam(f"m_{c}", type_=_messages.c[c].type) for c in _MESSAGE_COLUMNS})
+        .returning(
+            _messages.c.id, _messages.c.school_id, _messages.c.contact_id, _messages.c.logged_at
+        )
+        .cte("logged")
+    )
+    pupils = (
+        table_of(MessagePupil)
+        .insert()
+        .from_select(
+            ["message_id", "pupil_id"],
+            sa.select(logged.c.id, sa.func.unnest(bindparam("pupil_ids", type_=ARRAY(sa.Integer)))),
+        )
+        .cte("pupils")
+    )
+    flagged = (
+        table_of(MessageFlag)
+        .insert()
+        .from_select(
+            ["message_id", "flag"],
+            sa.select(logged.c.id, sa.func.unnest(bindparam("flag_names", type_=ARRAY(sa.String)))),
+        )
+        .cte("flagged")
+    )
+    alerted = (
+        table_of(Alert)
+        .insert()
+        .from_select(
+            ["school_id", "kind", "contact_id", "message_id", "created_at"],
+            sa.select(
+                logged.c.school_id,
+                bindparam("alert_kind", type_=sa.String),
+                logged.c.contact_id,
+                logged.c.id,
+                logged.c.logged_at,
+            ).where(bindparam("concerning", type_=sa.Boolean)),
+        )
+        .cte("alerted")
+    )
+    return sa.select(logged.c.id).add_cte(pupils, flagged, alerted)
+
+
+_MESSAGE_COLUMNS = (
+    "school_id",
+    "contact_id",
+    "staff_id",
+    "direction",
+    "occurred_at",
+    "logged_at",
+    "device_id",
+    "device_tag",
+    "summary",
+    "verbatim",
+    "flags",
+    "amends_id",
+    "amend_reason",
+    "needs_review",
+    "sampled",
+    "reviewed_at",
+)
+_STORE_IN_ONE_STATEMENT = _one_statement_store()
+
+
 def _log_target(session: Session, actor: Principal, contact_id: int, device_tag: str) -> LogTarget:
     """The contact, if the actor holds it; otherwise the answer any other reader would get."""
     row = (
@@ -202,6 +271,45 @@ def _log_target(session: Session, actor: Principal, contact_id: int, device_tag:
 def _pupils_on(session: Session, contact_id: int, day: date) -> list[PupilOnContact]:
     rows = session.connection().execute(_PUPILS_ON, {"contact_id": contact_id, "day": day})
     return [PupilOnContact(**r._mapping) for r in rows]
+
+
+def _store(
+    conn: Connection,
+    values: dict[str, Any],
+    *,
+    pupil_ids: list[int],
+    flags: list[Flag],
+    alert: bool,
+) -> int:
+    """Write the entry, its pupils, its flags and, when it is concerning, the DSL's alert."""
+    if conn.dialect.name == "postgresql":
+        stored: int = conn.execute(
+            _STORE_IN_ONE_STATEMENT,
+            {
+                **{f"m_{name}": value for name, value in values.items()},
+                "pupil_ids": pupil_ids,
+                "flag_names": [str(f) for f in flags],
+                "alert_kind": str(AlertKind.flagged_message),
+                "concerning": alert,
+            },
+        ).scalar_one()
+        return stored
+    message_id: int = conn.execute(_INSERT_MESSAGE, values).scalar_one()
+    conn.execute(_INSERT_PUPILS, [{"message_id": message_id, "pupil_id": p} for p in pupil_ids])
+    if flags:
+        conn.execute(_INSERT_FLAGS, [{"message_id": message_id, "flag": f} for f in flags])
+    if alert:
+        conn.execute(
+            _INSERT_ALERT,
+            {
+                "school_id": values["school_id"],
+                "kind": AlertKind.flagged_message,
+                "contact_id": values["contact_id"],
+                "message_id": message_id,
+                "created_at": values["logged_at"],
+            },
+        )
+    return message_id
 
 
 def log_message(
@@ -258,28 +366,8 @@ def log_message(
         "sampled": sampled,
         "reviewed_at": None,
     }
-    message_id: int = conn.execute(_INSERT_MESSAGE, values).scalar_one()
     pupil_ids = sorted(p.pupil_id for p in pupils)
-    conn.execute(
-        _INSERT_PUPILS,
-        [{"message_id": message_id, "pupil_id": p} for p in pupil_ids],
-    )
-    if flags:
-        conn.execute(
-            _INSERT_FLAGS,
-            [{"message_id": message_id, "flag": f} for f in flags],
-        )
-    if concerning:
-        conn.execute(
-            _INSERT_ALERT,
-            {
-                "school_id": contact.school_id,
-                "kind": AlertKind.flagged_message,
-                "contact_id": contact.id,
-                "message_id": message_id,
-                "created_at": at,
-            },
-        )
+    message_id = _store(conn, values, pupil_ids=pupil_ids, flags=flags, alert=concerning)
     audit.record(
         session,
         actor=actor,

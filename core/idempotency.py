@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Text, bindparam, delete, select, text
+from sqlalchemy import BigInteger, Column, Text, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel
@@ -51,6 +51,12 @@ _STORED = select(
     _table.c.expires_at,
 ).where(_mine)
 _FORGET = delete(_table).where(_mine)
+_attempt = select(
+    func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger)).label("locked")
+).subquery("attempt")
+_LOCK_AND_READ = select(_attempt.c.locked, *_STORED.selected_columns).select_from(
+    _attempt.outerjoin(_table, _attempt.c.locked & _mine)
+)
 # A key stored concurrently (only if the advisory lock was bypassed) returns no row.
 _STORE_POSTGRESQL = postgresql_insert(_table).on_conflict_do_nothing().returning(_table.c.key)
 _STORE_SQLITE = sqlite_insert(_table).on_conflict_do_nothing().returning(_table.c.key)
@@ -81,20 +87,26 @@ def begin(
     write lock already serialises requests, so a duplicate simply sees the finished first one.
     """
     conn = session.connection()
+    mine = {"staff_id": staff_id, "key": key}
     if conn.dialect.name == "postgresql":
         lock = int.from_bytes(
             hashlib.sha256(f"{staff_id}:{key}".encode()).digest()[:8], "big", signed=True
         )
-        acquired = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock}).scalar()
-        if not acquired:
+        # One round trip: take the lock, read the key. Should the first request commit after
+        # this statement's snapshot but before the lock, the stored key is not seen; storing it
+        # again then conflicts (see `finish`), so a duplicate is refused, never created.
+        attempt = conn.execute(_LOCK_AND_READ, {**mine, "lock": lock}).one()
+        if not attempt.locked:
             raise Conflict(
                 "A request with this Idempotency-Key is still being processed; retry shortly."
             )
-    existing = conn.execute(_STORED, {"staff_id": staff_id, "key": key}).first()
+        existing = attempt if attempt.endpoint is not None else None
+    else:
+        existing = conn.execute(_STORED, mine).first()
     if existing is None:
         return None
     if existing.expires_at <= now():
-        conn.execute(_FORGET, {"staff_id": staff_id, "key": key})
+        conn.execute(_FORGET, mine)
         return None
     if existing.endpoint != endpoint or existing.request_hash != request_hash:
         raise InvalidInput(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +37,25 @@ class TokenService:
         self._issuer = settings.token_issuer
         self._audience = settings.token_audience
         self.lifetime = timedelta(minutes=settings.token_minutes)
+        self._verified = functools.lru_cache(maxsize=4096)(self._verify)
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={f"require_{name}": True for name in REQUIRED_CLAIMS},
+            )
+        except JWTError as exc:
+            raise Unauthorized("The access token is invalid or has expired.") from exc
+        except Exception as exc:  # malformed input can surface as other errors inside jose
+            raise Unauthorized("The access token is invalid or has expired.") from exc
+        if not isinstance(claims.get("exp"), int):
+            raise Unauthorized("The access token is invalid or has expired.")
+        return claims
 
     def issue(self, *, staff_id: int, generation: int) -> tuple[str, int]:
         issued = now()
@@ -52,19 +73,11 @@ class TokenService:
 
     def read(self, token: str) -> TokenClaims:
         """The claims of a genuine, unexpired token of this deployment; Unauthorized otherwise."""
-        try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                audience=self._audience,
-                issuer=self._issuer,
-                options={f"require_{name}": True for name in REQUIRED_CLAIMS},
-            )
-        except JWTError as exc:
-            raise Unauthorized("The access token is invalid or has expired.") from exc
-        except Exception as exc:  # malformed input can surface as other errors inside jose
-            raise Unauthorized("The access token is invalid or has expired.") from exc
+        claims = self._verified(token)
+        # A token checked once is remembered (checking the signature costs more than the rest of
+        # a request's authentication); its expiry is still checked on every use, as jose does.
+        if claims["exp"] < int(time.time()):
+            raise Unauthorized("The access token is invalid or has expired.")
         sub, gen, jti, exp = claims.get("sub"), claims.get("gen"), claims.get("jti"), claims["exp"]
         if not isinstance(sub, str) or not sub.isdigit() or not isinstance(gen, int):
             raise Unauthorized("The access token is invalid or has expired.")

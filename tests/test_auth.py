@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import json
 from datetime import timedelta
 
@@ -131,6 +132,15 @@ def test_genuine_forge_helper_token_is_accepted(client, world, settings):
     # The forgeries above differ from this accepted token in one claim each.
     token = _forge(settings, sub=str(world.ids["admin"]))
     assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_token_that_worked_stops_working_when_it_expires(client, world, settings, monkeypatch):
+    token = _forge(settings, sub=str(world.ids["admin"]))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/me", headers=headers).status_code == 200  # checked, and remembered
+    later = time.time() + 601
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert_problem(client.get("/me", headers=headers), 401)
 
 
 @pytest.mark.parametrize(
