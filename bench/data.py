@@ -35,6 +35,7 @@ POSTGRES_URL = os.environ.get(
 )
 PASSWORD = "benchmark password"
 BATCH = 20_000
+FIRST_MESSAGE_AT = datetime(2020, 1, 1, tzinfo=UTC)  # generated entries follow a second apart
 
 
 def fresh_database(kind: str, folder: str) -> tuple[Database, str, str | None]:
@@ -140,7 +141,7 @@ def _batches(total: int) -> Iterator[tuple[int, int]]:
 
 def bulk_messages(db: Database, school: School, count: int, label: str) -> None:
     """`count` log entries on the school's contact; every hundredth is flagged."""
-    start_at = datetime(2020, 1, 1, tzinfo=UTC)
+    start_at = FIRST_MESSAGE_AT
     with Progress(transient=True) as progress:
         task = progress.add_task(f"{label}: {count:,} messages", total=count)
         for lo, hi in _batches(count):
