@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from core import audit
 from tests.conftest import assert_problem, count_rows, message, request_body
 
 
@@ -67,6 +68,25 @@ def test_tampering_with_sql_names_the_first_bad_link(
     assert result["ok"] is False
     assert result["first_bad"] == first_bad
     assert result["checked"] == first_bad - 1
+    # PostgreSQL verifies in SQL; the Python walk over the same rows must say the same.
+    with db.session() as session:
+        head = session.get(audit.AuditHead, 1)
+        assert head is not None
+        walked = audit.check_chain(
+            audit._events(session), head_seq=head.seq, head_link=head.link_hash
+        )
+    assert walked.model_dump() == result
+
+
+def test_both_verifications_agree_on_an_untouched_chain(db, busy_contact):
+    with db.session() as session:
+        head = session.get(audit.AuditHead, 1)
+        assert head is not None
+        walked = audit.check_chain(
+            audit._events(session), head_seq=head.seq, head_link=head.link_hash
+        )
+        assert audit.verify(session) == walked
+        assert walked.ok and walked.checked == busy_contact + 6
 
 
 @pytest.mark.parametrize(

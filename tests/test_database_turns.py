@@ -33,10 +33,12 @@ def test_a_burst_bigger_than_the_thread_pool_is_all_logged(app, client, world, s
         # thread, the threads would all wait on a request that needs a thread to commit.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            async with anyio.create_task_group() as group:
-                for n in range(BURST):
-                    group.start_soon(log_one, http, n)
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+            anyio.create_task_group() as group,
+        ):
+            for n in range(BURST):
+                group.start_soon(log_one, http, n)
 
     started = time.monotonic()
     anyio.run(burst)
