@@ -171,7 +171,7 @@ def bulk_messages(db: Database, school: School, count: int, label: str) -> None:
                     [{"message_id": r["id"], "pupil_id": school.pupil_id} for r in rows],
                 )
             progress.update(task, advance=hi - lo)
-    _after_bulk(db, "message")
+    _after_bulk(db, "message", "message_pupil")
 
 
 def bulk_contacts(db: Database, school: School, count: int, due: int, label: str) -> None:
@@ -211,7 +211,7 @@ def bulk_contacts(db: Database, school: School, count: int, due: int, label: str
                 if links:
                     conn.execute(ContactPupil.__table__.insert(), links)  # type: ignore[attr-defined]
             progress.update(task, advance=hi - lo)
-    _after_bulk(db, "contact")
+    _after_bulk(db, "contact", "contact_pupil")
 
 
 def bulk_chain(db: Database, count: int, label: str) -> None:
@@ -252,12 +252,14 @@ def bulk_chain(db: Database, count: int, label: str) -> None:
         conn.execute(AuditHead.__table__.update().values(seq=seq, link_hash=prev))  # type: ignore[attr-defined]
 
 
-def _after_bulk(db: Database, table: str) -> None:
-    """Sequences and statistics as a live database would have them."""
+def _after_bulk(db: Database, table: str, *linked: str) -> None:
+    """Sequences and planner statistics as a live database would have them (autovacuum would
+    analyse the tables in time; without statistics PostgreSQL plans joins blind)."""
     with db.engine.begin() as conn:
         if db.is_sqlite:
             conn.execute(text("ANALYZE"))
         else:
             latest = f"(SELECT max(id) FROM {table})"
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {latest})"))
-            conn.execute(text(f"ANALYZE {table}"))
+            for name in (table, *linked):
+                conn.execute(text(f"ANALYZE {name}"))

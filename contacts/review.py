@@ -38,22 +38,31 @@ class LogFilter:
     occurred_to: datetime | None = None
 
 
-def search_query(session: Session, actor: Principal, where: LogFilter) -> SelectOfScalar[Message]:
-    """The messages this actor may see that match `where`; DSLs see their school, approvers
-    their reports' and their own, everyone else their own."""
+def search_query(
+    session: Session, actor: Principal, where: LogFilter, *, before: int | None = None
+) -> SelectOfScalar[Message]:
+    """The messages this actor may see that match `where` (older than `before`, if given);
+    DSLs see their school, approvers their reports' and their own, everyone else their own.
+
+    The page bound is repeated inside the pupil and flag conditions: PostgreSQL carries
+    equalities across a join, not ranges, and without it a deep page of a pupil's log would
+    read the pupil's newer entries from the top before reaching the page."""
     school = visible_school(session, actor, where.school_id or actor.school_id or 0)
     query = select(Message).where(
         Message.school_id == school.id, own_or_reports(actor, school, col(Message.staff_id))
     )
+    if before is not None:
+        query = query.where(col(Message.id) < before)
     if where.staff_id is not None:
         query = query.where(Message.staff_id == where.staff_id)
     if where.pupil_id is not None:
-        query = query.where(
-            exists().where(
-                col(MessagePupil.message_id) == col(Message.id),
-                col(MessagePupil.pupil_id) == where.pupil_id,
-            )
+        tagged = exists().where(
+            col(MessagePupil.message_id) == col(Message.id),
+            col(MessagePupil.pupil_id) == where.pupil_id,
         )
+        if before is not None:
+            tagged = tagged.where(col(MessagePupil.message_id) < before)
+        query = query.where(tagged)
     if where.platform is not None:
         query = query.where(
             col(Message.contact_id).in_(
@@ -61,11 +70,12 @@ def search_query(session: Session, actor: Principal, where: LogFilter) -> Select
             )
         )
     if where.flag is not None:
-        query = query.where(
-            exists().where(
-                col(MessageFlag.message_id) == col(Message.id), col(MessageFlag.flag) == where.flag
-            )
+        flagged = exists().where(
+            col(MessageFlag.message_id) == col(Message.id), col(MessageFlag.flag) == where.flag
         )
+        if before is not None:
+            flagged = flagged.where(col(MessageFlag.message_id) < before)
+        query = query.where(flagged)
     if where.reviewed is not None:
         reviewed = col(Message.reviewed_at)
         query = query.where(reviewed.is_not(None) if where.reviewed else reviewed.is_(None))
@@ -96,10 +106,7 @@ def search(
     *, session: Session, actor: Principal, where: LogFilter, cursor: str | None, limit: int
 ) -> Page[MessagePublic]:
     """Newest first, paged by id: a page never shifts as new entries arrive."""
-    query = search_query(session, actor, where)
-    before = decode_int_cursor(cursor)
-    if before is not None:
-        query = query.where(col(Message.id) < before)
+    query = search_query(session, actor, where, before=decode_int_cursor(cursor))
     rows = list(session.exec(query.order_by(col(Message.id).desc()).limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -171,9 +178,7 @@ def export_csv(db: Database, actor: Principal, where: LogFilter) -> Iterator[str
     before: int | None = None
     while True:
         with db.session(read_only=True) as session:
-            query = search_query(session, actor, where)
-            if before is not None:
-                query = query.where(col(Message.id) < before)
+            query = search_query(session, actor, where, before=before)
             rows = session.exec(query.order_by(col(Message.id).desc()).limit(EXPORT_BATCH)).all()
             if not rows:
                 return
