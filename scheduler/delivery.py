@@ -6,7 +6,8 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from core.db import Database
 from core.directory.models import Role, School
@@ -57,16 +58,20 @@ def deliver_outbox(db: Database, settings: Settings, at: datetime) -> int:
     except OSError as exc:  # the connection dropped mid-batch: the rest wait for a retry
         for email in batch:
             outcomes.setdefault(email.id or 0, f"{type(exc).__name__}: {exc}"[:500])
-    delivered = 0
+    sent = [email_id for email_id, error in outcomes.items() if error is None]
+    failed = {email_id: error for email_id, error in outcomes.items() if error is not None}
+    delivered = len(sent)
     with db.transaction() as session:
-        for email_id, error in outcomes.items():
+        if sent:  # the usual case, in one statement however big the batch
+            session.execute(
+                update(OutboxEmail)
+                .where(col(OutboxEmail.id).in_(sent))
+                .values(state=OutboxState.sent, sent_at=at, lease_until=None)
+            )
+        for email_id, error in failed.items():
             row = session.get(OutboxEmail, email_id)
             assert row is not None
-            if error is None:
-                row.state, row.sent_at, row.lease_until = OutboxState.sent, at, None
-                delivered += 1
-            else:
-                _failed_attempt(session, row, error, at, settings)
+            _failed_attempt(session, row, error, at, settings)
             session.add(row)
     log.info("outbox: %s delivered, %s to retry", delivered, len(outcomes) - delivered)
     return delivered
