@@ -53,6 +53,19 @@ class AuditHead(SQLModel, table=True):
     link_hash: str = Field(default=GENESIS, max_length=64)
 
 
+class AuditPending(SQLModel, table=True):
+    """PostgreSQL: one transaction's events, linked into the chain as that transaction commits.
+
+    A deferred trigger does the linking inside COMMIT (migration `f41c8b7d2e95`), so the head
+    is never locked while the application is still on its way to committing.
+    """
+
+    __tablename__ = "audit_pending"
+
+    id: int | None = Field(default=None, primary_key=True)
+    events: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class AuditEventPublic(BaseModel):
     seq: int
     at: datetime
@@ -146,16 +159,18 @@ _ADVANCE_HEAD = (
 )
 _SET_HEAD_LINK = update(_head).where(_head.c.id == 1).values(link_hash=bindparam("link"))
 _INSERT_EVENTS = table_of(AuditEvent).insert()
-_APPEND_ON_SERVER = sa.text("SELECT contactlog_chain_append(CAST(:events AS jsonb))")
+_LINK_AT_COMMIT = table_of(AuditPending).insert()
 
 
 @orm_event.listens_for(Session, "before_commit")
 def _link_pending(session: Session) -> None:
-    """Append this transaction's events to the chain, in order, just before it commits.
+    """Append this transaction's events to the chain, in order, as it commits.
 
-    Appending locks the chain's head (PostgreSQL: its row; SQLite: the database's write lock)
-    until the commit, so concurrent writers queue here and can never fork the chain. The ORM's
-    pending changes are flushed first, to keep the head locked for the least time.
+    Appending locks the chain's head until the commit, so concurrent writers queue there and
+    can never fork the chain. On PostgreSQL the events are handed to the server, which links
+    them inside COMMIT itself (a deferred trigger on `audit_pending`), so the head row is
+    locked for no client round trip. On SQLite they are linked here, under the write lock the
+    transaction already holds, after the ORM's pending changes are flushed.
     """
     pending: list[dict[str, Any]] = session.info.pop(PENDING, [])
     if not pending:
@@ -166,8 +181,7 @@ def _link_pending(session: Session) -> None:
         {**values, "content_hash": content_hash_of(_Content(**values))} for values in pending
     ]
     if conn.dialect.name == "postgresql":
-        # One statement: the server links the events (see the migration that defines it).
-        conn.execute(_APPEND_ON_SERVER, {"events": json.dumps(contents, default=_iso)})
+        conn.execute(_LINK_AT_COMMIT, {"events": json.dumps(contents, default=_iso)})
         return
     head = conn.execute(_ADVANCE_HEAD, {"count": len(pending)}).first()
     if head is None:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from core import audit
+from core.auth import Principal
 from tests.conftest import assert_problem, count_rows, message, request_body
 
 
@@ -87,6 +88,39 @@ def test_both_verifications_agree_on_an_untouched_chain(db, busy_contact):
         )
         assert audit.verify(session) == walked
         assert walked.ok and walked.checked == busy_contact + 6
+
+
+def test_events_are_linked_when_their_transaction_commits(db, busy_contact):
+    # On PostgreSQL the server links them inside COMMIT; nothing is left waiting.
+    assert count_rows(db, "audit_pending") == 0
+    assert count_rows(db, "audit_event") == busy_contact + 6
+
+
+def test_a_commit_that_cannot_join_the_chain_keeps_nothing(db, world, busy_contact):
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_head"))
+    session = db.session()
+    try:
+        session.execute(
+            text("UPDATE school SET name = 'Renamed' WHERE id = :id"), {"id": world.school_a}
+        )
+        audit.record(
+            session,
+            actor=Principal.command_line(),
+            action="school.renamed",
+            object_type="school",
+            object_id=world.school_a,
+            school_id=world.school_a,
+        )
+        with pytest.raises(Exception, match="no head row"):
+            session.commit()
+    finally:
+        session.close()
+    with db.engine.connect() as conn:
+        names = conn.execute(text("SELECT name FROM school WHERE id = :id"), {"id": world.school_a})
+        assert names.scalar_one() != "Renamed"
+    assert count_rows(db, "audit_event") == busy_contact + 6
+    assert count_rows(db, "audit_pending") == 0
 
 
 @pytest.mark.parametrize(
