@@ -14,10 +14,10 @@ from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from core.auth import Principal, principal_from_token
+from core.auth import Principal, principal_for
 from core.db import Database
 from core.errors import Unauthorized
-from core.security import Passwords, TokenService
+from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -139,12 +139,39 @@ TokensDep = Annotated[TokenService, Depends(tokens_dep)]
 PasswordsDep = Annotated[Passwords, Depends(passwords_dep)]
 
 
-def current_principal(
+class Caller:
+    """Who is asking: the bearer token, checked on arrival, and the principal it stands for.
+
+    Checking the token's signature and expiry needs no I/O, so it happens before anything else
+    in the request. Looking up the principal (the account still active, the token not revoked,
+    the roles held now) reads the database, so it runs in the worker thread of whatever needs
+    it first: a create looks it up in the same thread call as the create itself.
+    """
+
+    def __init__(self, session: Session, claims: TokenClaims) -> None:
+        self._session = session
+        self._claims = claims
+        self._principal: Principal | None = None
+
+    def principal(self) -> Principal:
+        if self._principal is None:
+            self._principal = principal_for(session=self._session, claims=self._claims)
+        return self._principal
+
+
+async def caller(
     session: SessionDep, tokens: TokensDep, token: Annotated[str | None, Depends(bearer)]
-) -> Principal:
+) -> Caller:
     if not token:
         raise Unauthorized("Sign in first: this needs a bearer token from POST /auth/token.")
-    return principal_from_token(session=session, tokens=tokens, token=token)
+    return Caller(session, tokens.read(token))
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def current_principal(who: CallerDep) -> Principal:
+    return who.principal()
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

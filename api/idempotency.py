@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from api.deps import CurrentPrincipal, SessionDep
+from api.deps import Caller, CallerDep, SessionDep
 from core import idempotency
 from core.auth import Principal
 
@@ -18,24 +18,26 @@ from core.auth import Principal
 class Idempotent:
     """Runs one create; with a key, stores its response in the same transaction as the record.
 
-    `view` turns what was created into its public schema, so nothing else can leak.
+    `make` is given the principal asking; `view` turns what was created into its public schema,
+    so nothing else can leak. The whole create (who is asking, the stored response, the work,
+    the commit) runs in the endpoint's one worker-thread call.
     """
 
-    def __init__(self, request: Request, session: Session, actor: Principal, key: str | None):
+    def __init__(self, request: Request, session: Session, who: Caller, key: str | None):
         self.endpoint = f"{request.method} {request.url.path}"
         self.session = session
-        self.actor = actor
+        self.who = who
         self.key = idempotency.check_key(key) if key is not None else None
 
     def create(
         self,
         body: BaseModel | None,
-        make: Callable[[], Any],
+        make: Callable[[Principal], Any],
         view: Callable[[Any], BaseModel],
         *,
         status_code: int = 201,
     ) -> JSONResponse:
-        response = self._create(body, make, view, status_code)
+        response = self._create(self.who.principal(), body, make, view, status_code)
         # The create commits here, in the thread that did the work, rather than in another
         # thread hand-over when the request's session closes; a failed commit is still an
         # error response, since nothing has been sent yet.
@@ -44,19 +46,20 @@ class Idempotent:
 
     def _create(
         self,
+        actor: Principal,
         body: BaseModel | None,
-        make: Callable[[], Any],
+        make: Callable[[Principal], Any],
         view: Callable[[Any], BaseModel],
         status_code: int,
     ) -> JSONResponse:
-        if self.key is None or self.actor.staff_id is None:
-            return JSONResponse(view(make()).model_dump(mode="json"), status_code=status_code)
+        if self.key is None or actor.staff_id is None:
+            return JSONResponse(view(make(actor)).model_dump(mode="json"), status_code=status_code)
         request_hash = idempotency.fingerprint(
             self.endpoint, body.model_dump(mode="json") if body is not None else None
         )
         stored = idempotency.begin(
             self.session,
-            staff_id=self.actor.staff_id,
+            staff_id=actor.staff_id,
             key=self.key,
             endpoint=self.endpoint,
             request_hash=request_hash,
@@ -67,10 +70,10 @@ class Idempotent:
                 status_code=stored.status_code,
                 headers={"Idempotent-Replayed": "true"},
             )
-        payload = view(make()).model_dump(mode="json")
+        payload = view(make(actor)).model_dump(mode="json")
         idempotency.finish(
             self.session,
-            staff_id=self.actor.staff_id,
+            staff_id=actor.staff_id,
             key=self.key,
             endpoint=self.endpoint,
             request_hash=request_hash,
@@ -83,7 +86,7 @@ class Idempotent:
 async def idempotent(
     request: Request,
     session: SessionDep,
-    actor: CurrentPrincipal,
+    who: CallerDep,
     key: Annotated[
         str | None,
         Header(
@@ -93,7 +96,7 @@ async def idempotent(
         ),
     ] = None,
 ) -> Idempotent:
-    return Idempotent(request, session, actor, key)
+    return Idempotent(request, session, who, key)
 
 
 IdempotentDep = Annotated[Idempotent, Depends(idempotent)]

@@ -15,7 +15,7 @@ from core.clock import now
 from core.db import UTCDateTime, table_of
 from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
-from core.security import Passwords, TokenService
+from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
 
 INVALID_TOKEN = "The access token is invalid, expired or revoked."
@@ -189,9 +189,8 @@ _PRINCIPAL = (
 )
 
 
-def principal_from_token(*, session: Session, tokens: TokenService, token: str) -> Principal:
-    """The principal a bearer token stands for, refusing revoked tokens and inactive accounts."""
-    claims = tokens.read(token)
+def principal_for(*, session: Session, claims: TokenClaims) -> Principal:
+    """The principal a checked token stands for, refusing revoked tokens and inactive accounts."""
     rows = session.connection().execute(_PRINCIPAL, {"staff_id": claims.staff_id}).all()
     if not rows:
         raise Unauthorized(INVALID_TOKEN)

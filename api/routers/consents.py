@@ -24,13 +24,12 @@ def record_consent(
     pupil_id: RecordId,
     body: ConsentCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """A parent or carer with parental responsibility consents to one contact (§5.5)."""
     return idem.create(
         body,
-        lambda: consents.record_consent(
+        lambda actor: consents.record_consent(
             session=session, actor=actor, pupil_id=pupil_id, consent_in=body
         ),
         ConsentPublic.model_validate,
@@ -47,13 +46,12 @@ def withdraw_consent(
     consent_id: RecordId,
     body: WithdrawalCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """The pupil's part of the contact ends at once; its holder must delete the contact method."""
     return idem.create(
         body,
-        lambda: consents.withdraw_consent(
+        lambda actor: consents.withdraw_consent(
             session=session, actor=actor, consent_id=consent_id, withdrawal=body
         ),
         ConsentPublic.model_validate,
@@ -68,13 +66,12 @@ def record_parent_notice(
     pupil_id: RecordId,
     body: ParentNoticeCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """For a pupil of 16 or over: parents were informed and the reason explained (§5.5)."""
     return idem.create(
         body,
-        lambda: consents.record_parent_notice(
+        lambda actor: consents.record_parent_notice(
             session=session, actor=actor, pupil_id=pupil_id, notice_in=body
         ),
         ParentNoticePublic.model_validate,

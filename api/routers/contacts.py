@@ -33,13 +33,11 @@ def _view(session: Session):  # type: ignore[no-untyped-def]
 
 
 @router.post("/contacts", response_model=ContactPublic, status_code=201)
-def request_contact(
-    body: ContactCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
-) -> object:
+def request_contact(body: ContactCreate, session: SessionDep, idem: IdempotentDep) -> object:
     """Ask in advance for contact with pupils on one platform (§5.1, §5.3)."""
     return idem.create(
         body,
-        lambda: service.request_contact(session=session, actor=actor, contact_in=body),
+        lambda actor: service.request_contact(session=session, actor=actor, contact_in=body),
         _view(session),
     )
 
@@ -74,13 +72,14 @@ def decide(
     contact_id: RecordId,
     body: DecisionCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """The written permission or refusal of the requester's line manager or headteacher."""
     return idem.create(
         body,
-        lambda: service.decide(session=session, actor=actor, contact_id=contact_id, decision=body),
+        lambda actor: service.decide(
+            session=session, actor=actor, contact_id=contact_id, decision=body
+        ),
         _view(session),
         status_code=200,
     )
@@ -91,13 +90,14 @@ def end_contact(
     contact_id: RecordId,
     body: EndCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """End now, for every pupil or one; each ended pupil gets a deletion task (§5.6)."""
     return idem.create(
         body,
-        lambda: service.end_contact(session=session, actor=actor, contact_id=contact_id, end=body),
+        lambda actor: service.end_contact(
+            session=session, actor=actor, contact_id=contact_id, end=body
+        ),
         _view(session),
         status_code=200,
     )
@@ -108,13 +108,12 @@ def confirm_deletion(
     contact_id: RecordId,
     body: DeletionCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """Confirm the contact method was deleted (how, when); the record itself is kept."""
     return idem.create(
         body,
-        lambda: service.confirm_deletion(
+        lambda actor: service.confirm_deletion(
             session=session, actor=actor, contact_id=contact_id, deletion=body
         ),
         lambda tasks: DeletionTasksPublic([DeletionTaskPublic.model_validate(t) for t in tasks]),
@@ -127,13 +126,12 @@ def log_message(
     contact_id: RecordId,
     body: MessageCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """Log one communication (§5.4). Never refused to its owner; flagged where it breaks a rule."""
     return idem.create(
         body,
-        lambda: messages.log_message(
+        lambda actor: messages.log_message(
             session=session, actor=actor, contact_id=contact_id, message_in=body
         ),
         lambda message: message,

@@ -15,13 +15,11 @@ router = APIRouter(tags=["incidents"])
 
 
 @router.post("/incidents", response_model=IncidentPublic, status_code=201)
-def report_incident(
-    body: IncidentCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
-) -> object:
+def report_incident(body: IncidentCreate, session: SessionDep, idem: IdempotentDep) -> object:
     """Record unsolicited or chance contact, or abuse received (§5.2, §4.2); share nothing back."""
     return idem.create(
         body,
-        lambda: incidents.report_incident(session=session, actor=actor, incident_in=body),
+        lambda actor: incidents.report_incident(session=session, actor=actor, incident_in=body),
         lambda incident: incidents.incident_views(session, [incident])[0],
     )
 
@@ -58,13 +56,12 @@ def record_discussion(
     incident_id: RecordId,
     body: DiscussionCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """The reporter's line manager or headteacher records who, when, the outcome, the parent."""
     return idem.create(
         body,
-        lambda: incidents.record_discussion(
+        lambda actor: incidents.record_discussion(
             session=session, actor=actor, incident_id=incident_id, discussion=body
         ),
         lambda incident: incidents.incident_views(session, [incident])[0],

@@ -69,12 +69,10 @@ CSV_BODY = {
 
 
 @router.post("/pupils", response_model=PupilPublic, status_code=201)
-def create_pupil(
-    body: PupilCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
-) -> object:
+def create_pupil(body: PupilCreate, session: SessionDep, idem: IdempotentDep) -> object:
     return idem.create(
         body,
-        lambda: pupils.create_pupil(session=session, actor=actor, pupil_in=body),
+        lambda actor: pupils.create_pupil(session=session, actor=actor, pupil_in=body),
         PupilPublic.model_validate,
     )
 
@@ -123,12 +121,11 @@ def add_guardian(
     pupil_id: RecordId,
     body: GuardianCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     return idem.create(
         body,
-        lambda: pupils.add_guardian(
+        lambda actor: pupils.add_guardian(
             session=session, actor=actor, pupil_id=pupil_id, guardian_in=body
         ),
         GuardianPublic.model_validate,

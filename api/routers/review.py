@@ -82,13 +82,12 @@ def review_message(
     message_id: RecordId,
     body: ReviewCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     idem: IdempotentDep,
 ) -> object:
     """A DSL marks an entry reviewed, with a note. It leaves the review queue."""
     return idem.create(
         body,
-        lambda: review.review_message(
+        lambda actor: review.review_message(
             session=session, actor=actor, message_id=message_id, review_in=body
         ),
         MessageReviewPublic.model_validate,

@@ -21,12 +21,10 @@ router = APIRouter()
 
 
 @router.post("/schools", response_model=SchoolPublic, status_code=201, tags=["schools"])
-def create_school(
-    body: SchoolCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
-) -> object:
+def create_school(body: SchoolCreate, session: SessionDep, idem: IdempotentDep) -> object:
     return idem.create(
         body,
-        lambda: schools.create_school(session=session, actor=actor, school_in=body),
+        lambda actor: schools.create_school(session=session, actor=actor, school_in=body),
         SchoolPublic.model_validate,
     )
 
@@ -42,12 +40,10 @@ def get_school(school_id: RecordId, session: SessionDep, actor: CurrentPrincipal
 
 
 @router.post("/devices", response_model=DevicePublic, status_code=201, tags=["devices"])
-def register_device(
-    body: DeviceCreate, session: SessionDep, actor: CurrentPrincipal, idem: IdempotentDep
-) -> object:
+def register_device(body: DeviceCreate, session: SessionDep, idem: IdempotentDep) -> object:
     return idem.create(
         body,
-        lambda: schools.register_device(session=session, actor=actor, device_in=body),
+        lambda actor: schools.register_device(session=session, actor=actor, device_in=body),
         DevicePublic.model_validate,
     )
 

@@ -17,13 +17,12 @@ router = APIRouter(tags=["staff"])
 def create_staff(
     body: StaffCreate,
     session: SessionDep,
-    actor: CurrentPrincipal,
     passwords: PasswordsDep,
     idem: IdempotentDep,
 ) -> object:
     return idem.create(
         body,
-        lambda: staff.create_staff(
+        lambda actor: staff.create_staff(
             session=session, actor=actor, staff_in=body, passwords=passwords
         ),
         StaffPublic.model_validate,
