@@ -102,3 +102,15 @@ def test_every_single_tampering_is_caught_at_its_first_bad_link(case):
     assert not result.ok
     assert result.first_bad == first_bad
     assert result.checked == first_bad - 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(datetime(1900, 1, 1), datetime(2200, 1, 1), timezones=st.timezones()))
+def test_a_time_as_sqlite_stores_it_hashes_as_the_time_itself(moment):
+    # SQLite verification reads times as stored text; it must hash what the writer hashed.
+    from sqlalchemy.dialects import sqlite
+
+    from core.audit import _stamp_of_stored
+
+    stored = sqlite.DATETIME().bind_processor(sqlite.dialect())(moment.astimezone(UTC))
+    assert _stamp_of_stored(stored) == moment.astimezone(UTC).isoformat()

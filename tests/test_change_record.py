@@ -79,6 +79,23 @@ def test_tampering_with_sql_names_the_first_bad_link(
     assert walked.model_dump() == result
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["'yesterday'", "12345", "'2020-01-01T00:00:00+00:00'", "'2020-01-01 00:00:00'"],
+)
+def test_a_time_rewritten_in_any_form_is_a_bad_link_not_an_error(
+    client, world, db, backend, busy_contact, value
+):
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL's typed columns refuse such values outright")
+    with db.engine.begin() as conn:
+        conn.execute(text(f"UPDATE audit_event SET at = {value} WHERE seq = {busy_contact + 4}"))
+    response = client.get("/audit/verify", headers=world.auth("dsl"))
+    assert response.status_code == 200
+    first_bad = busy_contact + 4
+    assert response.json() == {"ok": False, "checked": first_bad - 1, "first_bad": first_bad}
+
+
 def test_both_verifications_agree_on_an_untouched_chain(db, busy_contact):
     with db.session() as session:
         head = session.get(audit.AuditHead, 1)
