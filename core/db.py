@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, Table, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
@@ -72,10 +74,43 @@ def make_engine(url: str, **overrides: Any) -> Engine:
         # scheduler and streamed exports always find one too.
         "pool_size": 20,
         "max_overflow": 10,
-        "pool_pre_ping": True,
     }
     options.update(overrides)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    if not options.get("pool_pre_ping"):
+        _check_idle_connections(engine)
+    return engine
+
+
+# A connection back from the pool within this many seconds was working a moment ago; one idle
+# for longer may have been cut (a database restart, a failover, a firewall's idle timeout).
+PING_AFTER_IDLE_SECONDS = 5.0
+_IDLE_SINCE = "contactlog_idle_since"
+
+
+def _check_idle_connections(engine: Engine) -> None:
+    """Before a pooled connection idle for a while is handed out, check it is still alive.
+
+    Pinging every connection on every checkout (SQLAlchemy's `pool_pre_ping`) costs a round trip
+    per request; under load connections go straight back to work, so only those that sat idle
+    are pinged, as established connection pools do. A dead one is discarded, with every pooled
+    connection opened before it, and the checkout retried on a fresh connection.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise InvalidatePoolError(f"an idle connection was lost: {error}") from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

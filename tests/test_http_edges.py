@@ -112,6 +112,36 @@ def test_not_ready_when_the_database_is_unreachable(tmp_path):
     db.dispose()
 
 
+@pytest.mark.parametrize("pinged", [False, True])
+def test_a_connection_cut_while_idle_is_replaced_before_use(
+    client, world, db, backend, monkeypatch, pinged
+):
+    """A pooled connection that dies while idle (a restart, a firewall) costs no request."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    import psycopg
+
+    from core import db as core_db
+
+    monkeypatch.setattr(core_db, "PING_AFTER_IDLE_SECONDS", 0.0 if pinged else 3600.0)
+    db.engine.dispose()
+    with db.engine.connect() as conn:  # the pool's only connection, then back to the pool
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with psycopg.connect(
+        db.engine.url.set(drivername="postgresql").render_as_string(False)
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    try:
+        response = client.get("/me", headers=world.auth("owner"))
+    finally:
+        db.engine.dispose()  # whatever happened, the next test starts with a sound pool
+    if pinged:
+        assert response.status_code == 200, response.text
+    else:  # what pinging spares the user: the request that meets the dead connection fails
+        assert response.status_code >= 500
+    assert client.get("/me", headers=world.auth("owner")).status_code == 200
+
+
 def test_openapi_docs_are_served(client):
     spec = client.get("/openapi.json").json()
     assert "/auth/token" in spec["paths"]
