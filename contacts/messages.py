@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, bindparam, exists
+from sqlalchemy import Connection, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
@@ -46,46 +46,50 @@ _contact, _school, _device = (
     table_of(School).c,
     table_of(Device).c,
 )
-_LOG_TARGET = (
-    sa.select(
-        _contact.id,
-        _contact.school_id,
-        _contact.staff_id,
-        _contact.state,
-        _contact.decided_at,
-        _contact.starts_on,
-        _contact.ends_on,
-        _school.trust_id,
-        _school.timezone,
-        sa.select(_device.id)
-        .where(
-            _device.school_id == _contact.school_id,
-            _device.asset_tag == bindparam("device_tag"),
-            _device.is_active,
-        )
-        .scalar_subquery()
-        .label("device_id"),
-    )
-    .join_from(table_of(Contact), table_of(School), _school.id == _contact.school_id)
-    .where(_contact.id == bindparam("contact_id"))
-)
 _link, _pupil, _notice = (
     table_of(ContactPupil).c,
     table_of(Pupil).c,
     table_of(ParentNotice).c,
 )
-_PUPILS_ON = (
+_TARGET_COLUMNS = (
+    _contact.id,
+    _contact.school_id,
+    _contact.staff_id,
+    _contact.state,
+    _contact.decided_at,
+    _contact.starts_on,
+    _contact.ends_on,
+    _school.trust_id,
+    _school.timezone,
+    sa.select(_device.id)
+    .where(
+        _device.school_id == _contact.school_id,
+        _device.asset_tag == bindparam("device_tag"),
+        _device.is_active,
+    )
+    .scalar_subquery()
+    .label("device_id"),
+)
+# The contact, its school and device, and a row per pupil on it, in one read. Whether a
+# parent was informed depends on the day in the school's time zone, known only from this
+# row, so the read brings the first day a parent was informed and the rule compares.
+_LOG_TARGET = (
     sa.select(
+        *_TARGET_COLUMNS,
         _link.pupil_id,
         _link.ended_at,
         _pupil.date_of_birth,
-        exists()
-        .where(_notice.pupil_id == _link.pupil_id, _notice.informed_on <= bindparam("day"))
-        .label("parent_informed"),
+        sa.select(sa.func.min(_notice.informed_on))
+        .where(_notice.pupil_id == _link.pupil_id)
+        .scalar_subquery()
+        .label("parent_informed_on"),
     )
-    .join_from(table_of(ContactPupil), table_of(Pupil), _pupil.id == _link.pupil_id)
-    .where(_link.contact_id == bindparam("contact_id"))
+    .join_from(table_of(Contact), table_of(School), _school.id == _contact.school_id)
+    .outerjoin(table_of(ContactPupil), _link.contact_id == _contact.id)
+    .outerjoin(table_of(Pupil), _pupil.id == _link.pupil_id)
+    .where(_contact.id == bindparam("contact_id"))
 )
+_TARGET_FIELDS = [c.name for c in _TARGET_COLUMNS]
 _messages = table_of(Message)
 _AMENDED_CONTACT = sa.select(_messages.c.contact_id).where(_messages.c.id == bindparam("id"))
 _INSERT_MESSAGE = _messages.insert().returning(_messages.c.id)
@@ -144,13 +148,17 @@ _MESSAGE_COLUMNS = [c.name for c in _messages.c if c.name != "id"]
 _STORE_IN_ONE_STATEMENT = _one_statement_store()
 
 
-def _log_target(session: Session, actor: Principal, contact_id: int, device_tag: str) -> LogTarget:
-    """The contact, if the actor holds it; otherwise the answer any other reader would get."""
-    row = (
+def _log_target(
+    session: Session, actor: Principal, contact_id: int, device_tag: str
+) -> tuple[LogTarget, list[Any]]:
+    """The contact and its pupils' rows, if the actor holds it; otherwise the answer any other
+    reader would get."""
+    rows = (
         session.connection()
         .execute(_LOG_TARGET, {"contact_id": contact_id, "device_tag": device_tag})
-        .first()
+        .all()
     )
+    row = rows[0] if rows else None
     holds = (
         row is not None
         and row.staff_id == actor.staff_id
@@ -161,12 +169,20 @@ def _log_target(session: Session, actor: Principal, contact_id: int, device_tag:
         if row is None or row.staff_id != actor.staff_id:
             raise Forbidden("Only the member of staff who holds this contact may log on it.")
     assert row is not None
-    return LogTarget(**row._mapping)
+    target = LogTarget(**{name: row._mapping[name] for name in _TARGET_FIELDS})
+    return target, [r for r in rows if r.pupil_id is not None]
 
 
-def _pupils_on(session: Session, contact_id: int, day: date) -> list[PupilOnContact]:
-    rows = session.connection().execute(_PUPILS_ON, {"contact_id": contact_id, "day": day})
-    return [PupilOnContact(**r._mapping) for r in rows]
+def _pupils_on(rows: list[Any], day: date) -> list[PupilOnContact]:
+    return [
+        PupilOnContact(
+            pupil_id=r.pupil_id,
+            ended_at=r.ended_at,
+            date_of_birth=r.date_of_birth,
+            parent_informed=r.parent_informed_on is not None and r.parent_informed_on <= day,
+        )
+        for r in rows
+    ]
 
 
 def _store(
@@ -213,16 +229,16 @@ def log_message(
 ) -> MessagePublic:
     """Store a true record from the contact's own member of staff, flagged where it breaks rules.
 
-    Every communication passes through here, so it reads and writes plain rows: four reads
-    (the contact with its school and device, its pupils with their notices, consents when a
-    pupil needs them, the amended entry when correcting) and one insert per table.
+    Every communication passes through here, so it reads and writes plain rows: three reads
+    (the contact with its school, device and pupils; consents when a pupil needs them; the
+    amended entry when correcting) and one insert per table.
     """
-    contact = _log_target(session, actor, contact_id, message_in.device_tag)
+    contact, pupil_rows = _log_target(session, actor, contact_id, message_in.device_tag)
     at = now()
     if message_in.occurred_at > at:
         raise RuleBroken("occurred_at is in the future.")
     day = school_date(message_in.occurred_at, zone_named(contact.timezone))
-    pupils = _pupils_on(session, contact.id, day)
+    pupils = _pupils_on(pupil_rows, day)
     if message_in.pupil_ids is not None:
         wanted = set(message_in.pupil_ids)
         pupils = [p for p in pupils if p.pupil_id in wanted]

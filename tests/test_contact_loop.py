@@ -506,6 +506,31 @@ def test_parent_notice_is_for_16_and_over(client, world, school):
     assert len(listed) == 1
 
 
+def test_parents_count_as_informed_from_the_day_they_were_told(client, world, school):
+    owner = world.auth("owner")
+    body = request_body(school, pupil_ids=[school["older"]])
+    cid = client.post("/contacts", json=body, headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    notice = {
+        "contact_id": cid,
+        "informed_on": TODAY.isoformat(),
+        "informed_by": "Office",
+        "method": "letter",
+        "reason_explained": "Team chat",
+    }
+    told = client.post(
+        f"/pupils/{school['older']}/parent-notices", json=notice, headers=world.auth("admin")
+    )
+    assert told.status_code == 201, told.text
+    earlier = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    before = client.post(
+        f"/contacts/{cid}/messages", json=message(occurred_at=earlier), headers=owner
+    )
+    assert "parent_not_informed" in before.json()["flags"]
+    after = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner)
+    assert after.json()["flags"] == []
+
+
 @pytest.mark.parametrize(
     ("who", "status"),
     [
