@@ -13,7 +13,7 @@ from jose import jwt
 from api.app import create_app
 from core import clock
 from core.security import ALGORITHM
-from tests.conftest import PASSWORD, assert_problem, count_rows
+from tests.conftest import PASSWORD, assert_problem, count_rows, message, request_body
 
 
 def sign_in(client, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
@@ -191,6 +191,24 @@ def test_revoke_rejects_existing_tokens_on_the_next_request(client, world):
     assert client.get("/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
     # Revoking my tokens touches nobody else's.
     assert client.get("/me", headers=world.auth("other_staff")).status_code == 200
+
+
+def test_a_revoked_token_creates_nothing(client, world, school, db):
+    # A create looks up who is asking inside its own unit of work: refused there, it writes
+    # nothing, not even its idempotency key.
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    assert client.post("/auth/revoke", headers=owner).status_code == 204
+    tables = ("message", "contact", "audit_event", "idempotency_key")
+    before = [count_rows(db, t) for t in tables]
+    for path, body in (
+        (f"/contacts/{cid}/messages", message()),
+        ("/contacts", request_body(school)),
+    ):
+        response = client.post(path, json=body, headers={**owner, "Idempotency-Key": "after"})
+        assert_problem(response, 401)
+    assert [count_rows(db, t) for t in tables] == before
 
 
 def test_revoke_needs_a_token(client, world):
