@@ -93,32 +93,28 @@ class DatabaseTurns:
                 yield
 
 
-async def database_turn(request: Request) -> AsyncIterator[None]:
-    turns: DatabaseTurns = request.app.state.turns
-    async with turns.turn(write=writes(request)):
-        yield
-
-
-async def request_session(
-    request: Request, _turn: Annotated[None, Depends(database_turn, scope="function")]
-) -> AsyncIterator[Session]:
+async def request_session(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work: committed when the endpoint returns, rolled back if it raises.
 
-    Opening a session does no I/O; the commit (or rollback) and close run in one worker thread
-    call, shielded so that a client hanging up cannot leave a transaction open.
+    It starts with the request's turn at the database (see `DatabaseTurns`), held until the
+    commit ends. Opening a session does no I/O; the commit (or rollback) and close run in one
+    worker thread call, shielded so that a client hanging up cannot leave a transaction open.
     """
-    session = get_database(request).session(read_only=not writes(request))
-    try:
-        yield session
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_end, session, False)
-        raise
-    if session.in_transaction():
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_end, session, True)
-    else:  # already committed by the endpoint: closing does no I/O
-        session.close()
+    turns: DatabaseTurns = request.app.state.turns
+    write = writes(request)
+    async with turns.turn(write=write):
+        session = get_database(request).session(read_only=not write)
+        try:
+            yield session
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_end, session, False)
+            raise
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_end, session, True)
+        else:  # already committed by the endpoint: closing does no I/O
+            session.close()
 
 
 def _end(session: Session, commit: bool) -> None:
@@ -160,10 +156,11 @@ class Caller:
 
 
 async def caller(
-    session: SessionDep, tokens: TokensDep, token: Annotated[str | None, Depends(bearer)]
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]
 ) -> Caller:
     if not token:
         raise Unauthorized("Sign in first: this needs a bearer token from POST /auth/token.")
+    tokens: TokenService = request.app.state.tokens
     return Caller(session, tokens.read(token))
 
 
