@@ -253,13 +253,21 @@ def bulk_chain(db: Database, count: int, label: str) -> None:
 
 
 def _after_bulk(db: Database, table: str, *linked: str) -> None:
-    """Sequences and planner statistics as a live database would have them (autovacuum would
-    analyse the tables in time; without statistics PostgreSQL plans joins blind)."""
+    """Sequences, planner statistics and visibility as a live database would have them.
+
+    Autovacuum would vacuum and analyse the tables in time (without statistics PostgreSQL plans
+    joins blind; without the visibility map an index-only scan still reads the table), and a
+    log that grew over years is not in the middle of writing out a 10 M-row load: measured
+    straight after one, the first page of the review took 6.9 ms; minutes later, the load
+    written out, 3.6–3.9 ms (a 10 k-row log: 3.4 ms).
+    """
     with db.engine.begin() as conn:
         if db.is_sqlite:
             conn.execute(text("ANALYZE"))
-        else:
-            latest = f"(SELECT max(id) FROM {table})"
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {latest})"))
-            for name in (table, *linked):
-                conn.execute(text(f"ANALYZE {name}"))
+            return
+        latest = f"(SELECT max(id) FROM {table})"
+        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {latest})"))
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in (table, *linked):
+            conn.execute(text(f"VACUUM (ANALYZE) {name}"))
+        conn.execute(text("CHECKPOINT"))
