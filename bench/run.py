@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from bench import data
 from contacts import review
 from contacts.service import end_contacts_past_their_end_date
-from core import audit
+from core import verification
 from core.auth import Principal
 from core.db import Database
 from core.outbox import enqueue
@@ -250,8 +250,8 @@ def p4_outbox(backend: str, folder: str, settings: Settings) -> None:
 def p5_chain(backend: str, db: Database, links: int) -> None:
     data.bulk_chain(db, links, f"P5 {backend}")
     with db.session() as session:
-        elapsed = timed(lambda: audit.verify(session))
-        checked = audit.verify(session).checked
+        elapsed = timed(lambda: verification.verify(session))
+        checked = verification.verify(session).checked
     rate = checked / elapsed
     report(
         "P5 chain verify links per second",

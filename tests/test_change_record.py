@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from core import audit
+from core import audit, verification
 from core.auth import Principal
 from tests.conftest import assert_problem, count_rows, message, request_body
 
@@ -73,8 +73,8 @@ def test_tampering_with_sql_names_the_first_bad_link(
     with db.session() as session:
         head = session.get(audit.AuditHead, 1)
         assert head is not None
-        walked = audit.check_chain(
-            audit._events(session), head_seq=head.seq, head_link=head.link_hash
+        walked = verification.check_chain(
+            verification.stored_events(session), head_seq=head.seq, head_link=head.link_hash
         )
     assert walked.model_dump() == result
 
@@ -100,10 +100,10 @@ def test_both_verifications_agree_on_an_untouched_chain(db, busy_contact):
     with db.session() as session:
         head = session.get(audit.AuditHead, 1)
         assert head is not None
-        walked = audit.check_chain(
-            audit._events(session), head_seq=head.seq, head_link=head.link_hash
+        walked = verification.check_chain(
+            verification.stored_events(session), head_seq=head.seq, head_link=head.link_hash
         )
-        assert audit.verify(session) == walked
+        assert verification.verify(session) == walked
         assert walked.ok and walked.checked == busy_contact + 6
 
 

@@ -8,7 +8,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from core import audit
+from core import verification
 from tests.conftest import count_rows, message, request_body
 
 THREADS = 4
@@ -46,4 +46,4 @@ def test_a_burst_bigger_than_the_thread_pool_is_all_logged(app, client, world, s
     assert time.monotonic() - started < 20  # no request sat out a lock timeout (30 s)
     assert count_rows(db, "message") == BURST
     with db.session() as session:
-        assert audit.verify(session).ok
+        assert verification.verify(session).ok

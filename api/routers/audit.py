@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import CurrentPrincipal, PagingDep, SessionDep
-from core import audit
-from core.audit import AuditEventPublic, VerifyResult
+from core import audit, verification
+from core.audit import AuditEventPublic
 from core.directory.access import require_role, visible_school
 from core.directory.models import TRUST_ROLES, RecordId, Role
 from core.directory.schools import list_schools
 from core.pagination import Page, decode_int_cursor, encode_cursor
+from core.verification import VerifyResult
 
 router = APIRouter(tags=["audit"])
 
@@ -57,4 +58,4 @@ def verify(session: SessionDep, actor: CurrentPrincipal) -> object:
     """Recompute every link of the chain: `first_bad` is the first event that does not match."""
     school = visible_school(session, actor, actor.school_id or 0)
     require_role(actor, school, Role.dsl, action="verify the change record")
-    return audit.verify(session)
+    return verification.verify(session)
