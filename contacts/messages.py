@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import ParentNotice
 from contacts.flags import LogTarget, PupilOnContact, flags_for
@@ -108,24 +108,17 @@ def _one_statement_store() -> sa.Select[Any]:
         )
         .cte("logged")
     )
-    pupils = (
-        table_of(MessagePupil)
-        .insert()
-        .from_select(
-            ["message_id", "pupil_id"],
-            sa.select(logged.c.id, sa.func.unnest(bindparam("pupil_ids", type_=ARRAY(sa.Integer)))),
+
+    def one_row_each(model: type[SQLModel], column: str, values: str, of: Any) -> Any:
+        # A row per element of an array parameter, all pointing at the new entry.
+        each = sa.func.unnest(bindparam(values, type_=ARRAY(of)))
+        rows = sa.select(logged.c.id, each)
+        return (
+            table_of(model).insert().from_select(["message_id", column], rows).cte(f"each_{column}")
         )
-        .cte("pupils")
-    )
-    flagged = (
-        table_of(MessageFlag)
-        .insert()
-        .from_select(
-            ["message_id", "flag"],
-            sa.select(logged.c.id, sa.func.unnest(bindparam("flag_names", type_=ARRAY(sa.String)))),
-        )
-        .cte("flagged")
-    )
+
+    pupils = one_row_each(MessagePupil, "pupil_id", "pupil_ids", sa.Integer)
+    flagged = one_row_each(MessageFlag, "flag", "flag_names", sa.String)
     alerted = (
         table_of(Alert)
         .insert()
