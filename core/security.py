@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from jose import JWTError, jwt
+from jose import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -19,6 +19,7 @@ from core.settings import Settings
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss", "jti")
+NOT_GENUINE = "The access token is invalid or has expired."
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,10 @@ class TokenService:
                 issuer=self._issuer,
                 options={f"require_{name}": True for name in REQUIRED_CLAIMS},
             )
-        except JWTError as exc:
-            raise Unauthorized("The access token is invalid or has expired.") from exc
-        except Exception as exc:  # malformed input can surface as other errors inside jose
-            raise Unauthorized("The access token is invalid or has expired.") from exc
+        except Exception as exc:  # JWTError, or others inside jose on malformed input
+            raise Unauthorized(NOT_GENUINE) from exc
         if not isinstance(claims.get("exp"), int):
-            raise Unauthorized("The access token is invalid or has expired.")
+            raise Unauthorized(NOT_GENUINE)
         return claims
 
     def issue(self, *, staff_id: int, generation: int) -> tuple[str, int]:
@@ -76,13 +75,14 @@ class TokenService:
         claims = self._verified(token)
         # A token checked once is remembered (checking the signature costs more than the rest of
         # a request's authentication); its expiry is still checked on every use, as jose does.
-        if claims["exp"] < int(time.time()):
-            raise Unauthorized("The access token is invalid or has expired.")
         sub, gen, jti, exp = claims.get("sub"), claims.get("gen"), claims.get("jti"), claims["exp"]
-        if not isinstance(sub, str) or not sub.isdigit() or not isinstance(gen, int):
-            raise Unauthorized("The access token is invalid or has expired.")
-        if not isinstance(jti, str) or not isinstance(exp, int):
-            raise Unauthorized("The access token is invalid or has expired.")
+        if (
+            exp < int(time.time())
+            or not (isinstance(sub, str) and sub.isdigit())
+            or not isinstance(gen, int)
+            or not isinstance(jti, str)
+        ):
+            raise Unauthorized(NOT_GENUINE)
         return TokenClaims(
             staff_id=int(sub),
             generation=gen,
