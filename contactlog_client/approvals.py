@@ -89,6 +89,7 @@ def decide(
     contact: Annotated[int, typer.Argument(help="Contact number")],
     approve: Annotated[bool, typer.Option("--approve/--reject", help="Approve or reject")],
     conditions: Annotated[str | None, typer.Option(help="Conditions of an approval")] = None,
+    note: Annotated[str | None, typer.Option(help="A note with an approval")] = None,
     reason: Annotated[str | None, typer.Option(help="Reason for a rejection")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -97,6 +98,8 @@ def decide(
     body: dict[str, Any] = {"approve": approve}
     if conditions:
         body["conditions"] = conditions
+    if note:
+        body["note"] = note
     if reason:
         body["reason"] = reason
     key = QueuedEntry(contact_id=contact, body=body).key

@@ -241,12 +241,12 @@ def confirm_deletion(
     api, _ = run(signed_in)
     body: dict[str, Any] = {"how": how, **({"pupil_id": pupil} if pupil else {})}
     key = QueuedEntry(contact_id=contact, body=body).key
-    tasks = run(lambda: api.request("POST", f"/contacts/{contact}/deletion", json=body, key=key))
+    done = run(lambda: api.request("POST", f"/contacts/{contact}/deletion", json=body, key=key))
     emit(
-        tasks,
+        done,
         as_json,
         lambda: out.print(
-            f"Confirmed: {len(tasks)} deletion task(s) on contact #{contact} closed."
+            f"Confirmed: the contact method is deleted; contact #{contact} is now {done['state']}."
         ),
     )
 

@@ -48,7 +48,7 @@ def _contact_entries(contacts: list[Contact], ended: list[ContactPupil]) -> list
             )
         )
         if c.decided_at is not None:
-            verdict = "approved" if c.rejection_reason is None else "rejected"
+            verdict = c.verdict or "decided"
             out.append(
                 ChronologyEntry(
                     at=c.decided_at,

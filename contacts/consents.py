@@ -14,7 +14,7 @@ from consent.models import (
 from consent.rules import needs_consent
 from contacts.models import Alert, AlertKind, Contact, ContactPupil, ContactState
 from contacts.service import end_pupils
-from core import audit
+from core import audit, once
 from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import school_zone, visible_school
@@ -100,11 +100,18 @@ def withdraw_consent(
         raise RuleBroken("withdrawn_on is in the future.")
     if withdrawn_on < consent.given_on:
         raise RuleBroken("withdrawn_on is before the consent was given.")
-    consent.withdrawn_on = withdrawn_on
-    consent.withdrawal_reason = withdrawal.reason
-    consent.withdrawal_recorded_at = now()
-    session.add(consent)
-    session.flush()
+    once.claim(
+        session,
+        Consent,
+        consent.id,
+        still=col(Consent.withdrawn_on).is_(None),
+        values={
+            "withdrawn_on": withdrawn_on,
+            "withdrawal_reason": withdrawal.reason,
+            "withdrawal_recorded_at": now(),
+        },
+        too_late="This consent has already been withdrawn.",
+    )
     audit.record(
         session,
         actor=actor,

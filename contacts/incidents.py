@@ -16,7 +16,7 @@ from contacts.incident_models import (
     IncidentPupilIn,
 )
 from contacts.models import Alert, AlertKind
-from core import audit
+from core import audit, once
 from core.auth import Principal
 from core.clock import now
 from core.directory.access import own_or_reports, require_role, visible_school
@@ -146,12 +146,19 @@ def record_discussion(
         raise RuleBroken("discussed_at needs a time zone offset.")
     if discussion.discussed_at > now():
         raise RuleBroken("discussed_at is in the future.")
-    incident.discussed_with_id = actor.staff_id
-    incident.discussed_at = discussion.discussed_at
-    incident.outcome = discussion.outcome
-    incident.parent_involved = discussion.parent_involved
-    session.add(incident)
-    session.flush()
+    once.claim(
+        session,
+        Incident,
+        incident.id,
+        still=col(Incident.discussed_at).is_(None),
+        values={
+            "discussed_with_id": actor.staff_id,
+            "discussed_at": discussion.discussed_at,
+            "outcome": discussion.outcome,
+            "parent_involved": discussion.parent_involved,
+        },
+        too_late="The discussion of this incident has already been recorded.",
+    )
     audit.record(
         session,
         actor=actor,

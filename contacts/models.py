@@ -34,6 +34,13 @@ class ContactState(StrEnum):
     closed = "closed"
 
 
+class Verdict(StrEnum):
+    """The written decision on a request, stored as given (never inferred from other fields)."""
+
+    approved = "approved"
+    rejected = "rejected"
+
+
 class PupilState(StrEnum):
     requested = "requested"
     rejected = "rejected"
@@ -102,7 +109,10 @@ class Contact(SQLModel, table=True):
     requested_at: datetime = Field(sa_type=UTCDateTime)
     decided_by_id: int | None = Field(default=None, foreign_key="staff.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verdict: str | None = Field(default=None, sa_column=_str_column(10, nullable=True))
+    # An approval's conditions and optional note; a rejection's reason.
     conditions: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     rejection_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -133,17 +143,30 @@ class ContactDevice(SQLModel, table=True):
 
 
 class DecisionCreate(Forbid):
+    """An approval takes conditions and may take a note; a rejection takes a reason."""
+
     approve: bool
     conditions: str | None = Field(default=None, min_length=1, max_length=2000)
+    note: str | None = Field(default=None, min_length=1, max_length=2000)
     reason: str | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
-    def _reason_for_rejection(self) -> DecisionCreate:
+    def _verdict_fits(self) -> DecisionCreate:
+        if self.approve and self.reason:
+            raise ValueError(
+                "a reason belongs to a rejection; an approval takes conditions and a note"
+            )
         if not self.approve and not self.reason:
             raise ValueError("a rejection needs a reason")
-        if not self.approve and self.conditions:
-            raise ValueError("conditions belong to an approval")
+        if not self.approve and (self.conditions or self.note):
+            raise ValueError(
+                "conditions and a note belong to an approval; a rejection gives a reason"
+            )
         return self
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.approved if self.approve else Verdict.rejected
 
 
 class EndCreate(Forbid):
@@ -183,7 +206,9 @@ class ContactPublic(SQLModel):
     requested_at: datetime
     decided_by_id: int | None
     decided_at: datetime | None
+    verdict: Verdict | None
     conditions: str | None
+    decision_note: str | None
     rejection_reason: str | None
     ended_at: datetime | None
     closed_at: datetime | None

@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from contacts.incident_models import MessageFlag, MessageReview, ReviewCreate
 from contacts.messages import message_views
 from contacts.models import Contact, Message, MessagePublic, MessagePupil
-from core import audit
+from core import audit, once
 from core.auth import Principal
 from core.clock import now
 from core.db import Database
@@ -206,13 +206,19 @@ def review_message(
     if message.staff_id == actor.staff_id:
         raise RuleBroken("Nobody reviews their own communications.")
     at = now()
+    # One review mark per entry: two DSLs pressing "reviewed" at once leave one review, not two.
+    once.claim(
+        session,
+        Message,
+        message_id,
+        still=col(Message.reviewed_at).is_(None),
+        values={"reviewed_at": at},
+        too_late="This entry has already been reviewed.",
+    )
     review = MessageReview(
         message_id=message_id, reviewer_id=actor.staff_id, reviewed_at=at, note=review_in.note
     )
     session.add(review)
-    if message.reviewed_at is None:
-        message.reviewed_at = at
-        session.add(message)
     session.flush()
     audit.record(
         session,

@@ -19,7 +19,7 @@ from contacts.models import (
     DeletionTask,
     EndCreate,
 )
-from core import audit
+from core import audit, once
 from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import own_or_reports, require_role, school_zone, visible_school
@@ -183,20 +183,30 @@ def decide(
         raise Conflict("This request has already been decided.")
     if decision.approve and contact.ends_on < school_date(now(), school_zone(school)):
         raise RuleBroken("The end date has already passed; the request cannot be approved.")
-    contact.state = ContactState.approved if decision.approve else ContactState.rejected
-    contact.decided_by_id = actor.staff_id
-    contact.decided_at = now()
-    contact.conditions = decision.conditions
-    contact.rejection_reason = decision.reason
-    session.add(contact)
-    session.flush()
+    verdict = decision.verdict
+    once.claim(
+        session,
+        Contact,
+        contact.id,
+        still=col(Contact.state) == ContactState.requested,
+        values={
+            "state": ContactState(verdict),
+            "verdict": verdict,
+            "decided_by_id": actor.staff_id,
+            "decided_at": now(),
+            "conditions": decision.conditions,
+            "decision_note": decision.note,
+            "rejection_reason": decision.reason,
+        },
+        too_late="This request has already been decided.",
+    )
     _record(
         session,
         actor,
         contact,
-        "contact.approved" if decision.approve else "contact.rejected",
+        f"contact.{verdict}",
         reason=decision.reason,
-        details={"conditions": decision.conditions},
+        details={"conditions": decision.conditions, "note": decision.note},
     )
     return contact
 
@@ -287,13 +297,16 @@ def end_contact(*, session: Session, actor: Principal, contact_id: int, end: End
         if link.ended_at is not None:
             raise Conflict("This contact has already ended for that pupil.")
         pupils = [end.pupil_id]
-    end_pupils(session, actor=actor, contact=contact, pupil_ids=pupils, reason=end.reason)
+    # Checked above as the request began; a concurrent ending may still have got there first,
+    # and then nothing is left to end here.
+    if not end_pupils(session, actor=actor, contact=contact, pupil_ids=pupils, reason=end.reason):
+        raise Conflict("This contact has already ended" + (" for that pupil." if pupils else "."))
     return contact
 
 
 def confirm_deletion(
     *, session: Session, actor: Principal, contact_id: int, deletion: DeletionCreate
-) -> list[DeletionTask]:
+) -> Contact:
     """§5.6: the owner confirms the contact method is deleted; the record itself is kept."""
     contact, _, _ = contact_in_scope(session, actor, contact_id)
     if contact.staff_id != actor.staff_id:
@@ -308,16 +321,21 @@ def confirm_deletion(
         raise Conflict("There is no open deletion task on this contact.")
     at = now()
     deleted_at = deletion.deleted_at or at
-    if deleted_at.tzinfo is None:
-        raise RuleBroken("deleted_at needs a time zone offset.")
     if deleted_at > at:
         raise RuleBroken("deleted_at is in the future.")
+    # The method cannot have been deleted for a pupil before that pupil's part had ended (each
+    # task is created at that moment).
+    if deleted_at < max(t.created_at for t in tasks):
+        raise RuleBroken("deleted_at is before the contact ended for that pupil.")
     for task in tasks:
-        task.confirmed_at = at
-        task.deleted_at = deleted_at
-        task.how = deletion.how
-        session.add(task)
-    session.flush()
+        once.claim(
+            session,
+            DeletionTask,
+            task.id,
+            still=col(DeletionTask.confirmed_at).is_(None),
+            values={"confirmed_at": at, "deleted_at": deleted_at, "how": deletion.how},
+            too_late="This deletion has already been confirmed.",
+        )
     remaining = session.exec(
         select(DeletionTask.id).where(
             DeletionTask.contact_id == contact.id, col(DeletionTask.confirmed_at).is_(None)
@@ -336,7 +354,7 @@ def confirm_deletion(
         school_id=contact.school_id,
         details={"pupil_ids": [t.pupil_id for t in tasks], "how": deletion.how},
     )
-    return tasks
+    return contact
 
 
 def end_contacts_past_their_end_date(*, session: Session, actor: Principal, at: datetime) -> int:

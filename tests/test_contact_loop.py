@@ -148,7 +148,8 @@ def test_the_whole_loop(client, world, school, db):
         headers=owner,
     )
     assert confirmed.status_code == 200, confirmed.text
-    assert len(confirmed.json()) == 2
+    assert confirmed.json()["state"] == "closed"
+    assert all(p["deletion_confirmed_at"] for p in confirmed.json()["pupils"])
     closed = client.get(f"/contacts/{cid}", headers=dsl).json()
     assert closed["state"] == "closed"
     assert {p["state"] for p in closed["pupils"]} == {"closed"}
@@ -174,6 +175,36 @@ def test_the_whole_loop(client, world, school, db):
     assert verified == {"ok": True, "checked": count_rows(db, "audit_event"), "first_bad": None}
 
 
+def test_an_approval_is_shown_as_approved_everywhere(client, world, school):
+    """An approval takes conditions and a note; a reason belongs to a rejection only, so an
+    approval can no longer be stored (and then shown) with a rejection's reason."""
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    refused = assert_problem(
+        client.post(
+            f"/contacts/{cid}/decision",
+            json={"approve": True, "reason": "Good plan"},
+            headers=world.auth("manager"),
+        ),
+        422,
+    )
+    assert "reason belongs to a rejection" in str(refused["errors"])
+    approved = client.post(
+        f"/contacts/{cid}/decision",
+        json={"approve": True, "conditions": "Team group only", "note": "Good plan"},
+        headers=world.auth("manager"),
+    ).json()
+    assert approved["verdict"] == "approved" and approved["state"] in ("approved", "active")
+    assert (approved["conditions"], approved["decision_note"]) == ("Team group only", "Good plan")
+    assert approved["rejection_reason"] is None
+    story = client.get(f"/staff/{world.ids['owner']}/chronology", headers=world.auth("dsl")).json()[
+        "items"
+    ]
+    assert "contact.approved" in [e["type"] for e in story]
+    assert "contact.rejected" not in [e["type"] for e in story]
+
+
 def test_rejection_records_the_reason(client, world, school):
     cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
         "id"
@@ -189,7 +220,7 @@ def test_rejection_records_the_reason(client, world, school):
         json={"approve": False, "reason": "Use the school's Teams instead"},
         headers=world.auth("manager"),
     ).json()
-    assert rejected["state"] == "rejected"
+    assert rejected["state"] == "rejected" and rejected["verdict"] == "rejected"
     assert rejected["rejection_reason"] == "Use the school's Teams instead"
     assert_problem(
         client.post(f"/contacts/{cid}/end", json={"reason": "x"}, headers=world.auth("owner")), 409

@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
+from core import clock
 from core.outbox import OutboxEmail, claim
 from scheduler.runner import run_job
 from tests.conftest import TODAY, count_rows, message, request_body
@@ -152,12 +153,14 @@ def test_a_contact_ending_produces_notice_prompt_repeats_and_escalation(
     run_all(db, mail_settings, noon(19))
     assert len(inbox.to(MANAGER)) == 1  # escalated once
 
+    clock.set_clock(lambda: noon(19))  # the owner confirms on that day, after the contact ended
     confirmed = client.post(
         f"/contacts/{approved}/deletion",
         json={"how": "Deleted the group"},
         headers=world.auth("owner"),
     )
-    assert confirmed.status_code == 200
+    clock.set_clock(None)
+    assert confirmed.status_code == 200, confirmed.text
     before = len(inbox.received)
     for day in (20, 22, 25, 40):
         run_all(db, mail_settings, noon(day))

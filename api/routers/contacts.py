@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import RootModel
 from sqlmodel import Session
 
 from api.deps import CurrentPrincipal, PagingDep, SessionDep
@@ -25,7 +24,6 @@ from core.directory.models import RecordId
 from core.pagination import Page
 
 router = APIRouter(tags=["contacts"])
-DeletionTasksPublic = RootModel[list[DeletionTaskPublic]]
 
 
 def _view(session: Session):  # type: ignore[no-untyped-def]
@@ -103,20 +101,21 @@ def end_contact(
     )
 
 
-@router.post("/contacts/{contact_id:int}/deletion", response_model=list[DeletionTaskPublic])
+@router.post("/contacts/{contact_id:int}/deletion", response_model=ContactPublic, status_code=200)
 def confirm_deletion(
     contact_id: RecordId,
     body: DeletionCreate,
     session: SessionDep,
     idem: IdempotentDep,
 ) -> object:
-    """Confirm the contact method was deleted (how, when); the record itself is kept."""
+    """Confirm the contact method was deleted (how, when); the record itself is kept. Answers
+    the contact, as ending and deciding do: each pupil shows `deletion_confirmed_at`."""
     return idem.create(
         body,
         lambda actor: service.confirm_deletion(
             session=session, actor=actor, contact_id=contact_id, deletion=body
         ),
-        lambda tasks: DeletionTasksPublic([DeletionTaskPublic.model_validate(t) for t in tasks]),
+        _view(session),
         status_code=200,
     )
 

@@ -1,0 +1,251 @@
+"""Once-only changes under real concurrency: two people deciding, withdrawing, ending, confirming,
+reviewing or recording a discussion at the same moment — exactly one succeeds, every other one is
+told 409, and the change record holds one event."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import TODAY, message, request_body
+from tests.test_staff_client import Server
+
+TRIALS = 6
+
+
+@pytest.fixture
+def server(app, database_url, tmp_path):  # app: every table emptied first
+    running = Server(database_url, str(tmp_path / "server"))
+    running.env["CONTACTLOG_JWT_SECRET"] = app.state.settings.jwt_secret  # accept world's tokens
+    running.start()
+    yield running
+    running.stop()
+
+
+@dataclass
+class Attempt:
+    who: str
+    path: str
+    body: dict[str, object]
+
+
+def at_once(server: Server, world, attempts: list[Attempt]) -> list[int]:  # type: ignore[no-untyped-def]
+    """Send every attempt at the same instant, each from its own connection; their statuses."""
+    clients = [
+        httpx.Client(base_url=server.url, headers=world.auth(a.who), timeout=30) for a in attempts
+    ]
+    for c in clients:  # open each connection first, so the barrier releases requests, not dials
+        c.get("/healthz")
+    barrier = threading.Barrier(len(attempts))
+    statuses: list[int] = [0] * len(attempts)
+
+    def go(i: int) -> None:
+        barrier.wait()
+        statuses[i] = clients[i].post(attempts[i].path, json=attempts[i].body).status_code
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(attempts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.close()
+    return statuses
+
+
+def events(db, action: str, object_id: int) -> int:  # type: ignore[no-untyped-def]
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM audit_event WHERE action = :a AND object_id = :o"),
+                {"a": action, "o": object_id},
+            ).scalar_one()
+        )
+
+
+def exactly_one(statuses: list[int], success: int) -> None:
+    assert sorted(statuses) == sorted([success] + [409] * (len(statuses) - 1)), statuses
+
+
+def trials(make: Callable[[], None]) -> None:
+    for _ in range(TRIALS):
+        make()
+
+
+def _approved(client, world, school) -> int:  # type: ignore[no-untyped-def]
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()
+    client.post(
+        f"/contacts/{cid['id']}/decision", json={"approve": True}, headers=world.auth("manager")
+    )
+    return int(cid["id"])
+
+
+def test_two_approvers_deciding_at_once(server, client, world, school, db):
+    def one() -> None:
+        cid = client.post(
+            "/contacts", json=request_body(school), headers=world.auth("owner")
+        ).json()["id"]
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt(
+                    "manager", f"/contacts/{cid}/decision", {"approve": True, "conditions": "C"}
+                ),
+                Attempt("head", f"/contacts/{cid}/decision", {"approve": False, "reason": "R"}),
+            ],
+        )
+        exactly_one(statuses, 200)
+        assert events(db, "contact.approved", cid) + events(db, "contact.rejected", cid) == 1
+        shown = client.get(f"/contacts/{cid}", headers=world.auth("dsl")).json()
+        # The row holds one person's decision whole: never one's conditions with another's reason.
+        if shown["verdict"] == "approved":
+            assert shown["decided_by_id"] == world.ids["manager"]
+            assert (shown["conditions"], shown["rejection_reason"]) == ("C", None)
+        else:
+            assert shown["decided_by_id"] == world.ids["head"]
+            assert (shown["conditions"], shown["rejection_reason"]) == (None, "R")
+
+    trials(one)
+
+
+def test_two_people_ending_a_contact_at_once(server, client, world, school, db):
+    def one() -> None:
+        cid = _approved(client, world, school)
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt("owner", f"/contacts/{cid}/end", {"reason": "Season over"}),
+                Attempt("dsl", f"/contacts/{cid}/end", {"reason": "Concern raised"}),
+                Attempt("manager", f"/contacts/{cid}/end", {"reason": "Team disbanded"}),
+            ],
+        )
+        exactly_one(statuses, 200)
+        assert events(db, "contact.ended", cid) == 1
+        with db.engine.connect() as conn:
+            tasks = conn.execute(
+                text("SELECT count(*) FROM deletion_task WHERE contact_id = :c"), {"c": cid}
+            ).scalar_one()
+        assert tasks == 2  # one per pupil, not one per caller
+
+    trials(one)
+
+
+def test_two_withdrawals_of_one_consent_at_once(server, client, world, school, db):
+    def one() -> None:
+        cid = _approved(client, world, school)
+        consent = client.post(
+            f"/pupils/{school['young']}/consents",
+            json={
+                "contact_id": cid,
+                "guardian_id": school["guardian"],
+                "method": "email",
+                "evidence_reference": "mail",
+                "given_on": TODAY.isoformat(),
+            },
+            headers=world.auth("admin"),
+        ).json()["id"]
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt("admin", f"/consents/{consent}/withdrawal", {"reason": "Parent asked"}),
+                Attempt("dsl", f"/consents/{consent}/withdrawal", {"reason": "Parent phoned"}),
+            ],
+        )
+        exactly_one(statuses, 200)
+        assert events(db, "consent.withdrawn", consent) == 1
+        assert events(db, "contact.ended", cid) == 1
+
+    trials(one)
+
+
+def test_two_deletion_confirmations_at_once(server, client, world, school, db):
+    def one() -> None:
+        cid = _approved(client, world, school)
+        client.post(f"/contacts/{cid}/end", json={"reason": "Over"}, headers=world.auth("owner"))
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt("owner", f"/contacts/{cid}/deletion", {"how": "Left the group"}),
+                Attempt("owner", f"/contacts/{cid}/deletion", {"how": "Deleted the group"}),
+            ],
+        )
+        exactly_one(statuses, 200)
+        assert events(db, "deletion.confirmed", cid) == 1
+        with db.engine.connect() as conn:
+            hows = conn.execute(
+                text("SELECT DISTINCT how FROM deletion_task WHERE contact_id = :c"), {"c": cid}
+            ).all()
+        assert len(hows) == 1
+
+    trials(one)
+
+
+def test_two_reviews_of_one_entry_at_once(server, client, world, school, db):
+    cid = _approved(client, world, school)
+
+    def one() -> None:
+        flagged = client.post(
+            f"/contacts/{cid}/messages",
+            json=message(device_tag="MY-OWN-PHONE"),
+            headers=world.auth("owner"),
+        ).json()["id"]
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt("dsl", f"/messages/{flagged}/reviews", {"note": "Spoke to them."}),
+                Attempt("trust_dsl", f"/messages/{flagged}/reviews", {"note": "Seen."}),
+            ],
+        )
+        exactly_one(statuses, 201)
+        assert events(db, "message.reviewed", flagged) == 1
+        with db.engine.connect() as conn:
+            reviews = conn.execute(
+                text("SELECT count(*) FROM message_review WHERE message_id = :m"), {"m": flagged}
+            ).scalar_one()
+        assert reviews == 1
+
+    trials(one)
+
+
+def test_two_discussions_of_one_incident_at_once(server, client, world, school, db):
+    def one() -> None:
+        incident = client.post(
+            "/incidents",
+            json={
+                "kind": "chance_contact",
+                "platform": "facebook",
+                "occurred_at": "2026-01-01T10:00:00Z",
+                "what_happened": "Seen in a public group",
+                "personal_information_shared": False,
+                "pupils": [{"pupil_id": school["young"], "part": "initiated"}],
+            },
+            headers=world.auth("owner"),
+        ).json()["id"]
+        discussion = {
+            "discussed_at": datetime.now(UTC).isoformat(),
+            "outcome": "Advised.",
+            "parent_involved": False,
+        }
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt("manager", f"/incidents/{incident}/discussion", discussion),
+                Attempt("head", f"/incidents/{incident}/discussion", discussion),
+            ],
+        )
+        exactly_one(statuses, 200)
+        assert events(db, "incident.discussed", incident) == 1
+
+    trials(one)
