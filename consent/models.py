@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import model_validator
 from sqlalchemy import Column, String, Text
@@ -71,6 +72,7 @@ class Consent(ConsentBase, table=True):
 
 
 class WithdrawalCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"reason"})
     withdrawn_on: Day | None = None
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -84,6 +86,7 @@ class ParentNoticeBase(SQLModel):
 
 
 class ParentNoticeCreate(ParentNoticeBase, Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"reason_explained"})
     contact_id: RecordId | None = None
     informed_on: Day
 

@@ -10,7 +10,14 @@ from sqlmodel import Session, col, or_, select
 
 from consent.models import Consent, ParentNotice
 from contacts.incident_models import Incident, IncidentPupil
-from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
+from contacts.models import (
+    Contact,
+    ContactPupil,
+    DeletionTask,
+    Message,
+    MessagePupil,
+    platform_name,
+)
 from contacts.review import LogFilter, record_access
 from core.auth import Principal
 from core.directory.access import require_role, visible_school
@@ -44,7 +51,7 @@ def _contact_entries(contacts: list[Contact], ended: list[ContactPupil]) -> list
                 object_id=c.id,
                 contact_id=c.id,
                 link=link,
-                summary=f"Staff #{c.staff_id} asked for {c.platform} contact",
+                summary=f"Staff #{c.staff_id} asked for {platform_name(c.platform)} contact",
             )
         )
         if c.decided_at is not None:
@@ -154,7 +161,9 @@ def _common_entries(
                 object_type="incident",
                 object_id=i.id,
                 link=link,
-                summary=f"{i.kind.replace('_', ' ')} on {i.platform}",
+                summary=(
+                    f"{i.kind.replace('_', ' ')} on {platform_name(i.platform, i.platform_name)}"
+                ),
             )
         )
         if i.discussed_at is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import model_validator
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
@@ -38,6 +39,7 @@ class IncidentPupilIn(Forbid):
 
 
 class IncidentCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"what_happened"})
     kind: IncidentKind
     platform: Platform
     platform_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -61,6 +63,7 @@ class IncidentCreate(Forbid):
 
 
 class DiscussionCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"outcome"})
     discussed_at: Instant
     outcome: str = Field(min_length=1, max_length=5000)
     parent_involved: bool
@@ -129,6 +132,7 @@ class MessageFlag(SQLModel, table=True):
 
 
 class ReviewCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"note"})
     note: str = Field(min_length=1, max_length=5000)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import model_validator
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
@@ -23,6 +24,27 @@ class Platform(StrEnum):
     snapchat = "snapchat"
     tes = "tes"
     other = "other"
+
+
+# Platforms by their proper names, wherever a person reads them (emails, chronologies, pages).
+PLATFORM_NAMES: dict[str, str] = {
+    Platform.facebook: "Facebook",
+    Platform.instagram: "Instagram",
+    Platform.whatsapp: "WhatsApp",
+    Platform.x: "X",
+    Platform.linkedin: "LinkedIn",
+    Platform.youtube: "YouTube",
+    Platform.snapchat: "Snapchat",
+    Platform.tes: "TES",
+    Platform.other: "another platform",
+}
+
+
+def platform_name(platform: str, named: str | None = None) -> str:
+    """How a person reads the platform: its proper name, or the name given for 'other'."""
+    if platform == Platform.other and named:
+        return named
+    return PLATFORM_NAMES.get(platform, platform)
 
 
 class ContactState(StrEnum):
@@ -74,6 +96,7 @@ def _str_column(length: int, *, nullable: bool = False) -> Column[str]:
 
 
 class ContactCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"purpose"})
     pupil_ids: list[RecordId] = Field(default_factory=list, max_length=200)
     pupil_references: list[str] = Field(default_factory=list, max_length=200)
     platform: Platform
@@ -145,6 +168,8 @@ class ContactDevice(SQLModel, table=True):
 class DecisionCreate(Forbid):
     """An approval takes conditions and may take a note; a rejection takes a reason."""
 
+    free_text: ClassVar[frozenset[str]] = frozenset({"conditions", "note", "reason"})
+
     approve: bool
     conditions: str | None = Field(default=None, min_length=1, max_length=2000)
     note: str | None = Field(default=None, min_length=1, max_length=2000)
@@ -170,11 +195,13 @@ class DecisionCreate(Forbid):
 
 
 class EndCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"reason"})
     reason: str = Field(min_length=1, max_length=2000)
     pupil_id: RecordId | None = None
 
 
 class DeletionCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"how"})
     how: str = Field(min_length=1, max_length=2000)
     deleted_at: Instant | None = None
     pupil_id: RecordId | None = None
@@ -260,6 +287,7 @@ class Direction(StrEnum):
 
 
 class MessageCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"summary", "verbatim", "amend_reason"})
     direction: Direction
     occurred_at: Instant
     pupil_ids: list[RecordId] | None = Field(default=None, max_length=200)

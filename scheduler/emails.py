@@ -1,4 +1,9 @@
-"""The emails contactlog sends: plain, short, saying what to do, how to confirm, and by when."""
+"""The emails contactlog sends: plain, short, saying what to do, how to confirm, and by when.
+
+Subjects come from fixed wording (ids, dates, platforms by their proper names); anything stored
+that a person typed reaches an email only through `core.text.one_line`, so no stored text can
+break a header or silence an alert.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from contacts.incident_models import Incident
-from contacts.models import Contact, Platform
+from contacts.models import PLATFORM_NAMES, Contact, platform_name
+from core.text import one_line
 
 SIGNATURE = "\n-- \ncontactlog, for your school's social-networking protocol\n"
 
@@ -18,14 +24,13 @@ class Email:
 
 
 def _platform(contact: Contact) -> str:
-    if contact.platform == Platform.other and contact.platform_name:
-        return contact.platform_name
-    names = {"x": "X", "tes": "TES", "linkedin": "LinkedIn", "youtube": "YouTube"}
-    return names.get(contact.platform, contact.platform.capitalize())
+    """For subjects: the platform's proper name only, never text someone typed."""
+    return PLATFORM_NAMES.get(contact.platform, "another platform")
 
 
 def _which(contact: Contact) -> str:
-    return f"contact #{contact.id} on {_platform(contact)} ({contact.school_account})"
+    named = one_line(platform_name(contact.platform, contact.platform_name))
+    return f"contact #{contact.id} on {named} ({one_line(contact.school_account)})"
 
 
 def _how_to_confirm(contact: Contact, base_url: str) -> str:
@@ -60,7 +65,7 @@ def delete_contact_method(
     """`pupils` names those to remove when only part of a contact ended; None for all of it."""
     what = (
         "Remove these pupils from the group, friend list or contacts you used: "
-        + ", ".join(pupils)
+        + ", ".join(one_line(p) for p in pupils)
         + "."
         if pupils
         else "Delete the contact method: leave or close the group, remove the friend or\n"
@@ -83,10 +88,10 @@ def delete_contact_method(
 
 def deletion_overdue(contact: Contact, *, staff_name: str, days: int, base_url: str) -> Email:
     return Email(
-        subject=f"Overdue: {staff_name} has not confirmed deleting a {_platform(contact)} contact",
+        subject=f"Overdue: deleting a {_platform(contact)} contact has not been confirmed",
         body=(
-            f"{staff_name}'s {_which(contact)} ended {days} days or more ago, and the deletion\n"
-            "of the contact method has not been confirmed.\n\n"
+            f"{one_line(staff_name)}'s {_which(contact)} ended {days} days or more ago,\n"
+            "and the deletion of the contact method has not been confirmed.\n\n"
             "Please follow this up with them. The contact's record, its messages and the\n"
             f"deletion tasks are at {base_url}/contacts/{contact.id}\n{SIGNATURE}"
         ),
@@ -95,7 +100,7 @@ def deletion_overdue(contact: Contact, *, staff_name: str, days: int, base_url: 
 
 def flagged_message(contact: Contact, *, message_id: int, flags: list[str], base_url: str) -> Email:
     return Email(
-        subject=f"Flagged communication logged on {_which(contact)}",
+        subject=f"Flagged communication logged on {_platform(contact)} contact #{contact.id}",
         body=(
             f"A communication was logged on {_which(contact)} with these flags:\n"
             + "".join(f"  - {f.replace('_', ' ')}\n" for f in flags)
@@ -118,10 +123,12 @@ def consent_withdrawn(contact: Contact, *, base_url: str) -> Email:
 
 def incident_reported(incident: Incident, *, reporter: str, base_url: str) -> Email:
     kind = incident.kind.replace("_", " ")
+    where = one_line(platform_name(incident.platform, incident.platform_name))
+    platform = PLATFORM_NAMES.get(incident.platform, "another platform")
     return Email(
-        subject=f"Incident reported by {reporter}: {kind}",
+        subject=f"Incident reported: {kind} on {platform}",
         body=(
-            f"{reporter} has recorded an incident ({kind}) on {incident.platform}, which happened\n"
+            f"{one_line(reporter)} has recorded an incident ({kind}) on {where}, which happened\n"
             f"on {incident.occurred_at:%d %B %Y at %H:%M} UTC.\n\n"
             "The protocol (§5.2) asks the headteacher or line manager to discuss it with them and\n"
             "record the outcome, including whether a parent should be involved:\n"
@@ -132,9 +139,9 @@ def incident_reported(incident: Incident, *, reporter: str, base_url: str) -> Em
 
 def approval_waiting(contact: Contact, *, requester: str, base_url: str) -> Email:
     return Email(
-        subject=f"A contact request from {requester} is waiting for your decision",
+        subject=f"A {_platform(contact)} contact request is waiting for your decision",
         body=(
-            f"{requester} asked for approval of {_which(contact)} from "
+            f"{one_line(requester)} asked for approval of {_which(contact)} from "
             f"{contact.starts_on:%d %B} to {contact.ends_on:%d %B %Y}.\n\n"
             "Staff may not make this contact until you approve it in writing. Decide it:\n"
             f'  contactlog decide {contact.id} --approve   (or --reject --reason "...")\n'

@@ -9,6 +9,7 @@ from email.utils import format_datetime
 
 from core.outbox import OutboxEmail
 from core.settings import Settings
+from core.text import one_line, safe_body
 
 
 class MailerUnavailable(Exception):
@@ -24,12 +25,14 @@ def message_id(email: OutboxEmail, sender: str) -> str:
 def build(email: OutboxEmail, settings: Settings) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
-    message["To"] = email.to_address
-    message["Subject"] = email.subject
+    # Every header is one line whatever a row holds (rows written before input was checked
+    # included): an email that fails to build would silence the alert it carries.
+    message["To"] = one_line(email.to_address)
+    message["Subject"] = one_line(email.subject)
     message["Message-ID"] = message_id(email, settings.mail_from)
     message["Date"] = format_datetime(email.created_at)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(email.body)
+    message.set_content(safe_body(email.body))
     return message
 
 

@@ -116,7 +116,7 @@ def test_a_contact_ending_produces_notice_prompt_repeats_and_escalation(
     assert inbox.subjects(OWNER) == []
     run_all(db, mail_settings, noon(3))  # seven days to go
     assert inbox.subjects(OWNER) == [
-        f"Your approved Whatsapp contact ends on {(TODAY + timedelta(days=10)):%d %B %Y}"
+        f"Your approved WhatsApp contact ends on {(TODAY + timedelta(days=10)):%d %B %Y}"
     ]
     run_all(db, mail_settings, noon(4))  # the notice is sent once only
     assert len(inbox.to(OWNER)) == 1
@@ -128,7 +128,7 @@ def test_a_contact_ending_produces_notice_prompt_repeats_and_escalation(
         client.get(f"/contacts/{approved}", headers=world.auth("owner")).json()["state"] == "ended"
     )
     prompt = inbox.to(OWNER)[-1]
-    assert prompt["Subject"] == "Action needed: delete the Whatsapp contact method"
+    assert prompt["Subject"] == "Action needed: delete the WhatsApp contact method"
     body = text(prompt)
     assert f"contactlog confirm-deletion {approved}" in body
     assert f"/contacts/{approved}/deletion" in body
@@ -147,7 +147,7 @@ def test_a_contact_ending_produces_notice_prompt_repeats_and_escalation(
     assert inbox.to(MANAGER) == [] and inbox.to(DSL) == []
     run_all(db, mail_settings, noon(18))  # seven days after the end: escalated
     assert [m["Subject"] for m in inbox.to(MANAGER)] == [
-        "Overdue: Owner has not confirmed deleting a Whatsapp contact"
+        "Overdue: deleting a WhatsApp contact has not been confirmed"
     ]
     assert len(inbox.to(DSL)) == 1
     run_all(db, mail_settings, noon(19))
@@ -236,7 +236,7 @@ def test_a_waiting_request_chases_the_approver_once(
     run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=25))
     run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=49))
     assert [m["Subject"] for m in mail_server.inbox.to(MANAGER)] == [
-        "A contact request from Owner is waiting for your decision"
+        "A WhatsApp contact request is waiting for your decision"
     ]
 
 
@@ -376,7 +376,7 @@ def test_an_incident_emails_the_line_manager_and_the_dsl(
     run_all(db, mail_settings, datetime.now(UTC) + timedelta(minutes=5))
     for person in (MANAGER, DSL):
         [email] = mail_server.inbox.to(person)
-        assert email["Subject"] == "Incident reported by Owner: chance contact"
+        assert email["Subject"] == "Incident reported: chance contact on Facebook"
         assert f"/incidents/{incident['id']}" in text(email)
         assert "public group" not in text(email)  # what happened stays in contactlog
     assert mail_server.inbox.to(OWNER) == []

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated
+from enum import Enum, StrEnum
+from typing import Annotated, ClassVar
 
 from annotated_types import Interval
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, EmailStr, field_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
 from core.db import UTCDateTime
+from core.text import check_free_text, check_line
 
 
 class Role(StrEnum):
@@ -53,25 +63,37 @@ def _stamp() -> Column[datetime]:
     return Column(UTCDateTime(), nullable=False)
 
 
-def _printable(value: object) -> object:
-    if isinstance(value, str) and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
-        raise ValueError("must not contain control characters")
+def _each_text(value: object, check: Callable[[str], str]) -> object:
+    if isinstance(value, str) and not isinstance(value, Enum):
+        return check(value)
     if isinstance(value, list):
-        for item in value:
-            _printable(item)
+        return [_each_text(item, check) for item in value]
+    return value
+
+
+def _no_controls(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
+        raise ValueError("must not contain control characters")
     return value
 
 
 class Forbid(SQLModel):
-    """Input schemas refuse unknown fields, so nobody sets an id, school or role by stealth,
-    and control characters, which no record needs and PostgreSQL cannot store (NUL)."""
+    """Input schemas refuse unknown fields, so nobody sets an id, school or role by stealth.
+
+    Every text field is one line (no line breaks, controls or bidirectional overrides) unless
+    the schema names it in `free_text`, where lines are allowed; see `core.text`.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
+    free_text: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_control_characters(cls, value: object) -> object:
-        return _printable(value)
+    def _clean_text(cls, value: object, info: ValidationInfo) -> object:
+        if info.field_name == "password":
+            return _each_text(value, _no_controls)
+        check = check_free_text if info.field_name in cls.free_text else check_line
+        return _each_text(value, check)
 
 
 # ---------------------------------------------------------------- trust and schools
