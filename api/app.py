@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.deps import DatabaseTurns
-from api.middleware import BodyLimit, NoNulInQuery, SecurityHeaders
+from api.middleware import BodyLimit, HeaderLimit, NoNulInQuery, SecurityHeaders
 from api.routers import (
     audit,
     auth,
@@ -60,6 +60,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=problems.ERROR_RESPONSES,
+        # The interactive documents are a setting (CONTACTLOG_API_DOCS), off in production.
+        docs_url="/docs" if settings.docs_served else None,
+        redoc_url="/redoc" if settings.docs_served else None,
+        openapi_url="/openapi.json" if settings.docs_served else None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -77,7 +81,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(NoNulInQuery)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeaderLimit, limit=settings.max_header_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts_sent)
 
     # Routes are matched in order: the log, written many times a day by every member of staff
     # with a contact, comes first. No two routers share a path, so the order changes nothing else.

@@ -100,8 +100,9 @@ def serve(
     """Serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    _settings()
-    console.print(f"contactlog on http://{host}:{port} (API docs: http://{host}:{port}/docs)")
+    settings = _settings()
+    docs = f" (API docs: http://{host}:{port}/docs)" if settings.docs_served else ""
+    console.print(f"contactlog on http://{host}:{port}{docs}")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -110,6 +111,10 @@ def serve(
         workers=workers,
         proxy_headers=True,
         access_log=True,
+        # Nothing tells a visitor which server software answers.
+        server_header=False,
+        # The h11 parser's own cap on a request's head; the app caps headers on every parser.
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
 

@@ -92,16 +92,21 @@ class BodyLimit:
 
 
 class SecurityHeaders:
-    """No response is cached: every one may hold personal data about a pupil."""
+    """Headers every response carries: nothing is cached (any response may hold personal data
+    about a pupil), nothing is sniffed, framed or sent on as a referrer; HSTS behind TLS."""
 
     HEADERS = (
         (b"cache-control", b"no-store"),
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", b"frame-ancestors 'none'"),
     )
+    HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.headers = (*self.HEADERS, self.HSTS) if hsts else self.HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,11 +116,56 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.HEADERS if k not in names]
+                extra = [(k, v) for k, v in self.headers if k not in names]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+async def _refuse(send: Send, status: int, slug: str, title: str, detail: str) -> None:
+    body = json.dumps(
+        {
+            "type": f"urn:contactlog:problem:{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class HeaderLimit:
+    """Request headers over the cap, all together, are refused with 431 before any work."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(k) + len(v) + 4 for k, v in scope["headers"])
+            if size > self.limit:
+                await _refuse(
+                    send,
+                    431,
+                    "request-header-fields-too-large",
+                    "Request Header Fields Too Large",
+                    f"The request's headers are larger than the {self.limit} bytes accepted.",
+                )
+                return
+        await self.app(scope, receive, send)
 
 
 class NoNulInQuery:
@@ -128,25 +178,12 @@ class NoNulInQuery:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query: bytes = scope.get("query_string", b"") if scope["type"] == "http" else b""
         if b"%00" in query or b"\x00" in query:
-            body = json.dumps(
-                {
-                    "type": "urn:contactlog:problem:invalid-input",
-                    "title": "Invalid input",
-                    "status": 422,
-                    "detail": "The query string holds a NUL character.",
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 422,
-                    "headers": [
-                        (b"content-type", PROBLEM_JSON.encode()),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"cache-control", b"no-store"),
-                    ],
-                }
+            await _refuse(
+                send,
+                422,
+                "invalid-input",
+                "Invalid input",
+                "The query string holds a NUL character.",
             )
-            await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)

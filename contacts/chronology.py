@@ -1,12 +1,23 @@
-"""A pupil's or a staff member's whole story in one time order: every record, typed and linked."""
+"""A pupil's or a staff member's whole story, newest first: every record, typed and linked.
+
+A page is found in the database: one keyed UNION ALL over the record types gives the page's keys
+(when, what, which record), and only those records are then read to describe them. So a page
+costs what the page holds, however long the history behind it.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, func, literal, tuple_, union_all
+from sqlalchemy.sql.expression import ColumnClause
+from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
 from contacts.incident_models import Incident, IncidentPupil
@@ -20,8 +31,9 @@ from contacts.models import (
 )
 from contacts.review import LogFilter, record_access
 from core.auth import Principal
+from core.db import UTCDateTime
 from core.directory.access import require_role, visible_school
-from core.directory.models import Pupil, Role, Staff
+from core.directory.models import EARLIEST_YEAR, LATEST_YEAR, MAX_RECORD_ID, Pupil, Role, Staff
 from core.directory.staff import manages
 from core.errors import InvalidInput, NotFound
 from core.outbox import OutboxEmail
@@ -38,180 +50,294 @@ class ChronologyEntry(BaseModel):
     link: str
 
 
-def _contact_entries(contacts: list[Contact], ended: list[ContactPupil]) -> list[ChronologyEntry]:
-    out = []
-    for c in contacts:
-        assert c.id is not None
-        link = f"/contacts/{c.id}"
-        out.append(
-            ChronologyEntry(
-                at=c.requested_at,
-                type="contact.requested",
-                object_type="contact",
-                object_id=c.id,
-                contact_id=c.id,
-                link=link,
-                summary=f"Staff #{c.staff_id} asked for {platform_name(c.platform)} contact",
-            )
-        )
-        if c.decided_at is not None:
-            verdict = c.verdict or "decided"
-            out.append(
-                ChronologyEntry(
-                    at=c.decided_at,
-                    type=f"contact.{verdict}",
-                    object_type="contact",
-                    object_id=c.id,
-                    contact_id=c.id,
-                    link=link,
-                    summary=f"{verdict.title()} by staff #{c.decided_by_id}",
-                )
-            )
-    for e in ended:
-        if e.ended_at is not None:
-            out.append(
-                ChronologyEntry(
-                    at=e.ended_at,
-                    type="contact.ended",
-                    object_type="contact",
-                    object_id=e.contact_id,
-                    contact_id=e.contact_id,
-                    link=f"/contacts/{e.contact_id}",
-                    summary=f"Ended for pupil #{e.pupil_id}: {e.end_reason}",
-                )
-            )
-    return out
+@dataclass(frozen=True)
+class Key:
+    """Where an entry stands: newest first, then by type, record and part (a pupil's ending)."""
+
+    at: datetime
+    type: str
+    object_type: str
+    object_id: int
+    part: int
 
 
-def _common_entries(
-    session: Session,
-    contact_ids: list[int],
-    pupil_ids: list[int] | None,
-    message_filter: Any,
-    incident_filter: Any,
-    email_filter: Any,
-) -> list[ChronologyEntry]:
-    out: list[ChronologyEntry] = []
-    consents = select(Consent).where(col(Consent.contact_id).in_(contact_ids))
-    if pupil_ids is not None:
-        consents = consents.where(col(Consent.pupil_id).in_(pupil_ids))
-    for c in session.exec(consents):
-        assert c.id is not None
-        link = f"/pupils/{c.pupil_id}/consents"
-        out.append(
-            ChronologyEntry(
-                at=c.recorded_at,
-                type="consent.recorded",
-                object_type="consent",
-                object_id=c.id,
-                contact_id=c.contact_id,
-                link=link,
-                summary=f"Consent given {c.given_on} by guardian #{c.guardian_id}",
-            )
-        )
-        if c.withdrawal_recorded_at is not None:
-            out.append(
-                ChronologyEntry(
-                    at=c.withdrawal_recorded_at,
-                    type="consent.withdrawn",
-                    object_type="consent",
-                    object_id=c.id,
-                    contact_id=c.contact_id,
-                    link=link,
-                    summary=f"Consent withdrawn from {c.withdrawn_on}",
-                )
-            )
-    for t in session.exec(
-        select(DeletionTask).where(col(DeletionTask.contact_id).in_(contact_ids))
-    ):
-        if t.confirmed_at is not None and (pupil_ids is None or t.pupil_id in pupil_ids):
-            assert t.id is not None
-            out.append(
-                ChronologyEntry(
-                    at=t.confirmed_at,
-                    type="deletion.confirmed",
-                    object_type="deletion_task",
-                    object_id=t.id,
-                    contact_id=t.contact_id,
-                    link=f"/contacts/{t.contact_id}",
-                    summary=f"Contact method deleted: {t.how}",
-                )
-            )
-    for m in session.exec(select(Message).where(message_filter)):
-        assert m.id is not None
-        flags = f" [{m.flags.replace(',', ', ')}]" if m.flags else ""
-        out.append(
-            ChronologyEntry(
-                at=m.occurred_at,
-                type=f"message.{m.direction}",
-                object_type="message",
-                object_id=m.id,
-                contact_id=m.contact_id,
-                link=f"/contacts/{m.contact_id}/messages/{m.id}",
-                summary=f"{m.summary}{flags}",
-            )
-        )
-    for i in session.exec(select(Incident).where(incident_filter)):
-        assert i.id is not None
-        link = f"/incidents/{i.id}"
-        out.append(
-            ChronologyEntry(
-                at=i.occurred_at,
-                type="incident.reported",
-                object_type="incident",
-                object_id=i.id,
-                link=link,
-                summary=(
-                    f"{i.kind.replace('_', ' ')} on {platform_name(i.platform, i.platform_name)}"
-                ),
-            )
-        )
-        if i.discussed_at is not None:
-            out.append(
-                ChronologyEntry(
-                    at=i.discussed_at,
-                    type="incident.discussed",
-                    object_type="incident",
-                    object_id=i.id,
-                    link=link,
-                    summary=f"Discussed with staff #{i.discussed_with_id}",
-                )
-            )
-    for e in session.exec(select(OutboxEmail).where(email_filter)):
-        assert e.id is not None
-        out.append(
-            ChronologyEntry(
-                at=e.created_at,
-                type=f"email.{e.kind}",
-                object_type="email",
-                object_id=e.id,
-                contact_id=e.contact_id,
-                link=f"/outbox?state={e.state}",
-                summary=f"Email to staff #{e.to_staff_id}: {e.subject}",
-            )
-        )
-    return out
+@dataclass(frozen=True)
+class Story:
+    """Whose story: the records that belong in it, as subqueries of ids."""
+
+    contact_ids: Any
+    pupil_id: int | None  # the pupil's story keeps to that pupil's part of each contact
+    messages: ColumnElement[bool]
+    incidents: ColumnElement[bool]
+    emails: ColumnElement[bool]
 
 
-def _page(entries: list[ChronologyEntry], cursor: str | None, limit: int) -> Page[ChronologyEntry]:
-    def key(e: ChronologyEntry) -> tuple[str, str, int]:
-        return (e.at.isoformat(), e.type, e.object_id)
+def _branch(
+    at: Any, kind: ColumnElement[str] | str, object_type: str, object_id: Any, *where: Any
+) -> Select[Any]:
+    type_ = literal(kind, String) if isinstance(kind, str) else kind
+    part = literal(0)
+    return sa.select(
+        at.label("at"),
+        type_.label("type"),
+        literal(object_type, String).label("object_type"),
+        object_id.label("object_id"),
+        part.label("part"),
+    ).where(*where)
 
-    entries.sort(key=key)
-    after = decode_cursor(cursor)
+
+def _branches(story: Story) -> list[Select[Any]]:
+    contacts: ColumnElement[bool] = col(Contact.id).in_(story.contact_ids)
+    links: ColumnElement[bool] = col(ContactPupil.contact_id).in_(story.contact_ids)
+    consents: ColumnElement[bool] = col(Consent.contact_id).in_(story.contact_ids)
+    tasks: ColumnElement[bool] = col(DeletionTask.contact_id).in_(story.contact_ids)
+    if story.pupil_id is not None:
+        links = and_(links, col(ContactPupil.pupil_id) == story.pupil_id)
+        consents = and_(consents, col(Consent.pupil_id) == story.pupil_id)
+        tasks = and_(tasks, col(DeletionTask.pupil_id) == story.pupil_id)
+    ended: Any = sa.select(
+        col(ContactPupil.ended_at).label("at"),
+        literal("contact.ended", String).label("type"),
+        literal("contact", String).label("object_type"),
+        col(ContactPupil.contact_id).label("object_id"),
+        col(ContactPupil.pupil_id).label("part"),
+    ).where(links, col(ContactPupil.ended_at).is_not(None))
+    branches = [
+        _branch(
+            col(Contact.requested_at), "contact.requested", "contact", col(Contact.id), contacts
+        ),
+        _branch(
+            col(Contact.decided_at),
+            literal("contact.", String) + func.coalesce(col(Contact.verdict), "decided"),
+            "contact",
+            col(Contact.id),
+            contacts,
+            col(Contact.decided_at).is_not(None),
+        ),
+        ended,
+        _branch(col(Consent.recorded_at), "consent.recorded", "consent", col(Consent.id), consents),
+        _branch(
+            col(Consent.withdrawal_recorded_at),
+            "consent.withdrawn",
+            "consent",
+            col(Consent.id),
+            consents,
+            col(Consent.withdrawal_recorded_at).is_not(None),
+        ),
+        _branch(
+            col(DeletionTask.confirmed_at),
+            "deletion.confirmed",
+            "deletion_task",
+            col(DeletionTask.id),
+            tasks,
+            col(DeletionTask.confirmed_at).is_not(None),
+        ),
+        _branch(
+            col(Message.occurred_at),
+            literal("message.", String) + col(Message.direction),
+            "message",
+            col(Message.id),
+            story.messages,
+        ),
+        _branch(
+            col(Incident.occurred_at),
+            "incident.reported",
+            "incident",
+            col(Incident.id),
+            story.incidents,
+        ),
+        _branch(
+            col(Incident.discussed_at),
+            "incident.discussed",
+            "incident",
+            col(Incident.id),
+            story.incidents,
+            col(Incident.discussed_at).is_not(None),
+        ),
+        _branch(
+            col(OutboxEmail.created_at),
+            literal("email.", String) + col(OutboxEmail.kind),
+            "email",
+            col(OutboxEmail.id),
+            story.emails,
+        ),
+    ]
+    if story.pupil_id is not None:
+        branches.append(
+            _branch(
+                col(ParentNotice.recorded_at),
+                "parent_notice.recorded",
+                "parent_notice",
+                col(ParentNotice.id),
+                col(ParentNotice.pupil_id) == story.pupil_id,
+            )
+        )
+    return branches
+
+
+def _after(cursor: str | None) -> Key | None:
+    """The key a cursor holds; anything this server did not issue is refused (422), never a 500."""
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    refused = InvalidInput(
+        "The cursor is not one this server issued.",
+        extra={"errors": [{"field": "cursor", "message": "unrecognised cursor"}]},
+    )
+    if not (isinstance(raw, list) and len(raw) == 5):
+        raise refused
+    at, type_, object_type, object_id, part = raw
+    ints = (object_id, part)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ints):
+        raise refused
+    if not (isinstance(type_, str) and isinstance(object_type, str) and isinstance(at, str)):
+        raise refused
+    if not (0 <= object_id <= MAX_RECORD_ID and 0 <= part <= MAX_RECORD_ID and len(type_) < 80):
+        raise refused
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        raise refused from None
+    if when.tzinfo is None or not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
+        raise refused
+    return Key(when, type_, object_type, object_id, part)
+
+
+def _page_keys(session: Session, story: Story, after: Key | None, limit: int) -> list[Key]:
+    every = union_all(*_branches(story)).subquery("story")
+    c: Any = every.c
+    query = sa.select(c.at, c.type, c.object_type, c.object_id, c.part)
     if after is not None:
-        if not (isinstance(after, list) and len(after) == 3):
-            raise InvalidInput("The cursor is not one this server issued.")
-        entries = [e for e in entries if key(e) > tuple(after)]
-    more = len(entries) > limit
-    shown = entries[:limit]
-    return Page(items=shown, next_cursor=encode_cursor(list(key(shown[-1]))) if more else None)
+        at: ColumnClause[Any] = literal(after.at, UTCDateTime())  # type: ignore[assignment]
+        query = query.where(
+            tuple_(c.at, c.type, c.object_id, c.part)
+            < tuple_(at, literal(after.type, String), literal(after.object_id), literal(after.part))
+        )
+    query = query.order_by(c.at.desc(), c.type.desc(), c.object_id.desc(), c.part.desc())
+    return [Key(*row) for row in session.execute(query.limit(limit + 1)).all()]
+
+
+# ---------------------------------------------------------------- describing the page's entries
+
+
+def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {row.id: row for row in session.exec(select(model).where(col(model.id).in_(wanted)))}
+
+
+def _describe(session: Session, keys: list[Key]) -> list[ChronologyEntry]:
+    wanted: dict[str, list[int]] = defaultdict(list)
+    for k in keys:
+        wanted[k.object_type].append(k.object_id)
+    models = {
+        "contact": Contact,
+        "consent": Consent,
+        "deletion_task": DeletionTask,
+        "message": Message,
+        "incident": Incident,
+        "email": OutboxEmail,
+        "parent_notice": ParentNotice,
+    }
+    rows = {name: _by_id(session, model, wanted[name]) for name, model in models.items()}
+    ends = {
+        (e.contact_id, e.pupil_id): e
+        for e in session.exec(
+            select(ContactPupil).where(col(ContactPupil.contact_id).in_(wanted["contact"] or [0]))
+        )
+    }
+    return [_entry(k, rows[k.object_type][k.object_id], ends) for k in keys]
+
+
+def _entry(k: Key, row: Any, ends: dict[tuple[int, int], ContactPupil]) -> ChronologyEntry:
+    describe: dict[str, Callable[[], tuple[int | None, str, str]]] = {
+        "contact.requested": lambda: (
+            row.id,
+            f"/contacts/{row.id}",
+            f"Staff #{row.staff_id} asked for {platform_name(row.platform)} contact",
+        ),
+        "contact.ended": lambda: (
+            row.id,
+            f"/contacts/{row.id}",
+            f"Ended for pupil #{k.part}: {ends[(row.id, k.part)].end_reason}",
+        ),
+        "consent.recorded": lambda: (
+            row.contact_id,
+            f"/pupils/{row.pupil_id}/consents",
+            f"Consent given {row.given_on} by guardian #{row.guardian_id}",
+        ),
+        "consent.withdrawn": lambda: (
+            row.contact_id,
+            f"/pupils/{row.pupil_id}/consents",
+            f"Consent withdrawn from {row.withdrawn_on}",
+        ),
+        "deletion.confirmed": lambda: (
+            row.contact_id,
+            f"/contacts/{row.contact_id}",
+            f"Contact method deleted: {row.how}",
+        ),
+        "incident.reported": lambda: (
+            None,
+            f"/incidents/{row.id}",
+            f"{row.kind.replace('_', ' ')} on {platform_name(row.platform, row.platform_name)}",
+        ),
+        "incident.discussed": lambda: (
+            None,
+            f"/incidents/{row.id}",
+            f"Discussed with staff #{row.discussed_with_id}",
+        ),
+        "parent_notice.recorded": lambda: (
+            row.contact_id,
+            f"/pupils/{row.pupil_id}/parent-notices",
+            f"Parents informed on {row.informed_on} by {row.informed_by}",
+        ),
+    }
+    if k.type in describe:
+        contact_id, link, summary = describe[k.type]()
+    elif k.object_type == "contact":  # the decision: contact.approved or contact.rejected
+        verdict = k.type.removeprefix("contact.")
+        contact_id, link = row.id, f"/contacts/{row.id}"
+        summary = f"{verdict.title()} by staff #{row.decided_by_id}"
+    elif k.object_type == "message":
+        flags = f" [{row.flags.replace(',', ', ')}]" if row.flags else ""
+        contact_id = row.contact_id
+        link = f"/contacts/{row.contact_id}/messages/{row.id}"
+        summary = f"{row.summary}{flags}"
+    else:  # an email
+        contact_id, link = row.contact_id, f"/outbox?state={row.state}"
+        summary = f"Email to staff #{row.to_staff_id}: {row.subject}"
+    return ChronologyEntry(
+        at=k.at,
+        type=k.type,
+        object_type=k.object_type,
+        object_id=k.object_id,
+        contact_id=contact_id,
+        summary=summary,
+        link=link,
+    )
+
+
+def _page(session: Session, story: Story, cursor: str | None, limit: int) -> Page[ChronologyEntry]:
+    keys = _page_keys(session, story, _after(cursor), limit)
+    more = len(keys) > limit
+    keys = keys[:limit]
+    last = keys[-1] if keys else None
+    next_cursor = (
+        encode_cursor([last.at.isoformat(), last.type, last.object_type, last.object_id, last.part])
+        if more and last is not None
+        else None
+    )
+    return Page(items=_describe(session, keys), next_cursor=next_cursor)
+
+
+# ---------------------------------------------------------------- whose story
 
 
 def pupil_chronology(
     *, session: Session, actor: Principal, pupil_id: int, cursor: str | None, limit: int
 ) -> Page[ChronologyEntry]:
-    """Everything about one pupil: for the DSL (and, in time, investigations)."""
+    """Everything about one pupil, newest first: for the DSL (and investigations)."""
     pupil = session.get(Pupil, pupil_id)
     if pupil is None:
         raise NotFound("No such pupil.")
@@ -220,45 +346,30 @@ def pupil_chronology(
     except NotFound:
         raise NotFound("No such pupil.") from None
     require_role(actor, school, Role.dsl, action="read a pupil's chronology")
-    links = session.exec(select(ContactPupil).where(ContactPupil.pupil_id == pupil_id)).all()
-    contact_ids = [link.contact_id for link in links]
-    contacts = list(session.exec(select(Contact).where(col(Contact.id).in_(contact_ids))).all())
-    entries = _contact_entries(contacts, list(links))
-    entries += _common_entries(
-        session,
-        contact_ids,
-        [pupil_id],
-        message_filter=col(Message.id).in_(
+    contact_ids = select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id)
+    story = Story(
+        contact_ids=contact_ids,
+        pupil_id=pupil_id,
+        messages=col(Message.id).in_(
             select(MessagePupil.message_id).where(MessagePupil.pupil_id == pupil_id)
         ),
-        incident_filter=col(Incident.id).in_(
+        incidents=col(Incident.id).in_(
             select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id)
         ),
-        email_filter=col(OutboxEmail.contact_id).in_(contact_ids),
+        emails=col(OutboxEmail.contact_id).in_(contact_ids),
     )
-    for n in session.exec(select(ParentNotice).where(ParentNotice.pupil_id == pupil_id)):
-        assert n.id is not None
-        entries.append(
-            ChronologyEntry(
-                at=n.recorded_at,
-                type="parent_notice.recorded",
-                object_type="parent_notice",
-                object_id=n.id,
-                contact_id=n.contact_id,
-                link=f"/pupils/{pupil_id}/parent-notices",
-                summary=f"Parents informed on {n.informed_on} by {n.informed_by}",
-            )
-        )
+    page = _page(session, story, cursor, limit)
     record_access(
         session, actor, "access.pupil_chronology", LogFilter(pupil_id=pupil_id), pupil.school_id
     )
-    return _page(entries, cursor, limit)
+    return page
 
 
 def staff_chronology(
     *, session: Session, actor: Principal, staff_id: int, cursor: str | None, limit: int
 ) -> Page[ChronologyEntry]:
-    """Everything one member of staff did and was asked: for the DSL and their line manager."""
+    """Everything one member of staff did and was asked, newest first: for the DSL and their
+    line manager."""
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound("No such member of staff.")
@@ -268,23 +379,17 @@ def staff_chronology(
         raise NotFound("No such member of staff.") from None
     if not manages(actor, staff, school):
         require_role(actor, school, Role.dsl, action="read a staff chronology")
-    contacts = list(session.exec(select(Contact).where(Contact.staff_id == staff_id)).all())
-    contact_ids = [c.id for c in contacts if c.id is not None]
-    links = session.exec(
-        select(ContactPupil).where(col(ContactPupil.contact_id).in_(contact_ids))
-    ).all()
-    entries = _contact_entries(contacts, list(links))
-    entries += _common_entries(
-        session,
-        contact_ids,
-        None,
-        message_filter=col(Message.staff_id) == staff_id,
-        incident_filter=col(Incident.reporter_id) == staff_id,
-        email_filter=or_(
-            col(OutboxEmail.to_staff_id) == staff_id, col(OutboxEmail.contact_id).in_(contact_ids)
-        ),
+    contact_ids = select(Contact.id).where(Contact.staff_id == staff_id)
+    story = Story(
+        contact_ids=contact_ids,
+        pupil_id=None,
+        messages=col(Message.staff_id) == staff_id,
+        incidents=col(Incident.reporter_id) == staff_id,
+        emails=(col(OutboxEmail.to_staff_id) == staff_id)
+        | col(OutboxEmail.contact_id).in_(contact_ids),
     )
+    page = _page(session, story, cursor, limit)
     record_access(
         session, actor, "access.staff_chronology", LogFilter(staff_id=staff_id), staff.school_id
     )
-    return _page(entries, cursor, limit)
+    return page

@@ -45,6 +45,8 @@ def record_consent(
         raise RuleBroken("Consent must come from someone with parental responsibility.")
     if consent_in.given_on > school_date(now(), school_zone(school)):
         raise RuleBroken("given_on is in the future.")
+    if consent_in.given_on < pupil.date_of_birth:
+        raise RuleBroken("given_on is before the pupil was born.")
     consent = Consent(
         **consent_in.model_dump(),
         school_id=school.id,
@@ -156,6 +158,8 @@ def record_parent_notice(
         )
     if notice_in.informed_on > school_date(now(), school_zone(school)):
         raise RuleBroken("informed_on is in the future.")
+    if notice_in.informed_on < pupil.date_of_birth:
+        raise RuleBroken("informed_on is before the pupil was born.")
     if notice_in.contact_id is not None:
         contact = session.get(Contact, notice_in.contact_id)
         if contact is None or contact.school_id != school.id:

@@ -44,7 +44,8 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     key = decode_cursor(cursor)
     if key is None:
         return None
-    if not isinstance(key, int) or isinstance(key, bool):
+    # A key the database's integer columns can hold: anything else was not issued here.
+    if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key < 2**63:
         raise InvalidInput(
             "The cursor is not one this server issued.",
             extra={"errors": [{"field": "cursor", "message": "unrecognised cursor"}]},

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Secrets that have appeared in examples; a production deployment using one is refused.
 KNOWN_EXAMPLE_SECRETS = frozenset({"", "changethis", "change-me", "secret", "contactlog"})
 MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 12
 
 # Low-level concerns in the spirit of KCSIE's examples: over-familiarity, secrecy, meeting up,
 # moving to private channels. Phone numbers are matched separately, as a pattern.
@@ -112,6 +113,15 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=10_000_000, ge=1024)
     max_page_size: int = Field(default=200, ge=1)
     max_export_rows: int = Field(default=2_000_000, ge=1)
+    # Request headers, all together; a larger request is refused (431) before it is read.
+    max_header_bytes: int = Field(default=16_384, ge=1024)
+    # A check of the whole change record is served again for this long (0: always check anew).
+    verify_reuse_seconds: int = Field(default=60, ge=0)
+
+    # The interactive API documents (/docs, /redoc, /openapi.json); off by default in production.
+    api_docs: bool | None = None
+    # Strict-Transport-Security on every response; on by default in production (behind TLS).
+    hsts: bool | None = None
 
     @field_validator("school_timezone")
     @classmethod
@@ -125,14 +135,27 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_real_secret(self) -> Settings:
         if self.environment == "production":
-            if self.jwt_secret in KNOWN_EXAMPLE_SECRETS or len(self.jwt_secret) < MIN_SECRET_LENGTH:
+            if (
+                self.jwt_secret in KNOWN_EXAMPLE_SECRETS
+                or len(self.jwt_secret) < MIN_SECRET_LENGTH
+                # "aaaa…" or "abab…" is as long as a key and as guessable as a short one.
+                or len(set(self.jwt_secret)) < MIN_SECRET_DISTINCT
+            ):
                 raise ValueError(
                     "CONTACTLOG_JWT_SECRET must be set to a random value of at least "
-                    f"{MIN_SECRET_LENGTH} characters in production"
+                    f"{MIN_SECRET_LENGTH} characters (not one or a few repeated) in production"
                 )
             if not self.database_url:
                 raise ValueError("CONTACTLOG_DATABASE_URL must be set in production")
         return self
+
+    @property
+    def docs_served(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.environment != "production"
+
+    @property
+    def hsts_sent(self) -> bool:
+        return self.hsts if self.hsts is not None else self.environment == "production"
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +27,32 @@ class VerifyResult(BaseModel):
     ok: bool
     checked: int
     first_bad: int | None
+    verified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Verified:
+    result: VerifyResult
+    at: datetime
+
+
+# One full check at a time per process, and its answer served again for a while: a caller who
+# asks over and over (or many at once) cannot make the server hash the whole record each time.
+_one_at_a_time = threading.Lock()
+_last: dict[str, _Verified] = {}
+
+
+def verify_or_reuse(session: Session, *, at: datetime, reuse_seconds: int) -> VerifyResult:
+    """The last full check if it is younger than `reuse_seconds`, or a new one; the answer
+    says when it was made (`verified_at`)."""
+    database = str(session.get_bind().engine.url)
+    with _one_at_a_time:
+        last = _last.get(database)
+        if last is not None and 0 <= (at - last.at).total_seconds() < reuse_seconds:
+            return last.result
+        result = verify(session).model_copy(update={"verified_at": at})
+        _last[database] = _Verified(result, at)
+        return result
 
 
 def stored_events(session: Session, batch: int = 20_000) -> Iterator[Any]:

@@ -58,6 +58,8 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         "password_memory_kib": 64,
         # Tests run each job themselves, as of the instant they choose.
         "scheduler_in_process": False,
+        # Tests tamper with the record and check again at once.
+        "verify_reuse_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

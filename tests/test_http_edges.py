@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from api.app import create_app
 from core.db import Database
 from tests.conftest import assert_problem, count_rows, test_settings
+from tests.test_staff_client import server
+
+__all__ = ["server"]  # the fixture, used by name
+SECRET = "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA" * 2
 
 
 def test_unknown_path_is_a_problem_404(client):
@@ -81,6 +86,58 @@ def test_every_response_says_no_store(client, world):
     ):
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert "strict-transport-security" not in response.headers  # development: no TLS
+
+
+def test_production_answers(tmp_path, db):
+    """In production: HSTS on every answer, no interactive documents unless asked for."""
+    from fastapi.testclient import TestClient
+
+    production = test_settings(
+        tmp_path, environment="production", database_url="sqlite://", jwt_secret=SECRET
+    )
+    with TestClient(create_app(production, db)) as client:
+        answer = client.get("/healthz")
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert_problem(client.get(path), 404)
+    asked = production.model_copy(update={"api_docs": True})
+    with TestClient(create_app(asked, db)) as client:
+        assert client.get("/openapi.json").status_code == 200
+
+
+def test_no_server_software_is_named(server):
+    answer = httpx.get(f"{server.url}/healthz")
+    assert "server" not in answer.headers
+
+
+def test_headers_over_the_cap_are_refused(client, world, settings):
+    big = {"X-Padding": "a" * settings.max_header_bytes, **world.auth("owner")}
+    refused = client.get("/me", headers=big)
+    assert refused.status_code == 431
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/me", headers=world.auth("owner")).status_code == 200
+
+
+def test_a_recent_verification_is_served_again(client, world, app, db):
+    """A DSL asking again and again does not make the server hash the whole record each time."""
+    from sqlalchemy import text
+
+    dsl = world.auth("dsl")
+    app.state.settings = app.state.settings.model_copy(update={"verify_reuse_seconds": 3600})
+    try:
+        first = client.get("/audit/verify", headers=dsl).json()
+        with db.engine.begin() as conn:  # tampered with after that check
+            conn.execute(text("UPDATE audit_event SET reason = 'edited' WHERE seq = 1"))
+        again = client.get("/audit/verify", headers=dsl).json()
+        assert again == first and first["ok"] is True and first["verified_at"]
+    finally:
+        app.state.settings = app.state.settings.model_copy(update={"verify_reuse_seconds": 0})
+    fresh = client.get("/audit/verify", headers=dsl).json()
+    assert fresh["ok"] is False and fresh["first_bad"] == 1
 
 
 def test_health_and_readiness(client):

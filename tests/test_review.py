@@ -356,18 +356,18 @@ def test_a_pupils_chronology_tells_the_whole_story_in_order(client, world, schoo
     # Another school's pupil with the same story leaves no trace here.
     items = client.get(f"/pupils/{school['young']}/chronology", headers=dsl).json()["items"]
     types = [e["type"] for e in items]
-    assert types == [
-        "contact.requested",
-        "contact.approved",
-        "consent.recorded",
-        "message.sent",
-        "incident.reported",
-        "consent.withdrawn",
-        "contact.ended",
+    assert types == [  # newest first
         "deletion.confirmed",
+        "contact.ended",
+        "consent.withdrawn",
+        "incident.reported",
+        "message.sent",
+        "consent.recorded",
+        "contact.approved",
+        "contact.requested",
     ]
-    assert [e["at"] for e in items] == sorted(e["at"] for e in items)
-    assert items[3]["link"].startswith(f"/contacts/{contact}/messages/")
+    assert [e["at"] for e in items] == sorted((e["at"] for e in items), reverse=True)
+    assert items[4]["link"].startswith(f"/contacts/{contact}/messages/")
     accesses = client.get("/audit/events?action=access.pupil_chronology", headers=dsl).json()
     assert accesses["items"][0]["actor_id"] == world.ids["dsl"]
     paged = client.get(f"/pupils/{school['young']}/chronology?limit=3", headers=dsl).json()
@@ -412,9 +412,9 @@ def test_who_may_read_a_staff_chronology(client, world, contact, who, status):
     response = client.get(f"/staff/{world.ids['owner']}/chronology", headers=world.auth(who))
     assert response.status_code == status
     if status == 200:
-        assert [e["type"] for e in response.json()["items"]][:2] == [
-            "contact.requested",
+        assert [e["type"] for e in response.json()["items"]][-2:] == [  # newest first
             "contact.approved",
+            "contact.requested",
         ]
 
 
@@ -438,3 +438,26 @@ def test_the_summary_counts_what_needs_attention(client, world, school, contact,
     assert len(trust["schools"]) == 2 and trust["trust"]["active_contacts"] == 1
     assert_problem(client.get("/summary", headers=world.auth("owner")), 403)
     assert_problem(client.get("/summary"), 401)
+
+
+def test_chronology_pages_one_by_one_skip_and_repeat_nothing(client, world, school, contact, db):
+    """Entries that share a moment (two pupils' parts ending at once) each get their page."""
+    dsl = world.auth("dsl")
+    for n in range(3):
+        log(client, world, contact, summary=f"Entry {n}")
+    client.post(f"/contacts/{contact}/end", json={"reason": "Over"}, headers=world.auth("owner"))
+    staff = f"/staff/{world.ids['owner']}/chronology"
+    whole = client.get(f"{staff}?limit=200", headers=dsl).json()
+    assert whole["next_cursor"] is None
+    assert [e["type"] for e in whole["items"]].count("contact.ended") == 2
+    seen, cursor = [], None
+    while True:
+        page = client.get(
+            staff, params={"limit": 1, **({"cursor": cursor} if cursor else {})}, headers=dsl
+        ).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == whole["items"]
+    assert [e["at"] for e in seen] == sorted((e["at"] for e in seen), reverse=True)

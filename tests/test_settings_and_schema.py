@@ -20,17 +20,17 @@ from core.settings import Settings
 def test_production_refuses_a_missing_or_default_secret(monkeypatch):
     monkeypatch.setenv("CONTACTLOG_ENVIRONMENT", "production")
     monkeypatch.setenv("CONTACTLOG_DATABASE_URL", "postgresql+psycopg://db/contactlog")
-    for secret in ("", "changethis", "short-secret"):
+    for secret in ("", "changethis", "short-secret", "a" * 64, "ab" * 32):
         monkeypatch.setenv("CONTACTLOG_JWT_SECRET", secret)
         with pytest.raises(ValueError, match="JWT_SECRET"):
             Settings()
-    monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "r" * 48)
+    monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA")
     assert Settings().environment == "production"
 
 
 def test_production_needs_a_database_url(monkeypatch):
     monkeypatch.setenv("CONTACTLOG_ENVIRONMENT", "production")
-    monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "r" * 48)
+    monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA")
     monkeypatch.delenv("CONTACTLOG_DATABASE_URL", raising=False)
     with pytest.raises(ValueError, match="DATABASE_URL"):
         Settings()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import CurrentPrincipal, PagingDep, SessionDep
 from core import audit, verification
 from core.audit import AuditEventPublic
+from core.clock import now
 from core.directory.access import require_role, visible_school
 from core.directory.models import TRUST_ROLES, RecordId, Role
 from core.directory.schools import list_schools
 from core.pagination import Page, decode_int_cursor, encode_cursor
+from core.settings import Settings
 from core.verification import VerifyResult
 
 router = APIRouter(tags=["audit"])
@@ -54,8 +56,12 @@ def list_events(
 
 
 @router.get("/audit/verify", response_model=VerifyResult)
-def verify(session: SessionDep, actor: CurrentPrincipal) -> object:
-    """Recompute every link of the chain: `first_bad` is the first event that does not match."""
+def verify(session: SessionDep, actor: CurrentPrincipal, request: Request) -> object:
+    """Recompute every link of the chain: `first_bad` is the first event that does not match.
+    A check made in the last `VERIFY_REUSE_SECONDS` is served again (`verified_at` says when)."""
     school = visible_school(session, actor, actor.school_id or 0)
     require_role(actor, school, Role.dsl, action="verify the change record")
-    return verification.verify(session)
+    settings: Settings = request.app.state.settings
+    return verification.verify_or_reuse(
+        session, at=now(), reuse_seconds=settings.verify_reuse_seconds
+    )

@@ -10,6 +10,7 @@ from typing import Annotated, ClassVar
 
 from annotated_types import Interval
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BeforeValidator,
     ConfigDict,
@@ -46,9 +47,21 @@ def _as_text(value: object) -> object:
     return value
 
 
+# Every date and time a record holds lies in this span; anything outside it is a typing slip
+# (or a probe), and near year 1 or 9999 turning a time into UTC would overflow.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+
+
+def _in_span(value: date) -> date:
+    # The year as written: checked before anything converts it between time zones.
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
 # An instant with its offset (naive times are refused), and a calendar day, both as ISO text.
-Instant = Annotated[AwareDatetime, BeforeValidator(_as_text)]
-Day = Annotated[date, BeforeValidator(_as_text)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_as_text), AfterValidator(_in_span)]
+Day = Annotated[date, BeforeValidator(_as_text), AfterValidator(_in_span)]
 
 # Every record id fits the database's integer column; anything else is refused as invalid input.
 MAX_RECORD_ID = 2_147_483_647
