@@ -1,18 +1,20 @@
-# contactlog API and scheduler image (the same image runs `migrate`, `serve` and later `scheduler`).
-FROM python:3.11-slim
+# contactlog's image: one image runs `contactlog migrate`, `serve` and `scheduler`.
+# It is built from the project's own wheel, so whatever the package holds, the image holds:
+# no list of folders here to fall out of date (.dockerignore keeps the rest out).
+FROM python:3.11-slim AS wheel
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY . .
+RUN pip wheel --no-deps --wheel-dir /wheels .
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 CONTACTLOG_ENVIRONMENT=production
 RUN useradd --create-home --uid 10001 contactlog
-WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
-COPY api api
-COPY core core
-COPY contacts contacts
-COPY consent consent
-COPY scheduler scheduler
-COPY migrations migrations
-RUN pip install .
+COPY --from=wheel /wheels /wheels
+RUN pip install /wheels/*.whl && rm -rf /wheels
 
 USER contactlog
+WORKDIR /home/contactlog
 EXPOSE 8000
 CMD ["contactlog", "serve", "--host", "0.0.0.0", "--port", "8000"]
