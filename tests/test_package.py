@@ -5,6 +5,7 @@ installed into a clean virtual environment away from the source, runs `contactlo
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,8 +33,14 @@ def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str
 def test_the_wheel_installs_and_runs_away_from_the_source(tmp_path, backend):
     if backend != "sqlite":
         pytest.skip("the package is the same on every database; its embedded default is enough")
+    # Built from a copy of the tracked files, as a fresh clone holds them (and so that building
+    # leaves nothing behind in the working tree).
+    source = tmp_path / "source"
+    for path in _run("git", "ls-files", cwd=ROOT).splitlines():
+        (source / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / path, source / path)
     wheels = tmp_path / "wheels"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, ROOT, cwd=tmp_path)
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, source, cwd=tmp_path)
     [wheel] = list(wheels.glob("contactlog-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         shipped = {name.split("/", 1)[0] for name in archive.namelist()}
