@@ -18,13 +18,27 @@ from contactlog_client.store import Credentials, Queue, QueuedEntry
 
 @app.command()
 def login(
-    email: Annotated[str, typer.Option(prompt=True, help="Your school email")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    email: Annotated[
+        str | None,
+        typer.Option(help="Your school email; asked for if left out", show_default=False),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Leave it out to be asked (typed unseen); when standard input is piped, "
+            "its first line is read instead",
+            show_default=False,
+        ),
+    ] = None,
     server: Annotated[str, typer.Option(help="The contactlog server")] = "http://127.0.0.1:8000",
     device: Annotated[str | None, typer.Option(help="Your school device's asset tag")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Sign in; the token is kept in your config folder, readable by you only."""
+    if email is None:
+        email = str(typer.prompt("Email"))
+    if password is None:
+        password = _ask_password()
     api = Api(server)
     answer = run(
         lambda: api.request("POST", "/auth/token", data={"username": email, "password": password})
@@ -34,6 +48,13 @@ def login(
     Credentials(server=server, email=email, token=answer["access_token"], device=kept_device).save()
     me = run(lambda: Api(server, answer["access_token"]).request("GET", "/me"))
     emit(me, as_json, lambda: out.print(f"Signed in as {me['name']} ({me['school_name']})."))
+
+
+def _ask_password() -> str:
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True))
+    # Piped (a password manager, a script): the first line as it is, never stripped.
+    return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
 
 
 @app.command()

@@ -28,8 +28,11 @@ class SchoolSummary(BaseModel):
     overdue_deletions: int
     open_deletions: int
     open_incidents: int
-    unreviewed_flags: int
-    oldest_unreviewed_at: datetime | None
+    # The review queue: flagged entries and the sample of clean ones, nobody has reviewed yet.
+    awaiting_review: int
+    oldest_awaiting_review_at: datetime | None
+    # Of those, the ones a rule or the lexicon flagged (the sampled clean entries left out).
+    unreviewed_flagged: int
 
 
 class Summary(BaseModel):
@@ -79,14 +82,18 @@ def _school_figures(session: Session, school: School, staff_ids: list[int] | Non
         ).all()
     )
     unreviewed = mine(
-        select(func.count(), func.min(Message.logged_at)).where(
+        select(
+            func.count(),
+            func.min(Message.logged_at),
+            func.count().filter(col(Message.sampled).is_(False)),
+        ).where(
             Message.school_id == school.id,
             col(Message.needs_review),
             col(Message.reviewed_at).is_(None),
         ),
         Message.staff_id,
     )
-    count, oldest = session.exec(unreviewed).one()
+    count, oldest, flagged = session.exec(unreviewed).one()
     return SchoolSummary(
         school_id=school.id,
         active_contacts=len(live),
@@ -109,8 +116,9 @@ def _school_figures(session: Session, school: School, staff_ids: list[int] | Non
                 Incident.reporter_id,
             )
         ).one(),
-        unreviewed_flags=count,
-        oldest_unreviewed_at=oldest,
+        awaiting_review=count,
+        oldest_awaiting_review_at=oldest,
+        unreviewed_flagged=flagged,
     )
 
 
@@ -129,10 +137,11 @@ def summary(*, session: Session, actor: Principal) -> Summary:
             **{
                 name: sum(getattr(f, name) for f in figures)
                 for name in SchoolSummary.model_fields
-                if name not in ("school_id", "oldest_unreviewed_at")
+                if name not in ("school_id", "oldest_awaiting_review_at")
             },
-            oldest_unreviewed_at=min(
-                (f.oldest_unreviewed_at for f in figures if f.oldest_unreviewed_at), default=None
+            oldest_awaiting_review_at=min(
+                (f.oldest_awaiting_review_at for f in figures if f.oldest_awaiting_review_at),
+                default=None,
             ),
         )
         return Summary(schools=figures, trust=total)

@@ -562,6 +562,28 @@ def test_parents_count_as_informed_from_the_day_they_were_told(client, world, sc
     assert after.json()["flags"] == []
 
 
+def test_parents_not_informed_is_advice_not_an_alert(client, world, school, db):
+    """§5.5 only recommends informing the parents of a pupil of 16 or over: an entry whose one
+    flag is `parent_not_informed` is kept, shown and searchable, but neither queued for review
+    nor emailed to the DSL. Any other flag is."""
+    owner = world.auth("owner")
+    body = request_body(school, pupil_ids=[school["older"]])
+    cid = client.post("/contacts", json=body, headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    advised = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner).json()
+    assert advised["flags"] == ["parent_not_informed"] and advised["needs_review"] is False
+    assert count_rows(db, "alert") == 0
+    dsl = world.auth("dsl")
+    assert client.get("/review-queue", headers=dsl).json()["items"] == []
+    found = client.get("/messages?flag=parent_not_informed", headers=dsl).json()["items"]
+    assert [m["id"] for m in found] == [advised["id"]]
+    both = client.post(
+        f"/contacts/{cid}/messages", json=message(device_tag="MY-PHONE"), headers=owner
+    ).json()
+    assert set(both["flags"]) == {"parent_not_informed", "unregistered_device"}
+    assert both["needs_review"] is True and count_rows(db, "alert") == 1
+
+
 @pytest.mark.parametrize(
     ("who", "status"),
     [

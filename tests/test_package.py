@@ -40,7 +40,9 @@ def test_the_wheel_installs_and_runs_away_from_the_source(tmp_path, backend):
         (source / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / path, source / path)
     wheels = tmp_path / "wheels"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, source, cwd=tmp_path)
+    _run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, source, cwd=tmp_path
+    )
     [wheel] = list(wheels.glob("contactlog-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         shipped = {name.split("/", 1)[0] for name in archive.namelist()}

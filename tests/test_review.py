@@ -429,7 +429,8 @@ def test_the_summary_counts_what_needs_attention(client, world, school, contact,
     assert figures["awaiting_decision"] == 1
     assert figures["pupils_without_valid_consent"] == 1  # the 14-year-old
     assert figures["open_incidents"] == 1
-    assert figures["unreviewed_flags"] == 1 and figures["oldest_unreviewed_at"]
+    assert figures["awaiting_review"] == 1 and figures["oldest_awaiting_review_at"]
+    assert figures["unreviewed_flagged"] == 1
     assert figures["open_deletions"] == 0
     # A manager sees the figures of their own reports only.
     [mine] = client.get("/summary", headers=world.auth("other_manager")).json()["schools"]
@@ -438,6 +439,20 @@ def test_the_summary_counts_what_needs_attention(client, world, school, contact,
     assert len(trust["schools"]) == 2 and trust["trust"]["active_contacts"] == 1
     assert_problem(client.get("/summary", headers=world.auth("owner")), 403)
     assert_problem(client.get("/summary"), 401)
+
+
+def test_the_summary_tells_flagged_entries_from_sampled_ones(client, world, school, contact, db):
+    from sqlalchemy import text
+
+    clean = log(client, world, contact)
+    log(client, world, contact, device_tag="MY-PHONE")
+    with db.engine.begin() as conn:  # the clean one drawn for the sample, as the log write does
+        conn.execute(
+            text("UPDATE message SET sampled = :t, needs_review = :t WHERE id = :id"),
+            {"t": True, "id": clean["id"]},
+        )
+    [figures] = client.get("/summary", headers=world.auth("dsl")).json()["schools"]
+    assert (figures["awaiting_review"], figures["unreviewed_flagged"]) == (2, 1)
 
 
 def test_chronology_pages_one_by_one_skip_and_repeat_nothing(client, world, school, contact, db):

@@ -279,3 +279,14 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_logged_once(
         proxy.shutdown()
     assert LosesFirstAnswer.lost == 1
     assert count_rows(db, "message") == 1
+
+
+def test_login_asks_for_the_password_or_reads_it_from_a_pipe(server, client_dir, world):
+    helped = cli("login", "--help")
+    assert "--password" in helped.output and "required" not in helped.output.lower()
+    piped = cli(
+        "login", "--server", server.url, "--email", "owner@a.example.org", input=PASSWORD + "\n"
+    )
+    assert piped.exit_code == 0, piped.output
+    assert "Warning" not in piped.output
+    assert cli("whoami").exit_code == 0

@@ -132,5 +132,6 @@ def staff_chronology(
 
 @router.get("/summary", response_model=Summary)
 def get_summary(session: SessionDep, actor: CurrentPrincipal) -> object:
-    """Active contacts, missing consents, overdue deletions, open incidents, unreviewed flags."""
+    """Active contacts, missing consents, overdue deletions, open incidents, and the review
+    queue: `awaiting_review` (flagged and sampled entries), of which `unreviewed_flagged`."""
     return summary(session=session, actor=actor)
