@@ -47,7 +47,7 @@ def test_migrate_then_demo_seeds_once_and_prints_sign_ins(operator_env, db):
 
 def test_demo_is_refused_in_production(operator_env, monkeypatch):
     monkeypatch.setenv("CONTACTLOG_ENVIRONMENT", "production")
-    monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "p" * 48)
+    monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA")
     result = runner.invoke(cli, ["demo"])
     assert result.exit_code == 2
     assert "not for production" in result.output
