@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Session, select
 
+from core import throttle
 from core.clock import now
-from core.db import UTCDateTime, table_of
+from core.db import table_of
 from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
 from core.security import Passwords, TokenClaims, TokenService
@@ -61,18 +59,6 @@ class Principal:
         return school_id == self.school_id or bool(self.roles & TRUST_ROLES)
 
 
-class SignInThrottle(SQLModel, table=True):
-    """Failed sign-ins per account, in the database so every API process sees one count."""
-
-    __tablename__ = "signin_throttle"
-
-    # A hash of the normalised email: the throttle needs to recognise an account, not to read it.
-    key: str = Field(primary_key=True, max_length=64)
-    failures: int = 0
-    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_failure_at: datetime = Field(sa_type=UTCDateTime)
-
-
 @dataclass(frozen=True)
 class IssuedToken:
     access_token: str
@@ -85,68 +71,42 @@ class SignInRefused:
     detail: str = "The email or password is incorrect."
 
 
-def _throttle_key(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
-
-
-def _check_throttle(session: Session, key: str) -> None:
-    row = session.get(SignInThrottle, key)
-    if row is None or row.blocked_until is None:
-        return
-    wait = (row.blocked_until - now()).total_seconds()
-    if wait > 0:
-        raise TooManyAttempts(
-            "Too many failed sign-ins for this account; wait before trying again.",
-            retry_after=max(1, int(wait + 0.999)),
-        )
-
-
-def _record_failure(session: Session, key: str, settings: Settings) -> None:
-    at = now()
-    bumped = session.execute(
-        update(SignInThrottle)
-        .where(SignInThrottle.key == key)  # type: ignore[arg-type]
-        .values(failures=SignInThrottle.failures + 1, last_failure_at=at)
-    )
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
-        try:
-            with session.begin_nested():
-                session.add(SignInThrottle(key=key, failures=1, last_failure_at=at))
-        except IntegrityError:  # another process inserted it first: count on its row
-            session.execute(
-                update(SignInThrottle)
-                .where(SignInThrottle.key == key)  # type: ignore[arg-type]
-                .values(failures=SignInThrottle.failures + 1, last_failure_at=at)
-            )
-    row = session.get(SignInThrottle, key, populate_existing=True)
-    assert row is not None
-    over = row.failures - settings.signin_free_failures
-    if over >= 0:
-        delay = min(settings.signin_base_delay_seconds * 2**over, settings.signin_max_delay_seconds)
-        row.blocked_until = at + timedelta(seconds=delay)
-        session.add(row)
-
-
 def sign_in(
     *,
     session: Session,
     email: str,
     password: str,
+    client: str,
     passwords: Passwords,
     tokens: TokenService,
     settings: Settings,
 ) -> IssuedToken | SignInRefused:
-    """Check an email and password; a refusal is returned, not raised, so its count is kept."""
-    key = _throttle_key(email)
-    _check_throttle(session, key)
+    """Check an email and password from one client address; a refusal is returned, not raised,
+    so that its count is kept. See `core.throttle` for the limits."""
+    at = now()
+    keys = throttle.Keys.of(email, client)
+    for key, detail in (
+        (keys.client, "Too many failed sign-ins from this address; wait before trying again."),
+        (keys.pair, "Too many failed sign-ins for this account; wait before trying again."),
+        # Others' failures never lock the owner out of signing in with a second factor; with
+        # a password alone, the account waits (checked before hashing: no answer says
+        # whether the password was right).
+        (keys.account, "Many failed sign-ins for this account; wait before trying again."),
+    ):
+        wait = throttle.wait_seconds(session, key, at)
+        if wait:
+            raise TooManyAttempts(detail, retry_after=wait)
     staff = session.exec(select(Staff).where(Staff.email == email.strip().lower())).first()
     valid = passwords.verify(password, staff.password_hash if staff else None)
     if staff is None or not valid or not staff.is_active:
-        _record_failure(session, key, settings)
+        for key, free in (
+            (keys.pair, settings.signin_free_failures),
+            (keys.client, settings.signin_client_free_failures),
+            (keys.account, settings.signin_account_free_failures),
+        ):
+            throttle.record_failure(session, key, free=free, settings=settings, at=at)
         return SignInRefused()
-    throttle = session.get(SignInThrottle, key)
-    if throttle is not None:
-        session.delete(throttle)
+    throttle.forget(session, keys.pair)
     assert staff.id is not None
     token, lifetime = tokens.issue(staff_id=staff.id, generation=staff.token_generation)
     return IssuedToken(access_token=token, expires_in=lifetime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from core.clock import now
-from core.errors import Unauthorized
+from core.errors import TooManyAttempts, Unauthorized
 from core.settings import Settings
 
 ALGORITHM = "HS256"
@@ -104,15 +105,24 @@ class Passwords:
             )
         )
         self._decoy = self._hash.hash(secrets.token_urlsafe(16))
+        # Each check costs its memory and a core for a while: a burst of tries waits its turn
+        # here (briefly) instead of starving everyone's sign-in, and past that is told to retry.
+        self._at_once = threading.BoundedSemaphore(settings.signin_hashes_at_once)
+        self._queue_seconds = settings.signin_queue_seconds
 
     def hash(self, password: str) -> str:
         return self._hash.hash(password)
 
     def verify(self, password: str, hashed: str | None) -> bool:
-        if hashed is None:
-            self._hash.verify(password, self._decoy)
-            return False
+        if not self._at_once.acquire(timeout=self._queue_seconds):
+            raise TooManyAttempts("Sign-in is busy; try again in a moment.", retry_after=1)
         try:
-            return self._hash.verify(password, hashed)
-        except Exception:
-            return False
+            if hashed is None:
+                self._hash.verify(password, self._decoy)
+                return False
+            try:
+                return self._hash.verify(password, hashed)
+            except Exception:
+                return False
+        finally:
+            self._at_once.release()

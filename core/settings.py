@@ -71,10 +71,18 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1)
     password_memory_kib: int = Field(default=65536, ge=64)
 
-    # Sign-in throttling: past `signin_free_failures` failures the account waits, doubling.
+    # Sign-in limits (core/throttle.py), each counted in a window that restarts after a quiet
+    # spell: failures for one account from one address, from one address for any accounts, and
+    # for one account from anywhere; past each, a wait that doubles up to the maximum.
     signin_free_failures: int = Field(default=5, ge=1)
+    signin_client_free_failures: int = Field(default=50, ge=1)
+    signin_account_free_failures: int = Field(default=20, ge=1)
+    signin_window_minutes: int = Field(default=15, ge=1)
     signin_base_delay_seconds: int = Field(default=30, ge=1)
     signin_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+    # Password checks at once per process; a burst waits up to the queue time, then gets 429.
+    signin_hashes_at_once: int = Field(default=2, ge=1)
+    signin_queue_seconds: float = Field(default=5, gt=0)
 
     # Email. With no SMTP host, emails stay in the outbox (GET /outbox) and are never sent.
     smtp_host: str = ""

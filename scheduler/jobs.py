@@ -23,6 +23,7 @@ from contacts.models import (
     Message,
 )
 from contacts.service import end_contacts_past_their_end_date
+from core import throttle
 from core.auth import Principal
 from core.clock import school_date
 from core.db import Database
@@ -293,10 +294,17 @@ def approvals(db: Database, settings: Settings, at: datetime) -> int:
     return sent
 
 
+def housekeeping(db: Database, settings: Settings, at: datetime) -> int:
+    """Sign-in counts whose window has passed and that block nothing are removed."""
+    with db.transaction() as session:
+        return throttle.prune(session, at=at, settings=settings)
+
+
 Job = Callable[[Database, Settings, datetime], int]
 
 # In the order `jobs run` runs them: what ends first, then what it makes someone send.
 JOBS: dict[str, Job] = {
+    "housekeeping": housekeeping,
     "end_sweep": end_sweep,
     "ending_soon": ending_soon,
     "deletion_reminders": deletion_reminders,

@@ -25,6 +25,7 @@ EVERY: dict[str, int] = {
     "alerts": 30,
     "approvals": 15 * 60,
     "outbox": 15,
+    "housekeeping": 60 * 60,
 }
 
 

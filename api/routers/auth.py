@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
@@ -41,6 +41,7 @@ class MePublic(BaseModel):
 )
 def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     tokens: TokensDep,
@@ -51,6 +52,7 @@ def issue_token(
         session=session,
         email=form.username,
         password=form.password,
+        client=request.client.host if request.client else "unknown",
         passwords=passwords,
         tokens=tokens,
         settings=settings,
