@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from api import problems
 from api.deps import DatabaseTurns
 from api.middleware import BodyLimit, HeaderLimit, NoNulInQuery, SecurityHeaders
 from api.routers import (
+    account_pages,
     audit,
     auth,
     consents,
@@ -24,6 +26,7 @@ from api.routers import (
     staff,
 )
 from api.schema import head_revision
+from core import accounts
 from core.db import Database
 from core.security import Passwords, TokenService
 from core.settings import Settings, get_settings
@@ -38,8 +41,25 @@ Sign in with `POST /auth/token` (OAuth2 password flow, email as username) and se
 """
 
 
+class _MaskLinks(logging.Filter):
+    """One-time links carry their token in the path: the access log shows it masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) >= 3 else None
+        if isinstance(path, str) and path.startswith(accounts.LINK_PATH):
+            record.args = (*args[:2], accounts.LINK_PATH + "…", *args[3:])
+        return True
+
+
+_MASK = _MaskLinks()
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    access_log = logging.getLogger("uvicorn.access")
+    if _MASK not in access_log.filters:
+        access_log.addFilter(_MASK)
     owns_db = db is None
     database = db or Database(settings.resolved_database_url)
 
@@ -98,6 +118,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         review,
         audit,
         outbox,
+        account_pages,
     )
     for module in routers:
         app.include_router(module.router)

@@ -15,6 +15,7 @@ from sqlmodel import select
 from api import demo
 from api.schema import upgrade
 from contactlog_client.cli import app as staff_client
+from core import accounts
 from core.auth import Principal
 from core.db import Database
 from core.directory.models import Role, School, SchoolCreate, StaffCreate, Trust
@@ -167,7 +168,8 @@ def jobs_run(
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
+        # The line as typed: a password is never stripped.
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return password
 
@@ -186,6 +188,10 @@ def users_create(
     """Create a staff account, e.g. the first admin of a new deployment."""
     settings = _settings()
     password = _read_password(password_stdin)
+    problems = accounts.password_problems(password, name=name, email=email)
+    if problems:
+        errors.print(f"[red]The password is not accepted:[/red] it {problems[0]}")
+        raise typer.Exit(1)
     operator = Principal.command_line()
     db = _database(settings)
     try:
@@ -206,10 +212,10 @@ def users_create(
             created = create_staff(
                 session=session,
                 actor=operator,
-                staff_in=StaffCreate(
-                    name=name, email=email, school_id=found.id, roles=role, password=password
-                ),
+                staff_in=StaffCreate(name=name, email=email, school_id=found.id, roles=role),
                 passwords=Passwords(settings),
+                settings=settings,
+                password=password,
             )
     except DomainError as exc:
         raise _fail(exc) from None

@@ -122,9 +122,10 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords) -> None:
                 roles=roles,
                 is_headteacher=head,
                 line_manager_id=staff_ids[manager] if manager else None,
-                password=DEMO_PASSWORD,
             ),
             passwords=passwords,
+            settings=settings,
+            password=DEMO_PASSWORD,
         )
         staff_ids[local] = created.id
     for slug, rows in PUPILS.items():

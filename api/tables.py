@@ -3,6 +3,7 @@
 from consent import models as _consent  # noqa: F401
 from contacts import incident_models as _incidents  # noqa: F401
 from contacts import models as _contacts  # noqa: F401
+from core import accounts as _accounts  # noqa: F401
 from core import audit as _audit  # noqa: F401
 from core import auth as _auth  # noqa: F401
 from core import idempotency as _idempotency  # noqa: F401

@@ -93,9 +93,10 @@ def seed_school(db: Database, settings: Settings) -> School:
                     email=f"{who}@bench.example.org",
                     roles=roles,
                     school_id=school.id,
-                    password=PASSWORD,
                 ),
                 passwords=passwords,
+                settings=settings,
+                password=PASSWORD,
             ).id
         today = date.today()
         pupil = create_pupil(

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     signin_window_minutes: int = Field(default=15, ge=1)
     signin_base_delay_seconds: int = Field(default=30, ge=1)
     signin_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+    # One-time links to choose a password: an invitation, and a reset.
+    invitation_hours: int = Field(default=72, ge=1)
+    reset_link_minutes: int = Field(default=60, ge=5)
     # Password checks at once per process; a burst waits up to the queue time, then gets 429.
     signin_hashes_at_once: int = Field(default=2, ge=1)
     signin_queue_seconds: float = Field(default=5, gt=0)

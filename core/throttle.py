@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col
 
 from core.db import UTCDateTime
+from core.errors import TooManyAttempts
 from core.settings import Settings
 
 
@@ -93,6 +94,19 @@ def record_failure(
         delay = min(settings.signin_base_delay_seconds * 2**over, settings.signin_max_delay_seconds)
         row.blocked_until = at + timedelta(seconds=delay)
         session.add(row)
+
+
+def limit_requests(
+    session: Session, what: str, client: str, *, settings: Settings, at: datetime
+) -> None:
+    """Every request counts (a reset link, say): past the client allowance in the window, 429."""
+    key = _hashed(what, client)
+    wait = wait_seconds(session, key, at)
+    if wait:
+        raise TooManyAttempts("Too many requests from this address; wait.", retry_after=wait)
+    record_failure(
+        session, key, free=settings.signin_client_free_failures, settings=settings, at=at
+    )
 
 
 def forget(session: Session, key: str) -> None:

@@ -201,9 +201,10 @@ def make_world(app, db: Database, settings: Settings, passwords: Passwords) -> C
                         roles=roles,
                         is_headteacher=head,
                         line_manager_id=world.ids[manager] if manager else None,
-                        password=PASSWORD,
                     ),
                     passwords=passwords,
+                    settings=settings,
+                    password=PASSWORD,
                 )
                 world.ids[who] = created.id
                 world.tokens[who] = tokens.issue(staff_id=created.id, generation=0)[0]
@@ -227,6 +228,18 @@ def session(db: Database) -> Iterator[Session]:
 def count_rows(db: Database, table: str) -> int:
     with db.engine.connect() as conn:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def invitation_token(db: Database, email: str) -> str:
+    """The token in the newest invitation or reset link emailed to `email`, as its owner reads
+    it in the email (the database holds only its hash)."""
+    with db.engine.connect() as conn:
+        body = conn.execute(
+            text("SELECT body FROM outbox_email WHERE to_address = :e ORDER BY id DESC"),
+            {"e": email},
+        ).first()
+    assert body is not None, f"no email to {email}"
+    return str(body[0]).split("/account/password/", 1)[1].split()[0]
 
 
 def assert_problem(response, status: int, *, detail_contains: str | None = None) -> dict:  # type: ignore[no-untyped-def,type-arg]

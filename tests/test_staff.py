@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import assert_problem, count_rows
+from tests.conftest import assert_problem, count_rows, invitation_token
 
-NEW = {"name": "New Teacher", "email": "new.teacher@a.example.org", "password": "twelve chars ok"}
+NEW = {"name": "New Teacher", "email": "new.teacher@a.example.org"}
 
 
 def test_admin_adds_a_member_of_staff(client, world, db):
@@ -19,8 +19,14 @@ def test_admin_adds_a_member_of_staff(client, world, db):
     assert created["line_manager_id"] == world.ids["manager"]
     assert created["is_active"] is True
     assert "password" not in created and "password_hash" not in created
+    # Nobody chose a password for them: the new member of staff is invited to choose one.
+    invited = invitation_token(db, NEW["email"])
+    chosen = client.post(
+        "/auth/password", json={"token": invited, "password": "lantern orchard velvet 42"}
+    )
+    assert chosen.status_code == 204, chosen.text
     signed_in = client.post(
-        "/auth/token", data={"username": NEW["email"], "password": NEW["password"]}
+        "/auth/token", data={"username": NEW["email"], "password": "lantern orchard velvet 42"}
     )
     assert signed_in.status_code == 200
 

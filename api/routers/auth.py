@@ -6,13 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentPrincipal, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problem
+from core import accounts
 from core.auth import IssuedToken, revoke_tokens, sign_in
-from core.directory.models import Role, School
+from core.clock import now
+from core.directory.models import Forbid, Role, School
 from core.directory.staff import get_staff
+from core.throttle import limit_requests
 
 router = APIRouter(tags=["auth"])
 
@@ -65,6 +68,45 @@ def issue_token(
         token_type=outcome.token_type,
         expires_in=outcome.expires_in,
     )
+
+
+class PasswordResetCreate(Forbid):
+    email: str = Field(min_length=3, max_length=254)
+
+
+class PasswordSetCreate(Forbid):
+    # A password is taken exactly as typed: never stripped, never truncated.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)  # type: ignore[assignment]
+
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class Accepted(BaseModel):
+    detail: str
+
+
+@router.post("/auth/password-reset", response_model=Accepted, status_code=202)
+def password_reset(
+    body: PasswordResetCreate, request: Request, session: SessionDep, settings: SettingsDep
+) -> Accepted:
+    """Email a link to choose a new password. The answer is the same whether or not the
+    address has an account."""
+    at = now()
+    client = request.client.host if request.client else "unknown"
+    limit_requests(session, "password-reset", client, settings=settings, at=at)
+    accounts.request_reset(session, email=body.email, settings=settings, at=at)
+    return Accepted(detail="If the address belongs to an account, a link has been emailed to it.")
+
+
+@router.post("/auth/password", status_code=204)
+def set_password(body: PasswordSetCreate, session: SessionDep, passwords: PasswordsDep) -> Response:
+    """Choose a password with the token from an invitation or reset email (it works once).
+    Every other session of the account ends."""
+    accounts.set_password(
+        session, token=body.token, password=body.password, passwords=passwords, at=now()
+    )
+    return Response(status_code=204)
 
 
 @router.post("/auth/revoke", status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentPrincipal, PagingDep, PasswordsDep, SessionDep
+from api.deps import CurrentPrincipal, PagingDep, PasswordsDep, SessionDep, SettingsDep
 from api.idempotency import IdempotentDep
 from core.directory import staff
 from core.directory.models import RecordId, StaffCreate, StaffPublic, StaffUpdate
@@ -18,12 +18,14 @@ def create_staff(
     body: StaffCreate,
     session: SessionDep,
     passwords: PasswordsDep,
+    settings: SettingsDep,
     idem: IdempotentDep,
 ) -> object:
+    """A new account; its owner is emailed an invitation to choose their own password."""
     return idem.create(
         body,
         lambda actor: staff.create_staff(
-            session=session, actor=actor, staff_in=body, passwords=passwords
+            session=session, actor=actor, staff_in=body, passwords=passwords, settings=settings
         ),
         StaffPublic.model_validate,
     )
@@ -58,8 +60,5 @@ def update_staff(
     body: StaffUpdate,
     session: SessionDep,
     actor: CurrentPrincipal,
-    passwords: PasswordsDep,
 ) -> object:
-    return staff.update_staff(
-        session=session, actor=actor, staff_id=staff_id, changes=body, passwords=passwords
-    )
+    return staff.update_staff(session=session, actor=actor, staff_id=staff_id, changes=body)

@@ -161,7 +161,6 @@ class StaffCreate(StaffBase, Forbid):
     roles: list[Role] = Field(default_factory=lambda: [Role.staff], min_length=1)
     line_manager_id: RecordId | None = None
     is_headteacher: bool = False
-    password: str | None = Field(default=None, min_length=12, max_length=256)
 
 
 class StaffUpdate(Forbid):
@@ -171,7 +170,6 @@ class StaffUpdate(Forbid):
     line_manager_id: RecordId | None = None
     is_headteacher: bool | None = None
     is_active: bool | None = None
-    password: str | None = Field(default=None, min_length=12, max_length=256)
 
     @field_validator("email")
     @classmethod

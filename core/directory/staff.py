@@ -8,8 +8,9 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import accounts, audit
 from core.auth import Principal
+from core.clock import now
 from core.directory.access import apply_changes, require_role, target_school, visible_school
 from core.directory.models import (
     TRUST_ROLES,
@@ -24,6 +25,7 @@ from core.directory.models import (
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
 from core.pagination import Page, after_id, page_by_id
 from core.security import Passwords
+from core.settings import Settings
 
 
 def _roles_by_staff(session: Session, ids: Iterable[int]) -> dict[int, list[Role]]:
@@ -78,8 +80,16 @@ def _set_roles(session: Session, staff_id: int, roles: Iterable[Role]) -> None:
 
 
 def create_staff(
-    *, session: Session, actor: Principal, staff_in: StaffCreate, passwords: Passwords
+    *,
+    session: Session,
+    actor: Principal,
+    staff_in: StaffCreate,
+    passwords: Passwords,
+    settings: Settings,
+    password: str | None = None,
 ) -> StaffPublic:
+    """A new account. Its owner chooses the password from an emailed invitation; only the
+    operator's bootstrap and the demo give one directly (`password`)."""
     school = target_school(session, actor, staff_in.school_id)
     require_role(actor, school, Role.admin, action="add staff")
     _may_grant(actor, staff_in.roles)
@@ -95,7 +105,7 @@ def create_staff(
         email=staff_in.email,
         line_manager_id=staff_in.line_manager_id,
         is_headteacher=staff_in.is_headteacher,
-        password_hash=passwords.hash(staff_in.password) if staff_in.password else None,
+        password_hash=passwords.hash(password) if password else None,
     )
     try:
         with session.begin_nested():
@@ -114,6 +124,8 @@ def create_staff(
         school_id=school.id,
         details={"roles": sorted(staff_in.roles), "line_manager_id": staff_in.line_manager_id},
     )
+    if password is None:
+        accounts.invite(session, actor=actor, staff=staff, settings=settings, at=now())
     return public_staff(session, [staff])[0]
 
 
@@ -180,7 +192,6 @@ def update_staff(
     actor: Principal,
     staff_id: int,
     changes: StaffUpdate,
-    passwords: Passwords,
 ) -> StaffPublic:
     staff, school = _staff_in_scope(session, actor, staff_id)
     require_role(actor, school, Role.admin, action="change staff accounts")
@@ -200,12 +211,10 @@ def update_staff(
     )
     if headteacher_after and Role.approver not in roles_after:
         raise RuleBroken("A headteacher must hold the approver role.")
-    values = changes.model_dump(exclude_unset=True, exclude={"password", "roles"})
+    values = changes.model_dump(exclude_unset=True, exclude={"roles"})
     apply_changes(staff, values, clearable=frozenset({"line_manager_id"}))
-    if changes.password is not None:
-        staff.password_hash = passwords.hash(changes.password)
-    if changes.password is not None or changes.is_active is False:
-        # A new password or a deactivation ends every session the account had.
+    if changes.is_active is False:
+        # A deactivation ends every session the account had.
         staff.token_generation += 1
     try:
         with session.begin_nested():
