@@ -12,6 +12,7 @@ from api import problems
 from api.deps import DatabaseTurns
 from api.middleware import BodyLimit, HeaderLimit, NoNulInQuery, SecurityHeaders
 from api.routers import (
+    access,
     account_pages,
     audit,
     auth,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         review,
         audit,
         outbox,
+        access,
         account_pages,
     )
     for module in routers:

@@ -16,13 +16,13 @@ from api import demo
 from api.schema import upgrade
 from contactlog_client.cli import app as staff_client
 from core import accounts
-from core.auth import Principal
 from core.db import Database
 from core.directory.models import Role, School, SchoolCreate, StaffCreate, Trust
 from core.directory.pupil_import import import_pupils
 from core.directory.schools import create_school, create_trust
 from core.directory.staff import create_staff
 from core.errors import DomainError
+from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
 

@@ -11,7 +11,6 @@ from consent.models import ConsentCreate, ConsentMethod
 from contacts.consents import record_consent
 from contacts.models import ContactCreate, DecisionCreate, Platform
 from contacts.service import decide, request_contact
-from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.models import (
     DeviceCreate,
@@ -29,6 +28,7 @@ from core.directory.models import (
 from core.directory.pupils import add_guardian, create_pupil
 from core.directory.schools import create_school, create_trust, register_device
 from core.directory.staff import create_staff
+from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
 

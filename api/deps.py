@@ -14,9 +14,10 @@ from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from core.auth import Principal, principal_for
+from core.auth import principal_for
 from core.db import Database
-from core.errors import Unauthorized
+from core.errors import Forbidden, Unauthorized
+from core.principal import Principal
 from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
 
@@ -135,6 +136,10 @@ TokensDep = Annotated[TokenService, Depends(tokens_dep)]
 PasswordsDep = Annotated[Passwords, Depends(passwords_dep)]
 
 
+# What a token that may only enrol a second factor can reach.
+ENROL_PATHS = frozenset({"/me", "/me/mfa", "/me/mfa/confirm", "/auth/revoke"})
+
+
 class Caller:
     """Who is asking: the bearer token, checked on arrival, and the principal it stands for.
 
@@ -161,7 +166,13 @@ async def caller(
     if not token:
         raise Unauthorized("Sign in first: this needs a bearer token from POST /auth/token.")
     tokens: TokenService = request.app.state.tokens
-    return Caller(session, tokens.read(token))
+    claims = tokens.read(token)
+    if claims.enrol_only and request.url.path not in ENROL_PATHS:
+        raise Forbidden(
+            "Set up your second factor first (POST /me/mfa, then POST /me/mfa/confirm), then "
+            "sign in again with its code."
+        )
+    return Caller(session, claims)
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

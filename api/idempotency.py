@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from api.deps import Caller, CallerDep, SessionDep
 from core import idempotency
-from core.auth import Principal
+from core.principal import Principal
 
 
 class Idempotent:

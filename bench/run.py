@@ -21,10 +21,10 @@ from bench import data
 from contacts import review
 from contacts.service import end_contacts_past_their_end_date
 from core import verification
-from core.auth import Principal
 from core.db import Database
 from core.outbox import enqueue
 from core.pagination import encode_cursor
+from core.principal import Principal
 from core.settings import Settings
 from scheduler.delivery import deliver_outbox
 
@@ -269,7 +269,7 @@ def export_peak(url: str, school: data.School, env: dict[str, str], rows: int) -
     code = (
         "import resource, sys\n"
         "from contacts.review import LogFilter, export_csv\n"
-        "from core.auth import Principal\nfrom core.db import Database\n"
+        "from core.principal import Principal\nfrom core.db import Database\n"
         "from core.directory.models import Role\n"
         f"db = Database({url!r})\n"
         f"p = Principal(staff_id={school.dsl_id}, school_id={school.school_id}, trust_id=1, "

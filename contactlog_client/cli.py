@@ -12,7 +12,14 @@ from rich.table import Table
 
 from contactlog_client import approvals  # noqa: F401  (registers incident, pending, decide)
 from contactlog_client.common import JsonOption, app, emit, err, fail, out, run, signed_in
-from contactlog_client.http import Api, ClientError, NotSignedIn, Refused, Unreachable
+from contactlog_client.http import (
+    Api,
+    ClientError,
+    NotSignedIn,
+    Refused,
+    SecondFactorRequired,
+    Unreachable,
+)
 from contactlog_client.store import Credentials, Queue, QueuedEntry
 
 
@@ -32,6 +39,14 @@ def login(
     ] = None,
     server: Annotated[str, typer.Option(help="The contactlog server")] = "http://127.0.0.1:8000",
     device: Annotated[str | None, typer.Option(help="Your school device's asset tag")] = None,
+    otp: Annotated[
+        str | None,
+        typer.Option(
+            help="The code from your authenticator app (or a recovery code); asked for when "
+            "your account needs one",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Sign in; the token is kept in your config folder, readable by you only."""
@@ -40,9 +55,21 @@ def login(
     if password is None:
         password = _ask_password()
     api = Api(server)
-    answer = run(
-        lambda: api.request("POST", "/auth/token", data={"username": email, "password": password})
-    )
+    form = {"username": email, "password": password, **({"otp": otp} if otp else {})}
+    try:
+        answer = api.request("POST", "/auth/token", data=form)
+    except SecondFactorRequired:
+        if otp:
+            raise fail(Refused("The code is not right, or was used already.")) from None
+        form["otp"] = str(typer.prompt("Code from your authenticator app"))
+        answer = run(lambda: api.request("POST", "/auth/token", data=form))
+    except ClientError as exc:
+        raise fail(exc) from None
+    if answer.get("enrol_only"):
+        err.print(
+            "Your account must use a second factor before anything else: set it up with "
+            "`contactlog mfa`, then sign in again."
+        )
     previous = Credentials.load()
     kept_device = device or (previous.device if previous and previous.email == email else None)
     Credentials(server=server, email=email, token=answer["access_token"], device=kept_device).save()
@@ -55,6 +82,34 @@ def _ask_password() -> str:
         return str(typer.prompt("Password", hide_input=True))
     # Piped (a password manager, a script): the first line as it is, never stripped.
     return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+
+
+@app.command()
+def mfa(
+    code: Annotated[
+        str | None, typer.Option(help="A first code from the app; asked for if left out")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set up your second factor: add the secret to an authenticator app, confirm a code, and
+    keep the recovery codes somewhere safe."""
+    api, _ = run(signed_in)
+    enrolment = run(lambda: api.request("POST", "/me/mfa"))
+    if not as_json:
+        out.print("Add this account to your authenticator app (scan the link, or type the key):")
+        out.print(f"  {enrolment['otpauth_uri']}")
+        out.print(f"  key: {enrolment['secret']}")
+    first = code or str(typer.prompt("The code the app shows now"))
+    done = run(lambda: api.request("POST", "/me/mfa/confirm", json={"code": first}))
+    emit(
+        {**done, "secret": enrolment["secret"]},
+        as_json,
+        lambda: out.print(
+            "Second factor on. Recovery codes (each works once; keep them safe):\n  "
+            + "\n  ".join(done["recovery_codes"])
+            + "\nNow sign in again: contactlog login"
+        ),
+    )
 
 
 @app.command()

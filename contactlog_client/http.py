@@ -25,6 +25,10 @@ class Refused(ClientError):
     exit_code = 1
 
 
+class SecondFactorRequired(Refused):
+    """The password was right; the account signs in with a code from an authenticator app."""
+
+
 class NotSignedIn(ClientError):
     exit_code = 4
 
@@ -48,6 +52,14 @@ def _detail(response: httpx.Response) -> str:
         )
         return f"{detail} ({fields})" if fields and fields not in detail else detail
     return f"HTTP {response.status_code}"
+
+
+def _problem_type(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("type", "")) if isinstance(body, dict) else ""
 
 
 class Api:
@@ -97,6 +109,8 @@ class Api:
                 last = f"the server answered {response.status_code}: {_detail(response)}"
                 continue
             if response.status_code == 401 and path == "/auth/token":
+                if _problem_type(response).endswith(":second-factor-required"):
+                    raise SecondFactorRequired(_detail(response))
                 raise Refused(_detail(response))  # a wrong password, not a lapsed sign-in
             if response.status_code == 401:
                 raise NotSignedIn(f"{_detail(response)} Run `contactlog login`.")

@@ -30,7 +30,6 @@ from contacts.models import (
     platform_name,
 )
 from contacts.review import LogFilter, record_access
-from core.auth import Principal
 from core.db import UTCDateTime
 from core.directory.access import require_role, visible_school
 from core.directory.models import EARLIEST_YEAR, LATEST_YEAR, MAX_RECORD_ID, Pupil, Role, Staff
@@ -38,6 +37,7 @@ from core.directory.staff import manages
 from core.errors import InvalidInput, NotFound
 from core.outbox import OutboxEmail
 from core.pagination import Page, decode_cursor, encode_cursor
+from core.principal import Principal
 
 
 class ChronologyEntry(BaseModel):

@@ -15,12 +15,12 @@ from consent.rules import needs_consent
 from contacts.models import Alert, AlertKind, Contact, ContactPupil, ContactState
 from contacts.service import end_pupils
 from core import audit, once
-from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import school_zone, visible_school
 from core.directory.models import Guardian
 from core.directory.pupils import pupil_in_scope
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
+from core.principal import Principal
 from core.settings import get_settings
 
 WITHDRAWAL_REASON = "Parental consent was withdrawn."

@@ -17,13 +17,13 @@ from contacts.incident_models import (
 )
 from contacts.models import Alert, AlertKind
 from core import audit, once
-from core.auth import Principal
 from core.clock import now
 from core.directory.access import own_or_reports, require_role, visible_school
 from core.directory.models import Pupil, Role, School, Staff
 from core.directory.staff import manages
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
 from core.pagination import Page, after_id, page_by_id
+from core.principal import Principal
 
 
 def report_incident(*, session: Session, actor: Principal, incident_in: IncidentCreate) -> Incident:

@@ -31,13 +31,13 @@ from contacts.models import (
 )
 from contacts.service import contact_in_scope
 from core import audit
-from core.auth import Principal
 from core.clock import now, school_date
 from core.db import table_of
 from core.directory.access import zone_named
 from core.directory.models import Device, Pupil, Role, School
 from core.errors import Forbidden, NotFound, RuleBroken
 from core.pagination import Page, after_id, page_by_id
+from core.principal import Principal
 from core.settings import get_settings
 
 # The statements of the log write are built once: every communication runs them.

@@ -15,13 +15,13 @@ from contacts.incident_models import MessageFlag, MessageReview, ReviewCreate
 from contacts.messages import message_views
 from contacts.models import Contact, Message, MessagePublic, MessagePupil
 from core import audit, once
-from core.auth import Principal
 from core.clock import now
 from core.db import Database
 from core.directory.access import own_or_reports, require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
 from core.errors import InvalidInput, NotFound, RuleBroken
 from core.pagination import Page, decode_int_cursor, encode_cursor
+from core.principal import Principal
 
 EXPORT_BATCH = 1000
 

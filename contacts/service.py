@@ -20,13 +20,13 @@ from contacts.models import (
     EndCreate,
 )
 from core import audit, once
-from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import own_or_reports, require_role, school_zone, visible_school
 from core.directory.models import Device, Pupil, Role, School, Staff
 from core.directory.staff import manages
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
 from core.pagination import Page, after_id, page_by_id
+from core.principal import Principal
 
 SWEEP_REASON = "The approved end date has passed."
 

@@ -12,11 +12,11 @@ from consent.models import Consent
 from consent.rules import consent_valid_on, needs_consent
 from contacts.incident_models import Incident
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
-from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import school_zone, visible_school
 from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
 from core.errors import Forbidden
+from core.principal import Principal
 from core.settings import get_settings
 
 

@@ -18,10 +18,10 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 from zxcvbn import zxcvbn
 
 from core import audit, once, outbox
-from core.auth import Principal
 from core.db import UTCDateTime
 from core.directory.models import Staff
 from core.errors import InvalidInput, RuleBroken
+from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
 

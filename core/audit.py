@@ -13,9 +13,9 @@ from sqlalchemy import Column, Text, bindparam, update
 from sqlalchemy import event as orm_event
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core.auth import Principal
 from core.clock import now
 from core.db import UTCDateTime, table_of
+from core.principal import Principal
 
 GENESIS = "0" * 64
 _sha256 = hashlib.sha256

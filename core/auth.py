@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
-from core import throttle
+from core import mfa, throttle
 from core.clock import now
 from core.db import table_of
-from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
+from core.directory.models import Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
+from core.principal import Principal
 from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
 
@@ -20,50 +21,11 @@ INVALID_TOKEN = "The access token is invalid, expired or revoked."
 
 
 @dataclass(frozen=True)
-class Principal:
-    """The signed-in member of staff (or the operator at the command line) a service acts for."""
-
-    staff_id: int | None
-    school_id: int | None
-    trust_id: int | None
-    roles: frozenset[Role] = field(default_factory=frozenset)
-    is_headteacher: bool = False
-    operator: bool = False
-
-    @classmethod
-    def command_line(cls) -> Principal:
-        """The operator running `contactlog` on the server: trust administration, no account."""
-        return cls(staff_id=None, school_id=None, trust_id=None, roles=frozenset(), operator=True)
-
-    def has(self, role: Role) -> bool:
-        return role in self.roles
-
-    def acts_as(self, role: Role, *, school_id: int, trust_id: int) -> bool:
-        """Whether this principal holds `role` for the school (trust roles count trust-wide)."""
-        if self.operator:
-            return role in (Role.admin, Role.dsl, Role.trust_admin, Role.trust_dsl)
-        if trust_id != self.trust_id:
-            return False
-        if role in (Role.admin, Role.trust_admin) and Role.trust_admin in self.roles:
-            return True
-        if role in (Role.dsl, Role.trust_dsl) and Role.trust_dsl in self.roles:
-            return True
-        return role in self.roles and school_id == self.school_id and role not in TRUST_ROLES
-
-    def sees_school(self, *, school_id: int, trust_id: int) -> bool:
-        """Schools whose directory this principal may look into at all."""
-        if self.operator:
-            return True
-        if trust_id != self.trust_id:
-            return False
-        return school_id == self.school_id or bool(self.roles & TRUST_ROLES)
-
-
-@dataclass(frozen=True)
 class IssuedToken:
     access_token: str
     expires_in: int
     token_type: str = "bearer"
+    enrol_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,45 +33,76 @@ class SignInRefused:
     detail: str = "The email or password is incorrect."
 
 
+@dataclass(frozen=True)
+class SecondFactorNeeded:
+    detail: str = (
+        "This account signs in with a second factor: send the code from your authenticator "
+        "app (or a recovery code) as `otp`."
+    )
+
+
 def sign_in(
     *,
     session: Session,
     email: str,
     password: str,
+    otp: str | None = None,
     client: str,
     passwords: Passwords,
     tokens: TokenService,
     settings: Settings,
-) -> IssuedToken | SignInRefused:
-    """Check an email and password from one client address; a refusal is returned, not raised,
-    so that its count is kept. See `core.throttle` for the limits."""
+) -> IssuedToken | SignInRefused | SecondFactorNeeded:
+    """Check an email, password and (where the account has one) second factor from one client
+    address; a refusal is returned, not raised, so that its count is kept. See `core.throttle`.
+
+    An account whose roles need a second factor and has none gets a token that can only enrol
+    one (`POST /me/mfa`)."""
     at = now()
     keys = throttle.Keys.of(email, client)
-    for key, detail in (
+    checks = [
         (keys.client, "Too many failed sign-ins from this address; wait before trying again."),
         (keys.pair, "Too many failed sign-ins for this account; wait before trying again."),
-        # Others' failures never lock the owner out of signing in with a second factor; with
-        # a password alone, the account waits (checked before hashing: no answer says
-        # whether the password was right).
-        (keys.account, "Many failed sign-ins for this account; wait before trying again."),
-    ):
+    ]
+    if not otp:
+        # Others' failures never lock the owner out when the second factor comes along; with
+        # a password alone, the account waits (checked before hashing, so that no answer
+        # says whether the password was right).
+        checks.append(
+            (keys.account, "Many failed sign-ins for this account; wait, or add your code.")
+        )
+    for key, detail in checks:
         wait = throttle.wait_seconds(session, key, at)
         if wait:
             raise TooManyAttempts(detail, retry_after=wait)
     staff = session.exec(select(Staff).where(Staff.email == email.strip().lower())).first()
     valid = passwords.verify(password, staff.password_hash if staff else None)
+    refused: SignInRefused | SecondFactorNeeded | None = None
     if staff is None or not valid or not staff.is_active:
+        refused = SignInRefused()
+    else:
+        assert staff.id is not None
+        if mfa.enrolled(session, staff.id):
+            if not otp:
+                return SecondFactorNeeded()  # the password was right: nothing to count
+            if not mfa.check(session, staff_id=staff.id, code=otp, at=at):
+                refused = SecondFactorNeeded("The code is not right, or was used already.")
+    if refused is not None:
         for key, free in (
             (keys.pair, settings.signin_free_failures),
             (keys.client, settings.signin_client_free_failures),
             (keys.account, settings.signin_account_free_failures),
         ):
             throttle.record_failure(session, key, free=free, settings=settings, at=at)
-        return SignInRefused()
+        return refused
+    assert staff is not None and staff.id is not None
     throttle.forget(session, keys.pair)
-    assert staff.id is not None
-    token, lifetime = tokens.issue(staff_id=staff.id, generation=staff.token_generation)
-    return IssuedToken(access_token=token, expires_in=lifetime)
+    enrol_only = not mfa.enrolled(session, staff.id) and mfa.required(
+        roles_of(session, staff.id), settings
+    )
+    token, lifetime = tokens.issue(
+        staff_id=staff.id, generation=staff.token_generation, enrol_only=enrol_only
+    )
+    return IssuedToken(access_token=token, expires_in=lifetime, enrol_only=enrol_only)
 
 
 def revoke_tokens(*, session: Session, actor: Principal) -> None:

@@ -21,6 +21,7 @@ from core.settings import Settings
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "aud", "iss", "jti")
 NOT_GENUINE = "The access token is invalid or has expired."
+ENROL_ONLY = "enrol-second-factor"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class TokenClaims:
     generation: int
     token_id: str
     expires_at: datetime
+    # A token that may only enrol a second factor (the account must have one and has none).
+    enrol_only: bool = False
 
 
 class TokenService:
@@ -57,7 +60,7 @@ class TokenService:
             raise Unauthorized(NOT_GENUINE)
         return claims
 
-    def issue(self, *, staff_id: int, generation: int) -> tuple[str, int]:
+    def issue(self, *, staff_id: int, generation: int, enrol_only: bool = False) -> tuple[str, int]:
         issued = now()
         claims: dict[str, Any] = {
             "sub": str(staff_id),
@@ -68,6 +71,8 @@ class TokenService:
             "jti": secrets.token_urlsafe(16),
             "gen": generation,
         }
+        if enrol_only:
+            claims["scope"] = ENROL_ONLY
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
         return token, int(self.lifetime.total_seconds())
 
@@ -89,6 +94,7 @@ class TokenService:
             generation=gen,
             token_id=jti,
             expires_at=datetime.fromtimestamp(exp).astimezone(),
+            enrol_only=claims.get("scope") == ENROL_ONLY,
         )
 
 

@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     signin_window_minutes: int = Field(default=15, ge=1)
     signin_base_delay_seconds: int = Field(default=30, ge=1)
     signin_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+    # Roles that must sign in with a second factor (TOTP); staff may choose to.
+    mfa_required_roles: list[str] = Field(
+        default_factory=lambda: ["approver", "dsl", "admin", "trust_dsl", "trust_admin"]
+    )
+    # The name authenticator apps show beside the account.
+    mfa_issuer: str = "contactlog"
+    # A privileged change waits this long for a second person, then expires.
+    pending_change_hours: int = Field(default=72, ge=1)
     # One-time links to choose a password: an invitation, and a reset.
     invitation_hours: int = Field(default=72, ge=1)
     reset_link_minutes: int = Field(default=60, ge=5)

@@ -24,11 +24,11 @@ from contacts.models import (
 )
 from contacts.service import end_contacts_past_their_end_date
 from core import throttle
-from core.auth import Principal
 from core.clock import school_date
 from core.db import Database
 from core.directory.access import school_zone
 from core.directory.models import Pupil, Role, School, Staff, Trust
+from core.principal import Principal
 from core.settings import Settings
 from scheduler import emails
 from scheduler.delivery import deliver_outbox

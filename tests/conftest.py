@@ -20,11 +20,11 @@ from api.app import create_app
 from api.schema import upgrade
 from core import clock
 from core.audit import GENESIS, AuditHead
-from core.auth import Principal
 from core.db import Database
 from core.directory.models import Role, SchoolCreate, StaffCreate
 from core.directory.schools import create_school, create_trust
 from core.directory.staff import create_staff
+from core.principal import Principal
 from core.security import Passwords, TokenService
 from core.settings import Settings
 
@@ -228,6 +228,21 @@ def session(db: Database) -> Iterator[Session]:
 def count_rows(db: Database, table: str) -> int:
     with db.engine.connect() as conn:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def enrol(db: Database, staff_id: int) -> str:
+    """Give an account a confirmed second factor with a known secret; the secret, for codes."""
+    import pyotp
+
+    from core import mfa
+    from core.directory.models import Staff
+
+    secret = pyotp.random_base32()
+    with db.transaction() as session:
+        staff = session.get(Staff, staff_id)
+        assert staff is not None
+        mfa.seed(session, staff=staff, secret=secret, at=clock.now())
+    return secret
 
 
 def invitation_token(db: Database, email: str) -> str:

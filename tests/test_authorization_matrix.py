@@ -26,7 +26,13 @@ ACTORS = [
 ]
 SIGNED_IN = frozenset(a for a in ACTORS if a is not None)
 SCHOOL_A = SIGNED_IN - {"other_school"}
-PUBLIC = {("POST", "/auth/token"), ("GET", "/healthz"), ("GET", "/readyz")}
+PUBLIC = {
+    ("POST", "/auth/token"),
+    ("POST", "/auth/password-reset"),
+    ("POST", "/auth/password"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+}
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Scene:
     message: int
     consent: int
     incident: int
+    change: int
 
 
 @dataclass(frozen=True)
@@ -230,6 +237,21 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("GET", "/audit/events"): _cell({"dsl", "other_school"}, lambda s: ("/audit/events", None)),
     ("GET", "/audit/verify"): _cell({"dsl", "other_school"}, lambda s: ("/audit/verify", None)),
     ("GET", "/outbox"): _cell({"admin", "other_school"}, lambda s: ("/outbox", None)),
+    ("POST", "/me/mfa"): _cell(SIGNED_IN, lambda s: ("/me/mfa", None)),
+    # Without the code of a secret just enrolled, nobody can confirm: tested in test_access.
+    ("POST", "/me/mfa/confirm"): _cell(set(), lambda s: ("/me/mfa/confirm", {"code": "000000"})),
+    ("POST", "/staff/{staff_id}/mfa-reset"): _cell(
+        {"admin"}, lambda s: (f"/staff/{s.world.ids['owner']}/mfa-reset", None)
+    ),
+    ("GET", "/pending-changes"): _cell(SIGNED_IN, lambda s: ("/pending-changes", None)),
+    # The admin proposed it, so the admin may not confirm it; the school's headteacher or
+    # another admin may (not among these actors; tested in test_access).
+    ("POST", "/pending-changes/{change_id}/confirm"): _cell(
+        set(), lambda s: (f"/pending-changes/{s.change}/confirm", None)
+    ),
+    ("POST", "/pending-changes/{change_id}/refuse"): _cell(
+        set(), lambda s: (f"/pending-changes/{s.change}/refuse", None)
+    ),
 }
 
 
@@ -261,6 +283,10 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
     incident = client.post(
         "/incidents", json={**INCIDENT, "other_person": "A parent"}, headers=owner
     ).json()["id"]
+    client.patch(
+        f"/staff/{world.ids['other_staff']}", json={"roles": ["staff", "approver"]}, headers=admin
+    )
+    [change] = client.get("/pending-changes", headers=world.auth("head")).json()
     return Scene(
         world,
         school,
@@ -270,6 +296,7 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
         message_id,
         consent,
         incident,
+        change["id"],
     )
 
 

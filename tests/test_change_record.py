@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from core import audit, verification
-from core.auth import Principal
+from core.principal import Principal
 from tests.conftest import assert_problem, count_rows, message, request_body
 
 

@@ -625,7 +625,7 @@ def test_ending_one_pupil_leaves_the_other(client, world, school, db):
 
 def test_the_end_sweep_ends_contacts_past_their_end_date(client, world, school, db):
     from contacts.service import end_contacts_past_their_end_date
-    from core.auth import Principal
+    from core.principal import Principal
 
     owner = world.auth("owner")
     body = request_body(school, ends_on=(TODAY + timedelta(days=2)).isoformat())

@@ -241,14 +241,23 @@ def test_who_may_change_a_staff_record(client, world, who, status, session):
 
 
 def test_roles_are_replaced_and_shown(client, world):
+    """A privileged role waits for a second person; then it is held."""
     response = client.patch(
         f"/staff/{world.ids['owner']}",
         json={"roles": ["staff", "approver"]},
         headers=world.auth("admin"),
     )
-    assert response.json()["roles"] == ["staff", "approver"]
+    assert response.json()["roles"] == ["staff"]
+    assert response.json()["pending_roles"] == ["approver"]
+    [change] = client.get("/pending-changes", headers=world.auth("head")).json()
+    confirmed = client.post(f"/pending-changes/{change['id']}/confirm", headers=world.auth("head"))
+    assert confirmed.status_code == 200, confirmed.text
     me = client.get("/me", headers=world.auth("owner")).json()
     assert me["roles"] == ["staff", "approver"]
+    removed = client.patch(
+        f"/staff/{world.ids['owner']}", json={"roles": ["staff"]}, headers=world.auth("admin")
+    )
+    assert removed.json()["roles"] == ["staff"]  # taking a role away applies at once
 
 
 def test_school_admin_cannot_remove_a_trust_role(client, world):

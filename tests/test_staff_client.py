@@ -12,11 +12,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import pyotp
 import pytest
 from typer.testing import CliRunner
 
 from contactlog_client.cli import app as client_cli
-from tests.conftest import PASSWORD, TODAY, count_rows
+from tests.conftest import PASSWORD, TODAY, count_rows, enrol
 from tests.test_scheduler import free_port
 
 runner = CliRunner()
@@ -117,7 +118,19 @@ def test_a_staff_members_day(server, client_dir, world, school, db):
     assert requested.exit_code == 0, requested.output
     contact = json.loads(requested.output)["id"]
 
-    sign_in(server, "manager")  # the line manager, on their own computer
+    secret = enrol(db, world.ids["manager"])  # an approver signs in with a second factor
+    code = pyotp.TOTP(secret).now()
+    manager = cli(
+        "login",
+        "--server",
+        server.url,
+        "--email",
+        "manager@a.example.org",
+        "--password",
+        PASSWORD,
+        input=code + "\n",
+    )  # the line manager, on their own computer: asked for the code from their app
+    assert manager.exit_code == 0, manager.output
     waiting = json.loads(cli("pending", "--json").output)
     assert [c["id"] for c in waiting] == [contact]
     decided = cli("decide", str(contact), "--approve", "--conditions", "Group only")

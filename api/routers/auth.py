@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentPrincipal, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problem
 from core import accounts
-from core.auth import IssuedToken, revoke_tokens, sign_in
+from core.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
 from core.clock import now
 from core.directory.models import Forbid, Role, School
 from core.directory.staff import get_staff
@@ -24,6 +24,8 @@ class TokenPublic(BaseModel):
     access_token: str
     token_type: str
     expires_in: int
+    # True when the account must enrol a second factor first: the token can only do that.
+    enrol_only: bool = False
 
 
 class MePublic(BaseModel):
@@ -44,6 +46,11 @@ class MePublic(BaseModel):
 )
 def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    otp: Annotated[
+        str | None,
+        Form(max_length=64, description="The code from your authenticator app, or a recovery code"),
+    ] = None,
+    *,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -55,18 +62,24 @@ def issue_token(
         session=session,
         email=form.username,
         password=form.password,
+        otp=otp,
         client=request.client.host if request.client else "unknown",
         passwords=passwords,
         tokens=tokens,
         settings=settings,
     )
+    # Refusals are returned rather than raised, so the unit of work keeps the failure's count.
+    if isinstance(outcome, SecondFactorNeeded):
+        return problem(
+            401, outcome.detail, slug="second-factor-required", title="Second factor required"
+        )
     if not isinstance(outcome, IssuedToken):
-        # Returned rather than raised, so the unit of work keeps the failure's count.
         return problem(401, outcome.detail, slug="sign-in-refused", title="Sign-in refused")
     return TokenPublic(
         access_token=outcome.access_token,
         token_type=outcome.token_type,
         expires_in=outcome.expires_in,
+        enrol_only=outcome.enrol_only,
     )
 
 

@@ -60,5 +60,10 @@ def update_staff(
     body: StaffUpdate,
     session: SessionDep,
     actor: CurrentPrincipal,
+    settings: SettingsDep,
 ) -> object:
-    return staff.update_staff(session=session, actor=actor, staff_id=staff_id, changes=body)
+    """Change an account. Granting approver, dsl, admin or a trust role, or the headteacher
+    mark, waits for a second person (`pending_roles`, `GET /pending-changes`)."""
+    return staff.update_staff(
+        session=session, actor=actor, staff_id=staff_id, changes=body, settings=settings
+    )

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, or_, true
 from sqlmodel import Session, SQLModel, select
 
-from core.auth import Principal
 from core.directory.models import Role, School, Staff
 from core.errors import Forbidden, InvalidInput, NotFound
+from core.principal import Principal
 from core.settings import get_settings
 
 

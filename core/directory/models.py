@@ -185,6 +185,9 @@ class StaffPublic(StaffBase):
     is_headteacher: bool
     is_active: bool
     created_at: datetime
+    # Granted, waiting for a second person to confirm (GET /pending-changes).
+    pending_roles: list[Role] = []
+    pending_headteacher: bool = False
 
 
 class Staff(StaffBase, table=True):

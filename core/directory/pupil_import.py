@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import require_role, school_zone, target_school
 from core.directory.models import Pupil, PupilCreate, Role
 from core.errors import InvalidInput
+from core.principal import Principal
 
 # Column names as the common MIS exports spell them, folded to lower case without punctuation.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {

@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.auth import Principal
 from core.clock import now, school_date
 from core.directory.access import (
     apply_changes,
@@ -28,6 +27,7 @@ from core.directory.models import (
 )
 from core.errors import Conflict, InvalidInput, NotFound
 from core.pagination import Page, after_id, page_by_id
+from core.principal import Principal
 
 DUPLICATE_REFERENCE = "A pupil with this school reference already exists at the school."
 

@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.auth import Principal
 from core.directory.access import apply_changes, require_role, target_school, visible_school
 from core.directory.models import (
     TRUST_ROLES,
@@ -22,6 +21,7 @@ from core.directory.models import (
 )
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.pagination import Page, after_id, page_by_id
+from core.principal import Principal
 
 
 def _check_zone(name: str | None) -> None:

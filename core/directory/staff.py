@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import accounts, audit
-from core.auth import Principal
 from core.clock import now
+from core.directory import privileged
 from core.directory.access import apply_changes, require_role, target_school, visible_school
 from core.directory.models import (
     TRUST_ROLES,
@@ -22,8 +22,10 @@ from core.directory.models import (
     StaffRole,
     StaffUpdate,
 )
+from core.directory.privileged import PRIVILEGED, ChangeKind, ChangeState, PendingChange
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
 from core.pagination import Page, after_id, page_by_id
+from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
 
@@ -37,13 +39,31 @@ def _roles_by_staff(session: Session, ids: Iterable[int]) -> dict[int, list[Role
     return {i: sorted(r, key=list(Role).index) for i, r in found.items()}
 
 
-def _public(staff: Staff, roles: list[Role]) -> StaffPublic:
-    return StaffPublic.model_validate({**staff.model_dump(), "roles": roles})
-
-
 def public_staff(session: Session, rows: Sequence[Staff]) -> list[StaffPublic]:
-    roles = _roles_by_staff(session, [s.id for s in rows if s.id is not None])
-    return [_public(s, roles[s.id]) for s in rows if s.id is not None]
+    ids = [s.id for s in rows if s.id is not None]
+    roles = _roles_by_staff(session, ids)
+    waiting: dict[int, list[PendingChange]] = {i: [] for i in ids}
+    if ids:
+        for change in session.exec(
+            select(PendingChange).where(
+                col(PendingChange.staff_id).in_(ids),
+                PendingChange.state == ChangeState.pending,
+                col(PendingChange.expires_at) > now(),
+            )
+        ):
+            waiting[change.staff_id].append(change)
+    return [
+        StaffPublic.model_validate(
+            {
+                **s.model_dump(),
+                "roles": roles[s.id],
+                "pending_roles": sorted({r for c in waiting[s.id] for r in c.roles}),
+                "pending_headteacher": any(c.make_headteacher for c in waiting[s.id]),
+            }
+        )
+        for s in rows
+        if s.id is not None
+    ]
 
 
 def _may_grant(actor: Principal, roles: Iterable[Role]) -> None:
@@ -96,6 +116,10 @@ def create_staff(
     assert school.id is not None
     if staff_in.is_headteacher and Role.approver not in staff_in.roles:
         raise RuleBroken("A headteacher must hold the approver role.")
+    # The operator's bootstrap and the demo stand outside; anyone else's privileged grant waits
+    # for a second person, and the account starts with the rest.
+    two_people = not actor.operator
+    granted = set(staff_in.roles) & PRIVILEGED if two_people else set()
     _check_line_manager(
         session, school_id=school.id, manager_id=staff_in.line_manager_id, staff_id=None
     )
@@ -104,7 +128,7 @@ def create_staff(
         name=staff_in.name,
         email=staff_in.email,
         line_manager_id=staff_in.line_manager_id,
-        is_headteacher=staff_in.is_headteacher,
+        is_headteacher=staff_in.is_headteacher and not two_people,
         password_hash=passwords.hash(password) if password else None,
     )
     try:
@@ -112,7 +136,7 @@ def create_staff(
             session.add(staff)
             session.flush()
             assert staff.id is not None
-            _set_roles(session, staff.id, staff_in.roles)
+            _set_roles(session, staff.id, set(staff_in.roles) - granted)
     except IntegrityError as exc:
         raise Conflict("An account with this email address already exists.") from exc
     audit.record(
@@ -124,6 +148,18 @@ def create_staff(
         school_id=school.id,
         details={"roles": sorted(staff_in.roles), "line_manager_id": staff_in.line_manager_id},
     )
+    if granted or (two_people and staff_in.is_headteacher):
+        privileged.propose(
+            session,
+            actor=actor,
+            staff=staff,
+            school=school,
+            kind=ChangeKind.grant,
+            roles=granted,
+            make_headteacher=staff_in.is_headteacher,
+            settings=settings,
+            at=now(),
+        )
     if password is None:
         accounts.invite(session, actor=actor, staff=staff, settings=settings, at=now())
     return public_staff(session, [staff])[0]
@@ -186,17 +222,38 @@ def list_staff(
     return Page(items=public_staff(session, page.items), next_cursor=page.next_cursor)
 
 
+def staff_for_admin(*, session: Session, actor: Principal, staff_id: int) -> tuple[Staff, School]:
+    """Someone else's account that this admin may act on (not their own; a trust role's account
+    only by a trust admin)."""
+    staff, school = _staff_in_scope(session, actor, staff_id)
+    require_role(actor, school, Role.admin, action="change staff accounts")
+    if staff.id == actor.staff_id:
+        raise Forbidden("Nobody changes their own access: ask another admin.")
+    held = set(_roles_by_staff(session, [staff_id])[staff_id])
+    if held & TRUST_ROLES and not (actor.operator or actor.has(Role.trust_admin)):
+        raise Forbidden("Only a trust admin changes an account that holds a trust role.")
+    return staff, school
+
+
 def update_staff(
     *,
     session: Session,
     actor: Principal,
     staff_id: int,
     changes: StaffUpdate,
+    settings: Settings,
 ) -> StaffPublic:
+    """Change an account. Granting a privileged role or the headteacher mark waits for a second
+    person (see `core.directory.privileged`); taking one away applies at once."""
     staff, school = _staff_in_scope(session, actor, staff_id)
     require_role(actor, school, Role.admin, action="change staff accounts")
     assert staff.id is not None and school.id is not None
     current_roles = _roles_by_staff(session, [staff.id])[staff.id]
+    power = {"roles", "line_manager_id", "is_headteacher"} & changes.model_fields_set
+    if staff.id == actor.staff_id and power:
+        raise Forbidden("Nobody changes their own roles, line manager or headteacher mark.")
+    if set(current_roles) & TRUST_ROLES and not (actor.operator or actor.has(Role.trust_admin)):
+        raise Forbidden("Only a trust admin changes an account that holds a trust role.")
     if changes.roles is not None:
         _may_grant(actor, set(changes.roles) ^ set(current_roles))
     if staff.id == actor.staff_id and changes.is_active is False:
@@ -211,7 +268,12 @@ def update_staff(
     )
     if headteacher_after and Role.approver not in roles_after:
         raise RuleBroken("A headteacher must hold the approver role.")
+    two_people = not actor.operator
+    granted = (set(roles_after) - set(current_roles)) & PRIVILEGED if two_people else set()
+    make_head = two_people and headteacher_after and not staff.is_headteacher
     values = changes.model_dump(exclude_unset=True, exclude={"roles"})
+    if make_head:
+        values.pop("is_headteacher")
     apply_changes(staff, values, clearable=frozenset({"line_manager_id"}))
     if changes.is_active is False:
         # A deactivation ends every session the account had.
@@ -220,7 +282,7 @@ def update_staff(
         with session.begin_nested():
             session.add(staff)
             if changes.roles is not None:
-                _set_roles(session, staff.id, changes.roles)
+                _set_roles(session, staff.id, set(roles_after) - granted)
             session.flush()
     except IntegrityError as exc:
         raise Conflict("An account with this email address already exists.") from exc
@@ -231,11 +293,23 @@ def update_staff(
         object_type="staff",
         object_id=staff.id,
         school_id=school.id,
-        # Which fields changed, and the new roles; never a password or personal values.
+        # Which fields changed, and the new roles; never personal values.
         details={
             "fields": sorted(changes.model_fields_set),
-            "roles": sorted(changes.roles) if changes.roles is not None else None,
+            "roles": sorted(set(roles_after) - granted) if changes.roles is not None else None,
             "is_active": changes.is_active,
         },
     )
+    if granted or make_head:
+        privileged.propose(
+            session,
+            actor=actor,
+            staff=staff,
+            school=school,
+            kind=ChangeKind.grant,
+            roles=granted,
+            make_headteacher=make_head,
+            settings=settings,
+            at=now(),
+        )
     return public_staff(session, [staff])[0]

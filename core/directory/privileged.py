@@ -1,0 +1,303 @@
+"""Privileged changes wait for a second person: granting approver, dsl, admin or a trust role,
+marking a headteacher, resetting someone's second factor.
+
+One admin alone could otherwise make a "puppet" approver and have it approve their own contact.
+A proposal takes effect only when someone else confirms it: another admin of the school, its
+headteacher, or a trust admin; never the proposer, never the person concerned (and only a trust
+admin for anything touching a trust role). Proposals are emailed to those who may confirm them,
+expire, and enter the change record with both names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel
+from sqlalchemy import Column, ForeignKey, Integer, or_
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core import audit, mfa, once, outbox
+from core.db import UTCDateTime
+from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
+from core.errors import Conflict, Forbidden, NotFound, RuleBroken
+from core.principal import Principal
+from core.settings import Settings
+
+# Roles that give power over others or over personal data: granting one takes two people.
+PRIVILEGED = frozenset({Role.approver, Role.dsl, Role.admin, Role.trust_dsl, Role.trust_admin})
+
+
+class ChangeKind(StrEnum):
+    grant = "grant"  # roles to add, and/or the headteacher mark
+    mfa_reset = "mfa_reset"  # the person's second factor is removed, to enrol again
+
+
+class ChangeState(StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    refused = "refused"
+    expired = "expired"
+
+
+class PendingChange(SQLModel, table=True):
+    __tablename__ = "pending_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    staff_id: int = Field(sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False))
+    kind: str = Field(max_length=20)
+    # Comma-separated roles to add; the headteacher mark as a flag.
+    grant_roles: str = Field(default="", max_length=200)
+    make_headteacher: bool = False
+    proposed_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    proposed_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(default=ChangeState.pending, max_length=10, index=True)
+    decided_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def roles(self) -> list[Role]:
+        return [Role(r) for r in self.grant_roles.split(",") if r]
+
+
+class PendingChangePublic(BaseModel):
+    id: int
+    school_id: int
+    staff_id: int
+    kind: ChangeKind
+    grant_roles: list[Role]
+    make_headteacher: bool
+    proposed_by_id: int | None
+    proposed_at: datetime
+    expires_at: datetime
+    state: ChangeState
+    decided_by_id: int | None
+    decided_at: datetime | None
+
+
+def public(change: PendingChange, at: datetime) -> PendingChangePublic:
+    state = ChangeState(change.state)
+    if state == ChangeState.pending and change.expires_at <= at:
+        state = ChangeState.expired
+    return PendingChangePublic.model_validate(
+        {**change.model_dump(), "grant_roles": change.roles, "state": state}
+    )
+
+
+def _touches_trust(change: PendingChange) -> bool:
+    return bool(set(change.roles) & TRUST_ROLES)
+
+
+def may_confirm(actor: Principal, change: PendingChange, school: School) -> bool:
+    """Another admin of the school, its headteacher, or a trust admin; never the proposer or
+    the person concerned; only a trust admin where a trust role is concerned."""
+    if actor.staff_id in (change.proposed_by_id, change.staff_id) or actor.staff_id is None:
+        return False
+    if actor.has(Role.trust_admin) and actor.trust_id == school.trust_id:
+        return True
+    if _touches_trust(change):
+        return False
+    own_school = actor.school_id == school.id
+    return own_school and (actor.has(Role.admin) or actor.is_headteacher)
+
+
+def _confirmers(session: Session, change: PendingChange, school: School) -> list[Staff]:
+    """Everyone who may confirm: emailed the proposal."""
+    people = session.exec(
+        select(Staff)
+        .join(School, col(School.id) == col(Staff.school_id))
+        .where(School.trust_id == school.trust_id, col(Staff.is_active))
+    ).all()
+    roles: dict[int, set[Role]] = {}
+    for row in session.exec(
+        select(StaffRole).where(col(StaffRole.staff_id).in_([p.id for p in people]))
+    ):
+        roles.setdefault(row.staff_id, set()).add(Role(row.role))
+    out = []
+    for person in people:
+        assert person.id is not None
+        principal = Principal(
+            staff_id=person.id,
+            school_id=person.school_id,
+            trust_id=school.trust_id,
+            roles=frozenset(roles.get(person.id, set())),
+            is_headteacher=person.is_headteacher,
+        )
+        if may_confirm(principal, change, school):
+            out.append(person)
+    return out
+
+
+def propose(
+    session: Session,
+    *,
+    actor: Principal,
+    staff: Staff,
+    school: School,
+    kind: ChangeKind,
+    roles: set[Role] | None = None,
+    make_headteacher: bool = False,
+    settings: Settings,
+    at: datetime,
+) -> PendingChange:
+    assert staff.id is not None and school.id is not None
+    change = PendingChange(
+        school_id=school.id,
+        staff_id=staff.id,
+        kind=kind,
+        grant_roles=",".join(sorted(roles or set())),
+        make_headteacher=make_headteacher,
+        proposed_by_id=actor.staff_id,
+        proposed_at=at,
+        expires_at=at + timedelta(hours=settings.pending_change_hours),
+    )
+    session.add(change)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="pending_change.proposed",
+        object_type="staff",
+        object_id=staff.id,
+        school_id=school.id,
+        details={
+            "change_id": change.id,
+            "kind": kind,
+            "roles": change.roles,
+            "make_headteacher": make_headteacher,
+        },
+    )
+    what = _describe(change)
+    for person in _confirmers(session, change, school):
+        outbox.enqueue(
+            session,
+            dedupe_key=f"pending-change:{change.id}:to:{person.id}",
+            kind="pending_change",
+            to_address=person.email,
+            subject="A change to a staff account needs your confirmation",
+            body=(
+                f"A change to staff account #{staff.id} was proposed and takes effect only when\n"
+                f"a second person confirms it: {what}.\n\n"
+                f"Confirm or refuse it (it expires in {settings.pending_change_hours} hours):\n"
+                f"  POST {settings.public_url}/pending-changes/{change.id}/confirm\n"
+                f"  POST {settings.public_url}/pending-changes/{change.id}/refuse\n"
+                "\n-- \ncontactlog, for your school's social-networking protocol\n"
+            ),
+            school_id=school.id,
+            to_staff_id=person.id,
+        )
+    return change
+
+
+def _describe(change: PendingChange) -> str:
+    if change.kind == ChangeKind.mfa_reset:
+        return "remove their second factor, so that they enrol again"
+    parts = []
+    if change.roles:
+        parts.append(
+            "grant the role" + ("s " if len(change.roles) > 1 else " ") + ", ".join(change.roles)
+        )
+    if change.make_headteacher:
+        parts.append("mark them as headteacher")
+    return " and ".join(parts)
+
+
+def _in_scope(session: Session, actor: Principal, change_id: int) -> tuple[PendingChange, School]:
+    change = session.get(PendingChange, change_id)
+    school = session.get(School, change.school_id) if change else None
+    if (
+        change is None
+        or school is None
+        or not actor.sees_school(school_id=change.school_id, trust_id=school.trust_id)
+    ):
+        raise NotFound("No such pending change.")
+    return change, school
+
+
+def list_pending(*, session: Session, actor: Principal, at: datetime) -> list[PendingChangePublic]:
+    """Changes waiting for a second person that this actor may confirm."""
+    rows = session.exec(
+        select(PendingChange)
+        .where(PendingChange.state == ChangeState.pending, col(PendingChange.expires_at) > at)
+        .order_by(col(PendingChange.id))
+    ).all()
+    schools = {s.id: s for s in session.exec(select(School)).all()}
+    return [public(c, at) for c in rows if may_confirm(actor, c, schools[c.school_id])]
+
+
+def decide(
+    *,
+    session: Session,
+    actor: Principal,
+    change_id: int,
+    confirm: bool,
+    at: datetime,
+) -> PendingChangePublic:
+    change, school = _in_scope(session, actor, change_id)
+    if actor.staff_id in (change.proposed_by_id, change.staff_id):
+        raise Forbidden(
+            "A second person decides: not the one who proposed it, nor the one concerned."
+        )
+    if not may_confirm(actor, change, school):
+        raise Forbidden(
+            "Only another admin of the school, its headteacher or a trust admin may decide this."
+        )
+    if change.state == ChangeState.pending and change.expires_at <= at:
+        raise Conflict("This change has expired; propose it again.")
+    once.claim(
+        session,
+        PendingChange,
+        change.id,
+        still=or_(col(PendingChange.state) == ChangeState.pending),
+        values={
+            "state": ChangeState.confirmed if confirm else ChangeState.refused,
+            "decided_by_id": actor.staff_id,
+            "decided_at": at,
+        },
+        too_late="This change has already been decided.",
+    )
+    staff = session.get(Staff, change.staff_id)
+    assert staff is not None and staff.id is not None
+    if confirm:
+        _apply(session, change, staff)
+    audit.record(
+        session,
+        actor=actor,
+        action="pending_change.confirmed" if confirm else "pending_change.refused",
+        object_type="staff",
+        object_id=staff.id,
+        school_id=change.school_id,
+        details={
+            "change_id": change.id,
+            "kind": change.kind,
+            "roles": change.roles,
+            "make_headteacher": change.make_headteacher,
+            "proposed_by": change.proposed_by_id,
+            "decided_by": actor.staff_id,
+        },
+    )
+    return public(change, at)
+
+
+def _apply(session: Session, change: PendingChange, staff: Staff) -> None:
+    assert staff.id is not None
+    if not staff.is_active:
+        raise RuleBroken("The account has been deactivated since the change was proposed.")
+    if change.kind == ChangeKind.mfa_reset:
+        mfa.remove(session, staff)
+        staff.token_generation += 1  # every session, signed in with the old factor, ends
+        session.add(staff)
+        return
+    held = {
+        Role(r) for r in session.exec(select(StaffRole.role).where(StaffRole.staff_id == staff.id))
+    }
+    for role in set(change.roles) - held:
+        session.add(StaffRole(staff_id=staff.id, role=role))
+    if change.make_headteacher:
+        if Role.approver not in held | set(change.roles):
+            raise RuleBroken("A headteacher must hold the approver role.")
+        staff.is_headteacher = True
+        session.add(staff)
+    session.flush()

@@ -1,0 +1,206 @@
+"""The second factor: TOTP (RFC 6238) codes from an authenticator app, and recovery codes.
+
+Required for the roles that reach personal data or decide for others (a setting; DfE's cyber
+security standards ask for it). A code works once: the step it belongs to is remembered, so a
+code seen over someone's shoulder cannot be replayed within its window. Recovery codes are
+stored hashed and each works once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import pyotp
+import segno
+from sqlalchemy import Column, ForeignKey, Integer, delete, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core import audit, once
+from core.db import UTCDateTime
+from core.directory.models import Role, Staff
+from core.errors import Conflict, RuleBroken
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.principal import Principal
+
+STEP_SECONDS = 30
+RECOVERY_CODES = 10
+
+
+class SecondFactor(SQLModel, table=True):
+    __tablename__ = "second_factor"
+
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    )
+    # The shared TOTP secret; the authenticator app holds the other copy.
+    secret: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last time step whose code was accepted: a code is never accepted twice.
+    last_step: int = 0
+
+
+class RecoveryCode(SQLModel, table=True):
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    code_hash: str = Field(max_length=64)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+def required(roles: frozenset[Role], settings: Settings) -> bool:
+    return any(role.value in settings.mfa_required_roles for role in roles)
+
+
+def enrolled(session: Session, staff_id: int) -> bool:
+    factor = session.get(SecondFactor, staff_id)
+    return factor is not None and factor.confirmed_at is not None
+
+
+def begin(session: Session, *, staff: Staff, issuer: str, at: datetime) -> Enrolment:
+    """A new secret to add to an authenticator app; it counts once a first code confirms it."""
+    assert staff.id is not None
+    factor = session.get(SecondFactor, staff.id)
+    if factor is not None and factor.confirmed_at is not None:
+        raise Conflict(
+            "A second factor is already set up; to replace it, ask an admin to reset it."
+        )
+    secret = pyotp.random_base32()
+    if factor is None:
+        session.add(SecondFactor(staff_id=staff.id, secret=secret, created_at=at))
+    else:
+        factor.secret, factor.created_at, factor.last_step = secret, at, 0
+        session.add(factor)
+    session.flush()
+    uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
+        name=staff.email, issuer_name=issuer
+    )
+    svg = segno.make(uri, error="m").svg_inline(scale=4, title="Scan with your authenticator app")
+    return Enrolment(secret=secret, otpauth_uri=uri, qr_svg=svg)
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _normal(code: str) -> str:
+    return "".join(ch for ch in code.lower() if ch.isalnum())
+
+
+def confirm(
+    session: Session, *, actor: Principal, staff: Staff, code: str, at: datetime
+) -> list[str]:
+    """The first code proves the app holds the secret; the answer is the recovery codes, shown
+    this once (only their hashes are kept)."""
+    assert staff.id is not None
+    factor = session.get(SecondFactor, staff.id)
+    if factor is None:
+        raise RuleBroken("Start with POST /me/mfa to get a secret for your authenticator app.")
+    if factor.confirmed_at is not None:
+        raise Conflict("The second factor is already confirmed.")
+    if not _accept_totp(session, factor, code, at):
+        raise RuleBroken("That code is not right; check the time on your phone and try again.")
+    factor.confirmed_at = at
+    session.add(factor)
+    session.execute(delete(RecoveryCode).where(col(RecoveryCode.staff_id) == staff.id))
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    for plain in codes:
+        session.add(RecoveryCode(staff_id=staff.id, code_hash=_digest(_normal(plain))))
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.second_factor_enrolled",
+        object_type="staff",
+        object_id=staff.id,
+        school_id=staff.school_id,
+    )
+    return codes
+
+
+def _accept_totp(session: Session, factor: SecondFactor, code: str, at: datetime) -> bool:
+    digits = code.strip().replace(" ", "")
+    if not (digits.isdigit() and len(digits) == 6):
+        return False
+    totp = pyotp.TOTP(factor.secret, interval=STEP_SECONDS)
+    now_step = int(at.timestamp()) // STEP_SECONDS
+    # One step either side for a phone's clock that drifts a little.
+    for step in (now_step - 1, now_step, now_step + 1):
+        expected = totp.at(step * STEP_SECONDS)
+        if hmac.compare_digest(expected, digits):
+            if step <= factor.last_step:
+                return False  # this code (or a later one) was used already
+            # Claimed like any once-only change: two sign-ins with one code, one wins.
+            taken = session.execute(
+                update(SecondFactor)
+                .where(
+                    col(SecondFactor.staff_id) == factor.staff_id,
+                    col(SecondFactor.last_step) < step,
+                )
+                .values(last_step=step)
+            )
+            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+    return False
+
+
+def check(session: Session, *, staff_id: int, code: str, at: datetime) -> bool:
+    """A current code from the app, or an unused recovery code."""
+    factor = session.get(SecondFactor, staff_id)
+    if factor is None or factor.confirmed_at is None:
+        return False
+    if _accept_totp(session, factor, code, at):
+        return True
+    hashed = _digest(_normal(code))
+    found = session.exec(
+        select(RecoveryCode).where(
+            RecoveryCode.staff_id == staff_id,
+            RecoveryCode.code_hash == hashed,
+            col(RecoveryCode.used_at).is_(None),
+        )
+    ).first()
+    if found is None:
+        return False
+    try:
+        once.claim(
+            session,
+            RecoveryCode,
+            found.id,
+            still=col(RecoveryCode.used_at).is_(None),
+            values={"used_at": at},
+            too_late="used",
+        )
+    except Conflict:
+        return False
+    return True
+
+
+def remove(session: Session, staff: Staff) -> None:
+    """The second factor and its recovery codes go; the person enrols again at next sign-in."""
+    session.execute(delete(RecoveryCode).where(col(RecoveryCode.staff_id) == staff.id))
+    session.execute(delete(SecondFactor).where(col(SecondFactor.staff_id) == staff.id))
+
+
+def seed(session: Session, *, staff: Staff, secret: str, at: datetime) -> None:
+    """The demo's accounts: a known secret, already confirmed, so a newcomer can sign in."""
+    assert staff.id is not None
+    session.add(SecondFactor(staff_id=staff.id, secret=secret, created_at=at, confirmed_at=at))
+    session.flush()

@@ -1,0 +1,47 @@
+"""Who a service acts for: a signed-in member of staff, or the operator at the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.directory.models import TRUST_ROLES, Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in member of staff (or the operator at the command line) a service acts for."""
+
+    staff_id: int | None
+    school_id: int | None
+    trust_id: int | None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    is_headteacher: bool = False
+    operator: bool = False
+
+    @classmethod
+    def command_line(cls) -> Principal:
+        """The operator running `contactlog` on the server: trust administration, no account."""
+        return cls(staff_id=None, school_id=None, trust_id=None, roles=frozenset(), operator=True)
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    def acts_as(self, role: Role, *, school_id: int, trust_id: int) -> bool:
+        """Whether this principal holds `role` for the school (trust roles count trust-wide)."""
+        if self.operator:
+            return role in (Role.admin, Role.dsl, Role.trust_admin, Role.trust_dsl)
+        if trust_id != self.trust_id:
+            return False
+        if role in (Role.admin, Role.trust_admin) and Role.trust_admin in self.roles:
+            return True
+        if role in (Role.dsl, Role.trust_dsl) and Role.trust_dsl in self.roles:
+            return True
+        return role in self.roles and school_id == self.school_id and role not in TRUST_ROLES
+
+    def sees_school(self, *, school_id: int, trust_id: int) -> bool:
+        """Schools whose directory this principal may look into at all."""
+        if self.operator:
+            return True
+        if trust_id != self.trust_id:
+            return False
+        return school_id == self.school_id or bool(self.roles & TRUST_ROLES)
