@@ -87,9 +87,16 @@ def demo_command() -> None:
             console.print("Demo trust created.")
     db.dispose()
     console.print(f"\nDemo sign-ins (password for every one: {demo.DEMO_PASSWORD})")
-    for person in demo.sign_ins():
+    for person in demo.sign_ins(settings):
         # Plain lines, so the emails are never cut however narrow the terminal.
-        print(f"  {person.email:<38} {person.name:<14} {person.school:<18} {person.roles}")
+        code = "  + code" if person.second_factor else ""
+        print(f"  {person.email:<38} {person.name:<14} {person.school:<18} {person.roles}{code}")
+    key = demo.DEMO_TOTP_SECRET
+    print(
+        "\nAccounts marked '+ code' sign in with a second factor. Add this key to an "
+        f"authenticator app:\n  {key}\nor print the current code with:\n"
+        f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{key}').now())\""
+    )
 
 
 @app.command()

@@ -11,6 +11,7 @@ from consent.models import ConsentCreate, ConsentMethod
 from contacts.consents import record_consent
 from contacts.models import ContactCreate, DecisionCreate, Platform
 from contacts.service import decide, request_contact
+from core import mfa
 from core.clock import now, school_date
 from core.directory.models import (
     DeviceCreate,
@@ -33,6 +34,9 @@ from core.security import Passwords
 from core.settings import Settings
 
 DEMO_PASSWORD = "contactlog-demo"  # printed for the person trying the demo
+# The second factor of every demo account whose roles need one: printed too, so that a newcomer
+# can add it to an authenticator app (or print a code with pyotp) and try every role.
+DEMO_TOTP_SECRET = "CONTACTLOGDEMOTOTPSECRETKEY23456"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class DemoSignIn:
     name: str
     school: str
     roles: str
+    second_factor: bool
 
 
 def _born(years: int, months: int, today: date) -> date:
@@ -128,6 +133,10 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords) -> None:
             password=DEMO_PASSWORD,
         )
         staff_ids[local] = created.id
+        if mfa.required(frozenset(roles), settings):
+            account = session.get(Staff, created.id)
+            assert account is not None
+            mfa.seed(session, staff=account, secret=DEMO_TOTP_SECRET, at=now())
     for slug, rows in PUPILS.items():
         for given, family, ref, (years, months), guardian, relation in rows:
             pupil = create_pupil(
@@ -227,11 +236,12 @@ def _seed_contact(
     )
 
 
-def sign_ins() -> list[DemoSignIn]:
+def sign_ins(settings: Settings) -> list[DemoSignIn]:
     """The demo accounts, as printed for the person trying the demo."""
     out = []
     for name, local, slug, roles, head, _ in PEOPLE:
         school_name = next(n for n, s in SCHOOLS.items() if s == slug)
         label = ", ".join(r.value for r in roles) + (" (headteacher)" if head else "")
-        out.append(DemoSignIn(f"{local}@{slug}.example.org", name, school_name, label))
+        second = mfa.required(frozenset(roles), settings)
+        out.append(DemoSignIn(f"{local}@{slug}.example.org", name, school_name, label, second))
     return out

@@ -9,12 +9,13 @@ import sys
 import time
 
 import httpx
+import pyotp
 import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.demo import DEMO_PASSWORD
+from api.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from core.directory.models import School
 from tests.conftest import count_rows
 
@@ -164,6 +165,15 @@ def test_serve_answers_over_http(operator_env):
         assert contact["state"] == "active"
         states = sorted(p["state"] for p in contact["pupils"])
         assert states == ["active", "active", "awaiting_consent"]
+        # The DSL signs in with the printed password and a code from the printed key.
+        dsl = {"username": "dana.lewis@riverside.example.org", "password": DEMO_PASSWORD}
+        needed = httpx.post(f"{base}/auth/token", data=dsl)
+        assert needed.status_code == 401 and needed.json()["type"].endswith(
+            "second-factor-required"
+        )
+        code = pyotp.TOTP(DEMO_TOTP_SECRET).now()
+        signed = httpx.post(f"{base}/auth/token", data={**dsl, "otp": code})
+        assert signed.status_code == 200 and signed.json()["enrol_only"] is False
     finally:
         server.terminate()
         server.wait(timeout=10)
