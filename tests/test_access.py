@@ -246,3 +246,22 @@ def test_a_staff_member_signing_in_for_a_contact_needs_no_second_factor(client, 
     token = {"Authorization": f"Bearer {signed.json()['access_token']}"}
     made = client.post("/contacts", json=request_body(school), headers=token)
     assert made.status_code == 201
+
+
+def test_an_admin_cannot_redirect_someones_sign_in_email_alone(client, world, db):
+    """Changing a teacher's email to one the admin reads, then asking for a reset link, would
+    hand the admin that teacher's account: the change waits for a second person."""
+    admin = world.auth("admin")
+    moved = client.patch(
+        f"/staff/{world.ids['owner']}", json={"email": "mine@elsewhere.example"}, headers=admin
+    )
+    assert moved.status_code == 200 and moved.json()["email"] == "owner@a.example.org"
+    client.post("/auth/password-reset", json={"email": "mine@elsewhere.example"})
+    assert count_rows(db, "account_link") == 0
+    [change] = client.get("/pending-changes", headers=world.auth("head")).json()
+    assert change["new_email"] == "mine@elsewhere.example"
+    client.post(f"/pending-changes/{change['id']}/confirm", headers=world.auth("head"))
+    assert client.get(f"/staff/{world.ids['owner']}", headers=admin).json()["email"] == (
+        "mine@elsewhere.example"
+    )
+    assert_problem(client.get("/me", headers=world.auth("owner")), 401)  # old sessions end

@@ -1,5 +1,6 @@
 """Privileged changes wait for a second person: granting approver, dsl, admin or a trust role,
-marking a headteacher, resetting someone's second factor.
+marking a headteacher, changing someone's sign-in email (with a reset link, that would hand
+over their account), resetting someone's second factor.
 
 One admin alone could otherwise make a "puppet" approver and have it approve their own contact.
 A proposal takes effect only when someone else confirms it: another admin of the school, its
@@ -50,6 +51,7 @@ class PendingChange(SQLModel, table=True):
     # Comma-separated roles to add; the headteacher mark as a flag.
     grant_roles: str = Field(default="", max_length=200)
     make_headteacher: bool = False
+    new_email: str | None = Field(default=None, max_length=254)
     proposed_by_id: int | None = Field(default=None, foreign_key="staff.id")
     proposed_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
@@ -69,6 +71,7 @@ class PendingChangePublic(BaseModel):
     kind: ChangeKind
     grant_roles: list[Role]
     make_headteacher: bool
+    new_email: str | None
     proposed_by_id: int | None
     proposed_at: datetime
     expires_at: datetime
@@ -139,6 +142,7 @@ def propose(
     kind: ChangeKind,
     roles: set[Role] | None = None,
     make_headteacher: bool = False,
+    new_email: str | None = None,
     settings: Settings,
     at: datetime,
 ) -> PendingChange:
@@ -149,6 +153,7 @@ def propose(
         kind=kind,
         grant_roles=",".join(sorted(roles or set())),
         make_headteacher=make_headteacher,
+        new_email=new_email,
         proposed_by_id=actor.staff_id,
         proposed_at=at,
         expires_at=at + timedelta(hours=settings.pending_change_hours),
@@ -167,6 +172,7 @@ def propose(
             "kind": kind,
             "roles": change.roles,
             "make_headteacher": make_headteacher,
+            "email_changes": new_email is not None,
         },
     )
     what = _describe(change)
@@ -201,6 +207,8 @@ def _describe(change: PendingChange) -> str:
         )
     if change.make_headteacher:
         parts.append("mark them as headteacher")
+    if change.new_email:
+        parts.append("change their sign-in email address")
     return " and ".join(parts)
 
 
@@ -299,5 +307,11 @@ def _apply(session: Session, change: PendingChange, staff: Staff) -> None:
         if Role.approver not in held | set(change.roles):
             raise RuleBroken("A headteacher must hold the approver role.")
         staff.is_headteacher = True
-        session.add(staff)
+    if change.new_email:
+        taken = session.exec(select(Staff.id).where(Staff.email == change.new_email)).first()
+        if taken is not None and taken != staff.id:
+            raise Conflict("An account with this email address already exists.")
+        staff.email = change.new_email
+        staff.token_generation += 1  # sessions of the old address end
+    session.add(staff)
     session.flush()

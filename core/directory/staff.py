@@ -271,9 +271,16 @@ def update_staff(
     two_people = not actor.operator
     granted = (set(roles_after) - set(current_roles)) & PRIVILEGED if two_people else set()
     make_head = two_people and headteacher_after and not staff.is_headteacher
+    new_email = (
+        changes.email
+        if two_people and changes.email is not None and changes.email != staff.email
+        else None
+    )
     values = changes.model_dump(exclude_unset=True, exclude={"roles"})
     if make_head:
         values.pop("is_headteacher")
+    if new_email is not None:
+        values.pop("email")
     apply_changes(staff, values, clearable=frozenset({"line_manager_id"}))
     if changes.is_active is False:
         # A deactivation ends every session the account had.
@@ -300,7 +307,7 @@ def update_staff(
             "is_active": changes.is_active,
         },
     )
-    if granted or make_head:
+    if granted or make_head or new_email:
         privileged.propose(
             session,
             actor=actor,
@@ -309,6 +316,7 @@ def update_staff(
             kind=ChangeKind.grant,
             roles=granted,
             make_headteacher=make_head,
+            new_email=new_email,
             settings=settings,
             at=now(),
         )

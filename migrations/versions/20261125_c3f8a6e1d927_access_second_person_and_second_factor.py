@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('grant_roles', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('make_headteacher', sa.Boolean(), nullable=False),
+    sa.Column('new_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
     sa.Column('proposed_by_id', sa.Integer(), nullable=True),
     sa.Column('proposed_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', core.db.UTCDateTime(timezone=True), nullable=False),
