@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, Text, or_, update
+from sqlalchemy import Column, Text, case, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -42,6 +44,9 @@ class OutboxEmail(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who holds the row while sending it: every later update matches it, so a sender whose
+    # lease ran out (and whose rows another took) changes nothing and stops.
+    claim_id: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=500)
 
@@ -97,39 +102,56 @@ def enqueue(
     return email
 
 
+def _due(at: datetime, real_now: datetime) -> Any:
+    return or_(
+        (col(OutboxEmail.state) == OutboxState.pending) & (col(OutboxEmail.next_attempt_at) <= at),
+        (col(OutboxEmail.state) == OutboxState.sending) & (col(OutboxEmail.lease_until) < real_now),
+    )
+
+
 def claim(session: Session, *, at: datetime, lease: timedelta, limit: int) -> list[OutboxEmail]:
-    """Take due emails for delivery: pending ones whose time has come, and ones whose sender's
-    lease ran out (it died mid-batch). A row another process claimed first is simply skipped."""
-    due = session.exec(
+    """Take up to `limit` due emails for one sender: pending ones whose time (as of `at`) has
+    come, and ones whose sender's lease ran out (it died mid-batch; that counts as an attempt).
+
+    Leases are on the real clock even when a job runs "as of" another instant, so a time-travel
+    run never leaves rows that real-time schedulers skip. On PostgreSQL rows another sender is
+    claiming are skipped, not waited for.
+    """
+    real_now = datetime.now(UTC)
+    claim_id = uuid.uuid4().hex
+    due = (
         select(OutboxEmail.id)
-        .where(
-            or_(
-                (col(OutboxEmail.state) == OutboxState.pending)
-                & (col(OutboxEmail.next_attempt_at) <= at),
-                (col(OutboxEmail.state) == OutboxState.sending)
-                & (col(OutboxEmail.lease_until) < at),
-            )
-        )
+        .where(_due(at, real_now))
         .order_by(col(OutboxEmail.id))
         .limit(limit)
-    ).all()
-    claimed = []
-    for email_id in due:
-        taken = session.execute(
-            update(OutboxEmail)
-            .where(
-                col(OutboxEmail.id) == email_id,
-                or_(
-                    (col(OutboxEmail.state) == OutboxState.pending)
-                    & (col(OutboxEmail.next_attempt_at) <= at),
-                    (col(OutboxEmail.state) == OutboxState.sending)
-                    & (col(OutboxEmail.lease_until) < at),
-                ),
-            )
-            .values(state=OutboxState.sending, lease_until=at + lease)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        update(OutboxEmail)
+        .where(col(OutboxEmail.id).in_(due.scalar_subquery()), _due(at, real_now))
+        .values(
+            # A lease that ran out means a sender died holding the row: an attempt all the same,
+            # so a batch that keeps killing its sender backs off and is given up in the end.
+            attempts=case(
+                (col(OutboxEmail.state) == OutboxState.sending, OutboxEmail.attempts + 1),
+                else_=OutboxEmail.attempts,
+            ),
+            state=OutboxState.sending,
+            lease_until=real_now + lease,
+            claim_id=claim_id,
         )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            email = session.get(OutboxEmail, email_id, populate_existing=True)
-            assert email is not None
-            claimed.append(email)
-    return claimed
+        .execution_options(synchronize_session=False)
+    )
+    return list(
+        session.exec(
+            select(OutboxEmail)
+            .where(OutboxEmail.claim_id == claim_id)
+            .order_by(col(OutboxEmail.id))
+            .execution_options(populate_existing=True)
+        ).all()
+    )
+
+
+def still_held(email: OutboxEmail) -> Any:
+    """The condition every update of a claimed row carries."""
+    return (col(OutboxEmail.id) == email.id) & (col(OutboxEmail.claim_id) == email.claim_id)

@@ -114,7 +114,10 @@ class Settings(BaseSettings):
     approval_wait_hours: int = Field(default=24, ge=1)
     # Outbox delivery: retries back off exponentially with jitter until the give-up time.
     outbox_batch_size: int = Field(default=100, ge=1)
-    outbox_lease_seconds: int = Field(default=300, ge=5)
+    # A claim's lease; at least three SMTP timeouts, renewed after every email sent.
+    outbox_lease_seconds: int = Field(default=90, ge=5)
+    # One run of the outbox job sends until nothing is due, or for this long at most.
+    outbox_drain_seconds: float = Field(default=60, gt=0)
     outbox_retry_base_seconds: int = Field(default=60, ge=1)
     outbox_retry_max_seconds: int = Field(default=3600, ge=1)
     outbox_give_up_hours: int = Field(default=48, ge=1)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import datetime, timedelta
+import smtplib
+import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col
 
 from core.db import Database
 from core.directory.models import Role, School
-from core.outbox import OutboxEmail, OutboxState, claim
+from core.outbox import OutboxEmail, OutboxState, claim, still_held
 from core.settings import Settings
 from scheduler import emails
 from scheduler.mailer import MailerUnavailable, SmtpMailer
@@ -28,53 +30,102 @@ def _retry_delay(attempts: int, settings: Settings) -> timedelta:
     return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311
 
 
+def lease_for(settings: Settings) -> timedelta:
+    """Long enough for the worst a sender holding a claim may take before it next renews it:
+    connecting, then one email, each up to the SMTP timeout (renewed after every email)."""
+    worst = 3 * settings.smtp_timeout_seconds + 5
+    return timedelta(seconds=max(settings.outbox_lease_seconds, worst))
+
+
 def deliver_outbox(db: Database, settings: Settings, at: datetime) -> int:
-    """Send due emails over SMTP; failures back off, and after the give-up time the admins hear."""
+    """Send due emails over SMTP until none is left (or the time budget is spent): a backlog
+    drains at the mail server's pace. Failures back off; after the give-up time the admins
+    hear. Under kills and lost claims, only the email in flight can arrive twice."""
     if not settings.smtp_host:
         return 0  # no mail server configured: the emails wait in the outbox
-    with db.transaction() as session:
-        batch = claim(
-            session,
-            at=at,
-            lease=timedelta(seconds=settings.outbox_lease_seconds),
-            limit=settings.outbox_batch_size,
-        )
-    if not batch:
-        return 0
-    outcomes: dict[int, str | None] = {}
+    lease = lease_for(settings)
+    delivered, until = 0, time.monotonic() + settings.outbox_drain_seconds
+    while True:
+        with db.transaction() as session:
+            batch = claim(session, at=at, lease=lease, limit=settings.outbox_batch_size)
+        if not batch:
+            break
+        sent, carry_on = _send(db, batch, settings, at, lease)
+        delivered += sent
+        if not carry_on or len(batch) < settings.outbox_batch_size or time.monotonic() > until:
+            break
+    return delivered
+
+
+def _send(
+    db: Database, batch: list[OutboxEmail], settings: Settings, at: datetime, lease: timedelta
+) -> tuple[int, bool]:
+    """One claimed batch over one connection; each email is marked sent the moment the mail
+    server accepts it. The answer: how many went, and whether to go on with the next batch."""
+    sent, waiting = 0, list(batch)
     try:
         with SmtpMailer(settings) as mailer:
-            for email in batch:
+            while waiting:
+                email = waiting[0]
                 try:
                     mailer.send(email)
-                    outcomes[email.id or 0] = None
-                except MailerUnavailable:
+                except (MailerUnavailable, smtplib.SMTPServerDisconnected, OSError):
                     raise
                 except Exception as exc:  # this email only: a refused recipient, say
-                    outcomes[email.id or 0] = f"{type(exc).__name__}: {exc}"[:500]
-    except MailerUnavailable as exc:
-        for email in batch:
-            outcomes.setdefault(email.id or 0, str(exc))
-    except OSError as exc:  # the connection dropped mid-batch: the rest wait for a retry
-        for email in batch:
-            outcomes.setdefault(email.id or 0, f"{type(exc).__name__}: {exc}"[:500])
-    sent = [email_id for email_id, error in outcomes.items() if error is None]
-    failed = {email_id: error for email_id, error in outcomes.items() if error is not None}
-    delivered = len(sent)
+                    waiting.pop(0)
+                    _record_failures(db, [email], f"{type(exc).__name__}: {exc}", at, settings)
+                    continue
+                waiting.pop(0)
+                if not _mark_sent(db, email, waiting, at, lease):
+                    log.warning("outbox: a claim was lost mid-batch; its sender stops")
+                    return sent, False
+                sent += 1
+    except (MailerUnavailable, smtplib.SMTPException, OSError) as exc:
+        # The server is down, or the connection dropped: the rest wait for a retry.
+        _record_failures(db, waiting, f"{type(exc).__name__}: {exc}", at, settings)
+        log.info("outbox: %s delivered, %s to retry", sent, len(waiting))
+        return sent, False
+    log.info("outbox: %s delivered", sent)
+    return sent, True
+
+
+def _mark_sent(
+    db: Database, email: OutboxEmail, waiting: list[OutboxEmail], at: datetime, lease: timedelta
+) -> bool:
+    """Sent, if this sender still holds the claim; the rest of its batch keeps its lease."""
     with db.transaction() as session:
-        if sent:  # the usual case, in one statement however big the batch
+        marked = session.execute(
+            update(OutboxEmail)
+            .where(still_held(email))
+            .values(state=OutboxState.sent, sent_at=at, lease_until=None, claim_id=None)
+        )
+        if marked.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        if waiting:
             session.execute(
                 update(OutboxEmail)
-                .where(col(OutboxEmail.id).in_(sent))
-                .values(state=OutboxState.sent, sent_at=at, lease_until=None)
+                .where(
+                    col(OutboxEmail.claim_id) == email.claim_id,
+                    col(OutboxEmail.state) == OutboxState.sending,
+                )
+                .values(lease_until=datetime.now(UTC) + lease)
             )
-        for email_id, error in failed.items():
-            row = session.get(OutboxEmail, email_id)
-            assert row is not None
-            _failed_attempt(session, row, error, at, settings)
+    return True
+
+
+def _record_failures(
+    db: Database, emails_: list[OutboxEmail], error: str, at: datetime, settings: Settings
+) -> None:
+    if not emails_:
+        return
+    with db.transaction() as session:
+        for email in emails_:
+            row = session.get(OutboxEmail, email.id, with_for_update=True, populate_existing=True)
+            if row is None or row.claim_id != email.claim_id:
+                continue  # another sender holds it now
+            _failed_attempt(session, row, error[:500], at, settings)
+            row.claim_id = None
             session.add(row)
-    log.info("outbox: %s delivered, %s to retry", delivered, len(outcomes) - delivered)
-    return delivered
 
 
 def _failed_attempt(

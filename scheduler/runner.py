@@ -24,7 +24,8 @@ EVERY: dict[str, int] = {
     "deletion_reminders": 15 * 60,
     "alerts": 30,
     "approvals": 15 * 60,
-    "outbox": 15,
+    # Each run drains what is due, so a short pause between runs is enough.
+    "outbox": 5,
     "housekeeping": 60 * 60,
 }
 

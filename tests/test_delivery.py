@@ -1,0 +1,133 @@
+"""Email that arrives once and promptly: a backlog drains in one run, a sender killed mid-batch
+costs at most the email in flight (sent again with the same Message-ID), and a sender whose
+claim was taken over stops."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text as sql
+
+from core import clock
+from core.outbox import OutboxEmail, claim, enqueue
+from scheduler.delivery import _mark_sent, deliver_outbox
+from tests.test_scheduler import Inbox, free_port, mail_server, mail_settings
+
+__all__ = ["mail_server", "mail_settings"]  # fixtures, used by name
+
+
+def queue(db, count: int) -> None:  # type: ignore[no-untyped-def]
+    with db.transaction() as session:
+        for n in range(count):
+            enqueue(
+                session,
+                dedupe_key=f"test:{n}",
+                kind="test",
+                to_address=f"person{n}@a.example.org",
+                subject=f"Test {n}",
+                body="A test email.\n",
+            )
+
+
+def message_ids(inbox: Inbox) -> Counter[str]:
+    return Counter(str(m["Message-ID"]) for _, m in inbox.received)
+
+
+class SlowInbox(Inbox):
+    """A mail server that takes its time over each email, as a busy one does."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_server():  # type: ignore[no-untyped-def]
+    inbox = SlowInbox(0.02)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+def test_a_backlog_drains_in_one_run(db, app, mail_settings, mail_server):
+    queue(db, 250)
+    delivered = deliver_outbox(db, mail_settings, clock.now())
+    assert delivered == 250  # three batches of up to 100, one run: not one batch per tick
+    assert len(mail_server.inbox.received) == 250
+    with db.engine.connect() as conn:
+        left = conn.execute(sql("SELECT count(*) FROM outbox_email WHERE state <> 'sent'"))
+        assert left.scalar_one() == 0
+
+
+def test_a_sender_that_lost_its_claim_stops(db, app, mail_settings):
+    queue(db, 3)
+    with db.transaction() as session:
+        first = claim(session, at=clock.now(), lease=timedelta(seconds=1), limit=10)
+    time.sleep(1.1)  # the first sender stalls past its lease; a second takes the rows over
+    with db.transaction() as session:
+        second = claim(session, at=clock.now(), lease=timedelta(minutes=5), limit=10)
+    assert {e.id for e in second} == {e.id for e in first}
+    assert all(e.attempts == 1 for e in second)  # the stalled claim counts as an attempt
+    assert not _mark_sent(db, first[0], first[1:], clock.now(), timedelta(minutes=5))
+    assert _mark_sent(db, second[0], second[1:], clock.now(), timedelta(minutes=5))
+    with db.session() as session:
+        row = session.get(OutboxEmail, first[0].id)
+        assert row is not None and row.state == "sent"
+
+
+@pytest.mark.slow
+def test_a_scheduler_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
+    db, app, database_url, slow_server, tmp_path
+):
+    inbox, port = slow_server
+    queue(db, 120)
+    env = {
+        **os.environ,
+        "CONTACTLOG_DATABASE_URL": database_url,
+        "CONTACTLOG_DATA_DIR": str(tmp_path),
+        "CONTACTLOG_SMTP_HOST": "127.0.0.1",
+        "CONTACTLOG_SMTP_PORT": str(port),
+        "CONTACTLOG_SMTP_SECURITY": "none",
+        "CONTACTLOG_SMTP_TIMEOUT_SECONDS": "0.5",
+        "CONTACTLOG_OUTBOX_LEASE_SECONDS": "5",
+        "CONTACTLOG_OUTBOX_BATCH_SIZE": "40",
+    }
+    command = [sys.executable, "-m", "api.cli", "jobs", "run", "outbox"]
+    kills = 0
+    for _ in range(3):
+        before = len(inbox.received)
+        sender = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while len(inbox.received) < before + 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sender.send_signal(signal.SIGKILL)  # mid-batch, with emails in flight
+        sender.wait()
+        kills += 1
+        time.sleep(6.6)  # the dead sender's lease (3 timeouts + 5 s) runs out
+    done = subprocess.run(command, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = message_ids(inbox)
+    with db.engine.connect() as conn:
+        ids = conn.execute(sql("SELECT id FROM outbox_email")).scalars().all()
+        states = set(conn.execute(sql("SELECT state FROM outbox_email")).scalars().all())
+    assert states == {"sent"}
+    assert len(counts) == len(ids) == 120  # every email arrived
+    doubled = [m for m, n in counts.items() if n > 1]
+    assert all(counts[m] == 2 for m in doubled)  # none more than twice
+    assert len(doubled) <= kills  # only the one in flight at each kill
