@@ -12,11 +12,12 @@ import anyio
 import anyio.to_thread
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from core.auth import principal_for
 from core.db import Database
-from core.errors import Forbidden, Unauthorized
+from core.errors import OUTCOME_UNKNOWN, Forbidden, Unauthorized, Unavailable
 from core.principal import Principal
 from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
@@ -121,11 +122,20 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
 def _end(session: Session, commit: bool) -> None:
     try:
         if commit:
-            session.commit()
+            commit_or_say_unknown(session)
         else:
             session.rollback()
     finally:
         session.close()
+
+
+def commit_or_say_unknown(session: Session) -> None:
+    """Commit; a connection lost during COMMIT leaves the outcome unknown, and the answer says
+    so (503, retry with the same Idempotency-Key) rather than claiming nothing was changed."""
+    try:
+        session.commit()
+    except (OperationalError, InterfaceError) as exc:
+        raise Unavailable(OUTCOME_UNKNOWN) from exc
 
 
 # scope="function": the commit runs as soon as the endpoint returns, before the response is

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from api.deps import Caller, CallerDep, SessionDep
+from api.deps import Caller, CallerDep, SessionDep, commit_or_say_unknown
 from core import idempotency
 from core.principal import Principal
 
@@ -41,7 +41,7 @@ class Idempotent:
         # The create commits here, in the thread that did the work, rather than in another
         # thread hand-over when the request's session closes; a failed commit is still an
         # error response, since nothing has been sent yet.
-        self.session.commit()
+        commit_or_say_unknown(self.session)
         return response
 
     def _create(

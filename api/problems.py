@@ -11,11 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from core.errors import DomainError, TooManyAttempts
+from core.errors import NOT_REACHED, DomainError, TooManyAttempts, Unavailable
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("contactlog.api")
@@ -77,7 +77,7 @@ def problem(
 
 def domain_problem(exc: DomainError) -> JSONResponse:
     headers = {}
-    if isinstance(exc, TooManyAttempts):
+    if isinstance(exc, TooManyAttempts | Unavailable):
         headers["Retry-After"] = str(exc.retry_after)
     extra = {k: v for k, v in exc.extra.items() if k != "retry_after"}
     return problem(exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=headers, **extra)
@@ -157,6 +157,18 @@ def install(app: FastAPI) -> None:
             slug="invalid-input",
             title="Invalid input",
         )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_unreachable(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A lost connection or a database that is down: the request's work was rolled back.
+        log.warning(
+            "database unavailable (%s) on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+        )
+        return domain_problem(Unavailable(NOT_REACHED))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -66,3 +66,23 @@ class TooManyAttempts(DomainError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, extra={"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """The database could not be reached or failed: say so, and when to try again."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 5) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+OUTCOME_UNKNOWN = (
+    "The database failed while saving this request, so whether it was saved is not known. "
+    "Send it again with the same Idempotency-Key: it is then saved once, or its first answer "
+    "is returned."
+)
+NOT_REACHED = "The database could not be reached; nothing was changed. Try again shortly."

@@ -194,9 +194,49 @@ def test_a_connection_cut_while_idle_is_replaced_before_use(
         db.engine.dispose()  # whatever happened, the next test starts with a sound pool
     if pinged:
         assert response.status_code == 200, response.text
-    else:  # what pinging spares the user: the request that meets the dead connection fails
-        assert response.status_code >= 500
+    else:  # what pinging spares the user: the request that meets the dead connection fails,
+        # and says plainly that the database was out of reach and when to try again
+        assert_problem(response, 503, detail_contains="could not be reached")
+        assert int(response.headers["retry-after"]) >= 1
     assert client.get("/me", headers=world.auth("owner")).status_code == 200
+
+
+def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
+    client, world, school, db, backend
+):
+    """Not "nothing was changed": nobody knows. Retrying with the same key saves it once."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    import psycopg
+    from sqlalchemy import event
+
+    from tests.conftest import message, request_body
+
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    admin_url = db.engine.url.set(drivername="postgresql").render_as_string(False)
+    cut: list[int] = []
+
+    def cut_before_commit(conn) -> None:  # type: ignore[no-untyped-def]
+        if not cut:
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            cut.append(pid)
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    event.listen(db.engine, "commit", cut_before_commit)
+    body, key = message(summary="Sent during a database failover"), {"Idempotency-Key": "k-503"}
+    try:
+        lost = client.post(f"/contacts/{cid}/messages", json=body, headers={**owner, **key})
+    finally:
+        event.remove(db.engine, "commit", cut_before_commit)
+        db.engine.dispose()
+    assert_problem(lost, 503, detail_contains="Idempotency-Key")
+    assert "nothing was changed" not in lost.text and lost.headers["retry-after"]
+    again = client.post(f"/contacts/{cid}/messages", json=body, headers={**owner, **key})
+    assert again.status_code == 201, again.text
+    assert count_rows(db, "message") == 1
 
 
 def test_openapi_docs_are_served(client):
