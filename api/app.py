@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
 from api import problems
 from api.deps import DatabaseTurns
+from api.metrics import MeasureRequests, Metrics
 from api.middleware import BodyLimit, HeaderLimit, NoNulInQuery, SecurityHeaders
 from api.routers import (
     access,
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         openapi_url="/openapi.json" if settings.docs_served else None,
     )
     app.state.settings = settings
+    app.state.started_at = datetime.now(UTC)
     app.state.db = database
     app.state.tokens = TokenService(settings)
     app.state.passwords = Passwords(settings)
@@ -104,6 +107,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(NoNulInQuery)
     app.add_middleware(HeaderLimit, limit=settings.max_header_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts_sent)
+    app.state.metrics = Metrics(database)
+    app.add_middleware(MeasureRequests, metrics=app.state.metrics)
 
     # Routes are matched in order: the log, written many times a day by every member of staff
     # with a contact, comes first. No two routers share a path, so the order changes nothing else.

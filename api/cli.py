@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlmodel import select
 
-from api import demo
+from api import demo, logs
 from api.schema import upgrade
 from contactlog_client.cli import app as staff_client
 from core import accounts
@@ -109,6 +109,7 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    logs.configure(settings)
     docs = f" (API docs: http://{host}:{port}/docs)" if settings.docs_served else ""
     console.print(f"contactlog on http://{host}:{port}{docs}")
     uvicorn.run(
@@ -119,6 +120,7 @@ def serve(
         workers=workers,
         proxy_headers=True,
         access_log=True,
+        log_config=None,  # the format set above (plain or JSON lines), not uvicorn's own
         # Nothing tells a visitor which server software answers.
         server_header=False,
         # The h11 parser's own cap on a request's head; the app caps headers on every parser.
@@ -132,6 +134,7 @@ def scheduler_command() -> None:
     from scheduler.runner import standalone
 
     settings = _settings()
+    logs.configure(settings)
     db = _database(settings)
     console.print("contactlog scheduler running; Ctrl-C stops it.")
     try:

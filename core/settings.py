@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     # A check of the whole change record is served again for this long (0: always check anew).
     verify_reuse_seconds: int = Field(default=60, ge=0)
 
+    # Logs: plain lines, or one JSON object a line for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # /readyz fails when no scheduled job has run to the end for this long (0: not checked).
+    scheduler_stale_seconds: int = Field(default=600, ge=0)
+
     # The interactive API documents (/docs, /redoc, /openapi.json); off by default in production.
     api_docs: bool | None = None
     # Strict-Transport-Security on every response; on by default in production (behind TLS).

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from core import clock
+from core import clock, jobruns
 from core.db import Database
 from core.settings import Settings
 from scheduler.jobs import JOBS, Job
@@ -31,25 +32,49 @@ EVERY: dict[str, int] = {
 
 
 def run_job(name: str, db: Database, settings: Settings, at: datetime | None = None) -> int:
-    """Run one job now (or as of `at`); what the scheduler, `jobs run` and the tests all call."""
+    """Run one job now (or as of `at`); what the scheduler, `jobs run` and the tests all call.
+    Every run is logged in one line (the job, what it did, how long; never personal data) and
+    counted in the database for /metrics and /readyz."""
     job: Job = JOBS[name]
-    if at is None:
-        return job(db, settings, clock.now())
-    clock.set_clock(lambda: at)
+    started, began = datetime.now(UTC), time.perf_counter()
+    ok, count = False, 0
     try:
-        return job(db, settings, at)
+        if at is None:
+            count = job(db, settings, clock.now())
+        else:
+            clock.set_clock(lambda: at)
+            try:
+                count = job(db, settings, at)
+            finally:
+                clock.set_clock(None)
+        ok = True
+        return count
     finally:
-        clock.set_clock(None)
+        seconds = time.perf_counter() - began
+        fields = {"job": name, "count": count, "seconds": round(seconds, 4), "ok": ok}
+        if ok:
+            log.info("job %s: %s in %.3f s", name, count, seconds, extra=fields)
+        else:
+            log.error("job %s failed after %.3f s", name, seconds, extra=fields)
+        _count_run(db, name, started, ok, count, seconds)
+
+
+def _count_run(
+    db: Database, name: str, started: datetime, ok: bool, count: int, seconds: float
+) -> None:
+    try:
+        with db.transaction() as session:
+            jobruns.record(session, job=name, started=started, ok=ok, count=count, seconds=seconds)
+    except Exception:  # the database is down, say: the run's own line above still tells
+        log.warning("job %s: its run could not be counted", name, exc_info=True)
 
 
 def _safely(name: str, db: Database, settings: Settings) -> None:
     try:
-        count = run_job(name, db, settings)
-        if count:
-            log.info("job %s: %s", name, count)
+        run_job(name, db, settings)
     except Exception:
         # A failed run changes nothing (its transaction rolled back); the next run tries again.
-        log.exception("job %s failed", name)
+        log.exception("job %s failed", name, extra={"job": name})
 
 
 def configure(scheduler: BaseScheduler, db: Database, settings: Settings) -> BaseScheduler:

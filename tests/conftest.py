@@ -60,6 +60,8 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         "scheduler_in_process": False,
         # Tests tamper with the record and check again at once.
         "verify_reuse_seconds": 0,
+        # No scheduler runs beside the tests' app: they run each job themselves.
+        "scheduler_stale_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

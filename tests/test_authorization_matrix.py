@@ -32,6 +32,7 @@ PUBLIC = {
     ("POST", "/auth/password"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),  # ids, counts and timings only; for the operators' Prometheus
 }
 
 

@@ -24,6 +24,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "job_run",
+        sa.Column("job", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("runs", sa.Integer(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_started_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_ok_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_failed_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_count", sa.Integer(), nullable=False),
+        sa.Column("last_seconds", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("job", name=op.f("pk_job_run")),
+    )
     with op.batch_alter_table("outbox_email") as batch:
         batch.add_column(
             sa.Column("claim_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
@@ -33,3 +45,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("outbox_email") as batch:
         batch.drop_column("claim_id")
+    op.drop_table("job_run")
