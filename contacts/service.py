@@ -357,23 +357,34 @@ def confirm_deletion(
     return contact
 
 
-def end_contacts_past_their_end_date(*, session: Session, actor: Principal, at: datetime) -> int:
-    """The end sweep: every approved contact whose `ends_on` is over in its school's time zone."""
-    ended = 0
+def end_contacts_past_their_end_date(
+    *, session: Session, actor: Principal, at: datetime, limit: int | None = None
+) -> int:
+    """The end sweep: approved contacts whose `ends_on` is over in their school's time zone,
+    up to `limit` of them; how many it ended. On PostgreSQL contacts another sweep is ending
+    are skipped, not waited for, so two schedulers share the work."""
+    found, ended = 0, 0
     for school in session.exec(select(School)).all():
         today = school_date(at, school_zone(school))
         due = session.exec(
-            select(Contact).where(
+            select(Contact)
+            .where(
                 Contact.school_id == school.id,
                 Contact.state == ContactState.approved,
                 Contact.ends_on < today,
             )
+            .order_by(col(Contact.id))
+            .limit(None if limit is None else limit - found)
+            .with_for_update(skip_locked=True)
         ).all()
         for contact in due:
+            found += 1
             if end_pupils(
                 session, actor=actor, contact=contact, pupil_ids=None, reason=SWEEP_REASON
             ):
                 ended += 1
+        if limit is not None and found >= limit:
+            break
     return ended
 
 

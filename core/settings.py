@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
@@ -204,10 +206,20 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(48)
-        # Created owner-only: the secret signs every token of this deployment.
-        path.touch(mode=0o600)
-        path.write_text(value)
-        return value
+        # Written whole to a file of its own (owner-only: it signs every token), then moved into
+        # place in one step, so that a process starting at that moment never reads it empty.
+        # Of two processes generating at once, the first to arrive wins and both use its key.
+        fd, temporary = tempfile.mkstemp(dir=self.data_dir, prefix=".jwt-secret-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(value)
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temporary)
+        return path.read_text().strip()
 
 
 @lru_cache

@@ -385,3 +385,52 @@ def test_an_incident_emails_the_line_manager_and_the_dsl(
         assert f"/incidents/{incident['id']}" in text(email)
         assert "public group" not in text(email)  # what happened stays in contactlog
     assert mail_server.inbox.to(OWNER) == []
+
+
+def test_a_connection_lost_mid_job_costs_one_step(client, world, db, school, settings, backend):
+    """The alerts job works in steps of its own transactions: cut the database connection in
+    the middle and what came before is kept; the next run does the rest, nothing twice."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no connection to lose")
+    import psycopg
+    from sqlalchemy import event, text
+
+    from scheduler import jobs
+
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    with db.engine.begin() as conn:  # many flagged entries waiting to be told
+        conn.execute(
+            text(
+                "INSERT INTO alert (school_id, kind, contact_id, staff_id, created_at) "
+                "SELECT :s, 'consent_withdrawn', :c, :o, now() FROM generate_series(1, 130)"
+            ),
+            {"s": world.school_a, "c": cid, "o": world.ids["owner"]},
+        )
+    admin_url = db.engine.url.set(drivername="postgresql").render_as_string(False)
+    commits: list[int] = []
+
+    def cut_second_step(conn) -> None:  # type: ignore[no-untyped-def]
+        commits.append(1)
+        if len(commits) == 2:
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            with psycopg.connect(admin_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    event.listen(db.engine, "commit", cut_second_step)
+    try:
+        with pytest.raises(Exception):
+            jobs.alerts(db, settings, clock.now())
+    finally:
+        event.remove(db.engine, "commit", cut_second_step)
+        db.engine.dispose()
+    with db.engine.connect() as conn:
+        told = conn.execute(text("SELECT count(*) FROM alert WHERE emailed_at IS NOT NULL"))
+        assert told.scalar_one() == jobs.STEP  # the first step was kept, the second lost
+    assert jobs.alerts(db, settings, clock.now()) == 130 - jobs.STEP
+    with db.engine.connect() as conn:
+        queued = conn.execute(
+            text("SELECT count(*) FROM outbox_email WHERE kind = 'consent_withdrawn'")
+        )
+        assert queued.scalar_one() == 130  # each once

@@ -76,3 +76,23 @@ def test_cursors_round_trip(key):
 def test_any_cursor_text_is_either_understood_or_refused_cleanly(text):
     with contextlib.suppress(InvalidInput):
         decode_cursor(text)
+
+
+def test_replicas_starting_together_share_one_whole_development_key(tmp_path):
+    """The key is never seen empty or half-written, and all who start at once agree on it."""
+    import threading
+
+    keys: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def start() -> None:
+        barrier.wait()
+        keys.append(Settings(data_dir=tmp_path, jwt_secret="").signing_secret)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert [p.name for p in tmp_path.iterdir()] == ["jwt-secret"]  # no leftovers
