@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -118,6 +119,8 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=100, ge=1)
     # A claim's lease; at least three SMTP timeouts, renewed after every email sent.
     outbox_lease_seconds: int = Field(default=90, ge=5)
+    # While the mail server is unreachable, queued emails try again this often (no back-off).
+    outbox_server_retry_seconds: int = Field(default=5, ge=1)
     # One run of the outbox job sends until nothing is due, or for this long at most.
     outbox_drain_seconds: float = Field(default=60, gt=0)
     outbox_retry_base_seconds: int = Field(default=60, ge=1)
@@ -213,10 +216,8 @@ class Settings(BaseSettings):
         try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(value)
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(temporary, path)
-            except FileExistsError:
-                pass
         finally:
             os.unlink(temporary)
         return path.read_text().strip()

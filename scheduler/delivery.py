@@ -81,9 +81,11 @@ def _send(
                     return sent, False
                 sent += 1
     except (MailerUnavailable, smtplib.SMTPException, OSError) as exc:
-        # The server is down, or the connection dropped: the rest wait for a retry.
-        _record_failures(db, waiting, f"{type(exc).__name__}: {exc}", at, settings)
-        log.info("outbox: %s delivered, %s to retry", sent, len(waiting))
+        # The mail server is down, or the connection dropped: no fault of these emails. They
+        # wait a few seconds, not a back-off of their own, so that a backlog goes out as soon
+        # as the server is back (the give-up time still counts from when each was queued).
+        _release(db, waiting, f"{type(exc).__name__}: {exc}", at, settings)
+        log.info("outbox: %s delivered, %s wait for the mail server", sent, len(waiting))
         return sent, False
     log.info("outbox: %s delivered", sent)
     return sent, True
@@ -111,6 +113,32 @@ def _mark_sent(
                 .values(lease_until=datetime.now(UTC) + lease)
             )
     return True
+
+
+def _release(
+    db: Database, waiting: list[OutboxEmail], error: str, at: datetime, settings: Settings
+) -> None:
+    if not waiting:
+        return
+    give_up = timedelta(hours=settings.outbox_give_up_hours)
+    expired = [e for e in waiting if at - e.created_at >= give_up]
+    _record_failures(db, expired, error, at, settings)  # past the give-up time: failed
+    again = at + timedelta(seconds=settings.outbox_server_retry_seconds)
+    with db.transaction() as session:
+        for email in waiting:
+            if email in expired:
+                continue
+            session.execute(
+                update(OutboxEmail)
+                .where(still_held(email))
+                .values(
+                    state=OutboxState.pending,
+                    next_attempt_at=again,
+                    lease_until=None,
+                    claim_id=None,
+                    last_error=error[:500],
+                )
+            )
 
 
 def _record_failures(

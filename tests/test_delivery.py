@@ -131,3 +131,22 @@ def test_a_scheduler_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
     doubled = [m for m, n in counts.items() if n > 1]
     assert all(counts[m] == 2 for m in doubled)  # none more than twice
     assert len(doubled) <= kills  # only the one in flight at each kill
+
+
+def test_after_an_outage_the_backlog_goes_out_on_the_next_run(db, app, settings):
+    from tests.test_scheduler import MailServer
+
+    server = MailServer(free_port())  # down: nothing listens yet
+    mailing = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": server.port, "smtp_security": "none"}
+    )
+    queue(db, 150)
+    at = clock.now()
+    assert deliver_outbox(db, mailing, at) == 0
+    server.start()
+    try:
+        later = at + timedelta(seconds=mailing.outbox_server_retry_seconds)
+        assert deliver_outbox(db, mailing, later) == 150  # seconds after, not a back-off later
+        assert len(message_ids(server.inbox)) == 150
+    finally:
+        server.stop()
