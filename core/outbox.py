@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Text, case, or_, update
+from sqlalchemy import Column, Text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -102,16 +102,30 @@ def enqueue(
     return email
 
 
-def _due(at: datetime, real_now: datetime) -> Any:
-    return or_(
-        (col(OutboxEmail.state) == OutboxState.pending) & (col(OutboxEmail.next_attempt_at) <= at),
-        (col(OutboxEmail.state) == OutboxState.sending) & (col(OutboxEmail.lease_until) < real_now),
+def _due(at: datetime) -> Any:
+    return (col(OutboxEmail.state) == OutboxState.pending) & (
+        col(OutboxEmail.next_attempt_at) <= at
+    )
+
+
+def abandoned(session: Session, *, limit: int) -> list[OutboxEmail]:
+    """Emails whose sender's lease ran out (on the real clock): it died holding them."""
+    return list(
+        session.exec(
+            select(OutboxEmail)
+            .where(
+                col(OutboxEmail.state) == OutboxState.sending,
+                col(OutboxEmail.lease_until) < datetime.now(UTC),
+            )
+            .order_by(col(OutboxEmail.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
     )
 
 
 def claim(session: Session, *, at: datetime, lease: timedelta, limit: int) -> list[OutboxEmail]:
-    """Take up to `limit` due emails for one sender: pending ones whose time (as of `at`) has
-    come, and ones whose sender's lease ran out (it died mid-batch; that counts as an attempt).
+    """Take up to `limit` pending emails whose time (as of `at`) has come, for one sender.
 
     Leases are on the real clock even when a job runs "as of" another instant, so a time-travel
     run never leaves rows that real-time schedulers skip. On PostgreSQL rows another sender is
@@ -121,21 +135,15 @@ def claim(session: Session, *, at: datetime, lease: timedelta, limit: int) -> li
     claim_id = uuid.uuid4().hex
     due = (
         select(OutboxEmail.id)
-        .where(_due(at, real_now))
+        .where(_due(at))
         .order_by(col(OutboxEmail.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     session.execute(
         update(OutboxEmail)
-        .where(col(OutboxEmail.id).in_(due.scalar_subquery()), _due(at, real_now))
+        .where(col(OutboxEmail.id).in_(due.scalar_subquery()), _due(at))
         .values(
-            # A lease that ran out means a sender died holding the row: an attempt all the same,
-            # so a batch that keeps killing its sender backs off and is given up in the end.
-            attempts=case(
-                (col(OutboxEmail.state) == OutboxState.sending, OutboxEmail.attempts + 1),
-                else_=OutboxEmail.attempts,
-            ),
             state=OutboxState.sending,
             lease_until=real_now + lease,
             claim_id=claim_id,

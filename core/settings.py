@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=100, ge=1)
     # A claim's lease; at least three SMTP timeouts, renewed after every email sent.
     outbox_lease_seconds: int = Field(default=90, ge=5)
+    # An email whose sender died this many times while sending it is given up.
+    outbox_most_abandoned: int = Field(default=5, ge=1)
     # While the mail server is unreachable, queued emails try again this often (no back-off).
     outbox_server_retry_seconds: int = Field(default=5, ge=1)
     # One run of the outbox job sends until nothing is due, or for this long at most.

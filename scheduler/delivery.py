@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 
 from core.db import Database
 from core.directory.models import Role, School
-from core.outbox import OutboxEmail, OutboxState, claim, still_held
+from core.outbox import OutboxEmail, OutboxState, abandoned, claim, still_held
 from core.settings import Settings
 from scheduler import emails
 from scheduler.mailer import MailerUnavailable, SmtpMailer
@@ -44,6 +44,7 @@ def deliver_outbox(db: Database, settings: Settings, at: datetime) -> int:
     if not settings.smtp_host:
         return 0  # no mail server configured: the emails wait in the outbox
     lease = lease_for(settings)
+    _recover_abandoned(db, at, settings)
     delivered, until = 0, time.monotonic() + settings.outbox_drain_seconds
     while True:
         with db.transaction() as session:
@@ -115,6 +116,24 @@ def _mark_sent(
     return True
 
 
+def _recover_abandoned(db: Database, at: datetime, settings: Settings) -> None:
+    """Emails a sender died holding: an attempt all the same, so they back off, and an email
+    that keeps killing its sender is given up (the admins hear) instead of retried forever."""
+    with db.transaction() as session:
+        for email in abandoned(session, limit=1000):
+            error = "its sender stopped while sending it"
+            _failed_attempt(
+                session,
+                email,
+                error,
+                at,
+                settings,
+                give_up=email.attempts + 1 >= settings.outbox_most_abandoned,
+            )
+            email.claim_id = None
+            session.add(email)
+
+
 def _release(
     db: Database, waiting: list[OutboxEmail], error: str, at: datetime, settings: Settings
 ) -> None:
@@ -157,12 +176,18 @@ def _record_failures(
 
 
 def _failed_attempt(
-    session: Session, email: OutboxEmail, error: str, at: datetime, settings: Settings
+    session: Session,
+    email: OutboxEmail,
+    error: str,
+    at: datetime,
+    settings: Settings,
+    *,
+    give_up: bool = False,
 ) -> None:
     email.attempts += 1
     email.last_error = error
     email.lease_until = None
-    if at - email.created_at < timedelta(hours=settings.outbox_give_up_hours):
+    if not give_up and at - email.created_at < timedelta(hours=settings.outbox_give_up_hours):
         email.state = OutboxState.pending
         email.next_attempt_at = at + _retry_delay(email.attempts, settings)
         return

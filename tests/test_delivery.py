@@ -16,10 +16,11 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text as sql
+from sqlmodel import select
 
 from core import clock
 from core.outbox import OutboxEmail, claim, enqueue
-from scheduler.delivery import _mark_sent, deliver_outbox
+from scheduler.delivery import _mark_sent, _recover_abandoned, deliver_outbox
 from tests.test_scheduler import Inbox, free_port, mail_server, mail_settings
 
 __all__ = ["mail_server", "mail_settings"]  # fixtures, used by name
@@ -78,10 +79,12 @@ def test_a_sender_that_lost_its_claim_stops(db, app, mail_settings):
     with db.transaction() as session:
         first = claim(session, at=clock.now(), lease=timedelta(seconds=1), limit=10)
     time.sleep(1.1)  # the first sender stalls past its lease; a second takes the rows over
+    _recover_abandoned(db, clock.now(), mail_settings)  # an attempt, with its back-off
+    later = clock.now() + timedelta(hours=1)
     with db.transaction() as session:
-        second = claim(session, at=clock.now(), lease=timedelta(minutes=5), limit=10)
+        second = claim(session, at=later, lease=timedelta(minutes=5), limit=10)
     assert {e.id for e in second} == {e.id for e in first}
-    assert all(e.attempts == 1 for e in second)  # the stalled claim counts as an attempt
+    assert all(e.attempts == 1 for e in second)  # the stalled claim counted as an attempt
     assert not _mark_sent(db, first[0], first[1:], clock.now(), timedelta(minutes=5))
     assert _mark_sent(db, second[0], second[1:], clock.now(), timedelta(minutes=5))
     with db.session() as session:
@@ -105,6 +108,7 @@ def test_a_scheduler_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
         "CONTACTLOG_SMTP_TIMEOUT_SECONDS": "0.5",
         "CONTACTLOG_OUTBOX_LEASE_SECONDS": "5",
         "CONTACTLOG_OUTBOX_BATCH_SIZE": "40",
+        "CONTACTLOG_OUTBOX_RETRY_BASE_SECONDS": "1",
     }
     command = [sys.executable, "-m", "api.cli", "jobs", "run", "outbox"]
     kills = 0
@@ -120,8 +124,15 @@ def test_a_scheduler_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
         sender.wait()
         kills += 1
         time.sleep(6.6)  # the dead sender's lease (3 timeouts + 5 s) runs out
-    done = subprocess.run(command, env=env, capture_output=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    for _ in range(10):  # the dead senders' emails back off a second or so, then go
+        done = subprocess.run(command, env=env, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        with db.engine.connect() as conn:
+            if not conn.execute(
+                sql("SELECT count(*) FROM outbox_email WHERE state <> 'sent'")
+            ).scalar_one():
+                break
+        time.sleep(1.2)
     counts = message_ids(inbox)
     with db.engine.connect() as conn:
         ids = conn.execute(sql("SELECT id FROM outbox_email")).scalars().all()
@@ -150,3 +161,21 @@ def test_after_an_outage_the_backlog_goes_out_on_the_next_run(db, app, settings)
         assert len(message_ids(server.inbox)) == 150
     finally:
         server.stop()
+
+
+def test_an_email_that_keeps_killing_its_sender_is_given_up(db, app, world, mail_settings):
+    """Yesterday such a batch was retried forever; now each death is an attempt."""
+    queue(db, 1)
+    with db.engine.begin() as conn:
+        conn.execute(sql("UPDATE outbox_email SET school_id = :s"), {"s": world.school_a})
+    at = clock.now()
+    for _ in range(mail_settings.outbox_most_abandoned):
+        with db.transaction() as session:
+            assert len(claim(session, at=at, lease=timedelta(milliseconds=1), limit=10)) == 1
+        time.sleep(0.01)  # ... and its sender dies
+        _recover_abandoned(db, at, mail_settings)
+        at += timedelta(hours=2)  # past any back-off, well within the give-up time
+    with db.session() as session:
+        rows = {e.kind: e for e in session.exec(select(OutboxEmail)).all()}
+    assert rows["test"].state == "failed" and rows["test"].attempts == 5
+    assert rows["delivery_failed"].to_address == "admin@a.example.org"  # the admins hear
