@@ -179,3 +179,38 @@ def test_an_email_that_keeps_killing_its_sender_is_given_up(db, app, world, mail
         rows = {e.kind: e for e in session.exec(select(OutboxEmail)).all()}
     assert rows["test"].state == "failed" and rows["test"].attempts == 5
     assert rows["delivery_failed"].to_address == "admin@a.example.org"  # the admins hear
+
+
+@pytest.mark.slow
+def test_a_batch_slower_than_its_lease_is_not_sent_twice_by_a_second_scheduler(
+    db, app, database_url, tmp_path
+):
+    """Yesterday a second scheduler claimed a batch the first was still sending: the lease is
+    renewed after every email, so the second finds nothing to take."""
+    inbox = SlowInbox(0.2)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    queue(db, 40)  # 8 s of sending in one batch, longer than the 6.5 s lease
+    env = {
+        **os.environ,
+        "CONTACTLOG_DATABASE_URL": database_url,
+        "CONTACTLOG_DATA_DIR": str(tmp_path),
+        "CONTACTLOG_SMTP_HOST": "127.0.0.1",
+        "CONTACTLOG_SMTP_PORT": str(controller.port),
+        "CONTACTLOG_SMTP_SECURITY": "none",
+        "CONTACTLOG_SMTP_TIMEOUT_SECONDS": "0.5",
+        "CONTACTLOG_OUTBOX_LEASE_SECONDS": "5",
+    }
+    command = [sys.executable, "-m", "api.cli", "jobs", "run", "outbox"]
+    try:
+        first = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(7.5)  # past the first claim's original lease
+        second = subprocess.run(command, env=env, capture_output=True, timeout=60)
+        assert second.returncode == 0
+        assert first.wait(timeout=60) == 0
+    finally:
+        controller.stop()
+    counts = message_ids(inbox)
+    assert len(counts) == 40 and set(counts.values()) == {1}
