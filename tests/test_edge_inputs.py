@@ -115,3 +115,11 @@ def test_cursors_of_the_wrong_kind_are_refused_plainly(client, scene, method, ro
         if response.status_code == 200:  # a route that takes no cursor ignores it
             continue
         assert_problem(response, 422)
+
+
+def test_numbers_written_as_text_are_not_read_as_times(client, scene):
+    """Found by the schema fuzzing: `?to=-2.2250738585e-313` was read as 1970 and accepted."""
+    actor = scene.world.auth("dsl")
+    for value in ("-2.2250738585e-313", "1700000000", "1e9", "nan", "inf", "+12.5"):
+        refused = client.get("/messages", params={"to": value}, headers=actor)
+        assert_problem(refused, 422)

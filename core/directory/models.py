@@ -42,7 +42,13 @@ def _as_text(value: object) -> object:
     """Dates and times come as ISO 8601 text; a bare number is not silently read as a timestamp."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise ValueError("give dates and times as ISO 8601 text, e.g. 2026-11-24T16:05:00Z")
-    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+    if isinstance(value, str):
+        # Any number written as text ("1700000000", "-2.2e-313", "nan") would be read as a
+        # Unix timestamp: refused like a bare number.
+        try:
+            float(value)
+        except ValueError:
+            return value
         raise ValueError("give dates and times as ISO 8601 text, e.g. 2026-11-24T16:05:00Z")
     return value
 
