@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlmodel import select
 
 from api import demo, logs
+from api.audit_cli import audit_app
 from api.schema import upgrade
 from contactlog_client.cli import app as staff_client
 from core import accounts
@@ -36,6 +37,7 @@ app.add_typer(users_app, name="users")
 # nothing from the server; on a server they share the one `contactlog` command.
 app.registered_commands.extend(staff_client.registered_commands)
 app.add_typer(import_app, name="import")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 errors = Console(stderr=True)

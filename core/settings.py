@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     max_export_rows: int = Field(default=2_000_000, ge=1)
     # Request headers, all together; a larger request is refused (431) before it is read.
     max_header_bytes: int = Field(default=16_384, ge=1024)
+    # The key that signs checkpoints of the change record: a file, never the database
+    # (default: checkpoint-key.pem in DATA_DIR, made on first use).
+    checkpoint_key_file: Path | None = None
     # A check of the whole change record is served again for this long (0: always check anew).
     verify_reuse_seconds: int = Field(default=60, ge=0)
 
@@ -182,6 +185,10 @@ class Settings(BaseSettings):
             if not self.database_url:
                 raise ValueError("CONTACTLOG_DATABASE_URL must be set in production")
         return self
+
+    @property
+    def checkpoint_key_path(self) -> Path:
+        return self.checkpoint_key_file or self.data_dir / "checkpoint-key.pem"
 
     @property
     def docs_served(self) -> bool:

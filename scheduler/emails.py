@@ -159,3 +159,21 @@ def delivery_failed(*, email_id: int, kind: str, hours: int) -> Email:
             f"{SIGNATURE}"
         ),
     )
+
+
+def checkpoint_signed(checkpoint_json: str) -> Email:
+    return Email(
+        subject="Signed checkpoint of the change record",
+        body=(
+            "contactlog has signed the head of its change record. Keep this email: it lets you\n"
+            "(or an investigator) show later that the record up to this point was not altered,\n"
+            "even by someone with access to the database.\n\n"
+            "To check, save the text between the lines as checkpoint.json and run\n"
+            "  contactlog audit verify --against checkpoint.json --public-key public-key.pem\n"
+            "with the public key published by your trust (contactlog audit public-key).\n\n"
+            "----\n"
+            f"{checkpoint_json}\n"
+            "----\n"
+            f"{SIGNATURE}"
+        ),
+    )

@@ -31,6 +31,7 @@ from core.directory.models import Pupil, Role, School, Staff, Trust
 from core.principal import Principal
 from core.settings import Settings
 from scheduler import emails
+from scheduler.checkpointing import sign_and_send
 from scheduler.delivery import deliver_outbox
 from scheduler.recipients import claimed, manager_and_dsls, send, staff_with_role, stamp_once
 
@@ -396,6 +397,7 @@ Job = Callable[[Database, Settings, datetime], int]
 # In the order `jobs run` runs them: what ends first, then what it makes someone send.
 JOBS: dict[str, Job] = {
     "housekeeping": housekeeping,
+    "checkpoint": sign_and_send,
     "end_sweep": end_sweep,
     "ending_soon": ending_soon,
     "deletion_reminders": deletion_reminders,

@@ -76,6 +76,18 @@ INCIDENT = {
     "personal_information_shared": False,
 }
 
+# A checkpoint of the right shape that was never signed: checking it is allowed, and fails.
+FAKE = {
+    "id": 1,
+    "seq": 1,
+    "link_hash": "0" * 64,
+    "signed_at": "2026-01-01T00:00:00Z",
+    "key_id": "0" * 16,
+    "public_key": "not a key",
+    "payload": "{}",
+    "signature": "AAAA",
+}
+
 MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/auth/revoke"): _cell(SIGNED_IN, lambda s: ("/auth/revoke", None)),
     ("GET", "/me"): _cell(SIGNED_IN, lambda s: ("/me", None)),
@@ -238,6 +250,15 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("GET", "/audit/events"): _cell({"dsl", "other_school"}, lambda s: ("/audit/events", None)),
     ("GET", "/audit/verify"): _cell({"dsl", "other_school"}, lambda s: ("/audit/verify", None)),
     ("GET", "/outbox"): _cell({"admin", "other_school"}, lambda s: ("/outbox", None)),
+    ("GET", "/audit/public-key"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/audit/public-key", None)
+    ),
+    ("GET", "/audit/checkpoints"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/audit/checkpoints", None)
+    ),
+    ("POST", "/audit/checkpoints/verify"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/audit/checkpoints/verify", {"checkpoint": FAKE})
+    ),
     ("POST", "/me/mfa"): _cell(SIGNED_IN, lambda s: ("/me/mfa", None)),
     # Without the code of a secret just enrolled, nobody can confirm: tested in test_access.
     ("POST", "/me/mfa/confirm"): _cell(set(), lambda s: ("/me/mfa/confirm", {"code": "000000"})),

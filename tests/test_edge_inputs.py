@@ -33,7 +33,8 @@ def _dated_fields() -> list[tuple[str, str, str, str]]:
     from api.app import create_app
     from tests.conftest import test_settings
 
-    spec = create_app(test_settings(Path(tempfile.mkdtemp()))).openapi()
+    with tempfile.TemporaryDirectory() as folder:
+        spec = create_app(test_settings(Path(folder))).openapi()
     schemas = spec["components"]["schemas"]
     out = []
     for route, ops in spec["paths"].items():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from api.deps import CurrentPrincipal, PagingDep, SessionDep
-from core import audit, verification
+from core import audit, checkpoints, verification
 from core.audit import AuditEventPublic
 from core.clock import now
 from core.directory.access import require_role, visible_school
@@ -64,4 +65,46 @@ def verify(session: SessionDep, actor: CurrentPrincipal, request: Request) -> ob
     settings: Settings = request.app.state.settings
     return verification.verify_or_reuse(
         session, at=now(), reuse_seconds=settings.verify_reuse_seconds
+    )
+
+
+def _dsl(session: SessionDep, actor: CurrentPrincipal, what: str) -> None:
+    school = visible_school(session, actor, actor.school_id or 0)
+    require_role(actor, school, Role.dsl, action=what)
+
+
+@router.get("/audit/public-key", response_model=checkpoints.PublicKey)
+def public_key(session: SessionDep, actor: CurrentPrincipal, request: Request) -> object:
+    """The key that signs checkpoints: keep a copy outside contactlog to check them against."""
+    _dsl(session, actor, "read the checkpoints' public key")
+    settings: Settings = request.app.state.settings
+    return checkpoints.public_key(checkpoints.load_key(settings.checkpoint_key_path))
+
+
+@router.get("/audit/checkpoints", response_model=list[checkpoints.CheckpointPublic])
+def list_checkpoints(session: SessionDep, actor: CurrentPrincipal, paging: PagingDep) -> object:
+    """Signed checkpoints of the change record's head, newest first (emailed to DSLs daily)."""
+    _dsl(session, actor, "read the checkpoints")
+    return [
+        checkpoints.CheckpointPublic.model_validate(c, from_attributes=True)
+        for c in checkpoints.listed(session, limit=paging.limit)
+    ]
+
+
+class CheckpointCheck(BaseModel):
+    checkpoint: checkpoints.CheckpointPublic
+    public_key: str | None = Field(
+        default=None, max_length=2000, description="The public key kept outside contactlog"
+    )
+
+
+@router.post("/audit/checkpoints/verify", response_model=checkpoints.CheckpointVerdict)
+def verify_checkpoint(
+    body: CheckpointCheck, session: SessionDep, actor: CurrentPrincipal
+) -> object:
+    """Whether the change record up to a checkpoint (one kept elsewhere, say from an email) is
+    still the one that was signed."""
+    _dsl(session, actor, "check the change record")
+    return checkpoints.verify_against(
+        session, checkpoint=body.checkpoint, trusted_key=body.public_key
     )
