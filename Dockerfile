@@ -10,7 +10,8 @@ RUN pip wheel --no-deps --wheel-dir /wheels .
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 CONTACTLOG_ENVIRONMENT=production
-RUN useradd --create-home --uid 10001 contactlog
+RUN useradd --create-home --uid 10001 contactlog \
+    && mkdir /keys && chown contactlog /keys  # the checkpoint key's volume (docker-compose)
 COPY --from=wheel /wheels /wheels
 RUN pip install /wheels/*.whl && rm -rf /wheels
 
