@@ -15,7 +15,6 @@ from contacts.models import (
     ContactPupil,
     ContactState,
     DecisionCreate,
-    DeletionCreate,
     DeletionTask,
     EndCreate,
 )
@@ -304,59 +303,6 @@ def end_contact(*, session: Session, actor: Principal, contact_id: int, end: End
     return contact
 
 
-def confirm_deletion(
-    *, session: Session, actor: Principal, contact_id: int, deletion: DeletionCreate
-) -> Contact:
-    """§5.6: the owner confirms the contact method is deleted; the record itself is kept."""
-    contact, _, _ = contact_in_scope(session, actor, contact_id)
-    if contact.staff_id != actor.staff_id:
-        raise Forbidden("Only the member of staff who holds the contact confirms its deletion.")
-    query = select(DeletionTask).where(
-        DeletionTask.contact_id == contact.id, col(DeletionTask.confirmed_at).is_(None)
-    )
-    if deletion.pupil_id is not None:
-        query = query.where(DeletionTask.pupil_id == deletion.pupil_id)
-    tasks = list(session.exec(query.order_by(col(DeletionTask.id))).all())
-    if not tasks:
-        raise Conflict("There is no open deletion task on this contact.")
-    at = now()
-    deleted_at = deletion.deleted_at or at
-    if deleted_at > at:
-        raise RuleBroken("deleted_at is in the future.")
-    # The method cannot have been deleted for a pupil before that pupil's part had ended (each
-    # task is created at that moment).
-    if deleted_at < max(t.created_at for t in tasks):
-        raise RuleBroken("deleted_at is before the contact ended for that pupil.")
-    for task in tasks:
-        once.claim(
-            session,
-            DeletionTask,
-            task.id,
-            still=col(DeletionTask.confirmed_at).is_(None),
-            values={"confirmed_at": at, "deleted_at": deleted_at, "how": deletion.how},
-            too_late="This deletion has already been confirmed.",
-        )
-    remaining = session.exec(
-        select(DeletionTask.id).where(
-            DeletionTask.contact_id == contact.id, col(DeletionTask.confirmed_at).is_(None)
-        )
-    ).first()
-    if remaining is None and contact.state == ContactState.ended:
-        contact.state = ContactState.closed
-        contact.closed_at = at
-        session.add(contact)
-    audit.record(
-        session,
-        actor=actor,
-        action="deletion.confirmed",
-        object_type="contact",
-        object_id=contact.id,
-        school_id=contact.school_id,
-        details={"pupil_ids": [t.pupil_id for t in tasks], "how": deletion.how},
-    )
-    return contact
-
-
 def end_contacts_past_their_end_date(
     *, session: Session, actor: Principal, at: datetime, limit: int | None = None
 ) -> int:
@@ -386,26 +332,3 @@ def end_contacts_past_their_end_date(
         if limit is not None and found >= limit:
             break
     return ended
-
-
-def list_deletion_tasks(
-    *,
-    session: Session,
-    actor: Principal,
-    open_only: bool = True,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> Page[DeletionTask]:
-    """Mine (staff), my reports' (approvers), the school's (DSL), oldest — most overdue — first."""
-    school = visible_school(session, actor, actor.school_id or 0)
-    assert school.id is not None
-    query = select(DeletionTask).where(
-        DeletionTask.school_id == school.id,
-        own_or_reports(actor, school, col(DeletionTask.staff_id)),
-    )
-    if open_only:
-        query = query.where(col(DeletionTask.confirmed_at).is_(None))
-    # Ids grow with creation time, so id order is oldest first: the most overdue lead.
-    return page_by_id(
-        session.exec(after_id(query, col(DeletionTask.id), cursor, limit)).all(), limit
-    )

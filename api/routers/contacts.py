@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from api.deps import CurrentPrincipal, PagingDep, SessionDep
 from api.idempotency import IdempotentDep
-from contacts import messages, service
+from contacts import deletions, messages, service
 from contacts.models import (
     ContactCreate,
     ContactPublic,
@@ -112,7 +112,7 @@ def confirm_deletion(
     the contact, as ending and deciding do: each pupil shows `deletion_confirmed_at`."""
     return idem.create(
         body,
-        lambda actor: service.confirm_deletion(
+        lambda actor: deletions.confirm_deletion(
             session=session, actor=actor, contact_id=contact_id, deletion=body
         ),
         _view(session),
@@ -169,7 +169,7 @@ def list_deletion_tasks(
 ) -> object:
     """Open deletions, oldest first: mine, my reports', or the school's for the DSL.
     `escalated_at` is set once one is overdue and the line manager and DSL were told."""
-    page = service.list_deletion_tasks(
+    page = deletions.list_deletion_tasks(
         session=session, actor=actor, open_only=open_only, cursor=paging.cursor, limit=paging.limit
     )
     return Page(

@@ -1,0 +1,91 @@
+"""§5.6 after the end: the owner confirms the contact method was deleted, and who sees which
+deletions are still owed."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from contacts.models import Contact, ContactState, DeletionCreate, DeletionTask
+from contacts.service import contact_in_scope
+from core import audit, once
+from core.clock import now
+from core.directory.access import own_or_reports, visible_school
+from core.errors import Conflict, Forbidden, RuleBroken
+from core.pagination import Page, after_id, page_by_id
+from core.principal import Principal
+
+
+def confirm_deletion(
+    *, session: Session, actor: Principal, contact_id: int, deletion: DeletionCreate
+) -> Contact:
+    """§5.6: the owner confirms the contact method is deleted; the record itself is kept."""
+    contact, _, _ = contact_in_scope(session, actor, contact_id)
+    if contact.staff_id != actor.staff_id:
+        raise Forbidden("Only the member of staff who holds the contact confirms its deletion.")
+    query = select(DeletionTask).where(
+        DeletionTask.contact_id == contact.id, col(DeletionTask.confirmed_at).is_(None)
+    )
+    if deletion.pupil_id is not None:
+        query = query.where(DeletionTask.pupil_id == deletion.pupil_id)
+    tasks = list(session.exec(query.order_by(col(DeletionTask.id))).all())
+    if not tasks:
+        raise Conflict("There is no open deletion task on this contact.")
+    at = now()
+    deleted_at = deletion.deleted_at or at
+    if deleted_at > at:
+        raise RuleBroken("deleted_at is in the future.")
+    # The method cannot have been deleted for a pupil before that pupil's part had ended (each
+    # task is created at that moment).
+    if deleted_at < max(t.created_at for t in tasks):
+        raise RuleBroken("deleted_at is before the contact ended for that pupil.")
+    for task in tasks:
+        once.claim(
+            session,
+            DeletionTask,
+            task.id,
+            still=col(DeletionTask.confirmed_at).is_(None),
+            values={"confirmed_at": at, "deleted_at": deleted_at, "how": deletion.how},
+            too_late="This deletion has already been confirmed.",
+        )
+    remaining = session.exec(
+        select(DeletionTask.id).where(
+            DeletionTask.contact_id == contact.id, col(DeletionTask.confirmed_at).is_(None)
+        )
+    ).first()
+    if remaining is None and contact.state == ContactState.ended:
+        contact.state = ContactState.closed
+        contact.closed_at = at
+        session.add(contact)
+    audit.record(
+        session,
+        actor=actor,
+        action="deletion.confirmed",
+        object_type="contact",
+        object_id=contact.id,
+        school_id=contact.school_id,
+        details={"pupil_ids": [t.pupil_id for t in tasks], "how": deletion.how},
+    )
+    return contact
+
+
+def list_deletion_tasks(
+    *,
+    session: Session,
+    actor: Principal,
+    open_only: bool = True,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[DeletionTask]:
+    """Mine (staff), my reports' (approvers), the school's (DSL), oldest — most overdue — first."""
+    school = visible_school(session, actor, actor.school_id or 0)
+    assert school.id is not None
+    query = select(DeletionTask).where(
+        DeletionTask.school_id == school.id,
+        own_or_reports(actor, school, col(DeletionTask.staff_id)),
+    )
+    if open_only:
+        query = query.where(col(DeletionTask.confirmed_at).is_(None))
+    # Ids grow with creation time, so id order is oldest first: the most overdue lead.
+    return page_by_id(
+        session.exec(after_id(query, col(DeletionTask.id), cursor, limit)).all(), limit
+    )

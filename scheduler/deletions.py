@@ -1,0 +1,166 @@
+"""Deleting the contact method (§5.6): the prompt when a contact ends, a reminder every R days
+until the deletion is confirmed, and escalation to the line manager and DSLs after E days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from contacts.models import Contact, ContactPupil, DeletionTask
+from core.clock import school_date
+from core.db import Database
+from core.directory.access import school_zone
+from core.directory.models import Pupil, School, Staff
+from core.settings import Settings
+from scheduler import emails
+from scheduler.recipients import claimed, manager_and_dsls, send, stamp_once
+from scheduler.steps import due_ids, in_steps, intervals
+
+
+def _pupils_to_name(
+    session: Session, contact: Contact, tasks: list[DeletionTask]
+) -> list[str] | None:
+    """Name pupils only when part of the contact ended: then the holder must know whom to remove."""
+    links = session.exec(select(ContactPupil).where(ContactPupil.contact_id == contact.id)).all()
+    if len(tasks) >= len(links):
+        return None
+    pupils = session.exec(
+        select(Pupil).where(col(Pupil.id).in_([t.pupil_id for t in tasks])).order_by(col(Pupil.id))
+    ).all()
+    return [f"{p.given_name} {p.family_name[:1]}. ({p.school_reference})" for p in pupils]
+
+
+def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
+    """The prompt when a contact ends, a reminder every R days, and escalation after E days.
+    Contacts are taken a step at a time, so each contact's due tasks share one email."""
+
+    def step(session: Session) -> int | None:
+        # The tasks are locked (as confirming a deletion locks them, before its contact), and a
+        # contact's other due tasks join its one email.
+        contacts = due_ids(
+            session,
+            select(DeletionTask.contact_id)
+            .where(
+                col(DeletionTask.confirmed_at).is_(None), col(DeletionTask.next_reminder_at) <= at
+            )
+            .order_by(col(DeletionTask.id)),
+        )
+        if not contacts:
+            return None
+        return sum(_remind(session, cid, settings, at) for cid in dict.fromkeys(contacts))
+
+    return in_steps(db, step) + _escalate(db, settings, at)
+
+
+def _remind(session: Session, contact_id: int, settings: Settings, at: datetime) -> int:
+    due = session.exec(
+        select(DeletionTask).where(
+            DeletionTask.contact_id == contact_id,
+            col(DeletionTask.confirmed_at).is_(None),
+            col(DeletionTask.next_reminder_at) <= at,
+        )
+    ).all()
+    tasks: list[DeletionTask] = []
+    number: dict[int, int] = {}  # which reminder this is, counted before the claim bumps it
+    for task in due:
+        school = session.get(School, task.school_id)
+        assert school is not None and task.id is not None
+        every = intervals(session, school, settings).reminder_every_days
+        number[task.id] = task.reminders_sent + 1
+        if claimed(
+            session,
+            update(DeletionTask)
+            .where(
+                col(DeletionTask.id) == task.id,
+                col(DeletionTask.reminders_sent) == task.reminders_sent,
+                col(DeletionTask.confirmed_at).is_(None),
+            )
+            .values(
+                reminders_sent=task.reminders_sent + 1,
+                next_reminder_at=at + timedelta(days=every),
+            ),
+        ):
+            tasks.append(task)
+    if not tasks:
+        return 0
+    contact = session.get(Contact, contact_id)
+    owner = session.get(Staff, tasks[0].staff_id)
+    school = session.get(School, tasks[0].school_id)
+    assert contact is not None and owner is not None and school is not None
+    escalate = intervals(session, school, settings).escalate_after_days
+    first = min(tasks, key=lambda t: t.created_at)
+    email = emails.delete_contact_method(
+        contact,
+        pupils=_pupils_to_name(session, contact, tasks),
+        reminder=number[tasks[0].id or 0],
+        escalate_on=school_date(first.created_at + timedelta(days=escalate), school_zone(school)),
+        base_url=settings.public_url,
+    )
+    key = f"deletion:{min(t.id or 0 for t in tasks)}:{number[tasks[0].id or 0]}"
+    send(session, key, "deletion_reminder", owner, email, school.id, contact_id)
+    return 1
+
+
+def _escalate(db: Database, settings: Settings, at: datetime) -> int:
+    """Tasks open longer than the trust's escalation interval: the line manager and DSLs hear,
+    once per contact, a step of contacts at a time, school by school."""
+    with db.session(read_only=True) as session:
+        schools = [
+            (s.id, intervals(session, s, settings).escalate_after_days)
+            for s in session.exec(select(School)).all()
+        ]
+    sent = 0
+    for school_id, days in schools:
+
+        def step(
+            session: Session, school_id: int | None = school_id, days: int = days
+        ) -> int | None:
+            overdue = select(DeletionTask.contact_id).where(
+                DeletionTask.school_id == school_id,
+                col(DeletionTask.confirmed_at).is_(None),
+                col(DeletionTask.escalated_at).is_(None),
+                col(DeletionTask.created_at) <= at - timedelta(days=days),
+            )
+            contacts = due_ids(
+                session,
+                select(Contact.id).where(col(Contact.id).in_(overdue)).order_by(col(Contact.id)),
+            )
+            if not contacts:
+                return None
+            return sum(
+                _escalate_contact(session, contact_id, days, settings, at)
+                for contact_id in contacts
+            )
+
+        sent += in_steps(db, step)
+    return sent
+
+
+def _escalate_contact(
+    session: Session, contact_id: int, days: int, settings: Settings, at: datetime
+) -> int:
+    open_tasks = session.exec(
+        select(DeletionTask).where(
+            DeletionTask.contact_id == contact_id,
+            col(DeletionTask.confirmed_at).is_(None),
+            col(DeletionTask.escalated_at).is_(None),
+            col(DeletionTask.created_at) <= at - timedelta(days=days),
+        )
+    ).all()
+    tasks = [t for t in open_tasks if stamp_once(session, col(DeletionTask.escalated_at), t.id, at)]
+    if not tasks:
+        return 0
+    contact = session.get(Contact, contact_id)
+    owner = session.get(Staff, tasks[0].staff_id)
+    school = session.get(School, tasks[0].school_id)
+    assert contact is not None and owner is not None and school is not None
+    email = emails.deletion_overdue(
+        contact, staff_name=owner.name, days=days, base_url=settings.public_url
+    )
+    key = f"escalation:{min(t.id or 0 for t in tasks)}"
+    people = manager_and_dsls(session, school, owner)
+    for person in people:
+        send(session, key, "deletion_escalation", person, email, school.id, contact_id)
+    return len(people)

@@ -1,0 +1,65 @@
+"""How the scheduled jobs work: a trust's intervals, and small steps of rows, each its own
+transaction, so a fault costs one step and two schedulers share the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from core.db import Database
+from core.directory.models import School, Trust
+from core.principal import Principal
+from core.settings import Settings
+
+SCHEDULER = Principal.command_line()
+
+
+@dataclass(frozen=True)
+class Intervals:
+    ending_notice_days: int
+    reminder_every_days: int
+    escalate_after_days: int
+
+
+def intervals(session: Session, school: School, settings: Settings) -> Intervals:
+    trust = session.get(Trust, school.trust_id)
+
+    def pick(name: str) -> int:
+        own = getattr(trust, name, None) if trust is not None else None
+        return int(own if own is not None else getattr(settings, name))
+
+    return Intervals(
+        pick("ending_notice_days"), pick("reminder_every_days"), pick("escalate_after_days")
+    )
+
+
+# ---------------------------------------------------------------- working in small steps
+
+# Rows each step claims: a step is its own transaction, so a dropped connection or a crash
+# costs one step, and two schedulers take different steps instead of waiting on each other.
+STEP = 50
+# A run stops after this many steps; the next run carries on.
+MOST_STEPS = 2_000
+
+
+def in_steps(db: Database, step: Callable[[Session], int | None]) -> int:
+    """Run `step` in transactions of its own until it finds nothing more to do (None)."""
+    total = 0
+    for _ in range(MOST_STEPS):
+        with db.transaction() as session:
+            done = step(session)
+        if done is None:
+            break
+        total += done
+    return total
+
+
+def due_ids(session: Session, query: Any) -> list[int]:
+    """The ids of up to STEP due rows; on PostgreSQL, rows another scheduler holds are skipped."""
+    return list(session.exec(query.limit(STEP).with_for_update(skip_locked=True)).all())
+
+
+# ---------------------------------------------------------------- the jobs
