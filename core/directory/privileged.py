@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import Column, ForeignKey, Integer, or_
+from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import audit, mfa, once, outbox
@@ -258,7 +258,7 @@ def decide(
         session,
         PendingChange,
         change.id,
-        still=or_(col(PendingChange.state) == ChangeState.pending),
+        still=col(PendingChange.state) == ChangeState.pending,
         values={
             "state": ChangeState.confirmed if confirm else ChangeState.refused,
             "decided_by_id": actor.staff_id,
