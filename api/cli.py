@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlmodel import select
 
 from api import demo, logs
-from api.audit_cli import audit_app
 from api.schema import upgrade
 from contactlog_client.cli import app as staff_client
-from core import accounts
+from core import accounts, checkpoints
+from core.clock import now
 from core.db import Database
 from core.directory.models import Role, School, SchoolCreate, StaffCreate, Trust
 from core.directory.pupil_import import import_pupils
@@ -26,6 +27,7 @@ from core.errors import DomainError
 from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
+from scheduler.checkpointing import sign_now
 
 app = typer.Typer(help="contactlog: staff-pupil online contact, approved, consented and logged.")
 users_app = typer.Typer(help="Staff accounts.")
@@ -37,6 +39,7 @@ app.add_typer(users_app, name="users")
 # nothing from the server; on a server they share the one `contactlog` command.
 app.registered_commands.extend(staff_client.registered_commands)
 app.add_typer(import_app, name="import")
+audit_app = typer.Typer(help="The change record's signed checkpoints.")
 app.add_typer(audit_app, name="audit")
 
 console = Console()
@@ -283,3 +286,55 @@ def import_pupils_command(
 
 if __name__ == "__main__":
     app()
+
+
+# ---------------------------------------------------------------- signed checkpoints
+
+
+@audit_app.command("public-key")
+def public_key_command() -> None:
+    """Print the public key that signs checkpoints (PEM): publish it, keep a copy elsewhere."""
+    key = checkpoints.load_key(_settings().checkpoint_key_path)
+    print(checkpoints.public_key(key).public_key, end="")
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command() -> None:
+    """Sign the change record's head now and email it to the DSLs."""
+    settings = _settings()
+    db = _database(settings)
+    try:
+        made = sign_now(db, settings, now())
+    finally:
+        db.dispose()
+    console.print("Checkpoint signed and queued for the DSLs." if made else "Nothing new to sign.")
+
+
+@audit_app.command("verify")
+def verify_command(
+    against: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="checkpoint.json")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="The public key kept outside contactlog"),
+    ] = None,
+) -> None:
+    """Check the change record against a checkpoint: exit 0 if the record up to it is the one
+    that was signed, 1 if not."""
+    settings = _settings()
+    try:
+        checkpoint = checkpoints.CheckpointPublic.model_validate(json.loads(against.read_text()))
+    except ValueError as exc:
+        errors.print(f"[red]Not a checkpoint:[/red] {str(exc).splitlines()[0]}")
+        raise typer.Exit(2) from None
+    db = _database(settings)
+    try:
+        with db.session(read_only=True) as session:
+            verdict = checkpoints.verify_against(
+                session,
+                checkpoint=checkpoint,
+                trusted_key=public_key.read_text() if public_key else None,
+            )
+    finally:
+        db.dispose()
+    print(verdict.model_dump_json())
+    raise typer.Exit(0 if verdict.ok else 1)

@@ -32,6 +32,15 @@ def _pupils_to_name(
     return [f"{p.given_name} {p.family_name[:1]}. ({p.school_reference})" for p in pupils]
 
 
+def _about(session: Session, task: DeletionTask) -> tuple[Contact, Staff, School]:
+    """The contact a task belongs to, who holds it, and their school."""
+    contact = session.get(Contact, task.contact_id)
+    owner = session.get(Staff, task.staff_id)
+    school = session.get(School, task.school_id)
+    assert contact is not None and owner is not None and school is not None
+    return contact, owner, school
+
+
 def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
     """The prompt when a contact ends, a reminder every R days, and escalation after E days.
     Contacts are taken a step at a time, so each contact's due tasks share one email."""
@@ -85,10 +94,7 @@ def _remind(session: Session, contact_id: int, settings: Settings, at: datetime)
             tasks.append(task)
     if not tasks:
         return 0
-    contact = session.get(Contact, contact_id)
-    owner = session.get(Staff, tasks[0].staff_id)
-    school = session.get(School, tasks[0].school_id)
-    assert contact is not None and owner is not None and school is not None
+    contact, owner, school = _about(session, tasks[0])
     escalate = intervals(session, school, settings).escalate_after_days
     first = min(tasks, key=lambda t: t.created_at)
     email = emails.delete_contact_method(
@@ -152,10 +158,7 @@ def _escalate_contact(
     tasks = [t for t in open_tasks if stamp_once(session, col(DeletionTask.escalated_at), t.id, at)]
     if not tasks:
         return 0
-    contact = session.get(Contact, contact_id)
-    owner = session.get(Staff, tasks[0].staff_id)
-    school = session.get(School, tasks[0].school_id)
-    assert contact is not None and owner is not None and school is not None
+    contact, owner, school = _about(session, tasks[0])
     email = emails.deletion_overdue(
         contact, staff_name=owner.name, days=days, base_url=settings.public_url
     )

@@ -99,6 +99,36 @@ def _set_roles(session: Session, staff_id: int, roles: Iterable[Role]) -> None:
         session.add(StaffRole(staff_id=staff_id, role=role))
 
 
+def _ask_second_person(
+    session: Session,
+    actor: Principal,
+    staff: Staff,
+    school: School,
+    settings: Settings,
+    *,
+    roles: set[Role],
+    head: bool,
+    email: str | None = None,
+) -> None:
+    privileged.propose(
+        session,
+        actor=actor,
+        staff=staff,
+        school=school,
+        kind=ChangeKind.grant,
+        roles=roles,
+        make_headteacher=head,
+        new_email=email,
+        settings=settings,
+        at=now(),
+    )
+
+
+def _trust_accounts_by_trust_admins(actor: Principal, held: set[Role]) -> None:
+    if held & TRUST_ROLES and not (actor.operator or actor.has(Role.trust_admin)):
+        raise Forbidden("Only a trust admin changes an account that holds a trust role.")
+
+
 def create_staff(
     *,
     session: Session,
@@ -149,16 +179,8 @@ def create_staff(
         details={"roles": sorted(staff_in.roles), "line_manager_id": staff_in.line_manager_id},
     )
     if granted or (two_people and staff_in.is_headteacher):
-        privileged.propose(
-            session,
-            actor=actor,
-            staff=staff,
-            school=school,
-            kind=ChangeKind.grant,
-            roles=granted,
-            make_headteacher=staff_in.is_headteacher,
-            settings=settings,
-            at=now(),
+        _ask_second_person(
+            session, actor, staff, school, settings, roles=granted, head=staff_in.is_headteacher
         )
     if password is None:
         accounts.invite(session, actor=actor, staff=staff, settings=settings, at=now())
@@ -229,9 +251,7 @@ def staff_for_admin(*, session: Session, actor: Principal, staff_id: int) -> tup
     require_role(actor, school, Role.admin, action="change staff accounts")
     if staff.id == actor.staff_id:
         raise Forbidden("Nobody changes their own access: ask another admin.")
-    held = set(_roles_by_staff(session, [staff_id])[staff_id])
-    if held & TRUST_ROLES and not (actor.operator or actor.has(Role.trust_admin)):
-        raise Forbidden("Only a trust admin changes an account that holds a trust role.")
+    _trust_accounts_by_trust_admins(actor, set(_roles_by_staff(session, [staff_id])[staff_id]))
     return staff, school
 
 
@@ -252,8 +272,7 @@ def update_staff(
     power = {"roles", "line_manager_id", "is_headteacher"} & changes.model_fields_set
     if staff.id == actor.staff_id and power:
         raise Forbidden("Nobody changes their own roles, line manager or headteacher mark.")
-    if set(current_roles) & TRUST_ROLES and not (actor.operator or actor.has(Role.trust_admin)):
-        raise Forbidden("Only a trust admin changes an account that holds a trust role.")
+    _trust_accounts_by_trust_admins(actor, set(current_roles))
     if changes.roles is not None:
         _may_grant(actor, set(changes.roles) ^ set(current_roles))
     if staff.id == actor.staff_id and changes.is_active is False:
@@ -308,16 +327,7 @@ def update_staff(
         },
     )
     if granted or make_head or new_email:
-        privileged.propose(
-            session,
-            actor=actor,
-            staff=staff,
-            school=school,
-            kind=ChangeKind.grant,
-            roles=granted,
-            make_headteacher=make_head,
-            new_email=new_email,
-            settings=settings,
-            at=now(),
+        _ask_second_person(
+            session, actor, staff, school, settings, roles=granted, head=make_head, email=new_email
         )
     return public_staff(session, [staff])[0]
