@@ -20,6 +20,7 @@ from api.routers import (
     auth,
     consents,
     contacts,
+    evidence,
     health,
     incidents,
     outbox,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         audit,
         outbox,
         access,
+        evidence,
         account_pages,
     )
     for module in routers:

@@ -16,6 +16,7 @@ from sqlmodel import select
 from api import demo, logs
 from api.schema import upgrade
 from contactlog_client.cli import app as staff_client
+from contacts.evidence import verify_pack
 from core import accounts, checkpoints
 from core.clock import now
 from core.db import Database
@@ -338,3 +339,17 @@ def verify_command(
         db.dispose()
     print(verdict.model_dump_json())
     raise typer.Exit(0 if verdict.ok else 1)
+
+
+@audit_app.command("verify-pack")
+def verify_pack_command(
+    pack: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The evidence pack")],
+) -> None:
+    """Check an evidence pack offline: every file against the manifest, every event against
+    its hashes. Exit 0 if nothing was altered, 1 if something was (each named)."""
+    with pack.open("rb") as data:
+        problems = verify_pack(data)
+    for problem in problems:
+        print(problem)
+    print("The pack is as it was made." if not problems else f"{len(problems)} problem(s).")
+    raise typer.Exit(1 if problems else 0)

@@ -25,7 +25,13 @@ from core.settings import Settings
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Reads that write an access event to the change record (§3.5), so they need a writing session.
 RECORDED_READS = frozenset(
-    {"/messages", "/pupils/{pupil_id:int}/chronology", "/staff/{staff_id:int}/chronology"}
+    {
+        "/messages",
+        "/pupils/{pupil_id:int}/chronology",
+        "/staff/{staff_id:int}/chronology",
+        "/contacts/{contact_id:int}/evidence-pack",
+        "/pupils/{pupil_id:int}/evidence-pack",
+    }
 )
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)

@@ -162,7 +162,7 @@ def safe_cell(value: object) -> str:
     return text
 
 
-def _csv_row(view: MessagePublic) -> list[str]:
+def csv_row(view: MessagePublic) -> list[str]:
     values = view.model_dump()
     values["pupil_ids"] = ";".join(str(p) for p in view.pupil_ids)
     values["flags"] = ";".join(view.flags)
@@ -186,7 +186,7 @@ def export_csv(db: Database, actor: Principal, where: LogFilter) -> Iterator[str
         buffer.seek(0)
         buffer.truncate()
         for view in views:
-            writer.writerow(_csv_row(view))
+            writer.writerow(csv_row(view))
         yield buffer.getvalue()
         before = rows[-1].id
 

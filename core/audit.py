@@ -81,6 +81,10 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+# How an event's details are written before hashing: what a check outside contactlog redoes.
+canonical = _canonical
+
+
 def content_hash_of(event: Any) -> str:
     """The hash of one event's content: its fields joined by a separator no input may hold
     (control characters are refused at the edge), so nothing needs re-encoding to verify.

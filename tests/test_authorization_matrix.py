@@ -250,6 +250,12 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("GET", "/audit/events"): _cell({"dsl", "other_school"}, lambda s: ("/audit/events", None)),
     ("GET", "/audit/verify"): _cell({"dsl", "other_school"}, lambda s: ("/audit/verify", None)),
     ("GET", "/outbox"): _cell({"admin", "other_school"}, lambda s: ("/outbox", None)),
+    ("GET", "/contacts/{contact_id}/evidence-pack"): _cell(
+        {"dsl"}, lambda s: (f"/contacts/{s.approved}/evidence-pack", None)
+    ),
+    ("GET", "/pupils/{pupil_id}/evidence-pack"): _cell(
+        {"dsl"}, lambda s: (f"/pupils/{s.school['young']}/evidence-pack", None)
+    ),
     ("GET", "/audit/public-key"): _cell(
         {"dsl", "other_school"}, lambda s: ("/audit/public-key", None)
     ),

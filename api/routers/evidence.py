@@ -1,0 +1,53 @@
+"""Evidence packs for an investigation: one contact's or one pupil's whole record as a ZIP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from api.deps import CurrentPrincipal, SessionDep
+from contacts import evidence
+from core.clock import now
+from core.directory.models import RecordId
+
+router = APIRouter(tags=["review"])
+ZIP = {200: {"content": {"application/zip": {}}, "description": "The evidence pack"}}
+
+
+def _streamed(pack: IO[bytes], name: str) -> StreamingResponse:
+    def chunks() -> Iterator[bytes]:
+        with pack:
+            while chunk := pack.read(64 * 1024):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/contacts/{contact_id:int}/evidence-pack", response_class=StreamingResponse, responses=ZIP
+)
+def contact_pack(
+    contact_id: RecordId, session: SessionDep, actor: CurrentPrincipal
+) -> StreamingResponse:
+    """Everything about one contact, with its events, the latest signed checkpoint and a
+    SHA-256 manifest; making it is on the record."""
+    scope = evidence.contact_scope(session, actor, contact_id)
+    pack = evidence.build(session, scope, made=now().isoformat())
+    return _streamed(pack, f"contactlog-contact-{contact_id}.zip")
+
+
+@router.get("/pupils/{pupil_id:int}/evidence-pack", response_class=StreamingResponse, responses=ZIP)
+def pupil_pack(
+    pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal
+) -> StreamingResponse:
+    """Everything about one pupil: contacts, messages, consents, notices, incidents, events."""
+    scope = evidence.pupil_scope(session, actor, pupil_id)
+    pack = evidence.build(session, scope, made=now().isoformat())
+    return _streamed(pack, f"contactlog-pupil-{pupil_id}.zip")

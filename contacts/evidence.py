@@ -1,0 +1,307 @@
+"""The evidence pack: one contact's or one pupil's whole record as a ZIP an investigator can check
+with standard tools, away from contactlog.
+
+It holds the records (JSON, and the log also as CSV), the change-record events about them with
+their hashes, the latest signed checkpoint with its public key, a README, and `MANIFEST.sha256`
+(checked with `sha256sum -c`). It is written to a temporary file as it is built, a batch of rows
+at a time, so its size never decides the server's memory. Exporting one is an access event.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlmodel import Session, SQLModel, col, select
+
+from consent.models import Consent, ParentNotice
+from contacts.incident_models import Incident, IncidentPupil
+from contacts.messages import message_views
+from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
+from contacts.review import CSV_COLUMNS, EXPORT_BATCH, LogFilter, csv_row, record_access
+from contacts.service import contact_in_scope
+from core import audit, checkpoints
+from core.audit import AuditEvent
+from core.directory.access import require_role, visible_school
+from core.directory.models import Pupil, Role
+from core.errors import NotFound
+from core.principal import Principal
+
+README = """contactlog evidence pack
+========================
+
+This archive holds {subject}: the records as contactlog held them when the pack was
+made ({made}), and the change-record events about them.
+
+To check that nothing in it was altered since it was made:
+
+    unzip pack.zip -d pack && cd pack && sha256sum -c MANIFEST.sha256
+
+Every line must say OK. (Or: contactlog audit verify-pack pack.zip)
+
+The events (events.jsonl) each carry the hash of their content and of the event before them
+in contactlog's hash chain. checkpoint.json is the latest signed checkpoint of that chain: to
+check its signature with OpenSSL 3 against the public key your trust published (compare it
+with public-key.pem first):
+
+    openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin \\
+        -in checkpoint-payload.txt -sigfile checkpoint.sig
+
+and, on the server, `contactlog audit verify --against checkpoint.json --public-key KEY`
+proves the whole record up to that checkpoint is the one that was signed.
+"""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which rows belong in the pack, as subqueries of ids."""
+
+    subject: str
+    school_id: int
+    contacts: Any
+    messages: Any
+    consents: Any
+    notices: Any
+    incidents: Any
+
+
+class _Pack:
+    """A ZIP written entry by entry into a spooled file, each entry's SHA-256 noted."""
+
+    def __init__(self) -> None:
+        # Handed to the response, which closes it once sent.
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        self.zip = zipfile.ZipFile(self.file, "w", compression=zipfile.ZIP_DEFLATED)
+        self.digests: list[tuple[str, str]] = []
+
+    def add(self, name: str, chunks: Iterable[bytes]) -> None:
+        digest = hashlib.sha256()
+        with self.zip.open(name, "w") as entry:
+            for chunk in chunks:
+                digest.update(chunk)
+                entry.write(chunk)
+        self.digests.append((digest.hexdigest(), name))
+
+    def close(self) -> IO[bytes]:
+        manifest = "".join(f"{hexdigest}  {name}\n" for hexdigest, name in self.digests)
+        self.zip.writestr("MANIFEST.sha256", manifest)
+        self.zip.close()
+        self.file.seek(0)
+        return self.file
+
+
+def _json(rows: Iterable[SQLModel]) -> bytes:
+    # Rows as stored (an enum column holds its plain value): no warning for that.
+    rows_ = [r.model_dump(mode="json", warnings=False) for r in rows]
+    return json.dumps(rows_, indent=1).encode()
+
+
+def _batches(session: Session, model: Any, ids: Any) -> Iterator[list[Any]]:
+    after = 0
+    while True:
+        rows = list(
+            session.exec(
+                select(model)
+                .where(col(model.id).in_(ids), col(model.id) > after)
+                .order_by(col(model.id))
+                .limit(EXPORT_BATCH)
+            ).all()
+        )
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+def _messages_jsonl(session: Session, ids: Any) -> Iterator[bytes]:
+    for rows in _batches(session, Message, ids):
+        yield "".join(v.model_dump_json() + "\n" for v in message_views(session, rows)).encode()
+
+
+def _messages_csv(session: Session, ids: Any) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for rows in _batches(session, Message, ids):
+        for view in message_views(session, rows):
+            writer.writerow(csv_row(view))
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def _events(session: Session, scope: Scope) -> Iterator[bytes]:
+    about = (
+        ((col(AuditEvent.object_type) == "contact") & col(AuditEvent.object_id).in_(scope.contacts))
+        | (
+            (col(AuditEvent.object_type) == "message")
+            & col(AuditEvent.object_id).in_(scope.messages)
+        )
+        | (
+            (col(AuditEvent.object_type) == "consent")
+            & col(AuditEvent.object_id).in_(scope.consents)
+        )
+        | (
+            (col(AuditEvent.object_type) == "parent_notice")
+            & col(AuditEvent.object_id).in_(scope.notices)
+        )
+        | (
+            (col(AuditEvent.object_type) == "incident")
+            & col(AuditEvent.object_id).in_(scope.incidents)
+        )
+    )
+    after = 0
+    while True:
+        rows = list(
+            session.exec(
+                select(AuditEvent)
+                .where(about, col(AuditEvent.seq) > after)
+                .order_by(col(AuditEvent.seq))
+                .limit(EXPORT_BATCH)
+            ).all()
+        )
+        if not rows:
+            return
+        yield "".join(json.dumps(_event(e)) + "\n" for e in rows).encode()
+        after = rows[-1].seq
+
+
+def _event(e: AuditEvent) -> dict[str, Any]:
+    """An event with everything needed to recompute its hashes; its time as it was hashed."""
+    return {
+        "seq": e.seq,
+        "at": e.at.isoformat(),
+        "actor_id": e.actor_id,
+        "school_id": e.school_id,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "reason": e.reason,
+        "details": json.loads(e.details),
+        "content_hash": e.content_hash,
+        "prev_hash": e.prev_hash,
+        "link_hash": e.link_hash,
+    }
+
+
+def build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
+    """The pack, as a file positioned at its start."""
+    pack = _Pack()
+    pack.add("README.txt", [README.format(subject=scope.subject, made=made).encode()])
+    contacts = session.exec(select(Contact).where(col(Contact.id).in_(scope.contacts))).all()
+    pack.add("records/contacts.json", [_json(contacts)])
+    links = session.exec(
+        select(ContactPupil).where(col(ContactPupil.contact_id).in_(scope.contacts))
+    ).all()
+    pack.add("records/contact_pupils.json", [_json(links)])
+    tasks = session.exec(
+        select(DeletionTask).where(col(DeletionTask.contact_id).in_(scope.contacts))
+    ).all()
+    pack.add("records/deletion_tasks.json", [_json(tasks)])
+    pack.add("records/messages.jsonl", _messages_jsonl(session, scope.messages))
+    pack.add("records/messages.csv", _messages_csv(session, scope.messages))
+    for name, model, ids in (
+        ("consents", Consent, scope.consents),
+        ("parent_notices", ParentNotice, scope.notices),
+        ("incidents", Incident, scope.incidents),
+    ):
+        pack.add(
+            f"records/{name}.json",
+            [_json(session.exec(select(model).where(col(model.id).in_(ids))).all())],
+        )
+    pack.add("events.jsonl", _events(session, scope))
+    latest = checkpoints.latest(session)
+    if latest is not None:
+        public = checkpoints.CheckpointPublic.model_validate(latest, from_attributes=True)
+        pack.add("checkpoint.json", [public.model_dump_json(indent=1).encode()])
+        pack.add("checkpoint-payload.txt", [latest.payload.encode()])
+        pack.add("checkpoint.sig", [base64.b64decode(latest.signature)])
+        pack.add("public-key.pem", [latest.public_key.encode()])
+    return pack.close()
+
+
+def contact_scope(session: Session, actor: Principal, contact_id: int) -> Scope:
+    _, school, _ = contact_in_scope(session, actor, contact_id, readers=(Role.dsl,))
+    require_role(actor, school, Role.dsl, action="export an evidence pack")
+    assert school.id is not None
+    messages = select(Message.id).where(Message.contact_id == contact_id)
+    record_access(session, actor, "access.evidence_pack", LogFilter(), school.id)
+    return Scope(
+        subject=f"contact #{contact_id}",
+        school_id=school.id,
+        contacts=select(Contact.id).where(Contact.id == contact_id),
+        messages=messages,
+        consents=select(Consent.id).where(Consent.contact_id == contact_id),
+        notices=select(ParentNotice.id).where(ParentNotice.contact_id == contact_id),
+        incidents=select(Incident.id).where(col(Incident.id).is_(None)),
+    )
+
+
+def pupil_scope(session: Session, actor: Principal, pupil_id: int) -> Scope:
+    pupil = session.get(Pupil, pupil_id)
+    if pupil is None:
+        raise NotFound("No such pupil.")
+    try:
+        school = visible_school(session, actor, pupil.school_id)
+    except NotFound:
+        raise NotFound("No such pupil.") from None
+    require_role(actor, school, Role.dsl, action="export an evidence pack")
+    assert school.id is not None
+    record_access(session, actor, "access.evidence_pack", LogFilter(pupil_id=pupil_id), school.id)
+    return Scope(
+        subject=f"pupil #{pupil_id}",
+        school_id=school.id,
+        contacts=select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id),
+        messages=select(MessagePupil.message_id).where(MessagePupil.pupil_id == pupil_id),
+        consents=select(Consent.id).where(Consent.pupil_id == pupil_id),
+        notices=select(ParentNotice.id).where(ParentNotice.pupil_id == pupil_id),
+        incidents=select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id),
+    )
+
+
+def verify_pack(data: IO[bytes]) -> list[str]:
+    """What is wrong with a pack (nothing: an empty list), checked offline."""
+    problems: list[str] = []
+    with zipfile.ZipFile(data) as archive:
+        names = set(archive.namelist())
+        if "MANIFEST.sha256" not in names:
+            return ["MANIFEST.sha256 is missing"]
+        listed: set[str] = set()
+        for line in archive.read("MANIFEST.sha256").decode().splitlines():
+            expected, name = line.split("  ", 1)
+            listed.add(name)
+            if name not in names:
+                problems.append(f"{name}: missing")
+            elif hashlib.sha256(archive.read(name)).hexdigest() != expected:
+                problems.append(f"{name}: altered")
+        problems += [
+            f"{n}: not in the manifest" for n in sorted(names - listed - {"MANIFEST.sha256"})
+        ]
+        for number, line in enumerate(archive.read("events.jsonl").decode().splitlines(), 1):
+            event = json.loads(line)
+            digest = audit.content_digest(
+                event["at"],
+                event["actor_id"],
+                event["school_id"],
+                event["action"],
+                event["object_type"],
+                event["object_id"],
+                event["reason"],
+                audit.canonical(event["details"]),
+            )
+            if (
+                digest != event["content_hash"]
+                or audit.link_hash_of(event["seq"], event["prev_hash"], digest)
+                != event["link_hash"]
+            ):
+                problems.append(f"events.jsonl line {number} (event {event['seq']}): altered")
+    return problems
