@@ -323,7 +323,7 @@ def verify_command(
     that was signed, 1 if not."""
     settings = _settings()
     try:
-        checkpoint = checkpoints.CheckpointPublic.model_validate(json.loads(against.read_text()))
+        checkpoint = checkpoints.CheckpointIn.model_validate(json.loads(against.read_text()))
     except ValueError as exc:
         errors.print(f"[red]Not a checkpoint:[/red] {str(exc).splitlines()[0]}")
         raise typer.Exit(2) from None

@@ -19,17 +19,19 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
+from annotated_types import Interval
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel
+from pydantic import BaseModel, Strict
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.audit import GENESIS, AuditEvent, AuditHead
 from core.db import UTCDateTime
+from core.directory.models import MAX_RECORD_ID, Forbid, Instant
 from core.verification import verify
 
 
@@ -59,6 +61,22 @@ class CheckpointPublic(BaseModel):
     public_key: str
     payload: str
     signature: str
+
+
+class CheckpointIn(Forbid):
+    """A checkpoint handed back to be checked (from an email, a file): strictly what one holds."""
+
+    free_text: ClassVar[frozenset[str]] = frozenset({"public_key"})
+
+    # Whole numbers as numbers: `false` is not sequence number 0.
+    id: Annotated[int, Strict(), Interval(ge=0, le=MAX_RECORD_ID)]
+    seq: Annotated[int, Strict(), Interval(ge=0, le=2**62)]
+    link_hash: str = Field(max_length=64)
+    signed_at: Instant
+    key_id: str = Field(max_length=16)
+    public_key: str = Field(max_length=2000)
+    payload: str = Field(max_length=2000)
+    signature: str = Field(max_length=200)
 
 
 class PublicKey(BaseModel):
@@ -163,7 +181,7 @@ def listed(session: Session, *, limit: int) -> list[ChainCheckpoint]:
 
 
 def verify_against(
-    session: Session, *, checkpoint: CheckpointPublic, trusted_key: str | None = None
+    session: Session, *, checkpoint: CheckpointIn, trusted_key: str | None = None
 ) -> CheckpointVerdict:
     """Whether the chain up to the checkpoint is the one that was signed.
 

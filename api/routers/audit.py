@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import CurrentPrincipal, PagingDep, SessionDep
 from core import audit, checkpoints, verification
 from core.audit import AuditEventPublic
 from core.clock import now
 from core.directory.access import require_role, visible_school
-from core.directory.models import TRUST_ROLES, RecordId, Role
+from core.directory.models import TRUST_ROLES, Forbid, RecordId, Role
 from core.directory.schools import list_schools
 from core.pagination import Page, decode_int_cursor, encode_cursor
 from core.settings import Settings
@@ -91,8 +93,10 @@ def list_checkpoints(session: SessionDep, actor: CurrentPrincipal, paging: Pagin
     ]
 
 
-class CheckpointCheck(BaseModel):
-    checkpoint: checkpoints.CheckpointPublic
+class CheckpointCheck(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"public_key"})
+
+    checkpoint: checkpoints.CheckpointIn
     public_key: str | None = Field(
         default=None, max_length=2000, description="The public key kept outside contactlog"
     )
