@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -47,37 +47,60 @@ def end_sweep(db: Database, settings: Settings, at: datetime) -> int:
 
 
 def ending_soon(db: Database, settings: Settings, at: datetime) -> int:
+    """The staff member hears ENDING_NOTICE_DAYS before a contact ends: school by school, a
+    step of contacts at a time."""
+    with db.session(read_only=True) as session:
+        schools = [
+            (s.id, school_date(at, school_zone(s)), intervals(session, s, settings))
+            for s in session.exec(select(School)).all()
+        ]
     sent = 0
-    with db.transaction() as session:
-        for school in session.exec(select(School)).all():
-            today = school_date(at, school_zone(school))
-            notice = intervals(session, school, settings).ending_notice_days
-            due = session.exec(
-                select(Contact).where(
-                    Contact.school_id == school.id,
+    for school_id, today, every in schools:
+
+        def step(
+            session: Session,
+            school_id: int | None = school_id,
+            today: date = today,
+            notice: int = every.ending_notice_days,
+        ) -> int | None:
+            due = due_ids(
+                session,
+                select(Contact.id)
+                .where(
+                    Contact.school_id == school_id,
                     Contact.state == ContactState.approved,
                     col(Contact.ending_notice_at).is_(None),
                     Contact.ends_on >= today,
                     Contact.ends_on <= today + timedelta(days=notice),
                 )
-            ).all()
-            for contact in due:
-                if not stamp_once(session, col(Contact.ending_notice_at), contact.id, at):
-                    continue
-                owner = session.get(Staff, contact.staff_id)
-                assert owner is not None
-                email = emails.ending_soon(contact, base_url=settings.public_url)
-                send(
-                    session,
-                    f"ending-soon:{contact.id}",
-                    "ending_soon",
-                    owner,
-                    email,
-                    school.id,
-                    contact.id,
-                )
-                sent += 1
+                .order_by(col(Contact.id)),
+            )
+            if not due:
+                return None
+            return sum(_ending_notice(session, contact_id, settings, at) for contact_id in due)
+
+        sent += in_steps(db, step)
     return sent
+
+
+def _ending_notice(session: Session, contact_id: int, settings: Settings, at: datetime) -> int:
+    if not stamp_once(session, col(Contact.ending_notice_at), contact_id, at):
+        return 0
+    contact = session.get(Contact, contact_id)
+    assert contact is not None
+    owner = session.get(Staff, contact.staff_id)
+    assert owner is not None
+    email = emails.ending_soon(contact, base_url=settings.public_url)
+    send(
+        session,
+        f"ending-soon:{contact.id}",
+        "ending_soon",
+        owner,
+        email,
+        contact.school_id,
+        contact.id,
+    )
+    return 1
 
 
 def alerts(db: Database, settings: Settings, at: datetime) -> int:
@@ -142,48 +165,48 @@ def _incident_alert(session: Session, alert: Alert, school: School, settings: Se
 
 def approvals(db: Database, settings: Settings, at: datetime) -> int:
     """A request waiting more than a day: its approver is reminded once."""
-    sent = 0
     waited = at - timedelta(hours=settings.approval_wait_hours)
-    with db.transaction() as session:
-        waiting = session.exec(
-            select(Contact).where(
+
+    def step(session: Session) -> int | None:
+        waiting = due_ids(
+            session,
+            select(Contact.id)
+            .where(
                 Contact.state == ContactState.requested,
                 col(Contact.approval_chased_at).is_(None),
                 Contact.requested_at <= waited,
             )
-        ).all()
-        for contact in waiting:
-            if not stamp_once(session, col(Contact.approval_chased_at), contact.id, at):
-                continue
-            requester = session.get(Staff, contact.staff_id)
-            school = session.get(School, contact.school_id)
-            assert requester is not None and school is not None
-            manager = (
-                session.get(Staff, requester.line_manager_id) if requester.line_manager_id else None
-            )
-            approvers = (
-                [manager]
-                if manager is not None and manager.is_active
-                else [
-                    s
-                    for s in staff_with_role(session, school, Role.approver)
-                    if s.is_headteacher and s.id != requester.id
-                ]
-            )
-            email = emails.approval_waiting(
-                contact, requester=requester.name, base_url=settings.public_url
-            )
-            for approver in approvers:
-                send(
-                    session,
-                    f"approval:{contact.id}",
-                    "approval_waiting",
-                    approver,
-                    email,
-                    school.id,
-                )
-                sent += 1
-    return sent
+            .order_by(col(Contact.id)),
+        )
+        if not waiting:
+            return None
+        return sum(_chase(session, contact_id, settings, at) for contact_id in waiting)
+
+    return in_steps(db, step)
+
+
+def _chase(session: Session, contact_id: int, settings: Settings, at: datetime) -> int:
+    if not stamp_once(session, col(Contact.approval_chased_at), contact_id, at):
+        return 0
+    contact = session.get(Contact, contact_id)
+    assert contact is not None
+    requester = session.get(Staff, contact.staff_id)
+    school = session.get(School, contact.school_id)
+    assert requester is not None and school is not None
+    manager = session.get(Staff, requester.line_manager_id) if requester.line_manager_id else None
+    approvers = (
+        [manager]
+        if manager is not None and manager.is_active
+        else [
+            s
+            for s in staff_with_role(session, school, Role.approver)
+            if s.is_headteacher and s.id != requester.id
+        ]
+    )
+    email = emails.approval_waiting(contact, requester=requester.name, base_url=settings.public_url)
+    for approver in approvers:
+        send(session, f"approval:{contact.id}", "approval_waiting", approver, email, school.id)
+    return len(approvers)
 
 
 def housekeeping(db: Database, settings: Settings, at: datetime) -> int:
