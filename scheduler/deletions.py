@@ -4,6 +4,7 @@ until the deletion is confirmed, and escalation to the line manager and DSLs aft
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -16,7 +17,7 @@ from core.directory.models import Pupil, School, Staff
 from core.settings import Settings
 from scheduler import emails
 from scheduler.recipients import claimed, manager_and_dsls, send, stamp_once
-from scheduler.steps import due_ids, in_steps, intervals
+from scheduler.steps import each_due, intervals
 
 
 def _pupils_to_name(
@@ -45,22 +46,15 @@ def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
     """The prompt when a contact ends, a reminder every R days, and escalation after E days.
     Contacts are taken a step at a time, so each contact's due tasks share one email."""
 
-    def step(session: Session) -> int | None:
-        # The tasks are locked (as confirming a deletion locks them, before its contact), and a
-        # contact's other due tasks join its one email.
-        contacts = due_ids(
-            session,
-            select(DeletionTask.contact_id)
-            .where(
-                col(DeletionTask.confirmed_at).is_(None), col(DeletionTask.next_reminder_at) <= at
-            )
-            .order_by(col(DeletionTask.id)),
-        )
-        if not contacts:
-            return None
-        return sum(_remind(session, cid, settings, at) for cid in dict.fromkeys(contacts))
-
-    return in_steps(db, step) + _escalate(db, settings, at)
+    # The tasks are locked (as confirming a deletion locks them, before its contact), and a
+    # contact's other due tasks join its one email.
+    due = (
+        select(DeletionTask.contact_id)
+        .where(col(DeletionTask.confirmed_at).is_(None), col(DeletionTask.next_reminder_at) <= at)
+        .order_by(col(DeletionTask.id))
+    )
+    reminded = each_due(db, due, lambda session, cid: _remind(session, cid, settings, at))
+    return reminded + _escalate(db, settings, at)
 
 
 def _remind(session: Session, contact_id: int, settings: Settings, at: datetime) -> int:
@@ -119,33 +113,26 @@ def _escalate(db: Database, settings: Settings, at: datetime) -> int:
         ]
     sent = 0
     for school_id, days in schools:
-
-        def step(
-            session: Session, school_id: int | None = school_id, days: int = days
-        ) -> int | None:
-            overdue = select(DeletionTask.contact_id).where(
+        # Tasks are locked, not contacts: the same order as confirming a deletion, which locks
+        # its tasks before it closes the contact.
+        overdue = (
+            select(DeletionTask.contact_id)
+            .where(
                 DeletionTask.school_id == school_id,
                 col(DeletionTask.confirmed_at).is_(None),
                 col(DeletionTask.escalated_at).is_(None),
                 col(DeletionTask.created_at) <= at - timedelta(days=days),
             )
-            contacts = due_ids(
-                session,
-                select(Contact.id).where(col(Contact.id).in_(overdue)).order_by(col(Contact.id)),
-            )
-            if not contacts:
-                return None
-            return sum(
-                _escalate_contact(session, contact_id, days, settings, at)
-                for contact_id in contacts
-            )
-
-        sent += in_steps(db, step)
+            .order_by(col(DeletionTask.id))
+        )
+        sent += each_due(
+            db, overdue, partial(_escalate_contact, days=days, settings=settings, at=at)
+        )
     return sent
 
 
 def _escalate_contact(
-    session: Session, contact_id: int, days: int, settings: Settings, at: datetime
+    session: Session, contact_id: int, *, days: int, settings: Settings, at: datetime
 ) -> int:
     open_tasks = session.exec(
         select(DeletionTask).where(

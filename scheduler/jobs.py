@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -29,7 +29,7 @@ from scheduler.checkpointing import sign_and_send
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
 from scheduler.recipients import manager_and_dsls, send, staff_with_role, stamp_once
-from scheduler.steps import SCHEDULER, STEP, due_ids, in_steps, intervals
+from scheduler.steps import SCHEDULER, STEP, each_due, in_steps, intervals
 
 log = logging.getLogger("contactlog.scheduler")
 
@@ -56,30 +56,18 @@ def ending_soon(db: Database, settings: Settings, at: datetime) -> int:
         ]
     sent = 0
     for school_id, today, every in schools:
-
-        def step(
-            session: Session,
-            school_id: int | None = school_id,
-            today: date = today,
-            notice: int = every.ending_notice_days,
-        ) -> int | None:
-            due = due_ids(
-                session,
-                select(Contact.id)
-                .where(
-                    Contact.school_id == school_id,
-                    Contact.state == ContactState.approved,
-                    col(Contact.ending_notice_at).is_(None),
-                    Contact.ends_on >= today,
-                    Contact.ends_on <= today + timedelta(days=notice),
-                )
-                .order_by(col(Contact.id)),
+        due = (
+            select(Contact.id)
+            .where(
+                Contact.school_id == school_id,
+                Contact.state == ContactState.approved,
+                col(Contact.ending_notice_at).is_(None),
+                Contact.ends_on >= today,
+                Contact.ends_on <= today + timedelta(days=every.ending_notice_days),
             )
-            if not due:
-                return None
-            return sum(_ending_notice(session, contact_id, settings, at) for contact_id in due)
-
-        sent += in_steps(db, step)
+            .order_by(col(Contact.id))
+        )
+        sent += each_due(db, due, lambda session, cid: _ending_notice(session, cid, settings, at))
     return sent
 
 
@@ -105,17 +93,8 @@ def _ending_notice(session: Session, contact_id: int, settings: Settings, at: da
 
 def alerts(db: Database, settings: Settings, at: datetime) -> int:
     """DSLs hear of each flagged message; staff, when a consent on their contact is withdrawn."""
-
-    def step(session: Session) -> int | None:
-        pending = due_ids(
-            session,
-            select(Alert.id).where(col(Alert.emailed_at).is_(None)).order_by(col(Alert.id)),
-        )
-        if not pending:
-            return None
-        return sum(_alert(session, alert_id, settings, at) for alert_id in pending)
-
-    return in_steps(db, step)
+    pending = select(Alert.id).where(col(Alert.emailed_at).is_(None)).order_by(col(Alert.id))
+    return each_due(db, pending, lambda session, aid: _alert(session, aid, settings, at))
 
 
 def _alert(session: Session, alert_id: int, settings: Settings, at: datetime) -> int:
@@ -165,24 +144,16 @@ def _incident_alert(session: Session, alert: Alert, school: School, settings: Se
 
 def approvals(db: Database, settings: Settings, at: datetime) -> int:
     """A request waiting more than a day: its approver is reminded once."""
-    waited = at - timedelta(hours=settings.approval_wait_hours)
-
-    def step(session: Session) -> int | None:
-        waiting = due_ids(
-            session,
-            select(Contact.id)
-            .where(
-                Contact.state == ContactState.requested,
-                col(Contact.approval_chased_at).is_(None),
-                Contact.requested_at <= waited,
-            )
-            .order_by(col(Contact.id)),
+    waiting = (
+        select(Contact.id)
+        .where(
+            Contact.state == ContactState.requested,
+            col(Contact.approval_chased_at).is_(None),
+            Contact.requested_at <= at - timedelta(hours=settings.approval_wait_hours),
         )
-        if not waiting:
-            return None
-        return sum(_chase(session, contact_id, settings, at) for contact_id in waiting)
-
-    return in_steps(db, step)
+        .order_by(col(Contact.id))
+    )
+    return each_due(db, waiting, lambda session, cid: _chase(session, cid, settings, at))
 
 
 def _chase(session: Session, contact_id: int, settings: Settings, at: datetime) -> int:

@@ -62,4 +62,17 @@ def due_ids(session: Session, query: Any) -> list[int]:
     return list(session.exec(query.limit(STEP).with_for_update(skip_locked=True)).all())
 
 
+def each_due(db: Database, query: Any, handle: Callable[[Session, int], int]) -> int:
+    """`handle` each id `query` finds, a step of them at a time, until it finds none; ids seen
+    twice in one step (a contact with several due tasks) are handled once."""
+
+    def step(session: Session) -> int | None:
+        found = due_ids(session, query)
+        if not found:
+            return None
+        return sum(handle(session, row_id) for row_id in dict.fromkeys(found))
+
+    return in_steps(db, step)
+
+
 # ---------------------------------------------------------------- the jobs
