@@ -116,6 +116,12 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
     )
 
 
+def _route(request: Request) -> str:
+    """The route's template for a log line (`/pupils/{pupil_id}`): never the path sent, which
+    may hold ids or a one-time link's token."""
+    return getattr(request.scope.get("route"), "path_format", None) or "an unknown route"
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route offers at this path (a path may span several routes)."""
     methods: set[str] = set()
@@ -166,7 +172,7 @@ def install(app: FastAPI) -> None:
             "database unavailable (%s) on %s %s",
             type(exc).__name__,
             request.method,
-            request.url.path,
+            _route(request),
         )
         return domain_problem(Unavailable(NOT_REACHED))
 
@@ -177,7 +183,7 @@ def install(app: FastAPI) -> None:
             "unhandled %s on %s %s",
             type(exc).__name__,
             request.method,
-            request.url.path,
+            _route(request),
             exc_info=exc,
         )
         return problem(500, "Something went wrong on the server; nothing was changed.")

@@ -30,9 +30,9 @@ from contacts.review import CSV_COLUMNS, EXPORT_BATCH, LogFilter, csv_row, recor
 from contacts.service import contact_in_scope
 from core import audit, checkpoints
 from core.audit import AuditEvent
-from core.directory.access import require_role, visible_school
-from core.directory.models import Pupil, Role
-from core.errors import NotFound
+from core.directory.access import require_role
+from core.directory.models import Role
+from core.directory.pupils import pupil_in_scope
 from core.principal import Principal
 
 README = """contactlog evidence pack
@@ -247,13 +247,7 @@ def contact_scope(session: Session, actor: Principal, contact_id: int) -> Scope:
 
 
 def pupil_scope(session: Session, actor: Principal, pupil_id: int) -> Scope:
-    pupil = session.get(Pupil, pupil_id)
-    if pupil is None:
-        raise NotFound("No such pupil.")
-    try:
-        school = visible_school(session, actor, pupil.school_id)
-    except NotFound:
-        raise NotFound("No such pupil.") from None
+    _, school = pupil_in_scope(session, actor, pupil_id, action="export an evidence pack")
     require_role(actor, school, Role.dsl, action="export an evidence pack")
     assert school.id is not None
     record_access(session, actor, "access.evidence_pack", LogFilter(pupil_id=pupil_id), school.id)

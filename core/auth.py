@@ -81,7 +81,8 @@ def sign_in(
         refused = SignInRefused()
     else:
         assert staff.id is not None
-        if mfa.enrolled(session, staff.id):
+        has_factor = mfa.enrolled(session, staff.id)
+        if has_factor:
             if not otp:
                 return SecondFactorNeeded()  # the password was right: nothing to count
             if not mfa.check(session, staff_id=staff.id, code=otp, at=at):
@@ -96,9 +97,7 @@ def sign_in(
         return refused
     assert staff is not None and staff.id is not None
     throttle.forget(session, keys.pair)
-    enrol_only = not mfa.enrolled(session, staff.id) and mfa.required(
-        roles_of(session, staff.id), settings
-    )
+    enrol_only = not has_factor and mfa.required(roles_of(session, staff.id), settings)
     token, lifetime = tokens.issue(
         staff_id=staff.id, generation=staff.token_generation, enrol_only=enrol_only
     )
