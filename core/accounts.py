@@ -71,9 +71,9 @@ def password_problems(password: str, *, name: str = "", email: str = "") -> list
     if verdict["score"] >= MIN_SCORE:
         return []
     feedback = verdict.get("feedback") or {}
-    warning = feedback.get("warning") or "it is too easy to guess"
+    warning = feedback.get("warning") or "it follows a common pattern"
     hints = " ".join(feedback.get("suggestions") or [])
-    return [f"too easy to guess: {warning.rstrip('.')}. {hints}".strip()]
+    return [f"is too easy to guess: {warning.rstrip('.')}. {hints}".strip()]
 
 
 def check_password(password: str, *, staff: Staff) -> None:
