@@ -24,6 +24,7 @@ from api.routers import (
     health,
     incidents,
     outbox,
+    policy,
     pupils,
     review,
     schools,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         outbox,
         access,
         evidence,
+        policy,
         account_pages,
     )
     for module in routers:

@@ -25,6 +25,7 @@ from core.directory.pupil_import import import_pupils
 from core.directory.schools import create_school, create_trust
 from core.directory.staff import create_staff
 from core.errors import DomainError
+from core.policy import policy_for
 from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
@@ -89,7 +90,7 @@ def demo_command() -> None:
         if demo.is_seeded(session):
             console.print("The database already has data; the demo was not added again.")
         else:
-            demo.seed(session=session, settings=settings, passwords=Passwords(settings))
+            demo.seed(session=session, settings=settings, passwords=Passwords(settings), at=now())
             console.print("Demo trust created.")
     db.dispose()
     console.print(f"\nDemo sign-ins (password for every one: {demo.DEMO_PASSWORD})")
@@ -209,6 +210,7 @@ def users_create(
         errors.print(f"[red]The password is not accepted:[/red] it {problems[0]}")
         raise typer.Exit(1)
     operator = Principal.command_line()
+    at = now()
     db = _database(settings)
     try:
         with db.transaction() as session:
@@ -217,17 +219,19 @@ def users_create(
                 trust_row = session.exec(select(Trust)).first()
                 if trust_row is None:
                     trust_row = create_trust(
-                        session=session, actor=operator, name=trust or f"{school} trust"
+                        session=session, actor=operator, at=at, name=trust or f"{school} trust"
                     )
                 found = create_school(
                     session=session,
                     actor=operator,
+                    at=at,
                     school_in=SchoolCreate(name=school),
                     trust_id=trust_row.id,
                 )
             created = create_staff(
                 session=session,
                 actor=operator,
+                at=at,
                 staff_in=StaffCreate(name=name, email=email, school_id=found.id, roles=role),
                 passwords=Passwords(settings),
                 settings=settings,
@@ -268,9 +272,12 @@ def import_pupils_command(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
+            found = session.get(School, school_id)
             report = import_pupils(
                 session=session,
                 actor=Principal.command_line(),
+                policy=policy_for(session, found.trust_id if found else None, settings),
+                at=now(),
                 csv_text=text,
                 school_id=school_id,
                 progress=advance,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
 from consent.models import ConsentCreate, ConsentMethod
-from contacts.consents import record_consent
+from consent.service import record_consent
+from contacts.consenting import CONTACTS
 from contacts.models import ContactCreate, DecisionCreate, Platform
 from contacts.service import decide, request_contact
 from core import mfa
-from core.clock import now, school_date
+from core.clock import school_date
 from core.directory.models import (
     DeviceCreate,
     Guardian,
@@ -29,6 +30,7 @@ from core.directory.models import (
 from core.directory.pupils import add_guardian, create_pupil
 from core.directory.schools import create_school, create_trust, register_device
 from core.directory.staff import create_staff
+from core.policy import Policy, deployment_policy, policy_of
 from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
@@ -102,15 +104,21 @@ def is_seeded(session: Session) -> bool:
     return session.exec(select(Trust)).first() is not None
 
 
-def seed(*, session: Session, settings: Settings, passwords: Passwords) -> None:
-    """Create the demo trust; call only on an empty database."""
+def seed(*, session: Session, settings: Settings, passwords: Passwords, at: datetime) -> None:
+    """Create the demo trust as of `at`; call only on an empty database."""
     operator = Principal.command_line()
-    today = school_date(now(), settings.zone)
-    trust = create_trust(session=session, actor=operator, name="Riverside Learning Trust")
+    policy = deployment_policy(settings)
+    today = school_date(at, policy.zone_of(None))
+    trust = create_trust(session=session, actor=operator, at=at, name="Riverside Learning Trust")
+    policy = policy_of(trust, settings)
     school_ids: dict[str, int] = {}
     for name, slug in SCHOOLS.items():
         school = create_school(
-            session=session, actor=operator, school_in=SchoolCreate(name=name), trust_id=trust.id
+            session=session,
+            actor=operator,
+            at=at,
+            school_in=SchoolCreate(name=name),
+            trust_id=trust.id,
         )
         assert school.id is not None
         school_ids[slug] = school.id
@@ -120,6 +128,7 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords) -> None:
         created = create_staff(
             session=session,
             actor=operator,
+            at=at,
             staff_in=StaffCreate(
                 name=name,
                 email=email,
@@ -136,12 +145,14 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords) -> None:
         if mfa.required(frozenset(roles), settings):
             account = session.get(Staff, created.id)
             assert account is not None
-            mfa.seed(session, staff=account, secret=DEMO_TOTP_SECRET, at=now())
+            mfa.seed(session, staff=account, secret=DEMO_TOTP_SECRET, at=at)
     for slug, rows in PUPILS.items():
         for given, family, ref, (years, months), guardian, relation in rows:
             pupil = create_pupil(
                 session=session,
                 actor=operator,
+                policy=policy,
+                at=at,
                 pupil_in=PupilCreate(
                     given_name=given,
                     family_name=family,
@@ -154,6 +165,7 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords) -> None:
             add_guardian(
                 session=session,
                 actor=operator,
+                at=at,
                 pupil_id=pupil.id,
                 guardian_in=GuardianCreate(
                     name=guardian,
@@ -168,13 +180,14 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords) -> None:
             device = register_device(
                 session=session,
                 actor=operator,
+                at=at,
                 device_in=DeviceCreate(
                     asset_tag=tag, description=description, school_id=school_ids[slug]
                 ),
             )
             assert device.id is not None
             device_ids[tag] = device.id
-    _seed_contact(session, staff_ids, device_ids, today)
+    _seed_contact(session, staff_ids, device_ids, today, policy=policy, at=at)
 
 
 def _as(session: Session, staff_id: int) -> Principal:
@@ -193,7 +206,13 @@ def _as(session: Session, staff_id: int) -> Principal:
 
 
 def _seed_contact(
-    session: Session, staff_ids: dict[str, int], device_ids: dict[str, int], today: date
+    session: Session,
+    staff_ids: dict[str, int],
+    device_ids: dict[str, int],
+    today: date,
+    *,
+    policy: Policy,
+    at: datetime,
 ) -> None:
     """Sam's approved team WhatsApp: one pupil consented, one awaiting consent, one 16+."""
     sam, mark, alex = (
@@ -202,6 +221,8 @@ def _seed_contact(
     contact = request_contact(
         session=session,
         actor=sam,
+        policy=policy,
+        at=at,
         contact_in=ContactCreate(
             pupil_references=["R1001", "R1002", "R1003"],
             platform=Platform.whatsapp,
@@ -216,6 +237,8 @@ def _seed_contact(
     decide(
         session=session,
         actor=mark,
+        policy=policy,
+        at=at,
         contact_id=contact.id,
         decision=DecisionCreate(approve=True, conditions="Team group only; no direct messages"),
     )
@@ -225,6 +248,9 @@ def _seed_contact(
     record_consent(
         session=session,
         actor=alex,
+        policy=policy,
+        at=at,
+        contacts=CONTACTS,
         pupil_id=ava.id,
         consent_in=ConsentCreate(
             contact_id=contact.id,

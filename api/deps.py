@@ -1,4 +1,4 @@
-"""Request dependencies: the unit of work, the signed-in principal, paging parameters."""
+"""Request dependencies: the unit of work, who is acting (principal, policy, instant), paging."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -15,24 +16,16 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
+from core import clock
 from core.auth import principal_for
 from core.db import Database
 from core.errors import OUTCOME_UNKNOWN, Forbidden, Unauthorized, Unavailable
+from core.policy import Policy, policy_for
 from core.principal import Principal
 from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Reads that write an access event to the change record (§3.5), so they need a writing session.
-RECORDED_READS = frozenset(
-    {
-        "/messages",
-        "/pupils/{pupil_id:int}/chronology",
-        "/staff/{staff_id:int}/chronology",
-        "/contacts/{contact_id:int}/evidence-pack",
-        "/pupils/{pupil_id:int}/evidence-pack",
-    }
-)
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -62,8 +55,20 @@ async def passwords_dep(request: Request) -> Passwords:
 
 
 def writes(request: Request) -> bool:
+    """Changes write; so does a read whose route takes `RecordedRead` (it records the access)."""
     route = request.scope.get("route")
-    return request.method not in READ_METHODS or getattr(route, "path", None) in RECORDED_READS
+    return request.method not in READ_METHODS or _records_access(route)
+
+
+def _records_access(route: object) -> bool:
+    known = getattr(route, "_records_access", None)
+    if known is None:
+        dependant = getattr(route, "dependant", None)
+        known = dependant is not None and any(
+            d.call is recorded_read for d in dependant.dependencies
+        )
+        setattr(route, "_records_access", known)  # noqa: B010
+    return bool(known)
 
 
 class DatabaseTurns:
@@ -199,6 +204,42 @@ def current_principal(who: CallerDep) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+class Acting:
+    """Who is acting, under which trust's policy, at which instant: the arguments every service
+    takes. The instant is read from the clock once, as the request arrives; the principal and
+    the policy are looked up when first asked for, in the endpoint's worker thread."""
+
+    def __init__(self, session: Session, who: Caller, settings: Settings, at: datetime) -> None:
+        self.session = session
+        self.settings = settings
+        self.at = at
+        self._who = who
+        self._policy: Policy | None = None
+
+    @property
+    def actor(self) -> Principal:
+        return self._who.principal()
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            self._policy = policy_for(self.session, self.actor.trust_id, self.settings)
+        return self._policy
+
+
+async def acting(request: Request, session: SessionDep, who: CallerDep) -> Acting:
+    return Acting(session, who, request.app.state.settings, clock.now())
+
+
+async def recorded_read(request: Request, session: SessionDep, who: CallerDep) -> Acting:
+    """As `acting`, for a read that records who read what (§3.5): its session may write."""
+    return Acting(session, who, request.app.state.settings, clock.now())
+
+
+ActingDep = Annotated[Acting, Depends(acting)]
+RecordedRead = Annotated[Acting, Depends(recorded_read)]
 
 
 @dataclass(frozen=True)

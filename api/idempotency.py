@@ -2,58 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from api.deps import Caller, CallerDep, SessionDep, commit_or_say_unknown
+from api.deps import Acting, SessionDep
 from core import idempotency
-from core.principal import Principal
 
 
 class Idempotent:
-    """Runs one create; with a key, stores its response in the same transaction as the record.
+    """Idempotency-Key around one create: a retry is answered with the first response.
 
-    `make` is given the principal asking; `view` turns what was created into its public schema,
-    so nothing else can leak. The whole create (who is asking, the stored response, the work,
-    the commit) runs in the endpoint's one worker-thread call.
+    The route asks `replay(acting, body)` first (a stored answer, or None to go ahead), does the
+    work, and returns `answer(view, status)`, which keeps the response in the same transaction
+    as the record; the request's one commit keeps both or neither.
     """
 
-    def __init__(self, request: Request, session: Session, who: Caller, key: str | None):
+    def __init__(self, request: Request, session: Session, key: str | None):
         self.endpoint = f"{request.method} {request.url.path}"
         self.session = session
-        self.who = who
         self.key = idempotency.check_key(key) if key is not None else None
+        self._begun: tuple[int, str, datetime] | None = None
 
-    def create(
-        self,
-        body: BaseModel | None,
-        make: Callable[[Principal], Any],
-        view: Callable[[Any], BaseModel],
-        *,
-        status_code: int = 201,
-    ) -> JSONResponse:
-        response = self._create(self.who.principal(), body, make, view, status_code)
-        # The create commits here, in the thread that did the work, rather than in another
-        # thread hand-over when the request's session closes; a failed commit is still an
-        # error response, since nothing has been sent yet.
-        commit_or_say_unknown(self.session)
-        return response
-
-    def _create(
-        self,
-        actor: Principal,
-        body: BaseModel | None,
-        make: Callable[[Principal], Any],
-        view: Callable[[Any], BaseModel],
-        status_code: int,
-    ) -> JSONResponse:
+    def replay(self, acting: Acting, body: BaseModel | None = None) -> JSONResponse | None:
+        actor = acting.actor
         if self.key is None or actor.staff_id is None:
-            return JSONResponse(view(make(actor)).model_dump(mode="json"), status_code=status_code)
+            return None
         request_hash = idempotency.fingerprint(
             self.endpoint, body.model_dump(mode="json") if body is not None else None
         )
@@ -63,6 +41,7 @@ class Idempotent:
             key=self.key,
             endpoint=self.endpoint,
             request_hash=request_hash,
+            at=acting.at,
         )
         if stored is not None:
             return JSONResponse(
@@ -70,23 +49,29 @@ class Idempotent:
                 status_code=stored.status_code,
                 headers={"Idempotent-Replayed": "true"},
             )
-        payload = view(make(actor)).model_dump(mode="json")
-        idempotency.finish(
-            self.session,
-            staff_id=actor.staff_id,
-            key=self.key,
-            endpoint=self.endpoint,
-            request_hash=request_hash,
-            status_code=status_code,
-            body=payload,
-        )
+        self._begun = (actor.staff_id, request_hash, acting.at)
+        return None
+
+    def answer(self, view: BaseModel, *, status_code: int = 201) -> JSONResponse:
+        payload = view.model_dump(mode="json")
+        if self._begun is not None and self.key is not None:
+            staff_id, request_hash, at = self._begun
+            idempotency.finish(
+                self.session,
+                staff_id=staff_id,
+                key=self.key,
+                endpoint=self.endpoint,
+                request_hash=request_hash,
+                status_code=status_code,
+                body=payload,
+                at=at,
+            )
         return JSONResponse(payload, status_code=status_code)
 
 
 async def idempotent(
     request: Request,
     session: SessionDep,
-    who: CallerDep,
     key: Annotated[
         str | None,
         Header(
@@ -96,7 +81,7 @@ async def idempotent(
         ),
     ] = None,
 ) -> Idempotent:
-    return Idempotent(request, session, who, key)
+    return Idempotent(request, session, key)
 
 
 IdempotentDep = Annotated[Idempotent, Depends(idempotent)]

@@ -1,8 +1,9 @@
 """Every table of contactlog, imported in one place so migrations and tests see the whole schema."""
 
 from consent import models as _consent  # noqa: F401
-from contacts import incident_models as _incidents  # noqa: F401
 from contacts import models as _contacts  # noqa: F401
+from contacts.incidents import models as _incidents  # noqa: F401
+from contacts.review import models as _review  # noqa: F401
 from core import accounts as _accounts  # noqa: F401
 from core import audit as _audit  # noqa: F401
 from core import auth as _auth  # noqa: F401

@@ -26,6 +26,7 @@ from core.directory.models import (
 from core.directory.pupils import create_pupil
 from core.directory.schools import create_school, create_trust, register_device
 from core.directory.staff import create_staff
+from core.policy import deployment_policy
 from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
@@ -78,16 +79,22 @@ def seed_school(db: Database, settings: Settings) -> School:
     """One school, a teacher with an approved contact, a DSL, a pupil of 17, a device."""
     operator = Principal.command_line()
     passwords = Passwords(settings)
+    at = datetime.now(UTC)
     with db.transaction() as session:
-        trust = create_trust(session=session, actor=operator, name="Bench Trust")
+        trust = create_trust(session=session, actor=operator, at=at, name="Bench Trust")
         school = create_school(
-            session=session, actor=operator, school_in=SchoolCreate(name="Bench"), trust_id=trust.id
+            session=session,
+            actor=operator,
+            at=at,
+            school_in=SchoolCreate(name="Bench"),
+            trust_id=trust.id,
         )
         ids = {}
         for who, roles in (("teacher", [Role.staff]), ("dsl", [Role.staff, Role.dsl])):
             ids[who] = create_staff(
                 session=session,
                 actor=operator,
+                at=at,
                 staff_in=StaffCreate(
                     name=who,
                     email=f"{who}@bench.example.org",
@@ -102,6 +109,8 @@ def seed_school(db: Database, settings: Settings) -> School:
         pupil = create_pupil(
             session=session,
             actor=operator,
+            policy=deployment_policy(settings),
+            at=at,
             pupil_in=PupilCreate(
                 given_name="P",
                 family_name="Q",
@@ -113,6 +122,7 @@ def seed_school(db: Database, settings: Settings) -> School:
         device = register_device(
             session=session,
             actor=operator,
+            at=at,
             device_in=DeviceCreate(asset_tag="BENCH-1", description="bench", school_id=school.id),
         )
         contact = Contact(

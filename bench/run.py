@@ -20,7 +20,7 @@ import httpx
 from aiosmtpd.controller import Controller
 
 from bench import data
-from contacts import review
+from contacts.review import service as review
 from contacts.service import end_contacts_past_their_end_date
 from core import verification
 from core.db import Database
@@ -149,7 +149,14 @@ def p2_review_page(
 
     def page(cursor: str | None, size: int = 50) -> None:
         with db.session() as session:
-            review.search(session=session, actor=dsl, where=where, cursor=cursor, limit=size)
+            review.search(
+                session=session,
+                actor=dsl,
+                at=datetime.now(UTC),
+                where=where,
+                cursor=cursor,
+                limit=size,
+            )
             session.rollback()  # not the access record: the read itself is measured
 
     deep = (
@@ -185,7 +192,7 @@ def p3_end_sweep(backend: str, folder: str, settings: Settings, size: int) -> fl
         def sweep() -> None:
             with db.transaction() as session:
                 ended = end_contacts_past_their_end_date(
-                    session=session, actor=Principal.command_line(), at=at
+                    session=session, actor=Principal.command_line(), settings=settings, at=at
                 )
                 assert ended == 1000, ended
 
@@ -225,6 +232,7 @@ def _queue(db: Database, count: int, label: str) -> None:
                 to_address="t@example.org",
                 subject="Action needed",
                 body="Please delete the contact method.\n" * 5,
+                at=datetime.now(UTC),
             )
 
 
@@ -324,7 +332,7 @@ def export_peak(url: str, school: data.School, env: dict[str, str], rows: int) -
     last = data.FIRST_MESSAGE_AT + timedelta(seconds=rows - 1)
     code = (
         "import resource, sys\n"
-        "from contacts.review import LogFilter, export_csv\n"
+        "from contacts.review.service import LogFilter, export_csv\n"
         "from core.principal import Principal\nfrom core.db import Database\n"
         "from core.directory.models import Role\n"
         f"db = Database({url!r})\n"

@@ -164,7 +164,7 @@ def contacts(as_json: JsonOption = False) -> None:
                 str(c["id"]),
                 c["platform"],
                 c["school_account"],
-                c["state"],
+                "active" if c.get("active") else c["state"],
                 c["ends_on"],
                 pupils,
                 str(c["open_deletion_tasks"] or ""),

@@ -20,7 +20,7 @@ from sqlalchemy.sql.expression import ColumnClause
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
-from contacts.incident_models import Incident, IncidentPupil
+from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import (
     Contact,
     ContactPupil,
@@ -29,12 +29,12 @@ from contacts.models import (
     MessagePupil,
     platform_name,
 )
-from contacts.review import LogFilter, record_access
+from contacts.review.service import LogFilter, record_access
 from core.db import UTCDateTime
-from core.directory.access import require_role, visible_school
+from core.directory.access import get_scoped, require_role, visible_school
 from core.directory.models import EARLIEST_YEAR, LATEST_YEAR, MAX_RECORD_ID, Pupil, Role, Staff
 from core.directory.staff import manages
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.outbox import OutboxEmail
 from core.pagination import Page, decode_cursor, encode_cursor
 from core.principal import Principal
@@ -335,16 +335,17 @@ def _page(session: Session, story: Story, cursor: str | None, limit: int) -> Pag
 
 
 def pupil_chronology(
-    *, session: Session, actor: Principal, pupil_id: int, cursor: str | None, limit: int
+    *,
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    pupil_id: int,
+    cursor: str | None,
+    limit: int,
 ) -> Page[ChronologyEntry]:
     """Everything about one pupil, newest first: for the DSL (and investigations)."""
-    pupil = session.get(Pupil, pupil_id)
-    if pupil is None:
-        raise NotFound("No such pupil.")
-    try:
-        school = visible_school(session, actor, pupil.school_id)
-    except NotFound:
-        raise NotFound("No such pupil.") from None
+    pupil = get_scoped(session, actor, Pupil, pupil_id, "No such pupil.")
+    school = visible_school(session, actor, pupil.school_id)
     require_role(actor, school, Role.dsl, action="read a pupil's chronology")
     contact_ids = select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id)
     story = Story(
@@ -360,23 +361,29 @@ def pupil_chronology(
     )
     page = _page(session, story, cursor, limit)
     record_access(
-        session, actor, "access.pupil_chronology", LogFilter(pupil_id=pupil_id), pupil.school_id
+        session,
+        actor,
+        at,
+        "access.pupil_chronology",
+        LogFilter(pupil_id=pupil_id),
+        pupil.school_id,
     )
     return page
 
 
 def staff_chronology(
-    *, session: Session, actor: Principal, staff_id: int, cursor: str | None, limit: int
+    *,
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    staff_id: int,
+    cursor: str | None,
+    limit: int,
 ) -> Page[ChronologyEntry]:
     """Everything one member of staff did and was asked, newest first: for the DSL and their
     line manager."""
-    staff = session.get(Staff, staff_id)
-    if staff is None:
-        raise NotFound("No such member of staff.")
-    try:
-        school = visible_school(session, actor, staff.school_id)
-    except NotFound:
-        raise NotFound("No such member of staff.") from None
+    staff = get_scoped(session, actor, Staff, staff_id, "No such member of staff.")
+    school = visible_school(session, actor, staff.school_id)
     if not manages(actor, staff, school):
         require_role(actor, school, Role.dsl, action="read a staff chronology")
     contact_ids = select(Contact.id).where(Contact.staff_id == staff_id)
@@ -390,6 +397,11 @@ def staff_chronology(
     )
     page = _page(session, story, cursor, limit)
     record_access(
-        session, actor, "access.staff_chronology", LogFilter(staff_id=staff_id), staff.school_id
+        session,
+        actor,
+        at,
+        "access.staff_chronology",
+        LogFilter(staff_id=staff_id),
+        staff.school_id,
     )
     return page

@@ -3,23 +3,24 @@ deletions are still owed."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from contacts.models import Contact, ContactState, DeletionCreate, DeletionTask
-from contacts.service import contact_in_scope
+from contacts.service import contact_at_school
 from core import audit, once
-from core.clock import now
 from core.directory.access import own_or_reports, visible_school
 from core.errors import Conflict, Forbidden, RuleBroken
-from core.pagination import Page, after_id, page_by_id
+from core.pagination import Page, fetch_page
 from core.principal import Principal
 
 
 def confirm_deletion(
-    *, session: Session, actor: Principal, contact_id: int, deletion: DeletionCreate
+    *, session: Session, actor: Principal, at: datetime, contact_id: int, deletion: DeletionCreate
 ) -> Contact:
     """§5.6: the owner confirms the contact method is deleted; the record itself is kept."""
-    contact, _, _ = contact_in_scope(session, actor, contact_id)
+    contact, _, _ = contact_at_school(session, actor, contact_id)
     if contact.staff_id != actor.staff_id:
         raise Forbidden("Only the member of staff who holds the contact confirms its deletion.")
     query = select(DeletionTask).where(
@@ -30,7 +31,6 @@ def confirm_deletion(
     tasks = list(session.exec(query.order_by(col(DeletionTask.id))).all())
     if not tasks:
         raise Conflict("There is no open deletion task on this contact.")
-    at = now()
     deleted_at = deletion.deleted_at or at
     if deleted_at > at:
         raise RuleBroken("deleted_at is in the future.")
@@ -59,6 +59,7 @@ def confirm_deletion(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="deletion.confirmed",
         object_type="contact",
         object_id=contact.id,
@@ -86,6 +87,4 @@ def list_deletion_tasks(
     if open_only:
         query = query.where(col(DeletionTask.confirmed_at).is_(None))
     # Ids grow with creation time, so id order is oldest first: the most overdue lead.
-    return page_by_id(
-        session.exec(after_id(query, col(DeletionTask.id), cursor, limit)).all(), limit
-    )
+    return fetch_page(session, query, col(DeletionTask.id), cursor=cursor, limit=limit)

@@ -18,15 +18,16 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
 from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
-from contacts.incident_models import Incident, IncidentPupil
+from contacts.incidents.models import Incident, IncidentPupil
 from contacts.messages import message_views
 from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
-from contacts.review import CSV_COLUMNS, EXPORT_BATCH, LogFilter, csv_row, record_access
+from contacts.review.service import CSV_COLUMNS, EXPORT_BATCH, LogFilter, csv_row, record_access
 from contacts.service import contact_in_scope
 from core import audit, checkpoints
 from core.audit import AuditEvent
@@ -229,12 +230,12 @@ def build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
     return pack.close()
 
 
-def contact_scope(session: Session, actor: Principal, contact_id: int) -> Scope:
+def contact_scope(*, session: Session, actor: Principal, at: datetime, contact_id: int) -> Scope:
     _, school, _ = contact_in_scope(session, actor, contact_id, readers=(Role.dsl,))
     require_role(actor, school, Role.dsl, action="export an evidence pack")
     assert school.id is not None
     messages = select(Message.id).where(Message.contact_id == contact_id)
-    record_access(session, actor, "access.evidence_pack", LogFilter(), school.id)
+    record_access(session, actor, at, "access.evidence_pack", LogFilter(), school.id)
     return Scope(
         subject=f"contact #{contact_id}",
         school_id=school.id,
@@ -246,11 +247,12 @@ def contact_scope(session: Session, actor: Principal, contact_id: int) -> Scope:
     )
 
 
-def pupil_scope(session: Session, actor: Principal, pupil_id: int) -> Scope:
+def pupil_scope(*, session: Session, actor: Principal, at: datetime, pupil_id: int) -> Scope:
     _, school = pupil_in_scope(session, actor, pupil_id, action="export an evidence pack")
     require_role(actor, school, Role.dsl, action="export an evidence pack")
     assert school.id is not None
-    record_access(session, actor, "access.evidence_pack", LogFilter(pupil_id=pupil_id), school.id)
+    where = LogFilter(pupil_id=pupil_id)
+    record_access(session, actor, at, "access.evidence_pack", where, school.id)
     return Scope(
         subject=f"pupil #{pupil_id}",
         school_id=school.id,

@@ -11,10 +11,11 @@ from sqlalchemy import bindparam
 from sqlmodel import Session
 
 from consent.models import Consent
-from consent.rules import ConsentTerms, consent_valid_on, needs_consent
+from consent.rules import ConsentTerms, needs_consent
+from consent.standing import standing
 from contacts.models import ContactState, Flag
 from core.db import table_of
-from core.settings import get_settings
+from core.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -34,18 +35,21 @@ class LogTarget:
 
 
 @dataclass(frozen=True)
-class PupilOnContact:
+class LoggedPupil:
+    """A pupil a message is logged about, as the rules need them."""
+
     pupil_id: int
     ended_at: datetime | None
     date_of_birth: date
-    parent_informed: bool  # on or before the day of the message
+    first_informed_on: date | None  # the first day a parent notice was given
 
 
 def flags_for(
     session: Session,
     *,
+    policy: Policy,
     contact: LogTarget,
-    pupils: Sequence[PupilOnContact],
+    pupils: Sequence[LoggedPupil],
     occurred_at: datetime,
     day: date,
 ) -> list[Flag]:
@@ -64,14 +68,25 @@ def flags_for(
         flags.add(Flag.contact_not_active)
     if contact.device_id is None:
         flags.add(Flag.unregistered_device)
-    consent_age = get_settings().consent_age
-    young = [p.pupil_id for p in pupils if needs_consent(p.date_of_birth, day, consent_age)]
-    consented = _consented_on(session, contact_id=contact.id, pupil_ids=young, day=day)
+    # Consents are read only when some pupil is young enough to need one.
+    young = [p.pupil_id for p in pupils if needs_consent(p.date_of_birth, day, policy.consent_age)]
+    consents = _consents(session, contact_id=contact.id, pupil_ids=young)
     for pupil in pupils:
-        if pupil.pupil_id in young:
-            if pupil.pupil_id not in consented:
-                flags.add(Flag.no_valid_consent)
-        elif not pupil.parent_informed:
+        stands = standing(
+            policy=policy,
+            day=day,
+            decision=contact.state,
+            starts_on=contact.starts_on,
+            ends_on=contact.ends_on,
+            ended_at=None,
+            deletion_confirmed=False,
+            born=pupil.date_of_birth,
+            consents=consents.get(pupil.pupil_id, ()),
+            informed_on=[pupil.first_informed_on] if pupil.first_informed_on else [],
+        )
+        if stands.missing_consent:
+            flags.add(Flag.no_valid_consent)
+        elif stands.parent_informed is False:
             flags.add(Flag.parent_not_informed)
     return sorted(flags)
 
@@ -85,17 +100,18 @@ _CONSENTS = sa.select(
 )
 
 
-def _consented_on(
-    session: Session, *, contact_id: int, pupil_ids: list[int], day: date
-) -> set[int]:
-    """Of these pupils, those with parental consent to this contact valid on the day."""
+def _consents(
+    session: Session, *, contact_id: int, pupil_ids: list[int]
+) -> dict[int, list[ConsentTerms]]:
+    """The terms of every consent these pupils' parents gave to this contact."""
     if not pupil_ids:
-        return set()
+        return {}
     rows = session.connection().execute(
         _CONSENTS, {"contact_id": contact_id, "pupil_ids": pupil_ids}
     )
-    return {
-        r.pupil_id
-        for r in rows
-        if consent_valid_on(ConsentTerms(r.given_on, r.expires_on, r.withdrawn_on), day)
-    }
+    terms: dict[int, list[ConsentTerms]] = {}
+    for r in rows:
+        terms.setdefault(r.pupil_id, []).append(
+            ConsentTerms(r.given_on, r.expires_on, r.withdrawn_on)
+        )
+    return terms

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,8 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import ParentNotice
-from contacts.flags import LogTarget, PupilOnContact, flags_for
-from contacts.incident_models import MessageFlag
+from contacts.flags import LoggedPupil, LogTarget, flags_for
 from contacts.lexicon import mentions_concern
 from contacts.models import (
     ADVISORY_FLAGS,
@@ -29,16 +28,16 @@ from contacts.models import (
     MessagePublic,
     MessagePupil,
 )
+from contacts.review.models import MessageFlag
 from contacts.service import contact_in_scope
 from core import audit
-from core.clock import now, school_date
+from core.clock import school_date
 from core.db import table_of
-from core.directory.access import zone_named
 from core.directory.models import Device, Pupil, Role, School
 from core.errors import Forbidden, NotFound, RuleBroken
-from core.pagination import Page, after_id, page_by_id
+from core.pagination import Page, fetch_page
+from core.policy import Policy
 from core.principal import Principal
-from core.settings import get_settings
 
 # The statements of the log write are built once: every communication runs them.
 _contact, _school, _device = (
@@ -166,13 +165,13 @@ def _log_target(
     return target, [r for r in rows if r.pupil_id is not None]
 
 
-def _pupils_on(rows: list[Any], day: date) -> list[PupilOnContact]:
+def _pupils_on(rows: list[Any]) -> list[LoggedPupil]:
     return [
-        PupilOnContact(
+        LoggedPupil(
             pupil_id=r.pupil_id,
             ended_at=r.ended_at,
             date_of_birth=r.date_of_birth,
-            parent_informed=r.parent_informed_on is not None and r.parent_informed_on <= day,
+            first_informed_on=r.parent_informed_on,
         )
         for r in rows
     ]
@@ -218,7 +217,13 @@ def _store(
 
 
 def log_message(
-    *, session: Session, actor: Principal, contact_id: int, message_in: MessageCreate
+    *,
+    session: Session,
+    actor: Principal,
+    policy: Policy,
+    at: datetime,
+    contact_id: int,
+    message_in: MessageCreate,
 ) -> MessagePublic:
     """Store a true record from the contact's own member of staff, flagged where it breaks rules.
 
@@ -227,11 +232,10 @@ def log_message(
     amended entry when correcting) and one insert per table.
     """
     contact, pupil_rows = _log_target(session, actor, contact_id, message_in.device_tag)
-    at = now()
     if message_in.occurred_at > at:
         raise RuleBroken("occurred_at is in the future.")
-    day = school_date(message_in.occurred_at, zone_named(contact.timezone))
-    pupils = _pupils_on(pupil_rows, day)
+    day = school_date(message_in.occurred_at, policy.zone_of(contact.timezone))
+    pupils = _pupils_on(pupil_rows)
     if message_in.pupil_ids is not None:
         wanted = set(message_in.pupil_ids)
         pupils = [p for p in pupils if p.pupil_id in wanted]
@@ -245,14 +249,18 @@ def log_message(
         if amended != contact.id:
             raise RuleBroken("A correction must amend a message of the same contact.")
     flags = flags_for(
-        session, contact=contact, pupils=pupils, occurred_at=message_in.occurred_at, day=day
+        session,
+        policy=policy,
+        contact=contact,
+        pupils=pupils,
+        occurred_at=message_in.occurred_at,
+        day=day,
     )
-    settings = get_settings()
-    if mentions_concern((message_in.summary, message_in.verbatim), settings.review_lexicon):
+    if mentions_concern((message_in.summary, message_in.verbatim), policy.lexicon):
         flags = sorted({*flags, Flag.lexicon})
     concerning = bool(set(flags) - ADVISORY_FLAGS)
     # A share of clean entries is read too, so a log cannot look clean by leaving things out.
-    sampled = not concerning and random.random() < settings.review_sample_rate  # noqa: S311
+    sampled = not concerning and random.random() < policy.sample_rate  # noqa: S311
     values = {
         "school_id": contact.school_id,
         "contact_id": contact.id,
@@ -276,6 +284,7 @@ def log_message(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="message.amended" if message_in.amends_id else "message.logged",
         object_type="message",
         object_id=message_id,
@@ -318,7 +327,7 @@ def list_messages(
 ) -> Page[MessagePublic]:
     contact, _, _ = contact_in_scope(session, actor, contact_id, readers=(Role.dsl,))
     query = select(Message).where(Message.contact_id == contact.id)
-    page = page_by_id(session.exec(after_id(query, col(Message.id), cursor, limit)).all(), limit)
+    page = fetch_page(session, query, col(Message.id), cursor=cursor, limit=limit)
     return Page(items=message_views(session, page.items), next_cursor=page.next_cursor)
 
 

@@ -10,6 +10,7 @@ from pydantic import model_validator
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
+from consent.standing import PupilState
 from core.db import UTCDateTime
 from core.directory.models import Day, Forbid, Instant, RecordId
 
@@ -48,10 +49,11 @@ def platform_name(platform: str, named: str | None = None) -> str:
 
 
 class ContactState(StrEnum):
+    """A contact's stored state; whether it is active today is worked out (consent.standing)."""
+
     requested = "requested"
     rejected = "rejected"
     approved = "approved"
-    active = "active"
     ended = "ended"
     closed = "closed"
 
@@ -61,16 +63,6 @@ class Verdict(StrEnum):
 
     approved = "approved"
     rejected = "rejected"
-
-
-class PupilState(StrEnum):
-    requested = "requested"
-    rejected = "rejected"
-    not_started = "not_started"
-    awaiting_consent = "awaiting_consent"
-    active = "active"
-    ended = "ended"
-    closed = "closed"
 
 
 class Flag(StrEnum):
@@ -207,7 +199,9 @@ class DeletionCreate(Forbid):
     pupil_id: RecordId | None = None
 
 
-class PupilOnContact(SQLModel):
+class PupilStandingPublic(SQLModel):
+    """One pupil's part of a contact as a reader sees it today (consent.standing)."""
+
     pupil_id: int
     state: PupilState
     needs_consent: bool
@@ -230,6 +224,8 @@ class ContactPublic(SQLModel):
     starts_on: date
     ends_on: date
     state: ContactState
+    # Approved, and today at least one pupil's part is active (dates, consent).
+    active: bool
     requested_at: datetime
     decided_by_id: int | None
     decided_at: datetime | None
@@ -239,7 +235,7 @@ class ContactPublic(SQLModel):
     rejection_reason: str | None
     ended_at: datetime | None
     closed_at: datetime | None
-    pupils: list[PupilOnContact]
+    pupils: list[PupilStandingPublic]
 
 
 # ---------------------------------------------------------------- deletion tasks

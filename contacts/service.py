@@ -19,23 +19,25 @@ from contacts.models import (
     EndCreate,
 )
 from core import audit, once
-from core.clock import now, school_date
-from core.directory.access import own_or_reports, require_role, school_zone, visible_school
+from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Device, Pupil, Role, School, Staff
 from core.directory.staff import manages
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
-from core.pagination import Page, after_id, page_by_id
+from core.pagination import Page, fetch_page
+from core.policy import Policy, policy_for_school
 from core.principal import Principal
+from core.settings import Settings
 
 SWEEP_REASON = "The approved end date has passed."
 
 
 def _record(
-    session: Session, actor: Principal, contact: Contact, action: str, **kw: object
+    session: Session, actor: Principal, at: datetime, contact: Contact, action: str, **kw: object
 ) -> None:
     audit.record(
         session,
         actor=actor,
+        at=at,
         action=action,
         object_type="contact",
         object_id=contact.id,
@@ -65,7 +67,9 @@ def _pupils_of_school(session: Session, school: School, contact_in: ContactCreat
     return sorted(i for i in found | set(by_ref.values()) if i is not None)
 
 
-def request_contact(*, session: Session, actor: Principal, contact_in: ContactCreate) -> Contact:
+def request_contact(
+    *, session: Session, actor: Principal, policy: Policy, at: datetime, contact_in: ContactCreate
+) -> Contact:
     """§5.1/§5.3: a member of staff asks, in advance, for contact with pupils on one platform."""
     if actor.staff_id is None or actor.school_id is None:
         raise Forbidden("Contact is requested by a member of staff for themselves.")
@@ -81,7 +85,7 @@ def request_contact(*, session: Session, actor: Principal, contact_in: ContactCr
         raise RuleBroken("Every device must be a school-owned device registered at your school.")
     if any(not d.is_active for d in devices):
         raise RuleBroken("A device named has been retired from the register.")
-    if contact_in.ends_on < school_date(now(), school_zone(school)):
+    if contact_in.ends_on < policy.today(school, at):
         raise RuleBroken("The end date has already passed.")
     assert school.id is not None
     contact = Contact(
@@ -94,7 +98,7 @@ def request_contact(*, session: Session, actor: Principal, contact_in: ContactCr
         starts_on=contact_in.starts_on,
         ends_on=contact_in.ends_on,
         state=ContactState.requested,
-        requested_at=now(),
+        requested_at=at,
     )
     session.add(contact)
     session.flush()
@@ -107,11 +111,24 @@ def request_contact(*, session: Session, actor: Principal, contact_in: ContactCr
     _record(
         session,
         actor,
+        at,
         contact,
         "contact.requested",
         details={"pupil_ids": pupil_ids, "platform": contact.platform, "ends_on": contact.ends_on},
     )
     return contact
+
+
+def contact_at_school(
+    session: Session, actor: Principal, contact_id: int
+) -> tuple[Contact, School, Staff]:
+    """The contact, its school and its owner, if it is at a school the actor may look into;
+    another school's contact is simply not found. Each action then applies its own rule."""
+    contact = get_scoped(session, actor, Contact, contact_id, "No such contact.")
+    school = session.get(School, contact.school_id)
+    owner = session.get(Staff, contact.staff_id)
+    assert school is not None and school.id is not None and owner is not None
+    return contact, school, owner
 
 
 def contact_in_scope(
@@ -122,15 +139,7 @@ def contact_in_scope(
     readers: tuple[Role, ...] = (Role.dsl, Role.admin),
 ) -> tuple[Contact, School, Staff]:
     """The contact, if the actor may read it: its owner, their manager, or one of `readers`."""
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise NotFound("No such contact.")
-    try:
-        school = visible_school(session, actor, contact.school_id)
-    except NotFound:
-        raise NotFound("No such contact.") from None
-    owner = session.get(Staff, contact.staff_id)
-    assert owner is not None and school.id is not None
+    contact, school, owner = contact_at_school(session, actor, contact_id)
     if contact.staff_id == actor.staff_id or manages(actor, owner, school):
         return contact, school, owner
     require_role(actor, school, *readers, action="see other staff's contacts")
@@ -160,16 +169,21 @@ def list_contacts(
     if staff_id is not None:
         query = query.where(Contact.staff_id == staff_id)
     if state is not None:
-        stored = ContactState.approved if state == ContactState.active else state
-        query = query.where(Contact.state == stored)
-    return page_by_id(session.exec(after_id(query, col(Contact.id), cursor, limit)).all(), limit)
+        query = query.where(Contact.state == state)
+    return fetch_page(session, query, col(Contact.id), cursor=cursor, limit=limit)
 
 
 def decide(
-    *, session: Session, actor: Principal, contact_id: int, decision: DecisionCreate
+    *,
+    session: Session,
+    actor: Principal,
+    policy: Policy,
+    at: datetime,
+    contact_id: int,
+    decision: DecisionCreate,
 ) -> Contact:
     """§5.3: the written permission (or refusal) of the requester's headteacher or line manager."""
-    contact, school, owner = contact_in_scope(session, actor, contact_id)
+    contact, school, owner = contact_at_school(session, actor, contact_id)
     assert school.id is not None
     if contact.staff_id == actor.staff_id:
         raise Forbidden("Nobody decides their own request.")
@@ -180,7 +194,7 @@ def decide(
         raise Forbidden("Only the requester's line manager or headteacher may decide.")
     if contact.state != ContactState.requested:
         raise Conflict("This request has already been decided.")
-    if decision.approve and contact.ends_on < school_date(now(), school_zone(school)):
+    if decision.approve and contact.ends_on < policy.today(school, at):
         raise RuleBroken("The end date has already passed; the request cannot be approved.")
     verdict = decision.verdict
     once.claim(
@@ -192,7 +206,7 @@ def decide(
             "state": ContactState(verdict),
             "verdict": verdict,
             "decided_by_id": actor.staff_id,
-            "decided_at": now(),
+            "decided_at": at,
             "conditions": decision.conditions,
             "decision_note": decision.note,
             "rejection_reason": decision.reason,
@@ -202,6 +216,7 @@ def decide(
     _record(
         session,
         actor,
+        at,
         contact,
         f"contact.{verdict}",
         reason=decision.reason,
@@ -214,6 +229,7 @@ def end_pupils(
     session: Session,
     *,
     actor: Principal,
+    at: datetime,
     contact: Contact,
     pupil_ids: Sequence[int] | None,
     reason: str,
@@ -239,7 +255,6 @@ def end_pupils(
     ).all()
     if pupil_ids is not None:
         links = [link for link in links if link.pupil_id in set(pupil_ids)]
-    at = now()
     ended = []
     for link in links:
         link.ended_at = at
@@ -269,13 +284,21 @@ def end_pupils(
         session.add(contact)
     if ended:
         _record(
-            session, actor, contact, "contact.ended", reason=reason, details={"pupil_ids": ended}
+            session,
+            actor,
+            at,
+            contact,
+            "contact.ended",
+            reason=reason,
+            details={"pupil_ids": ended},
         )
     return ended
 
 
-def end_contact(*, session: Session, actor: Principal, contact_id: int, end: EndCreate) -> Contact:
-    contact, school, owner = contact_in_scope(session, actor, contact_id)
+def end_contact(
+    *, session: Session, actor: Principal, at: datetime, contact_id: int, end: EndCreate
+) -> Contact:
+    contact, school, owner = contact_at_school(session, actor, contact_id)
     assert school.id is not None
     allowed = (
         contact.staff_id == actor.staff_id
@@ -298,20 +321,27 @@ def end_contact(*, session: Session, actor: Principal, contact_id: int, end: End
         pupils = [end.pupil_id]
     # Checked above as the request began; a concurrent ending may still have got there first,
     # and then nothing is left to end here.
-    if not end_pupils(session, actor=actor, contact=contact, pupil_ids=pupils, reason=end.reason):
+    if not end_pupils(
+        session, actor=actor, at=at, contact=contact, pupil_ids=pupils, reason=end.reason
+    ):
         raise Conflict("This contact has already ended" + (" for that pupil." if pupils else "."))
     return contact
 
 
 def end_contacts_past_their_end_date(
-    *, session: Session, actor: Principal, at: datetime, limit: int | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    settings: Settings,
+    at: datetime,
+    limit: int | None = None,
 ) -> int:
     """The end sweep: approved contacts whose `ends_on` is over in their school's time zone,
     up to `limit` of them; how many it ended. On PostgreSQL contacts another sweep is ending
     are skipped, not waited for, so two schedulers share the work."""
     found, ended = 0, 0
     for school in session.exec(select(School)).all():
-        today = school_date(at, school_zone(school))
+        today = policy_for_school(session, school, settings).today(school, at)
         due = session.exec(
             select(Contact)
             .where(
@@ -326,7 +356,7 @@ def end_contacts_past_their_end_date(
         for contact in due:
             found += 1
             if end_pupils(
-                session, actor=actor, contact=contact, pupil_ids=None, reason=SWEEP_REASON
+                session, actor=actor, at=at, contact=contact, pupil_ids=None, reason=SWEEP_REASON
             ):
                 ended += 1
         if limit is not None and found >= limit:

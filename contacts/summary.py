@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,15 +10,15 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from consent.models import Consent
-from consent.rules import consent_valid_on, needs_consent
-from contacts.incident_models import Incident
+from consent.rules import ConsentTerms
+from consent.standing import standing
+from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
-from core.clock import now, school_date
-from core.directory.access import school_zone, visible_school
+from core.directory.access import visible_school
 from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
 from core.errors import Forbidden
+from core.policy import Policy
 from core.principal import Principal
-from core.settings import get_settings
 
 
 class SchoolSummary(BaseModel):
@@ -40,14 +41,19 @@ class Summary(BaseModel):
     trust: SchoolSummary | None
 
 
-def _school_figures(session: Session, school: School, staff_ids: list[int] | None) -> SchoolSummary:
+def _school_figures(
+    session: Session,
+    school: School,
+    staff_ids: list[int] | None,
+    *,
+    policy: Policy,
+    at: datetime,
+) -> SchoolSummary:
     def mine(query: Any, column: Any) -> Any:
         """Narrowed to the given staff's records, for an approver's figures."""
         return query if staff_ids is None else query.where(col(column).in_(staff_ids))
 
-    settings = get_settings()
-    at = now()
-    today = school_date(at, school_zone(school))
+    today = policy.today(school, at)
     approved = mine(
         select(Contact).where(
             Contact.school_id == school.id, Contact.state == ContactState.approved
@@ -61,16 +67,32 @@ def _school_figures(session: Session, school: School, staff_ids: list[int] | Non
         .join(Pupil, col(Pupil.id) == col(ContactPupil.pupil_id))
         .where(col(ContactPupil.contact_id).in_(ids), col(ContactPupil.ended_at).is_(None))
     ).all()
-    consents = session.exec(select(Consent).where(col(Consent.contact_id).in_(ids))).all()
-    valid = {(c.contact_id, c.pupil_id) for c in consents if consent_valid_on(c.terms, today)}
-    live = {c.id for c in contacts if c.starts_on <= today <= c.ends_on}
-    missing = sum(
-        1
+    consents: dict[tuple[int, int], list[ConsentTerms]] = defaultdict(list)
+    for c in session.exec(select(Consent).where(col(Consent.contact_id).in_(ids))).all():
+        consents[(c.contact_id, c.pupil_id)].append(c.terms)
+    by_id = {c.id: c for c in contacts}
+    # Parent notices do not change either figure, so none are read.
+    standings = [
+        (
+            link.contact_id,
+            standing(
+                policy=policy,
+                day=today,
+                decision=by_id[link.contact_id].state,
+                starts_on=by_id[link.contact_id].starts_on,
+                ends_on=by_id[link.contact_id].ends_on,
+                ended_at=link.ended_at,
+                deletion_confirmed=False,
+                born=pupil.date_of_birth,
+                consents=consents[(link.contact_id, link.pupil_id)],
+                informed_on=(),
+            ),
+        )
         for link, pupil in links
-        if needs_consent(pupil.date_of_birth, today, settings.consent_age)
-        and (link.contact_id, link.pupil_id) not in valid
-    )
-    escalate = timedelta(days=settings.escalate_after_days)
+    ]
+    live = {contact_id for contact_id, stands in standings if stands.active}
+    missing = sum(1 for _, stands in standings if stands.missing_consent)
+    escalate = timedelta(days=policy.escalate_after_days)
     open_tasks: list[DeletionTask] = list(
         session.exec(
             mine(
@@ -122,7 +144,7 @@ def _school_figures(session: Session, school: School, staff_ids: list[int] | Non
     )
 
 
-def summary(*, session: Session, actor: Principal) -> Summary:
+def summary(*, session: Session, actor: Principal, policy: Policy, at: datetime) -> Summary:
     """Per school for DSLs and headteachers (every school for trust DSLs, with a trust total);
     an approver's figures cover the staff they manage."""
     own = visible_school(session, actor, actor.school_id or 0)
@@ -131,7 +153,7 @@ def summary(*, session: Session, actor: Principal) -> Summary:
         Role.dsl, school_id=own.id, trust_id=own.trust_id
     ):
         schools = list(session.exec(select(School).where(School.trust_id == own.trust_id)).all())
-        figures = [_school_figures(session, s, None) for s in schools]
+        figures = [_school_figures(session, s, None, policy=policy, at=at) for s in schools]
         total = SchoolSummary(
             school_id=None,
             **{
@@ -146,11 +168,15 @@ def summary(*, session: Session, actor: Principal) -> Summary:
         )
         return Summary(schools=figures, trust=total)
     if actor.acts_as(Role.dsl, school_id=own.id, trust_id=own.trust_id) or actor.is_headteacher:
-        return Summary(schools=[_school_figures(session, own, None)], trust=None)
+        return Summary(
+            schools=[_school_figures(session, own, None, policy=policy, at=at)], trust=None
+        )
     if actor.acts_as(Role.approver, school_id=own.id, trust_id=own.trust_id):
         reports = list(
             session.exec(select(Staff.id).where(Staff.line_manager_id == actor.staff_id))
         )
         ids = [i for i in reports if i is not None]
-        return Summary(schools=[_school_figures(session, own, ids)], trust=None)
+        return Summary(
+            schools=[_school_figures(session, own, ids, policy=policy, at=at)], trust=None
+        )
     raise Forbidden("Only dsl or approver may see the summary.")

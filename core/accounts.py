@@ -111,7 +111,12 @@ def _new_link(
 
 
 def _send_link(
-    session: Session, staff: Staff, token: str, purpose: LinkPurpose, settings: Settings
+    session: Session,
+    staff: Staff,
+    token: str,
+    purpose: LinkPurpose,
+    settings: Settings,
+    at: datetime,
 ) -> None:
     link = f"{settings.public_url}{LINK_PATH}{token}"
     if purpose == LinkPurpose.invitation:
@@ -140,6 +145,7 @@ def _send_link(
         body=body,
         school_id=staff.school_id,
         to_staff_id=staff.id,
+        at=at,
     )
 
 
@@ -154,10 +160,11 @@ def invite(
         at=at,
         lifetime=timedelta(hours=settings.invitation_hours),
     )
-    _send_link(session, staff, token, LinkPurpose.invitation, settings)
+    _send_link(session, staff, token, LinkPurpose.invitation, settings, at)
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="staff.invited",
         object_type="staff",
         object_id=staff.id,
@@ -187,7 +194,7 @@ def request_reset(session: Session, *, email: str, settings: Settings, at: datet
         at=at,
         lifetime=timedelta(minutes=settings.reset_link_minutes),
     )
-    _send_link(session, staff, token, LinkPurpose.reset, settings)
+    _send_link(session, staff, token, LinkPurpose.reset, settings, at)
 
 
 def set_password(
@@ -220,6 +227,7 @@ def set_password(
     audit.record(
         session,
         actor=owner,
+        at=at,
         action="staff.password_set",
         object_type="staff",
         object_id=staff.id,

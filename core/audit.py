@@ -13,7 +13,6 @@ from sqlalchemy import Column, Text, bindparam, update
 from sqlalchemy import event as orm_event
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core.clock import now
 from core.db import UTCDateTime, table_of
 from core.principal import Principal
 
@@ -135,6 +134,7 @@ def record(
     session: Session,
     *,
     actor: Principal,
+    at: datetime,
     action: str,
     object_type: str,
     object_id: int | None,
@@ -147,7 +147,7 @@ def record(
     The event joins the chain when the transaction commits (see `_link_pending`), so the
     chain's head is locked only for the commit itself, not for the rest of the request.
     """
-    at, text = now().astimezone(UTC), _canonical(details or {})
+    at, text = at.astimezone(UTC), _canonical(details or {})
     pending: list[dict[str, Any]] = session.info.setdefault(PENDING, [])
     pending.append(
         {

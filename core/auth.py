@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from core import mfa, throttle
-from core.clock import now
 from core.db import table_of
 from core.directory.models import Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
@@ -51,13 +51,13 @@ def sign_in(
     passwords: Passwords,
     tokens: TokenService,
     settings: Settings,
+    at: datetime,
 ) -> IssuedToken | SignInRefused | SecondFactorNeeded:
     """Check an email, password and (where the account has one) second factor from one client
     address; a refusal is returned, not raised, so that its count is kept. See `core.throttle`.
 
     An account whose roles need a second factor and has none gets a token that can only enrol
     one (`POST /me/mfa`)."""
-    at = now()
     keys = throttle.Keys.of(email, client)
     checks = [
         (keys.client, "Too many failed sign-ins from this address; wait before trying again."),
@@ -99,7 +99,7 @@ def sign_in(
     throttle.forget(session, keys.pair)
     enrol_only = not has_factor and mfa.required(roles_of(session, staff.id), settings)
     token, lifetime = tokens.issue(
-        staff_id=staff.id, generation=staff.token_generation, enrol_only=enrol_only
+        staff_id=staff.id, generation=staff.token_generation, at=at, enrol_only=enrol_only
     )
     return IssuedToken(access_token=token, expires_in=lifetime, enrol_only=enrol_only)
 

@@ -13,7 +13,6 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel
 
-from core.clock import now
 from core.db import UTCDateTime, table_of
 from core.errors import Conflict, InvalidInput
 
@@ -78,7 +77,7 @@ def check_key(key: str) -> str:
 
 
 def begin(
-    session: Session, *, staff_id: int, key: str, endpoint: str, request_hash: str
+    session: Session, *, staff_id: int, key: str, endpoint: str, request_hash: str, at: datetime
 ) -> StoredResponse | None:
     """The stored response of an earlier identical request, or None to go ahead and create.
 
@@ -105,7 +104,7 @@ def begin(
         existing = conn.execute(_STORED, mine).first()
     if existing is None:
         return None
-    if existing.expires_at <= now():
+    if existing.expires_at <= at:
         conn.execute(_FORGET, mine)
         return None
     if existing.endpoint != endpoint or existing.request_hash != request_hash:
@@ -125,9 +124,9 @@ def finish(
     request_hash: str,
     status_code: int,
     body: Any,
+    at: datetime,
 ) -> None:
     """Keep the response with the created record, in the same transaction."""
-    at = now()
     conn = session.connection()
     store = _STORE_POSTGRESQL if conn.dialect.name == "postgresql" else _STORE_SQLITE
     stored = conn.execute(

@@ -129,6 +129,7 @@ def confirm(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="staff.second_factor_enrolled",
         object_type="staff",
         object_id=staff.id,

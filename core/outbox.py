@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -12,8 +12,11 @@ from sqlalchemy import Column, Text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core.clock import now
 from core.db import UTCDateTime
+from core.directory.access import require_role, visible_school
+from core.directory.models import Role, School
+from core.pagination import Page, fetch_page
+from core.principal import Principal
 
 log = logging.getLogger("contactlog.outbox")
 
@@ -77,9 +80,9 @@ def enqueue(
     school_id: int | None = None,
     to_staff_id: int | None = None,
     contact_id: int | None = None,
+    at: datetime,
 ) -> OutboxEmail | None:
     """Queue one email in the caller's transaction; None if this occasion was queued already."""
-    at = now()
     email = OutboxEmail(
         dedupe_key=dedupe_key,
         kind=kind,
@@ -102,20 +105,45 @@ def enqueue(
     return email
 
 
+def list_emails(
+    *,
+    session: Session,
+    actor: Principal,
+    state: OutboxState | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[OutboxEmail]:
+    """What was queued, for a school's admin (their school) or a trust admin (their trust's
+    schools, and emails to no school)."""
+    school = visible_school(session, actor, actor.school_id or 0)
+    require_role(actor, school, Role.admin, action="read the outbox")
+    query = select(OutboxEmail)
+    if actor.has(Role.trust_admin):
+        schools = select(School.id).where(School.trust_id == school.trust_id)
+        query = query.where(
+            col(OutboxEmail.school_id).in_(schools) | col(OutboxEmail.school_id).is_(None)
+        )
+    else:
+        query = query.where(OutboxEmail.school_id == school.id)
+    if state is not None:
+        query = query.where(OutboxEmail.state == state)
+    return fetch_page(session, query, col(OutboxEmail.id), cursor=cursor, limit=limit)
+
+
 def _due(at: datetime) -> Any:
     return (col(OutboxEmail.state) == OutboxState.pending) & (
         col(OutboxEmail.next_attempt_at) <= at
     )
 
 
-def abandoned(session: Session, *, limit: int) -> list[OutboxEmail]:
+def abandoned(session: Session, *, real_now: datetime, limit: int) -> list[OutboxEmail]:
     """Emails whose sender's lease ran out (on the real clock): it died holding them."""
     return list(
         session.exec(
             select(OutboxEmail)
             .where(
                 col(OutboxEmail.state) == OutboxState.sending,
-                col(OutboxEmail.lease_until) < datetime.now(UTC),
+                col(OutboxEmail.lease_until) < real_now,
             )
             .order_by(col(OutboxEmail.id))
             .limit(limit)
@@ -124,14 +152,20 @@ def abandoned(session: Session, *, limit: int) -> list[OutboxEmail]:
     )
 
 
-def claim(session: Session, *, at: datetime, lease: timedelta, limit: int) -> list[OutboxEmail]:
+def claim(
+    session: Session,
+    *,
+    at: datetime,
+    real_now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[OutboxEmail]:
     """Take up to `limit` pending emails whose time (as of `at`) has come, for one sender.
 
-    Leases are on the real clock even when a job runs "as of" another instant, so a time-travel
-    run never leaves rows that real-time schedulers skip. On PostgreSQL rows another sender is
-    claiming are skipped, not waited for.
+    Leases are on the real clock (`real_now`, read by the sender) even when a job runs "as of"
+    another instant, so a time-travel run never leaves rows that real-time schedulers skip. On
+    PostgreSQL rows another sender is claiming are skipped, not waited for.
     """
-    real_now = datetime.now(UTC)
     claim_id = uuid.uuid4().hex
     due = (
         select(OutboxEmail.id)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 
 from core.errors import InvalidInput
@@ -53,16 +53,24 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     return key
 
 
-def page_by_id(rows: Sequence[Any], limit: int) -> Page[Any]:
-    """A page from `limit + 1` rows fetched in id order: the extra row only says there is more."""
+def fetch_page(
+    session: Session,
+    query: SelectOfScalar[Any],
+    id_column: Any,
+    *,
+    cursor: str | None,
+    limit: int,
+    newest_first: bool = False,
+) -> Page[Any]:
+    """The page of `query` after `cursor`, in id order (or newest first): the one paginator.
+
+    It fetches one row past the limit, which only says whether there is more; the cursor is
+    the last id shown, so a page never shifts as rows are added."""
+    bound = decode_int_cursor(cursor)
+    if bound is not None:
+        query = query.where(id_column < bound if newest_first else id_column > bound)
+    order = id_column.desc() if newest_first else id_column
+    rows = list(session.exec(query.order_by(order).limit(limit + 1)).all())
     more = len(rows) > limit
-    shown = list(rows[:limit])
+    shown = rows[:limit]
     return Page(items=shown, next_cursor=encode_cursor(shown[-1].id) if more and shown else None)
-
-
-def after_id(query: SelectOfScalar[Any], id_column: Any, cursor: str | None, limit: int) -> Any:
-    """The query narrowed to the page after `cursor`, in id order, one row past the limit."""
-    after = decode_int_cursor(cursor)
-    if after is not None:
-        query = query.where(id_column > after)
-    return query.order_by(id_column).limit(limit + 1)

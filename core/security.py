@@ -14,7 +14,6 @@ from jose import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from core.clock import now
 from core.errors import TooManyAttempts, Unauthorized
 from core.settings import Settings
 
@@ -60,8 +59,10 @@ class TokenService:
             raise Unauthorized(NOT_GENUINE)
         return claims
 
-    def issue(self, *, staff_id: int, generation: int, enrol_only: bool = False) -> tuple[str, int]:
-        issued = now()
+    def issue(
+        self, *, staff_id: int, generation: int, at: datetime, enrol_only: bool = False
+    ) -> tuple[str, int]:
+        issued = at
         claims: dict[str, Any] = {
             "sub": str(staff_id),
             "iss": self._issuer,

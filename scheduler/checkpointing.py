@@ -49,5 +49,13 @@ def sign_now(
             for dsl in staff_with_role(session, school, Role.dsl):
                 if dsl.id not in told:
                     told.add(dsl.id)
-                    send(session, f"checkpoint:{checkpoint.id}", "checkpoint", dsl, email, None)
+                    send(
+                        session,
+                        f"checkpoint:{checkpoint.id}",
+                        "checkpoint",
+                        dsl,
+                        email,
+                        None,
+                        at=at,
+                    )
         return 1

@@ -10,14 +10,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from contacts.models import Contact, ContactPupil, DeletionTask
-from core.clock import school_date
 from core.db import Database
-from core.directory.access import school_zone
 from core.directory.models import Pupil, School, Staff
+from core.policy import policy_for_school
 from core.settings import Settings
 from scheduler import emails
 from scheduler.recipients import claimed, manager_and_dsls, send, stamp_once
-from scheduler.steps import each_due, intervals
+from scheduler.steps import each_due
 
 
 def _pupils_to_name(
@@ -70,7 +69,7 @@ def _remind(session: Session, contact_id: int, settings: Settings, at: datetime)
     for task in due:
         school = session.get(School, task.school_id)
         assert school is not None and task.id is not None
-        every = intervals(session, school, settings).reminder_every_days
+        every = policy_for_school(session, school, settings).reminder_every_days
         number[task.id] = task.reminders_sent + 1
         if claimed(
             session,
@@ -89,17 +88,18 @@ def _remind(session: Session, contact_id: int, settings: Settings, at: datetime)
     if not tasks:
         return 0
     contact, owner, school = _about(session, tasks[0])
-    escalate = intervals(session, school, settings).escalate_after_days
+    policy = policy_for_school(session, school, settings)
+    escalate = policy.escalate_after_days
     first = min(tasks, key=lambda t: t.created_at)
     email = emails.delete_contact_method(
         contact,
         pupils=_pupils_to_name(session, contact, tasks),
         reminder=number[tasks[0].id or 0],
-        escalate_on=school_date(first.created_at + timedelta(days=escalate), school_zone(school)),
+        escalate_on=policy.today(school, first.created_at + timedelta(days=escalate)),
         base_url=settings.public_url,
     )
     key = f"deletion:{min(t.id or 0 for t in tasks)}:{number[tasks[0].id or 0]}"
-    send(session, key, "deletion_reminder", owner, email, school.id, contact_id)
+    send(session, key, "deletion_reminder", owner, email, school.id, contact_id, at=at)
     return 1
 
 
@@ -108,7 +108,7 @@ def _escalate(db: Database, settings: Settings, at: datetime) -> int:
     once per contact, a step of contacts at a time, school by school."""
     with db.session(read_only=True) as session:
         schools = [
-            (s.id, intervals(session, s, settings).escalate_after_days)
+            (s.id, policy_for_school(session, s, settings).escalate_after_days)
             for s in session.exec(select(School)).all()
         ]
     sent = 0
@@ -152,5 +152,5 @@ def _escalate_contact(
     key = f"escalation:{min(t.id or 0 for t in tasks)}"
     people = manager_and_dsls(session, school, owner)
     for person in people:
-        send(session, key, "deletion_escalation", person, email, school.id, contact_id)
+        send(session, key, "deletion_escalation", person, email, school.id, contact_id, at=at)
     return len(people)

@@ -48,7 +48,13 @@ def deliver_outbox(db: Database, settings: Settings, at: datetime) -> int:
     delivered, until = 0, time.monotonic() + settings.outbox_drain_seconds
     while True:
         with db.transaction() as session:
-            batch = claim(session, at=at, lease=lease, limit=settings.outbox_batch_size)
+            batch = claim(
+                session,
+                at=at,
+                real_now=datetime.now(UTC),
+                lease=lease,
+                limit=settings.outbox_batch_size,
+            )
         if not batch:
             break
         sent, carry_on = _send(db, batch, settings, at, lease)
@@ -120,7 +126,7 @@ def _recover_abandoned(db: Database, at: datetime, settings: Settings) -> None:
     """Emails a sender died holding: an attempt all the same, so they back off, and an email
     that keeps killing its sender is given up (the admins hear) instead of retried forever."""
     with db.transaction() as session:
-        for email in abandoned(session, limit=1000):
+        for email in abandoned(session, real_now=datetime.now(UTC), limit=1000):
             error = "its sender stopped while sending it"
             _failed_attempt(
                 session,
@@ -200,4 +206,6 @@ def _failed_attempt(
         email_id=email.id or 0, kind=email.kind, hours=settings.outbox_give_up_hours
     )
     for admin in admins:
-        send(session, f"failed:{email.id}", "delivery_failed", admin, notice, email.school_id)
+        send(
+            session, f"failed:{email.id}", "delivery_failed", admin, notice, email.school_id, at=at
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from contacts.incident_models import Incident
+from contacts.incidents.models import Incident
 from contacts.models import PLATFORM_NAMES, Contact, platform_name
 from core.text import one_line
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from contacts.incident_models import Incident
+from contacts.incidents.models import Incident
 from contacts.models import (
     Alert,
     AlertKind,
@@ -19,17 +19,16 @@ from contacts.models import (
 )
 from contacts.service import end_contacts_past_their_end_date
 from core import throttle
-from core.clock import school_date
 from core.db import Database
-from core.directory.access import school_zone
 from core.directory.models import Role, School, Staff
+from core.policy import policy_for_school
 from core.settings import Settings
 from scheduler import emails
 from scheduler.checkpointing import sign_and_send
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
 from scheduler.recipients import manager_and_dsls, send, staff_with_role, stamp_once
-from scheduler.steps import SCHEDULER, STEP, each_due, in_steps, intervals
+from scheduler.steps import SCHEDULER, STEP, each_due, in_steps
 
 log = logging.getLogger("contactlog.scheduler")
 
@@ -39,7 +38,7 @@ def end_sweep(db: Database, settings: Settings, at: datetime) -> int:
 
     def step(session: Session) -> int | None:
         ended = end_contacts_past_their_end_date(
-            session=session, actor=SCHEDULER, at=at, limit=STEP
+            session=session, actor=SCHEDULER, settings=settings, at=at, limit=STEP
         )
         return ended or None  # none left (or, rarely, a step of contacts another ended first)
 
@@ -51,8 +50,9 @@ def ending_soon(db: Database, settings: Settings, at: datetime) -> int:
     step of contacts at a time."""
     with db.session(read_only=True) as session:
         schools = [
-            (s.id, school_date(at, school_zone(s)), intervals(session, s, settings))
+            (s.id, policy.today(s, at), policy)
             for s in session.exec(select(School)).all()
+            for policy in [policy_for_school(session, s, settings)]
         ]
     sent = 0
     for school_id, today, every in schools:
@@ -87,6 +87,7 @@ def _ending_notice(session: Session, contact_id: int, settings: Settings, at: da
         email,
         contact.school_id,
         contact.id,
+        at=at,
     )
     return 1
 
@@ -105,7 +106,7 @@ def _alert(session: Session, alert_id: int, settings: Settings, at: datetime) ->
     school = session.get(School, alert.school_id)
     assert school is not None
     if alert.kind == AlertKind.incident_reported and alert.incident_id is not None:
-        return _incident_alert(session, alert, school, settings)
+        return _incident_alert(session, alert, school, settings, at)
     contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
     assert contact is not None
     sent = 0
@@ -119,18 +120,20 @@ def _alert(session: Session, alert_id: int, settings: Settings, at: datetime) ->
             base_url=settings.public_url,
         )
         for dsl in staff_with_role(session, school, Role.dsl):
-            send(session, f"alert:{alert.id}", alert.kind, dsl, email, school.id, contact.id)
+            send(session, f"alert:{alert.id}", alert.kind, dsl, email, school.id, contact.id, at=at)
             sent += 1
     elif alert.kind == AlertKind.consent_withdrawn and alert.staff_id is not None:
         owner = session.get(Staff, alert.staff_id)
         assert owner is not None
         email = emails.consent_withdrawn(contact, base_url=settings.public_url)
-        send(session, f"alert:{alert.id}", alert.kind, owner, email, school.id, contact.id)
+        send(session, f"alert:{alert.id}", alert.kind, owner, email, school.id, contact.id, at=at)
         sent += 1
     return sent
 
 
-def _incident_alert(session: Session, alert: Alert, school: School, settings: Settings) -> int:
+def _incident_alert(
+    session: Session, alert: Alert, school: School, settings: Settings, at: datetime
+) -> int:
     """The reporter's line manager and the DSL hear of every incident (§5.2, §4.2)."""
     incident = session.get(Incident, alert.incident_id)
     reporter = session.get(Staff, alert.staff_id) if alert.staff_id else None
@@ -138,22 +141,31 @@ def _incident_alert(session: Session, alert: Alert, school: School, settings: Se
     email = emails.incident_reported(incident, reporter=reporter.name, base_url=settings.public_url)
     recipients = manager_and_dsls(session, school, reporter)
     for person in recipients:
-        send(session, f"alert:{alert.id}", alert.kind, person, email, school.id)
+        send(session, f"alert:{alert.id}", alert.kind, person, email, school.id, at=at)
     return len(recipients)
 
 
 def approvals(db: Database, settings: Settings, at: datetime) -> int:
-    """A request waiting more than a day: its approver is reminded once."""
-    waiting = (
-        select(Contact.id)
-        .where(
-            Contact.state == ContactState.requested,
-            col(Contact.approval_chased_at).is_(None),
-            Contact.requested_at <= at - timedelta(hours=settings.approval_wait_hours),
+    """A request waiting longer than the trust's approval wait: its approver is reminded once."""
+    with db.session(read_only=True) as session:
+        schools = [
+            (s.id, policy_for_school(session, s, settings).approval_wait_hours)
+            for s in session.exec(select(School)).all()
+        ]
+    sent = 0
+    for school_id, hours in schools:
+        waiting = (
+            select(Contact.id)
+            .where(
+                Contact.school_id == school_id,
+                Contact.state == ContactState.requested,
+                col(Contact.approval_chased_at).is_(None),
+                Contact.requested_at <= at - timedelta(hours=hours),
+            )
+            .order_by(col(Contact.id))
         )
-        .order_by(col(Contact.id))
-    )
-    return each_due(db, waiting, lambda session, cid: _chase(session, cid, settings, at))
+        sent += each_due(db, waiting, lambda session, cid: _chase(session, cid, settings, at))
+    return sent
 
 
 def _chase(session: Session, contact_id: int, settings: Settings, at: datetime) -> int:
@@ -176,7 +188,9 @@ def _chase(session: Session, contact_id: int, settings: Settings, at: datetime) 
     )
     email = emails.approval_waiting(contact, requester=requester.name, base_url=settings.public_url)
     for approver in approvers:
-        send(session, f"approval:{contact.id}", "approval_waiting", approver, email, school.id)
+        send(
+            session, f"approval:{contact.id}", "approval_waiting", approver, email, school.id, at=at
+        )
     return len(approvers)
 
 

@@ -53,6 +53,8 @@ def send(
     email: emails.Email,
     school_id: int | None,
     contact_id: int | None = None,
+    *,
+    at: datetime,
 ) -> None:
     enqueue(
         session,
@@ -64,6 +66,7 @@ def send(
         body=email.body,
         school_id=school_id,
         contact_id=contact_id,
+        at=at,
     )
 
 

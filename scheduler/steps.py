@@ -1,39 +1,17 @@
-"""How the scheduled jobs work: a trust's intervals, and small steps of rows, each its own
-transaction, so a fault costs one step and two schedulers share the work."""
+"""How the scheduled jobs work: small steps of rows, each its own transaction, so a fault
+costs one step and two schedulers share the work."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
 
 from core.db import Database
-from core.directory.models import School, Trust
 from core.principal import Principal
-from core.settings import Settings
 
 SCHEDULER = Principal.command_line()
-
-
-@dataclass(frozen=True)
-class Intervals:
-    ending_notice_days: int
-    reminder_every_days: int
-    escalate_after_days: int
-
-
-def intervals(session: Session, school: School, settings: Settings) -> Intervals:
-    trust = session.get(Trust, school.trust_id)
-
-    def pick(name: str) -> int:
-        own = getattr(trust, name, None) if trust is not None else None
-        return int(own if own is not None else getattr(settings, name))
-
-    return Intervals(
-        pick("ending_notice_days"), pick("reminder_every_days"), pick("escalate_after_days")
-    )
 
 
 # ---------------------------------------------------------------- working in small steps

@@ -28,9 +28,6 @@ from core.principal import Principal
 from core.security import Passwords, TokenService
 from core.settings import Settings
 
-# Domain rules read the deployment's settings; the suite samples nothing unless a test asks.
-os.environ.setdefault("CONTACTLOG_REVIEW_SAMPLE_RATE", "0")
-
 POSTGRES_URL = os.environ.get(
     "CONTACTLOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -62,6 +59,8 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         "verify_reuse_seconds": 0,
         # No scheduler runs beside the tests' app: they run each job themselves.
         "scheduler_stale_seconds": 0,
+        # Clean messages are sampled for review only where a test sets a trust's policy.
+        "review_sample_rate": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -180,15 +179,20 @@ def make_world(app, db: Database, settings: Settings, passwords: Passwords) -> C
         world = World()
         operator = Principal.command_line()
         tokens = TokenService(settings)
+        at = clock.now()
         with db.transaction() as session:
-            trust = create_trust(session=session, actor=operator, name="Test Trust")
+            trust = create_trust(session=session, actor=operator, at=at, name="Test Trust")
             assert trust.id is not None
             world.trust = trust.id
-            a = create_school(
-                session=session, actor=operator, school_in=SchoolCreate(name="A"), trust_id=trust.id
-            )
-            b = create_school(
-                session=session, actor=operator, school_in=SchoolCreate(name="B"), trust_id=trust.id
+            a, b = (
+                create_school(
+                    session=session,
+                    actor=operator,
+                    at=at,
+                    school_in=SchoolCreate(name=name),
+                    trust_id=trust.id,
+                )
+                for name in ("A", "B")
             )
             assert a.id is not None and b.id is not None
             world.school_a, world.school_b = a.id, b.id
@@ -196,6 +200,7 @@ def make_world(app, db: Database, settings: Settings, passwords: Passwords) -> C
                 created = create_staff(
                     session=session,
                     actor=operator,
+                    at=at,
                     staff_in=StaffCreate(
                         name=who.replace("_", " ").title(),
                         email=f"{who}@{school}.example.org",
@@ -209,7 +214,7 @@ def make_world(app, db: Database, settings: Settings, passwords: Passwords) -> C
                     password=PASSWORD,
                 )
                 world.ids[who] = created.id
-                world.tokens[who] = tokens.issue(staff_id=created.id, generation=0)[0]
+                world.tokens[who] = tokens.issue(staff_id=created.id, generation=0, at=at)[0]
         return world
 
     return build

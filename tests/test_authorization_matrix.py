@@ -280,6 +280,13 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/pending-changes/{change_id}/refuse"): _cell(
         set(), lambda s: (f"/pending-changes/{s.change}/refuse", None)
     ),
+    # Everyone in the trust may read the rules they work under; only a trust admin sets them.
+    ("GET", "/trusts/{trust_id}/policy"): _cell(
+        SIGNED_IN, lambda s: (f"/trusts/{s.world.trust}/policy", None)
+    ),
+    ("PATCH", "/trusts/{trust_id}/policy"): _cell(
+        set(), lambda s: (f"/trusts/{s.world.trust}/policy", {"escalate_after_days": 30})
+    ),
 }
 
 

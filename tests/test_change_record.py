@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from core import audit, verification
+from core import audit, clock, verification
 from core.principal import Principal
 from tests.conftest import assert_problem, count_rows, message, request_body
 
@@ -125,6 +125,7 @@ def test_a_commit_that_cannot_join_the_chain_keeps_nothing(db, world, busy_conta
         audit.record(
             session,
             actor=Principal.command_line(),
+            at=clock.now(),
             action="school.renamed",
             object_type="school",
             object_id=world.school_a,
@@ -289,6 +290,7 @@ def test_a_duplicate_while_the_first_is_in_flight_is_409(client, world, school, 
                 key="slow",
                 endpoint=endpoint,
                 request_hash=idempotency.fingerprint(endpoint, body),
+                at=clock.now(),
             )
             is None
         )

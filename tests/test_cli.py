@@ -162,7 +162,7 @@ def test_serve_answers_over_http(operator_env):
         me = httpx.get(f"{base}/me", headers=headers).json()
         assert me["name"] == "Sam Okafor"
         [contact] = httpx.get(f"{base}/contacts", headers=headers).json()["items"]
-        assert contact["state"] == "active"
+        assert contact["state"] == "approved" and contact["active"] is True
         states = sorted(p["state"] for p in contact["pupils"])
         assert states == ["active", "active", "awaiting_consent"]
         # The DSL signs in with the printed password and a code from the printed key.

@@ -51,7 +51,7 @@ def test_the_whole_loop(client, world, school, db):
     assert by_pupil[school["young"]]["needs_consent"] is True
     assert by_pupil[school["older"]]["state"] == "active"
     assert by_pupil[school["older"]]["parent_informed"] is False
-    assert decision["state"] == "active"
+    assert decision["state"] == "approved" and decision["active"] is True
     assert_problem(
         client.post(
             f"/contacts/{cid}/decision", json={"approve": False, "reason": "x"}, headers=manager
@@ -196,7 +196,7 @@ def test_an_approval_is_shown_as_approved_everywhere(client, world, school):
         json={"approve": True, "conditions": "Team group only", "note": "Good plan"},
         headers=world.auth("manager"),
     ).json()
-    assert approved["verdict"] == "approved" and approved["state"] in ("approved", "active")
+    assert approved["verdict"] == "approved" and approved["state"] == "approved"
     assert (approved["conditions"], approved["decision_note"]) == ("Team group only", "Good plan")
     assert approved["rejection_reason"] is None
     story = client.get(f"/staff/{world.ids['owner']}/chronology", headers=world.auth("dsl")).json()[
@@ -623,7 +623,7 @@ def test_ending_one_pupil_leaves_the_other(client, world, school, db):
     assert after["state"] != "closed"
 
 
-def test_the_end_sweep_ends_contacts_past_their_end_date(client, world, school, db):
+def test_the_end_sweep_ends_contacts_past_their_end_date(client, world, school, db, settings):
     from contacts.service import end_contacts_past_their_end_date
     from core.principal import Principal
 
@@ -634,14 +634,20 @@ def test_the_end_sweep_ends_contacts_past_their_end_date(client, world, school, 
     with db.transaction() as session:
         assert (
             end_contacts_past_their_end_date(
-                session=session, actor=Principal.command_line(), at=clock.now() + timedelta(days=2)
+                session=session,
+                actor=Principal.command_line(),
+                settings=settings,
+                at=clock.now() + timedelta(days=2),
             )
             == 0
         )
     with db.transaction() as session:
         assert (
             end_contacts_past_their_end_date(
-                session=session, actor=Principal.command_line(), at=clock.now() + timedelta(days=4)
+                session=session,
+                actor=Principal.command_line(),
+                settings=settings,
+                at=clock.now() + timedelta(days=4),
             )
             == 1
         )

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -36,6 +36,7 @@ def queue(db, count: int) -> None:  # type: ignore[no-untyped-def]
                 to_address=f"person{n}@a.example.org",
                 subject=f"Test {n}",
                 body="A test email.\n",
+                at=clock.now(),
             )
 
 
@@ -77,12 +78,20 @@ def test_a_backlog_drains_in_one_run(db, app, mail_settings, mail_server):
 def test_a_sender_that_lost_its_claim_stops(db, app, mail_settings):
     queue(db, 3)
     with db.transaction() as session:
-        first = claim(session, at=clock.now(), lease=timedelta(seconds=1), limit=10)
+        first = claim(
+            session,
+            at=clock.now(),
+            real_now=datetime.now(UTC),
+            lease=timedelta(seconds=1),
+            limit=10,
+        )
     time.sleep(1.1)  # the first sender stalls past its lease; a second takes the rows over
     _recover_abandoned(db, clock.now(), mail_settings)  # an attempt, with its back-off
     later = clock.now() + timedelta(hours=1)
     with db.transaction() as session:
-        second = claim(session, at=later, lease=timedelta(minutes=5), limit=10)
+        second = claim(
+            session, at=later, real_now=datetime.now(UTC), lease=timedelta(minutes=5), limit=10
+        )
     assert {e.id for e in second} == {e.id for e in first}
     assert all(e.attempts == 1 for e in second)  # the stalled claim counted as an attempt
     assert not _mark_sent(db, first[0], first[1:], clock.now(), timedelta(minutes=5))
@@ -171,7 +180,18 @@ def test_an_email_that_keeps_killing_its_sender_is_given_up(db, app, world, mail
     at = clock.now()
     for _ in range(mail_settings.outbox_most_abandoned):
         with db.transaction() as session:
-            assert len(claim(session, at=at, lease=timedelta(milliseconds=1), limit=10)) == 1
+            assert (
+                len(
+                    claim(
+                        session,
+                        at=at,
+                        real_now=datetime.now(UTC),
+                        lease=timedelta(milliseconds=1),
+                        limit=10,
+                    )
+                )
+                == 1
+            )
         time.sleep(0.01)  # ... and its sender dies
         _recover_abandoned(db, at, mail_settings)
         at += timedelta(hours=2)  # past any back-off, well within the give-up time

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import clock
-from core.settings import get_settings
 from tests.conftest import TODAY, assert_problem, count_rows, message, request_body
 
 INCIDENT = {
@@ -243,7 +242,7 @@ def test_csv_export_matches_the_search_and_is_safe_in_a_spreadsheet(client, worl
 
 
 def test_export_of_many_rows_streams_in_batches(client, world, contact, db, monkeypatch):
-    from contacts import review
+    from contacts.review import service as review
 
     monkeypatch.setattr(review, "EXPORT_BATCH", 7)
     for i in range(23):
@@ -290,15 +289,17 @@ def test_waiting_time_follows_the_clock(client, world, contact):
     assert 3 * 86400 - 60 <= entry["waiting_seconds"] <= 3 * 86400 + 60
 
 
-def test_a_share_of_clean_entries_is_sampled(client, world, school, contact, monkeypatch):
+def test_a_share_of_clean_entries_is_sampled(client, world, school, contact):
     consent_for_young(client, world, school, contact)
-    monkeypatch.setenv("CONTACTLOG_REVIEW_SAMPLE_RATE", "1")
-    get_settings.cache_clear()
-    try:
-        clean = log(client, world, contact, summary="Bus leaves at 9")
-    finally:
-        monkeypatch.setenv("CONTACTLOG_REVIEW_SAMPLE_RATE", "0")
-        get_settings.cache_clear()
+    before = log(client, world, contact, summary="Bus leaves at 9")
+    assert before["flags"] == [] and before["needs_review"] is False  # the suite samples none
+    changed = client.patch(
+        f"/trusts/{world.trust}/policy",
+        json={"review_sample_rate": 1},
+        headers=world.auth("trust_admin"),
+    )
+    assert changed.status_code == 200, changed.text
+    clean = log(client, world, contact, summary="Bus leaves at 9:15")
     assert clean["flags"] == [] and clean["needs_review"] is True
     [entry] = client.get("/review-queue", headers=world.auth("dsl")).json()["items"]
     assert entry["sampled"] is True

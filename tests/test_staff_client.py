@@ -153,7 +153,7 @@ def test_a_staff_members_day(server, client_dir, world, school, db):
     )  # device remembered
     assert json.loads(again.output)["device_tag"] == "PE-IPAD"
     mine = json.loads(cli("contacts", "--json").output)
-    assert mine[0]["id"] == contact and mine[0]["state"] == "active"
+    assert mine[0]["id"] == contact and mine[0]["state"] == "approved" and mine[0]["active"]
 
     assert cli("end", str(contact), "--reason", "Season over").exit_code == 0
     listed = json.loads(cli("contacts", "--json").output)

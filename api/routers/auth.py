@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentPrincipal, PasswordsDep, SessionDep, SettingsDep, TokensDep
+from api.deps import ActingDep, CurrentPrincipal, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problem
 from core import accounts
 from core.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
@@ -67,6 +67,7 @@ def issue_token(
         passwords=passwords,
         tokens=tokens,
         settings=settings,
+        at=now(),
     )
     # Refusals are returned rather than raised, so the unit of work keeps the failure's count.
     if isinstance(outcome, SecondFactorNeeded):
@@ -130,9 +131,11 @@ def revoke(session: SessionDep, actor: CurrentPrincipal) -> Response:
 
 
 @router.get("/me", response_model=MePublic)
-def me(session: SessionDep, actor: CurrentPrincipal) -> MePublic:
+def me(acting: ActingDep) -> MePublic:
+    """Who I am signed in as: my account, roles and school."""
+    actor, session = acting.actor, acting.session
     assert actor.staff_id is not None
-    staff = get_staff(session=session, actor=actor, staff_id=actor.staff_id)
+    staff = get_staff(session=session, actor=actor, at=acting.at, staff_id=actor.staff_id)
     school = session.get(School, staff.school_id)
     assert school is not None
     return MePublic(

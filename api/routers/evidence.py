@@ -8,9 +8,8 @@ from typing import IO
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from api.deps import CurrentPrincipal, SessionDep
+from api.deps import RecordedRead
 from contacts import evidence
-from core.clock import now
 from core.directory.models import RecordId
 
 router = APIRouter(tags=["review"])
@@ -33,21 +32,22 @@ def _streamed(pack: IO[bytes], name: str) -> StreamingResponse:
 @router.get(
     "/contacts/{contact_id:int}/evidence-pack", response_class=StreamingResponse, responses=ZIP
 )
-def contact_pack(
-    contact_id: RecordId, session: SessionDep, actor: CurrentPrincipal
-) -> StreamingResponse:
+def contact_pack(contact_id: RecordId, acting: RecordedRead) -> StreamingResponse:
     """Everything about one contact, with its events, the latest signed checkpoint and a
     SHA-256 manifest; making it is on the record."""
-    scope = evidence.contact_scope(session, actor, contact_id)
-    pack = evidence.build(session, scope, made=now().isoformat())
+    scope = evidence.contact_scope(
+        session=acting.session, actor=acting.actor, at=acting.at, contact_id=contact_id
+    )
+    pack = evidence.build(acting.session, scope, made=acting.at.isoformat())
     return _streamed(pack, f"contactlog-contact-{contact_id}.zip")
 
 
 @router.get("/pupils/{pupil_id:int}/evidence-pack", response_class=StreamingResponse, responses=ZIP)
-def pupil_pack(
-    pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal
-) -> StreamingResponse:
-    """Everything about one pupil: contacts, messages, consents, notices, incidents, events."""
-    scope = evidence.pupil_scope(session, actor, pupil_id)
-    pack = evidence.build(session, scope, made=now().isoformat())
+def pupil_pack(pupil_id: RecordId, acting: RecordedRead) -> StreamingResponse:
+    """Everything about one pupil: contacts, messages, consents, notices, incidents, events;
+    making it is on the record."""
+    scope = evidence.pupil_scope(
+        session=acting.session, actor=acting.actor, at=acting.at, pupil_id=pupil_id
+    )
+    pack = evidence.build(acting.session, scope, made=acting.at.isoformat())
     return _streamed(pack, f"contactlog-pupil-{pupil_id}.zip")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from api.deps import CurrentPrincipal, PagingDep, SessionDep
+from api.deps import ActingDep, PagingDep
 from api.idempotency import IdempotentDep
 from core.directory import pupils
 from core.directory.models import (
@@ -69,35 +69,45 @@ CSV_BODY = {
 
 
 @router.post("/pupils", response_model=PupilPublic, status_code=201)
-def create_pupil(body: PupilCreate, session: SessionDep, idem: IdempotentDep) -> object:
-    return idem.create(
-        body,
-        lambda actor: pupils.create_pupil(session=session, actor=actor, pupil_in=body),
-        PupilPublic.model_validate,
+def create_pupil(body: PupilCreate, acting: ActingDep, idem: IdempotentDep) -> object:
+    if replayed := idem.replay(acting, body):
+        return replayed
+    pupil = pupils.create_pupil(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        pupil_in=body,
     )
+    return idem.answer(PupilPublic.model_validate(pupil))
 
 
 @router.post("/pupils/import", response_model=ImportReportPublic, openapi_extra=CSV_BODY)
 def import_pupil_list(
     text: Annotated[str, Depends(csv_text)],
-    session: SessionDep,
-    actor: CurrentPrincipal,
+    acting: ActingDep,
     school_id: RecordId | None = None,
 ) -> object:
     """All rows or none: a file with any bad row is refused with a report of every bad row."""
-    return import_pupils(session=session, actor=actor, csv_text=text, school_id=school_id)
+    return import_pupils(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        csv_text=text,
+        school_id=school_id,
+    )
 
 
 @router.get("/pupils", response_model=Page[PupilPublic])
 def list_pupils(
-    session: SessionDep,
-    actor: CurrentPrincipal,
+    acting: ActingDep,
     paging: PagingDep,
     school_id: RecordId | None = None,
 ) -> object:
     return pupils.list_pupils(
-        session=session,
-        actor=actor,
+        session=acting.session,
+        actor=acting.actor,
         school_id=school_id,
         cursor=paging.cursor,
         limit=paging.limit,
@@ -105,33 +115,38 @@ def list_pupils(
 
 
 @router.get("/pupils/{pupil_id:int}", response_model=PupilPublic)
-def get_pupil(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
-    return pupils.get_pupil(session=session, actor=actor, pupil_id=pupil_id)
+def get_pupil(pupil_id: RecordId, acting: ActingDep) -> object:
+    return pupils.get_pupil(session=acting.session, actor=acting.actor, pupil_id=pupil_id)
 
 
 @router.patch("/pupils/{pupil_id:int}", response_model=PupilPublic)
-def update_pupil(
-    pupil_id: RecordId, body: PupilUpdate, session: SessionDep, actor: CurrentPrincipal
-) -> object:
-    return pupils.update_pupil(session=session, actor=actor, pupil_id=pupil_id, changes=body)
+def update_pupil(pupil_id: RecordId, body: PupilUpdate, acting: ActingDep) -> object:
+    return pupils.update_pupil(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        pupil_id=pupil_id,
+        changes=body,
+    )
 
 
 @router.post("/pupils/{pupil_id:int}/guardians", response_model=GuardianPublic, status_code=201)
 def add_guardian(
-    pupil_id: RecordId,
-    body: GuardianCreate,
-    session: SessionDep,
-    idem: IdempotentDep,
+    pupil_id: RecordId, body: GuardianCreate, acting: ActingDep, idem: IdempotentDep
 ) -> object:
-    return idem.create(
-        body,
-        lambda actor: pupils.add_guardian(
-            session=session, actor=actor, pupil_id=pupil_id, guardian_in=body
-        ),
-        GuardianPublic.model_validate,
+    if replayed := idem.replay(acting, body):
+        return replayed
+    guardian = pupils.add_guardian(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        pupil_id=pupil_id,
+        guardian_in=body,
     )
+    return idem.answer(GuardianPublic.model_validate(guardian))
 
 
 @router.get("/pupils/{pupil_id:int}/guardians", response_model=list[GuardianPublic])
-def list_guardians(pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
-    return pupils.list_guardians(session=session, actor=actor, pupil_id=pupil_id)
+def list_guardians(pupil_id: RecordId, acting: ActingDep) -> object:
+    return pupils.list_guardians(session=acting.session, actor=acting.actor, pupil_id=pupil_id)

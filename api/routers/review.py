@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from api.deps import CurrentPrincipal, PagingDep, SessionDep, SettingsDep, get_database
+from api.deps import ActingDep, PagingDep, RecordedRead, get_database
 from api.idempotency import IdempotentDep
-from contacts import chronology, review
-from contacts.incident_models import MessageReviewPublic, ReviewCreate
+from contacts import chronology
 from contacts.models import Flag, MessagePublic, Platform
+from contacts.review import service as review
+from contacts.review.models import MessageReviewPublic, ReviewCreate
 from contacts.summary import Summary, summary
 from core.directory.models import Instant, RecordId
 from core.pagination import Page
@@ -53,25 +54,30 @@ FilterDep = Annotated[review.LogFilter, Depends(log_filter)]
     responses={200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV export"}},
 )
 def search_messages(
-    request: Request,
-    where: FilterDep,
-    session: SessionDep,
-    actor: CurrentPrincipal,
-    paging: PagingDep,
-    settings: SettingsDep,
+    request: Request, where: FilterDep, acting: RecordedRead, paging: PagingDep
 ) -> object:
-    """Search the log, newest first. With `Accept: text/csv` the whole selection is exported."""
+    """Search the log, newest first. With `Accept: text/csv` the whole selection is exported.
+    Either way the search is itself recorded (§3.5)."""
     if "text/csv" in request.headers.get("accept", ""):
         review.start_export(
-            session=session, actor=actor, where=where, max_rows=settings.max_export_rows
+            session=acting.session,
+            actor=acting.actor,
+            at=acting.at,
+            where=where,
+            max_rows=acting.settings.max_export_rows,
         )
         return StreamingResponse(
-            review.export_csv(get_database(request), actor, where),
+            review.export_csv(get_database(request), acting.actor, where),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="contactlog-messages.csv"'},
         )
     return review.search(
-        session=session, actor=actor, where=where, cursor=paging.cursor, limit=paging.limit
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        where=where,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
 
 
@@ -79,19 +85,19 @@ def search_messages(
     "/messages/{message_id:int}/reviews", response_model=MessageReviewPublic, status_code=201
 )
 def review_message(
-    message_id: RecordId,
-    body: ReviewCreate,
-    session: SessionDep,
-    idem: IdempotentDep,
+    message_id: RecordId, body: ReviewCreate, acting: ActingDep, idem: IdempotentDep
 ) -> object:
     """A DSL marks an entry reviewed, with a note. It leaves the review queue."""
-    return idem.create(
-        body,
-        lambda actor: review.review_message(
-            session=session, actor=actor, message_id=message_id, review_in=body
-        ),
-        MessageReviewPublic.model_validate,
+    if replayed := idem.replay(acting, body):
+        return replayed
+    mark = review.review_message(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        message_id=message_id,
+        review_in=body,
     )
+    return idem.answer(MessageReviewPublic.model_validate(mark))
 
 
 class QueueEntryPublic(BaseModel):
@@ -101,37 +107,48 @@ class QueueEntryPublic(BaseModel):
 
 
 @router.get("/review-queue", response_model=Page[QueueEntryPublic])
-def review_queue(session: SessionDep, actor: CurrentPrincipal, paging: PagingDep) -> object:
+def review_queue(acting: ActingDep, paging: PagingDep) -> object:
     """Flagged, lexicon-flagged and sampled entries nobody has reviewed, oldest first."""
-    entries, cursor = review.review_queue(
-        session=session, actor=actor, cursor=paging.cursor, limit=paging.limit
+    page = review.review_queue(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
     return Page(
-        items=[QueueEntryPublic(**e.__dict__) for e in entries],
-        next_cursor=cursor,
+        items=[QueueEntryPublic(**e.__dict__) for e in page.items], next_cursor=page.next_cursor
     )
 
 
 @router.get("/pupils/{pupil_id:int}/chronology", response_model=Page[chronology.ChronologyEntry])
-def pupil_chronology(
-    pupil_id: RecordId, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
-) -> object:
+def pupil_chronology(pupil_id: RecordId, acting: RecordedRead, paging: PagingDep) -> object:
+    """Everything on record about one pupil, newest first; the reading is itself recorded."""
     return chronology.pupil_chronology(
-        session=session, actor=actor, pupil_id=pupil_id, cursor=paging.cursor, limit=paging.limit
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        pupil_id=pupil_id,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
 
 
 @router.get("/staff/{staff_id:int}/chronology", response_model=Page[chronology.ChronologyEntry])
-def staff_chronology(
-    staff_id: RecordId, session: SessionDep, actor: CurrentPrincipal, paging: PagingDep
-) -> object:
+def staff_chronology(staff_id: RecordId, acting: RecordedRead, paging: PagingDep) -> object:
+    """Everything on record about one member of staff; the reading is itself recorded."""
     return chronology.staff_chronology(
-        session=session, actor=actor, staff_id=staff_id, cursor=paging.cursor, limit=paging.limit
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        staff_id=staff_id,
+        cursor=paging.cursor,
+        limit=paging.limit,
     )
 
 
 @router.get("/summary", response_model=Summary)
-def get_summary(session: SessionDep, actor: CurrentPrincipal) -> object:
+def get_summary(acting: ActingDep) -> object:
     """Active contacts, missing consents, overdue deletions, open incidents, and the review
     queue: `awaiting_review` (flagged and sampled entries), of which `unreviewed_flagged`."""
-    return summary(session=session, actor=actor)
+    return summary(session=acting.session, actor=acting.actor, policy=acting.policy, at=acting.at)

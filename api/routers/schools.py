@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentPrincipal, PagingDep, SessionDep
+from api.deps import ActingDep, PagingDep
 from api.idempotency import IdempotentDep
 from core.directory import schools
 from core.directory.models import (
@@ -21,44 +21,47 @@ router = APIRouter()
 
 
 @router.post("/schools", response_model=SchoolPublic, status_code=201, tags=["schools"])
-def create_school(body: SchoolCreate, session: SessionDep, idem: IdempotentDep) -> object:
-    return idem.create(
-        body,
-        lambda actor: schools.create_school(session=session, actor=actor, school_in=body),
-        SchoolPublic.model_validate,
+def create_school(body: SchoolCreate, acting: ActingDep, idem: IdempotentDep) -> object:
+    """A new school of the trust, by its trust admin."""
+    if replayed := idem.replay(acting, body):
+        return replayed
+    school = schools.create_school(
+        session=acting.session, actor=acting.actor, at=acting.at, school_in=body
     )
+    return idem.answer(SchoolPublic.model_validate(school))
 
 
 @router.get("/schools", response_model=list[SchoolPublic], tags=["schools"])
-def list_schools(session: SessionDep, actor: CurrentPrincipal) -> object:
-    return schools.list_schools(session=session, actor=actor)
+def list_schools(acting: ActingDep) -> object:
+    return schools.list_schools(session=acting.session, actor=acting.actor)
 
 
 @router.get("/schools/{school_id:int}", response_model=SchoolPublic, tags=["schools"])
-def get_school(school_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
-    return schools.get_school(session=session, actor=actor, school_id=school_id)
+def get_school(school_id: RecordId, acting: ActingDep) -> object:
+    return schools.get_school(session=acting.session, actor=acting.actor, school_id=school_id)
 
 
 @router.post("/devices", response_model=DevicePublic, status_code=201, tags=["devices"])
-def register_device(body: DeviceCreate, session: SessionDep, idem: IdempotentDep) -> object:
-    return idem.create(
-        body,
-        lambda actor: schools.register_device(session=session, actor=actor, device_in=body),
-        DevicePublic.model_validate,
+def register_device(body: DeviceCreate, acting: ActingDep, idem: IdempotentDep) -> object:
+    """A school-owned device, the only kind staff may contact pupils from."""
+    if replayed := idem.replay(acting, body):
+        return replayed
+    device = schools.register_device(
+        session=acting.session, actor=acting.actor, at=acting.at, device_in=body
     )
+    return idem.answer(DevicePublic.model_validate(device))
 
 
 @router.get("/devices", response_model=Page[DevicePublic], tags=["devices"])
 def list_devices(
-    session: SessionDep,
-    actor: CurrentPrincipal,
+    acting: ActingDep,
     paging: PagingDep,
     school_id: RecordId | None = None,
     active: bool | None = None,
 ) -> object:
     return schools.list_devices(
-        session=session,
-        actor=actor,
+        session=acting.session,
+        actor=acting.actor,
         school_id=school_id,
         active=active,
         cursor=paging.cursor,
@@ -67,12 +70,12 @@ def list_devices(
 
 
 @router.get("/devices/{device_id:int}", response_model=DevicePublic, tags=["devices"])
-def get_device(device_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
-    return schools.get_device(session=session, actor=actor, device_id=device_id)
+def get_device(device_id: RecordId, acting: ActingDep) -> object:
+    return schools.get_device(session=acting.session, actor=acting.actor, device_id=device_id)
 
 
 @router.patch("/devices/{device_id:int}", response_model=DevicePublic, tags=["devices"])
-def update_device(
-    device_id: RecordId, body: DeviceUpdate, session: SessionDep, actor: CurrentPrincipal
-) -> object:
-    return schools.update_device(session=session, actor=actor, device_id=device_id, changes=body)
+def update_device(device_id: RecordId, body: DeviceUpdate, acting: ActingDep) -> object:
+    return schools.update_device(
+        session=acting.session, actor=acting.actor, at=acting.at, device_id=device_id, changes=body
+    )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, or_, true
 from sqlmodel import Session, SQLModel, select
@@ -11,7 +10,6 @@ from sqlmodel import Session, SQLModel, select
 from core.directory.models import Role, School, Staff
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.principal import Principal
-from core.settings import get_settings
 
 
 def visible_school(session: Session, actor: Principal, school_id: int) -> School:
@@ -22,6 +20,29 @@ def visible_school(session: Session, actor: Principal, school_id: int) -> School
     if not actor.sees_school(school_id=school.id, trust_id=school.trust_id):
         raise NotFound("No such school.")
     return school
+
+
+class AtSchool(Protocol):
+    school_id: int
+
+
+Scoped = TypeVar("Scoped", bound=AtSchool)
+
+
+def get_scoped(
+    session: Session, actor: Principal, model: type[Scoped], record_id: int, missing: str
+) -> Scoped:
+    """The record, if it belongs to a school the actor may look into. Another school's record
+    is answered exactly as a record that does not exist: `missing`, 404."""
+    record = session.get(model, record_id)
+    if record is None:
+        raise NotFound(missing)
+    school = session.get(School, record.school_id)
+    if school is None or school.id is None:
+        raise NotFound(missing)
+    if not actor.sees_school(school_id=school.id, trust_id=school.trust_id):
+        raise NotFound(missing)
+    return record
 
 
 def require_role(actor: Principal, school: School, *roles: Role, action: str) -> None:
@@ -55,15 +76,6 @@ def apply_changes(
                 extra={"errors": [{"field": name, "message": "must not be null"}]},
             )
         setattr(record, name, value)
-
-
-def school_zone(school: School) -> ZoneInfo:
-    """The school's own time zone, or the deployment's default."""
-    return zone_named(school.timezone)
-
-
-def zone_named(name: str | None) -> ZoneInfo:
-    return ZoneInfo(name) if name else get_settings().zone
 
 
 def own_or_reports(

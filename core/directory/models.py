@@ -18,10 +18,9 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.clock import now
 from core.db import UTCDateTime
 from core.text import check_free_text, check_line
 
@@ -74,10 +73,6 @@ MAX_RECORD_ID = 2_147_483_647
 RecordId = Annotated[int, Interval(ge=1, le=MAX_RECORD_ID)]
 
 
-def _created_at() -> datetime:
-    return now()
-
-
 def _stamp() -> Column[datetime]:
     return Column(UTCDateTime(), nullable=False)
 
@@ -121,11 +116,17 @@ class Forbid(SQLModel):
 class Trust(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+    created_at: datetime = Field(sa_column=_stamp())
     # The trust's own reminder intervals; unset ones follow the deployment's settings.
     ending_notice_days: int | None = None
     reminder_every_days: int | None = None
     escalate_after_days: int | None = None
+    approval_wait_hours: int | None = None
+    # Its own policy (core/policy.py): consent asked for to a higher age, a larger review
+    # sample, words added to the review lexicon (a JSON list).
+    consent_age: int | None = None
+    review_sample_rate: float | None = None
+    extra_lexicon: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class SchoolBase(SQLModel):
@@ -146,7 +147,7 @@ class SchoolPublic(SchoolBase):
 class School(SchoolBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     trust_id: int = Field(foreign_key="trust.id", index=True)
-    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+    created_at: datetime = Field(sa_column=_stamp())
 
 
 # ---------------------------------------------------------------- staff
@@ -210,7 +211,7 @@ class Staff(StaffBase, table=True):
     password_hash: str | None = Field(default=None, max_length=512)
     # Raised to revoke every token issued before; tokens carry the generation they were issued in.
     token_generation: int = 0
-    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+    created_at: datetime = Field(sa_column=_stamp())
 
 
 class StaffRole(SQLModel, table=True):
@@ -257,7 +258,7 @@ class Pupil(PupilBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
-    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+    created_at: datetime = Field(sa_column=_stamp())
 
 
 class GuardianBase(SQLModel):
@@ -284,7 +285,7 @@ class Guardian(GuardianBase, table=True):
             Integer, ForeignKey("pupil.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+    created_at: datetime = Field(sa_column=_stamp())
 
 
 # ---------------------------------------------------------------- devices
@@ -317,4 +318,4 @@ class Device(DeviceBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
     is_active: bool = True
-    created_at: datetime = Field(default_factory=_created_at, sa_column=_stamp())
+    created_at: datetime = Field(sa_column=_stamp())

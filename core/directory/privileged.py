@@ -163,6 +163,7 @@ def propose(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="pending_change.proposed",
         object_type="staff",
         object_id=staff.id,
@@ -192,6 +193,7 @@ def propose(
                 "\n-- \ncontactlog, for your school's social-networking protocol\n"
             ),
             school_id=school.id,
+            at=at,
             to_staff_id=person.id,
         )
     return change
@@ -273,6 +275,7 @@ def decide(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="pending_change.confirmed" if confirm else "pending_change.refused",
         object_type="staff",
         object_id=staff.id,

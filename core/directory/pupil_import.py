@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.clock import now, school_date
-from core.directory.access import require_role, school_zone, target_school
+from core.directory.access import require_role, target_school
 from core.directory.models import Pupil, PupilCreate, Role
 from core.errors import InvalidInput
+from core.policy import Policy
 from core.principal import Principal
 
 # Column names as the common MIS exports spell them, folded to lower case without punctuation.
@@ -105,6 +105,8 @@ def import_pupils(
     *,
     session: Session,
     actor: Principal,
+    policy: Policy,
+    at: datetime,
     csv_text: str,
     school_id: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -113,7 +115,7 @@ def import_pupils(
     school = target_school(session, actor, school_id)
     require_role(actor, school, Role.admin, action="import pupils")
     assert school.id is not None
-    today = school_date(now(), school_zone(school))
+    today = policy.today(school, at)
     rows = read_rows(csv_text)
     report = ImportReport(rows=len(rows))
     valid: list[PupilCreate] = []
@@ -174,7 +176,7 @@ def import_pupils(
         current = existing.get(pupil_in.school_reference)
         fields = pupil_in.model_dump(exclude={"school_id"})
         if current is None:
-            session.add(Pupil(school_id=school.id, **fields))
+            session.add(Pupil(school_id=school.id, created_at=at, **fields))
             report.created += 1
         elif any(getattr(current, k) != v for k, v in fields.items()):
             for key, value in fields.items():
@@ -187,6 +189,7 @@ def import_pupils(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="pupils.imported",
         object_type="school",
         object_id=school.id,

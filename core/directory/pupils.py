@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.clock import now, school_date
 from core.directory.access import (
     apply_changes,
+    get_scoped,
     require_role,
-    school_zone,
     target_school,
     visible_school,
 )
@@ -25,41 +25,47 @@ from core.directory.models import (
     Role,
     School,
 )
-from core.errors import Conflict, InvalidInput, NotFound
-from core.pagination import Page, after_id, page_by_id
+from core.errors import Conflict, InvalidInput
+from core.pagination import Page, fetch_page
+from core.policy import Policy
 from core.principal import Principal
 
 DUPLICATE_REFERENCE = "A pupil with this school reference already exists at the school."
 
 
-def check_date_of_birth(pupil: PupilCreate | PupilUpdate, school: School) -> None:
+def check_date_of_birth(pupil: PupilCreate | PupilUpdate, today: date) -> None:
     born = pupil.date_of_birth
-    if born is not None and born > school_date(now(), school_zone(school)):
+    if born is not None and born > today:
         raise InvalidInput(
             "The date of birth is in the future.",
             extra={"errors": [{"field": "date_of_birth", "message": "must not be in the future"}]},
         )
 
 
-def create_pupil(*, session: Session, actor: Principal, pupil_in: PupilCreate) -> Pupil:
+def create_pupil(
+    *, session: Session, actor: Principal, policy: Policy, at: datetime, pupil_in: PupilCreate
+) -> Pupil:
     school = target_school(session, actor, pupil_in.school_id)
     require_role(actor, school, Role.admin, action="add pupils")
-    check_date_of_birth(pupil_in, school)
+    check_date_of_birth(pupil_in, policy.today(school, at))
     assert school.id is not None
-    pupil = Pupil(school_id=school.id, **pupil_in.model_dump(exclude={"school_id"}))
+    pupil = Pupil(school_id=school.id, created_at=at, **pupil_in.model_dump(exclude={"school_id"}))
     try:
         with session.begin_nested():
             session.add(pupil)
     except IntegrityError as exc:
         raise Conflict(DUPLICATE_REFERENCE) from exc
-    _record(session, actor, "pupil.created", pupil)
+    _record(session, actor, at, "pupil.created", pupil)
     return pupil
 
 
-def _record(session: Session, actor: Principal, action: str, pupil: Pupil, **details: Any) -> None:
+def _record(
+    session: Session, actor: Principal, at: datetime, action: str, pupil: Pupil, **details: Any
+) -> None:
     audit.record(
         session,
         actor=actor,
+        at=at,
         action=action,
         object_type="pupil",
         object_id=pupil.id,
@@ -72,13 +78,8 @@ def pupil_in_scope(
     session: Session, actor: Principal, pupil_id: int, *, action: str, write: bool = False
 ) -> tuple[Pupil, School]:
     """The pupil, if the actor may read (admin, DSL) or, with `write`, change (admin) the record."""
-    pupil = session.get(Pupil, pupil_id)
-    if pupil is None:
-        raise NotFound("No such pupil.")
-    try:
-        school = visible_school(session, actor, pupil.school_id)
-    except NotFound:
-        raise NotFound("No such pupil.") from None
+    pupil = get_scoped(session, actor, Pupil, pupil_id, "No such pupil.")
+    school = visible_school(session, actor, pupil.school_id)
     roles = (Role.admin,) if write else (Role.admin, Role.dsl)
     require_role(actor, school, *roles, action=action)
     return pupil, school
@@ -102,34 +103,40 @@ def list_pupils(
     query = select(Pupil).where(Pupil.school_id == school.id)
     if school_reference:
         query = query.where(Pupil.school_reference == school_reference)
-    return page_by_id(session.exec(after_id(query, col(Pupil.id), cursor, limit)).all(), limit)
+    return fetch_page(session, query, col(Pupil.id), cursor=cursor, limit=limit)
 
 
 def update_pupil(
-    *, session: Session, actor: Principal, pupil_id: int, changes: PupilUpdate
+    *,
+    session: Session,
+    actor: Principal,
+    policy: Policy,
+    at: datetime,
+    pupil_id: int,
+    changes: PupilUpdate,
 ) -> Pupil:
     pupil, school = pupil_in_scope(
         session, actor, pupil_id, action="change pupil records", write=True
     )
-    check_date_of_birth(changes, school)
+    check_date_of_birth(changes, policy.today(school, at))
     apply_changes(pupil, changes.model_dump(exclude_unset=True))
     try:
         with session.begin_nested():
             session.add(pupil)
     except IntegrityError as exc:
         raise Conflict(DUPLICATE_REFERENCE) from exc
-    _record(session, actor, "pupil.updated", pupil, fields=sorted(changes.model_fields_set))
+    _record(session, actor, at, "pupil.updated", pupil, fields=sorted(changes.model_fields_set))
     return pupil
 
 
 def add_guardian(
-    *, session: Session, actor: Principal, pupil_id: int, guardian_in: GuardianCreate
+    *, session: Session, actor: Principal, at: datetime, pupil_id: int, guardian_in: GuardianCreate
 ) -> Guardian:
     pupil, _ = pupil_in_scope(session, actor, pupil_id, action="record guardians", write=True)
-    guardian = Guardian(pupil_id=pupil_id, **guardian_in.model_dump())
+    guardian = Guardian(pupil_id=pupil_id, created_at=at, **guardian_in.model_dump())
     session.add(guardian)
     session.flush()
-    _record(session, actor, "guardian.added", pupil, guardian_id=guardian.id)
+    _record(session, actor, at, "guardian.added", pupil, guardian_id=guardian.id)
     return guardian
 
 

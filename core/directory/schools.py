@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.directory.access import apply_changes, require_role, target_school, visible_school
+from core.directory.access import (
+    apply_changes,
+    get_scoped,
+    require_role,
+    target_school,
+    visible_school,
+)
 from core.directory.models import (
     TRUST_ROLES,
     Device,
@@ -20,7 +27,7 @@ from core.directory.models import (
     Trust,
 )
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.pagination import Page, after_id, page_by_id
+from core.pagination import Page, fetch_page
 from core.principal import Principal
 
 
@@ -36,17 +43,22 @@ def _check_zone(name: str | None) -> None:
         ) from exc
 
 
-def create_trust(*, session: Session, actor: Principal, name: str) -> Trust:
+def create_trust(*, session: Session, actor: Principal, at: datetime, name: str) -> Trust:
     if not actor.operator:
         raise Forbidden("Trusts are created by the operator at the command line.")
-    trust = Trust(name=name)
+    trust = Trust(name=name, created_at=at)
     session.add(trust)
     session.flush()
     return trust
 
 
 def create_school(
-    *, session: Session, actor: Principal, school_in: SchoolCreate, trust_id: int | None = None
+    *,
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    school_in: SchoolCreate,
+    trust_id: int | None = None,
 ) -> School:
     """A new school of the actor's trust (the operator names the trust)."""
     if actor.operator:
@@ -58,7 +70,9 @@ def create_school(
         raise Forbidden("Only trust_admin may add a school.")
     _check_zone(school_in.timezone)
     assert trust_id is not None
-    school = School(name=school_in.name, timezone=school_in.timezone, trust_id=trust_id)
+    school = School(
+        name=school_in.name, timezone=school_in.timezone, trust_id=trust_id, created_at=at
+    )
     session.add(school)
     session.flush()
     return school
@@ -80,26 +94,32 @@ def get_school(*, session: Session, actor: Principal, school_id: int) -> School:
 # ---------------------------------------------------------------- devices
 
 
-def register_device(*, session: Session, actor: Principal, device_in: DeviceCreate) -> Device:
+def register_device(
+    *, session: Session, actor: Principal, at: datetime, device_in: DeviceCreate
+) -> Device:
     school = target_school(session, actor, device_in.school_id)
     require_role(actor, school, Role.admin, action="register devices")
     assert school.id is not None
     device = Device(
-        school_id=school.id, asset_tag=device_in.asset_tag, description=device_in.description
+        school_id=school.id,
+        asset_tag=device_in.asset_tag,
+        description=device_in.description,
+        created_at=at,
     )
     try:
         with session.begin_nested():
             session.add(device)
     except IntegrityError as exc:
         raise Conflict("A device with this asset tag is already registered at the school.") from exc
-    _record(session, actor, "device.registered", device)
+    _record(session, actor, at, "device.registered", device)
     return device
 
 
-def _record(session: Session, actor: Principal, action: str, device: Device) -> None:
+def _record(session: Session, actor: Principal, at: datetime, action: str, device: Device) -> None:
     audit.record(
         session,
         actor=actor,
+        at=at,
         action=action,
         object_type="device",
         object_id=device.id,
@@ -109,14 +129,8 @@ def _record(session: Session, actor: Principal, action: str, device: Device) -> 
 
 
 def _device_in_scope(session: Session, actor: Principal, device_id: int) -> tuple[Device, School]:
-    device = session.get(Device, device_id)
-    if device is None:
-        raise NotFound("No such device.")
-    try:
-        school = visible_school(session, actor, device.school_id)
-    except NotFound:
-        raise NotFound("No such device.") from None
-    return device, school
+    device = get_scoped(session, actor, Device, device_id, "No such device.")
+    return device, visible_school(session, actor, device.school_id)
 
 
 def get_device(*, session: Session, actor: Principal, device_id: int) -> Device:
@@ -137,15 +151,15 @@ def list_devices(
     query = select(Device).where(Device.school_id == school.id)
     if active is not None:
         query = query.where(Device.is_active == active)
-    return page_by_id(session.exec(after_id(query, col(Device.id), cursor, limit)).all(), limit)
+    return fetch_page(session, query, col(Device.id), cursor=cursor, limit=limit)
 
 
 def update_device(
-    *, session: Session, actor: Principal, device_id: int, changes: DeviceUpdate
+    *, session: Session, actor: Principal, at: datetime, device_id: int, changes: DeviceUpdate
 ) -> Device:
     device, school = _device_in_scope(session, actor, device_id)
     require_role(actor, school, Role.admin, action="change the device register")
     apply_changes(device, changes.model_dump(exclude_unset=True))
     session.flush()
-    _record(session, actor, "device.updated", device)
+    _record(session, actor, at, "device.updated", device)
     return device

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import accounts, audit
-from core.clock import now
 from core.directory import privileged
-from core.directory.access import apply_changes, require_role, target_school, visible_school
+from core.directory.access import (
+    apply_changes,
+    get_scoped,
+    require_role,
+    target_school,
+    visible_school,
+)
 from core.directory.models import (
     TRUST_ROLES,
     Role,
@@ -23,8 +29,8 @@ from core.directory.models import (
     StaffUpdate,
 )
 from core.directory.privileged import PRIVILEGED, ChangeKind, ChangeState, PendingChange
-from core.errors import Conflict, Forbidden, NotFound, RuleBroken
-from core.pagination import Page, after_id, page_by_id
+from core.errors import Conflict, Forbidden, RuleBroken
+from core.pagination import Page, fetch_page
 from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
@@ -39,7 +45,7 @@ def _roles_by_staff(session: Session, ids: Iterable[int]) -> dict[int, list[Role
     return {i: sorted(r, key=list(Role).index) for i, r in found.items()}
 
 
-def public_staff(session: Session, rows: Sequence[Staff]) -> list[StaffPublic]:
+def public_staff(session: Session, rows: Sequence[Staff], at: datetime) -> list[StaffPublic]:
     ids = [s.id for s in rows if s.id is not None]
     roles = _roles_by_staff(session, ids)
     waiting: dict[int, list[PendingChange]] = {i: [] for i in ids}
@@ -48,7 +54,7 @@ def public_staff(session: Session, rows: Sequence[Staff]) -> list[StaffPublic]:
             select(PendingChange).where(
                 col(PendingChange.staff_id).in_(ids),
                 PendingChange.state == ChangeState.pending,
-                col(PendingChange.expires_at) > now(),
+                col(PendingChange.expires_at) > at,
             )
         ):
             waiting[change.staff_id].append(change)
@@ -106,6 +112,7 @@ def _ask_second_person(
     school: School,
     settings: Settings,
     *,
+    at: datetime,
     roles: set[Role],
     head: bool,
     email: str | None = None,
@@ -120,7 +127,7 @@ def _ask_second_person(
         make_headteacher=head,
         new_email=email,
         settings=settings,
-        at=now(),
+        at=at,
     )
 
 
@@ -133,6 +140,7 @@ def create_staff(
     *,
     session: Session,
     actor: Principal,
+    at: datetime,
     staff_in: StaffCreate,
     passwords: Passwords,
     settings: Settings,
@@ -160,6 +168,7 @@ def create_staff(
         line_manager_id=staff_in.line_manager_id,
         is_headteacher=staff_in.is_headteacher and not two_people,
         password_hash=passwords.hash(password) if password else None,
+        created_at=at,
     )
     try:
         with session.begin_nested():
@@ -172,6 +181,7 @@ def create_staff(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="staff.created",
         object_type="staff",
         object_id=staff.id,
@@ -180,22 +190,23 @@ def create_staff(
     )
     if granted or (two_people and staff_in.is_headteacher):
         _ask_second_person(
-            session, actor, staff, school, settings, roles=granted, head=staff_in.is_headteacher
+            session,
+            actor,
+            staff,
+            school,
+            settings,
+            at=at,
+            roles=granted,
+            head=staff_in.is_headteacher,
         )
     if password is None:
-        accounts.invite(session, actor=actor, staff=staff, settings=settings, at=now())
-    return public_staff(session, [staff])[0]
+        accounts.invite(session, actor=actor, staff=staff, settings=settings, at=at)
+    return public_staff(session, [staff], at)[0]
 
 
 def _staff_in_scope(session: Session, actor: Principal, staff_id: int) -> tuple[Staff, School]:
-    staff = session.get(Staff, staff_id)
-    if staff is None:
-        raise NotFound("No such member of staff.")
-    try:
-        school = visible_school(session, actor, staff.school_id)
-    except NotFound:
-        raise NotFound("No such member of staff.") from None
-    return staff, school
+    staff = get_scoped(session, actor, Staff, staff_id, "No such member of staff.")
+    return staff, visible_school(session, actor, staff.school_id)
 
 
 def manages(actor: Principal, staff: Staff, school: School) -> bool:
@@ -209,17 +220,18 @@ def manages(actor: Principal, staff: Staff, school: School) -> bool:
     )
 
 
-def get_staff(*, session: Session, actor: Principal, staff_id: int) -> StaffPublic:
+def get_staff(*, session: Session, actor: Principal, at: datetime, staff_id: int) -> StaffPublic:
     staff, school = _staff_in_scope(session, actor, staff_id)
     if staff.id != actor.staff_id and not manages(actor, staff, school):
         require_role(actor, school, Role.admin, Role.dsl, action="see other staff accounts")
-    return public_staff(session, [staff])[0]
+    return public_staff(session, [staff], at)[0]
 
 
 def list_staff(
     *,
     session: Session,
     actor: Principal,
+    at: datetime,
     school_id: int | None = None,
     active: bool | None = None,
     cursor: str | None = None,
@@ -239,9 +251,8 @@ def list_staff(
         query = query.where(Staff.line_manager_id == actor.staff_id)
     if active is not None:
         query = query.where(Staff.is_active == active)
-    rows = session.exec(after_id(query, col(Staff.id), cursor, limit)).all()
-    page = page_by_id(rows, limit)
-    return Page(items=public_staff(session, page.items), next_cursor=page.next_cursor)
+    page = fetch_page(session, query, col(Staff.id), cursor=cursor, limit=limit)
+    return Page(items=public_staff(session, page.items, at), next_cursor=page.next_cursor)
 
 
 def staff_for_admin(*, session: Session, actor: Principal, staff_id: int) -> tuple[Staff, School]:
@@ -259,6 +270,7 @@ def update_staff(
     *,
     session: Session,
     actor: Principal,
+    at: datetime,
     staff_id: int,
     changes: StaffUpdate,
     settings: Settings,
@@ -315,6 +327,7 @@ def update_staff(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="staff.updated",
         object_type="staff",
         object_id=staff.id,
@@ -328,6 +341,14 @@ def update_staff(
     )
     if granted or make_head or new_email:
         _ask_second_person(
-            session, actor, staff, school, settings, roles=granted, head=make_head, email=new_email
+            session,
+            actor,
+            staff,
+            school,
+            settings,
+            at=at,
+            roles=granted,
+            head=make_head,
+            email=new_email,
         )
-    return public_staff(session, [staff])[0]
+    return public_staff(session, [staff], at)[0]

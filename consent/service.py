@@ -1,6 +1,15 @@
-"""Recording parental consent and parent notices for pupils on a contact; withdrawing consent."""
+"""Recording parental consent and parent notices, and withdrawing consent (§5.5).
+
+A consent is given to one contact, which consent/ knows only through `ContactsOfConsent`: what a
+contact is, and what happens to it when consent goes. contacts/ provides it (contacts.consenting),
+so the arrows still point down while a withdrawal ends the pupil's part of the contact at once.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -12,53 +21,81 @@ from consent.models import (
     WithdrawalCreate,
 )
 from consent.rules import needs_consent
-from contacts.models import Alert, AlertKind, Contact, ContactPupil, ContactState
-from contacts.service import end_pupils
 from core import audit, once
-from core.clock import now, school_date
-from core.directory.access import school_zone, visible_school
 from core.directory.models import Guardian
 from core.directory.pupils import pupil_in_scope
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
+from core.policy import Policy
 from core.principal import Principal
-from core.settings import get_settings
 
-WITHDRAWAL_REASON = "Parental consent was withdrawn."
+
+@dataclass(frozen=True)
+class ConsentedContact:
+    """What consent needs to know of a contact."""
+
+    id: int
+    school_id: int
+    holder_id: int
+    pupil_ids: frozenset[int]
+
+
+class ContactsOfConsent(Protocol):
+    def find(self, session: Session, contact_id: int) -> ConsentedContact | None: ...
+
+    def consent_withdrawn(
+        self, session: Session, *, actor: Principal, at: datetime, consent: Consent
+    ) -> None: ...
+
+
+def _contact_of_school(
+    session: Session, contacts: ContactsOfConsent, contact_id: int, school_id: int | None
+) -> ConsentedContact:
+    contact = contacts.find(session, contact_id)
+    if contact is None or contact.school_id != school_id:
+        raise NotFound("No such contact.")
+    return contact
 
 
 def record_consent(
-    *, session: Session, actor: Principal, pupil_id: int, consent_in: ConsentCreate
+    *,
+    session: Session,
+    actor: Principal,
+    policy: Policy,
+    at: datetime,
+    contacts: ContactsOfConsent,
+    pupil_id: int,
+    consent_in: ConsentCreate,
 ) -> Consent:
     """§5.5: a parent or carer with parental responsibility consents to one contact."""
     pupil, school = pupil_in_scope(session, actor, pupil_id, action="record consent")
-    contact = session.get(Contact, consent_in.contact_id)
-    if contact is None or contact.school_id != school.id:
-        raise NotFound("No such contact.")
-    if contact.staff_id == actor.staff_id:
+    contact = _contact_of_school(session, contacts, consent_in.contact_id, school.id)
+    if contact.holder_id == actor.staff_id:
         raise Forbidden("The member of staff who holds the contact cannot record its consent.")
-    if session.get(ContactPupil, (contact.id, pupil.id)) is None:
+    if pupil.id not in contact.pupil_ids:
         raise RuleBroken("The pupil is not on this contact.")
     guardian = session.get(Guardian, consent_in.guardian_id)
     if guardian is None or guardian.pupil_id != pupil.id:
         raise RuleBroken("The guardian must be one recorded for this pupil.")
     if not guardian.has_parental_responsibility:
         raise RuleBroken("Consent must come from someone with parental responsibility.")
-    if consent_in.given_on > school_date(now(), school_zone(school)):
+    if consent_in.given_on > policy.today(school, at):
         raise RuleBroken("given_on is in the future.")
     if consent_in.given_on < pupil.date_of_birth:
         raise RuleBroken("given_on is before the pupil was born.")
+    assert school.id is not None and pupil.id is not None
     consent = Consent(
         **consent_in.model_dump(),
         school_id=school.id,
         pupil_id=pupil.id,
         recorded_by_id=actor.staff_id,
-        recorded_at=now(),
+        recorded_at=at,
     )
     session.add(consent)
     session.flush()
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="consent.recorded",
         object_type="consent",
         object_id=consent.id,
@@ -83,20 +120,26 @@ def list_consents(*, session: Session, actor: Principal, pupil_id: int) -> list[
 
 
 def withdraw_consent(
-    *, session: Session, actor: Principal, consent_id: int, withdrawal: WithdrawalCreate
+    *,
+    session: Session,
+    actor: Principal,
+    policy: Policy,
+    at: datetime,
+    contacts: ContactsOfConsent,
+    consent_id: int,
+    withdrawal: WithdrawalCreate,
 ) -> Consent:
     """The pupil's part of the contact ends at once, and its holder is told to delete the method."""
     consent = session.get(Consent, consent_id)
     if consent is None:
         raise NotFound("No such consent.")
     try:
-        pupil_in_scope(session, actor, consent.pupil_id, action="withdraw consent")
+        _, school = pupil_in_scope(session, actor, consent.pupil_id, action="withdraw consent")
     except NotFound:
         raise NotFound("No such consent.") from None
     if consent.withdrawn_on is not None:
         raise Conflict("This consent has already been withdrawn.")
-    school = visible_school(session, actor, consent.school_id)
-    today = school_date(now(), school_zone(school))
+    today = policy.today(school, at)
     withdrawn_on = withdrawal.withdrawn_on or today
     if withdrawn_on > today:
         raise RuleBroken("withdrawn_on is in the future.")
@@ -110,13 +153,14 @@ def withdraw_consent(
         values={
             "withdrawn_on": withdrawn_on,
             "withdrawal_reason": withdrawal.reason,
-            "withdrawal_recorded_at": now(),
+            "withdrawal_recorded_at": at,
         },
         too_late="This consent has already been withdrawn.",
     )
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="consent.withdrawn",
         object_type="consent",
         object_id=consent.id,
@@ -124,47 +168,34 @@ def withdraw_consent(
         reason=withdrawal.reason,
         details={"pupil_id": consent.pupil_id, "contact_id": consent.contact_id},
     )
-    contact = session.get(Contact, consent.contact_id)
-    assert contact is not None
-    if contact.state == ContactState.approved:
-        ended = end_pupils(
-            session,
-            actor=actor,
-            contact=contact,
-            pupil_ids=[consent.pupil_id],
-            reason=WITHDRAWAL_REASON,
-        )
-        if ended:
-            session.add(
-                Alert(
-                    school_id=contact.school_id,
-                    kind=AlertKind.consent_withdrawn,
-                    contact_id=contact.id,
-                    staff_id=contact.staff_id,
-                    created_at=now(),
-                )
-            )
+    contacts.consent_withdrawn(session, actor=actor, at=at, consent=consent)
     return consent
 
 
 def record_parent_notice(
-    *, session: Session, actor: Principal, pupil_id: int, notice_in: ParentNoticeCreate
+    *,
+    session: Session,
+    actor: Principal,
+    policy: Policy,
+    at: datetime,
+    contacts: ContactsOfConsent,
+    pupil_id: int,
+    notice_in: ParentNoticeCreate,
 ) -> ParentNotice:
-    """§5.5: for a pupil of 16 or over, parents were informed and the reason explained."""
+    """§5.5: for a pupil at or over the consent age, parents were informed and the reason
+    explained."""
     pupil, school = pupil_in_scope(session, actor, pupil_id, action="record parent notices")
-    if needs_consent(pupil.date_of_birth, notice_in.informed_on, get_settings().consent_age):
+    if needs_consent(pupil.date_of_birth, notice_in.informed_on, policy.consent_age):
         raise RuleBroken(
             "The pupil was under the consent age on that date: record parental consent instead."
         )
-    if notice_in.informed_on > school_date(now(), school_zone(school)):
+    if notice_in.informed_on > policy.today(school, at):
         raise RuleBroken("informed_on is in the future.")
     if notice_in.informed_on < pupil.date_of_birth:
         raise RuleBroken("informed_on is before the pupil was born.")
     if notice_in.contact_id is not None:
-        contact = session.get(Contact, notice_in.contact_id)
-        if contact is None or contact.school_id != school.id:
-            raise NotFound("No such contact.")
-        if session.get(ContactPupil, (contact.id, pupil.id)) is None:
+        contact = _contact_of_school(session, contacts, notice_in.contact_id, school.id)
+        if pupil.id not in contact.pupil_ids:
             raise RuleBroken("The pupil is not on this contact.")
     assert school.id is not None and pupil.id is not None
     notice = ParentNotice(
@@ -172,13 +203,14 @@ def record_parent_notice(
         school_id=school.id,
         pupil_id=pupil.id,
         recorded_by_id=actor.staff_id,
-        recorded_at=now(),
+        recorded_at=at,
     )
     session.add(notice)
     session.flush()
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="parent_notice.recorded",
         object_type="parent_notice",
         object_id=notice.id,

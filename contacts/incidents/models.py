@@ -1,4 +1,4 @@
-"""Incidents (§5.2, §4.2) and the review marks DSLs put on the log."""
+"""Incidents (§5.2, §4.2): unsolicited or chance contact and abuse, and their discussion."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import model_validator
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from contacts.models import Platform
@@ -115,40 +115,3 @@ class IncidentPublic(SQLModel):
     discussed_at: datetime | None
     outcome: str | None
     parent_involved: bool | None
-
-
-# ---------------------------------------------------------------- review of the log
-
-
-class MessageFlag(SQLModel, table=True):
-    """One row per flag, so the log can be searched by flag through an index."""
-
-    __tablename__ = "message_flag"
-
-    message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True))
-    flag: str = Field(sa_column=Column(String(30), primary_key=True))
-
-    __table_args__ = (Index("ix_message_flag_flag_message_id", "flag", "message_id"),)
-
-
-class ReviewCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"note"})
-    note: str = Field(min_length=1, max_length=5000)
-
-
-class MessageReview(SQLModel, table=True):
-    __tablename__ = "message_review"
-
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id", index=True)
-    reviewer_id: int = Field(foreign_key="staff.id")
-    reviewed_at: datetime = Field(sa_type=UTCDateTime)
-    note: str = Field(sa_column=Column(Text, nullable=False))
-
-
-class MessageReviewPublic(SQLModel):
-    id: int
-    message_id: int
-    reviewer_id: int
-    reviewed_at: datetime
-    note: str

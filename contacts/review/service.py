@@ -11,16 +11,15 @@ from datetime import datetime
 from sqlmodel import Session, col, exists, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from contacts.incident_models import MessageFlag, MessageReview, ReviewCreate
 from contacts.messages import message_views
 from contacts.models import Contact, Message, MessagePublic, MessagePupil
+from contacts.review.models import MessageFlag, MessageReview, ReviewCreate
 from core import audit, once
-from core.clock import now
 from core.db import Database
-from core.directory.access import own_or_reports, require_role, visible_school
+from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
-from core.errors import InvalidInput, NotFound, RuleBroken
-from core.pagination import Page, decode_int_cursor, encode_cursor
+from core.errors import InvalidInput, RuleBroken
+from core.pagination import Page, decode_int_cursor, fetch_page
 from core.principal import Principal
 
 EXPORT_BATCH = 1000
@@ -87,13 +86,19 @@ def search_query(
 
 
 def record_access(
-    session: Session, actor: Principal, action: str, where: LogFilter, school_id: int | None
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    action: str,
+    where: LogFilter,
+    school_id: int | None,
 ) -> None:
     """Searches and exports by DSLs and approvers are themselves on the record (§3.5)."""
     if actor.roles & {Role.dsl, Role.approver, *TRUST_ROLES}:
         audit.record(
             session,
             actor=actor,
+            at=at,
             action=action,
             object_type="message_log",
             object_id=None,
@@ -103,21 +108,26 @@ def record_access(
 
 
 def search(
-    *, session: Session, actor: Principal, where: LogFilter, cursor: str | None, limit: int
+    *,
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    where: LogFilter,
+    cursor: str | None,
+    limit: int,
 ) -> Page[MessagePublic]:
     """Newest first, paged by id: a page never shifts as new entries arrive."""
     query = search_query(session, actor, where, before=decode_int_cursor(cursor))
-    rows = list(session.exec(query.order_by(col(Message.id).desc()).limit(limit + 1)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    record_access(session, actor, "access.search", where, where.school_id)
-    return Page(
-        items=message_views(session, rows),
-        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
+    page = fetch_page(
+        session, query, col(Message.id), cursor=cursor, limit=limit, newest_first=True
     )
+    record_access(session, actor, at, "access.search", where, where.school_id)
+    return Page(items=message_views(session, page.items), next_cursor=page.next_cursor)
 
 
-def start_export(*, session: Session, actor: Principal, where: LogFilter, max_rows: int) -> int:
+def start_export(
+    *, session: Session, actor: Principal, at: datetime, where: LogFilter, max_rows: int
+) -> int:
     """Check the export is allowed and within the cap, and put it on the record, before any
     row is streamed. The number of rows it will hold."""
     query = search_query(session, actor, where)
@@ -128,7 +138,7 @@ def start_export(*, session: Session, actor: Principal, where: LogFilter, max_ro
             "Narrow it by date, staff, pupil or flag.",
             extra={"errors": [{"field": "from", "in": "query", "message": "selection too large"}]},
         )
-    record_access(session, actor, "access.export", where, where.school_id)
+    record_access(session, actor, at, "access.export", where, where.school_id)
     return rows
 
 
@@ -192,20 +202,14 @@ def export_csv(db: Database, actor: Principal, where: LogFilter) -> Iterator[str
 
 
 def review_message(
-    *, session: Session, actor: Principal, message_id: int, review_in: ReviewCreate
+    *, session: Session, actor: Principal, at: datetime, message_id: int, review_in: ReviewCreate
 ) -> MessageReview:
-    message = session.get(Message, message_id)
-    if message is None:
-        raise NotFound("No such message.")
-    try:
-        school = visible_school(session, actor, message.school_id)
-    except NotFound:
-        raise NotFound("No such message.") from None
+    message = get_scoped(session, actor, Message, message_id, "No such message.")
+    school = visible_school(session, actor, message.school_id)
     require_role(actor, school, Role.dsl, action="review the log")
     assert actor.staff_id is not None
     if message.staff_id == actor.staff_id:
         raise RuleBroken("Nobody reviews their own communications.")
-    at = now()
     # One review mark per entry: two DSLs pressing "reviewed" at once leave one review, not two.
     once.claim(
         session,
@@ -223,6 +227,7 @@ def review_message(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="message.reviewed",
         object_type="message",
         object_id=message_id,
@@ -239,8 +244,8 @@ class QueueEntry:
 
 
 def review_queue(
-    *, session: Session, actor: Principal, cursor: str | None, limit: int
-) -> tuple[list[QueueEntry], str | None]:
+    *, session: Session, actor: Principal, at: datetime, cursor: str | None, limit: int
+) -> Page[QueueEntry]:
     """Flagged (and sampled) entries nobody has reviewed yet, oldest first."""
     school = visible_school(session, actor, actor.school_id or 0)
     require_role(actor, school, Role.dsl, action="work through the review queue")
@@ -249,15 +254,10 @@ def review_queue(
         col(Message.needs_review),
         col(Message.reviewed_at).is_(None),
     )
-    after = decode_int_cursor(cursor)
-    if after is not None:
-        query = query.where(col(Message.id) > after)
-    rows = list(session.exec(query.order_by(col(Message.id)).limit(limit + 1)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    at = now()
+    page = fetch_page(session, query, col(Message.id), cursor=cursor, limit=limit)
+    rows = page.items
     entries = [
         QueueEntry(view, int((at - row.logged_at).total_seconds()), row.sampled)
         for row, view in zip(rows, message_views(session, rows), strict=True)
     ]
-    return entries, encode_cursor(rows[-1].id) if more and rows else None
+    return Page(items=entries, next_cursor=page.next_cursor)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from contacts.incident_models import (
+from contacts.incidents.models import (
     DiscussionCreate,
     Incident,
     IncidentCreate,
@@ -17,16 +18,17 @@ from contacts.incident_models import (
 )
 from contacts.models import Alert, AlertKind
 from core import audit, once
-from core.clock import now
-from core.directory.access import own_or_reports, require_role, visible_school
+from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Pupil, Role, School, Staff
 from core.directory.staff import manages
-from core.errors import Conflict, Forbidden, NotFound, RuleBroken
-from core.pagination import Page, after_id, page_by_id
+from core.errors import Conflict, Forbidden, RuleBroken
+from core.pagination import Page, fetch_page
 from core.principal import Principal
 
 
-def report_incident(*, session: Session, actor: Principal, incident_in: IncidentCreate) -> Incident:
+def report_incident(
+    *, session: Session, actor: Principal, at: datetime, incident_in: IncidentCreate
+) -> Incident:
     """Any member of staff records what happened; their line manager and the DSL are emailed."""
     if actor.staff_id is None or actor.school_id is None:
         raise Forbidden("Incidents are reported by a member of staff.")
@@ -37,7 +39,6 @@ def report_incident(*, session: Session, actor: Principal, incident_in: Incident
     ).all()
     if len(set(found)) != len(pupil_ids):
         raise RuleBroken("Every pupil named must be a pupil of your school.")
-    at = now()
     if incident_in.occurred_at > at:
         raise RuleBroken("occurred_at is in the future.")
     assert school.id is not None
@@ -73,6 +74,7 @@ def report_incident(*, session: Session, actor: Principal, incident_in: Incident
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="incident.reported",
         object_type="incident",
         object_id=incident.id,
@@ -85,13 +87,9 @@ def report_incident(*, session: Session, actor: Principal, incident_in: Incident
 def _incident_in_scope(
     session: Session, actor: Principal, incident_id: int
 ) -> tuple[Incident, School, Staff]:
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound("No such incident.")
-    try:
-        school = visible_school(session, actor, incident.school_id)
-    except NotFound:
-        raise NotFound("No such incident.") from None
+    incident = get_scoped(session, actor, Incident, incident_id, "No such incident.")
+    school = session.get(School, incident.school_id)
+    assert school is not None
     reporter = session.get(Staff, incident.reporter_id)
     assert reporter is not None
     if incident.reporter_id != actor.staff_id and not manages(actor, reporter, school):
@@ -124,11 +122,16 @@ def list_incidents(
     if pupil_id is not None:
         involved = select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id)
         query = query.where(col(Incident.id).in_(involved))
-    return page_by_id(session.exec(after_id(query, col(Incident.id), cursor, limit)).all(), limit)
+    return fetch_page(session, query, col(Incident.id), cursor=cursor, limit=limit)
 
 
 def record_discussion(
-    *, session: Session, actor: Principal, incident_id: int, discussion: DiscussionCreate
+    *,
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    incident_id: int,
+    discussion: DiscussionCreate,
 ) -> Incident:
     """§5.2: the reporter's headteacher or line manager records the discussion and its outcome."""
     incident, school, reporter = _incident_in_scope(session, actor, incident_id)
@@ -144,7 +147,7 @@ def record_discussion(
         raise Conflict("The discussion of this incident has already been recorded.")
     if discussion.discussed_at.tzinfo is None:
         raise RuleBroken("discussed_at needs a time zone offset.")
-    if discussion.discussed_at > now():
+    if discussion.discussed_at > at:
         raise RuleBroken("discussed_at is in the future.")
     once.claim(
         session,
@@ -162,6 +165,7 @@ def record_discussion(
     audit.record(
         session,
         actor=actor,
+        at=at,
         action="incident.discussed",
         object_type="incident",
         object_id=incident.id,

@@ -1,0 +1,64 @@
+"""What consent/ needs of contacts: a contact's school, holder and pupils, and the end of a
+pupil's part of a contact when their consent is withdrawn."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from consent.models import Consent
+from consent.service import ConsentedContact
+from contacts.models import Alert, AlertKind, Contact, ContactPupil, ContactState
+from contacts.service import end_pupils
+from core.principal import Principal
+
+WITHDRAWAL_REASON = "Parental consent was withdrawn."
+
+
+class Contacts:
+    """contacts/'s side of `consent.service.ContactsOfConsent`."""
+
+    def find(self, session: Session, contact_id: int) -> ConsentedContact | None:
+        contact = session.get(Contact, contact_id)
+        if contact is None or contact.id is None:
+            return None
+        pupils = session.exec(
+            select(ContactPupil.pupil_id).where(ContactPupil.contact_id == contact.id)
+        ).all()
+        return ConsentedContact(
+            id=contact.id,
+            school_id=contact.school_id,
+            holder_id=contact.staff_id,
+            pupil_ids=frozenset(pupils),
+        )
+
+    def consent_withdrawn(
+        self, session: Session, *, actor: Principal, at: datetime, consent: Consent
+    ) -> None:
+        """The pupil's part ends now; the holder is alerted and must delete the method."""
+        contact = session.get(Contact, consent.contact_id)
+        assert contact is not None
+        if contact.state != ContactState.approved:
+            return
+        ended = end_pupils(
+            session,
+            actor=actor,
+            at=at,
+            contact=contact,
+            pupil_ids=[consent.pupil_id],
+            reason=WITHDRAWAL_REASON,
+        )
+        if ended:
+            session.add(
+                Alert(
+                    school_id=contact.school_id,
+                    kind=AlertKind.consent_withdrawn,
+                    contact_id=contact.id,
+                    staff_id=contact.staff_id,
+                    created_at=at,
+                )
+            )
+
+
+CONTACTS = Contacts()

@@ -1,0 +1,46 @@
+"""The review of the log: a flag per row (searchable through an index) and the DSL's marks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from core.db import UTCDateTime
+from core.directory.models import Forbid
+
+
+class MessageFlag(SQLModel, table=True):
+    """One row per flag, so the log can be searched by flag through an index."""
+
+    __tablename__ = "message_flag"
+
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True))
+    flag: str = Field(sa_column=Column(String(30), primary_key=True))
+
+    __table_args__ = (Index("ix_message_flag_flag_message_id", "flag", "message_id"),)
+
+
+class ReviewCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"note"})
+    note: str = Field(min_length=1, max_length=5000)
+
+
+class MessageReview(SQLModel, table=True):
+    __tablename__ = "message_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    reviewer_id: int = Field(foreign_key="staff.id")
+    reviewed_at: datetime = Field(sa_type=UTCDateTime)
+    note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class MessageReviewPublic(SQLModel):
+    id: int
+    message_id: int
+    reviewer_id: int
+    reviewed_at: datetime
+    note: str

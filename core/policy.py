@@ -1,0 +1,225 @@
+"""A trust's policy: the numbers the rules use, the deployment's defaults with the trust's own
+choices over them, resolved once at the edge and passed to every rule."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from sqlmodel import Session, SQLModel
+
+from core import audit
+from core.clock import school_date
+from core.directory.models import Forbid, Role, School, Trust
+from core.errors import Forbidden, NotFound
+from core.principal import Principal
+from core.settings import Settings
+from core.text import one_line
+
+# What a trust may set, and within what bounds. A trust may be stricter than the protocol, never
+# looser: consent is never asked for less than the deployment's age, some clean messages are
+# always sampled, and its own words only add to the deployment's lexicon.
+MOST_EXTRA_WORDS = 200
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the rules of one trust are; every rule takes it as an argument."""
+
+    trust_id: int | None
+    consent_age: int
+    default_zone: str
+    ending_notice_days: int
+    reminder_every_days: int
+    escalate_after_days: int
+    approval_wait_hours: int
+    lexicon: tuple[str, ...]
+    sample_rate: float
+
+    def zone(self, school: School) -> ZoneInfo:
+        """The school's own time zone, or the deployment's."""
+        return self.zone_of(school.timezone)
+
+    def zone_of(self, name: str | None) -> ZoneInfo:
+        return ZoneInfo(name or self.default_zone)
+
+    def today(self, school: School, at: datetime) -> date:
+        """The school's calendar date at the instant `at`."""
+        return school_date(at, self.zone(school))
+
+
+# The trust's own settings: column name on the trust → policy field.
+OWN = {
+    "consent_age": "consent_age",
+    "ending_notice_days": "ending_notice_days",
+    "reminder_every_days": "reminder_every_days",
+    "escalate_after_days": "escalate_after_days",
+    "approval_wait_hours": "approval_wait_hours",
+    "review_sample_rate": "sample_rate",
+}
+
+
+def deployment_policy(settings: Settings, trust_id: int | None = None) -> Policy:
+    """The deployment's defaults: the policy of a trust that has chosen nothing."""
+    return Policy(
+        trust_id=trust_id,
+        consent_age=settings.consent_age,
+        default_zone=settings.school_timezone,
+        ending_notice_days=settings.ending_notice_days,
+        reminder_every_days=settings.reminder_every_days,
+        escalate_after_days=settings.escalate_after_days,
+        approval_wait_hours=settings.approval_wait_hours,
+        lexicon=tuple(settings.review_lexicon),
+        sample_rate=settings.review_sample_rate,
+    )
+
+
+def extra_words(trust: Trust) -> list[str]:
+    return list(json.loads(trust.extra_lexicon)) if trust.extra_lexicon else []
+
+
+def policy_of(trust: Trust | None, settings: Settings) -> Policy:
+    """The policy of this trust: the deployment's defaults, with the trust's choices over them."""
+    base = deployment_policy(settings, trust.id if trust else None)
+    if trust is None:
+        return base
+    chosen: dict[str, Any] = {
+        field: getattr(trust, column)
+        for column, field in OWN.items()
+        if getattr(trust, column) is not None
+    }
+    words = extra_words(trust)
+    if words:
+        chosen["lexicon"] = base.lexicon + tuple(w for w in words if w not in base.lexicon)
+    return Policy(**{**base.__dict__, **chosen})
+
+
+def policy_for(session: Session, trust_id: int | None, settings: Settings) -> Policy:
+    """The policy of the trust with this id (the deployment's for the command line's None)."""
+    return policy_of(session.get(Trust, trust_id) if trust_id is not None else None, settings)
+
+
+def policy_for_school(session: Session, school: School, settings: Settings) -> Policy:
+    return policy_for(session, school.trust_id, settings)
+
+
+# ---------------------------------------------------------------- reading and changing it
+
+
+class PolicyChange(Forbid, SQLModel):
+    """A trust's own choices; null goes back to the deployment's default."""
+
+    consent_age: int | None = Field(default=None, ge=16, le=18)
+    ending_notice_days: int | None = Field(default=None, ge=0, le=60)
+    reminder_every_days: int | None = Field(default=None, ge=1, le=14)
+    escalate_after_days: int | None = Field(default=None, ge=1, le=30)
+    approval_wait_hours: int | None = Field(default=None, ge=1, le=168)
+    review_sample_rate: float | None = Field(default=None, ge=0.01, le=1)
+    extra_lexicon: list[str] | None = Field(default=None, max_length=MOST_EXTRA_WORDS)
+
+    @field_validator("extra_lexicon")
+    @classmethod
+    def _words(cls, words: list[str] | None) -> list[str] | None:
+        if words is None:
+            return None
+        cleaned = []
+        for word in words:
+            word = one_line(word).strip().lower()
+            if not 2 <= len(word) <= 100:
+                raise ValueError("each word or phrase must be 2 to 100 characters")
+            if word not in cleaned:
+                cleaned.append(word)
+        return cleaned
+
+
+class PolicyPublic(SQLModel):
+    trust_id: int
+    consent_age: int
+    time_zone: str
+    ending_notice_days: int
+    reminder_every_days: int
+    escalate_after_days: int
+    approval_wait_hours: int
+    review_sample_rate: float
+    review_lexicon: list[str]
+    # What the trust chose itself; every other value is the deployment's default.
+    trust_own: dict[str, Any]
+
+
+def _trust(session: Session, actor: Principal, trust_id: int) -> Trust:
+    trust = session.get(Trust, trust_id)
+    if trust is None or not (actor.operator or actor.trust_id == trust_id):
+        raise NotFound("No such trust.")
+    return trust
+
+
+def _public(trust: Trust, policy: Policy) -> PolicyPublic:
+    assert trust.id is not None
+    own: dict[str, Any] = {c: getattr(trust, c) for c in OWN if getattr(trust, c) is not None}
+    if trust.extra_lexicon:
+        own["extra_lexicon"] = extra_words(trust)
+    return PolicyPublic(
+        trust_id=trust.id,
+        consent_age=policy.consent_age,
+        time_zone=policy.default_zone,
+        ending_notice_days=policy.ending_notice_days,
+        reminder_every_days=policy.reminder_every_days,
+        escalate_after_days=policy.escalate_after_days,
+        approval_wait_hours=policy.approval_wait_hours,
+        review_sample_rate=policy.sample_rate,
+        review_lexicon=list(policy.lexicon),
+        trust_own=own,
+    )
+
+
+def get_policy(
+    *, session: Session, actor: Principal, settings: Settings, trust_id: int
+) -> PolicyPublic:
+    """Anyone in the trust may read the rules they work under."""
+    trust = _trust(session, actor, trust_id)
+    return _public(trust, policy_of(trust, settings))
+
+
+def change_policy(
+    *,
+    session: Session,
+    actor: Principal,
+    settings: Settings,
+    at: datetime,
+    trust_id: int,
+    change: PolicyChange,
+) -> PolicyPublic:
+    """A trust administrator sets the trust's own choices; each change is in the record."""
+    trust = _trust(session, actor, trust_id)
+    if not (actor.operator or actor.has(Role.trust_admin)):
+        raise Forbidden("Only trust_admin may change the trust's policy.")
+    changed: dict[str, list[Any]] = {}
+    for name, value in change.model_dump(exclude_unset=True).items():
+        stored = json.dumps(value) if name == "extra_lexicon" and value else value
+        if name == "extra_lexicon" and value == []:
+            stored = None
+        before = getattr(trust, name)
+        if before != stored:
+            changed[name] = [
+                extra_words(trust) if name == "extra_lexicon" else before,
+                value,
+            ]
+            setattr(trust, name, stored)
+    if changed:
+        session.add(trust)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            at=at,
+            action="policy.changed",
+            object_type="trust",
+            object_id=trust.id,
+            school_id=None,
+            details={"changed": changed},
+        )
+    return _public(trust, policy_of(trust, settings))
