@@ -360,14 +360,8 @@ def pupil_chronology(
         emails=col(OutboxEmail.contact_id).in_(contact_ids),
     )
     page = _page(session, story, cursor, limit)
-    record_access(
-        session,
-        actor,
-        at,
-        "access.pupil_chronology",
-        LogFilter(pupil_id=pupil_id),
-        pupil.school_id,
-    )
+    where = LogFilter(pupil_id=pupil_id)
+    record_access(session, actor, at, "access.pupil_chronology", where, pupil.school_id)
     return page
 
 
@@ -396,12 +390,6 @@ def staff_chronology(
         | col(OutboxEmail.contact_id).in_(contact_ids),
     )
     page = _page(session, story, cursor, limit)
-    record_access(
-        session,
-        actor,
-        at,
-        "access.staff_chronology",
-        LogFilter(staff_id=staff_id),
-        staff.school_id,
-    )
+    where = LogFilter(staff_id=staff_id)
+    record_access(session, actor, at, "access.staff_chronology", where, staff.school_id)
     return page

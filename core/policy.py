@@ -219,7 +219,8 @@ def change_policy(
             action="policy.changed",
             object_type="trust",
             object_id=trust.id,
-            school_id=None,
+            # Filed at the trust admin's own school, where its DSL and the trust's DSLs read it.
+            school_id=actor.school_id,
             details={"changed": changed},
         )
     return _public(trust, policy_of(trust, settings))

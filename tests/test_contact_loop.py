@@ -725,3 +725,18 @@ def test_withdrawal_on_an_approved_contact_queues_the_staff_alert(client, world,
         [alert] = session.exec(select(Alert)).all()
         assert alert.kind == "consent_withdrawn" and alert.staff_id == world.ids["owner"]
     assert count_rows(db, "deletion_task") == 1
+
+
+def test_a_refusal_names_the_rule_that_refused(client, world, school):
+    """Another manager deciding a request is told who may decide, not who may read."""
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    refused = client.post(
+        f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("other_manager")
+    )
+    assert_problem(refused, 403, detail_contains="line manager or headteacher may decide")
+    ended = client.post(
+        f"/contacts/{cid}/end", json={"reason": "x"}, headers=world.auth("other_staff")
+    )
+    assert_problem(ended, 403, detail_contains="owner, their line manager")
