@@ -16,7 +16,7 @@ from core.policy import policy_for_school
 from core.settings import Settings
 from scheduler import emails
 from scheduler.recipients import claimed, manager_and_dsls, send, stamp_once
-from scheduler.steps import each_due
+from scheduler.steps import each_due, schools_and_policies
 
 
 def _pupils_to_name(
@@ -106,13 +106,9 @@ def _remind(session: Session, contact_id: int, settings: Settings, at: datetime)
 def _escalate(db: Database, settings: Settings, at: datetime) -> int:
     """Tasks open longer than the trust's escalation interval: the line manager and DSLs hear,
     once per contact, a step of contacts at a time, school by school."""
-    with db.session(read_only=True) as session:
-        schools = [
-            (s.id, policy_for_school(session, s, settings).escalate_after_days)
-            for s in session.exec(select(School)).all()
-        ]
     sent = 0
-    for school_id, days in schools:
+    for school, policy in schools_and_policies(db, settings):
+        school_id, days = school.id, policy.escalate_after_days
         # Tasks are locked, not contacts: the same order as confirming a deletion, which locks
         # its tasks before it closes the contact.
         overdue = (

@@ -21,14 +21,13 @@ from contacts.service import end_contacts_past_their_end_date
 from core import throttle
 from core.db import Database
 from core.directory.models import Role, School, Staff
-from core.policy import policy_for_school
 from core.settings import Settings
 from scheduler import emails
 from scheduler.checkpointing import sign_and_send
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
 from scheduler.recipients import manager_and_dsls, send, staff_with_role, stamp_once
-from scheduler.steps import SCHEDULER, STEP, each_due, in_steps
+from scheduler.steps import SCHEDULER, STEP, each_due, in_steps, schools_and_policies
 
 log = logging.getLogger("contactlog.scheduler")
 
@@ -48,18 +47,13 @@ def end_sweep(db: Database, settings: Settings, at: datetime) -> int:
 def ending_soon(db: Database, settings: Settings, at: datetime) -> int:
     """The staff member hears ENDING_NOTICE_DAYS before a contact ends: school by school, a
     step of contacts at a time."""
-    with db.session(read_only=True) as session:
-        schools = [
-            (s.id, policy.today(s, at), policy)
-            for s in session.exec(select(School)).all()
-            for policy in [policy_for_school(session, s, settings)]
-        ]
     sent = 0
-    for school_id, today, every in schools:
+    for school, every in schools_and_policies(db, settings):
+        today = every.today(school, at)
         due = (
             select(Contact.id)
             .where(
-                Contact.school_id == school_id,
+                Contact.school_id == school.id,
                 Contact.state == ContactState.approved,
                 col(Contact.ending_notice_at).is_(None),
                 Contact.ends_on >= today,
@@ -147,20 +141,15 @@ def _incident_alert(
 
 def approvals(db: Database, settings: Settings, at: datetime) -> int:
     """A request waiting longer than the trust's approval wait: its approver is reminded once."""
-    with db.session(read_only=True) as session:
-        schools = [
-            (s.id, policy_for_school(session, s, settings).approval_wait_hours)
-            for s in session.exec(select(School)).all()
-        ]
     sent = 0
-    for school_id, hours in schools:
+    for school, policy in schools_and_policies(db, settings):
         waiting = (
             select(Contact.id)
             .where(
-                Contact.school_id == school_id,
+                Contact.school_id == school.id,
                 Contact.state == ContactState.requested,
                 col(Contact.approval_chased_at).is_(None),
-                Contact.requested_at <= at - timedelta(hours=hours),
+                Contact.requested_at <= at - timedelta(hours=policy.approval_wait_hours),
             )
             .order_by(col(Contact.id))
         )

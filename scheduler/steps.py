@@ -6,12 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.db import Database
+from core.directory.models import School
+from core.policy import Policy, policy_for
 from core.principal import Principal
+from core.settings import Settings
 
 SCHEDULER = Principal.command_line()
+
+
+def schools_and_policies(db: Database, settings: Settings) -> list[tuple[School, Policy]]:
+    """Every school with its trust's policy: jobs that work school by school start here."""
+    with db.session(read_only=True) as session:
+        schools = list(session.exec(select(School)).all())
+        policies = {t: policy_for(session, t, settings) for t in {s.trust_id for s in schools}}
+        session.expunge_all()
+    return [(s, policies[s.trust_id]) for s in schools]
 
 
 # ---------------------------------------------------------------- working in small steps
