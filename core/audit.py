@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, Text, bindparam, update
 from sqlalchemy import event as orm_event
 from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.db import UTCDateTime, table_of
 from core.principal import Principal
@@ -235,9 +236,8 @@ class EventFilter:
     actor_id: int | None = None
 
 
-def list_events(
-    session: Session, *, where: EventFilter, after: int | None, limit: int
-) -> list[AuditEvent]:
+def events_query(where: EventFilter) -> SelectOfScalar[AuditEvent]:
+    """The events matching `where`, for paging in order of the chain."""
     query = select(AuditEvent)
     if where.school_ids is not None:
         query = query.where(col(AuditEvent.school_id).in_(where.school_ids))
@@ -249,9 +249,7 @@ def list_events(
         query = query.where(AuditEvent.object_id == where.object_id)
     if where.actor_id is not None:
         query = query.where(AuditEvent.actor_id == where.actor_id)
-    if after is not None:
-        query = query.where(AuditEvent.seq > after)
-    return list(session.exec(query.order_by(col(AuditEvent.seq)).limit(limit + 1)).all())
+    return query
 
 
 def public(event: AuditEvent) -> AuditEventPublic:

@@ -61,11 +61,13 @@ def fetch_page(
     cursor: str | None,
     limit: int,
     newest_first: bool = False,
+    key: str = "id",
 ) -> Page[Any]:
     """The page of `query` after `cursor`, in id order (or newest first): the one paginator.
 
     It fetches one row past the limit, which only says whether there is more; the cursor is
-    the last id shown, so a page never shifts as rows are added."""
+    the last key shown (`key`: the attribute `id_column` maps to), so a page never shifts as rows
+    are added."""
     bound = decode_int_cursor(cursor)
     if bound is not None:
         query = query.where(id_column < bound if newest_first else id_column > bound)
@@ -73,4 +75,5 @@ def fetch_page(
     rows = list(session.exec(query.order_by(order).limit(limit + 1)).all())
     more = len(rows) > limit
     shown = rows[:limit]
-    return Page(items=shown, next_cursor=encode_cursor(shown[-1].id) if more and shown else None)
+    last = getattr(shown[-1], key) if shown else None
+    return Page(items=shown, next_cursor=encode_cursor(last) if more and shown else None)

@@ -1,0 +1,78 @@
+"""Reading the change record: who may (DSLs), what they see (their school's, or their trust's
+for trust roles), checking it is unaltered, and the checkpoints that vouch for it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlmodel import Session, col
+
+from core import audit, checkpoints, verification
+from core.audit import AuditEvent, AuditEventPublic, EventFilter
+from core.directory.access import require_role, visible_school
+from core.directory.models import TRUST_ROLES, Role
+from core.directory.schools import list_schools
+from core.pagination import Page, fetch_page
+from core.principal import Principal
+from core.settings import Settings
+from core.verification import VerifyResult
+
+
+def _as_dsl(session: Session, actor: Principal, action: str) -> list[int]:
+    """The schools whose record this DSL reads; Forbidden for anyone else."""
+    school = visible_school(session, actor, actor.school_id or 0)
+    require_role(actor, school, Role.dsl, action=action)
+    if actor.roles & TRUST_ROLES:
+        return [s.id for s in list_schools(session=session, actor=actor) if s.id is not None]
+    assert school.id is not None
+    return [school.id]
+
+
+def read_events(
+    *, session: Session, actor: Principal, where: EventFilter, cursor: str | None, limit: int
+) -> Page[AuditEventPublic]:
+    """The events of the actor's schools that match `where`, in the chain's order."""
+    schools = _as_dsl(session, actor, "read the change record")
+    page = fetch_page(
+        session,
+        audit.events_query(replace(where, school_ids=schools)),
+        col(AuditEvent.seq),
+        cursor=cursor,
+        limit=limit,
+        key="seq",
+    )
+    return Page(items=[audit.public(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+def verify(*, session: Session, actor: Principal, settings: Settings, at: datetime) -> VerifyResult:
+    """Every link of the chain recomputed; a check made within VERIFY_REUSE_SECONDS is served
+    again."""
+    _as_dsl(session, actor, "verify the change record")
+    return verification.verify_or_reuse(session, at=at, reuse_seconds=settings.verify_reuse_seconds)
+
+
+def public_key(*, session: Session, actor: Principal, settings: Settings) -> checkpoints.PublicKey:
+    _as_dsl(session, actor, "read the checkpoints' public key")
+    return checkpoints.public_key(checkpoints.load_key(settings.checkpoint_key_path))
+
+
+def list_checkpoints(
+    *, session: Session, actor: Principal, limit: int
+) -> list[checkpoints.CheckpointPublic]:
+    _as_dsl(session, actor, "read the checkpoints")
+    return [
+        checkpoints.CheckpointPublic.model_validate(c, from_attributes=True)
+        for c in checkpoints.listed(session, limit=limit)
+    ]
+
+
+def check_checkpoint(
+    *,
+    session: Session,
+    actor: Principal,
+    checkpoint: checkpoints.CheckpointIn,
+    trusted_key: str | None,
+) -> checkpoints.CheckpointVerdict:
+    _as_dsl(session, actor, "check the change record")
+    return checkpoints.verify_against(session, checkpoint=checkpoint, trusted_key=trusted_key)
