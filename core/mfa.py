@@ -205,3 +205,25 @@ def seed(session: Session, *, staff: Staff, secret: str, at: datetime) -> None:
     assert staff.id is not None
     session.add(SecondFactor(staff_id=staff.id, secret=secret, created_at=at, confirmed_at=at))
     session.flush()
+
+
+# ---------------------------------------------------------------- the signed-in person's own
+
+
+def _own_account(session: Session, actor: Principal) -> Staff:
+    staff = session.get(Staff, actor.staff_id) if actor.staff_id is not None else None
+    if staff is None:
+        raise RuleBroken("A second factor belongs to a staff account; sign in as one.")
+    return staff
+
+
+def start_enrolment(
+    *, session: Session, actor: Principal, settings: Settings, at: datetime
+) -> Enrolment:
+    """My new secret, for my authenticator app."""
+    return begin(session, staff=_own_account(session, actor), issuer=settings.mfa_issuer, at=at)
+
+
+def confirm_enrolment(*, session: Session, actor: Principal, at: datetime, code: str) -> list[str]:
+    """My first code turns my second factor on; the answer is my recovery codes."""
+    return confirm(session, actor=actor, staff=_own_account(session, actor), code=code, at=at)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from api.deps import ActingDep
 from core import mfa
-from core.clock import now
 from core.directory import privileged
-from core.directory.models import Forbid, RecordId, Staff
-from core.directory.privileged import ChangeKind, PendingChangePublic
-from core.directory.staff import staff_for_admin
+from core.directory.models import Forbid, RecordId
+from core.directory.privileged import PendingChangePublic
+from core.directory.staff import propose_second_factor_reset
 
 router = APIRouter(tags=["access"])
 
@@ -32,64 +31,53 @@ class RecoveryCodesPublic(BaseModel):
     )
 
 
-def _me(session: SessionDep, actor: CurrentPrincipal) -> Staff:
-    staff = session.get(Staff, actor.staff_id)
-    assert staff is not None
-    return staff
-
-
 @router.post("/me/mfa", response_model=EnrolmentPublic)
-def begin_enrolment(
-    session: SessionDep, actor: CurrentPrincipal, settings: SettingsDep
-) -> EnrolmentPublic:
+def begin_enrolment(acting: ActingDep) -> EnrolmentPublic:
     """A new secret for your authenticator app (scan the QR code); confirm it with a code."""
-    enrolment = mfa.begin(session, staff=_me(session, actor), issuer=settings.mfa_issuer, at=now())
+    enrolment = mfa.start_enrolment(
+        session=acting.session, actor=acting.actor, settings=acting.settings, at=acting.at
+    )
     return EnrolmentPublic(**enrolment.__dict__)
 
 
 @router.post("/me/mfa/confirm", response_model=RecoveryCodesPublic)
-def confirm_enrolment(
-    body: CodeCreate, session: SessionDep, actor: CurrentPrincipal
-) -> RecoveryCodesPublic:
+def confirm_enrolment(body: CodeCreate, acting: ActingDep) -> RecoveryCodesPublic:
     """The first code from the app turns the second factor on; then sign in again with a code."""
-    codes = mfa.confirm(session, actor=actor, staff=_me(session, actor), code=body.code, at=now())
+    codes = mfa.confirm_enrolment(
+        session=acting.session, actor=acting.actor, at=acting.at, code=body.code
+    )
     return RecoveryCodesPublic(recovery_codes=codes)
 
 
 @router.post("/staff/{staff_id:int}/mfa-reset", response_model=PendingChangePublic, status_code=202)
-def propose_mfa_reset(
-    staff_id: RecordId, session: SessionDep, actor: CurrentPrincipal, settings: SettingsDep
-) -> PendingChangePublic:
+def propose_mfa_reset(staff_id: RecordId, acting: ActingDep) -> PendingChangePublic:
     """Someone lost their phone: remove their second factor once a second person confirms."""
-    staff, school = staff_for_admin(session=session, actor=actor, staff_id=staff_id)
-    at = now()
-    change = privileged.propose(
-        session,
-        actor=actor,
-        staff=staff,
-        school=school,
-        kind=ChangeKind.mfa_reset,
-        settings=settings,
-        at=at,
+    return propose_second_factor_reset(
+        session=acting.session,
+        actor=acting.actor,
+        settings=acting.settings,
+        at=acting.at,
+        staff_id=staff_id,
     )
-    return privileged.public(change, at)
 
 
 @router.get("/pending-changes", response_model=list[PendingChangePublic])
-def list_pending_changes(session: SessionDep, actor: CurrentPrincipal) -> object:
+def list_pending_changes(acting: ActingDep) -> object:
     """Privileged changes waiting for a second person that you may confirm or refuse."""
-    return privileged.list_pending(session=session, actor=actor, at=now())
+    return privileged.list_pending(session=acting.session, actor=acting.actor, at=acting.at)
 
 
 @router.post("/pending-changes/{change_id:int}/confirm", response_model=PendingChangePublic)
-def confirm_change(change_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
+def confirm_change(change_id: RecordId, acting: ActingDep) -> object:
+    """The second person confirms: the change takes effect now."""
     return privileged.decide(
-        session=session, actor=actor, change_id=change_id, confirm=True, at=now()
+        session=acting.session, actor=acting.actor, change_id=change_id, confirm=True, at=acting.at
     )
 
 
 @router.post("/pending-changes/{change_id:int}/refuse", response_model=PendingChangePublic)
-def refuse_change(change_id: RecordId, session: SessionDep, actor: CurrentPrincipal) -> object:
+def refuse_change(change_id: RecordId, acting: ActingDep) -> object:
+    """The second person refuses: nothing changes."""
     return privileged.decide(
-        session=session, actor=actor, change_id=change_id, confirm=False, at=now()
+        session=acting.session, actor=acting.actor, change_id=change_id, confirm=False, at=acting.at
     )

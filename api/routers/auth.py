@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ActingDep, CurrentPrincipal, PasswordsDep, SessionDep, SettingsDep, TokensDep
+from api.deps import ActingDep, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problem
 from core import accounts
 from core.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
@@ -124,9 +124,9 @@ def set_password(body: PasswordSetCreate, session: SessionDep, passwords: Passwo
 
 
 @router.post("/auth/revoke", status_code=204)
-def revoke(session: SessionDep, actor: CurrentPrincipal) -> Response:
+def revoke(acting: ActingDep) -> Response:
     """Sign out everywhere: every token issued to me so far stops working."""
-    revoke_tokens(session=session, actor=actor)
+    revoke_tokens(session=acting.session, actor=acting.actor)
     return Response(status_code=204)
 
 

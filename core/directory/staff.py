@@ -352,3 +352,20 @@ def update_staff(
             email=new_email,
         )
     return public_staff(session, [staff], at)[0]
+
+
+def propose_second_factor_reset(
+    *, session: Session, actor: Principal, settings: Settings, at: datetime, staff_id: int
+) -> privileged.PendingChangePublic:
+    """Someone lost their phone: their second factor goes once a second person confirms."""
+    staff, school = staff_for_admin(session=session, actor=actor, staff_id=staff_id)
+    change = privileged.propose(
+        session,
+        actor=actor,
+        staff=staff,
+        school=school,
+        kind=ChangeKind.mfa_reset,
+        settings=settings,
+        at=at,
+    )
+    return privileged.public(change, at)
