@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from contacts.models import Contact, ContactPupil, DeletionTask
+from contacts import repository
+from contacts.models import Contact, DeletionTask
 from core.db import Database
-from core.directory.models import Pupil, School, Staff
+from core.directory.models import School, Staff
 from core.policy import policy_for_school
 from core.settings import Settings
 from scheduler import emails
@@ -23,12 +24,10 @@ def _pupils_to_name(
     session: Session, contact: Contact, tasks: list[DeletionTask]
 ) -> list[str] | None:
     """Name pupils only when part of the contact ended: then the holder must know whom to remove."""
-    links = session.exec(select(ContactPupil).where(ContactPupil.contact_id == contact.id)).all()
-    if len(tasks) >= len(links):
+    assert contact.id is not None
+    if len(tasks) >= len(repository.pupils_on(session, contact.id)):
         return None
-    pupils = session.exec(
-        select(Pupil).where(col(Pupil.id).in_([t.pupil_id for t in tasks])).order_by(col(Pupil.id))
-    ).all()
+    pupils = repository.pupils_by_id(session, [t.pupil_id for t in tasks])
     return [f"{p.given_name} {p.family_name[:1]}. ({p.school_reference})" for p in pupils]
 
 
@@ -47,23 +46,13 @@ def deletion_reminders(db: Database, settings: Settings, at: datetime) -> int:
 
     # The tasks are locked (as confirming a deletion locks them, before its contact), and a
     # contact's other due tasks join its one email.
-    due = (
-        select(DeletionTask.contact_id)
-        .where(col(DeletionTask.confirmed_at).is_(None), col(DeletionTask.next_reminder_at) <= at)
-        .order_by(col(DeletionTask.id))
-    )
+    due = repository.contacts_with_reminders_due(at)
     reminded = each_due(db, due, lambda session, cid: _remind(session, cid, settings, at))
     return reminded + _escalate(db, settings, at)
 
 
 def _remind(session: Session, contact_id: int, settings: Settings, at: datetime) -> int:
-    due = session.exec(
-        select(DeletionTask).where(
-            DeletionTask.contact_id == contact_id,
-            col(DeletionTask.confirmed_at).is_(None),
-            col(DeletionTask.next_reminder_at) <= at,
-        )
-    ).all()
+    due = repository.reminders_due(session, contact_id, at)
     tasks: list[DeletionTask] = []
     number: dict[int, int] = {}  # which reminder this is, counted before the claim bumps it
     for task in due:
@@ -111,16 +100,8 @@ def _escalate(db: Database, settings: Settings, at: datetime) -> int:
         school_id, days = school.id, policy.escalate_after_days
         # Tasks are locked, not contacts: the same order as confirming a deletion, which locks
         # its tasks before it closes the contact.
-        overdue = (
-            select(DeletionTask.contact_id)
-            .where(
-                DeletionTask.school_id == school_id,
-                col(DeletionTask.confirmed_at).is_(None),
-                col(DeletionTask.escalated_at).is_(None),
-                col(DeletionTask.created_at) <= at - timedelta(days=days),
-            )
-            .order_by(col(DeletionTask.id))
-        )
+        assert school_id is not None
+        overdue = repository.contacts_with_overdue_deletions(school_id, at - timedelta(days=days))
         sent += each_due(
             db, overdue, partial(_escalate_contact, days=days, settings=settings, at=at)
         )
@@ -130,14 +111,7 @@ def _escalate(db: Database, settings: Settings, at: datetime) -> int:
 def _escalate_contact(
     session: Session, contact_id: int, *, days: int, settings: Settings, at: datetime
 ) -> int:
-    open_tasks = session.exec(
-        select(DeletionTask).where(
-            DeletionTask.contact_id == contact_id,
-            col(DeletionTask.confirmed_at).is_(None),
-            col(DeletionTask.escalated_at).is_(None),
-            col(DeletionTask.created_at) <= at - timedelta(days=days),
-        )
-    ).all()
+    open_tasks = repository.overdue_deletions(session, contact_id, at - timedelta(days=days))
     tasks = [t for t in open_tasks if stamp_once(session, col(DeletionTask.escalated_at), t.id, at)]
     if not tasks:
         return 0

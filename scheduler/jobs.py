@@ -7,14 +7,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
+from contacts import repository
 from contacts.incidents.models import Incident
 from contacts.models import (
     Alert,
     AlertKind,
     Contact,
-    ContactState,
     Message,
 )
 from contacts.service import end_contacts_past_their_end_date
@@ -50,17 +50,9 @@ def ending_soon(db: Database, settings: Settings, at: datetime) -> int:
     sent = 0
     for school, every in schools_and_policies(db, settings):
         today = every.today(school, at)
-        due = (
-            select(Contact.id)
-            .where(
-                Contact.school_id == school.id,
-                Contact.state == ContactState.approved,
-                col(Contact.ending_notice_at).is_(None),
-                Contact.ends_on >= today,
-                Contact.ends_on <= today + timedelta(days=every.ending_notice_days),
-            )
-            .order_by(col(Contact.id))
-        )
+        assert school.id is not None
+        last_day = today + timedelta(days=every.ending_notice_days)
+        due = repository.contacts_ending_soon(school.id, today, last_day)
         sent += each_due(db, due, lambda session, cid: _ending_notice(session, cid, settings, at))
     return sent
 
@@ -88,8 +80,9 @@ def _ending_notice(session: Session, contact_id: int, settings: Settings, at: da
 
 def alerts(db: Database, settings: Settings, at: datetime) -> int:
     """DSLs hear of each flagged message; staff, when a consent on their contact is withdrawn."""
-    pending = select(Alert.id).where(col(Alert.emailed_at).is_(None)).order_by(col(Alert.id))
-    return each_due(db, pending, lambda session, aid: _alert(session, aid, settings, at))
+    return each_due(
+        db, repository.alerts_not_emailed(), lambda session, aid: _alert(session, aid, settings, at)
+    )
 
 
 def _alert(session: Session, alert_id: int, settings: Settings, at: datetime) -> int:
@@ -143,16 +136,9 @@ def approvals(db: Database, settings: Settings, at: datetime) -> int:
     """A request waiting longer than the trust's approval wait: its approver is reminded once."""
     sent = 0
     for school, policy in schools_and_policies(db, settings):
-        waiting = (
-            select(Contact.id)
-            .where(
-                Contact.school_id == school.id,
-                Contact.state == ContactState.requested,
-                col(Contact.approval_chased_at).is_(None),
-                Contact.requested_at <= at - timedelta(hours=policy.approval_wait_hours),
-            )
-            .order_by(col(Contact.id))
-        )
+        assert school.id is not None
+        since = at - timedelta(hours=policy.approval_wait_hours)
+        waiting = repository.requests_waiting_since(school.id, since)
         sent += each_due(db, waiting, lambda session, cid: _chase(session, cid, settings, at))
     return sent
 
