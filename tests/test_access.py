@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text as sql
 
 from core import clock
-from tests.conftest import PASSWORD, assert_problem, count_rows, enrol, request_body
+from tests.builders import enrol, request_body
+from tests.conftest import PASSWORD, assert_problem, count_rows
 from tests.test_scheduler import mail_server, mail_settings, run_all
 
 __all__ = ["mail_server", "mail_settings"]  # fixtures, used by name

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from tests.conftest import TODAY, message, request_body, test_settings
+from tests.builders import TODAY, message, request_body
+from tests.conftest import test_settings
 
 ACTORS = [
     "owner",

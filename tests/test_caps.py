@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD, assert_problem, count_rows, message, request_body
+from tests.builders import message, request_body
+from tests.conftest import PASSWORD, assert_problem, count_rows
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,14 @@ from tests.conftest import PASSWORD, assert_problem, count_rows, message, reques
 @pytest.mark.parametrize("limit", [0, -1, 201, 10**9, "many"])
 def test_page_size_is_capped(client, world, path, limit):
     assert_problem(client.get(f"{path}?limit={limit}", headers=world.auth("dsl")), 422)
+
+
+def test_a_page_holds_no_more_than_the_deployments_page_size(client, world, settings, monkeypatch):
+    monkeypatch.setattr(settings, "max_page_size", 3)
+    first = client.get("/staff?limit=200", headers=world.auth("dsl")).json()
+    assert len(first["items"]) == 3 and first["next_cursor"]
+    rest = client.get(f"/staff?limit=200&cursor={first['next_cursor']}", headers=world.auth("dsl"))
+    assert len(rest.json()["items"]) == 3  # school A's nine accounts, three at a time
 
 
 def test_body_size_is_capped(client, world, school, settings, db):

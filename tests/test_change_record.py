@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from core import audit, clock, verification
 from core.principal import Principal
-from tests.conftest import assert_problem, count_rows, message, request_body
+from tests.builders import message, request_body
+from tests.conftest import assert_problem, count_rows
 
 
 @pytest.fixture

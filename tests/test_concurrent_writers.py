@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.conftest import count_rows, request_body
+from tests.builders import request_body
+from tests.conftest import count_rows
 from tests.test_staff_client import Server
 
 WRITERS = 50

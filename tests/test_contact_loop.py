@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import clock
-from tests.conftest import TODAY, assert_problem, count_rows, dob, message, request_body
+from tests.builders import dob, message, request_body, today
+from tests.conftest import assert_problem, count_rows
 
 
 def test_the_whole_loop(client, world, school, db):
@@ -71,7 +72,7 @@ def test_the_whole_loop(client, world, school, db):
             "guardian_id": school["guardian"],
             "method": "signed_form",
             "evidence_reference": "Form 2026/114",
-            "given_on": TODAY.isoformat(),
+            "given_on": today().isoformat(),
         },
         headers=admin,
     )
@@ -81,7 +82,7 @@ def test_the_whole_loop(client, world, school, db):
         f"/pupils/{school['older']}/parent-notices",
         json={
             "contact_id": cid,
-            "informed_on": TODAY.isoformat(),
+            "informed_on": today().isoformat(),
             "informed_by": "Mr Okafor",
             "method": "email",
             "reason_explained": "Team WhatsApp for fixtures",
@@ -116,7 +117,7 @@ def test_the_whole_loop(client, world, school, db):
         headers=dsl,
     )
     assert withdrawn.status_code == 200, withdrawn.text
-    assert withdrawn.json()["withdrawn_on"] == TODAY.isoformat()
+    assert withdrawn.json()["withdrawn_on"] == today().isoformat()
     after = {
         p["pupil_id"]: p for p in client.get(f"/contacts/{cid}", headers=owner).json()["pupils"]
     }
@@ -447,7 +448,7 @@ def test_consent_rules(client, world, school):
         "guardian_id": school["guardian"],
         "method": "email",
         "evidence_reference": "Email 12 Sep",
-        "given_on": TODAY.isoformat(),
+        "given_on": today().isoformat(),
     }
     # The staff member who benefits cannot record it, even if they are an admin.
     client.patch(
@@ -465,7 +466,7 @@ def test_consent_rules(client, world, school):
         422,
         detail_contains="parental responsibility",
     )
-    future = {**good, "given_on": (TODAY + timedelta(days=3)).isoformat()}
+    future = {**good, "given_on": (today() + timedelta(days=3)).isoformat()}
     assert_problem(
         client.post(
             f"/pupils/{school['young']}/consents", json=future, headers=world.auth("admin")
@@ -474,8 +475,8 @@ def test_consent_rules(client, world, school):
     )
     expired = {
         **good,
-        "given_on": (TODAY - timedelta(days=30)).isoformat(),
-        "expires_on": (TODAY - timedelta(days=1)).isoformat(),
+        "given_on": (today() - timedelta(days=30)).isoformat(),
+        "expires_on": (today() - timedelta(days=1)).isoformat(),
     }
     client.post(f"/pupils/{school['young']}/consents", json=expired, headers=world.auth("dsl"))
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
@@ -504,7 +505,7 @@ def test_who_may_record_consent(client, world, school, who, status):
         "guardian_id": school["guardian"],
         "method": "app",
         "evidence_reference": "App 1",
-        "given_on": TODAY.isoformat(),
+        "given_on": today().isoformat(),
     }
     response = client.post(
         f"/pupils/{school['young']}/consents", json=body, headers=world.auth(who)
@@ -514,7 +515,7 @@ def test_who_may_record_consent(client, world, school, who, status):
 
 def test_parent_notice_is_for_16_and_over(client, world, school):
     body = {
-        "informed_on": TODAY.isoformat(),
+        "informed_on": today().isoformat(),
         "informed_by": "Office",
         "method": "letter",
         "reason_explained": "Team chat",
@@ -545,7 +546,7 @@ def test_parents_count_as_informed_from_the_day_they_were_told(client, world, sc
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
     notice = {
         "contact_id": cid,
-        "informed_on": TODAY.isoformat(),
+        "informed_on": today().isoformat(),
         "informed_by": "Office",
         "method": "letter",
         "reason_explained": "Team chat",
@@ -628,7 +629,7 @@ def test_the_end_sweep_ends_contacts_past_their_end_date(client, world, school, 
     from core.principal import Principal
 
     owner = world.auth("owner")
-    body = request_body(school, ends_on=(TODAY + timedelta(days=2)).isoformat())
+    body = request_body(school, ends_on=(today() + timedelta(days=2)).isoformat())
     cid = client.post("/contacts", json=body, headers=owner).json()["id"]
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
     with db.transaction() as session:
@@ -678,7 +679,7 @@ def test_who_may_withdraw_and_list_consent(client, world, school, who, status):
             "guardian_id": school["guardian"],
             "method": "app",
             "evidence_reference": "App 7",
-            "given_on": TODAY.isoformat(),
+            "given_on": today().isoformat(),
         },
         headers=world.auth("admin"),
     ).json()
@@ -709,7 +710,7 @@ def test_withdrawal_on_an_approved_contact_queues_the_staff_alert(client, world,
             "guardian_id": school["guardian"],
             "method": "app",
             "evidence_reference": "App 8",
-            "given_on": TODAY.isoformat(),
+            "given_on": today().isoformat(),
         },
         headers=world.auth("admin"),
     ).json()

@@ -9,7 +9,8 @@ import anyio.to_thread
 import httpx
 
 from core import verification
-from tests.conftest import count_rows, message, request_body
+from tests.builders import message, request_body
+from tests.conftest import count_rows
 
 THREADS = 4
 BURST = 40

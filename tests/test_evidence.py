@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from contacts.evidence import verify_pack
 from scheduler.runner import run_job
-from tests.conftest import assert_problem, message, request_body
+from tests.builders import message, request_body
+from tests.conftest import assert_problem
 
 INCIDENT = {
     "kind": "unsolicited_contact",

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import TODAY, message, request_body
+from tests.builders import message, request_body, today
 from tests.test_staff_client import Server
 
 TRIALS = 6
@@ -148,7 +148,7 @@ def test_two_withdrawals_of_one_consent_at_once(server, client, world, school, d
                 "guardian_id": school["guardian"],
                 "method": "email",
                 "evidence_reference": "mail",
-                "given_on": TODAY.isoformat(),
+                "given_on": today().isoformat(),
             },
             headers=world.auth("admin"),
         ).json()["id"]

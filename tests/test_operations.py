@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from core import clock
 from scheduler.runner import run_job
-from tests.conftest import request_body
+from tests.builders import request_body
 
 
 def test_metrics_name_routes_not_paths_and_read_the_backlog(client, world, school, db, settings):

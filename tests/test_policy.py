@@ -10,7 +10,8 @@ import pytest
 
 from core import clock
 from scheduler.runner import run_job
-from tests.conftest import assert_problem, request_body
+from tests.builders import request_body
+from tests.conftest import assert_problem
 from tests.test_review import contact, log  # noqa: F401  (fixture, used by name)
 
 

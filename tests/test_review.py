@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import clock
-from tests.conftest import TODAY, assert_problem, count_rows, message, request_body
+from tests.builders import message, request_body, today
+from tests.conftest import assert_problem, count_rows
 
 INCIDENT = {
     "kind": "unsolicited_contact",
@@ -35,7 +36,7 @@ def contact(client, world, school):  # type: ignore[no-untyped-def]
         f"/pupils/{school['older']}/parent-notices",
         json={
             "contact_id": cid,
-            "informed_on": TODAY.isoformat(),
+            "informed_on": today().isoformat(),
             "informed_by": "Office",
             "method": "letter",
             "reason_explained": "Team chat",
@@ -53,7 +54,7 @@ def consent_for_young(client, world, school, cid):  # type: ignore[no-untyped-de
             "guardian_id": school["guardian"],
             "method": "email",
             "evidence_reference": "e1",
-            "given_on": TODAY.isoformat(),
+            "given_on": today().isoformat(),
         },
         headers=world.auth("admin"),
     ).json()

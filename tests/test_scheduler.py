@@ -18,7 +18,8 @@ from sqlmodel import select
 from core import clock
 from core.outbox import OutboxEmail, claim
 from scheduler.runner import run_job
-from tests.conftest import TODAY, count_rows, message, request_body
+from tests.builders import TODAY, message, request_body, today
+from tests.conftest import count_rows
 
 
 def text(message: Message) -> str:
@@ -88,7 +89,8 @@ def mail_settings(settings, mail_server):  # type: ignore[no-untyped-def]
 
 
 def noon(day_offset: int) -> datetime:
-    """Midday UTC, `day_offset` days from today: clear of any midnight in London."""
+    """Midday UTC, `day_offset` days from the day the suite started: clear of any midnight in
+    London, and fixed, so a clock set to one of these instants does not move the others."""
     return datetime.combine(TODAY + timedelta(days=day_offset), time(12), tzinfo=UTC)
 
 
@@ -100,7 +102,7 @@ def run_all(db, settings, at):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def approved(client, world, school):  # type: ignore[no-untyped-def]
     """An approved contact of the owner's ending in ten days, with consent in place."""
-    body = request_body(school, ends_on=(TODAY + timedelta(days=10)).isoformat())
+    body = request_body(school, ends_on=(today() + timedelta(days=10)).isoformat())
     cid = client.post("/contacts", json=body, headers=world.auth("owner")).json()["id"]
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
     return cid
@@ -117,7 +119,7 @@ def test_a_contact_ending_produces_notice_prompt_repeats_and_escalation(
     assert inbox.subjects(OWNER) == []
     run_all(db, mail_settings, noon(3))  # seven days to go
     assert inbox.subjects(OWNER) == [
-        f"Your approved WhatsApp contact ends on {(TODAY + timedelta(days=10)):%d %B %Y}"
+        f"Your approved WhatsApp contact ends on {(today() + timedelta(days=10)):%d %B %Y}"
     ]
     run_all(db, mail_settings, noon(4))  # the notice is sent once only
     assert len(inbox.to(OWNER)) == 1
@@ -133,7 +135,7 @@ def test_a_contact_ending_produces_notice_prompt_repeats_and_escalation(
     body = text(prompt)
     assert f"contactlog confirm-deletion {approved}" in body
     assert f"/contacts/{approved}/deletion" in body
-    assert f"{(TODAY + timedelta(days=18)):%A %d %B %Y}" in body  # escalation deadline
+    assert f"{(today() + timedelta(days=18)):%A %d %B %Y}" in body  # escalation deadline
     assert "Ava" not in body and "Noah" not in body  # the whole contact ended: no names needed
     assert prompt["Message-ID"].startswith("<outbox-") and prompt["Message-ID"].endswith(
         "@riverside.example.org>"
@@ -212,7 +214,7 @@ def test_flagged_messages_and_withdrawals_reach_the_right_people(
             "guardian_id": school["guardian"],
             "method": "email",
             "evidence_reference": "e",
-            "given_on": TODAY.isoformat(),
+            "given_on": today().isoformat(),
         },
         headers=world.auth("admin"),
     ).json()
@@ -316,7 +318,7 @@ def test_two_scheduler_processes_send_every_email_exactly_once(
 ):
     owner = world.auth("owner")
     for _ in range(6):
-        body = request_body(school, ends_on=(TODAY + timedelta(days=3)).isoformat())
+        body = request_body(school, ends_on=(today() + timedelta(days=3)).isoformat())
         cid = client.post("/contacts", json=body, headers=owner).json()["id"]
         client.post(
             f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import assert_problem, count_rows, invitation_token
+from tests.builders import invitation_token
+from tests.conftest import assert_problem, count_rows
 
 NEW = {"name": "New Teacher", "email": "new.teacher@a.example.org"}
 

@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from contactlog_client.cli import app as client_cli
-from tests.conftest import PASSWORD, TODAY, count_rows, enrol
+from tests.builders import enrol, today
+from tests.conftest import PASSWORD, count_rows
 from tests.test_scheduler import free_port
 
 runner = CliRunner()
@@ -110,9 +111,9 @@ def test_a_staff_members_day(server, client_dir, world, school, db):
         "--device",
         str(school["device"]),
         "--starts",
-        TODAY.isoformat(),
+        today().isoformat(),
         "--ends",
-        TODAY.replace(year=TODAY.year + 1).isoformat(),
+        today().replace(year=today().year + 1).isoformat(),
         "--json",
     )
     assert requested.exit_code == 0, requested.output
@@ -198,9 +199,9 @@ def test_a_server_stopped_mid_log_queues_the_entry_and_sync_sends_it_once(
         "--device",
         str(school["device"]),
         "--starts",
-        TODAY.isoformat(),
+        today().isoformat(),
         "--ends",
-        TODAY.isoformat(),
+        today().isoformat(),
         "--json",
     )
     contact = json.loads(requested.output)["id"]
@@ -273,9 +274,9 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_logged_once(
         "--device",
         str(school["device"]),
         "--starts",
-        TODAY.isoformat(),
+        today().isoformat(),
         "--ends",
-        TODAY.isoformat(),
+        today().isoformat(),
         "--json",
     )
     contact = json.loads(requested.output)["id"]

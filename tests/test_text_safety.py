@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text as sql
 
-from tests.conftest import TODAY, assert_problem, message, request_body
+from tests.builders import message, request_body, today
+from tests.conftest import assert_problem
 from tests.test_scheduler import DSL, MANAGER, OWNER, mail_server, mail_settings, noon, run_all
 
 __all__ = ["mail_server", "mail_settings"]  # fixtures, used by name
@@ -140,7 +141,7 @@ def test_no_stored_text_stops_an_email(client, world, school, db, mail_settings,
     value = f"Team{NASTY[name]}Bcc: someone@elsewhere.example{NASTY[name]}chat"
     owner, manager = world.auth("owner"), world.auth("manager")
     waiting = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
-    body = request_body(school, ends_on=(TODAY + timedelta(days=5)).isoformat())
+    body = request_body(school, ends_on=(today() + timedelta(days=5)).isoformat())
     cid = client.post("/contacts", json=body, headers=owner).json()["id"]
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=manager)
     client.post(f"/contacts/{cid}/messages", json=message(device_tag="MY-PHONE"), headers=owner)
@@ -151,7 +152,7 @@ def test_no_stored_text_stops_an_email(client, world, school, db, mail_settings,
             "guardian_id": school["guardian"],
             "method": "email",
             "evidence_reference": "e",
-            "given_on": TODAY.isoformat(),
+            "given_on": today().isoformat(),
         },
         headers=world.auth("admin"),
     ).json()["id"]

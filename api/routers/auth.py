@@ -14,6 +14,7 @@ from core import accounts
 from core.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
 from core.clock import now
 from core.directory.models import Forbid, Role, School
+from core.errors import InvalidInput
 from core.directory.staff import get_staff
 from core.throttle import limit_requests
 
@@ -58,6 +59,11 @@ def issue_token(
     passwords: PasswordsDep,
 ) -> TokenPublic | Response:
     """OAuth2 password flow: email as `username`, and the password."""
+    if not form.username.isprintable():
+        raise InvalidInput(
+            "The username is an email address: it cannot hold control characters.",
+            extra={"errors": [{"field": "username", "message": "control character"}]},
+        )
     outcome = sign_in(
         session=session,
         email=form.username,
