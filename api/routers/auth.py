@@ -14,8 +14,8 @@ from core import accounts
 from core.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
 from core.clock import now
 from core.directory.models import Forbid, Role, School
-from core.errors import InvalidInput
 from core.directory.staff import get_staff
+from core.errors import InvalidInput
 from core.throttle import limit_requests
 
 router = APIRouter(tags=["auth"])
