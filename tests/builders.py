@@ -223,3 +223,13 @@ def message(**changes):  # type: ignore[no-untyped-def]
     }
     body.update(changes)
     return body
+
+
+# An incident as a member of staff reports it.
+INCIDENT = {
+    "kind": "unsolicited_contact",
+    "platform": "instagram",
+    "occurred_at": "2026-01-10T19:30:00Z",
+    "what_happened": "A friend request from a Year 9 pupil; not accepted.",
+    "personal_information_shared": False,
+}

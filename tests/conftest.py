@@ -176,5 +176,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
         terminalreporter.write_line(line, red=True, bold=True)
 
 
-# The people, pupils and devices most tests start from (fixtures, used by name).
+# The people, pupils and devices most tests start from, and a real mail server (fixtures,
+# used by name).
 from tests.builders import make_world, school, world  # noqa: E402, F401
+from tests.mail import mail_server, mail_settings  # noqa: E402, F401

@@ -12,9 +12,7 @@ from sqlalchemy import text as sql
 from core import clock
 from tests.builders import enrol, request_body
 from tests.conftest import PASSWORD, assert_problem, count_rows
-from tests.test_scheduler import mail_server, mail_settings, run_all
-
-__all__ = ["mail_server", "mail_settings"]  # fixtures, used by name
+from tests.mail import run_all
 
 PUPPET = {"name": "Pat Puppet", "email": "pat.puppet@a.example.org", "roles": ["staff", "approver"]}
 

@@ -10,9 +10,7 @@ from sqlalchemy import text as sql
 
 from core import clock
 from tests.conftest import assert_problem, count_rows
-from tests.test_scheduler import mail_server, mail_settings, run_all, text
-
-__all__ = ["mail_server", "mail_settings"]  # fixtures, used by name
+from tests.mail import run_all, text
 
 GOOD = "lantern orchard velvet 42"
 NEW = {"name": "Nia Adeyemi", "email": "nia.adeyemi@a.example.org"}

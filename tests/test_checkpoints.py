@@ -16,9 +16,7 @@ from core import audit, checkpoints, clock
 from scheduler.runner import run_job
 from tests.builders import message, request_body
 from tests.conftest import assert_problem
-from tests.test_scheduler import DSL, mail_server, mail_settings, text
-
-__all__ = ["mail_server", "mail_settings"]  # fixtures, used by name
+from tests.mail import DSL, text
 
 
 @pytest.fixture

@@ -21,9 +21,7 @@ from sqlmodel import select
 from core import clock
 from core.outbox import OutboxEmail, claim, enqueue
 from scheduler.delivery import _mark_sent, _recover_abandoned, deliver_outbox
-from tests.test_scheduler import Inbox, free_port, mail_server, mail_settings
-
-__all__ = ["mail_server", "mail_settings"]  # fixtures, used by name
+from tests.mail import Inbox, free_port
 
 
 def queue(db, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -154,7 +152,7 @@ def test_a_scheduler_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
 
 
 def test_after_an_outage_the_backlog_goes_out_on_the_next_run(db, app, settings):
-    from tests.test_scheduler import MailServer
+    from tests.mail import MailServer
 
     server = MailServer(free_port())  # down: nothing listens yet
     mailing = settings.model_copy(

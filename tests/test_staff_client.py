@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from contactlog_client.cli import app as client_cli
 from tests.builders import enrol, today
 from tests.conftest import PASSWORD, count_rows
-from tests.test_scheduler import free_port
+from tests.mail import free_port
 
 runner = CliRunner()
 

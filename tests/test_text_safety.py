@@ -12,9 +12,7 @@ from sqlalchemy import text as sql
 
 from tests.builders import message, request_body, today
 from tests.conftest import assert_problem
-from tests.test_scheduler import DSL, MANAGER, OWNER, mail_server, mail_settings, noon, run_all
-
-__all__ = ["mail_server", "mail_settings"]  # fixtures, used by name
+from tests.mail import DSL, MANAGER, OWNER, noon, run_all
 
 # U+2028/U+2029 and NEL break lines for Python's email package; ESC and CSI (C1) are controls;
 # RLO and RLI reorder how text is shown.
