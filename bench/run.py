@@ -3,103 +3,24 @@ SQLite and on PostgreSQL. Sizes scale with BENCH_SCALE (1.0 = the sizes the targ
 
 from __future__ import annotations
 
-import json
 import os
-import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from typing import Any
 
 import httpx
-from aiosmtpd.controller import Controller
 
 from bench import data
+from bench.email import p4_outbox
+from bench.measure import BACKENDS, ONLY, RESULTS, SCALE, SECONDS, load, n, report, serve, timed
 from contacts.review import service as review
 from contacts.service import end_contacts_past_their_end_date
 from core import verification
 from core.db import Database
-from core.outbox import enqueue
 from core.pagination import encode_cursor
 from core.principal import Principal
 from core.settings import Settings
-
-SCALE = float(os.environ.get("BENCH_SCALE", "1"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
-# BENCH_ONLY=P1,P5 runs some figures; BENCH_BACKENDS=postgresql runs on one database.
-ONLY = {f.strip().upper() for f in os.environ.get("BENCH_ONLY", "P1,P2,P3,P4,P5").split(",")}
-BACKENDS = [b.strip() for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")]
-RESULTS: list[tuple[str, str, str, str, str]] = []
-
-
-def n(count: int) -> int:
-    return max(1000, int(count * SCALE))
-
-
-def report(figure: str, backend: str, ratio: float, target: str, detail: str) -> None:
-    RESULTS.append((figure, backend, f"{ratio:.2f}", target, detail))
-    print(f"  {figure:<34} {backend:<10} {ratio:>7.2f}  target {target:<7} {detail}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(argv: list[str], env: dict[str, str], health: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [*argv, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + health).status_code < 500:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{argv} did not start")
-
-
-def load(url: str, path: str, method: str = "GET", token: str = "") -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.load",
-            url,
-            path,
-            "--method",
-            method,
-            "--token",
-            token,
-            "--concurrency",
-            os.environ.get("BENCH_CLIENTS", "32"),
-            "--seconds",
-            str(SECONDS),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(out)
-    return result
-
-
-def timed(action: Callable[[], object], repeat: int = 1) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - started)
-    return best
-
 
 # ---------------------------------------------------------------- the figures
 
@@ -198,115 +119,6 @@ def p3_end_sweep(backend: str, folder: str, settings: Settings, size: int) -> fl
 
         return timed(sweep)
     finally:
-        db.dispose()
-        data.drop(backend, schema)
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.count = 0
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.count += 1
-        return "250 OK"
-
-
-def _wait_for(sink: Sink, count: int, limit: float) -> float | None:
-    """Seconds from the first email's arrival to the `count`th, or None if it never came."""
-    deadline = time.perf_counter() + limit
-    while sink.count == 0 and time.perf_counter() < deadline:
-        time.sleep(0.005)
-    first = time.perf_counter()
-    while sink.count < count and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    return time.perf_counter() - first if sink.count >= count else None
-
-
-def _queue(db: Database, count: int, label: str) -> None:
-    with db.transaction() as session:
-        for i in range(count):
-            enqueue(
-                session,
-                dedupe_key=f"bench:{label}:{i}",
-                kind="bench",
-                to_address="t@example.org",
-                subject="Action needed",
-                body="Please delete the contact method.\n" * 5,
-                at=datetime.now(UTC),
-            )
-
-
-def _sink_ceiling(port: int, count: int) -> float:
-    """What the local SMTP server takes from the leanest sender, one connection: P4's ceiling."""
-    email = EmailMessage()
-    email["From"], email["To"], email["Subject"] = "a@example.org", "t@example.org", "Test"
-    email.set_content("Please delete the contact method.\n" * 5)
-    started = time.perf_counter()
-    with smtplib.SMTP("127.0.0.1", port) as smtp:
-        for _ in range(count):
-            smtp.send_message(email)
-    return count / (time.perf_counter() - started)
-
-
-def p4_outbox(backend: str, folder: str, env: dict[str, str]) -> None:
-    """End to end: `contactlog scheduler` running as in production, delivering a queue of 2,500
-    emails into a local SMTP server; then the same after the mail server was down for a while."""
-    db, url, schema = data.fresh_database(backend, folder)
-    port = free_port()
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    count = 2500
-    ceiling = _sink_ceiling(port, count)
-    sink.count = 0
-    print(
-        f"  (the SMTP sink itself takes {ceiling:.0f} emails/s from a bare smtplib loop:"
-        f" {'the server, not the sink, bounds P4' if ceiling > 2 * 200 else 'SINK-BOUND'})"
-    )
-    scheduler = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "scheduler"],
-        env={
-            **env,
-            "CONTACTLOG_DATABASE_URL": url,
-            "CONTACTLOG_SMTP_HOST": "127.0.0.1",
-            "CONTACTLOG_SMTP_PORT": str(port),
-            "CONTACTLOG_SMTP_SECURITY": "none",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _queue(db, count, "steady")
-        took = _wait_for(sink, count, 180)
-        rate = count / took if took else 0.0
-        report(
-            "P4 outbox emails/s, end to end / 200",
-            backend,
-            rate / 200,
-            ">= 1.00",
-            f"{rate:.0f} emails/s: {count:,} queued, through a running scheduler into SMTP",
-        )
-        controller.stop()  # the mail server goes down; the queue grows meanwhile
-        _queue(db, count, "outage")
-        time.sleep(20)
-        sink = Sink()
-        controller = Controller(sink, hostname="127.0.0.1", port=port)
-        controller.start()
-        back = time.perf_counter()
-        _wait_for(sink, count, 180)
-        cleared = time.perf_counter() - back
-        report(
-            "P4 backlog cleared after outage / 30 s",
-            backend,
-            cleared / 30,
-            "<= 1.00",
-            f"{count:,} emails queued during a 20 s outage, all delivered {cleared:.1f} s after"
-            " the mail server came back",
-        )
-    finally:
-        scheduler.terminate()
-        scheduler.wait(timeout=30)
-        controller.stop()
         db.dispose()
         data.drop(backend, schema)
 
