@@ -33,6 +33,7 @@ from api.routers import (
 from api.schema import head_revision
 from core import accounts
 from core.db import Database
+from core.policy import PolicyBook
 from core.security import Passwords, TokenService
 from core.settings import Settings, get_settings
 from scheduler import runner
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         openapi_url="/openapi.json" if settings.docs_served else None,
     )
     app.state.settings = settings
+    app.state.policies = PolicyBook(settings, keep_seconds=settings.policy_cache_seconds)
     app.state.started_at = datetime.now(UTC)
     app.state.db = database
     app.state.tokens = TokenService(settings)

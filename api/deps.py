@@ -20,7 +20,7 @@ from core import clock
 from core.auth import principal_for
 from core.db import Database
 from core.errors import OUTCOME_UNKNOWN, Forbidden, Unauthorized, Unavailable
-from core.policy import Policy, policy_for
+from core.policy import Policy, PolicyBook
 from core.principal import Principal
 from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
@@ -211,9 +211,12 @@ class Acting:
     takes. The instant is read from the clock once, as the request arrives; the principal and
     the policy are looked up when first asked for, in the endpoint's worker thread."""
 
-    def __init__(self, session: Session, who: Caller, settings: Settings, at: datetime) -> None:
+    def __init__(
+        self, session: Session, who: Caller, settings: Settings, policies: PolicyBook, at: datetime
+    ) -> None:
         self.session = session
         self.settings = settings
+        self.policies = policies
         self.at = at
         self._who = who
         self._policy: Policy | None = None
@@ -225,17 +228,22 @@ class Acting:
     @property
     def policy(self) -> Policy:
         if self._policy is None:
-            self._policy = policy_for(self.session, self.actor.trust_id, self.settings)
+            self._policy = self.policies.policy(self.session, self.actor.trust_id)
         return self._policy
 
 
+def _acting(request: Request, session: Session, who: Caller) -> Acting:
+    state = request.app.state
+    return Acting(session, who, state.settings, state.policies, clock.now())
+
+
 async def acting(request: Request, session: SessionDep, who: CallerDep) -> Acting:
-    return Acting(session, who, request.app.state.settings, clock.now())
+    return _acting(request, session, who)
 
 
 async def recorded_read(request: Request, session: SessionDep, who: CallerDep) -> Acting:
     """As `acting`, for a read that records who read what (§3.5): its session may write."""
-    return Acting(session, who, request.app.state.settings, clock.now())
+    return _acting(request, session, who)
 
 
 ActingDep = Annotated[Acting, Depends(acting)]

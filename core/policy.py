@@ -4,12 +4,15 @@ choices over them, resolved once at the edge and passed to every rule."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
+from sqlalchemy import event as sa_event
 from sqlmodel import Session, SQLModel
 
 from core import audit
@@ -105,6 +108,38 @@ def policy_for(session: Session, trust_id: int | None, settings: Settings) -> Po
 
 def policy_for_school(session: Session, school: School, settings: Settings) -> Policy:
     return policy_for(session, school.trust_id, settings)
+
+
+class PolicyBook:
+    """Policies recently read, per trust, for the hot paths of one process (every logged
+    message needs its trust's policy). A change made through this process is seen at once; one
+    made through another process within `keep_seconds`."""
+
+    def __init__(self, settings: Settings, *, keep_seconds: float) -> None:
+        self._settings = settings
+        self._keep = keep_seconds
+        self._lock = threading.Lock()
+        self._known: dict[int | None, tuple[float, Policy]] = {}
+
+    def policy(self, session: Session, trust_id: int | None) -> Policy:
+        now = time.monotonic()
+        with self._lock:
+            known = self._known.get(trust_id)
+        if known is not None and now - known[0] < self._keep:
+            return known[1]
+        found = policy_for(session, trust_id, self._settings)
+        with self._lock:
+            self._known[trust_id] = (now, found)
+        return found
+
+    def forget(self, trust_id: int | None) -> None:
+        with self._lock:
+            self._known.pop(trust_id, None)
+
+    def forget_once_committed(self, session: Session, trust_id: int | None) -> None:
+        """Read the trust's policy afresh once this change commits (not before, or a request
+        in between could keep the old one)."""
+        sa_event.listen(session, "after_commit", lambda _: self.forget(trust_id), once=True)
 
 
 # ---------------------------------------------------------------- reading and changing it

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     # of clean messages sampled into the review queue so clean-looking logs are still read.
     review_lexicon: list[str] = Field(default_factory=lambda: list(DEFAULT_LEXICON))
     review_sample_rate: float = Field(default=0.05, ge=0, le=1)
+    # A trust's policy is read again after this long; a change made through another process
+    # (another worker, the scheduler) applies within it.
+    policy_cache_seconds: float = Field(default=10, ge=0, le=300)
 
     # Requests using the database at once; the rest wait their turn without holding a worker
     # thread or a connection. Keep it below the connection pool (30) and the thread pool (40).

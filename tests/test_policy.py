@@ -143,3 +143,27 @@ def test_past_its_end_date_a_pupil_is_not_active_anywhere(client, world, school)
     assert shown["pupils"][0]["state"] == "past_end_date"
     [figures] = client.get("/summary", headers=world.auth("dsl")).json()["schools"]
     assert figures["active_contacts"] == 0
+
+
+def test_a_process_reads_a_change_made_elsewhere_once_its_copy_is_old(db, world, settings):
+    """Each process keeps a trust's policy for POLICY_CACHE_SECONDS; a change made through
+    another process applies there when its copy is forgotten or too old, never half-way."""
+    from core.directory.models import Trust
+    from core.policy import PolicyBook
+
+    book = PolicyBook(settings, keep_seconds=3600)
+    with db.session() as session:
+        assert book.policy(session, world.trust).consent_age == 16
+    with db.transaction() as session:  # another process's change
+        trust = session.get(Trust, world.trust)
+        assert trust is not None
+        trust.consent_age = 18
+        session.add(trust)
+    with db.session() as session:
+        assert book.policy(session, world.trust).consent_age == 16  # its copy still holds
+        assert PolicyBook(settings, keep_seconds=0).policy(session, world.trust).consent_age == 18
+    with db.transaction() as session:
+        book.forget_once_committed(session, world.trust)
+        assert book.policy(session, world.trust).consent_age == 16  # not before the commit...
+    with db.session() as session:
+        assert book.policy(session, world.trust).consent_age == 18  # ...and at once after it

@@ -6,13 +6,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import ActingDep
+from api.routing import UnitOfWorkRoute
 from core import mfa
 from core.directory import privileged
 from core.directory.models import Forbid, RecordId
 from core.directory.privileged import PendingChangePublic
 from core.directory.staff import propose_second_factor_reset
 
-router = APIRouter(tags=["access"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["access"])
 
 
 class EnrolmentPublic(BaseModel):

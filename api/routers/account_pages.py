@@ -13,11 +13,12 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
 
 from api.deps import PasswordsDep, SessionDep
+from api.routing import UnitOfWorkRoute
 from core import accounts
 from core.clock import now
 from core.errors import DomainError
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:

@@ -8,13 +8,14 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from api.deps import ActingDep, PagingDep
+from api.routing import UnitOfWorkRoute
 from core import change_record, checkpoints
 from core.audit import AuditEventPublic, EventFilter
 from core.directory.models import Forbid, RecordId
 from core.pagination import Page
 from core.verification import VerifyResult
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["audit"])
 
 
 @router.get("/audit/events", response_model=Page[AuditEventPublic])

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ActingDep, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problem
+from api.routing import UnitOfWorkRoute
 from core import accounts
 from core.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
 from core.clock import now
@@ -18,7 +19,7 @@ from core.directory.staff import get_staff
 from core.errors import InvalidInput
 from core.throttle import limit_requests
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["auth"])
 
 
 class TokenPublic(BaseModel):

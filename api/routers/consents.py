@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from api.deps import ActingDep
 from api.idempotency import IdempotentDep
+from api.routing import UnitOfWorkRoute
 from consent import service as consent
 from consent.models import (
     ConsentCreate,
@@ -18,7 +19,7 @@ from consent.models import (
 from contacts.consenting import CONTACTS
 from core.directory.models import RecordId
 
-router = APIRouter(tags=["consent"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["consent"])
 
 
 @router.post("/pupils/{pupil_id:int}/consents", response_model=ConsentPublic, status_code=201)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import ActingDep, PagingDep
 from api.idempotency import IdempotentDep
+from api.routing import UnitOfWorkRoute
 from contacts import deletions, messages, service
 from contacts.models import (
     ContactCreate,
@@ -22,7 +23,7 @@ from contacts.views import contact_view, contact_views
 from core.directory.models import RecordId
 from core.pagination import Page
 
-router = APIRouter(tags=["contacts"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["contacts"])
 
 
 @router.post("/contacts", response_model=ContactPublic, status_code=201)

@@ -9,10 +9,11 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import RecordedRead
+from api.routing import UnitOfWorkRoute
 from contacts import evidence
 from core.directory.models import RecordId
 
-router = APIRouter(tags=["review"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["review"])
 ZIP = {200: {"content": {"application/zip": {}}, "description": "The evidence pack"}}
 
 

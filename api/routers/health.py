@@ -11,11 +11,12 @@ from sqlalchemy import text
 
 from api.deps import get_database
 from api.problems import problem
+from api.routing import UnitOfWorkRoute
 from api.schema import current_revision
 from core import jobruns
 from core.settings import Settings
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["health"])
 
 
 @router.get("/healthz")

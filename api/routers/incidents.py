@@ -6,12 +6,13 @@ from fastapi import APIRouter
 
 from api.deps import ActingDep, PagingDep
 from api.idempotency import IdempotentDep
+from api.routing import UnitOfWorkRoute
 from contacts.incidents import service as incidents
 from contacts.incidents.models import DiscussionCreate, IncidentCreate, IncidentPublic
 from core.directory.models import RecordId
 from core.pagination import Page
 
-router = APIRouter(tags=["incidents"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["incidents"])
 
 
 @router.post("/incidents", response_model=IncidentPublic, status_code=201)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ActingDep, PagingDep
+from api.routing import UnitOfWorkRoute
 from core import outbox
 from core.outbox import OutboxEmailPublic, OutboxState
 from core.pagination import Page
 
-router = APIRouter(tags=["outbox"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["outbox"])
 
 
 @router.get("/outbox", response_model=Page[OutboxEmailPublic])

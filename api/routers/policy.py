@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ActingDep
+from api.routing import UnitOfWorkRoute
 from core import policy
 from core.directory.models import RecordId
 from core.policy import PolicyChange, PolicyPublic
 
-router = APIRouter(tags=["policy"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["policy"])
 
 
 @router.get("/trusts/{trust_id:int}/policy", response_model=PolicyPublic)
@@ -26,7 +27,7 @@ def change_policy(trust_id: RecordId, body: PolicyChange, acting: ActingDep) -> 
     """A trust admin sets the trust's own choices (null: back to the deployment's default).
     Only stricter than the protocol: consent age 16 to 18, a review sample of at least 1%,
     words added to the lexicon, never taken away. Every change is in the change record."""
-    return policy.change_policy(
+    changed = policy.change_policy(
         session=acting.session,
         actor=acting.actor,
         settings=acting.settings,
@@ -34,3 +35,6 @@ def change_policy(trust_id: RecordId, body: PolicyChange, acting: ActingDep) -> 
         trust_id=trust_id,
         change=body,
     )
+    # This process applies it as it commits; other processes within POLICY_CACHE_SECONDS.
+    acting.policies.forget_once_committed(acting.session, trust_id)
+    return changed

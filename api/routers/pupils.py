@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from api.deps import ActingDep, PagingDep
 from api.idempotency import IdempotentDep
+from api.routing import UnitOfWorkRoute
 from core.directory import pupils
 from core.directory.models import (
     GuardianCreate,
@@ -22,7 +23,7 @@ from core.directory.pupil_import import import_pupils
 from core.errors import DomainError, InvalidInput
 from core.pagination import Page
 
-router = APIRouter(tags=["pupils"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["pupils"])
 
 
 class UnsupportedMediaType(DomainError):

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from api.deps import ActingDep, PagingDep, RecordedRead, get_database
 from api.idempotency import IdempotentDep
+from api.routing import UnitOfWorkRoute
 from contacts import chronology
 from contacts.models import Flag, MessagePublic, Platform
 from contacts.review import service as review
@@ -18,7 +19,7 @@ from contacts.summary import Summary, summary
 from core.directory.models import Instant, RecordId
 from core.pagination import Page
 
-router = APIRouter(tags=["review"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["review"])
 
 
 def log_filter(

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import ActingDep, PagingDep
 from api.idempotency import IdempotentDep
+from api.routing import UnitOfWorkRoute
 from core.directory import schools
 from core.directory.models import (
     DeviceCreate,
@@ -17,7 +18,7 @@ from core.directory.models import (
 )
 from core.pagination import Page
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 
 @router.post("/schools", response_model=SchoolPublic, status_code=201, tags=["schools"])

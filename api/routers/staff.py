@@ -6,11 +6,12 @@ from fastapi import APIRouter
 
 from api.deps import ActingDep, PagingDep, PasswordsDep
 from api.idempotency import IdempotentDep
+from api.routing import UnitOfWorkRoute
 from core.directory import staff
 from core.directory.models import RecordId, StaffCreate, StaffPublic, StaffUpdate
 from core.pagination import Page
 
-router = APIRouter(tags=["staff"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["staff"])
 
 
 @router.post("/staff", response_model=StaffPublic, status_code=201)
