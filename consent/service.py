@@ -22,6 +22,7 @@ from consent.models import (
 )
 from consent.rules import needs_consent
 from core import audit, once
+from core.directory.access import get_scoped
 from core.directory.models import Guardian
 from core.directory.pupils import pupil_in_scope
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
@@ -130,13 +131,8 @@ def withdraw_consent(
     withdrawal: WithdrawalCreate,
 ) -> Consent:
     """The pupil's part of the contact ends at once, and its holder is told to delete the method."""
-    consent = session.get(Consent, consent_id)
-    if consent is None:
-        raise NotFound("No such consent.")
-    try:
-        _, school = pupil_in_scope(session, actor, consent.pupil_id, action="withdraw consent")
-    except NotFound:
-        raise NotFound("No such consent.") from None
+    consent = get_scoped(session, actor, Consent, consent_id, "No such consent.")
+    _, school = pupil_in_scope(session, actor, consent.pupil_id, action="withdraw consent")
     if consent.withdrawn_on is not None:
         raise Conflict("This consent has already been withdrawn.")
     today = policy.today(school, at)

@@ -20,8 +20,9 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import audit, mfa, once, outbox
 from core.db import UTCDateTime
+from core.directory.access import get_scoped, visible_school
 from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
-from core.errors import Conflict, Forbidden, NotFound, RuleBroken
+from core.errors import Conflict, Forbidden, RuleBroken
 from core.principal import Principal
 from core.settings import Settings
 
@@ -215,15 +216,8 @@ def _describe(change: PendingChange) -> str:
 
 
 def _in_scope(session: Session, actor: Principal, change_id: int) -> tuple[PendingChange, School]:
-    change = session.get(PendingChange, change_id)
-    school = session.get(School, change.school_id) if change else None
-    if (
-        change is None
-        or school is None
-        or not actor.sees_school(school_id=change.school_id, trust_id=school.trust_id)
-    ):
-        raise NotFound("No such pending change.")
-    return change, school
+    change = get_scoped(session, actor, PendingChange, change_id, "No such pending change.")
+    return change, visible_school(session, actor, change.school_id)
 
 
 def list_pending(*, session: Session, actor: Principal, at: datetime) -> list[PendingChangePublic]:
