@@ -21,7 +21,7 @@ from consent.models import (
     WithdrawalCreate,
 )
 from consent.rules import needs_consent
-from core import audit, once
+from core import audit, once, seals
 from core.directory.access import get_scoped
 from core.directory.models import Guardian
 from core.directory.pupils import pupil_in_scope
@@ -107,6 +107,7 @@ def record_consent(
             "given_on": consent.given_on,
             "expires_on": consent.expires_on,
         },
+        sealed=seals.seal(session, ("consent", consent.id)),
     )
     return consent
 
@@ -163,6 +164,7 @@ def withdraw_consent(
         school_id=consent.school_id,
         reason=withdrawal.reason,
         details={"pupil_id": consent.pupil_id, "contact_id": consent.contact_id},
+        sealed=seals.seal(session, ("consent", consent.id)),
     )
     contacts.consent_withdrawn(session, actor=actor, at=at, consent=consent)
     return consent
@@ -212,6 +214,7 @@ def record_parent_notice(
         object_id=notice.id,
         school_id=school.id,
         details={"pupil_id": pupil.id, "contact_id": notice.contact_id},
+        sealed=seals.seal(session, ("parent_notice", notice.id)),
     )
     return notice
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from contacts.models import Contact, ContactState, DeletionCreate, DeletionTask
 from contacts.service import contact_at_school
-from core import audit, once
+from core import audit, once, seals
 from core.directory.access import own_or_reports, visible_school
 from core.errors import Conflict, Forbidden, RuleBroken
 from core.pagination import Page, fetch_page
@@ -65,6 +65,9 @@ def confirm_deletion(
         object_id=contact.id,
         school_id=contact.school_id,
         details={"pupil_ids": [t.pupil_id for t in tasks], "how": deletion.how},
+        sealed=seals.seal(
+            session, ("contact", contact.id), *(("deletion_task", t.id) for t in tasks)
+        ),
     )
     return contact
 

@@ -22,7 +22,7 @@ from contacts.models import (
     MessagePupil,
 )
 from contacts.service import contact_in_scope
-from core import audit
+from core import audit, seals
 from core.clock import school_date
 from core.directory.models import Role
 from core.errors import Forbidden, NotFound, RuleBroken
@@ -131,6 +131,15 @@ def log_message(
     message_id = repository.store_message(
         conn, values, pupil_ids=pupil_ids, flags=flags, alert=concerning
     )
+    # Sealed from what was written, without reading it back: the same canonical content.
+    sealed = seals.digest(
+        "message",
+        seals.content(
+            seals.KEPT["message"],
+            {**values, "id": message_id},
+            {"pupils": [[p] for p in pupil_ids], "flag_rows": [[str(f)] for f in flags]},
+        ),
+    )
     audit.record(
         session,
         actor=actor,
@@ -141,6 +150,7 @@ def log_message(
         school_id=contact.school_id,
         reason=message_in.amend_reason,
         details={"contact_id": contact.id, "flags": flags, "amends_id": message_in.amends_id},
+        sealed={f"message:{message_id}": sealed},
     )
     return MessagePublic.model_validate(
         {

@@ -18,7 +18,7 @@ from contacts.models import (
     DeletionTask,
     EndCreate,
 )
-from core import audit, once
+from core import audit, once, seals
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Device, Pupil, Role, School, Staff
 from core.directory.staff import manages
@@ -32,8 +32,16 @@ SWEEP_REASON = "The approved end date has passed."
 
 
 def _record(
-    session: Session, actor: Principal, at: datetime, contact: Contact, action: str, **kw: object
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    contact: Contact,
+    action: str,
+    *,
+    also: Sequence[tuple[str, int | None]] = (),
+    **kw: object,
 ) -> None:
+    """The event, sealing the contact as it now stands (and `also` these records)."""
     audit.record(
         session,
         actor=actor,
@@ -42,6 +50,7 @@ def _record(
         object_type="contact",
         object_id=contact.id,
         school_id=contact.school_id,
+        sealed=seals.seal(session, ("contact", contact.id), *also),
         **kw,  # type: ignore[arg-type]
     )
 
@@ -255,22 +264,22 @@ def end_pupils(
     ).all()
     if pupil_ids is not None:
         links = [link for link in links if link.pupil_id in set(pupil_ids)]
-    ended = []
+    ended, tasks = [], []
     for link in links:
         link.ended_at = at
         link.ended_by_id = actor.staff_id
         link.end_reason = reason
         session.add(link)
-        session.add(
-            DeletionTask(
-                school_id=contact.school_id,
-                contact_id=contact.id,
-                pupil_id=link.pupil_id,
-                staff_id=contact.staff_id,
-                created_at=at,
-                next_reminder_at=at,  # the first prompt goes out on the next reminder run
-            )
+        task = DeletionTask(
+            school_id=contact.school_id,
+            contact_id=contact.id,
+            pupil_id=link.pupil_id,
+            staff_id=contact.staff_id,
+            created_at=at,
+            next_reminder_at=at,  # the first prompt goes out on the next reminder run
         )
+        session.add(task)
+        tasks.append(task)
         ended.append(link.pupil_id)
     session.flush()
     still_open = session.exec(
@@ -289,6 +298,7 @@ def end_pupils(
             at,
             contact,
             "contact.ended",
+            also=[("deletion_task", t.id) for t in tasks],
             reason=reason,
             details={"pupil_ids": ended},
         )

@@ -142,12 +142,17 @@ def record(
     school_id: int | None,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    sealed: dict[str, str] | None = None,
 ) -> None:
     """Record one event in the caller's transaction; it commits or vanishes with the change.
+    `sealed` holds the hashes of the records the change created or changed, as they now stand
+    (`core.seals.seal`): the chain then vouches for their content too.
 
     The event joins the chain when the transaction commits (see `_link_pending`), so the
     chain's head is locked only for the commit itself, not for the rest of the request.
     """
+    if sealed:
+        details = {**(details or {}), "sealed": sealed}
     at, text = at.astimezone(UTC), _canonical(details or {})
     pending: list[dict[str, Any]] = session.info.setdefault(PENDING, [])
     pending.append(

@@ -32,7 +32,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from core.audit import GENESIS, AuditEvent, AuditHead
 from core.db import UTCDateTime
 from core.directory.models import MAX_RECORD_ID, Forbid, Instant
-from core.verification import verify
+from core.verification import AlteredRecord, verify
 
 
 class ChainCheckpoint(SQLModel, table=True):
@@ -89,6 +89,8 @@ class CheckpointVerdict(BaseModel):
     checkpoint_seq: int
     detail: str
     first_bad: int | None = None
+    # Records whose content is not what the chain sealed (by type and id).
+    altered: list[AlteredRecord] = []
 
 
 # ---------------------------------------------------------------- the key
@@ -217,6 +219,14 @@ def verify_against(
             checkpoint_seq=seq,
             first_bad=chain.first_bad,
             detail="The change record is broken before the checkpoint.",
+        )
+    if chain.altered:
+        return CheckpointVerdict(
+            ok=False,
+            checkpoint_seq=seq,
+            altered=chain.altered,
+            detail=f"{len(chain.altered)} record(s) are not as the change record sealed them: "
+            "changed, removed or added outside contactlog.",
         )
     if seq == 0:
         return CheckpointVerdict(ok=True, checkpoint_seq=0, detail="An empty record was signed.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from core import seals
 from core.audit import (
     GENESIS,
     AuditEvent,
@@ -23,11 +25,21 @@ from core.audit import (
 from core.db import table_of
 
 
+class AlteredRecord(BaseModel):
+    record_type: str
+    record_id: int
+    # edited, deleted, or unrecorded (a row no event sealed)
+    change: str
+
+
 class VerifyResult(BaseModel):
     ok: bool
     checked: int
     first_bad: int | None
     verified_at: datetime | None = None
+    # The records under the chain, each compared with the hash its latest event sealed.
+    records_checked: int = 0
+    altered: list[AlteredRecord] = []
 
 
 @dataclass(frozen=True)
@@ -70,12 +82,37 @@ def stored_events(session: Session, batch: int = 20_000) -> Iterator[Any]:
 
 
 def verify(session: Session) -> VerifyResult:
-    """Walk the chain from its start; the first event whose content or link does not match."""
+    """Walk the chain from its start (the first event whose content or link does not match),
+    then compare every kept record with the hash its latest event sealed."""
+    chain = verify_chain(session)
+    checked, altered = seals.altered(session.connection(), sealed_by_chain(session))
+    return chain.model_copy(
+        update={
+            "ok": chain.ok and not altered,
+            "records_checked": checked,
+            "altered": [AlteredRecord(**a.__dict__) for a in altered],
+        }
+    )
+
+
+def verify_chain(session: Session) -> VerifyResult:
+    """The chain alone: the first event whose content or link does not match."""
     head = session.get(AuditHead, 1)
     head_seq, head_link = (head.seq, head.link_hash) if head else (0, GENESIS)
     if session.connection().dialect.name == "postgresql":
         return _verify_on_server(session, head_seq=head_seq, head_link=head_link)
     return _verify_stored_rows(session, head_seq=head_seq, head_link=head_link)
+
+
+_SEALING = sa.text("SELECT details FROM audit_event WHERE details LIKE '%\"sealed\"%' ORDER BY seq")
+
+
+def sealed_by_chain(session: Session) -> dict[str, str]:
+    """The latest hash the chain sealed for each record ("type:id"), events read in order."""
+    latest: dict[str, str] = {}
+    for (details,) in session.connection().execute(_SEALING):
+        latest.update(json.loads(details).get("sealed", {}))
+    return latest
 
 
 _STORED_EVENTS = (

@@ -17,7 +17,7 @@ from contacts.incidents.models import (
     IncidentPupilIn,
 )
 from contacts.models import Alert, AlertKind
-from core import audit, once
+from core import audit, once, seals
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Pupil, Role, School, Staff
 from core.directory.staff import manages
@@ -80,6 +80,7 @@ def report_incident(
         object_id=incident.id,
         school_id=school.id,
         details={"kind": incident.kind, "pupil_ids": pupil_ids},
+        sealed=seals.seal(session, ("incident", incident.id)),
     )
     return incident
 
@@ -171,6 +172,7 @@ def record_discussion(
         object_id=incident.id,
         school_id=incident.school_id,
         details={"parent_involved": discussion.parent_involved},
+        sealed=seals.seal(session, ("incident", incident.id)),
     )
     return incident
 

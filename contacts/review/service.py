@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from contacts.messages import message_views
 from contacts.models import Contact, Message, MessagePublic, MessagePupil
 from contacts.review.models import MessageFlag, MessageReview, ReviewCreate
-from core import audit, once
+from core import audit, once, seals
 from core.db import Database
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
@@ -232,6 +232,7 @@ def review_message(
         object_type="message",
         object_id=message_id,
         school_id=message.school_id,
+        sealed=seals.seal(session, ("message", message_id), ("message_review", review.id)),
     )
     return review
 

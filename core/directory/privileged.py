@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core import audit, mfa, once, outbox
+from core import audit, mfa, once, outbox, seals
 from core.db import UTCDateTime
 from core.directory.access import get_scoped, visible_school
 from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
@@ -282,6 +282,7 @@ def decide(
             "proposed_by": change.proposed_by_id,
             "decided_by": actor.staff_id,
         },
+        sealed=seals.seal(session, ("staff", staff.id)),
     )
     return public(change, at)
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, seals
 from core.directory.access import require_role, target_school
 from core.directory.models import Pupil, PupilCreate, Role
 from core.errors import InvalidInput
@@ -172,16 +172,20 @@ def import_pupils(
             )
         )
     }
+    changed: list[Pupil] = []
     for pupil_in in valid:
         current = existing.get(pupil_in.school_reference)
         fields = pupil_in.model_dump(exclude={"school_id"})
         if current is None:
-            session.add(Pupil(school_id=school.id, created_at=at, **fields))
+            created = Pupil(school_id=school.id, created_at=at, **fields)
+            session.add(created)
+            changed.append(created)
             report.created += 1
         elif any(getattr(current, k) != v for k, v in fields.items()):
             for key, value in fields.items():
                 setattr(current, key, value)
             session.add(current)
+            changed.append(current)
             report.updated += 1
         else:
             report.unchanged += 1
@@ -195,5 +199,6 @@ def import_pupils(
         object_id=school.id,
         school_id=school.id,
         details={"created": report.created, "updated": report.updated, "rows": report.rows},
+        sealed=seals.seal(session, *(("pupil", p.id) for p in changed)),
     )
     return report

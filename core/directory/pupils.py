@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, seals
 from core.directory.access import (
     apply_changes,
     get_scoped,
@@ -60,7 +60,13 @@ def create_pupil(
 
 
 def _record(
-    session: Session, actor: Principal, at: datetime, action: str, pupil: Pupil, **details: Any
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    action: str,
+    pupil: Pupil,
+    *sealed: tuple[str, int | None],
+    **details: Any,
 ) -> None:
     audit.record(
         session,
@@ -71,6 +77,7 @@ def _record(
         object_id=pupil.id,
         school_id=pupil.school_id,
         details=details,
+        sealed=seals.seal(session, ("pupil", pupil.id), *sealed),
     )
 
 
@@ -136,7 +143,15 @@ def add_guardian(
     guardian = Guardian(pupil_id=pupil_id, created_at=at, **guardian_in.model_dump())
     session.add(guardian)
     session.flush()
-    _record(session, actor, at, "guardian.added", pupil, guardian_id=guardian.id)
+    _record(
+        session,
+        actor,
+        at,
+        "guardian.added",
+        pupil,
+        ("guardian", guardian.id),
+        guardian_id=guardian.id,
+    )
     return guardian
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, seals
 from core.directory.access import (
     apply_changes,
     get_scoped,
@@ -125,6 +125,7 @@ def _record(session: Session, actor: Principal, at: datetime, action: str, devic
         object_id=device.id,
         school_id=device.school_id,
         details={"asset_tag": device.asset_tag, "is_active": device.is_active},
+        sealed=seals.seal(session, ("device", device.id)),
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import accounts, audit
+from core import accounts, audit, seals
 from core.directory import privileged
 from core.directory.access import (
     apply_changes,
@@ -187,6 +187,7 @@ def create_staff(
         object_id=staff.id,
         school_id=school.id,
         details={"roles": sorted(staff_in.roles), "line_manager_id": staff_in.line_manager_id},
+        sealed=seals.seal(session, ("staff", staff.id)),
     )
     if granted or (two_people and staff_in.is_headteacher):
         _ask_second_person(
@@ -338,6 +339,7 @@ def update_staff(
             "roles": sorted(set(roles_after) - granted) if changes.roles is not None else None,
             "is_active": changes.is_active,
         },
+        sealed=seals.seal(session, ("staff", staff.id)),
     )
     if granted or make_head or new_email:
         _ask_second_person(

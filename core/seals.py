@@ -1,0 +1,171 @@
+"""Records under the chain: the canonical content of each kept record, hashed. Every event that
+creates or changes a record carries that hash (its details' "sealed"), so the chain vouches for
+the records themselves, and verification finds a row edited, deleted or added by any path other
+than the API, by record type and id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlmodel import Session, SQLModel
+
+from core.db import table_of
+
+BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Child:
+    """Rows of another table that belong to the record (a message's pupils, say): their
+    `values` go into the record's content, sorted, so adding or removing one changes it."""
+
+    name: str
+    model: type[SQLModel]
+    parent: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A record type under the chain: its table, and the columns that are not its content
+    (stamps the scheduler keeps, secrets the record does not need)."""
+
+    name: str
+    model: type[SQLModel]
+    leave_out: frozenset[str] = frozenset()
+    children: tuple[Child, ...] = ()
+    columns: tuple[str, ...] = field(default=())
+
+
+KEPT: dict[str, Kept] = {}
+
+
+def keep(kept: Kept) -> None:
+    """Put a record type under the chain (each domain names its own, on import)."""
+    table = table_of(kept.model)
+    columns = tuple(c.name for c in table.c if c.name not in kept.leave_out)
+    KEPT[kept.name] = Kept(kept.name, kept.model, kept.leave_out, kept.children, columns)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # Stored times are UTC; a naive one read back from a database is UTC too.
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def digest(name: str, content: dict[str, Any]) -> str:
+    """The hash of a record's content in its canonical form."""
+    text = json.dumps(
+        [name, {k: _plain(v) for k, v in content.items()}],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def content(
+    kept: Kept, row: dict[str, Any], children: dict[str, list[list[Any]]]
+) -> dict[str, Any]:
+    found = {c: row[c] for c in kept.columns}
+    for child in kept.children:
+        found[child.name] = sorted(children.get(child.name, []), key=lambda v: [str(x) for x in v])
+    return found
+
+
+def _children_of(
+    conn: Connection, kept: Kept, ids: Sequence[int]
+) -> dict[int, dict[str, list[list[Any]]]]:
+    found: dict[int, dict[str, list[list[Any]]]] = defaultdict(dict)
+    for child in kept.children:
+        table = table_of(child.model)
+        parent = table.c[child.parent]
+        rows = conn.execute(
+            sa.select(parent, *(table.c[v] for v in child.values)).where(parent.in_(ids))
+        )
+        for row in rows:
+            found[row[0]].setdefault(child.name, []).append([_plain(v) for v in row[1:]])
+    return found
+
+
+def current(
+    conn: Connection, name: str, ids: Sequence[int] | None = None
+) -> Iterator[tuple[int, str]]:
+    """(id, hash) of each record of the type as it stands now (of `ids`, or all of them)."""
+    kept = KEPT[name]
+    table = table_of(kept.model)
+    key = table.c.id
+    after = 0
+    while True:
+        query = sa.select(*(table.c[c] for c in kept.columns)).order_by(key).limit(BATCH)
+        query = query.where(key.in_(list(ids))) if ids is not None else query.where(key > after)
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+        if not rows:
+            return
+        children = _children_of(conn, kept, [r["id"] for r in rows])
+        for row in rows:
+            yield row["id"], digest(name, content(kept, row, children.get(row["id"], {})))
+        if ids is not None or len(rows) < BATCH:
+            return
+        after = rows[-1]["id"]
+
+
+def seal(session: Session, *records: tuple[str, int | None]) -> dict[str, str]:
+    """The hashes of these records as they now stand, for an event's details: {"type:id": hash}.
+    Pending changes are flushed first, so the hash is of what will be committed."""
+    session.flush()
+    conn = session.connection()
+    wanted: dict[str, list[int]] = defaultdict(list)
+    for name, record_id in records:
+        if record_id is not None:
+            wanted[name].append(record_id)
+    sealed: dict[str, str] = {}
+    for name, ids in wanted.items():
+        for record_id, hashed in current(conn, name, ids):
+            sealed[f"{name}:{record_id}"] = hashed
+    return sealed
+
+
+@dataclass(frozen=True)
+class Altered:
+    record_type: str
+    record_id: int
+    # edited: its content is not what the chain last sealed; deleted: sealed, and gone;
+    # unrecorded: a row no event ever sealed (added, or sealed under another id).
+    change: str
+
+
+def altered(conn: Connection, sealed: dict[str, str]) -> tuple[int, list[Altered]]:
+    """How many kept records there are, and every one that is not as the chain last sealed it
+    (`sealed`: the latest hash per "type:id", from the events in order)."""
+    found: list[Altered] = []
+    seen: set[str] = set()
+    for name in sorted(KEPT):
+        for record_id, hashed in current(conn, name):
+            key = f"{name}:{record_id}"
+            seen.add(key)
+            expected = sealed.get(key)
+            if expected is None:
+                found.append(Altered(name, record_id, "unrecorded"))
+            elif expected != hashed:
+                found.append(Altered(name, record_id, "edited"))
+    for key in sorted(set(sealed) - seen, key=lambda k: (k.split(":")[0], int(k.split(":")[1]))):
+        name, number = key.split(":")
+        if name in KEPT:
+            found.append(Altered(name, int(number), "deleted"))
+    return len(seen), found
