@@ -27,9 +27,10 @@ from consent.models import Consent, ParentNotice
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.messages import message_views
 from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
+from contacts.review.models import MessageReview
 from contacts.review.service import CSV_COLUMNS, EXPORT_BATCH, LogFilter, csv_row, record_access
 from contacts.service import contact_in_scope
-from core import audit, checkpoints
+from core import audit, checkpoints, seals
 from core.audit import AuditEvent
 from core.directory.access import require_role
 from core.directory.models import Role
@@ -58,6 +59,10 @@ with public-key.pem first):
 
 and, on the server, `contactlog audit verify --against checkpoint.json --public-key KEY`
 proves the whole record up to that checkpoint is the one that was signed.
+
+records/sealed.jsonl holds each record in the canonical form whose SHA-256 the events carry
+("sealed" in their details): `contactlog audit verify-pack` recomputes every one and compares
+it with the latest event that sealed it.
 """
 
 
@@ -176,6 +181,34 @@ def _events(session: Session, scope: Scope) -> Iterator[bytes]:
         after = rows[-1].seq
 
 
+def _sealed_records(session: Session, scope: Scope) -> Iterator[bytes]:
+    """Each record of the pack in the canonical form the chain sealed, a line each."""
+    conn = session.connection()
+    kinds: list[tuple[str, Any]] = [
+        ("contact", scope.contacts),
+        (
+            "deletion_task",
+            select(DeletionTask.id).where(col(DeletionTask.contact_id).in_(scope.contacts)),
+        ),
+        ("message", scope.messages),
+        (
+            "message_review",
+            select(MessageReview.id).where(col(MessageReview.message_id).in_(scope.messages)),
+        ),
+        ("consent", scope.consents),
+        ("parent_notice", scope.notices),
+        ("incident", scope.incidents),
+    ]
+    for name, ids in kinds:
+        wanted = [i for i in session.exec(ids).all() if i is not None]
+        for start in range(0, len(wanted), EXPORT_BATCH):
+            batch = seals.contents(conn, name, wanted[start : start + EXPORT_BATCH])
+            yield "".join(
+                json.dumps({"record": f"{name}:{i}", "content": found}, sort_keys=True) + "\n"
+                for i, found in batch
+            ).encode()
+
+
 def _event(e: AuditEvent) -> dict[str, Any]:
     """An event with everything needed to recompute its hashes; its time as it was hashed."""
     return {
@@ -219,6 +252,7 @@ def build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
             f"records/{name}.json",
             [_json(session.exec(select(model).where(col(model.id).in_(ids))).all())],
         )
+    pack.add("records/sealed.jsonl", _sealed_records(session, scope))
     pack.add("events.jsonl", _events(session, scope))
     latest = checkpoints.latest(session)
     if latest is not None:
@@ -282,8 +316,10 @@ def verify_pack(data: IO[bytes]) -> list[str]:
         problems += [
             f"{n}: not in the manifest" for n in sorted(names - listed - {"MANIFEST.sha256"})
         ]
+        sealed: dict[str, str] = {}
         for number, line in enumerate(archive.read("events.jsonl").decode().splitlines(), 1):
             event = json.loads(line)
+            sealed.update(event["details"].get("sealed", {}))
             digest = audit.content_digest(
                 event["at"],
                 event["actor_id"],
@@ -300,4 +336,20 @@ def verify_pack(data: IO[bytes]) -> list[str]:
                 != event["link_hash"]
             ):
                 problems.append(f"events.jsonl line {number} (event {event['seq']}): altered")
+        if "records/sealed.jsonl" in names:
+            problems += _unsealed(archive.read("records/sealed.jsonl").decode(), sealed)
+    return problems
+
+
+def _unsealed(lines: str, sealed: dict[str, str]) -> list[str]:
+    """Records of the pack whose content is not what the latest event sealed."""
+    problems = []
+    for line in lines.splitlines():
+        entry = json.loads(line)
+        name = entry["record"].split(":")[0]
+        expected = sealed.get(entry["record"])
+        if expected is None:
+            problems.append(f"records/sealed.jsonl: {entry['record']} is sealed by no event")
+        elif seals.digest(name, entry["content"]) != expected:
+            problems.append(f"records/sealed.jsonl: {entry['record']} is not what was sealed")
     return problems

@@ -65,6 +65,8 @@ def _plain(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
     return str(value)
 
 
@@ -103,10 +105,10 @@ def _children_of(
     return found
 
 
-def current(
+def contents(
     conn: Connection, name: str, ids: Sequence[int] | None = None
-) -> Iterator[tuple[int, str]]:
-    """(id, hash) of each record of the type as it stands now (of `ids`, or all of them)."""
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(id, canonical content) of each record of the type as it stands now (of `ids`, or all)."""
     kept = KEPT[name]
     table = table_of(kept.model)
     key = table.c.id
@@ -119,10 +121,19 @@ def current(
             return
         children = _children_of(conn, kept, [r["id"] for r in rows])
         for row in rows:
-            yield row["id"], digest(name, content(kept, row, children.get(row["id"], {})))
+            found = content(kept, row, children.get(row["id"], {}))
+            yield row["id"], {k: _plain(v) for k, v in found.items()}
         if ids is not None or len(rows) < BATCH:
             return
         after = rows[-1]["id"]
+
+
+def current(
+    conn: Connection, name: str, ids: Sequence[int] | None = None
+) -> Iterator[tuple[int, str]]:
+    """(id, hash) of each record of the type as it stands now (of `ids`, or all of them)."""
+    for record_id, found in contents(conn, name, ids):
+        yield record_id, digest(name, found)
 
 
 def seal(session: Session, *records: tuple[str, int | None]) -> dict[str, str]:

@@ -152,6 +152,26 @@ def test_an_altered_file_or_event_in_a_pack_is_caught(client, world, story, tmp_
     )
 
 
+def test_a_record_rewritten_with_its_manifest_is_caught_by_what_the_events_sealed(
+    client, world, story
+):
+    content = client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content
+    sealed = [
+        json.loads(line) for line in _unzip(content).read("records/sealed.jsonl").splitlines()
+    ]
+    kinds = {entry["record"].split(":")[0] for entry in sealed}
+    assert {"contact", "message"} <= kinds
+    assert verify_pack(io.BytesIO(content)) == []
+    forged = _rezip(
+        content,
+        "records/sealed.jsonl",
+        lambda b: b.replace(b"=note 1", b"=note X"),
+        manifest_too=True,  # every digest in the manifest made anew
+    )
+    [problem] = verify_pack(io.BytesIO(forged))
+    assert problem.startswith("records/sealed.jsonl: message:") and "not what was sealed" in problem
+
+
 @pytest.mark.parametrize(
     ("who", "status"),
     [
