@@ -23,6 +23,7 @@ from api.routers import (
     evidence,
     health,
     incidents,
+    legal_holds,
     outbox,
     policy,
     pupils,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         access,
         evidence,
         policy,
+        legal_holds,
         account_pages,
     )
     for module in routers:

@@ -2,6 +2,7 @@
 deletion tasks, messages with their pupils and flags, reviews, incidents with their pupils."""
 
 from contacts.incidents.models import Incident, IncidentPupil
+from contacts.legal_holds.models import LegalHold
 from contacts.models import (
     Contact,
     ContactDevice,
@@ -55,3 +56,4 @@ keep(
         children=(Child("pupils", IncidentPupil, "incident_id", ("pupil_id", "part")),),
     )
 )
+keep(Kept("legal_hold", LegalHold))

@@ -208,6 +208,24 @@ def contacts_ending_soon(school_id: int, today: date, last_day: date) -> SelectO
     )
 
 
+def leavers_on_contacts(school_id: int, today: date) -> Any:
+    """(contact id, pupil id) of each approved contact's pupil who has left the school by
+    `today` and whose part has not ended."""
+    return (
+        select(ContactPupil.contact_id, ContactPupil.pupil_id)
+        .join(Contact, col(Contact.id) == col(ContactPupil.contact_id))
+        .join(Pupil, col(Pupil.id) == col(ContactPupil.pupil_id))
+        .where(
+            Contact.school_id == school_id,
+            Contact.state == ContactState.approved,
+            col(ContactPupil.ended_at).is_(None),
+            col(Pupil.left_on).is_not(None),
+            col(Pupil.left_on) <= today,
+        )
+        .order_by(col(ContactPupil.contact_id), col(ContactPupil.pupil_id))
+    )
+
+
 def alerts_not_emailed() -> SelectOfScalar[Any]:
     return select(Alert.id).where(col(Alert.emailed_at).is_(None)).order_by(col(Alert.id))
 

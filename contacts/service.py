@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from contacts import repository
 from contacts.models import (
     Contact,
     ContactCreate,
@@ -29,6 +30,7 @@ from core.principal import Principal
 from core.settings import Settings
 
 SWEEP_REASON = "The approved end date has passed."
+LEAVER_REASON = "The pupil has left the school."
 
 
 def _record(
@@ -370,5 +372,34 @@ def end_contacts_past_their_end_date(
             ):
                 ended += 1
         if limit is not None and found >= limit:
+            break
+    return ended
+
+
+def end_for_leavers(
+    *, session: Session, actor: Principal, settings: Settings, at: datetime, limit: int
+) -> int:
+    """Pupils who have left the school by today: their part of every contact ends (§7, §5.6),
+    up to `limit` of them; how many parts it ended."""
+    ended = 0
+    for school in session.exec(select(School)).all():
+        assert school.id is not None
+        today = policy_for_school(session, school, settings).today(school, at)
+        for contact_id, pupil_id in session.exec(
+            repository.leavers_on_contacts(school.id, today).limit(limit - ended)
+        ).all():
+            contact = session.get(Contact, contact_id)
+            assert contact is not None
+            ended += len(
+                end_pupils(
+                    session,
+                    actor=actor,
+                    at=at,
+                    contact=contact,
+                    pupil_ids=[pupil_id],
+                    reason=LEAVER_REASON,
+                )
+            )
+        if ended >= limit:
             break
     return ended

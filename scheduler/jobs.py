@@ -17,7 +17,7 @@ from contacts.models import (
     Contact,
     Message,
 )
-from contacts.service import end_contacts_past_their_end_date
+from contacts.service import end_contacts_past_their_end_date, end_for_leavers
 from core import throttle
 from core.db import Database
 from core.directory.models import Role, School, Staff
@@ -33,7 +33,8 @@ log = logging.getLogger("contactlog.scheduler")
 
 
 def end_sweep(db: Database, settings: Settings, at: datetime) -> int:
-    """Contacts past their end date end, through the same function as a manual end."""
+    """Contacts past their end date end, and so does a leaver's part of every contact, through
+    the same function as a manual end."""
 
     def step(session: Session) -> int | None:
         ended = end_contacts_past_their_end_date(
@@ -41,7 +42,13 @@ def end_sweep(db: Database, settings: Settings, at: datetime) -> int:
         )
         return ended or None  # none left (or, rarely, a step of contacts another ended first)
 
-    return in_steps(db, step)
+    def leavers(session: Session) -> int | None:
+        ended = end_for_leavers(
+            session=session, actor=SCHEDULER, settings=settings, at=at, limit=STEP
+        )
+        return ended or None
+
+    return in_steps(db, step) + in_steps(db, leavers)
 
 
 def ending_soon(db: Database, settings: Settings, at: datetime) -> int:

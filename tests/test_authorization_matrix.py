@@ -50,6 +50,7 @@ class Scene:
     consent: int
     incident: int
     change: int
+    hold: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,16 @@ INCIDENT = {
     "what_happened": "Seen in a public group",
     "personal_information_shared": False,
 }
+
+
+def HOLD(school: dict[str, int]) -> dict[str, object]:
+    return {
+        "subject_type": "pupil",
+        "subject_id": school["young"],
+        "case_reference": "LADO/2026/7",
+        "reason": "Allegation under investigation",
+    }
+
 
 # A checkpoint of the right shape that was never signed: checking it is allowed, and fails.
 FAKE = {
@@ -281,6 +292,13 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/pending-changes/{change_id}/refuse"): _cell(
         set(), lambda s: (f"/pending-changes/{s.change}/refuse", None)
     ),
+    # Legal holds: the DSL of the school places, lists and releases them; another school's DSL
+    # lists their own school's.
+    ("POST", "/legal-holds"): _cell({"dsl"}, lambda s: ("/legal-holds", HOLD(s.school))),
+    ("GET", "/legal-holds"): _cell({"dsl", "other_school"}, lambda s: ("/legal-holds", None)),
+    ("POST", "/legal-holds/{hold_id}/release"): _cell(
+        {"dsl"}, lambda s: (f"/legal-holds/{s.hold}/release", {"reason": "Case closed"})
+    ),
     # Everyone in the trust may read the rules they work under; only a trust admin sets them.
     ("GET", "/trusts/{trust_id}/policy"): _cell(
         SIGNED_IN, lambda s: (f"/trusts/{s.world.trust}/policy", None)
@@ -323,6 +341,7 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
         f"/staff/{world.ids['other_staff']}", json={"roles": ["staff", "approver"]}, headers=admin
     )
     [change] = client.get("/pending-changes", headers=world.auth("head")).json()
+    hold = client.post("/legal-holds", json=HOLD(school), headers=world.auth("dsl")).json()["id"]
     return Scene(
         world,
         school,
@@ -333,6 +352,7 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
         consent,
         incident,
         change["id"],
+        hold,
     )
 
 

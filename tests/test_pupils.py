@@ -273,3 +273,27 @@ def test_import_over_the_size_cap_is_413(client, world, db, settings):
     )
     assert_problem(_import(client, world, huge), 413)
     assert count_rows(db, "pupil") == 0
+
+
+def test_the_mis_marks_leavers_and_a_file_without_the_column_keeps_them(client, world):
+    _import(client, world, GOOD_CSV)
+    with_leavers = (
+        "UPN,Legal Forename,Legal Surname,DOB,Leaving Date\n"
+        "R2001,Leo,Walsh,2010-09-01,31/07/2026\n"
+        "R2002,Maya,Begum,15/03/2009,\n"
+    )
+    assert _import(client, world, with_leavers).json()["updated"] == 2
+    left = {
+        p["school_reference"]: p["left_on"]
+        for p in client.get("/pupils", headers=world.auth("admin")).json()["items"]
+    }
+    assert left == {"R2001": "2026-07-31", "R2002": None, "R2003": None}
+    # An export without the column says nothing about leaving: Leo's date stays.
+    _import(client, world, GOOD_CSV)
+    leo = client.get("/pupils?school_reference=R2001", headers=world.auth("admin")).json()
+    assert leo["items"][0]["left_on"] == "2026-07-31"
+    bad = _import(client, world, with_leavers.replace("31/07/2026", "soon"))
+    refused = assert_problem(bad, 422)
+    assert refused["errors"] == [
+        {"row": 2, "field": "left_on", "message": "not a date (YYYY-MM-DD or DD/MM/YYYY)"}
+    ]

@@ -81,6 +81,19 @@ def story(client, world, school):  # type: ignore[no-untyped-def]
         involved = {**INCIDENT, "pupils": [{"pupil_id": school["young"], "part": "initiated"}]}
         reported = client.post("/incidents", json=involved, headers=owner)
         assert reported.status_code == 201, reported.text
+    for case in ("LADO/1", "POLICE/2"):
+        hold = {
+            "subject_type": "pupil",
+            "subject_id": school["young"],
+            "case_reference": case,
+            "reason": "Investigation",
+        }
+        placed = client.post("/legal-holds", json=hold, headers=dsl)
+        assert placed.status_code == 201, placed.text
+    released = client.post(
+        f"/legal-holds/{placed.json()['id']}/release", json={"reason": "Closed"}, headers=dsl
+    )
+    assert released.status_code == 200, released.text
     return ids
 
 

@@ -231,10 +231,13 @@ class PupilBase(SQLModel):
     family_name: str = Field(min_length=1, max_length=100)
     date_of_birth: date
     school_reference: str = Field(min_length=1, max_length=50)
+    # The day the pupil leaves the school: every contact with them ends then (§7, §5.6).
+    left_on: date | None = None
 
 
 class PupilCreate(PupilBase, Forbid):
     date_of_birth: Day
+    left_on: Day | None = None
     school_id: RecordId | None = None
 
 
@@ -243,6 +246,7 @@ class PupilUpdate(Forbid):
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
     date_of_birth: Day | None = None
     school_reference: str | None = Field(default=None, min_length=1, max_length=50)
+    left_on: Day | None = None
 
 
 class PupilPublic(PupilBase):

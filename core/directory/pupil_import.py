@@ -33,7 +33,12 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "family_name": ("familyname", "surname", "legalsurname", "lastname", "preferredsurname"),
     "date_of_birth": ("dateofbirth", "dob", "birthdate"),
 }
+# Read when the export has them; a file without the column changes no one's leaving date.
+OPTIONAL_ALIASES: dict[str, tuple[str, ...]] = {
+    "left_on": ("leavingdate", "dateofleaving", "leftdate", "leftschool", "dol"),
+}
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+NOT_A_DATE = "not a date (YYYY-MM-DD or DD/MM/YYYY)"
 MAX_REPORTED_ERRORS = 200
 
 
@@ -59,6 +64,10 @@ def _columns(header: list[str]) -> dict[str, int]:
         if index is None:
             missing.append(target)
         else:
+            found[target] = index
+    for target, aliases in OPTIONAL_ALIASES.items():
+        index = next((i for i, name in enumerate(folded) if name in aliases), None)
+        if index is not None:
             found[target] = index
     if missing:
         raise InvalidInput(
@@ -117,6 +126,7 @@ def import_pupils(
     assert school.id is not None
     today = policy.today(school, at)
     rows = read_rows(csv_text)
+    columns_read = set(rows[0][1]) if rows else set()
     report = ImportReport(rows=len(rows))
     valid: list[PupilCreate] = []
     first_line: dict[str, int] = {}
@@ -127,11 +137,22 @@ def import_pupils(
                 {
                     "row": line,
                     "field": "date_of_birth",
-                    "message": "not a date (YYYY-MM-DD or DD/MM/YYYY)",
+                    "message": NOT_A_DATE,
                 }
             )
+        left = raw.get("left_on", "").strip()
+        left_on = _parse_date(left) if left else None
+        if left and left_on is None:
+            report.errors.append(
+                {
+                    "row": line,
+                    "field": "left_on",
+                    "message": NOT_A_DATE,
+                }
+            )
+            continue
         try:
-            pupil = PupilCreate.model_validate({**raw, "date_of_birth": born})
+            pupil = PupilCreate.model_validate({**raw, "date_of_birth": born, "left_on": left_on})
         except ValidationError as exc:
             for err in exc.errors():
                 name = str(err["loc"][0]) if err["loc"] else "row"
@@ -175,7 +196,8 @@ def import_pupils(
     changed: list[Pupil] = []
     for pupil_in in valid:
         current = existing.get(pupil_in.school_reference)
-        fields = pupil_in.model_dump(exclude={"school_id"})
+        keep_leaving = set() if "left_on" in columns_read else {"left_on"}
+        fields = pupil_in.model_dump(exclude={"school_id"} | keep_leaving)
         if current is None:
             created = Pupil(school_id=school.id, created_at=at, **fields)
             session.add(created)

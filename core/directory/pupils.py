@@ -126,7 +126,12 @@ def update_pupil(
         session, actor, pupil_id, action="change pupil records", write=True
     )
     check_date_of_birth(changes, policy.today(school, at))
-    apply_changes(pupil, changes.model_dump(exclude_unset=True))
+    apply_changes(pupil, changes.model_dump(exclude_unset=True), clearable=frozenset({"left_on"}))
+    if pupil.left_on is not None and pupil.left_on < pupil.date_of_birth:
+        raise InvalidInput(
+            "The leaving date is before the date of birth.",
+            extra={"errors": [{"field": "left_on", "message": "before the date of birth"}]},
+        )
     try:
         with session.begin_nested():
             session.add(pupil)

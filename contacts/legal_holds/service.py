@@ -1,0 +1,120 @@
+"""Placing, listing and releasing legal holds: DSLs only, each in the change record; released
+holds are kept, and several may cover one record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, SQLModel, col, select
+
+from contacts.incidents.models import Incident
+from contacts.legal_holds.models import (
+    HeldSubject,
+    HoldCreate,
+    HoldPublic,
+    LegalHold,
+    ReleaseCreate,
+)
+from contacts.models import Contact
+from core import audit, once, seals
+from core.directory.access import get_scoped, require_role, visible_school
+from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
+from core.pagination import Page, fetch_page
+from core.principal import Principal
+
+SUBJECTS: dict[HeldSubject, tuple[type[SQLModel], str]] = {
+    HeldSubject.pupil: (Pupil, "No such pupil."),
+    HeldSubject.staff: (Staff, "No such member of staff."),
+    HeldSubject.contact: (Contact, "No such contact."),
+    HeldSubject.incident: (Incident, "No such incident."),
+}
+
+
+def public(hold: LegalHold) -> HoldPublic:
+    return HoldPublic.model_validate({**hold.model_dump(), "active": hold.released_at is None})
+
+
+def _record(session: Session, actor: Principal, at: datetime, hold: LegalHold, action: str) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action=action,
+        object_type="legal_hold",
+        object_id=hold.id,
+        school_id=hold.school_id,
+        details={"subject": f"{hold.subject_type}:{hold.subject_id}"},
+        sealed=seals.seal(session, ("legal_hold", hold.id)),
+    )
+
+
+def place_hold(
+    *, session: Session, actor: Principal, at: datetime, hold_in: HoldCreate
+) -> LegalHold:
+    """A DSL of the subject's school (or a trust DSL) holds it for an investigation."""
+    model, missing = SUBJECTS[hold_in.subject_type]
+    subject: Any = get_scoped(session, actor, model, hold_in.subject_id, missing)  # type: ignore[type-var]
+    school = visible_school(session, actor, subject.school_id)
+    require_role(actor, school, Role.dsl, action="place a legal hold")
+    assert school.id is not None
+    hold = LegalHold(
+        school_id=school.id,
+        subject_type=hold_in.subject_type,
+        subject_id=hold_in.subject_id,
+        case_reference=hold_in.case_reference,
+        reason=hold_in.reason,
+        placed_by_id=actor.staff_id,
+        placed_at=at,
+    )
+    session.add(hold)
+    session.flush()
+    _record(session, actor, at, hold, "legal_hold.placed")
+    return hold
+
+
+def list_holds(
+    *,
+    session: Session,
+    actor: Principal,
+    active_only: bool,
+    cursor: str | None,
+    limit: int,
+) -> Page[HoldPublic]:
+    """The school's holds for its DSL; every school's of the trust for a trust DSL."""
+    own = visible_school(session, actor, actor.school_id or 0)
+    require_role(actor, own, Role.dsl, action="read legal holds")
+    query = select(LegalHold)
+    if actor.roles & TRUST_ROLES:
+        schools = select(School.id).where(School.trust_id == own.trust_id)
+        query = query.where(col(LegalHold.school_id).in_(schools))
+    else:
+        query = query.where(LegalHold.school_id == own.id)
+    if active_only:
+        query = query.where(col(LegalHold.released_at).is_(None))
+    page = fetch_page(session, query, col(LegalHold.id), cursor=cursor, limit=limit)
+    return Page(items=[public(h) for h in page.items], next_cursor=page.next_cursor)
+
+
+def release_hold(
+    *, session: Session, actor: Principal, at: datetime, hold_id: int, release: ReleaseCreate
+) -> LegalHold:
+    """The investigation is over: the hold stays on the record, released; others may remain."""
+    hold = get_scoped(session, actor, LegalHold, hold_id, "No such legal hold.")
+    school = visible_school(session, actor, hold.school_id)
+    require_role(actor, school, Role.dsl, action="release a legal hold")
+    once.claim(
+        session,
+        LegalHold,
+        hold.id,
+        still=col(LegalHold.released_at).is_(None),
+        values={
+            "released_at": at,
+            "released_by_id": actor.staff_id,
+            "release_reason": release.reason,
+        },
+        too_late="This hold has already been released.",
+    )
+    session.refresh(hold)
+    _record(session, actor, at, hold, "legal_hold.released")
+    return hold
