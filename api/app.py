@@ -30,6 +30,7 @@ from api.routers import (
     review,
     schools,
     staff,
+    subject_access,
 )
 from api.schema import head_revision
 from core import accounts
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         evidence,
         policy,
         legal_holds,
+        subject_access,
         account_pages,
     )
     for module in routers:

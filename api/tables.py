@@ -5,6 +5,7 @@ from contacts import models as _contacts  # noqa: F401
 from contacts.incidents import models as _incidents  # noqa: F401
 from contacts.legal_holds import models as _holds  # noqa: F401
 from contacts.review import models as _review  # noqa: F401
+from contacts.subject_access import models as _subject_access  # noqa: F401
 from core import accounts as _accounts  # noqa: F401
 from core import audit as _audit  # noqa: F401
 from core import auth as _auth  # noqa: F401

@@ -12,6 +12,7 @@ from contacts.models import (
     MessagePupil,
 )
 from contacts.review.models import MessageFlag, MessageReview
+from contacts.subject_access.models import SubjectAccessRequest
 from core.seals import Child, Kept, keep
 
 # Stamps the scheduler keeps are not content: it sets them without an event of their own.
@@ -57,3 +58,4 @@ keep(
     )
 )
 keep(Kept("legal_hold", LegalHold))
+keep(Kept("subject_access_request", SubjectAccessRequest))

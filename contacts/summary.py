@@ -14,6 +14,7 @@ from consent.rules import ConsentTerms
 from consent.standing import standing
 from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
+from contacts.subject_access import service as subject_access
 from core.directory.access import visible_school
 from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
 from core.errors import Forbidden
@@ -34,6 +35,8 @@ class SchoolSummary(BaseModel):
     oldest_awaiting_review_at: datetime | None
     # Of those, the ones a rule or the lexicon flagged (the sampled clean entries left out).
     unreviewed_flagged: int
+    # Subject access requests not answered by their deadline.
+    overdue_subject_access: int = 0
 
 
 class Summary(BaseModel):
@@ -141,6 +144,10 @@ def _school_figures(
         awaiting_review=count,
         oldest_awaiting_review_at=oldest,
         unreviewed_flagged=flagged,
+        # An approver's figures are their reports' records; requests are the DSL's to answer.
+        overdue_subject_access=(
+            subject_access.overdue_count(session, school.id or 0, today) if staff_ids is None else 0
+        ),
     )
 
 

@@ -51,6 +51,7 @@ class Scene:
     incident: int
     change: int
     hold: int
+    request: int
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,15 @@ def HOLD(school: dict[str, int]) -> dict[str, object]:
         "subject_id": school["young"],
         "case_reference": "LADO/2026/7",
         "reason": "Allegation under investigation",
+    }
+
+
+def SAR(school: dict[str, int]) -> dict[str, object]:
+    return {
+        "subject_type": "pupil",
+        "subject_id": school["young"],
+        "requested_by": "Parent, by email",
+        "received_on": TODAY.isoformat(),
     }
 
 
@@ -299,6 +309,27 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/legal-holds/{hold_id}/release"): _cell(
         {"dsl"}, lambda s: (f"/legal-holds/{s.hold}/release", {"reason": "Case closed"})
     ),
+    # Subject access requests: the school's DSL records, extends and completes them.
+    ("POST", "/subject-access-requests"): _cell(
+        {"dsl"}, lambda s: ("/subject-access-requests", SAR(s.school))
+    ),
+    ("GET", "/subject-access-requests"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/subject-access-requests", None)
+    ),
+    ("POST", "/subject-access-requests/{request_id}/extension"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/subject-access-requests/{s.request}/extension",
+            {"extra_months": 1, "reason": "Many records"},
+        ),
+    ),
+    ("POST", "/subject-access-requests/{request_id}/completion"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/subject-access-requests/{s.request}/completion",
+            {"completed_on": TODAY.isoformat()},
+        ),
+    ),
     # Everyone in the trust may read the rules they work under; only a trust admin sets them.
     ("GET", "/trusts/{trust_id}/policy"): _cell(
         SIGNED_IN, lambda s: (f"/trusts/{s.world.trust}/policy", None)
@@ -342,6 +373,7 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
     )
     [change] = client.get("/pending-changes", headers=world.auth("head")).json()
     hold = client.post("/legal-holds", json=HOLD(school), headers=world.auth("dsl")).json()["id"]
+    sar = client.post("/subject-access-requests", json=SAR(school), headers=world.auth("dsl"))
     return Scene(
         world,
         school,
@@ -353,6 +385,7 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
         incident,
         change["id"],
         hold,
+        sar.json()["id"],
     )
 
 

@@ -94,6 +94,15 @@ def story(client, world, school):  # type: ignore[no-untyped-def]
         f"/legal-holds/{placed.json()['id']}/release", json={"reason": "Closed"}, headers=dsl
     )
     assert released.status_code == 200, released.text
+    for whose, subject in (("pupil", school["older"]), ("staff", world.ids["owner"])):
+        request = {
+            "subject_type": whose,
+            "subject_id": subject,
+            "requested_by": "By letter",
+            "received_on": today().isoformat(),
+        }
+        asked = client.post("/subject-access-requests", json=request, headers=dsl)
+        assert asked.status_code == 201, asked.text
     return ids
 
 

@@ -1,0 +1,24 @@
+"""The subject access deadline (UK GDPR Art. 12(3), as the ICO reads it): the same day one
+calendar month after receipt, or the month's last day when it has no such day."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+MOST_EXTRA_MONTHS = 2
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day `months` calendar months on; the last day of that month if it is shorter
+    (31 January + 1 month = 28 or 29 February)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def due_on(received_on: date, extra_months: int = 0) -> date:
+    """When the answer is due: one calendar month from receipt, plus any extension."""
+    if not 0 <= extra_months <= MOST_EXTRA_MONTHS:
+        raise ValueError(f"an extension is 1 or {MOST_EXTRA_MONTHS} further months")
+    return months_after(received_on, 1 + extra_months)
