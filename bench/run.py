@@ -15,7 +15,7 @@ from bench import data
 from bench.email import p4_outbox
 from bench.measure import BACKENDS, ONLY, RESULTS, SCALE, SECONDS, load, n, report, serve, timed
 from contacts.review import service as review
-from contacts.service import end_contacts_past_their_end_date
+from contacts.sweeps import end_contacts_past_their_end_date
 from core import verification
 from core.db import Database
 from core.pagination import encode_cursor

@@ -17,7 +17,7 @@ from contacts.models import (
     Contact,
     Message,
 )
-from contacts.service import end_contacts_past_their_end_date, end_for_leavers
+from contacts.sweeps import end_contacts_past_their_end_date, end_for_leavers
 from core import throttle
 from core.db import Database
 from core.directory.models import Role, School, Staff

@@ -198,7 +198,7 @@ def test_ending_one_pupil_leaves_the_other(client, world, school, db):
 
 
 def test_the_end_sweep_ends_contacts_past_their_end_date(client, world, school, db, settings):
-    from contacts.service import end_contacts_past_their_end_date
+    from contacts.sweeps import end_contacts_past_their_end_date
     from core.principal import Principal
 
     owner = world.auth("owner")

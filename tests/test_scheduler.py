@@ -368,3 +368,38 @@ def test_a_connection_lost_mid_job_costs_one_step(client, world, db, school, set
             text("SELECT count(*) FROM outbox_email WHERE kind = 'consent_withdrawn'")
         )
         assert queued.scalar_one() == 130  # each once
+
+
+def test_a_trust_admin_reads_only_their_own_trusts_outbox(client, world, db):
+    """Another trust's emails (addresses, pupils' contacts) never show in this trust's outbox."""
+    from core.directory.models import SchoolCreate
+    from core.directory.schools import create_school, create_trust
+    from core.outbox import enqueue
+    from core.principal import Principal
+
+    operator, at = Principal.command_line(), clock.now()
+    with db.transaction() as session:
+        other_trust = create_trust(session=session, actor=operator, at=at, name="Other Trust")
+        elsewhere = create_school(
+            session=session,
+            actor=operator,
+            at=at,
+            school_in=SchoolCreate(name="Elsewhere"),
+            trust_id=other_trust.id,
+        )
+        for school_id, to in (
+            (elsewhere.id, "theirs@x.example"),
+            (world.school_b, "ours@b.example"),
+        ):
+            enqueue(
+                session,
+                dedupe_key=f"t:{to}",
+                kind="test",
+                to_address=to,
+                subject="Test",
+                body="Body",
+                school_id=school_id,
+                at=at,
+            )
+    seen = client.get("/outbox", headers=world.auth("trust_admin")).json()["items"]
+    assert [e["to_address"] for e in seen] == ["ours@b.example"]

@@ -18,8 +18,8 @@ from contacts.legal_holds.models import (
 )
 from contacts.models import Contact
 from core import audit, once, seals
-from core.directory.access import get_scoped, require_role, visible_school
-from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
+from core.directory.access import get_scoped, require_role, schools_read_by, visible_school
+from core.directory.models import Pupil, Role, Staff
 from core.pagination import Page, fetch_page
 from core.principal import Principal
 
@@ -85,11 +85,7 @@ def list_holds(
     own = visible_school(session, actor, actor.school_id or 0)
     require_role(actor, own, Role.dsl, action="read legal holds")
     query = select(LegalHold)
-    if actor.roles & TRUST_ROLES:
-        schools = select(School.id).where(School.trust_id == own.trust_id)
-        query = query.where(col(LegalHold.school_id).in_(schools))
-    else:
-        query = query.where(LegalHold.school_id == own.id)
+    query = query.where(col(LegalHold.school_id).in_(schools_read_by(actor, own)))
     if active_only:
         query = query.where(col(LegalHold.released_at).is_(None))
     page = fetch_page(session, query, col(LegalHold.id), cursor=cursor, limit=limit)

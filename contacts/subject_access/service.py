@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, func, select
 
 from contacts.subject_access.deadlines import due_on
 from contacts.subject_access.models import (
@@ -18,8 +18,8 @@ from contacts.subject_access.models import (
     Whose,
 )
 from core import audit, once, seals
-from core.directory.access import get_scoped, require_role, visible_school
-from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
+from core.directory.access import get_scoped, require_role, schools_read_by, visible_school
+from core.directory.models import Pupil, Role, School, Staff
 from core.errors import Conflict, RuleBroken
 from core.pagination import Page, fetch_page
 from core.policy import Policy
@@ -106,11 +106,7 @@ def list_requests(
     own = visible_school(session, actor, actor.school_id or 0)
     require_role(actor, own, Role.dsl, action="read subject access requests")
     query = select(SubjectAccessRequest)
-    if actor.roles & TRUST_ROLES:
-        schools = select(School.id).where(School.trust_id == own.trust_id)
-        query = query.where(col(SubjectAccessRequest.school_id).in_(schools))
-    else:
-        query = query.where(SubjectAccessRequest.school_id == own.id)
+    query = query.where(col(SubjectAccessRequest.school_id).in_(schools_read_by(actor, own)))
     if open_only:
         query = query.where(col(SubjectAccessRequest.completed_on).is_(None))
     page = fetch_page(session, query, col(SubjectAccessRequest.id), cursor=cursor, limit=limit)
@@ -181,12 +177,10 @@ def complete(
 
 def overdue_count(session: Session, school_id: int, today: date) -> int:
     """Open requests of the school whose deadline has passed (for the summary)."""
-    return len(
-        session.exec(
-            select(SubjectAccessRequest.id).where(
-                SubjectAccessRequest.school_id == school_id,
-                col(SubjectAccessRequest.completed_on).is_(None),
-                col(SubjectAccessRequest.due_on) < today,
-            )
-        ).all()
-    )
+    return session.exec(
+        select(func.count()).where(
+            SubjectAccessRequest.school_id == school_id,
+            col(SubjectAccessRequest.completed_on).is_(None),
+            col(SubjectAccessRequest.due_on) < today,
+        )
+    ).one()

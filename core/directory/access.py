@@ -7,7 +7,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import ColumnElement, or_, true
 from sqlmodel import Session, SQLModel, select
 
-from core.directory.models import Role, School, Staff
+from core.directory.models import TRUST_ROLES, Role, School, Staff
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.principal import Principal
 
@@ -43,6 +43,14 @@ def get_scoped(
     if not actor.sees_school(school_id=school.id, trust_id=school.trust_id):
         raise NotFound(missing)
     return record
+
+
+def schools_read_by(actor: Principal, own: School) -> Any:
+    """The ids of the schools whose records a reader at `own` lists: their own school, or every
+    school of the trust for someone holding a trust role."""
+    if actor.roles & TRUST_ROLES:
+        return select(School.id).where(School.trust_id == own.trust_id)
+    return select(School.id).where(School.id == own.id)
 
 
 def require_role(actor: Principal, school: School, *roles: Role, action: str) -> None:
