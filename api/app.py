@@ -27,6 +27,7 @@ from api.routers import (
     outbox,
     policy,
     pupils,
+    retention,
     review,
     schools,
     staff,
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         policy,
         legal_holds,
         subject_access,
+        retention,
         account_pages,
     )
     for module in routers:

@@ -17,6 +17,7 @@ from api import demo, logs
 from api.schema import upgrade
 from contactlog_client.cli import app as staff_client
 from contacts.evidence import verify_pack
+from contacts.retention.service import dry_run
 from core import accounts, checkpoints
 from core.clock import now
 from core.db import Database
@@ -30,6 +31,7 @@ from core.principal import Principal
 from core.security import Passwords
 from core.settings import Settings
 from scheduler.checkpointing import sign_now
+from scheduler.retention import run_all as run_retention
 
 app = typer.Typer(help="contactlog: staff-pupil online contact, approved, consented and logged.")
 users_app = typer.Typer(help="Staff accounts.")
@@ -43,9 +45,27 @@ app.registered_commands.extend(staff_client.registered_commands)
 app.add_typer(import_app, name="import")
 audit_app = typer.Typer(help="The change record's signed checkpoints.")
 app.add_typer(audit_app, name="audit")
+retention_app = typer.Typer(help="The retention schedule: what is due, and applying it.")
+app.add_typer(retention_app, name="retention")
 
 console = Console()
 errors = Console(stderr=True)
+
+
+# `--at`: run as of another instant (a job, retention); UTC unless an offset is given.
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        help="As of this instant (ISO 8601; UTC unless an offset is given; default now)",
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"],
+    ),
+]
+
+
+def _instant(at: datetime | None) -> datetime:
+    if at is None:
+        return now()
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _settings() -> Settings:
@@ -157,13 +177,7 @@ def jobs_run(
     job: Annotated[
         str | None, typer.Argument(help="One job; all of them in order if left out")
     ] = None,
-    at: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Run as of this instant (ISO 8601; UTC unless an offset is given)",
-            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"],
-        ),
-    ] = None,
+    at: AsOf = None,
 ) -> None:
     """Run jobs now: end sweep, ending-soon, deletion reminders, alerts, approvals, outbox."""
     from scheduler.jobs import JOBS
@@ -174,7 +188,7 @@ def jobs_run(
         raise typer.Exit(2)
     settings = _settings()
     db = _database(settings)
-    instant = None if at is None else (at if at.tzinfo else at.replace(tzinfo=UTC))
+    instant = None if at is None else _instant(at)
     try:
         for name in [job] if job else list(JOBS):
             count = run_job(name, db, settings, instant)
@@ -360,3 +374,36 @@ def verify_pack_command(
         print(problem)
     print("The pack is as it was made." if not problems else f"{len(problems)} problem(s).")
     raise typer.Exit(1 if problems else 0)
+
+
+@retention_app.command("plan")
+def retention_plan_command(
+    at: AsOf = None,
+) -> None:
+    """A dry run: print, per trust, exactly what a run would redact and what holds keep (JSON)."""
+    settings = _settings()
+    db = _database(settings)
+    try:
+        with db.session(read_only=True) as session:
+            for trust_id in session.exec(select(Trust.id).order_by(Trust.id)).all():
+                policy = policy_for(session, trust_id, settings)
+                print(dry_run(session=session, policy=policy, at=_instant(at)).model_dump_json())
+    finally:
+        db.dispose()
+
+
+@retention_app.command("run")
+def retention_run_command(
+    at: AsOf = None,
+) -> None:
+    """Apply the schedule now; each trust's report is filed and emailed (JSON printed)."""
+    settings = _settings()
+    db = _database(settings)
+    try:
+        reports = run_retention(db, settings, _instant(at))
+    finally:
+        db.dispose()
+    for report in reports:
+        print(report.model_dump_json())
+    if not reports:
+        console.print("Nothing was due.")

@@ -162,7 +162,6 @@ def withdraw_consent(
         object_type="consent",
         object_id=consent.id,
         school_id=consent.school_id,
-        reason=withdrawal.reason,
         details={"pupil_id": consent.pupil_id, "contact_id": consent.contact_id},
         sealed=seals.seal(session, ("consent", consent.id)),
     )

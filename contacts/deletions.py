@@ -64,7 +64,7 @@ def confirm_deletion(
         object_type="contact",
         object_id=contact.id,
         school_id=contact.school_id,
-        details={"pupil_ids": [t.pupil_id for t in tasks], "how": deletion.how},
+        details={"pupil_ids": [t.pupil_id for t in tasks]},
         sealed=seals.seal(
             session, ("contact", contact.id), *(("deletion_task", t.id) for t in tasks)
         ),

@@ -11,6 +11,7 @@ from contacts.models import (
     Message,
     MessagePupil,
 )
+from contacts.retention.models import RetentionRun
 from contacts.review.models import MessageFlag, MessageReview
 from contacts.subject_access.models import SubjectAccessRequest
 from core.seals import Child, Kept, keep
@@ -59,3 +60,4 @@ keep(
 )
 keep(Kept("legal_hold", LegalHold))
 keep(Kept("subject_access_request", SubjectAccessRequest))
+keep(Kept("retention_run", RetentionRun))

@@ -126,6 +126,7 @@ def log_message(
         "needs_review": concerning or sampled,
         "sampled": sampled,
         "reviewed_at": None,
+        "redacted_at": None,
     }
     pupil_ids = sorted(p.pupil_id for p in pupils)
     message_id = repository.store_message(
@@ -148,7 +149,6 @@ def log_message(
         object_type="message",
         object_id=message_id,
         school_id=contact.school_id,
-        reason=message_in.amend_reason,
         details={"contact_id": contact.id, "flags": flags, "amends_id": message_in.amends_id},
         sealed={f"message:{message_id}": sealed},
     )

@@ -225,8 +225,7 @@ def decide(
         at,
         contact,
         f"contact.{verdict}",
-        reason=decision.reason,
-        details={"conditions": decision.conditions, "note": decision.note},
+        details={"with_conditions": decision.conditions is not None},
     )
     return contact
 
@@ -296,7 +295,6 @@ def end_pupils(
             contact,
             "contact.ended",
             also=[("deletion_task", t.id) for t in tasks],
-            reason=reason,
             details={"pupil_ids": ended},
         )
     return ended

@@ -146,7 +146,9 @@ def record(
 ) -> None:
     """Record one event in the caller's transaction; it commits or vanishes with the change.
     `sealed` holds the hashes of the records the change created or changed, as they now stand
-    (`core.seals.seal`): the chain then vouches for their content too.
+    (`core.seals.seal`): the chain then vouches for their content too. Personal free text
+    (a reason someone typed, a note) stays in the record, never in `reason` or `details`: the
+    retention job can redact a record and seal its new form, but no event can be changed.
 
     The event joins the chain when the transaction commits (see `_link_pending`), so the
     chain's head is locked only for the commit itself, not for the rest of the request.

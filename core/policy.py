@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import EmailStr, Field, field_validator
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, SQLModel
 
@@ -42,6 +42,14 @@ class Policy:
     approval_wait_hours: int
     lexicon: tuple[str, ...]
     sample_rate: float
+    # Retention (SPEC §7): years before records' personal content is redacted, by kind.
+    safeguarding_years: int
+    allegation_years: int
+    closed_contact_years: int
+    sign_in_days: int
+    outbox_days: int
+    # The trust's data protection officer, told of each retention run and subject access deadline.
+    dpo_email: str | None = None
 
     def zone(self, school: School) -> ZoneInfo:
         """The school's own time zone, or the deployment's."""
@@ -63,6 +71,10 @@ OWN = {
     "escalate_after_days": "escalate_after_days",
     "approval_wait_hours": "approval_wait_hours",
     "review_sample_rate": "sample_rate",
+    "retention_safeguarding_years": "safeguarding_years",
+    "retention_allegation_years": "allegation_years",
+    "retention_closed_contact_years": "closed_contact_years",
+    "dpo_email": "dpo_email",
 }
 
 
@@ -78,6 +90,11 @@ def deployment_policy(settings: Settings, trust_id: int | None = None) -> Policy
         approval_wait_hours=settings.approval_wait_hours,
         lexicon=tuple(settings.review_lexicon),
         sample_rate=settings.review_sample_rate,
+        safeguarding_years=settings.retention_safeguarding_years,
+        allegation_years=settings.retention_allegation_years,
+        closed_contact_years=settings.retention_closed_contact_years,
+        sign_in_days=settings.retention_sign_in_days,
+        outbox_days=settings.retention_outbox_days,
     )
 
 
@@ -154,6 +171,11 @@ class PolicyChange(Forbid, SQLModel):
     escalate_after_days: int | None = Field(default=None, ge=1, le=30)
     approval_wait_hours: int | None = Field(default=None, ge=1, le=168)
     review_sample_rate: float | None = Field(default=None, ge=0.01, le=1)
+    # Records may be kept longer than the sources below say, never for less.
+    retention_safeguarding_years: int | None = Field(default=None, ge=25, le=100)
+    retention_allegation_years: int | None = Field(default=None, ge=10, le=50)
+    retention_closed_contact_years: int | None = Field(default=None, ge=6, le=25)
+    dpo_email: EmailStr | None = Field(default=None, max_length=254)
     extra_lexicon: list[str] | None = Field(default=None, max_length=MOST_EXTRA_WORDS)
 
     @field_validator("extra_lexicon")
@@ -171,6 +193,48 @@ class PolicyChange(Forbid, SQLModel):
         return cleaned
 
 
+class RetentionPeriod(SQLModel):
+    """How long one kind of record is kept, from when, and on whose authority."""
+
+    records: str
+    kept_for: str
+    source: str
+
+
+def retention_periods(policy: Policy) -> list[RetentionPeriod]:
+    """The schedule the retention job applies (contacts/retention), in words, with sources."""
+    return [
+        RetentionPeriod(
+            records="incidents; contacts that were flagged, with all their records",
+            kept_for=f"until the youngest pupil involved is {policy.safeguarding_years}",
+            source="IRMS Information Management Toolkit for Schools (child-protection records)",
+        ),
+        RetentionPeriod(
+            records="records covered by a legal hold on a member of staff (an allegation)",
+            kept_for=f"{policy.allegation_years} years from the hold, or longer by the above",
+            source="KCSIE, allegations against staff (contactlog holds no staff date of birth: "
+            "the retirement-age arm is applied by keeping the hold active)",
+        ),
+        RetentionPeriod(
+            records="other contacts, messages, consents, parent notices, decisions, "
+            "deletion tasks, reviews; a pupil's name once they have left",
+            kept_for=f"{policy.closed_contact_years} years after the contact closes "
+            "(the pupil leaves)",
+            source="Limitation Act 1980 (six-year period); trust to confirm",
+        ),
+        RetentionPeriod(
+            records="invitation and reset links, retry replies, sign-in throttles",
+            kept_for=f"{policy.sign_in_days} days",
+            source="minimisation (deployment setting)",
+        ),
+        RetentionPeriod(
+            records="outbox email bodies",
+            kept_for=f"{policy.outbox_days} days after sending",
+            source="minimisation (deployment setting)",
+        ),
+    ]
+
+
 class PolicyPublic(SQLModel):
     trust_id: int
     consent_age: int
@@ -181,6 +245,8 @@ class PolicyPublic(SQLModel):
     approval_wait_hours: int
     review_sample_rate: float
     review_lexicon: list[str]
+    retention: list[RetentionPeriod]
+    dpo_email: str | None
     # What the trust chose itself; every other value is the deployment's default.
     trust_own: dict[str, Any]
 
@@ -207,6 +273,8 @@ def _public(trust: Trust, policy: Policy) -> PolicyPublic:
         approval_wait_hours=policy.approval_wait_hours,
         review_sample_rate=policy.sample_rate,
         review_lexicon=list(policy.lexicon),
+        retention=retention_periods(policy),
+        dpo_email=policy.dpo_email,
         trust_own=own,
     )
 

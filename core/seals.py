@@ -20,6 +20,9 @@ from sqlmodel import Session, SQLModel
 from core.db import table_of
 
 BATCH = 5_000
+# Columns added to kept tables after records had been sealed: one joins a record's content only
+# once it holds a value, so the migration that adds it alters no record already on the chain.
+ADDED_LATER = frozenset({"redacted_at"})
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def digest(name: str, content: dict[str, Any]) -> str:
 def content(
     kept: Kept, row: dict[str, Any], children: dict[str, list[list[Any]]]
 ) -> dict[str, Any]:
-    found = {c: row[c] for c in kept.columns}
+    found = {c: row[c] for c in kept.columns if not (c in ADDED_LATER and row.get(c) is None)}
     for child in kept.children:
         found[child.name] = sorted(children.get(child.name, []), key=lambda v: [str(x) for x in v])
     return found

@@ -133,6 +133,14 @@ class Settings(BaseSettings):
     # of clean messages sampled into the review queue so clean-looking logs are still read.
     review_lexicon: list[str] = Field(default_factory=lambda: list(DEFAULT_LEXICON))
     review_sample_rate: float = Field(default=0.05, ge=0, le=1)
+    # Retention (SPEC §7): how long records are kept before their personal content is redacted.
+    # A trust may keep the first three longer, never shorter (core/policy.py); the last two are
+    # minimisation periods for data that is no evidence of anything.
+    retention_safeguarding_years: int = Field(default=25, ge=25, le=100)
+    retention_allegation_years: int = Field(default=10, ge=10, le=50)
+    retention_closed_contact_years: int = Field(default=6, ge=6, le=25)
+    retention_sign_in_days: int = Field(default=90, ge=30, le=365)
+    retention_outbox_days: int = Field(default=365, ge=30, le=2190)
     # A trust's policy is read again after this long; a change made through another process
     # (another worker, the scheduler) applies within it.
     policy_cache_seconds: float = Field(default=10, ge=0, le=300)

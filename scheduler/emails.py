@@ -12,6 +12,7 @@ from datetime import date
 
 from contacts.incidents.models import Incident
 from contacts.models import PLATFORM_NAMES, Contact, platform_name
+from contacts.retention.models import RetentionReport
 from core.text import one_line
 
 SIGNATURE = "\n-- \ncontactlog, for your school's social-networking protocol\n"
@@ -174,6 +175,36 @@ def checkpoint_signed(checkpoint_json: str) -> Email:
             "----\n"
             f"{checkpoint_json}\n"
             "----\n"
+            f"{SIGNATURE}"
+        ),
+    )
+
+
+def retention_report(report: RetentionReport, base_url: str) -> Email:
+    """Counts only: which records, by school and type, and which holds kept what (by case)."""
+    lines = [
+        f"  school {r.school_id}: {r.count} {r.record_type.replace('_', ' ')} record(s)"
+        for r in report.redacted
+    ] or ["  nothing was due"]
+    kept = [
+        f"  hold #{k.hold_id} ({one_line(k.case_reference)}): {k.count} "
+        f"{k.record_type.replace('_', ' ')} record(s)"
+        for k in report.kept
+    ] or ["  none"]
+    gone = report.forgotten
+    return Email(
+        subject=f"Retention run #{report.id}: what was redacted and what holds kept",
+        body=(
+            "contactlog has applied your trust's retention schedule. Personal content (names,\n"
+            "free text, verbatim messages, contact details) was removed from these records;\n"
+            "their skeleton stays for statistics and the change record:\n"
+            + "\n".join(lines)
+            + "\n\nPast their period, but kept whole by a legal hold:\n"
+            + "\n".join(kept)
+            + "\n\nRemoved as no longer needed: "
+            f"{gone.account_links} password link(s), {gone.retry_replies} stored "
+            f"replies, {gone.outbox_bodies} email bodies.\n\n"
+            f"The full report, with each record's id: GET {base_url}/retention/reports\n"
             f"{SIGNATURE}"
         ),
     )

@@ -27,6 +27,7 @@ from scheduler.checkpointing import sign_and_send
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
 from scheduler.recipients import manager_and_dsls, send, staff_with_role, stamp_once
+from scheduler.retention import retention
 from scheduler.steps import SCHEDULER, STEP, each_due, in_steps, schools_and_policies
 
 log = logging.getLogger("contactlog.scheduler")
@@ -193,5 +194,6 @@ JOBS: dict[str, Job] = {
     "deletion_reminders": deletion_reminders,
     "alerts": alerts,
     "approvals": approvals,
+    "retention": retention,
     "outbox": deliver_outbox,
 }

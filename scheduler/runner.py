@@ -29,6 +29,7 @@ EVERY: dict[str, int] = {
     "outbox": 5,
     "housekeeping": 60 * 60,
     "checkpoint": 24 * 60 * 60,
+    "retention": 24 * 60 * 60,
 }
 
 

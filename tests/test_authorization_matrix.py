@@ -330,6 +330,12 @@ MATRIX: dict[tuple[str, str], Cell] = {
             {"completed_on": TODAY.isoformat()},
         ),
     ),
+    # Retention: DSLs (each of their own school's lines) and trust administrators read what
+    # runs redacted and what a run now would do.
+    ("GET", "/retention/reports"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/retention/reports", None)
+    ),
+    ("GET", "/retention/plan"): _cell({"dsl", "other_school"}, lambda s: ("/retention/plan", None)),
     # Everyone in the trust may read the rules they work under; only a trust admin sets them.
     ("GET", "/trusts/{trust_id}/policy"): _cell(
         SIGNED_IN, lambda s: (f"/trusts/{s.world.trust}/policy", None)

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from core import audit, seals
+from core import audit, clock, seals
 from core.db import table_of
 from core.verification import sealed_by_chain
+from scheduler.retention import run_all
 from scheduler.runner import run_job
 from tests.builders import INCIDENT, message, request_body, today
 from tests.conftest import count_rows
@@ -24,7 +26,7 @@ from tests.test_checkpoints import _recompute_from
 
 
 @pytest.fixture
-def story(client, world, school):  # type: ignore[no-untyped-def]
+def story(client, world, school, db, settings):  # type: ignore[no-untyped-def]
     """Two or more rows of every kept record type, each made through the API."""
     owner, manager, admin, dsl = (world.auth(w) for w in ("owner", "manager", "admin", "dsl"))
     client.post("/devices", json={"asset_tag": "PE-LAPTOP", "description": "PE"}, headers=admin)
@@ -88,7 +90,8 @@ def story(client, world, school):  # type: ignore[no-untyped-def]
             "case_reference": case,
             "reason": "Investigation",
         }
-        placed = client.post("/legal-holds", json=hold, headers=dsl)
+        # Sent with a retry key, whose stored reply the first retention run removes.
+        placed = client.post("/legal-holds", json=hold, headers={**dsl, "Idempotency-Key": case})
         assert placed.status_code == 201, placed.text
     released = client.post(
         f"/legal-holds/{placed.json()['id']}/release", json={"reason": "Closed"}, headers=dsl
@@ -103,6 +106,18 @@ def story(client, world, school):  # type: ignore[no-untyped-def]
         }
         asked = client.post("/subject-access-requests", json=request, headers=dsl)
         assert asked.status_code == 201, asked.text
+    # Two retention runs: one removes stored replies; years later, another redacts a
+    # refused request for a pupil no hold covers (the held pupil's contacts stay whole).
+    refused = client.post(
+        "/contacts", json=request_body(school, pupil_ids=[school["older"]]), headers=owner
+    ).json()["id"]
+    client.post(
+        f"/contacts/{refused}/decision",
+        json={"approve": False, "reason": "Use the team page"},
+        headers=manager,
+    )
+    for later in (timedelta(days=100), timedelta(days=7 * 366)):
+        assert run_all(db, settings, clock.now() + later), later
     return ids
 
 
@@ -221,7 +236,7 @@ def _content_columns(name: str) -> list[sa.Column[Any]]:
 ACTIONS = ["edit", "delete", "insert", "swap", "child"]
 
 
-@settings(
+@examples(
     max_examples=1000,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

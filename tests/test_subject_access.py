@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contacts.subject_access.deadlines import due_on, months_after
+from contacts.subject_access.deadlines import due_on
 from core import clock
+from core.clock import months_after
 from tests.builders import today
 from tests.conftest import assert_problem
 

@@ -85,6 +85,8 @@ class Incident(SQLModel, table=True):
     discussed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     parent_involved: bool | None = None
+    # When the retention job removed its personal content (contacts/retention).
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class IncidentPupil(SQLModel, table=True):

@@ -19,7 +19,7 @@ from contacts.legal_holds.models import (
 from contacts.models import Contact
 from core import audit, once, seals
 from core.directory.access import get_scoped, require_role, schools_read_by, visible_school
-from core.directory.models import Pupil, Role, Staff
+from core.directory.models import Pupil, Role, Staff, Trust
 from core.pagination import Page, fetch_page
 from core.principal import Principal
 
@@ -49,6 +49,12 @@ def _record(session: Session, actor: Principal, at: datetime, hold: LegalHold, a
     )
 
 
+def serialise_with_retention(session: Session, trust_id: int) -> None:
+    """Holds and retention runs of one trust take turns: a hold placed while retention runs
+    waits for it, and a run sees every hold placed before it (SQLite writes one at a time)."""
+    session.exec(select(Trust.id).where(Trust.id == trust_id).with_for_update()).one()
+
+
 def place_hold(
     *, session: Session, actor: Principal, at: datetime, hold_in: HoldCreate
 ) -> LegalHold:
@@ -58,6 +64,7 @@ def place_hold(
     school = visible_school(session, actor, subject.school_id)
     require_role(actor, school, Role.dsl, action="place a legal hold")
     assert school.id is not None
+    serialise_with_retention(session, school.trust_id)
     hold = LegalHold(
         school_id=school.id,
         subject_type=hold_in.subject_type,

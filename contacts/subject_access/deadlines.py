@@ -3,18 +3,11 @@ calendar month after receipt, or the month's last day when it has no such day.""
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 
+from core.clock import months_after
+
 MOST_EXTRA_MONTHS = 2
-
-
-def months_after(day: date, months: int) -> date:
-    """The same day `months` calendar months on; the last day of that month if it is shorter
-    (31 January + 1 month = 28 or 29 February)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def due_on(received_on: date, extra_months: int = 0) -> date:

@@ -127,6 +127,11 @@ class Trust(SQLModel, table=True):
     consent_age: int | None = None
     review_sample_rate: float | None = None
     extra_lexicon: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Its retention periods, when longer than the deployment's, and its DPO's address.
+    retention_safeguarding_years: int | None = None
+    retention_allegation_years: int | None = None
+    retention_closed_contact_years: int | None = None
+    dpo_email: str | None = Field(default=None, max_length=254)
 
 
 class SchoolBase(SQLModel):
@@ -263,6 +268,8 @@ class Pupil(PupilBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
     created_at: datetime = Field(sa_column=_stamp())
+    # When the retention job removed its personal content (contacts/retention).
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class GuardianBase(SQLModel):
@@ -290,6 +297,8 @@ class Guardian(GuardianBase, table=True):
         )
     )
     created_at: datetime = Field(sa_column=_stamp())
+    # When the retention job removed its personal content (contacts/retention).
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # ---------------------------------------------------------------- devices

@@ -1,0 +1,70 @@
+"""The retention job: each trust's schedule applied once a day, its report emailed to the
+trust's administrators and its data protection officer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from contacts.retention import service
+from contacts.retention.models import RetentionReport
+from core.db import Database
+from core.directory.models import Role, School, Staff, StaffRole, Trust
+from core.outbox import enqueue
+from core.policy import policy_for
+from core.principal import Principal
+from core.settings import Settings
+from scheduler import emails
+from scheduler.steps import SCHEDULER
+
+
+def retention(db: Database, settings: Settings, at: datetime) -> int:
+    """Every trust's run; how many records were redacted."""
+    return sum(r.count for report in run_all(db, settings, at) for r in report.redacted)
+
+
+def run_all(
+    db: Database, settings: Settings, at: datetime, actor: Principal = SCHEDULER
+) -> list[RetentionReport]:
+    """Each trust in its own transaction: one trust's fault leaves the others' runs standing."""
+    with db.session(read_only=True) as session:
+        trusts = list(session.exec(select(col(Trust.id)).order_by(col(Trust.id))).all())
+    reports = []
+    for trust_id in trusts:
+        with db.transaction() as session:
+            policy = policy_for(session, trust_id, settings)
+            report = service.run(session=session, actor=actor, policy=policy, at=at)
+            if report is not None:
+                _tell(session, report, policy.dpo_email, settings, at)
+                reports.append(report)
+    return reports
+
+
+def _tell(
+    session: Session, report: RetentionReport, dpo: str | None, settings: Settings, at: datetime
+) -> None:
+    email = emails.retention_report(report, settings.public_url)
+    admins = session.exec(
+        select(Staff)
+        .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
+        .join(School, col(School.id) == col(Staff.school_id))
+        .where(
+            School.trust_id == report.trust_id,
+            StaffRole.role == Role.trust_admin,
+            col(Staff.is_active),
+        )
+        .order_by(col(Staff.id))
+    ).all()
+    to = [(a.email, a.id) for a in admins] + ([(dpo, None)] if dpo else [])
+    for address, staff_id in to:
+        enqueue(
+            session,
+            dedupe_key=f"retention:{report.id}:to:{address}",
+            kind="retention_report",
+            to_address=address,
+            to_staff_id=staff_id,
+            subject=email.subject,
+            body=email.body,
+            at=at,
+        )
