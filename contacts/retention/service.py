@@ -74,12 +74,13 @@ def run(
 ) -> RetentionReport | None:
     """Apply the schedule to the trust's records, in the caller's transaction; holds placed
     before this starts are seen, and one placed while it runs waits for it. A run with nothing
-    to redact or remove files no report (None): the dry run shows what holds keep at any time."""
+    to redact or remove, and holds keeping what the last report said they kept, files no report
+    (None): the dry run shows what holds keep at any time."""
     assert policy.trust_id is not None
     serialise_with_retention(session, policy.trust_id)
     found = plan(session=session, policy=policy, at=at)
     to_forget = minimisation.to_forget(session=session, policy=policy, at=at)
-    if not found.due and not any(to_forget.values()):
+    if not found.due and not any(to_forget.values()) and not _kept_anew(session, found, policy, at):
         return None
     run_row = RetentionRun(trust_id=policy.trust_id, ran_at=at, run_by_id=actor.staff_id, report="")
     session.add(run_row)
@@ -109,6 +110,19 @@ def run(
     )
     report.id = run_row.id
     return report
+
+
+def _kept_anew(session: Session, found: Plan, policy: Policy, at: datetime) -> bool:
+    """Whether holds keep other records than the trust's last report said they kept."""
+    last = session.exec(
+        select(RetentionRun)
+        .where(RetentionRun.trust_id == policy.trust_id)
+        .order_by(col(RetentionRun.id).desc())
+        .limit(1)
+    ).first()
+    before = json.loads(last.report)["kept"] if last is not None else []
+    kept = _report(found, {}, policy=policy, at=at, dry_run=True, run_by_id=None).kept
+    return [k.model_dump() for k in kept] != before
 
 
 # ---------------------------------------------------------------- reading the reports
