@@ -79,7 +79,7 @@ class Scope:
     incidents: Any
 
 
-class _Pack:
+class Pack:
     """A ZIP written entry by entry into a spooled file, each entry's SHA-256 noted."""
 
     def __init__(self) -> None:
@@ -229,7 +229,7 @@ def _event(e: AuditEvent) -> dict[str, Any]:
 
 def build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
     """The pack, as a file positioned at its start."""
-    pack = _Pack()
+    pack = Pack()
     pack.add("README.txt", [README.format(subject=scope.subject, made=made).encode()])
     contacts = session.exec(select(Contact).where(col(Contact.id).in_(scope.contacts))).all()
     pack.add("records/contacts.json", [_json(contacts)])

@@ -208,3 +208,28 @@ def retention_report(report: RetentionReport, base_url: str) -> Email:
             f"{SIGNATURE}"
         ),
     )
+
+
+def subject_access_due(
+    *, request_id: int, received_on: date, due_on: date, today: date, base_url: str
+) -> Email:
+    """Dates and ids only: whose data it is stays in contactlog."""
+    if today > due_on:
+        subject = f"Overdue: subject access request #{request_id} was due on {due_on:%d %B %Y}"
+        when = f"was due on {due_on:%d %B %Y} and has not been answered"
+    else:
+        subject = f"Subject access request #{request_id} is due on {due_on:%d %B %Y}"
+        when = f"is due on {due_on:%d %B %Y} ({(due_on - today).days} day(s) from today)"
+    return Email(
+        subject=subject,
+        body=(
+            f"Subject access request #{request_id}, received on {received_on:%d %B %Y}, {when}.\n"
+            "The law allows one calendar month from receipt; an extension of up to two more\n"
+            "months must be made, with its reason, before the first month ends.\n\n"
+            f"Produce the export: GET {base_url}/subject-access-requests (find the request), then\n"
+            "GET /pupils/{id}/subject-access?request_id=... or /staff/{id}/subject-access?...\n"
+            f"When the answer is sent: POST {base_url}/subject-access-requests/{request_id}/"
+            "completion\n"
+            f"{SIGNATURE}"
+        ),
+    )

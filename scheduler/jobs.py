@@ -29,6 +29,7 @@ from scheduler.delivery import deliver_outbox
 from scheduler.recipients import manager_and_dsls, send, staff_with_role, stamp_once
 from scheduler.retention import retention
 from scheduler.steps import SCHEDULER, STEP, each_due, in_steps, schools_and_policies
+from scheduler.subject_access import subject_access_reminders
 
 log = logging.getLogger("contactlog.scheduler")
 
@@ -194,6 +195,7 @@ JOBS: dict[str, Job] = {
     "deletion_reminders": deletion_reminders,
     "alerts": alerts,
     "approvals": approvals,
+    "subject_access": subject_access_reminders,
     "retention": retention,
     "outbox": deliver_outbox,
 }

@@ -55,8 +55,9 @@ def send(
     contact_id: int | None = None,
     *,
     at: datetime,
-) -> None:
-    enqueue(
+) -> bool:
+    """Queue it; False if this occasion was queued for them already."""
+    made = enqueue(
         session,
         dedupe_key=f"{key}:to:{to.id}",
         kind=kind,
@@ -68,6 +69,7 @@ def send(
         contact_id=contact_id,
         at=at,
     )
+    return made is not None
 
 
 def stamp_once(session: Session, column: Any, row_id: int | None, at: datetime) -> bool:

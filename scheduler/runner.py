@@ -30,6 +30,7 @@ EVERY: dict[str, int] = {
     "housekeeping": 60 * 60,
     "checkpoint": 24 * 60 * 60,
     "retention": 24 * 60 * 60,
+    "subject_access": 60 * 60,
 }
 
 

@@ -52,6 +52,7 @@ class Scene:
     change: int
     hold: int
     request: int
+    staff_request: int
 
 
 @dataclass(frozen=True)
@@ -330,6 +331,18 @@ MATRIX: dict[tuple[str, str], Cell] = {
             {"completed_on": TODAY.isoformat()},
         ),
     ),
+    # Subject access exports: the school's DSL, for an open request about that person.
+    ("GET", "/pupils/{pupil_id}/subject-access"): _cell(
+        {"dsl"},
+        lambda s: (f"/pupils/{s.school['young']}/subject-access?request_id={s.request}", None),
+    ),
+    ("GET", "/staff/{staff_id}/subject-access"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/staff/{s.world.ids['owner']}/subject-access?request_id={s.staff_request}",
+            None,
+        ),
+    ),
     # Retention: DSLs (each of their own school's lines) and trust administrators read what
     # runs redacted and what a run now would do.
     ("GET", "/retention/reports"): _cell(
@@ -380,6 +393,10 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
     [change] = client.get("/pending-changes", headers=world.auth("head")).json()
     hold = client.post("/legal-holds", json=HOLD(school), headers=world.auth("dsl")).json()["id"]
     sar = client.post("/subject-access-requests", json=SAR(school), headers=world.auth("dsl"))
+    about_owner = {**SAR(school), "subject_type": "staff", "subject_id": world.ids["owner"]}
+    staff_sar = client.post(
+        "/subject-access-requests", json=about_owner, headers=world.auth("dsl")
+    ).json()["id"]
     return Scene(
         world,
         school,
@@ -392,6 +409,7 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
         change["id"],
         hold,
         sar.json()["id"],
+        staff_sar,
     )
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from contacts.subject_access.deadlines import due_on
 from core import clock
 from core.clock import months_after
+from scheduler.runner import run_job
 from tests.builders import today
 from tests.conftest import assert_problem
 
@@ -164,3 +165,51 @@ def test_a_request_received_tomorrow_or_with_a_bad_extension_is_refused(client, 
             headers=world.auth("dsl"),
         )
         assert_problem(bad, 422)
+
+
+def test_the_dsl_and_the_dpo_are_reminded_a_week_before_and_once_when_overdue(
+    client, world, school, db, mail_settings, mail_server
+):
+    dpo = "dpo@trust.example.org"
+    client.patch(
+        f"/trusts/{world.trust}/policy", json={"dpo_email": dpo}, headers=world.auth("trust_admin")
+    )
+    received = today()
+    body = {
+        "subject_type": "pupil",
+        "subject_id": school["young"],
+        "requested_by": "Ava's mother, by email",
+        "received_on": received.isoformat(),
+    }
+    made = client.post("/subject-access-requests", json=body, headers=world.auth("dsl")).json()
+    due = date.fromisoformat(made["due_on"])
+
+    def run_on(day: date) -> None:
+        run_job("subject_access", db, mail_settings, datetime.combine(day, time(9), tzinfo=UTC))
+        run_job("outbox", db, mail_settings, datetime.combine(day, time(9, 5), tzinfo=UTC))
+
+    def told(address: str) -> list[str]:
+        return [s for s in mail_server.inbox.subjects(address) if "ubject access" in s]
+
+    run_on(due - timedelta(days=8))
+    assert told("dsl@a.example.org") == []
+    for _ in range(2):  # the next run does not tell them again
+        run_on(due - timedelta(days=7))
+    expected = f"Subject access request #{made['id']} is due on {due:%d %B %Y}"
+    assert told("dsl@a.example.org") == [expected]
+    assert told(dpo) == [expected]
+    [email] = [m for m in mail_server.inbox.to(dpo) if "ubject access" in m["Subject"]]
+    assert "Ava" not in email.get_payload()  # ids and dates only
+
+    run_on(due + timedelta(days=1))
+    run_on(due + timedelta(days=2))
+    assert len(told("dsl@a.example.org")) == 2 and told("dsl@a.example.org")[1].startswith(
+        "Overdue"
+    )
+    client.post(
+        f"/subject-access-requests/{made['id']}/completion",
+        json={"completed_on": received.isoformat()},
+        headers=world.auth("dsl"),
+    )
+    run_on(due + timedelta(days=30))
+    assert len(told("dsl@a.example.org")) == 2  # answered: nothing more

@@ -17,7 +17,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, tags=["review"])
 ZIP = {200: {"content": {"application/zip": {}}, "description": "The evidence pack"}}
 
 
-def _streamed(pack: IO[bytes], name: str) -> StreamingResponse:
+def streamed(pack: IO[bytes], name: str) -> StreamingResponse:
     def chunks() -> Iterator[bytes]:
         with pack:
             while chunk := pack.read(64 * 1024):
@@ -40,7 +40,7 @@ def contact_pack(contact_id: RecordId, acting: RecordedRead) -> StreamingRespons
         session=acting.session, actor=acting.actor, at=acting.at, contact_id=contact_id
     )
     pack = evidence.build(acting.session, scope, made=acting.at.isoformat())
-    return _streamed(pack, f"contactlog-contact-{contact_id}.zip")
+    return streamed(pack, f"contactlog-contact-{contact_id}.zip")
 
 
 @router.get("/pupils/{pupil_id:int}/evidence-pack", response_class=StreamingResponse, responses=ZIP)
@@ -51,4 +51,4 @@ def pupil_pack(pupil_id: RecordId, acting: RecordedRead) -> StreamingResponse:
         session=acting.session, actor=acting.actor, at=acting.at, pupil_id=pupil_id
     )
     pack = evidence.build(acting.session, scope, made=acting.at.isoformat())
-    return _streamed(pack, f"contactlog-pupil-{pupil_id}.zip")
+    return streamed(pack, f"contactlog-pupil-{pupil_id}.zip")

@@ -3,11 +3,16 @@ with a reason, completed on record."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-from api.deps import ActingDep, PagingDep
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import ActingDep, PagingDep, RecordedRead
 from api.idempotency import IdempotentDep
+from api.routers.evidence import streamed as _streamed
 from api.routing import UnitOfWorkRoute
+from contacts.subject_access import export
 from contacts.subject_access import service as subject_access
 from contacts.subject_access.models import (
     CompletionCreate,
@@ -93,3 +98,55 @@ def complete(
         completion=body,
     )
     return idem.answer(completed, status_code=200)
+
+
+SUBJECT_ACCESS = {
+    200: {
+        "content": {"application/json": {}, "application/zip": {}},
+        "description": "The JSON document, or with `Accept: application/zip` a ZIP with a manifest",
+    }
+}
+
+
+def _answer(document: dict[str, Any], request: Request, name: str) -> Response:
+    if "application/zip" not in request.headers.get("accept", ""):
+        return JSONResponse(document)
+    return _streamed(export.as_zip(document), name)
+
+
+def _how(request: Request) -> str:
+    return "zip" if "application/zip" in request.headers.get("accept", "") else "json"
+
+
+@router.get("/pupils/{pupil_id:int}/subject-access", responses=SUBJECT_ACCESS)
+def pupil_subject_access(
+    pupil_id: RecordId, request_id: RecordId, request: Request, acting: RecordedRead
+) -> Response:
+    """Everything held about one pupil, for an open subject access request about them; other
+    pupils and third parties redacted. Producing it is on the record."""
+    document = export.pupil_export(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        pupil_id=pupil_id,
+        request_id=request_id,
+        how=_how(request),
+    )
+    return _answer(document, request, f"contactlog-subject-access-{request_id}.zip")
+
+
+@router.get("/staff/{staff_id:int}/subject-access", responses=SUBJECT_ACCESS)
+def staff_subject_access(
+    staff_id: RecordId, request_id: RecordId, request: Request, acting: RecordedRead
+) -> Response:
+    """Everything held about one member of staff, for an open subject access request about
+    them; every pupil redacted. Producing it is on the record."""
+    document = export.staff_export(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        staff_id=staff_id,
+        request_id=request_id,
+        how=_how(request),
+    )
+    return _answer(document, request, f"contactlog-subject-access-{request_id}.zip")
