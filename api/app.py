@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.deps import DatabaseTurns
@@ -34,6 +35,15 @@ from api.routers import (
     subject_access,
 )
 from api.schema import head_revision
+from api.web import (
+    admin_pages,
+    oversight_pages,
+    render,
+    report_pages,
+    review_pages,
+    sign_in,
+    staff_pages,
+)
 from core import accounts
 from core.db import Database
 from core.policy import PolicyBook
@@ -141,4 +151,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     for module in routers:
         app.include_router(module.router)
+    # The web pages, beside the API on the same services; errors on them are shown as pages.
+    for pages in (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages):
+        app.include_router(pages.router)
+    app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")
+    render.install(app)
     return app

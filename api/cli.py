@@ -124,6 +124,10 @@ def demo_command() -> None:
         f"authenticator app:\n  {key}\nor print the current code with:\n"
         f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{key}').now())\""
     )
+    print(
+        f"\nSign in to the web pages at {settings.public_url}/ (the API's documents are at "
+        f"{settings.public_url}/docs)."
+    )
 
 
 @app.command()

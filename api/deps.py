@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import anyio
 import anyio.to_thread
@@ -65,7 +65,7 @@ def _records_access(route: object) -> bool:
     if known is None:
         dependant = getattr(route, "dependant", None)
         known = dependant is not None and any(
-            d.call is recorded_read for d in dependant.dependencies
+            d.call in WRITING_READS for d in dependant.dependencies
         )
         setattr(route, "_records_access", known)  # noqa: B010
     return bool(known)
@@ -206,13 +206,19 @@ def current_principal(who: CallerDep) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+class Who(Protocol):
+    """Whoever stands behind a request: a bearer token's caller, a browser session."""
+
+    def principal(self) -> Principal: ...
+
+
 class Acting:
     """Who is acting, under which trust's policy, at which instant: the arguments every service
     takes. The instant is read from the clock once, as the request arrives; the principal and
     the policy are looked up when first asked for, in the endpoint's worker thread."""
 
     def __init__(
-        self, session: Session, who: Caller, settings: Settings, policies: PolicyBook, at: datetime
+        self, session: Session, who: Who, settings: Settings, policies: PolicyBook, at: datetime
     ) -> None:
         self.session = session
         self.settings = settings
@@ -248,6 +254,9 @@ async def recorded_read(request: Request, session: SessionDep, who: CallerDep) -
 
 ActingDep = Annotated[Acting, Depends(acting)]
 RecordedRead = Annotated[Acting, Depends(recorded_read)]
+# Dependencies whose reads write (an access recorded, a session's last-seen stamp): a route
+# taking one gets a unit of work that may write, GET or not.
+WRITING_READS: set[object] = {recorded_read}
 
 
 @dataclass(frozen=True)

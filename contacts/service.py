@@ -162,10 +162,12 @@ def list_contacts(
     actor: Principal,
     staff_id: int | None = None,
     state: ContactState | None = None,
+    pupil_id: int | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Contact]:
-    """Mine, my reports' (approvers), or the whole school's (DSL, admin)."""
+    """Mine, my reports' (approvers), or the whole school's (DSL, admin); or those of them
+    with one pupil."""
     school = visible_school(session, actor, actor.school_id or 0)
     assert school.id is not None
     query = select(Contact).where(
@@ -176,6 +178,9 @@ def list_contacts(
         query = query.where(Contact.staff_id == staff_id)
     if state is not None:
         query = query.where(Contact.state == state)
+    if pupil_id is not None:
+        with_pupil = select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id)
+        query = query.where(col(Contact.id).in_(with_pupil))
     return fetch_page(session, query, col(Contact.id), cursor=cursor, limit=limit)
 
 

@@ -1,9 +1,11 @@
-"""The dashboard figures of §5: what is active, missing, overdue, open and waiting."""
+"""The dashboard figures of §5: what is active, missing, overdue, open and waiting; and the
+flagged entries per week that the DSL's chart draws."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,7 +17,7 @@ from consent.standing import standing
 from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
 from contacts.subject_access import service as subject_access
-from core.directory.access import visible_school
+from core.directory.access import schools_read_by, visible_school
 from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
 from core.errors import Forbidden
 from core.policy import Policy
@@ -187,3 +189,48 @@ def summary(*, session: Session, actor: Principal, policy: Policy, at: datetime)
             schools=[_school_figures(session, own, ids, policy=policy, at=at)], trust=None
         )
     raise Forbidden("Only dsl or approver may see the summary.")
+
+
+@dataclass(frozen=True)
+class WeekOfFlags:
+    school_id: int
+    week_of: date  # the Monday the week starts, in the school's time zone
+    flagged: int
+
+
+def flagged_per_week(
+    *, session: Session, actor: Principal, policy: Policy, at: datetime, weeks: int
+) -> list[WeekOfFlags]:
+    """Flagged entries per week and school over the last `weeks` weeks, for the DSL's chart:
+    their own school, every school of the trust for a trust DSL. Weeks with none count 0."""
+    own = visible_school(session, actor, actor.school_id or 0)
+    assert own.id is not None
+    if not actor.acts_as(Role.dsl, school_id=own.id, trust_id=own.trust_id):
+        raise Forbidden("Only dsl may see flagged entries by week.")
+    schools = list(
+        session.exec(select(School).where(col(School.id).in_(schools_read_by(actor, own)))).all()
+    )
+    found: list[WeekOfFlags] = []
+    for school in schools:
+        assert school.id is not None
+        today = policy.today(school, at)
+        first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+        counts: dict[date, int] = defaultdict(int)
+        since = datetime.combine(first, datetime.min.time(), tzinfo=policy.zone(school))
+        rows = session.exec(
+            select(col(Message.occurred_at)).where(
+                Message.school_id == school.id,
+                col(Message.flags) != "",
+                col(Message.occurred_at) >= since,
+            )
+        ).all()
+        for occurred in rows:
+            day = policy.today(
+                school, occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC)
+            )
+            counts[day - timedelta(days=day.weekday())] += 1
+        found += [
+            WeekOfFlags(school.id, first + timedelta(weeks=n), counts[first + timedelta(weeks=n)])
+            for n in range(weeks)
+        ]
+    return found

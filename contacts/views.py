@@ -1,10 +1,10 @@
 """What a contact looks like to a reader: its stored state, whether it is active today, and each
-pupil's standing (consent.standing decides it)."""
+pupil's standing (consent.standing decides it); and the names a page shows beside its ids."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlmodel import Session, col, select
@@ -19,9 +19,10 @@ from contacts.models import (
     ContactPupil,
     ContactState,
     DeletionTask,
+    Message,
     PupilStandingPublic,
 )
-from core.directory.models import Pupil, School
+from core.directory.models import Device, Pupil, School
 from core.policy import Policy
 
 
@@ -111,3 +112,38 @@ def contact_view(
     session: Session, contact: Contact, *, policy: Policy, at: datetime
 ) -> ContactPublic:
     return contact_views(session, [contact], policy=policy, at=at)[0]
+
+
+def pupil_names(session: Session, pupil_ids: Iterable[int]) -> dict[int, str]:
+    """The names of the pupils on a contact the reader may already see (pages show names)."""
+    wanted = sorted(set(pupil_ids))
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(col(Pupil.id), col(Pupil.given_name), col(Pupil.family_name)).where(
+            col(Pupil.id).in_(wanted)
+        )
+    ).all()
+    return {pupil_id: f"{given} {family}" for pupil_id, given, family in rows if pupil_id}
+
+
+def device_tags(session: Session, device_ids: Iterable[int]) -> list[str]:
+    """The asset tags of a contact's approved devices, in the order they were registered."""
+    wanted = sorted(set(device_ids))
+    if not wanted:
+        return []
+    return list(
+        session.exec(
+            select(col(Device.asset_tag)).where(col(Device.id).in_(wanted)).order_by(col(Device.id))
+        ).all()
+    )
+
+
+def last_device_tag(session: Session, *, staff_id: int, contact_id: int) -> str | None:
+    """The device this member of staff last logged from on this contact: offered again."""
+    return session.exec(
+        select(col(Message.device_tag))
+        .where(Message.staff_id == staff_id, Message.contact_id == contact_id)
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    ).first()

@@ -143,14 +143,25 @@ _PRINCIPAL = (
 
 def principal_for(*, session: Session, claims: TokenClaims) -> Principal:
     """The principal a checked token stands for, refusing revoked tokens and inactive accounts."""
-    rows = session.connection().execute(_PRINCIPAL, {"staff_id": claims.staff_id}).all()
-    if not rows:
-        raise Unauthorized(INVALID_TOKEN)
-    first = rows[0]
-    if not first.is_active or first.token_generation != claims.generation:
-        raise Unauthorized(INVALID_TOKEN)
-    return Principal(
+    return principal_of(
+        session=session,
         staff_id=claims.staff_id,
+        generation=claims.generation,
+        refusal=INVALID_TOKEN,
+    )
+
+
+def principal_of(*, session: Session, staff_id: int, generation: int, refusal: str) -> Principal:
+    """The principal of a sign-in made at `generation` (a token's, a browser session's): refused
+    once the account is deactivated or its sign-ins revoked."""
+    rows = session.connection().execute(_PRINCIPAL, {"staff_id": staff_id}).all()
+    if not rows:
+        raise Unauthorized(refusal)
+    first = rows[0]
+    if not first.is_active or first.token_generation != generation:
+        raise Unauthorized(refusal)
+    return Principal(
+        staff_id=staff_id,
         school_id=first.school_id,
         trust_id=first.trust_id,
         roles=frozenset(Role(r.role) for r in rows if r.role is not None),

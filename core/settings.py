@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     # of clean messages sampled into the review queue so clean-looking logs are still read.
     review_lexicon: list[str] = Field(default_factory=lambda: list(DEFAULT_LEXICON))
     review_sample_rate: float = Field(default=0.05, ge=0, le=1)
+    # The web pages' sessions: they end after this long without a page view, and at the latest
+    # after this many hours from sign-in.
+    web_idle_minutes: int = Field(default=30, ge=1, le=480)
+    web_session_hours: int = Field(default=12, ge=1, le=24)
     # Retention (SPEC §7): how long records are kept before their personal content is redacted.
     # A trust may keep the first three longer, never shorter (core/policy.py); the last two are
     # minimisation periods for data that is no evidence of anything.

@@ -164,6 +164,15 @@ def assert_problem(response, status: int, *, detail_contains: str | None = None)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    from tests.browser import browser_skipped
+
+    if browser_skipped:
+        line = "!" * 78
+        terminalreporter.write_line(line, red=True, bold=True)
+        terminalreporter.write_line(
+            f"Browser tests were SKIPPED: {browser_skipped[0]}", red=True, bold=True
+        )
+        terminalreporter.write_line(line, red=True, bold=True)
     if _postgres_skipped:
         line = "!" * 78
         terminalreporter.write_line(line, red=True, bold=True)

@@ -1,0 +1,116 @@
+"""Pages for the school's administrators (and DSLs): pupils, and for one pupil their guardians,
+consents and parent notices, with a consent recorded from the signed form or email in hand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from api.routing import UnitOfWorkRoute
+from api.web.acting import PageActing, PageDep
+from api.web.render import page, problems_of, see_other
+from consent import service as consent
+from consent.models import ConsentCreate, ConsentMethod
+from contacts import service as contacts
+from contacts.consenting import CONTACTS
+from core.directory import pupils
+from core.directory.models import RecordId, School
+
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+
+@router.get("/app/pupils")
+def pupil_list(acting: PageDep) -> Response:
+    found = pupils.list_pupils(session=acting.session, actor=acting.actor, limit=200)
+    return page(
+        "pupils.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title="Pupils",
+        pupils=found.items,
+    )
+
+
+def _pupil_page(
+    acting: PageActing,
+    pupil_id: int,
+    *,
+    notice: str | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    pupil = pupils.get_pupil(session=acting.session, actor=acting.actor, pupil_id=pupil_id)
+    school = acting.session.get(School, pupil.school_id)
+    assert school is not None
+    guardians = pupils.list_guardians(session=acting.session, actor=acting.actor, pupil_id=pupil_id)
+    return page(
+        "pupil.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title=f"{pupil.given_name} {pupil.family_name}",
+        notice=notice,
+        problems=problems or [],
+        status=status,
+        pupil=pupil,
+        guardians=guardians,
+        with_responsibility=[g for g in guardians if g.has_parental_responsibility],
+        consents=consent.list_consents(
+            session=acting.session, actor=acting.actor, pupil_id=pupil_id
+        ),
+        notices=consent.list_parent_notices(
+            session=acting.session, actor=acting.actor, pupil_id=pupil_id
+        ),
+        contacts=contacts.list_contacts(
+            session=acting.session, actor=acting.actor, pupil_id=pupil_id, limit=200
+        ).items,
+        methods=list(ConsentMethod),
+        today=acting.policy.today(school, acting.at),
+    )
+
+
+@router.get("/app/pupils/{pupil_id:int}")
+def pupil_page(pupil_id: RecordId, acting: PageDep, done: str | None = None) -> Response:
+    notice = "Consent recorded." if done == "consent" else None
+    return _pupil_page(acting, pupil_id, notice=notice)
+
+
+@router.post("/app/pupils/{pupil_id:int}/consents")
+def record_consent(
+    pupil_id: RecordId,
+    acting: PageDep,
+    form_token: Annotated[str, Form(max_length=100)] = "",
+    contact_id: Annotated[str, Form(max_length=20)] = "",
+    guardian_id: Annotated[str, Form(max_length=20)] = "",
+    method: Annotated[str, Form(max_length=20)] = "",
+    evidence_reference: Annotated[str, Form(max_length=210)] = "",
+    given_on: Annotated[str, Form(max_length=20)] = "",
+    expires_on: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """A parent's consent to one contact, as POST /pupils/{id}/consents records it."""
+    acting.check_form(form_token)
+    try:
+        consent_in = ConsentCreate.model_validate(
+            {
+                "contact_id": contact_id or None,
+                "guardian_id": guardian_id or None,
+                "method": method or None,
+                "evidence_reference": evidence_reference,
+                "given_on": given_on or None,
+                "expires_on": expires_on or None,
+            }
+        )
+    except ValidationError as exc:
+        return _pupil_page(acting, pupil_id, problems=problems_of(exc), status=422)
+    consent.record_consent(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        contacts=CONTACTS,
+        pupil_id=pupil_id,
+        consent_in=consent_in,
+    )
+    return see_other(f"/app/pupils/{pupil_id}?done=consent")

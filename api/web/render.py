@@ -1,0 +1,117 @@
+"""Rendering pages: one Jinja2 environment over the package's templates, a strict
+Content-Security-Policy on every page (no inline script or style), and errors as plain
+sentences on a page, never a stack trace or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import ValidationError
+
+from core.directory.models import Role
+from core.principal import Principal
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+PAGE_PREFIXES = ("/app/", "/sign-in", "/sign-out")
+
+templates = Environment(
+    loader=PackageLoader("api.web", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def is_page(request: Request) -> bool:
+    path = request.url.path
+    return path == "/" or path.startswith(PAGE_PREFIXES)
+
+
+def navigation(actor: Principal | None) -> list[tuple[str, str]]:
+    """The links each person sees: only what their roles may use."""
+    if actor is None:
+        return []
+    links = [("/", "Home")]
+    if actor.has(Role.staff):
+        links += [("/app/contacts", "My contacts"), ("/app/incidents/new", "Report an incident")]
+    if actor.has(Role.approver) or actor.is_headteacher:
+        links.append(("/app/approvals", "Requests to decide"))
+    if actor.has(Role.dsl) or actor.has(Role.trust_dsl):
+        links += [
+            ("/app/dashboard", "Dashboard"),
+            ("/app/review", "Review queue"),
+            ("/app/log", "Search the log"),
+            ("/app/incidents", "Incidents"),
+        ]
+    if actor.has(Role.admin) or actor.has(Role.trust_admin):
+        links += [("/app/pupils", "Pupils"), ("/app/pending-changes", "Changes to confirm")]
+    return links
+
+
+def page(
+    template: str,
+    *,
+    actor: Principal | None = None,
+    form_token: str | None = None,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    html = templates.get_template(template).render(
+        actor=actor, form_token=form_token, nav=navigation(actor), **context
+    )
+    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+
+
+def problems_of(exc: ValidationError) -> list[str]:
+    """A form's mistakes in plain words, by field, never echoing what was typed."""
+    found = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "the form"
+        message = error.get("msg", "is not valid").removeprefix("Value error, ")
+        found.append(f"{where.replace('_', ' ')}: {message}")
+    return found
+
+
+def see_other(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _as_page(json_handler: Handler) -> Handler:
+    """The API's answer to an error, shown as a page when a page asked: the same words."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        answer = await json_handler(request, exc)
+        if not is_page(request):
+            return answer
+        if answer.status_code == 401:
+            return see_other("/sign-in")
+        said = json.loads(bytes(answer.body)) if answer.body else {}
+        shown = page(
+            "error.html",
+            status=answer.status_code,
+            title=said.get("title", "Something went wrong"),
+            detail=said.get("detail", "Something went wrong; nothing was changed."),
+            errors=said.get("errors", []),
+        )
+        if "retry-after" in answer.headers:
+            shown.headers["Retry-After"] = answer.headers["retry-after"]
+        return shown
+
+    return handler
+
+
+def install(app: FastAPI) -> None:
+    """Wrap every error handler the API installed, so pages get pages."""
+    for kind, json_handler in list(app.exception_handlers.items()):
+        app.add_exception_handler(kind, _as_page(json_handler))  # type: ignore[arg-type]

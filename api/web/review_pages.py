@@ -1,0 +1,276 @@
+"""Pages for the DSL: the dashboard (the summary's figures and flagged entries per week and
+school, drawn on the server), the review queue marked through in place, the log searched with
+every filter and exported as CSV, a pupil's chronology as a timeline. Reading any of it is on
+the record, as it is through the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+from sqlmodel import select
+
+from api.deps import get_database
+from api.routing import UnitOfWorkRoute
+from api.web.acting import PageActing, PageDep
+from api.web.chart import weekly_bars
+from api.web.render import page, see_other
+from contacts import chronology
+from contacts.models import Flag, Platform
+from contacts.review import service as review
+from contacts.review.models import ReviewCreate
+from contacts.summary import flagged_per_week, summary
+from core import change_record
+from core.directory.models import RecordId, Role, School
+from core.errors import RuleBroken
+
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+WEEKS = 12
+
+
+@router.get("/app/dashboard")
+def dashboard(acting: PageDep) -> Response:
+    figures = summary(
+        session=acting.session, actor=acting.actor, policy=acting.policy, at=acting.at
+    )
+    dsl = acting.actor.has(Role.dsl) or acting.actor.has(Role.trust_dsl)
+    weekly = (
+        flagged_per_week(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            weeks=WEEKS,
+        )
+        if dsl
+        else []
+    )
+    names = _school_names(acting)
+    verdict = (
+        change_record.verify(
+            session=acting.session, actor=acting.actor, settings=acting.settings, at=acting.at
+        )
+        if dsl
+        else None
+    )
+    return page(
+        "dashboard.html",
+        verdict=verdict,
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title="Dashboard",
+        figures=figures,
+        chart=weekly_bars(weekly, names),
+        weekly=weekly,
+        names=names,
+    )
+
+
+def _school_names(acting: PageActing) -> dict[int, str]:
+    schools = acting.session.exec(select(School).where(School.trust_id == acting.actor.trust_id))
+    return {s.id: s.name for s in schools if s.id is not None}
+
+
+@router.get("/app/review")
+def review_queue(acting: PageDep, done: str | None = None) -> Response:
+    queue = review.review_queue(
+        session=acting.session, actor=acting.actor, at=acting.at, cursor=None, limit=50
+    )
+    return page(
+        "review.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title="Review queue",
+        notice="Marked reviewed." if done == "reviewed" else None,
+        entries=queue.items,
+    )
+
+
+@router.post("/app/review/{message_id:int}")
+def mark_reviewed(
+    message_id: RecordId,
+    request: Request,
+    acting: PageDep,
+    form_token: Annotated[str, Form(max_length=100)] = "",
+    note: Annotated[str, Form(max_length=5100)] = "",
+) -> Response:
+    """Mark one entry reviewed, with a note; in place (htmx), or back to the queue."""
+    acting.check_form(form_token)
+    try:
+        review_in = ReviewCreate(note=note)
+    except ValidationError:
+        said = "Add a note saying what you found before marking it reviewed."
+        if request.headers.get("HX-Request"):
+            return page("_review_problem.html", message_id=message_id, problem=said, status=200)
+        return page(
+            "error.html",
+            actor=acting.actor,
+            form_token=acting.form_token,
+            title="Add a note",
+            detail=said,
+            status=422,
+        )
+    review.review_message(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        message_id=message_id,
+        review_in=review_in,
+    )
+    if request.headers.get("HX-Request"):
+        return page("_reviewed.html", message_id=message_id)
+    return see_other("/app/review?done=reviewed")
+
+
+def _filter(
+    acting: PageActing,
+    *,
+    staff_id: str,
+    pupil_id: str,
+    platform: str,
+    flag: str,
+    reviewed: str,
+    on_or_after: str,
+    before: str,
+) -> review.LogFilter:
+    """The search form's fields (an empty one means any), as the API's filter; a value that
+    is not one is refused by name, as the API refuses it."""
+    school = acting.session.get(School, acting.actor.school_id or 0)
+    zone = acting.policy.zone(school) if school else acting.policy.zone_of(None)
+
+    def number(name: str, value: str) -> int | None:
+        if not value.strip():
+            return None
+        if not value.strip().isdigit() or not 0 < int(value) < 2**31:
+            raise RuleBroken(f"{name}: give the record's number.")
+        return int(value)
+
+    def day(name: str, value: str) -> datetime | None:
+        if not value:
+            return None
+        try:
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=zone)
+        except ValueError:
+            raise RuleBroken(f"{name}: give a date.") from None
+
+    if platform and platform not in {p.value for p in Platform}:
+        raise RuleBroken("platform: choose one from the list.")
+    if flag and flag not in {f.value for f in Flag}:
+        raise RuleBroken("flag: choose one from the list.")
+    return review.LogFilter(
+        staff_id=number("member of staff", staff_id),
+        pupil_id=number("pupil", pupil_id),
+        platform=platform or None,
+        flag=flag or None,
+        reviewed={"yes": True, "no": False}.get(reviewed),
+        occurred_from=day("on or after", on_or_after),
+        occurred_to=day("before", before),
+    )
+
+
+@router.get("/app/log")
+def search_log(
+    request: Request,
+    acting: PageDep,
+    staff_id: str = "",
+    pupil_id: str = "",
+    platform: str = "",
+    flag: str = "",
+    reviewed: str = "",
+    on_or_after: str = "",
+    before: str = "",
+) -> Response:
+    """Every filter of GET /messages; the search is recorded, as the API's is."""
+    where = _filter(
+        acting,
+        staff_id=staff_id,
+        pupil_id=pupil_id,
+        platform=platform,
+        flag=flag,
+        reviewed=reviewed,
+        on_or_after=on_or_after,
+        before=before,
+    )
+    searched = request.url.query != ""
+    found = (
+        review.search(
+            session=acting.session,
+            actor=acting.actor,
+            at=acting.at,
+            where=where,
+            cursor=None,
+            limit=100,
+        )
+        if searched
+        else None
+    )
+    return page(
+        "search.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title="Search the log",
+        found=found.items if found else None,
+        query=request.url.query,
+        chosen=request.query_params,
+        platforms=list(Platform),
+        flags=list(Flag),
+    )
+
+
+@router.get("/app/log.csv")
+def export_log(
+    request: Request,
+    acting: PageDep,
+    staff_id: str = "",
+    pupil_id: str = "",
+    platform: str = "",
+    flag: str = "",
+    reviewed: str = "",
+    on_or_after: str = "",
+    before: str = "",
+) -> Response:
+    """The whole selection as CSV, as `GET /messages` with `Accept: text/csv` exports it."""
+    where = _filter(
+        acting,
+        staff_id=staff_id,
+        pupil_id=pupil_id,
+        platform=platform,
+        flag=flag,
+        reviewed=reviewed,
+        on_or_after=on_or_after,
+        before=before,
+    )
+    review.start_export(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        where=where,
+        max_rows=acting.settings.max_export_rows,
+    )
+    return StreamingResponse(
+        review.export_csv(get_database(request), acting.actor, where),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="contactlog-messages.csv"'},
+    )
+
+
+@router.get("/app/pupils/{pupil_id:int}/chronology")
+def pupil_chronology(pupil_id: RecordId, acting: PageDep) -> Response:
+    entries = chronology.pupil_chronology(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        pupil_id=pupil_id,
+        cursor=None,
+        limit=200,
+    )
+    return page(
+        "chronology.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title=f"Chronology of pupil #{pupil_id}",
+        entries=entries.items,
+    )

@@ -1,0 +1,283 @@
+"""Pages for staff and approvers: my contacts with each pupil's state and the deletions I owe;
+log a communication in a few taps; confirm a deletion; decide a request. Every page calls the
+same services as the API, so every rule (and every refusal) is theirs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from api.routing import UnitOfWorkRoute
+from api.web.acting import PageActing, PageDep
+from api.web.render import page, problems_of, see_other
+from contacts import deletions, messages, service
+from contacts.models import (
+    ContactPublic,
+    ContactState,
+    DecisionCreate,
+    DeletionCreate,
+    MessageCreate,
+)
+from contacts.views import contact_view, contact_views, device_tags, last_device_tag, pupil_names
+from core.directory.models import RecordId, Role, School
+from core.errors import Forbidden
+
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+# What a redirect may say: fixed words, so no personal data travels in a URL.
+DONE = {
+    "logged": "Logged. It is on the record.",
+    "deleted": "Deletion confirmed.",
+    "approved": "Approved: the written permission is on the record.",
+    "rejected": "Rejected: the reason is on the record.",
+    "requested": "Requested: your line manager has been asked to decide.",
+    "reported": "Reported: your line manager and the DSL have been told.",
+}
+
+
+def _notice(done: str | None) -> str | None:
+    return DONE.get(done or "")
+
+
+@router.get("/")
+def home(acting: PageDep, done: str | None = None) -> Response:
+    """Where each person starts: the pages their roles may use."""
+    actor = acting.actor
+    return page(
+        "home.html",
+        actor=actor,
+        form_token=acting.form_token,
+        title="contactlog",
+        notice=_notice(done),
+        is_staff=actor.has(Role.staff),
+        is_approver=actor.has(Role.approver) or actor.is_headteacher,
+        is_dsl=actor.has(Role.dsl) or actor.has(Role.trust_dsl),
+        is_admin=actor.has(Role.admin) or actor.has(Role.trust_admin),
+    )
+
+
+@router.get("/app/contacts")
+def my_contacts(acting: PageDep) -> Response:
+    """My contacts, each pupil's state today, and the deletions I still owe."""
+    found = service.list_contacts(
+        session=acting.session, actor=acting.actor, staff_id=acting.actor.staff_id, limit=200
+    )
+    views = contact_views(acting.session, found.items, policy=acting.policy, at=acting.at)
+    names = pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils))
+    return page(
+        "contacts.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title="My contacts",
+        contacts=views,
+        names=names,
+    )
+
+
+def _contact(acting: PageActing, contact_id: int) -> ContactPublic:
+    contact = service.get_contact(session=acting.session, actor=acting.actor, contact_id=contact_id)
+    return contact_view(acting.session, contact, policy=acting.policy, at=acting.at)
+
+
+def _may_decide(acting: PageActing, view: ContactPublic) -> bool:
+    actor = acting.actor
+    return (
+        view.state == ContactState.requested
+        and view.staff_id != actor.staff_id
+        and (actor.has(Role.approver) or actor.is_headteacher)
+    )
+
+
+@router.get("/app/contacts/{contact_id:int}")
+def contact_page(contact_id: RecordId, acting: PageDep, done: str | None = None) -> Response:
+    return _contact_page(acting, contact_id, notice=_notice(done))
+
+
+def _contact_page(
+    acting: PageActing,
+    contact_id: int,
+    *,
+    notice: str | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    view = _contact(acting, contact_id)
+    try:
+        logged = messages.list_messages(
+            session=acting.session, actor=acting.actor, contact_id=contact_id, cursor=None, limit=20
+        ).items
+    except Forbidden:  # an admin sees the contact, not what was said on it
+        logged = None
+    mine = view.staff_id == acting.actor.staff_id
+    owed = [p for p in view.pupils if p.ended_at is not None and p.deletion_confirmed_at is None]
+    return page(
+        "contact.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title=f"Contact #{view.id}",
+        notice=notice,
+        problems=problems or [],
+        status=status,
+        contact=view,
+        names=pupil_names(acting.session, (p.pupil_id for p in view.pupils)),
+        messages=logged,
+        mine=mine,
+        may_log=mine and view.state == ContactState.approved,
+        owed=owed if mine else [],
+        may_decide=_may_decide(acting, view),
+    )
+
+
+def _log_form(
+    acting: PageActing, view: ContactPublic, problems: list[str] | None = None, status: int = 200
+) -> Response:
+    assert acting.actor.staff_id is not None
+    devices = device_tags(acting.session, view.device_ids)
+    remembered = last_device_tag(acting.session, staff_id=acting.actor.staff_id, contact_id=view.id)
+    school = acting.session.get(School, view.school_id)
+    assert school is not None
+    now_there = acting.at.astimezone(acting.policy.zone(school))
+    return page(
+        "log.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title=f"Log a communication · contact #{view.id}",
+        contact=view,
+        names=pupil_names(acting.session, (p.pupil_id for p in view.pupils)),
+        devices=devices,
+        device=remembered or (devices[0] if devices else ""),
+        occurred=now_there.strftime("%Y-%m-%dT%H:%M"),
+        problems=problems or [],
+        status=status,
+    )
+
+
+@router.get("/app/contacts/{contact_id:int}/log")
+def log_form(contact_id: RecordId, acting: PageDep) -> Response:
+    """Direction, what was said, when: the device and the pupils are already filled in."""
+    return _log_form(acting, _contact(acting, contact_id))
+
+
+@router.post("/app/contacts/{contact_id:int}/log")
+def log_communication(
+    contact_id: RecordId,
+    acting: PageDep,
+    form_token: Annotated[str, Form(max_length=100)] = "",
+    direction: Annotated[str, Form(max_length=20)] = "",
+    occurred_at: Annotated[str, Form(max_length=40)] = "",
+    summary: Annotated[str, Form(max_length=2100)] = "",
+    verbatim: Annotated[str, Form(max_length=20100)] = "",
+    device_tag: Annotated[str, Form(max_length=60)] = "",
+    pupil_ids: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    acting.check_form(form_token)
+    view = _contact(acting, contact_id)
+    school = acting.session.get(School, view.school_id)
+    assert school is not None
+    if not pupil_ids:
+        return _log_form(acting, view, ["pupils: tick the pupils it was with"], status=422)
+    try:
+        when = datetime.fromisoformat(occurred_at)
+        if when.tzinfo is None:  # as the phone showed it: the school's local time
+            when = when.replace(tzinfo=acting.policy.zone(school))
+        body = MessageCreate(
+            direction=direction,  # type: ignore[arg-type]
+            occurred_at=when,
+            pupil_ids=pupil_ids,
+            device_tag=device_tag,
+            summary=summary,
+            verbatim=verbatim or None,
+        )
+    except ValidationError as exc:
+        return _log_form(acting, view, problems_of(exc), status=422)
+    except ValueError:
+        return _log_form(acting, view, ["when: give the date and time it happened"], status=422)
+    messages.log_message(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        contact_id=contact_id,
+        message_in=body,
+    )
+    return see_other(f"/app/contacts/{contact_id}?done=logged")
+
+
+@router.post("/app/contacts/{contact_id:int}/deletion")
+def confirm_deletion(
+    contact_id: RecordId,
+    acting: PageDep,
+    form_token: Annotated[str, Form(max_length=100)] = "",
+    how: Annotated[str, Form(max_length=2100)] = "",
+) -> Response:
+    acting.check_form(form_token)
+    try:
+        deletion = DeletionCreate(how=how)
+    except ValidationError as exc:
+        return _contact_page(acting, contact_id, problems=problems_of(exc), status=422)
+    deletions.confirm_deletion(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        contact_id=contact_id,
+        deletion=deletion,
+    )
+    return see_other(f"/app/contacts/{contact_id}?done=deleted")
+
+
+@router.get("/app/approvals")
+def approvals(acting: PageDep) -> Response:
+    """Requests from the people I line-manage (all the school's, for a headteacher)."""
+    waiting = service.list_contacts(
+        session=acting.session, actor=acting.actor, state=ContactState.requested, limit=200
+    )
+    views = [
+        v
+        for v in contact_views(acting.session, waiting.items, policy=acting.policy, at=acting.at)
+        if v.staff_id != acting.actor.staff_id
+    ]
+    return page(
+        "approvals.html",
+        actor=acting.actor,
+        form_token=acting.form_token,
+        title="Requests to decide",
+        contacts=views,
+        names=pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils)),
+    )
+
+
+@router.post("/app/contacts/{contact_id:int}/decision")
+def decide(
+    contact_id: RecordId,
+    acting: PageDep,
+    form_token: Annotated[str, Form(max_length=100)] = "",
+    verdict: Annotated[str, Form(max_length=20)] = "",
+    conditions: Annotated[str, Form(max_length=2100)] = "",
+    note: Annotated[str, Form(max_length=2100)] = "",
+    reason: Annotated[str, Form(max_length=2100)] = "",
+) -> Response:
+    """The written permission, with conditions, or the refusal, with its reason."""
+    acting.check_form(form_token)
+    try:
+        decision = DecisionCreate(
+            approve=verdict == "approve",
+            conditions=(conditions or None) if verdict == "approve" else None,
+            note=(note or None) if verdict == "approve" else None,
+            reason=(reason or None) if verdict != "approve" else None,
+        )
+    except ValidationError as exc:
+        return _contact_page(acting, contact_id, problems=problems_of(exc), status=422)
+    service.decide(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        contact_id=contact_id,
+        decision=decision,
+    )
+    done = "approved" if decision.approve else "rejected"
+    return see_other(f"/app/contacts/{contact_id}?done={done}")

@@ -1,0 +1,105 @@
+"""Browser sessions for the web pages: a random cookie whose hash is kept, bound to the sign-in's
+generation so that revoking sign-ins or deactivating the account ends it at once, as it does a
+token; it lapses after a short idle time, and signing out ends it. Each holds its form token."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core.auth import principal_of
+from core.db import UTCDateTime
+from core.errors import Unauthorized
+from core.principal import Principal
+from core.settings import Settings
+
+SIGN_IN_AGAIN = "Your session has ended: sign in again."
+# The last-seen stamp is written at most this often: a page view is not a write each time.
+SEEN_EVERY = timedelta(minutes=1)
+
+
+class BrowserSession(SQLModel, table=True):
+    __tablename__ = "browser_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    generation: int
+    # The token every form of this session carries (CSRF): not the cookie, never in a URL.
+    form_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(*, session: Session, staff_id: int, generation: int, at: datetime) -> str:
+    """A new session after a full sign-in; the cookie's value, which is stored only hashed."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        BrowserSession(
+            token_hash=_digest(token),
+            staff_id=staff_id,
+            generation=generation,
+            form_token=secrets.token_urlsafe(32),
+            created_at=at,
+            last_seen_at=at,
+        )
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class Signed:
+    principal: Principal
+    form_token: str
+
+
+def resume(*, session: Session, token: str | None, settings: Settings, at: datetime) -> Signed:
+    """Who this cookie signs in, if its session is still live; Unauthorized if not."""
+    if not token:
+        raise Unauthorized("Sign in first.")
+    found = session.exec(
+        select(BrowserSession).where(BrowserSession.token_hash == _digest(token))
+    ).first()
+    if (
+        found is None
+        or found.ended_at is not None
+        or at - found.last_seen_at > timedelta(minutes=settings.web_idle_minutes)
+        or at - found.created_at > timedelta(hours=settings.web_session_hours)
+    ):
+        raise Unauthorized(SIGN_IN_AGAIN)
+    principal = principal_of(
+        session=session, staff_id=found.staff_id, generation=found.generation, refusal=SIGN_IN_AGAIN
+    )
+    if at - found.last_seen_at >= SEEN_EVERY:
+        session.execute(
+            update(BrowserSession).where(col(BrowserSession.id) == found.id).values(last_seen_at=at)
+        )
+    return Signed(principal, found.form_token)
+
+
+def form_token_matches(expected: str, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+
+
+def end(*, session: Session, token: str | None, at: datetime) -> None:
+    """Sign out: this session ends now (others, on other devices, go on)."""
+    if token:
+        session.execute(
+            update(BrowserSession)
+            .where(
+                col(BrowserSession.token_hash) == _digest(token),
+                col(BrowserSession.ended_at).is_(None),
+            )
+            .values(ended_at=at)
+        )

@@ -1,0 +1,85 @@
+"""Browser tests' ground: the app served for real (uvicorn on a free local port), and Debian's
+Chromium driven by Playwright, with axe-core checking each page. Chromium is required in CI;
+elsewhere, without it, the browser tests are skipped with a loud warning."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tests.conftest import IN_CI
+from tests.mail import free_port
+
+CHROMIUM = os.environ.get("CONTACTLOG_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {"width": 390, "height": 844}
+browser_skipped: list[str] = []
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The test app served over HTTP, as a browser reaches it."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.025)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        problem = f"{CHROMIUM} not found (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"Chromium is required in CI: {problem}")
+        browser_skipped.append(problem)
+        pytest.skip(f"Browser tests SKIPPED: {problem}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browse(chromium, live_server):  # type: ignore[no-untyped-def]
+    """A new browser context per person (its own cookies), phone-sized unless asked."""
+    contexts = []
+
+    def open_as(*, phone: bool = False) -> Any:
+        context = chromium.new_context(
+            base_url=live_server, viewport=PHONE if phone else {"width": 1280, "height": 900}
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def serious_violations(page: Any) -> list[str]:
+    """What axe-core finds on the page that is serious or critical (WCAG 2.2 AA rules)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']}"
+        for v in found.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]

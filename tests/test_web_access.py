@@ -1,0 +1,62 @@
+"""Least privilege on the pages: for every person and every page that has an API twin, the
+page answers as the API does (shown, refused, or not found), so no page reaches further than
+the API; and pages that only DSLs or admins use are refused to everyone else."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.web.acting import COOKIE
+from core import browser_sessions, clock
+from tests.builders import PEOPLE, request_body
+
+
+@pytest.fixture
+def scene(client, world, school):  # type: ignore[no-untyped-def]
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    return {"cid": cid, "young": school["young"], "owner": world.ids["owner"]}
+
+
+def as_person(client, db, world, who: str) -> None:  # type: ignore[no-untyped-def]
+    """A browser session for `who`, as a full sign-in would have made it."""
+    with db.transaction() as session:
+        token = browser_sessions.start(
+            session=session, staff_id=world.ids[who], generation=0, at=clock.now()
+        )
+    client.cookies.clear()
+    client.cookies.set(COOKIE, token)
+
+
+TWINS = [
+    ("/app/contacts/{cid}", "/contacts/{cid}"),
+    ("/app/contacts/{cid}/log", "/contacts/{cid}"),
+    ("/app/pupils", "/pupils"),
+    ("/app/pupils/{young}", "/pupils/{young}"),
+    ("/app/pupils/{young}/chronology", "/pupils/{young}/chronology"),
+    ("/app/review", "/review-queue"),
+    ("/app/dashboard", "/summary"),
+    ("/app/log?pupil_id={young}", "/messages?pupil_id={young}"),
+    ("/app/incidents", "/incidents"),
+    ("/app/deletions", "/deletion-tasks"),
+    ("/app/staff/{owner}/chronology", "/staff/{owner}/chronology"),
+    ("/app/devices", "/devices"),
+    ("/app/pending-changes", "/pending-changes"),
+]
+
+
+@pytest.mark.parametrize("who", sorted(PEOPLE))
+def test_each_page_answers_as_its_api_twin_does(client, db, world, scene, who):
+    as_person(client, db, world, who)
+    for page_path, api_path in TWINS:
+        page = client.get(page_path.format(**scene), follow_redirects=False)
+        api = client.get(api_path.format(**scene), headers=world.auth(who))
+        assert page.status_code == api.status_code, (who, page_path, api.text)
+        assert page.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/app/contacts", "/app/approvals", "/app/review", "/"])
+def test_without_a_session_every_page_asks_for_sign_in(client, world, path):
+    answer = client.get(path, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
