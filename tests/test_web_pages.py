@@ -12,7 +12,7 @@ import os
 import pyotp
 
 from tests.browser import browse, chromium, live_server, serious_violations  # noqa: F401
-from tests.builders import enrol, message, request_body
+from tests.builders import INCIDENT, enrol, message, request_body
 from tests.conftest import PASSWORD
 
 SHOTS = os.environ.get("CONTACTLOG_SCREENSHOTS")
@@ -192,3 +192,53 @@ def test_a_teacher_asks_for_contact_and_reports_an_incident_from_a_phone(
     page.wait_for_url("**?done=reported")
     [reported] = client.get("/incidents", headers=world.auth("dsl")).json()["items"]
     assert reported["pupils"] == [{"pupil_id": school["young"], "part": "initiated"}]
+
+
+def test_every_other_page_passes_axe_and_errors_are_plain_pages(
+    client,
+    world,
+    school,
+    db,
+    browse,  # noqa: F811
+):
+    cid = approved_contact(client, world, school)
+    client.post(
+        "/incidents", json={**INCIDENT, "other_person": "A parent"}, headers=world.auth("owner")
+    )
+    client.post(f"/contacts/{cid}/end", json={"reason": "Season over"}, headers=world.auth("owner"))
+    for who, paths in (
+        (
+            "dsl",
+            ["/app/incidents", "/app/deletions", f"/app/staff/{world.ids['owner']}/chronology"],
+        ),
+        ("admin", ["/app/devices", "/app/pending-changes", f"/app/contacts/{cid}"]),
+    ):
+        page = browse()
+        sign_in(page, f"{who}@a.example.org", pyotp.TOTP(enrol(db, world.ids[who])).now())
+        for path in paths:
+            page.goto(path)
+            checked(page)
+    page.goto("/app/pupils/999999")  # not found: a plain page, in words
+    assert page.get_by_role("alert").inner_text() == "No such pupil."
+    checked(page)
+
+
+def test_a_teacher_logs_with_the_keyboard_alone(client, world, school, browse):  # noqa: F811
+    cid = approved_contact(client, world, school)
+    page = browse(phone=True)
+    sign_in(page, "owner@a.example.org")
+    page.goto(f"/app/contacts/{cid}/log")
+    for _ in range(30):  # Tab through the page until the summary has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "summary":
+            break
+    assert page.evaluate("document.activeElement.id") == "summary"
+    page.keyboard.type("Match moved to 10am")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Log it":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/app/contacts/{cid}?done=logged")
+    [entry] = client.get(f"/contacts/{cid}/messages", headers=world.auth("owner")).json()["items"]
+    assert entry["summary"] == "Match moved to 10am"

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import page, problems_of, see_other
+from api.web.render import page_for, problems_of, see_other
 from consent import service as consent
 from consent.models import ConsentCreate, ConsentMethod
 from contacts import service as contacts
@@ -25,10 +25,9 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 @router.get("/app/pupils")
 def pupil_list(acting: PageDep) -> Response:
     found = pupils.list_pupils(session=acting.session, actor=acting.actor, limit=200)
-    return page(
+    return page_for(
+        acting,
         "pupils.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Pupils",
         pupils=found.items,
     )
@@ -46,10 +45,9 @@ def _pupil_page(
     school = acting.session.get(School, pupil.school_id)
     assert school is not None
     guardians = pupils.list_guardians(session=acting.session, actor=acting.actor, pupil_id=pupil_id)
-    return page(
+    return page_for(
+        acting,
         "pupil.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title=f"{pupil.given_name} {pupil.family_name}",
         notice=notice,
         problems=problems or [],

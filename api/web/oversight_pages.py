@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageDep
-from api.web.render import page, see_other
+from api.web.render import page_for, see_other
 from contacts import chronology, deletions
 from contacts.incidents import service as incidents
 from core.directory import privileged
@@ -25,10 +25,9 @@ def incident_list(acting: PageDep, open_only: bool = False) -> Response:
     found = incidents.list_incidents(
         session=acting.session, actor=acting.actor, open_only=open_only, limit=200
     )
-    return page(
+    return page_for(
+        acting,
         "incidents.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Incidents",
         incidents=incidents.incident_views(acting.session, found.items),
     )
@@ -39,10 +38,9 @@ def deletions_owed(acting: PageDep) -> Response:
     tasks = deletions.list_deletion_tasks(
         session=acting.session, actor=acting.actor, open_only=True, limit=200
     )
-    return page(
+    return page_for(
+        acting,
         "deletions.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Deletions owed",
         tasks=tasks.items,
         now=acting.at,
@@ -59,10 +57,9 @@ def staff_chronology(staff_id: RecordId, acting: PageDep) -> Response:
         cursor=None,
         limit=200,
     )
-    return page(
+    return page_for(
+        acting,
         "chronology.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title=f"Chronology of staff member #{staff_id}",
         entries=entries.items,
     )
@@ -71,10 +68,9 @@ def staff_chronology(staff_id: RecordId, acting: PageDep) -> Response:
 @router.get("/app/devices")
 def device_register(acting: PageDep) -> Response:
     found = list_devices(session=acting.session, actor=acting.actor, limit=200)
-    return page(
+    return page_for(
+        acting,
         "devices.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="School-owned devices",
         devices=found.items,
     )
@@ -83,10 +79,9 @@ def device_register(acting: PageDep) -> Response:
 @router.get("/app/pending-changes")
 def pending_changes(acting: PageDep, done: str | None = None) -> Response:
     waiting = privileged.list_pending(session=acting.session, actor=acting.actor, at=acting.at)
-    return page(
+    return page_for(
+        acting,
         "pending.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Changes to confirm",
         notice={"confirmed": "Confirmed.", "refused": "Refused."}.get(done or ""),
         changes=waiting,

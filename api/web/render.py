@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
+from api.web.acting import PageActing
 from core.directory.models import Role
 from core.principal import Principal
 
@@ -68,6 +69,11 @@ def page(
         actor=actor, form_token=form_token, nav=navigation(actor), **context
     )
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+
+
+def page_for(acting: PageActing, template: str, **context: Any) -> HTMLResponse:
+    """A page for the person acting: their navigation, and their session's form token."""
+    return page(template, actor=acting.actor, form_token=acting.form_token, **context)
 
 
 def problems_of(exc: ValidationError) -> list[str]:

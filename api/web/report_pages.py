@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import page, problems_of, see_other
+from api.web.render import page_for, problems_of, see_other
 from contacts import service
 from contacts.incidents import service as incidents
 from contacts.incidents.models import IncidentCreate, IncidentKind, PupilPart
@@ -35,10 +35,9 @@ def _request_form(
     acting: PageActing, problems: list[str] | None = None, status: int = 200
 ) -> Response:
     devices = list_devices(session=acting.session, actor=acting.actor, active=True, limit=200)
-    return page(
+    return page_for(
+        acting,
         "request.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Ask for contact with pupils",
         platforms=list(Platform),
         devices=devices.items,
@@ -109,10 +108,9 @@ def _known_pupils(acting: PageActing) -> dict[int, str]:
 def _incident_form(
     acting: PageActing, problems: list[str] | None = None, status: int = 200
 ) -> Response:
-    return page(
+    return page_for(
+        acting,
         "incident.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Report unsolicited or chance contact",
         kinds=list(IncidentKind),
         parts=list(PupilPart),

@@ -5,10 +5,11 @@ the record, as it is through the API."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from sqlmodel import select
@@ -17,7 +18,7 @@ from api.deps import get_database
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.chart import weekly_bars
-from api.web.render import page, see_other
+from api.web.render import page, page_for, see_other
 from contacts import chronology
 from contacts.models import Flag, Platform
 from contacts.review import service as review
@@ -79,10 +80,9 @@ def review_queue(acting: PageDep, done: str | None = None) -> Response:
     queue = review.review_queue(
         session=acting.session, actor=acting.actor, at=acting.at, cursor=None, limit=50
     )
-    return page(
+    return page_for(
+        acting,
         "review.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Review queue",
         notice="Marked reviewed." if done == "reviewed" else None,
         entries=queue.items,
@@ -105,10 +105,9 @@ def mark_reviewed(
         said = "Add a note saying what you found before marking it reviewed."
         if request.headers.get("HX-Request"):
             return page("_review_problem.html", message_id=message_id, problem=said, status=200)
-        return page(
+        return page_for(
+            acting,
             "error.html",
-            actor=acting.actor,
-            form_token=acting.form_token,
             title="Add a note",
             detail=said,
             status=422,
@@ -125,17 +124,23 @@ def mark_reviewed(
     return see_other("/app/review?done=reviewed")
 
 
-def _filter(
-    acting: PageActing,
-    *,
-    staff_id: str,
-    pupil_id: str,
-    platform: str,
-    flag: str,
-    reviewed: str,
-    on_or_after: str,
-    before: str,
-) -> review.LogFilter:
+@dataclass
+class SearchForm:
+    """The search form's fields, as sent: an empty one means any."""
+
+    staff_id: str = ""
+    pupil_id: str = ""
+    platform: str = ""
+    flag: str = ""
+    reviewed: str = ""
+    on_or_after: str = ""
+    before: str = ""
+
+
+SearchDep = Annotated[SearchForm, Depends()]
+
+
+def _filter(acting: PageActing, form: SearchForm) -> review.LogFilter:
     """The search form's fields (an empty one means any), as the API's filter; a value that
     is not one is refused by name, as the API refuses it."""
     school = acting.session.get(School, acting.actor.school_id or 0)
@@ -156,18 +161,18 @@ def _filter(
         except ValueError:
             raise RuleBroken(f"{name}: give a date.") from None
 
-    if platform and platform not in {p.value for p in Platform}:
+    if form.platform and form.platform not in {p.value for p in Platform}:
         raise RuleBroken("platform: choose one from the list.")
-    if flag and flag not in {f.value for f in Flag}:
+    if form.flag and form.flag not in {f.value for f in Flag}:
         raise RuleBroken("flag: choose one from the list.")
     return review.LogFilter(
-        staff_id=number("member of staff", staff_id),
-        pupil_id=number("pupil", pupil_id),
-        platform=platform or None,
-        flag=flag or None,
-        reviewed={"yes": True, "no": False}.get(reviewed),
-        occurred_from=day("on or after", on_or_after),
-        occurred_to=day("before", before),
+        staff_id=number("member of staff", form.staff_id),
+        pupil_id=number("pupil", form.pupil_id),
+        platform=form.platform or None,
+        flag=form.flag or None,
+        reviewed={"yes": True, "no": False}.get(form.reviewed),
+        occurred_from=day("on or after", form.on_or_after),
+        occurred_to=day("before", form.before),
     )
 
 
@@ -175,25 +180,10 @@ def _filter(
 def search_log(
     request: Request,
     acting: PageDep,
-    staff_id: str = "",
-    pupil_id: str = "",
-    platform: str = "",
-    flag: str = "",
-    reviewed: str = "",
-    on_or_after: str = "",
-    before: str = "",
+    form: SearchDep,
 ) -> Response:
     """Every filter of GET /messages; the search is recorded, as the API's is."""
-    where = _filter(
-        acting,
-        staff_id=staff_id,
-        pupil_id=pupil_id,
-        platform=platform,
-        flag=flag,
-        reviewed=reviewed,
-        on_or_after=on_or_after,
-        before=before,
-    )
+    where = _filter(acting, form)
     searched = request.url.query != ""
     found = (
         review.search(
@@ -207,10 +197,9 @@ def search_log(
         if searched
         else None
     )
-    return page(
+    return page_for(
+        acting,
         "search.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Search the log",
         found=found.items if found else None,
         query=request.url.query,
@@ -224,25 +213,10 @@ def search_log(
 def export_log(
     request: Request,
     acting: PageDep,
-    staff_id: str = "",
-    pupil_id: str = "",
-    platform: str = "",
-    flag: str = "",
-    reviewed: str = "",
-    on_or_after: str = "",
-    before: str = "",
+    form: SearchDep,
 ) -> Response:
     """The whole selection as CSV, as `GET /messages` with `Accept: text/csv` exports it."""
-    where = _filter(
-        acting,
-        staff_id=staff_id,
-        pupil_id=pupil_id,
-        platform=platform,
-        flag=flag,
-        reviewed=reviewed,
-        on_or_after=on_or_after,
-        before=before,
-    )
+    where = _filter(acting, form)
     review.start_export(
         session=acting.session,
         actor=acting.actor,
@@ -267,10 +241,9 @@ def pupil_chronology(pupil_id: RecordId, acting: PageDep) -> Response:
         cursor=None,
         limit=200,
     )
-    return page(
+    return page_for(
+        acting,
         "chronology.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title=f"Chronology of pupil #{pupil_id}",
         entries=entries.items,
     )

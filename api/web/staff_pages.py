@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import page, problems_of, see_other
+from api.web.render import page, page_for, problems_of, see_other
 from contacts import deletions, messages, service
 from contacts.models import (
     ContactPublic,
@@ -68,10 +68,9 @@ def my_contacts(acting: PageDep) -> Response:
     )
     views = contact_views(acting.session, found.items, policy=acting.policy, at=acting.at)
     names = pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils))
-    return page(
+    return page_for(
+        acting,
         "contacts.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="My contacts",
         contacts=views,
         names=names,
@@ -114,10 +113,9 @@ def _contact_page(
         logged = None
     mine = view.staff_id == acting.actor.staff_id
     owed = [p for p in view.pupils if p.ended_at is not None and p.deletion_confirmed_at is None]
-    return page(
+    return page_for(
+        acting,
         "contact.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title=f"Contact #{view.id}",
         notice=notice,
         problems=problems or [],
@@ -141,10 +139,9 @@ def _log_form(
     school = acting.session.get(School, view.school_id)
     assert school is not None
     now_there = acting.at.astimezone(acting.policy.zone(school))
-    return page(
+    return page_for(
+        acting,
         "log.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title=f"Log a communication · contact #{view.id}",
         contact=view,
         names=pupil_names(acting.session, (p.pupil_id for p in view.pupils)),
@@ -240,10 +237,9 @@ def approvals(acting: PageDep) -> Response:
         for v in contact_views(acting.session, waiting.items, policy=acting.policy, at=acting.at)
         if v.staff_id != acting.actor.staff_id
     ]
-    return page(
+    return page_for(
+        acting,
         "approvals.html",
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Requests to decide",
         contacts=views,
         names=pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils)),
