@@ -37,6 +37,7 @@ from api.routers import (
 from api.schema import head_revision
 from api.web import (
     admin_pages,
+    directory_pages,
     oversight_pages,
     render,
     report_pages,
@@ -152,7 +153,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in routers:
         app.include_router(module.router)
     # The web pages, beside the API on the same services; errors on them are shown as pages.
-    for pages in (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages):
+    pages_of = (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages)
+    for pages in (*pages_of, directory_pages):
         app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")
     render.install(app)

@@ -33,6 +33,9 @@ class BrowserSession(SQLModel, table=True):
     generation: int
     # The token every form of this session carries (CSRF): not the cookie, never in a URL.
     form_token: str = Field(max_length=64)
+    # Signed in with a password by an account that must have a second factor and has none:
+    # the session may only set one up (as an enrol-only token may), then signs in again.
+    enrol_only: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -42,8 +45,10 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start(*, session: Session, staff_id: int, generation: int, at: datetime) -> str:
-    """A new session after a full sign-in; the cookie's value, which is stored only hashed."""
+def start(
+    *, session: Session, staff_id: int, generation: int, at: datetime, enrol_only: bool = False
+) -> str:
+    """A new session after a sign-in; the cookie's value, which is stored only hashed."""
     token = secrets.token_urlsafe(32)
     session.add(
         BrowserSession(
@@ -51,6 +56,7 @@ def start(*, session: Session, staff_id: int, generation: int, at: datetime) -> 
             staff_id=staff_id,
             generation=generation,
             form_token=secrets.token_urlsafe(32),
+            enrol_only=enrol_only,
             created_at=at,
             last_seen_at=at,
         )
@@ -62,6 +68,7 @@ def start(*, session: Session, staff_id: int, generation: int, at: datetime) -> 
 class Signed:
     principal: Principal
     form_token: str
+    enrol_only: bool
 
 
 def resume(*, session: Session, token: str | None, settings: Settings, at: datetime) -> Signed:
@@ -85,7 +92,7 @@ def resume(*, session: Session, token: str | None, settings: Settings, at: datet
         session.execute(
             update(BrowserSession).where(col(BrowserSession.id) == found.id).values(last_seen_at=at)
         )
-    return Signed(principal, found.form_token)
+    return Signed(principal, found.form_token, found.enrol_only)
 
 
 def form_token_matches(expected: str, given: str | None) -> bool:

@@ -187,5 +187,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
 
 # The people, pupils and devices most tests start from, and a real mail server (fixtures,
 # used by name).
+# The app served for real and Debian's Chromium, for the browser tests.
+from tests.browser import browse, chromium, live_server  # noqa: E402, F401
 from tests.builders import make_world, school, world  # noqa: E402, F401
 from tests.mail import mail_server, mail_settings  # noqa: E402, F401

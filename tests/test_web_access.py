@@ -42,6 +42,7 @@ TWINS = [
     ("/app/deletions", "/deletion-tasks"),
     ("/app/staff/{owner}/chronology", "/staff/{owner}/chronology"),
     ("/app/devices", "/devices"),
+    ("/app/staff", "/staff"),
     ("/app/pending-changes", "/pending-changes"),
 ]
 

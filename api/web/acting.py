@@ -16,6 +16,10 @@ from core.principal import Principal
 from core.settings import Settings
 
 COOKIE = "contactlog_session"
+# What a session that must first set up a second factor may reach.
+SECOND_FACTOR_PAGE = "/app/second-factor"
+ENROL_PAGES = frozenset({SECOND_FACTOR_PAGE, "/sign-out"})
+SET_UP_FIRST = "Set up your second factor first, at /app/second-factor."
 FORM_REFUSED = (
     "This form has expired or did not come from contactlog: go back, reload, and try again."
 )
@@ -24,8 +28,11 @@ FORM_REFUSED = (
 class BrowserCaller:
     """The session behind the cookie, checked when first needed (it reads the database)."""
 
-    def __init__(self, session: Session, token: str | None, settings: Settings, at: object) -> None:
+    def __init__(
+        self, session: Session, token: str | None, settings: Settings, at: object, path: str
+    ) -> None:
         self._session = session
+        self._path = path
         self._token = token
         self._settings = settings
         self._at = at
@@ -39,6 +46,8 @@ class BrowserCaller:
                 settings=self._settings,
                 at=self._at,  # type: ignore[arg-type]
             )
+            if self._signed.enrol_only and self._path not in ENROL_PAGES:
+                raise Forbidden(SET_UP_FIRST)
         return self._signed
 
     def principal(self) -> Principal:
@@ -60,7 +69,7 @@ class PageActing(Acting):
 async def page_acting(request: Request, session: SessionDep) -> PageActing:
     state = request.app.state
     at = clock.now()
-    who = BrowserCaller(session, request.cookies.get(COOKIE), state.settings, at)
+    who = BrowserCaller(session, request.cookies.get(COOKIE), state.settings, at, request.url.path)
     return PageActing(session, who, state.settings, state.policies, at)
 
 

@@ -33,7 +33,7 @@ def pupil_list(acting: PageDep) -> Response:
     )
 
 
-def _pupil_page(
+def pupil_page_with(
     acting: PageActing,
     pupil_id: int,
     *,
@@ -71,8 +71,12 @@ def _pupil_page(
 
 @router.get("/app/pupils/{pupil_id:int}")
 def pupil_page(pupil_id: RecordId, acting: PageDep, done: str | None = None) -> Response:
-    notice = "Consent recorded." if done == "consent" else None
-    return _pupil_page(acting, pupil_id, notice=notice)
+    notice = {
+        "consent": "Consent recorded.",
+        "guardian": "Guardian added.",
+        "notice": "Parent notice recorded.",
+    }.get(done or "")
+    return pupil_page_with(acting, pupil_id, notice=notice)
 
 
 @router.post("/app/pupils/{pupil_id:int}/consents")
@@ -101,7 +105,7 @@ def record_consent(
             }
         )
     except ValidationError as exc:
-        return _pupil_page(acting, pupil_id, problems=problems_of(exc), status=422)
+        return pupil_page_with(acting, pupil_id, problems=problems_of(exc), status=422)
     consent.record_consent(
         session=acting.session,
         actor=acting.actor,

@@ -1,27 +1,40 @@
-"""Oversight pages: incidents and deletions owed (DSL), a member of staff's chronology, the
-register of devices, and privileged changes waiting for a second person (admin, headteacher)."""
+"""Oversight pages: incidents and deletions owed (DSL), a member of staff's chronology, and
+privileged changes waiting for a second person (admin, headteacher)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
-from api.web.acting import PageDep
-from api.web.render import page_for, see_other
+from api.web.acting import PageActing, PageDep
+from api.web.render import page_for, problems_of, see_other
 from contacts import chronology, deletions
 from contacts.incidents import service as incidents
+from contacts.incidents.models import DiscussionCreate
 from core.directory import privileged
-from core.directory.models import RecordId
-from core.directory.schools import list_devices
+from core.directory.models import RecordId, Role
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 @router.get("/app/incidents")
-def incident_list(acting: PageDep, open_only: bool = False) -> Response:
+def incident_list(acting: PageDep, open_only: bool = False, done: str | None = None) -> Response:
+    return _incidents(acting, open_only=open_only, done=done)
+
+
+def _incidents(
+    acting: PageActing,
+    *,
+    open_only: bool = False,
+    done: str | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> Response:
     found = incidents.list_incidents(
         session=acting.session, actor=acting.actor, open_only=open_only, limit=200
     )
@@ -30,6 +43,12 @@ def incident_list(acting: PageDep, open_only: bool = False) -> Response:
         "incidents.html",
         title="Incidents",
         incidents=incidents.incident_views(acting.session, found.items),
+        # The reporter's line manager or headteacher records the discussion (§5.2).
+        may_discuss=acting.actor.has(Role.approver) or acting.actor.is_headteacher,
+        now=acting.at.astimezone(acting.policy.zone_of(None)).strftime("%Y-%m-%dT%H:%M"),
+        notice="Discussion recorded." if done == "discussed" else None,
+        problems=problems or [],
+        status=status,
     )
 
 
@@ -65,17 +84,6 @@ def staff_chronology(staff_id: RecordId, acting: PageDep) -> Response:
     )
 
 
-@router.get("/app/devices")
-def device_register(acting: PageDep) -> Response:
-    found = list_devices(session=acting.session, actor=acting.actor, limit=200)
-    return page_for(
-        acting,
-        "devices.html",
-        title="School-owned devices",
-        devices=found.items,
-    )
-
-
 @router.get("/app/pending-changes")
 def pending_changes(acting: PageDep, done: str | None = None) -> Response:
     waiting = privileged.list_pending(session=acting.session, actor=acting.actor, at=acting.at)
@@ -106,3 +114,35 @@ def decide_change(
     )
     done = "confirmed" if decision == "confirm" else "refused"
     return see_other(f"/app/pending-changes?done={done}")
+
+
+@router.post("/app/incidents/{incident_id:int}/discussion")
+def record_discussion(
+    incident_id: RecordId,
+    acting: PageDep,
+    form_token: Annotated[str, Form(max_length=100)] = "",
+    discussed_at: Annotated[str, Form(max_length=40)] = "",
+    outcome: Annotated[str, Form(max_length=5100)] = "",
+    parent_involved: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """As POST /incidents/{id}/discussion: what was discussed with the reporter, and the outcome."""
+    acting.check_form(form_token)
+    try:
+        when = datetime.fromisoformat(discussed_at)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=acting.policy.zone_of(None))
+        discussion = DiscussionCreate(
+            discussed_at=when, outcome=outcome, parent_involved=parent_involved == "yes"
+        )
+    except ValidationError as exc:
+        return _incidents(acting, problems=problems_of(exc), status=422)
+    except ValueError:
+        return _incidents(acting, problems=["when: give the date and time"], status=422)
+    incidents.record_discussion(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        incident_id=incident_id,
+        discussion=discussion,
+    )
+    return see_other("/app/incidents?done=discussed")

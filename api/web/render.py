@@ -45,6 +45,8 @@ def navigation(actor: Principal | None) -> list[tuple[str, str]]:
         links += [("/app/contacts", "My contacts"), ("/app/incidents/new", "Report an incident")]
     if actor.has(Role.approver) or actor.is_headteacher:
         links.append(("/app/approvals", "Requests to decide"))
+        if not (actor.has(Role.dsl) or actor.has(Role.trust_dsl)):
+            links.append(("/app/incidents", "Incidents"))
     if actor.has(Role.dsl) or actor.has(Role.trust_dsl):
         links += [
             ("/app/dashboard", "Dashboard"),
@@ -52,8 +54,12 @@ def navigation(actor: Principal | None) -> list[tuple[str, str]]:
             ("/app/log", "Search the log"),
             ("/app/incidents", "Incidents"),
         ]
+    if actor.has(Role.admin) or actor.has(Role.trust_admin) or actor.has(Role.dsl):
+        links.append(("/app/pupils", "Pupils"))
     if actor.has(Role.admin) or actor.has(Role.trust_admin):
-        links += [("/app/pupils", "Pupils"), ("/app/pending-changes", "Changes to confirm")]
+        links += [("/app/staff", "Staff"), ("/app/devices", "Devices")]
+    if actor.has(Role.admin) or actor.has(Role.trust_admin) or actor.is_headteacher:
+        links.append(("/app/pending-changes", "Changes to confirm"))
     return links
 
 

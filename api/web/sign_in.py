@@ -9,12 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from api.deps import PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.routing import UnitOfWorkRoute
-from api.web.acting import COOKIE, FORM_REFUSED, PageDep
-from api.web.render import page, see_other
-from core import browser_sessions, clock
+from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE, PageDep
+from api.web.render import page, page_for, see_other
+from core import browser_sessions, clock, mfa
 from core.auth import IssuedToken, SecondFactorNeeded, sign_in
 from core.settings import Settings
 
@@ -22,10 +23,6 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 # Before there is a session, the sign-in form's token is checked against a cookie of its own.
 SIGN_IN_COOKIE = "contactlog_sign_in"
 ASK_FOR_CODE = "Enter the code from your authenticator app (or one of your recovery codes)."
-NEEDS_ENROLMENT = (
-    "Your role needs a second factor and this account has none yet. Set one up with the staff "
-    "client (`contactlog mfa`) or POST /me/mfa, then sign in here with its code."
-)
 
 
 def _cookie(response: Response, name: str, value: str, settings: Settings, **extra: int) -> None:
@@ -87,13 +84,16 @@ def sign_in_form(
         return _form(settings, problem=said, email=email, status=401)
     if not isinstance(outcome, IssuedToken):
         return _form(settings, problem=outcome.detail, email=email, status=401)
-    if outcome.enrol_only:
-        return _form(settings, problem=NEEDS_ENROLMENT, email=email, status=403)
     claims = tokens.read(outcome.access_token)
     cookie = browser_sessions.start(
-        session=session, staff_id=claims.staff_id, generation=claims.generation, at=at
+        session=session,
+        staff_id=claims.staff_id,
+        generation=claims.generation,
+        at=at,
+        enrol_only=outcome.enrol_only,
     )
-    home = see_other("/")
+    # An account that must have a second factor and has none sets one up before anything else.
+    home = see_other(SECOND_FACTOR_PAGE if outcome.enrol_only else "/")
     _cookie(home, COOKIE, cookie, settings)
     home.delete_cookie(SIGN_IN_COOKIE, path="/")
     return home
@@ -108,3 +108,39 @@ def sign_out(
     gone = see_other("/sign-in")
     gone.delete_cookie(COOKIE, path="/")
     return gone
+
+
+@router.get(SECOND_FACTOR_PAGE)
+def second_factor_page(acting: PageDep) -> Response:
+    """A new secret as a QR code (and as text) for an authenticator app, and a field for its
+    first code; until that code is given, nothing else can be reached."""
+    enrolment = mfa.start_enrolment(
+        session=acting.session, actor=acting.actor, settings=acting.settings, at=acting.at
+    )
+    return page_for(
+        acting,
+        "second_factor.html",
+        title="Set up your second factor",
+        # segno's own SVG of the link (paths and attributes, no script, no style).
+        qr=Markup(enrolment.qr_svg),  # noqa: S704
+        secret=enrolment.secret,
+    )
+
+
+@router.post(SECOND_FACTOR_PAGE)
+def confirm_second_factor(
+    request: Request,
+    acting: PageDep,
+    form_token: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The first code turns it on; the recovery codes are shown once, and the person signs in
+    again with a code (this session ends)."""
+    acting.check_form(form_token)
+    codes = mfa.confirm_enrolment(
+        session=acting.session, actor=acting.actor, at=acting.at, code=code.strip()
+    )
+    browser_sessions.end(session=acting.session, token=request.cookies.get(COOKIE), at=acting.at)
+    shown = page("recovery_codes.html", title="Your recovery codes", codes=codes)
+    shown.delete_cookie(COOKIE, path="/")
+    return shown

@@ -20,6 +20,7 @@ from contacts.models import (
     ContactState,
     DecisionCreate,
     DeletionCreate,
+    EndCreate,
     MessageCreate,
 )
 from contacts.views import contact_view, contact_views, device_tags, last_device_tag, pupil_names
@@ -36,6 +37,7 @@ DONE = {
     "rejected": "Rejected: the reason is on the record.",
     "requested": "Requested: your line manager has been asked to decide.",
     "reported": "Reported: your line manager and the DSL have been told.",
+    "ended": "Ended: a deletion task was made for each pupil whose part ended.",
 }
 
 
@@ -127,6 +129,8 @@ def _contact_page(
         may_log=mine and view.state == ContactState.approved,
         owed=owed if mine else [],
         may_decide=_may_decide(acting, view),
+        # The service decides who may end it; the form is offered while it is approved.
+        may_end=view.state == ContactState.approved,
     )
 
 
@@ -277,3 +281,23 @@ def decide(
     )
     done = "approved" if decision.approve else "rejected"
     return see_other(f"/app/contacts/{contact_id}?done={done}")
+
+
+@router.post("/app/contacts/{contact_id:int}/end")
+def end_contact(
+    contact_id: RecordId,
+    acting: PageDep,
+    form_token: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[str, Form(max_length=2100)] = "",
+    pupil_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The purpose has ended: the contact ends now, for every pupil or one (§5.6)."""
+    acting.check_form(form_token)
+    try:
+        end = EndCreate.model_validate({"reason": reason, "pupil_id": pupil_id or None})
+    except ValidationError as exc:
+        return _contact_page(acting, contact_id, problems=problems_of(exc), status=422)
+    service.end_contact(
+        session=acting.session, actor=acting.actor, at=acting.at, contact_id=contact_id, end=end
+    )
+    return see_other(f"/app/contacts/{contact_id}?done=ended")

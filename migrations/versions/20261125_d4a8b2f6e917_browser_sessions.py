@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("form_token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("enrol_only", sa.Boolean(), nullable=False),
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ended_at", core.db.UTCDateTime(timezone=True), nullable=True),
