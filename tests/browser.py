@@ -40,7 +40,9 @@ def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's synchronous API keeps an event loop running in
+# the thread while it is open, and tests elsewhere start event loops of their own.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         problem = f"{CHROMIUM} not found (apt-get install chromium)"
