@@ -38,6 +38,7 @@ from api.schema import head_revision
 from api.web import (
     admin_pages,
     directory_pages,
+    guardian_pages,
     oversight_pages,
     render,
     report_pages,
@@ -45,6 +46,7 @@ from api.web import (
     sign_in,
     staff_pages,
 )
+from consent import requests as consent_requests
 from core import accounts
 from core.db import Database
 from core.policy import PolicyBook
@@ -67,8 +69,9 @@ class _MaskLinks(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         path = args[2] if isinstance(args, tuple) and len(args) >= 3 else None
-        if isinstance(path, str) and path.startswith(accounts.LINK_PATH):
-            record.args = (*args[:2], accounts.LINK_PATH + "…", *args[3:])
+        for prefix in (accounts.LINK_PATH, consent_requests.LINK_PATH):
+            if isinstance(path, str) and path.startswith(prefix):
+                record.args = (*args[:2], prefix + "…", *args[3:])
         return True
 
 
@@ -154,7 +157,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.include_router(module.router)
     # The web pages, beside the API on the same services; errors on them are shown as pages.
     pages_of = (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages)
-    for pages in (*pages_of, directory_pages):
+    for pages in (*pages_of, directory_pages, guardian_pages):
         app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")
     render.install(app)

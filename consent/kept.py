@@ -1,7 +1,16 @@
-"""consent/'s records under the chain (core.seals): consents and parent notices."""
+"""consent/'s records under the chain (core.seals): consents, parent notices and the requests
+sent to parents (their link's hash and reminder count are not content)."""
 
 from consent.models import Consent, ParentNotice
+from consent.requests import ConsentRequest
 from core.seals import Kept, keep
 
 keep(Kept("consent", Consent))
 keep(Kept("parent_notice", ParentNotice))
+keep(
+    Kept(
+        "consent_request",
+        ConsentRequest,
+        leave_out=frozenset({"token_hash", "expires_at", "reminders_sent"}),
+    )
+)

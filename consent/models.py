@@ -20,6 +20,8 @@ class ConsentMethod(StrEnum):
     email = "email"
     app = "app"
     letter = "letter"
+    # Given by the parent themselves, through the link in a consent request (consent.requests).
+    online = "online"
     other = "other"
 
 

@@ -8,7 +8,7 @@ so the arrows still point down while a withdrawal ends the pupil's part of the c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from sqlmodel import Session, col, select
@@ -32,12 +32,20 @@ from core.principal import Principal
 
 @dataclass(frozen=True)
 class ConsentedContact:
-    """What consent needs to know of a contact."""
+    """What consent needs to know of a contact, and what a parent is told of it when asked."""
 
     id: int
     school_id: int
     holder_id: int
     pupil_ids: frozenset[int]
+    approved: bool = False
+    holder_name: str = ""
+    platform: str = ""
+    school_account: str = ""
+    purpose: str = ""
+    starts_on: date | None = None
+    ends_on: date | None = None
+    conditions: str | None = None
 
 
 class ContactsOfConsent(Protocol):
@@ -142,18 +150,39 @@ def withdraw_consent(
         raise RuleBroken("withdrawn_on is in the future.")
     if withdrawn_on < consent.given_on:
         raise RuleBroken("withdrawn_on is before the consent was given.")
+    withdraw(
+        session,
+        actor=actor,
+        at=at,
+        contacts=contacts,
+        consent=consent,
+        on=withdrawn_on,
+        reason=withdrawal.reason,
+    )
+    return consent
+
+
+def withdraw(
+    session: Session,
+    *,
+    actor: Principal,
+    at: datetime,
+    contacts: ContactsOfConsent,
+    consent: Consent,
+    on: date,
+    reason: str,
+) -> None:
+    """Once only: the consent is withdrawn on `on`, in the record, and the pupil's part of the
+    contact ends now (recorded by an admin, or by the parent through their link)."""
     once.claim(
         session,
         Consent,
         consent.id,
         still=col(Consent.withdrawn_on).is_(None),
-        values={
-            "withdrawn_on": withdrawn_on,
-            "withdrawal_reason": withdrawal.reason,
-            "withdrawal_recorded_at": at,
-        },
+        values={"withdrawn_on": on, "withdrawal_reason": reason, "withdrawal_recorded_at": at},
         too_late="This consent has already been withdrawn.",
     )
+    session.refresh(consent)
     audit.record(
         session,
         actor=actor,
@@ -166,7 +195,6 @@ def withdraw_consent(
         sealed=seals.seal(session, ("consent", consent.id)),
     )
     contacts.consent_withdrawn(session, actor=actor, at=at, consent=consent)
-    return consent
 
 
 def record_parent_notice(

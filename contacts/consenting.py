@@ -9,8 +9,16 @@ from sqlmodel import Session, select
 
 from consent.models import Consent
 from consent.service import ConsentedContact
-from contacts.models import Alert, AlertKind, Contact, ContactPupil, ContactState
+from contacts.models import (
+    Alert,
+    AlertKind,
+    Contact,
+    ContactPupil,
+    ContactState,
+    platform_name,
+)
 from contacts.service import end_pupils
+from core.directory.models import Staff
 from core.principal import Principal
 
 WITHDRAWAL_REASON = "Parental consent was withdrawn."
@@ -26,11 +34,20 @@ class Contacts:
         pupils = session.exec(
             select(ContactPupil.pupil_id).where(ContactPupil.contact_id == contact.id)
         ).all()
+        holder = session.get(Staff, contact.staff_id)
         return ConsentedContact(
             id=contact.id,
             school_id=contact.school_id,
             holder_id=contact.staff_id,
             pupil_ids=frozenset(pupils),
+            approved=contact.state == ContactState.approved,
+            holder_name=holder.name if holder else "",
+            platform=platform_name(contact.platform, contact.platform_name),
+            school_account=contact.school_account,
+            purpose=contact.purpose,
+            starts_on=contact.starts_on,
+            ends_on=contact.ends_on,
+            conditions=contact.conditions,
         )
 
     def consent_withdrawn(

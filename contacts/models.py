@@ -212,6 +212,9 @@ class PupilStandingPublic(SQLModel):
     ended_at: datetime | None
     end_reason: str | None
     deletion_confirmed_at: datetime | None
+    # Where asking the parents online stands (consent.requests): waiting, given, declined,
+    # withdrawn or no_answer; None when nobody was asked online.
+    consent_request: str | None = None
 
 
 class ContactPublic(SQLModel):

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from consent.models import Consent
+from consent.requests import ConsentRequest
 from consent.rules import ConsentTerms
 from consent.standing import standing
 from contacts.incidents.models import Incident
@@ -39,6 +40,10 @@ class SchoolSummary(BaseModel):
     unreviewed_flagged: int
     # Subject access requests not answered by their deadline.
     overdue_subject_access: int = 0
+    # Parents asked online (consent.requests): still able to answer; and whose link expired
+    # without an answer (the admins follow these up).
+    consent_requests_waiting: int = 0
+    consent_requests_unanswered: int = 0
 
 
 class Summary(BaseModel):
@@ -121,7 +126,19 @@ def _school_figures(
         Message.staff_id,
     )
     count, oldest, flagged = session.exec(unreviewed).one()
+    asked = mine(
+        select(
+            func.count().filter(col(ConsentRequest.expires_at) > at),
+            func.count().filter(col(ConsentRequest.expires_at) <= at),
+        )
+        .join(Contact, col(Contact.id) == col(ConsentRequest.contact_id))
+        .where(ConsentRequest.school_id == school.id, col(ConsentRequest.answer).is_(None)),
+        Contact.staff_id,
+    )
+    waiting, no_answer = session.exec(asked).one()
     return SchoolSummary(
+        consent_requests_waiting=waiting,
+        consent_requests_unanswered=no_answer,
         school_id=school.id,
         active_contacts=len(live),
         awaiting_decision=session.exec(

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
+from consent.requests import ConsentRequest, RequestState, furthest, state_of
 from consent.rules import ConsentTerms
 from consent.standing import standing
 from contacts.models import (
@@ -46,13 +47,21 @@ def contact_views(
         for p in session.exec(select(Pupil).where(col(Pupil.id).in_(pupil_ids)))
     }
     consents: dict[tuple[int, int], list[ConsentTerms]] = defaultdict(list)
+    consents_by_id: dict[int | None, Consent] = {}
     for consent in session.exec(select(Consent).where(col(Consent.contact_id).in_(ids))):
         consents[(consent.contact_id, consent.pupil_id)].append(consent.terms)
+        consents_by_id[consent.id] = consent
     informed: dict[int, list[date]] = defaultdict(list)
     for notice in session.exec(
         select(ParentNotice).where(col(ParentNotice.pupil_id).in_(pupil_ids))
     ):
         informed[notice.pupil_id].append(notice.informed_on)
+    asked: dict[tuple[int, int], list[RequestState]] = defaultdict(list)
+    for request in session.exec(
+        select(ConsentRequest).where(col(ConsentRequest.contact_id).in_(ids))
+    ):
+        given = consents_by_id.get(request.consent_id) if request.consent_id else None
+        asked[(request.contact_id, request.pupil_id)].append(state_of(request, given, at))
     tasks: dict[tuple[int, int], DeletionTask] = {}
     for done in session.exec(select(DeletionTask).where(col(DeletionTask.contact_id).in_(ids))):
         tasks[(done.contact_id, done.pupil_id)] = done
@@ -92,6 +101,7 @@ def contact_views(
                     ended_at=link.ended_at,
                     end_reason=link.end_reason,
                     deletion_confirmed_at=task.confirmed_at if task else None,
+                    consent_request=furthest(asked.get(key, [])),
                 )
             )
         views.append(

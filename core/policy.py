@@ -48,6 +48,10 @@ class Policy:
     closed_contact_years: int
     sign_in_days: int
     outbox_days: int
+    # Consent asked of parents online: the link's days, the reminders, sent by itself or not.
+    consent_link_days: int = 14
+    consent_reminder_days: tuple[int, ...] = (3, 7)
+    consent_requests_automatic: bool = False
     # The trust's data protection officer, told of each retention run and subject access deadline.
     dpo_email: str | None = None
 
@@ -75,6 +79,7 @@ OWN = {
     "retention_allegation_years": "allegation_years",
     "retention_closed_contact_years": "closed_contact_years",
     "dpo_email": "dpo_email",
+    "consent_requests_automatic": "consent_requests_automatic",
 }
 
 
@@ -95,6 +100,9 @@ def deployment_policy(settings: Settings, trust_id: int | None = None) -> Policy
         closed_contact_years=settings.retention_closed_contact_years,
         sign_in_days=settings.retention_sign_in_days,
         outbox_days=settings.retention_outbox_days,
+        consent_link_days=settings.consent_link_days,
+        consent_reminder_days=tuple(sorted(settings.consent_reminder_days)),
+        consent_requests_automatic=settings.consent_requests_automatic,
     )
 
 
@@ -176,6 +184,8 @@ class PolicyChange(Forbid, SQLModel):
     retention_allegation_years: int | None = Field(default=None, ge=10, le=50)
     retention_closed_contact_years: int | None = Field(default=None, ge=6, le=25)
     dpo_email: EmailStr | None = Field(default=None, max_length=254)
+    # Ask the guardians of under-age pupils online as soon as a contact is approved.
+    consent_requests_automatic: bool | None = None
     extra_lexicon: list[str] | None = Field(default=None, max_length=MOST_EXTRA_WORDS)
 
     @field_validator("extra_lexicon")
@@ -247,6 +257,7 @@ class PolicyPublic(SQLModel):
     review_lexicon: list[str]
     retention: list[RetentionPeriod]
     dpo_email: str | None
+    consent_requests_automatic: bool
     # What the trust chose itself; every other value is the deployment's default.
     trust_own: dict[str, Any]
 
@@ -275,6 +286,7 @@ def _public(trust: Trust, policy: Policy) -> PolicyPublic:
         review_lexicon=list(policy.lexicon),
         retention=retention_periods(policy),
         dpo_email=policy.dpo_email,
+        consent_requests_automatic=policy.consent_requests_automatic,
         trust_own=own,
     )
 

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     # of clean messages sampled into the review queue so clean-looking logs are still read.
     review_lexicon: list[str] = Field(default_factory=lambda: list(DEFAULT_LEXICON))
     review_sample_rate: float = Field(default=0.05, ge=0, le=1)
+    # Consent asked of parents online (consent/requests.py): how long the emailed link works,
+    # the days after sending on which an unanswered request is chased, and whether requests go
+    # out by themselves when a contact is approved (a trust may choose this in its policy).
+    consent_link_days: int = Field(default=14, ge=1, le=60)
+    consent_reminder_days: list[int] = Field(default_factory=lambda: [3, 7])
+    consent_requests_automatic: bool = False
     # The web pages' sessions: they end after this long without a page view, and at the latest
     # after this many hours from sign-in.
     web_idle_minutes: int = Field(default=30, ge=1, le=480)

@@ -24,6 +24,7 @@ from core.directory.models import Role, School, Staff
 from core.settings import Settings
 from scheduler import emails
 from scheduler.checkpointing import sign_and_send
+from scheduler.consent_requests import consent_reminders
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
 from scheduler.recipients import manager_and_dsls, send, staff_with_role, stamp_once
@@ -196,6 +197,7 @@ JOBS: dict[str, Job] = {
     "alerts": alerts,
     "approvals": approvals,
     "subject_access": subject_access_reminders,
+    "consent_requests": consent_reminders,
     "retention": retention,
     "outbox": deliver_outbox,
 }

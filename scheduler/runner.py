@@ -31,6 +31,7 @@ EVERY: dict[str, int] = {
     "checkpoint": 24 * 60 * 60,
     "retention": 24 * 60 * 60,
     "subject_access": 60 * 60,
+    "consent_requests": 10 * 60,
 }
 
 

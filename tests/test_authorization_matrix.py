@@ -53,6 +53,8 @@ class Scene:
     hold: int
     request: int
     staff_request: int
+    # Approved, with the young pupil's consent not yet asked for.
+    asking: int
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,13 @@ MATRIX: dict[tuple[str, str], Cell] = {
             {"completed_on": TODAY.isoformat()},
         ),
     ),
+    # Asking parents for consent online: the school's admins and DSL.
+    ("POST", "/contacts/{contact_id}/consent-requests"): _cell(
+        {"admin", "dsl"}, lambda s: (f"/contacts/{s.asking}/consent-requests", None)
+    ),
+    ("GET", "/contacts/{contact_id}/consent-requests"): _cell(
+        {"admin", "dsl"}, lambda s: (f"/contacts/{s.approved}/consent-requests", None)
+    ),
     # Subject access exports: the school's DSL, for an open request about that person.
     ("GET", "/pupils/{pupil_id}/subject-access"): _cell(
         {"dsl"},
@@ -371,9 +380,9 @@ def test_every_route_is_in_the_matrix(tmp_path):
 def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
     owner, manager, admin = (world.auth(w) for w in ("owner", "manager", "admin"))
     made = {}
-    for name in ("requested", "approved", "ended"):
+    for name in ("requested", "approved", "ended", "asking"):
         made[name] = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
-    for name in ("approved", "ended"):
+    for name in ("approved", "ended", "asking"):
         client.post(f"/contacts/{made[name]}/decision", json={"approve": True}, headers=manager)
     client.post(f"/contacts/{made['ended']}/end", json={"reason": "over"}, headers=owner)
     consent = client.post(
@@ -391,6 +400,16 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
         f"/staff/{world.ids['other_staff']}", json={"roles": ["staff", "approver"]}, headers=admin
     )
     [change] = client.get("/pending-changes", headers=world.auth("head")).json()
+    client.post(
+        f"/pupils/{school['young']}/guardians",
+        json={
+            "name": "A Parent",
+            "relationship": "mother",
+            "email": "parent@home.example.org",
+            "has_parental_responsibility": True,
+        },
+        headers=admin,
+    )
     hold = client.post("/legal-holds", json=HOLD(school), headers=world.auth("dsl")).json()["id"]
     sar = client.post("/subject-access-requests", json=SAR(school), headers=world.auth("dsl"))
     about_owner = {**SAR(school), "subject_type": "staff", "subject_id": world.ids["owner"]}
@@ -410,6 +429,7 @@ def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
         hold,
         sar.json()["id"],
         staff_sar,
+        made["asking"],
     )
 
 

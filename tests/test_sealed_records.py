@@ -106,6 +106,24 @@ def story(client, world, school, db, settings):  # type: ignore[no-untyped-def]
         }
         asked = client.post("/subject-access-requests", json=request, headers=dsl)
         assert asked.status_code == 201, asked.text
+    # Parents asked online: two guardians of the 14-year-old, on a contact of hers alone.
+    for n in (1, 2):
+        client.post(
+            f"/pupils/{school['young']}/guardians",
+            json={
+                "name": f"Parent {n}",
+                "relationship": "parent",
+                "email": f"parent{n}@home.example.org",
+                "has_parental_responsibility": True,
+            },
+            headers=admin,
+        )
+    asking = client.post(
+        "/contacts", json=request_body(school, pupil_ids=[school["young"]]), headers=owner
+    ).json()["id"]
+    client.post(f"/contacts/{asking}/decision", json={"approve": True}, headers=manager)
+    asked = client.post(f"/contacts/{asking}/consent-requests", headers=admin)
+    assert asked.status_code == 201 and len(asked.json()["items"]) == 2, asked.text
     # Two retention runs: one removes stored replies; years later, another redacts a
     # refused request for a pupil no hold covers (the held pupil's contacts stay whole).
     refused = client.post(

@@ -14,9 +14,12 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from core import clock
+from scheduler.runner import run_job
 from tests.browser import serious_violations
 from tests.builders import INCIDENT, enrol, message, request_body
 from tests.conftest import PASSWORD
+from tests.mail import text
 
 # Every checked page is saved as a screenshot, for a person to look at (README shows two).
 SHOTS = Path(
@@ -39,7 +42,9 @@ def sign_in(page, email: str, code: str | None = None) -> None:  # type: ignore[
 def checked(page) -> None:  # type: ignore[no-untyped-def]
     assert serious_violations(page) == [], page.url
     SHOTS.mkdir(parents=True, exist_ok=True)
-    name = page.url.split("//", 1)[1].split("/", 1)[1].replace("/", "_").split("?")[0]
+    path = page.url.split("//", 1)[1].split("/", 1)[1].split("?")[0]
+    # A parent's one-time link is a secret: its file is named for the page, not the token.
+    name = "consent_link" if path.startswith("consent/") else path.replace("/", "_")
     page.screenshot(
         path=SHOTS / f"{name or 'home'}-{page.viewport_size['width']}.png", full_page=True
     )
@@ -333,3 +338,40 @@ def test_a_line_manager_records_the_discussion_of_an_incident(client, world, sch
     shown = client.get(f"/incidents/{incident}", headers=world.auth("dsl")).json()
     assert shown["open"] is False
     assert shown["outcome"] == "Talked it through; no further action"
+
+
+def test_a_parent_gives_consent_on_a_phone(
+    client, world, school, db, mail_settings, mail_server, browse
+):
+    added = client.post(
+        f"/pupils/{school['young']}/guardians",
+        json={
+            "name": "Claire Lewis",
+            "relationship": "mother",
+            "email": "claire@home.example.org",
+            "has_parental_responsibility": True,
+        },
+        headers=world.auth("admin"),
+    )
+    assert added.status_code == 201
+    cid = approved_contact(client, world, school)
+    assert (
+        client.post(f"/contacts/{cid}/consent-requests", headers=world.auth("admin")).status_code
+        == 201
+    )
+    run_job("outbox", db, mail_settings, clock.now())
+    [email] = mail_server.inbox.to("claire@home.example.org")
+    link = text(email).split("/consent/", 1)[1].split()[0]
+    page = browse(phone=True)
+    page.goto(f"/consent/{link}")
+    checked(page)
+    assert page.get_by_text("Fixture times and kit reminders for the U15 team").count() == 1
+    page.get_by_role("button", name="I give consent").click()
+    assert "your consent is recorded" in page.get_by_role("status").inner_text()
+    checked(page)
+    young = next(
+        p
+        for p in client.get(f"/contacts/{cid}", headers=world.auth("owner")).json()["pupils"]
+        if p["pupil_id"] == school["young"]
+    )
+    assert young["state"] == "active"

@@ -4,10 +4,12 @@ admins and DSLs."""
 from __future__ import annotations
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from api.deps import ActingDep
 from api.idempotency import IdempotentDep
 from api.routing import UnitOfWorkRoute
+from consent import requests
 from consent import service as consent
 from consent.models import (
     ConsentCreate,
@@ -90,4 +92,47 @@ def record_parent_notice(
 def list_parent_notices(pupil_id: RecordId, acting: ActingDep) -> object:
     return consent.list_parent_notices(
         session=acting.session, actor=acting.actor, pupil_id=pupil_id
+    )
+
+
+class RequestsSent(BaseModel):
+    items: list[requests.ConsentRequestPublic]
+
+
+@router.post(
+    "/contacts/{contact_id:int}/consent-requests", response_model=RequestsSent, status_code=201
+)
+def ask_for_consent(contact_id: RecordId, acting: ActingDep, idem: IdempotentDep) -> object:
+    """Email each guardian with parental responsibility of every under-age pupil on the
+    approved contact who has no consent yet a one-time link to give or decline it (§5.5).
+    A guardian already waiting on a request is not asked again; send with an Idempotency-Key
+    to retry safely."""
+    if replayed := idem.replay(acting):
+        return replayed
+    made = requests.send_requests(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        contacts=CONTACTS,
+        contact_id=contact_id,
+        base_url=acting.settings.public_url,
+    )
+    return idem.answer(
+        RequestsSent(items=[requests.public(acting.session, r, acting.at) for r in made])
+    )
+
+
+@router.get(
+    "/contacts/{contact_id:int}/consent-requests",
+    response_model=list[requests.ConsentRequestPublic],
+)
+def consent_requests(contact_id: RecordId, acting: ActingDep) -> object:
+    """Each request's state: waiting, given, declined, withdrawn, or no answer (expired)."""
+    return requests.list_requests(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        contacts=CONTACTS,
+        contact_id=contact_id,
     )

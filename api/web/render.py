@@ -21,7 +21,7 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-PAGE_PREFIXES = ("/app/", "/sign-in", "/sign-out")
+PAGE_PREFIXES = ("/app/", "/sign-in", "/sign-out", "/consent/")
 
 templates = Environment(
     loader=PackageLoader("api.web", "templates"),

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
+from consent.requests import ConsentRequest
 from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, DeletionTask, Message
 from contacts.retention.schedule import chunks
@@ -34,6 +35,7 @@ PERSONAL: dict[str, tuple[type[SQLModel], tuple[str, ...]]] = {
     "message_review": (MessageReview, ("note",)),
     "deletion_task": (DeletionTask, ("how",)),
     "consent": (Consent, ("evidence_reference", "withdrawal_reason")),
+    "consent_request": (ConsentRequest, ("decline_reason",)),
     "parent_notice": (ParentNotice, ("informed_by", "reason_explained")),
     "incident": (Incident, ("what_happened", "other_person", "outcome")),
     "pupil": (Pupil, ("given_name", "family_name")),

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
+from consent.requests import ConsentRequest
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.legal_holds.models import HeldSubject, LegalHold
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
@@ -98,7 +99,7 @@ def _ids(session: Session, column: Any, parent: Any, parents: Sequence[int]) -> 
 
 def contact_records(session: Session, contact_ids: Sequence[int]) -> dict[str, list[int]]:
     """A contact's whole record: itself, its messages and their reviews, its deletion tasks,
-    the consents and parent notices given for it."""
+    the consents, consent requests and parent notices given for it."""
     messages = _ids(session, col(Message.id), col(Message.contact_id), contact_ids)
     return {
         "contact": sorted(contact_ids),
@@ -110,6 +111,9 @@ def contact_records(session: Session, contact_ids: Sequence[int]) -> dict[str, l
             session, col(DeletionTask.id), col(DeletionTask.contact_id), contact_ids
         ),
         "consent": _ids(session, col(Consent.id), col(Consent.contact_id), contact_ids),
+        "consent_request": _ids(
+            session, col(ConsentRequest.id), col(ConsentRequest.contact_id), contact_ids
+        ),
         "parent_notice": _ids(
             session, col(ParentNotice.id), col(ParentNotice.contact_id), contact_ids
         ),

@@ -132,6 +132,7 @@ class Trust(SQLModel, table=True):
     retention_allegation_years: int | None = None
     retention_closed_contact_years: int | None = None
     dpo_email: str | None = Field(default=None, max_length=254)
+    consent_requests_automatic: bool | None = None
 
 
 class SchoolBase(SQLModel):

@@ -1,0 +1,217 @@
+"""Parental consent obtained online (§5.5), through a real SMTP server: the request goes only to
+guardians with parental responsibility; the link gives consent once and the pupil becomes
+active that day, with the message flags following; declining tells the staff member and their
+line manager; withdrawing through the same link ends the pupil's part; reminders come with a
+fresh link, then the request shows as unanswered; used, expired and forged links get a plain
+page; everything is in the change record."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from core import clock
+from scheduler.runner import run_job
+from tests.builders import message, request_body
+from tests.conftest import assert_problem
+from tests.mail import MANAGER, OWNER, text
+
+CLAIRE, GRAN = "claire@home.example.org", "gran@home.example.org"
+LINK = re.compile(r"(/consent/[A-Za-z0-9_\-]+)")
+
+
+@pytest.fixture
+def approved(client, world, school):  # type: ignore[no-untyped-def]
+    """An approved contact with the 14-year-old (needs consent) and the 17-year-old; the
+    14-year-old's mother and grandmother, with email addresses, only the mother with parental
+    responsibility."""
+    # The builders' guardians have no email address (so they cannot be asked online); these
+    # two have, one of them without parental responsibility.
+    for name, email, responsible in (("Claire Lewis", CLAIRE, True), ("Gran Lewis", GRAN, False)):
+        added = client.post(
+            f"/pupils/{school['young']}/guardians",
+            json={
+                "name": name,
+                "relationship": "mother" if responsible else "grandmother",
+                "email": email,
+                "has_parental_responsibility": responsible,
+            },
+            headers=world.auth("admin"),
+        )
+        assert added.status_code == 201, added.text
+        school[email] = added.json()["id"]
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    return cid
+
+
+def ask(client, world, cid: int):  # type: ignore[no-untyped-def]
+    return client.post(f"/contacts/{cid}/consent-requests", headers=world.auth("admin"))
+
+
+def link_in(mail_server, address: str, n: int = -1) -> str:  # type: ignore[no-untyped-def]
+    emails = [m for m in mail_server.inbox.to(address) if "consent" in m["Subject"]]
+    found = LINK.search(text(emails[n]))
+    assert found, "the email holds the link"
+    return found.group(1)
+
+
+def deliver(db, mail_settings) -> None:  # type: ignore[no-untyped-def]
+    run_job("outbox", db, mail_settings, clock.now())
+
+
+def young_part(client, world, cid: int, school) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    shown = client.get(f"/contacts/{cid}", headers=world.auth("owner")).json()
+    return next(p for p in shown["pupils"] if p["pupil_id"] == school["young"])
+
+
+def test_only_guardians_with_parental_responsibility_are_asked_and_one_tap_gives_consent(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    sent = ask(client, world, approved)
+    assert sent.status_code == 201, sent.text
+    [request] = sent.json()["items"]
+    assert (request["pupil_id"], request["guardian_id"]) == (school["young"], school[CLAIRE])
+    assert request["state"] == "waiting"
+    deliver(db, mail_settings)
+    assert mail_server.inbox.to(GRAN) == []  # no parental responsibility
+    [email] = mail_server.inbox.to(CLAIRE)
+    body = text(email)
+    assert "Owner" in body and "WhatsApp" in body and "Fixture times" in body
+    assert young_part(client, world, approved, school)["state"] == "awaiting_consent"
+    assert young_part(client, world, approved, school)["consent_request"] == "waiting"
+    flagged = client.post(
+        f"/contacts/{approved}/messages", json=message(), headers=world.auth("owner")
+    )
+    assert "no_valid_consent" in flagged.json()["flags"]
+
+    link = link_in(mail_server, CLAIRE)
+    page = client.get(link)
+    assert page.status_code == 200 and "I give consent" in page.text
+    assert "Noah" not in page.text  # nothing about other pupils
+    given = client.post(link, data={"choice": "give"})
+    assert given.status_code == 200 and "your consent is recorded" in given.text
+    part = young_part(client, world, approved, school)
+    assert part["state"] == "active" and part["consent_valid"] is True
+    assert part["consent_request"] == "given"
+    clean = client.post(
+        f"/contacts/{approved}/messages", json=message(), headers=world.auth("owner")
+    )
+    assert "no_valid_consent" not in clean.json()["flags"]
+
+    [consent] = client.get(
+        f"/pupils/{school['young']}/consents", headers=world.auth("admin")
+    ).json()
+    assert consent["method"] == "online" and consent["guardian_id"] == school[CLAIRE]
+    [listed] = client.get(
+        f"/contacts/{approved}/consent-requests", headers=world.auth("admin")
+    ).json()
+    assert listed["shown_text_sha256"] and listed["consent_id"] == consent["id"]
+    again = client.post(link, data={"choice": "give"})
+    assert again.status_code == 409 and "already answered" in again.text
+    assert "Traceback" not in again.text
+    actions = {
+        e["action"]
+        for e in client.get(
+            "/audit/events?object_type=consent_request", headers=world.auth("dsl")
+        ).json()["items"]
+    }
+    assert {"consent_request.sent", "consent_request.given"} <= actions
+    verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    assert verdict["ok"] is True and verdict["altered"] == [], verdict["altered"]
+
+
+def test_declining_tells_the_staff_member_and_their_line_manager(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    ask(client, world, approved)
+    deliver(db, mail_settings)
+    link = link_in(mail_server, CLAIRE)
+    declined = client.post(link, data={"choice": "decline", "reason": "Not on WhatsApp, please"})
+    assert declined.status_code == 200 and "will not contact your child" in declined.text
+    deliver(db, mail_settings)
+    for person in (OWNER, MANAGER):
+        [told] = [m for m in mail_server.inbox.to(person) if "declined consent" in m["Subject"]]
+        assert "Claire" not in text(told)  # ids only
+    part = young_part(client, world, approved, school)
+    assert part["consent_request"] == "declined" and part["state"] == "awaiting_consent"
+
+
+def test_withdrawing_through_the_same_link_ends_the_pupils_part_at_once(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    ask(client, world, approved)
+    deliver(db, mail_settings)
+    link = link_in(mail_server, CLAIRE)
+    client.post(link, data={"choice": "give"})
+    assert "Withdraw my consent" in client.get(link).text
+    gone = client.post(link, data={"choice": "withdraw", "reason": "Changed our mind"})
+    assert gone.status_code == 200 and "has ended" in gone.text
+    part = young_part(client, world, approved, school)
+    assert part["state"] == "ended" and part["end_reason"] == "Parental consent was withdrawn."
+    assert part["consent_request"] == "withdrawn"
+    tasks = client.get("/deletion-tasks", headers=world.auth("owner")).json()["items"]
+    assert [t["pupil_id"] for t in tasks] == [school["young"]]
+
+
+def test_reminders_come_with_a_fresh_link_then_it_shows_as_unanswered(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    ask(client, world, approved)
+    start = clock.now()
+    deliver(db, mail_settings)
+    first = link_in(mail_server, CLAIRE)
+    for days, reminders in ((2, 1), (3, 2), (4, 2), (7, 3), (8, 3)):
+        run_job("consent_requests", db, mail_settings, start + timedelta(days=days))
+        run_job("outbox", db, mail_settings, start + timedelta(days=days, minutes=5))
+        assert len(mail_server.inbox.to(CLAIRE)) == reminders, days
+    assert " ".join(mail_server.inbox.subjects(CLAIRE)[-1].split()).startswith("Reminder:")
+    assert client.get(first).status_code == 404  # replaced by the reminder's link
+    latest = link_in(mail_server, CLAIRE)
+    assert client.get(latest).status_code == 200
+
+    later = start + timedelta(days=7 + 15)
+    clock.set_clock(lambda: later)
+    expired = client.post(latest, data={"choice": "give"})
+    assert expired.status_code == 409 and "expired" in expired.text
+    assert young_part(client, world, approved, school)["consent_request"] == "no_answer"
+    figures = client.get("/summary", headers=world.auth("dsl")).json()["schools"][0]
+    assert figures["consent_requests_unanswered"] == 1
+
+
+def test_forged_links_get_a_plain_page_and_then_must_wait(client, world, approved):
+    for n in range(10):
+        forged = client.get(f"/consent/not-a-real-link-{n}")
+        assert forged.status_code == 404 and "This link is not valid" in forged.text
+        assert forged.headers["content-type"].startswith("text/html")
+    assert client.get("/consent/one-more").status_code == 429
+
+
+def test_only_admins_and_dsls_ask_and_only_for_an_approved_contact(client, world, school):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    assert_problem(ask(client, world, cid), 409)  # not approved yet
+    for who, status in (("owner", 403), ("manager", 403), ("other_school", 404)):
+        assert_problem(
+            client.post(f"/contacts/{cid}/consent-requests", headers=world.auth(who)), status
+        )
+
+
+def test_a_trust_that_asks_by_policy_has_contactlog_send_the_requests(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    chosen = client.patch(
+        f"/trusts/{world.trust}/policy",
+        json={"consent_requests_automatic": True},
+        headers=world.auth("trust_admin"),
+    )
+    assert chosen.status_code == 200, chosen.text
+    for _ in range(2):  # asked once, however often the job runs
+        run_job("consent_requests", db, mail_settings, clock.now())
+    deliver(db, mail_settings)
+    assert len(mail_server.inbox.to(CLAIRE)) == 1
