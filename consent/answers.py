@@ -20,8 +20,8 @@ from consent.requests import (
     record_event,
     state_of,
 )
-from consent.service import ContactsOfConsent, withdraw
-from core import audit, once, seals
+from consent.service import ContactsOfConsent, consent_recorded, withdraw
+from core import once
 from core.directory.models import School, Staff
 from core.errors import Conflict, NotFound
 from core.outbox import enqueue
@@ -105,17 +105,7 @@ def answer(
         request.consent_id = consent.id
         session.add(request)
         session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            at=at,
-            action="consent.recorded",
-            object_type="consent",
-            object_id=consent.id,
-            school_id=request.school_id,
-            details={"pupil_id": request.pupil_id, "contact_id": request.contact_id},
-            sealed=seals.seal(session, ("consent", consent.id)),
-        )
+        consent_recorded(session, actor=actor, at=at, consent=consent)
         record_event(session, actor, at, request, "consent_request.given")
         return RequestState.given
     record_event(session, actor, at, request, "consent_request.declined")

@@ -101,6 +101,12 @@ def record_consent(
     )
     session.add(consent)
     session.flush()
+    consent_recorded(session, actor=actor, at=at, consent=consent)
+    return consent
+
+
+def consent_recorded(session: Session, *, actor: Principal, at: datetime, consent: Consent) -> None:
+    """A consent in the change record, sealed as given (by an admin, or by a parent online)."""
     audit.record(
         session,
         actor=actor,
@@ -108,16 +114,15 @@ def record_consent(
         action="consent.recorded",
         object_type="consent",
         object_id=consent.id,
-        school_id=school.id,
+        school_id=consent.school_id,
         details={
-            "pupil_id": pupil.id,
-            "contact_id": contact.id,
+            "pupil_id": consent.pupil_id,
+            "contact_id": consent.contact_id,
             "given_on": consent.given_on,
             "expires_on": consent.expires_on,
         },
         sealed=seals.seal(session, ("consent", consent.id)),
     )
-    return consent
 
 
 def list_consents(*, session: Session, actor: Principal, pupil_id: int) -> list[Consent]:
