@@ -11,10 +11,26 @@ from datetime import timedelta
 import pyotp
 import pytest
 
+from api.web import (
+    admin_pages,
+    directory_pages,
+    oversight_pages,
+    report_pages,
+    review_pages,
+    staff_pages,
+)
 from core import clock
 from tests.builders import enrol, message, request_body
 from tests.conftest import PASSWORD
 
+PAGE_MODULES = (
+    staff_pages,
+    report_pages,
+    review_pages,
+    oversight_pages,
+    admin_pages,
+    directory_pages,
+)
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
 
@@ -143,3 +159,20 @@ def test_a_bad_entry_is_shown_by_name_and_nothing_is_logged(client, world, schoo
     )
     assert empty.status_code == 422 and "summary:" in empty.text
     assert len(client.get(f"/contacts/{cid}/messages", headers=owner).json()["items"]) == 1
+
+
+def test_every_form_is_refused_without_its_token(client, world):
+    """Each page that changes something checks the form's token before anything else."""
+    sign_in(client, "owner@a.example.org")
+    posted = 0
+    routes = [r for pages in PAGE_MODULES for r in pages.router.routes]
+    for route in routes:
+        path = getattr(route, "path", "")
+        if "POST" not in getattr(route, "methods", set()) or not path.startswith("/app/"):
+            continue
+        url = re.sub(r"\{[a-z_]+(:int)?\}", "1", path)
+        answer = client.post(url, data={"note": "x"})
+        assert answer.status_code == 403, (path, answer.status_code)
+        assert "did not come from contactlog" in answer.text
+        posted += 1
+    assert posted >= 12
