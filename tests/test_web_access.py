@@ -8,7 +8,7 @@ import pytest
 
 from api.web.acting import COOKIE
 from core import browser_sessions, clock
-from tests.builders import PEOPLE, request_body
+from tests.builders import PEOPLE, message, request_body
 
 
 @pytest.fixture
@@ -61,3 +61,30 @@ def test_each_page_answers_as_its_api_twin_does(client, db, world, scene, who):
 def test_without_a_session_every_page_asks_for_sign_in(client, world, path):
     answer = client.get(path, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
+
+
+def test_an_approver_sees_the_contacts_of_the_staff_they_manage(client, db, world, scene):
+    client.post(
+        f"/contacts/{scene['cid']}/decision", json={"approve": True}, headers=world.auth("manager")
+    )
+    as_person(client, db, world, "manager")
+    mine = client.get("/app/approvals").text
+    assert "Contacts of the staff you manage" in mine and f"Contact #{scene['cid']}" in mine
+    as_person(client, db, world, "other_manager")
+    assert f"Contact #{scene['cid']}" not in client.get("/app/approvals").text
+
+
+def test_a_trust_dsl_searches_one_school_or_all(client, db, world, school, scene):
+    client.post(
+        f"/contacts/{scene['cid']}/decision", json={"approve": True}, headers=world.auth("manager")
+    )
+    client.post(
+        f"/contacts/{scene['cid']}/messages",
+        json=message(summary="Kit list sent"),
+        headers=world.auth("owner"),
+    )
+    as_person(client, db, world, "trust_dsl")
+    for school_id, found in ((world.school_a, 1), (world.school_b, 0), ("", 1)):
+        shown = client.get(f"/app/log?school_id={school_id}&reviewed=")
+        assert shown.status_code == 200
+        assert shown.text.count("Kit list sent") == found, school_id

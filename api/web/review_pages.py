@@ -128,6 +128,7 @@ def mark_reviewed(
 class SearchForm:
     """The search form's fields, as sent: an empty one means any."""
 
+    school_id: str = ""
     staff_id: str = ""
     pupil_id: str = ""
     platform: str = ""
@@ -166,6 +167,7 @@ def _filter(acting: PageActing, form: SearchForm) -> review.LogFilter:
     if form.flag and form.flag not in {f.value for f in Flag}:
         raise RuleBroken("flag: choose one from the list.")
     return review.LogFilter(
+        school_id=number("school", form.school_id),
         staff_id=number("member of staff", form.staff_id),
         pupil_id=number("pupil", form.pupil_id),
         platform=form.platform or None,
@@ -206,6 +208,8 @@ def search_log(
         chosen=request.query_params,
         platforms=list(Platform),
         flags=list(Flag),
+        # A trust DSL searches every school of the trust, or one of them.
+        schools=_school_names(acting) if acting.actor.has(Role.trust_dsl) else {},
     )
 
 

@@ -232,20 +232,20 @@ def confirm_deletion(
 
 @router.get("/app/approvals")
 def approvals(acting: PageDep) -> Response:
-    """Requests from the people I line-manage (all the school's, for a headteacher)."""
-    waiting = service.list_contacts(
-        session=acting.session, actor=acting.actor, state=ContactState.requested, limit=200
-    )
+    """Requests from the people I line-manage (all the school's, for a headteacher), and
+    their contacts already decided."""
+    theirs = service.list_contacts(session=acting.session, actor=acting.actor, limit=200)
     views = [
         v
-        for v in contact_views(acting.session, waiting.items, policy=acting.policy, at=acting.at)
+        for v in contact_views(acting.session, theirs.items, policy=acting.policy, at=acting.at)
         if v.staff_id != acting.actor.staff_id
     ]
     return page_for(
         acting,
         "approvals.html",
         title="Requests to decide",
-        contacts=views,
+        contacts=[v for v in views if v.state == ContactState.requested],
+        decided=[v for v in views if v.state != ContactState.requested],
         names=pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils)),
     )
 
