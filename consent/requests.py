@@ -267,6 +267,12 @@ def send_requests(
     if not contact.approved:
         raise Conflict("Consent is asked for once the contact is approved.")
     today = policy.today(school, at)
+    # Two people asking at once would both find nobody waiting and both send: the pupils' rows
+    # are locked first, so the second asks only once the first has committed (and finds its
+    # requests). SQLite writes one at a time already.
+    session.exec(
+        select(col(Pupil.id)).where(col(Pupil.id).in_(sorted(contact.pupil_ids))).with_for_update()
+    ).all()
     made: list[ConsentRequest] = []
     for pupil_id in sorted(contact.pupil_ids):
         pupil = session.get(Pupil, pupil_id)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from consent.requests import digest
 from tests.builders import message, request_body, today
 from tests.test_staff_client import Server
 
@@ -30,9 +31,11 @@ def server(app, database_url, tmp_path):  # app: every table emptied first
 
 @dataclass
 class Attempt:
-    who: str
+    who: str | None
     path: str
     body: dict[str, object]
+    # A page's form (a parent answering through their link), not the API's JSON.
+    form: bool = False
 
 
 def at_once(server: Server, world, attempts: list[Attempt]) -> list[int]:  # type: ignore[no-untyped-def]
@@ -47,7 +50,11 @@ def at_once(server: Server, world, attempts: list[Attempt]) -> list[int]:  # typ
 
     def go(i: int) -> None:
         barrier.wait()
-        statuses[i] = clients[i].post(attempts[i].path, json=attempts[i].body).status_code
+        a = attempts[i]
+        sent = (
+            clients[i].post(a.path, data=a.body) if a.form else clients[i].post(a.path, json=a.body)
+        )
+        statuses[i] = sent.status_code
 
     threads = [threading.Thread(target=go, args=(i,)) for i in range(len(attempts))]
     for t in threads:
@@ -247,5 +254,75 @@ def test_two_discussions_of_one_incident_at_once(server, client, world, school, 
         )
         exactly_one(statuses, 200)
         assert events(db, "incident.discussed", incident) == 1
+
+    trials(one)
+
+
+def _guardian_with_email(client, world, school) -> None:  # type: ignore[no-untyped-def]
+    client.post(
+        f"/pupils/{school['young']}/guardians",
+        json={
+            "name": "Claire Lewis",
+            "relationship": "mother",
+            "email": "claire@home.example.org",
+            "has_parental_responsibility": True,
+        },
+        headers=world.auth("admin"),
+    )
+
+
+def test_two_people_asking_parents_for_consent_at_once(server, client, world, school, db):
+    _guardian_with_email(client, world, school)
+
+    def one() -> None:
+        cid = _approved(client, world, school)
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt("admin", f"/contacts/{cid}/consent-requests", {}),
+                Attempt("dsl", f"/contacts/{cid}/consent-requests", {}),
+            ],
+        )
+        assert sorted(statuses) == [201, 422], statuses  # the second finds her already asked
+        with db.engine.connect() as conn:
+            sent = conn.execute(
+                text("SELECT count(*) FROM consent_request WHERE contact_id = :c"), {"c": cid}
+            ).scalar_one()
+        assert sent == 1
+
+    trials(one)
+
+
+def test_a_parent_answering_twice_at_once(server, client, world, school, db):
+    _guardian_with_email(client, world, school)
+
+    def one() -> None:
+        cid = _approved(client, world, school)
+        client.post(f"/contacts/{cid}/consent-requests", headers=world.auth("admin"))
+        # The link as the parent's email holds it: set a known one, as only its hash is kept.
+        token = f"known-link-{cid}"
+        with db.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE consent_request SET token_hash = :h WHERE contact_id = :c"),
+                {"h": digest(token), "c": cid},
+            )
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt(None, f"/consent/{token}", {"choice": "give"}, form=True),
+                Attempt(None, f"/consent/{token}", {"choice": "decline"}, form=True),
+            ],
+        )
+        exactly_one(statuses, 200)
+        with db.engine.connect() as conn:
+            consents = conn.execute(
+                text("SELECT count(*) FROM consent WHERE contact_id = :c"), {"c": cid}
+            ).scalar_one()
+            answered = conn.execute(
+                text("SELECT answer FROM consent_request WHERE contact_id = :c"), {"c": cid}
+            ).scalar_one()
+        assert consents == (1 if answered == "given" else 0)
 
     trials(one)
