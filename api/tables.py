@@ -15,5 +15,6 @@ from core import jobruns as _jobruns  # noqa: F401
 from core import mfa as _mfa  # noqa: F401
 from core import outbox as _outbox  # noqa: F401
 from core import throttle as _throttle  # noqa: F401
+from core import verification as _verification  # noqa: F401
 from core.directory import models as _directory  # noqa: F401
 from core.directory import privileged as _privileged  # noqa: F401

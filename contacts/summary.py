@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from consent.models import Consent
@@ -16,7 +17,14 @@ from consent.requests import ConsentRequest
 from consent.rules import ConsentTerms
 from consent.standing import standing
 from contacts.incidents.models import Incident
-from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
+from contacts.models import (
+    FLAGGED,
+    Contact,
+    ContactPupil,
+    ContactState,
+    DeletionTask,
+    Message,
+)
 from contacts.subject_access import service as subject_access
 from core.directory.access import schools_read_by, visible_school
 from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
@@ -237,7 +245,7 @@ def flagged_per_week(
         rows = session.exec(
             select(col(Message.occurred_at)).where(
                 Message.school_id == school.id,
-                col(Message.flags) != "",
+                text(FLAGGED),
                 col(Message.occurred_at) >= since,
             )
         ).all()

@@ -52,6 +52,17 @@ def verify(*, session: Session, actor: Principal, settings: Settings, at: dateti
     return verification.verify_or_reuse(session, at=at, reuse_seconds=settings.verify_reuse_seconds)
 
 
+def check_now(*, session: Session, actor: Principal, at: datetime) -> verification.ChainCheck:
+    """A DSL asks for a full check now: made, filed, and shown as the latest."""
+    _as_dsl(session, actor, "check the change record")
+    return verification.keep(session, verification.verify(session), at=at)
+
+
+def latest_check(*, session: Session, actor: Principal) -> verification.ChainCheck | None:
+    _as_dsl(session, actor, "read the change record's last check")
+    return verification.latest_check(session)
+
+
 def public_key(*, session: Session, actor: Principal, settings: Settings) -> checkpoints.PublicKey:
     _as_dsl(session, actor, "read the checkpoints' public key")
     return checkpoints.public_key(checkpoints.load_key(settings.checkpoint_key_path))

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import seals
 from core.audit import (
@@ -22,7 +22,7 @@ from core.audit import (
     content_hash_of,
     link_hash_of,
 )
-from core.db import table_of
+from core.db import UTCDateTime, table_of
 
 
 class AlteredRecord(BaseModel):
@@ -65,6 +65,44 @@ def verify_or_reuse(session: Session, *, at: datetime, reuse_seconds: int) -> Ve
         result = verify(session).model_copy(update={"verified_at": at})
         _last[database] = _Verified(result, at)
         return result
+
+
+class ChainCheck(SQLModel, table=True):
+    """A full check of the change record, kept: pages show the latest without making one (a
+    check reads every event and record, minutes on a large trust's log), and a failure stays
+    on file beside the email that told the DSLs."""
+
+    __tablename__ = "chain_check"
+
+    id: int | None = Field(default=None, primary_key=True)
+    checked_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ok: bool
+    events_checked: int
+    first_bad: int | None = None
+    records_checked: int
+    altered: int
+
+
+def keep(session: Session, result: VerifyResult, *, at: datetime) -> ChainCheck:
+    """File a full check's outcome (made with `verify`, in a read-only session if it is long)."""
+    check = ChainCheck(
+        checked_at=at,
+        ok=result.ok,
+        events_checked=result.checked,
+        first_bad=result.first_bad,
+        records_checked=result.records_checked,
+        altered=len(result.altered),
+    )
+    session.add(check)
+    return check
+
+
+def latest_check(session: Session) -> ChainCheck | None:
+    """The most recent check on file, if any."""
+    query = select(ChainCheck).order_by(
+        col(ChainCheck.checked_at).desc(), col(ChainCheck.id).desc()
+    )
+    return session.exec(query.limit(1)).first()
 
 
 def stored_events(session: Session, batch: int = 20_000) -> Iterator[Any]:

@@ -162,6 +162,25 @@ def delivery_failed(*, email_id: int, kind: str, hours: int) -> Email:
     )
 
 
+def chain_altered(*, first_bad: int | None, altered: int, base_url: str) -> Email:
+    """Counts and places only: what was altered is for the DSL to read in contactlog."""
+    link = f"event #{first_bad} is the first that no longer matches its link" if first_bad else ""
+    records = f"{altered} record(s) differ from what the change record sealed" if altered else ""
+    found = "\n".join(f"  - {line}" for line in (link, records) if line)
+    return Email(
+        subject="The change record does NOT verify",
+        body=(
+            "contactlog's hourly check of its change record failed: something in the database\n"
+            "was changed, deleted or added other than through contactlog.\n\n"
+            f"{found}\n\n"
+            f"Which records: GET {base_url}/audit/verify with a DSL's token. Compare with your\n"
+            "signed checkpoints (contactlog audit verify --against ...), and treat this as a\n"
+            "possible attempt to alter evidence.\n"
+            f"{SIGNATURE}"
+        ),
+    )
+
+
 def checkpoint_signed(checkpoint_json: str) -> Email:
     return Email(
         subject="Signed checkpoint of the change record",

@@ -23,7 +23,7 @@ from core.db import Database
 from core.directory.models import Role, School, Staff
 from core.settings import Settings
 from scheduler import emails
-from scheduler.checkpointing import sign_and_send
+from scheduler.checkpointing import check_chain, sign_and_send
 from scheduler.consent_requests import consent_reminders
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
@@ -190,6 +190,7 @@ Job = Callable[[Database, Settings, datetime], int]
 # In the order `jobs run` runs them: what ends first, then what it makes someone send.
 JOBS: dict[str, Job] = {
     "housekeeping": housekeeping,
+    "chain_check": check_chain,
     "checkpoint": sign_and_send,
     "end_sweep": end_sweep,
     "ending_soon": ending_soon,

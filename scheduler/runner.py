@@ -28,6 +28,7 @@ EVERY: dict[str, int] = {
     # Each run drains what is due, so a short pause between runs is enough.
     "outbox": 5,
     "housekeeping": 60 * 60,
+    "chain_check": 60 * 60,
     "checkpoint": 24 * 60 * 60,
     "retention": 24 * 60 * 60,
     "subject_access": 60 * 60,
