@@ -36,7 +36,19 @@ POSTGRES_URL = os.environ.get(
 )
 PASSWORD = "benchmark password"
 BATCH = 20_000
-FIRST_MESSAGE_AT = datetime(2020, 1, 1, tzinfo=UTC)  # generated entries follow a second apart
+# A generated log looks like a school's: its entries spread evenly over six years up to an
+# hour ago (a second apart at least), one in a hundred flagged, and the DSLs have reviewed every
+# flagged entry but the last fortnight's. Where the entries fall matters to the figures: the
+# dashboard's chart reads the last twelve weeks, and its review count reads the open queue.
+LOG_ENDS = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+LOG_SPAN = timedelta(days=6 * 365)
+QUEUE_SPAN = timedelta(days=14)
+
+
+def message_at(i: int, count: int) -> datetime:
+    """When the `i`th of `count` generated entries happened (the last, an hour ago)."""
+    spacing = max(timedelta(seconds=1), LOG_SPAN / count)
+    return LOG_ENDS - spacing * (count - 1 - i)
 
 
 def fresh_database(kind: str, folder: str) -> tuple[Database, str, str | None]:
@@ -151,30 +163,35 @@ def _batches(total: int) -> Iterator[tuple[int, int]]:
 
 
 def bulk_messages(db: Database, school: School, count: int, label: str) -> None:
-    """`count` log entries on the school's contact; every hundredth is flagged."""
-    start_at = FIRST_MESSAGE_AT
+    """`count` log entries on the school's contact, laid out as `message_at` says; every
+    hundredth is flagged, and reviewed a day later unless it is in the last fortnight."""
     with Progress(transient=True) as progress:
         task = progress.add_task(f"{label}: {count:,} messages", total=count)
         for lo, hi in _batches(count):
-            rows = [
-                {
-                    "id": i + 1,
-                    "school_id": school.school_id,
-                    "contact_id": school.contact_id,
-                    "staff_id": school.teacher_id,
-                    "direction": "sent",
-                    "occurred_at": start_at + timedelta(seconds=i),
-                    "logged_at": start_at + timedelta(seconds=i),
-                    "device_id": school.device_id,
-                    "device_tag": "BENCH-1",
-                    "summary": f"Fixture reminder {i}, kick-off at 10",
-                    "verbatim": None,
-                    "flags": "lexicon" if i % 100 == 0 else "",
-                    "needs_review": i % 100 == 0,
-                    "sampled": False,
-                }
-                for i in range(lo, hi)
-            ]
+            rows = []
+            for i in range(lo, hi):
+                at = message_at(i, count)
+                flagged = i % 100 == 0
+                reviewed = flagged and at < LOG_ENDS - QUEUE_SPAN
+                rows.append(
+                    {
+                        "id": i + 1,
+                        "school_id": school.school_id,
+                        "contact_id": school.contact_id,
+                        "staff_id": school.teacher_id,
+                        "direction": "sent",
+                        "occurred_at": at,
+                        "logged_at": at,
+                        "device_id": school.device_id,
+                        "device_tag": "BENCH-1",
+                        "summary": f"Fixture reminder {i}, kick-off at 10",
+                        "verbatim": None,
+                        "flags": "lexicon" if flagged else "",
+                        "needs_review": flagged,
+                        "reviewed_at": at + timedelta(days=1) if reviewed else None,
+                        "sampled": False,
+                    }
+                )
             with db.engine.begin() as conn:
                 conn.execute(Message.__table__.insert(), rows)  # type: ignore[attr-defined]
                 conn.execute(

@@ -1,23 +1,20 @@
-"""What every benchmark shares: the sizes and figures asked for, serving contactlog in a
-process of its own, loading it with wrk, timing, and printing a figure."""
+"""What every benchmark shares: the sizes and figures asked for, serving an app in a process of
+its own, timing, and printing a figure."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 # BENCH_ONLY=P1,P5 runs some figures; BENCH_BACKENDS=postgresql runs on one database.
-ONLY = {f.strip().upper() for f in os.environ.get("BENCH_ONLY", "P1,P2,P3,P4,P5").split(",")}
+ONLY = {f.strip().upper() for f in os.environ.get("BENCH_ONLY", "P1,P2,P3,P4,P5,P6,P7").split(",")}
 BACKENDS = [b.strip() for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")]
 RESULTS: list[tuple[str, str, str, str, str]] = []
 
@@ -28,7 +25,7 @@ def n(count: int) -> int:
 
 def report(figure: str, backend: str, ratio: float, target: str, detail: str) -> None:
     RESULTS.append((figure, backend, f"{ratio:.2f}", target, detail))
-    print(f"  {figure:<34} {backend:<10} {ratio:>7.2f}  target {target:<7} {detail}", flush=True)
+    print(f"  {figure:<40} {backend:<10} {ratio:>7.2f}  target {target:<7} {detail}", flush=True)
 
 
 def free_port() -> int:
@@ -52,29 +49,13 @@ def serve(argv: list[str], env: dict[str, str], health: str) -> tuple[subprocess
     raise RuntimeError(f"{argv} did not start")
 
 
-def load(url: str, path: str, method: str = "GET", token: str = "") -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.load",
-            url,
-            path,
-            "--method",
-            method,
-            "--token",
-            token,
-            "--concurrency",
-            os.environ.get("BENCH_CLIENTS", "32"),
-            "--seconds",
-            str(SECONDS),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(out)
-    return result
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def timed(action: Callable[[], object], repeat: int = 1) -> float:

@@ -1,4 +1,4 @@
-"""`make bench`: the five figures, each a ratio to a baseline measured in the same run, on
+"""`make bench`: the seven figures, each a ratio to a baseline measured in the same run, on
 SQLite and on PostgreSQL. Sizes scale with BENCH_SCALE (1.0 = the sizes the targets name)."""
 
 from __future__ import annotations
@@ -7,13 +7,14 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
-
-import httpx
+from datetime import UTC, datetime
 
 from bench import data
 from bench.email import p4_outbox
-from bench.measure import BACKENDS, ONLY, RESULTS, SCALE, SECONDS, load, n, report, serve, timed
+from bench.measure import BACKENDS, ONLY, RESULTS, SCALE, SECONDS, n, report, timed
+from bench.p1 import p1_log_write
+from bench.reads import Reading, read_as_dsl
+from bench.wrk import require_wrk
 from contacts.review import service as review
 from contacts.sweeps import end_contacts_past_their_end_date
 from core import verification
@@ -23,36 +24,6 @@ from core.principal import Principal
 from core.settings import Settings
 
 # ---------------------------------------------------------------- the figures
-
-
-def p1_log_write(backend: str, env: dict[str, str]) -> None:
-    bare, bare_url = serve([sys.executable, "-m", "uvicorn", "bench.bare_app:app"], env, "/docs")
-    try:
-        baseline = load(bare_url, "/bare-sync", "POST")
-    finally:
-        bare.terminate()
-        bare.wait()
-    server, base = serve([sys.executable, "-m", "api.cli", "serve"], env, "/healthz")
-    try:
-        token = httpx.post(
-            f"{base}/auth/token",
-            data={"username": "teacher@bench.example.org", "password": data.PASSWORD},
-        ).json()["access_token"]
-        contact = httpx.get(
-            f"{base}/contacts", headers={"Authorization": f"Bearer {token}"}
-        ).json()["items"][0]["id"]
-        logged = load(base, f"/contacts/{contact}/messages", "POST", token)
-    finally:
-        server.terminate()
-        server.wait()
-    report(
-        "P1 log write / bare def endpoint",
-        backend,
-        logged["rps"] / baseline["rps"],
-        ">= 0.30",
-        f"{logged['rps']:.0f} vs {baseline['rps']:.0f} req/s, p95 {logged['p95_ms']:.0f} ms, "
-        f"errors {logged['errors']}",
-    )
 
 
 def p2_review_page(
@@ -138,10 +109,10 @@ def p5_chain(backend: str, db: Database, links: int) -> None:
     )
 
 
-def export_peak(url: str, school: data.School, env: dict[str, str], rows: int) -> int:
-    """Peak memory (KiB) of a process that streams the export of the log's first `rows` entries
-    (the generated entries are a second apart)."""
-    last = data.FIRST_MESSAGE_AT + timedelta(seconds=rows - 1)
+def export_peak(url: str, school: data.School, env: dict[str, str], rows: int, size: int) -> int:
+    """Peak memory (KiB) of a process that streams the export of the first `rows` entries of
+    the `size`-entry log."""
+    last = data.message_at(rows - 1, size)
     code = (
         "import resource, sys\n"
         "from contacts.review.service import LogFilter, export_csv\n"
@@ -161,27 +132,78 @@ def export_peak(url: str, school: data.School, env: dict[str, str], rows: int) -
     return int(out[0])
 
 
+def p6_chronology(
+    backend: str, folder: str, settings: Settings, env: dict[str, str], big: int, small: int
+) -> None:
+    """A pupil's chronology, API page and web page, over `big` records of theirs vs `small`."""
+    readings: dict[int, Reading] = {}
+    for size in (small, big):
+        db, url, schema = data.fresh_database(backend, folder)
+        try:
+            school = data.seed_school(db, settings)
+            data.bulk_messages(db, school, size, f"P6 {backend}")
+            pupil = school.pupil_id
+            readings[size] = read_as_dsl(
+                {**env, "CONTACTLOG_DATABASE_URL": url},
+                [f"/pupils/{pupil}/chronology"],
+                [f"/app/pupils/{pupil}/chronology"],
+            )
+        finally:
+            db.dispose()
+            data.drop(backend, schema)
+    _compare("P6 chronology", backend, readings, big, small, "records of one pupil")
+
+
+def _compare(
+    figure: str, backend: str, readings: dict[int, Reading], big: int, small: int, what: str
+) -> None:
+    for path in readings[big].median_ms:
+        kind = "page" if path.startswith("/app/") else "API"
+        many, few = readings[big].median_ms[path], readings[small].median_ms[path]
+        report(
+            f"{figure} {kind}: big / small",
+            backend,
+            many / few,
+            "<= 2",
+            f"{many:.1f} ms over {big:,} {what} vs {few:.1f} ms over {small:,} ({path})",
+        )
+    peak, low = readings[big].peak_mib, readings[small].peak_mib
+    report(
+        f"{figure} server memory: big / small",
+        backend,
+        peak / low,
+        "<= 1.2",
+        f"peak {peak:.0f} MiB vs {low:.0f} MiB",
+    )
+
+
 def log_figures(
     backend: str, folder: str, settings: Settings, env: dict[str, str], big: int, small: int
 ) -> None:
-    """P1 on the small log; P2 on both logs; P5 beside the big one."""
+    """P1 on the small log; P2 and P7 on both logs; P5 beside the big one."""
     small_first: float | None = None
-    sizes = (small, big) if ONLY & {"P2", "P5"} else (small,)
+    dashboards: dict[int, Reading] = {}
+    sizes = (small, big) if ONLY & {"P2", "P5", "P7"} else (small,)
     for size in sizes:
         db, url, schema = data.fresh_database(backend, folder)
         try:
             school = data.seed_school(db, settings)
             data.bulk_messages(db, school, size, f"{backend}")
+            served = {**env, "CONTACTLOG_DATABASE_URL": url}
             if size == small and "P1" in ONLY:
-                p1_log_write(backend, {**env, "CONTACTLOG_DATABASE_URL": url})
+                p1_log_write(backend, served, db, url, settings, school)
             if "P2" in ONLY:
                 first = p2_review_page(backend, db, school, size, small_first)
                 small_first = small_first or first
+            if "P7" in ONLY:
+                dashboards[size] = read_as_dsl(served, ["/summary"], ["/app/dashboard"])
             if size == big and "P5" in ONLY:
                 # Both exports from the same (big) database, so the figure is the export's own
                 # memory; the database's size moves a process's peak by itself (see README).
                 exported = min(size, n(1_000_000))
-                few, many = (export_peak(url, school, env, rows) for rows in (small, exported))
+                few, many = (
+                    export_peak(url, school, env, rows, size) for rows in (small, exported)
+                )
                 report(
                     "P5 CSV export memory: big / small",
                     backend,
@@ -194,10 +216,13 @@ def log_figures(
         finally:
             db.dispose()
             data.drop(backend, schema)
+    if "P7" in ONLY:
+        _compare("P7 dashboard", backend, dashboards, big, small, "log entries")
 
 
 def main() -> None:
-    print(f"contactlog benchmarks (scale {SCALE}, {SECONDS:.0f} s load runs, 32 clients)\n")
+    require_wrk()
+    print(f"contactlog benchmarks (scale {SCALE}, {SECONDS:.0f} s load runs from wrk)\n")
     settings = Settings(
         jwt_secret="bench-secret-" + "b" * 40,
         password_time_cost=1,
@@ -216,8 +241,10 @@ def main() -> None:
                 "CONTACTLOG_PASSWORD_TIME_COST": "1",
                 "CONTACTLOG_PASSWORD_MEMORY_KIB": "64",
             }
-            if ONLY & {"P1", "P2", "P5"}:
+            if ONLY & {"P1", "P2", "P5", "P7"}:
                 log_figures(backend, folder, settings, env, big, small)
+            if "P6" in ONLY:
+                p6_chronology(backend, folder, settings, env, n(200_000), 200)
             if "P3" in ONLY:
                 large = p3_end_sweep(backend, folder, settings, sweep_big)
                 little = p3_end_sweep(backend, folder, settings, 10_000)
@@ -231,9 +258,9 @@ def main() -> None:
                 )
             if "P4" in ONLY:
                 p4_outbox(backend, folder, env)
-    print("\nfigure                             backend      ratio  target")
+    print(f"\n{'figure':<40} {'backend':<10}   ratio  target")
     for figure, backend, ratio, target, _ in RESULTS:
-        print(f"{figure:<34} {backend:<10} {ratio:>7}  {target}")
+        print(f"{figure:<40} {backend:<10} {ratio:>7}  {target}")
 
 
 if __name__ == "__main__":
