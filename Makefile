@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Where a log write's server time goes under load (py-spy; BACKEND=sqlite for the embedded one).
+profile: $(STAMP)
+	PATH=$(BIN):$$PATH $(BIN)/python -m bench.profile $(or $(BACKEND),postgresql)
 
 format: $(STAMP)
 	$(BIN)/ruff format .

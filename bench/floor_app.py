@@ -9,6 +9,12 @@ writes one transaction at a time anyway and a hop to a thread would only add cos
 
 Configured by the environment: BENCH_FLOOR_URL (a contactlog database URL), BENCH_FLOOR_READS
 and BENCH_FLOOR_WRITES (how many of each the log write ran, counted by the bench).
+
+BENCH_FLOOR_VIA=sqlalchemy-sync or sqlalchemy-async (PostgreSQL only) runs the same statements
+through SQLAlchemy Core instead of the bare driver: in a plain `def` endpoint with a pooled
+synchronous engine (the shape contactlog's write path has), or in an `async def` one with
+SQLAlchemy's async engine on psycopg's async driver (the shape a move to async would have).
+They are not baselines: they show what the stack costs before contactlog does anything.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import create_async_engine
 
 URL = os.environ.get("BENCH_FLOOR_URL", "sqlite:///floor.db")
 READS = int(os.environ.get("BENCH_FLOOR_READS", "3"))
@@ -47,12 +55,15 @@ class PostgresFloor:
         self.dsn = _postgres_dsn(url)
         self.idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
 
-    async def open(self) -> None:
+    async def open_tables(self) -> None:
         setup = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         for statement in TABLES:
             await setup.execute(statement.format(serial="BIGSERIAL"))  # type: ignore[arg-type]
         await setup.execute("INSERT INTO floor_seed VALUES (1, 'seed') ON CONFLICT DO NOTHING")
         await setup.close()
+
+    async def open(self) -> None:
+        await self.open_tables()
         for _ in range(CONNECTIONS):
             self.idle.put_nowait(await psycopg.AsyncConnection.connect(self.dsn))
 
@@ -119,7 +130,69 @@ class SQLiteFloor:
         self.connection.close()
 
 
-floor = SQLiteFloor(URL) if URL.startswith("sqlite") else PostgresFloor(URL)
+class SQLAlchemyFloor:
+    """The same statements through SQLAlchemy Core, built once (as contactlog builds its hot
+    path's statements), on a synchronous or an asynchronous engine."""
+
+    def __init__(self, url: str, *, asynchronous: bool) -> None:
+        self.url, self.asynchronous = url, asynchronous
+        metadata = sa.MetaData()
+        self.seed = sa.Table(
+            "floor_seed",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("value", sa.Text),
+        )
+        self.entry = sa.Table(
+            "floor_entry",
+            metadata,
+            sa.Column("id", sa.BigInteger, primary_key=True),
+            sa.Column("logged_at", sa.Text),
+            sa.Column("body", sa.Text),
+        )
+        self.read = sa.select(self.seed.c.value).where(self.seed.c.id == sa.bindparam("id"))
+        self.write = (
+            self.entry.insert()
+            .values(logged_at=sa.func.now().cast(sa.Text), body=sa.bindparam("body"))
+            .returning(self.entry.c.id)
+        )
+
+    async def open(self) -> None:
+        await PostgresFloor(self.url).open_tables()
+        if self.asynchronous:
+            self.async_engine = create_async_engine(self.url, pool_size=CONNECTIONS)
+        else:
+            self.engine = sa.create_engine(self.url, pool_size=CONNECTIONS)
+
+    def store_sync(self, body: str) -> int:
+        with self.engine.begin() as conn:
+            for _ in range(READS):
+                conn.execute(self.read, {"id": 1}).first()
+            ids = [conn.execute(self.write, {"body": body}).scalar_one() for _ in range(WRITES)]
+        return int(ids[0])
+
+    async def store(self, body: str) -> int:
+        async with self.async_engine.begin() as conn:
+            for _ in range(READS):
+                (await conn.execute(self.read, {"id": 1})).first()
+            ids = [
+                (await conn.execute(self.write, {"body": body})).scalar_one() for _ in range(WRITES)
+            ]
+        return int(ids[0])
+
+    async def close(self) -> None:
+        if self.asynchronous:
+            await self.async_engine.dispose()
+        else:
+            self.engine.dispose()
+
+
+VIA = os.environ.get("BENCH_FLOOR_VIA", "driver")
+floor: PostgresFloor | SQLiteFloor | SQLAlchemyFloor
+if VIA.startswith("sqlalchemy"):
+    floor = SQLAlchemyFloor(URL, asynchronous=VIA == "sqlalchemy-async")
+else:
+    floor = SQLiteFloor(URL) if URL.startswith("sqlite") else PostgresFloor(URL)
 
 
 @asynccontextmanager
@@ -135,6 +208,13 @@ app = FastAPI(lifespan=lifespan)
 @app.post("/floor", status_code=201)
 async def store(body: dict[str, object]) -> JSONResponse:
     entry = await floor.store(json.dumps(body))
+    return JSONResponse({"id": entry}, status_code=201)
+
+
+@app.post("/floor-sync", status_code=201)
+def store_sync(body: dict[str, object]) -> JSONResponse:
+    assert isinstance(floor, SQLAlchemyFloor)
+    entry = floor.store_sync(json.dumps(body))
     return JSONResponse({"id": entry}, status_code=201)
 
 
