@@ -91,7 +91,7 @@ def test_a_line_manager_or_the_headteacher_approves_a_request(
     sign_in(page, f"{who}@a.example.org", pyotp.TOTP(secret).now())
     page.get_by_role("link", name="Requests to decide").first.click()
     checked(page)
-    page.get_by_role("link", name=f"Contact #{cid}: Whatsapp").click()
+    page.get_by_role("link", name=f"Contact #{cid}: WhatsApp").click()
     checked(page)
     page.get_by_label("Approve").check()
     page.get_by_label("Conditions (with an approval)").fill("Team group only")

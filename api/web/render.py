@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from api.web.acting import PageActing
+from contacts.models import PLATFORM_NAMES
 from core.directory.models import Role
 from core.principal import Principal
 
@@ -29,6 +30,8 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Platforms by their proper names ("WhatsApp", "X"), as emails and chronologies write them.
+templates.filters["platform"] = lambda value: PLATFORM_NAMES.get(str(value), str(value).title())
 
 
 def is_page(request: Request) -> bool:
