@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     checkpoint_key_file: Path | None = None
     # A check of the whole change record is served again for this long (0: always check anew).
     verify_reuse_seconds: int = Field(default=60, ge=0)
+    # Hours between the scheduler's full checks of the change record (see scheduler/checkpointing).
+    # A check reads every event and hashes every sealed record: seconds for a school, minutes
+    # for a trust with millions of entries, which may prefer a longer interval.
+    chain_check_hours: int = Field(default=1, ge=1, le=24)
 
     # Logs: plain lines, or one JSON object a line for a log collector.
     log_format: Literal["text", "json"] = "text"

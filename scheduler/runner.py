@@ -28,7 +28,7 @@ EVERY: dict[str, int] = {
     # Each run drains what is due, so a short pause between runs is enough.
     "outbox": 5,
     "housekeeping": 60 * 60,
-    "chain_check": 60 * 60,
+    "chain_check": 60 * 60,  # Settings.chain_check_hours when it is set
     "checkpoint": 24 * 60 * 60,
     "retention": 24 * 60 * 60,
     "subject_access": 60 * 60,
@@ -77,7 +77,8 @@ def _safely(name: str, db: Database, settings: Settings) -> None:
 
 
 def configure(scheduler: BaseScheduler, db: Database, settings: Settings) -> BaseScheduler:
-    for name, seconds in EVERY.items():
+    every = {**EVERY, "chain_check": settings.chain_check_hours * 60 * 60}
+    for name, seconds in every.items():
         scheduler.add_job(
             _safely,
             "interval",

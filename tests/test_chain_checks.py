@@ -126,3 +126,14 @@ def test_the_chart_counts_flagged_entries_in_the_school_week_they_happened(
         monday = (day - timedelta(days=day.weekday())).strftime("%d %b %Y")
         expected[monday] = expected.get(monday, 0) + 1
     assert dict((week, int(n)) for week, n in rows) == expected
+
+
+def test_a_deployment_sets_how_often_the_record_is_checked(db, settings):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from scheduler.runner import configure
+
+    slower = settings.model_copy(update={"chain_check_hours": 6})
+    scheduler = configure(BackgroundScheduler(timezone="UTC"), db, slower)
+    assert scheduler.get_job("chain_check").trigger.interval == timedelta(hours=6)
+    assert scheduler.get_job("checkpoint").trigger.interval == timedelta(days=1)
