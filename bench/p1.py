@@ -39,8 +39,6 @@ def log_body() -> str:
 def count_statements(db: Database, settings: Settings, contact_id: int) -> tuple[int, int]:
     """The reads and the writes one log write runs between BEGIN and COMMIT, counted on the
     real app in process, so the floor runs the same number of each."""
-    from fastapi.testclient import TestClient
-
     from api.app import create_app
 
     seen: list[str] = []
@@ -49,7 +47,9 @@ def count_statements(db: Database, settings: Settings, contact_id: int) -> tuple
         seen.append(statement.lstrip().split(None, 1)[0].upper())
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # the test client's note about its own transport
+        from fastapi.testclient import TestClient
+
         client = TestClient(create_app(settings, db))
     with client:
         token = client.post(

@@ -96,9 +96,12 @@ def p3_end_sweep(backend: str, folder: str, settings: Settings, size: int) -> fl
 
 def p5_chain(backend: str, db: Database, links: int) -> None:
     data.bulk_chain(db, links, f"P5 {backend}")
+    # The chain's walk, every link recomputed. The records' own check (`verification.verify`
+    # goes on to hash every sealed record) grows with the records, not the links, and the
+    # generated log's entries carry no seals, so it would time ten million "unrecorded" rows.
     with db.session() as session:
-        elapsed = timed(lambda: verification.verify(session))
-        checked = verification.verify(session).checked
+        elapsed = timed(lambda: verification.verify_chain(session))
+        checked = verification.verify_chain(session).checked
     rate = checked / elapsed
     report(
         "P5 chain verify links per second",
