@@ -196,7 +196,14 @@ def bulk_messages(db: Database, school: School, count: int, label: str) -> None:
                 conn.execute(Message.__table__.insert(), rows)  # type: ignore[attr-defined]
                 conn.execute(
                     MessagePupil.__table__.insert(),  # type: ignore[attr-defined]
-                    [{"message_id": r["id"], "pupil_id": school.pupil_id} for r in rows],
+                    [
+                        {
+                            "message_id": r["id"],
+                            "pupil_id": school.pupil_id,
+                            "occurred_at": r["occurred_at"],
+                        }
+                        for r in rows
+                    ],
                 )
             progress.update(task, advance=hi - lo)
     _after_bulk(db, "message", "message_pupil")

@@ -1,8 +1,9 @@
 """A pupil's or a staff member's whole story, newest first: every record, typed and linked.
 
-A page is found in the database: one keyed UNION ALL over the record types gives the page's keys
-(when, what, which record), and only those records are then read to describe them. So a page
-costs what the page holds, however long the history behind it.
+A page is found in the database: each record type gives its own newest entries after the
+cursor, a UNION ALL of those gives the page's keys (when, what, which record), and only those
+records are then read to describe them. So a page costs what the page holds, however long the
+history behind it: a pupil's log entries are read newest first from an index of their own.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class Story:
 
     contact_ids: Any
     pupil_id: int | None  # the pupil's story keeps to that pupil's part of each contact
-    messages: ColumnElement[bool]
+    # Which log entries, for a staff member's story; a pupil's are their own (message_pupil).
+    messages: ColumnElement[bool] | None
     incidents: ColumnElement[bool]
     emails: ColumnElement[bool]
 
@@ -132,13 +134,7 @@ def _branches(story: Story) -> list[Select[Any]]:
             tasks,
             col(DeletionTask.confirmed_at).is_not(None),
         ),
-        _branch(
-            col(Message.occurred_at),
-            literal("message.", String) + col(Message.direction),
-            "message",
-            col(Message.id),
-            story.messages,
-        ),
+        _messages_of(story),
         _branch(
             col(Incident.occurred_at),
             "incident.reported",
@@ -175,6 +171,21 @@ def _branches(story: Story) -> list[Select[Any]]:
     return branches
 
 
+def _messages_of(story: Story) -> Select[Any]:
+    kind = literal("message.", String) + col(Message.direction)
+    if story.messages is not None:
+        return _branch(col(Message.occurred_at), kind, "message", col(Message.id), story.messages)
+    # A pupil's entries, by when they happened, from their own index (pupil, occurred_at).
+    return _branch(
+        col(MessagePupil.occurred_at),
+        kind,
+        "message",
+        col(MessagePupil.message_id),
+        col(MessagePupil.pupil_id) == story.pupil_id,
+        col(Message.id) == col(MessagePupil.message_id),
+    )
+
+
 def _after(cursor: str | None) -> Key | None:
     """The key a cursor holds; anything this server did not issue is refused (422), never a 500."""
     raw = decode_cursor(cursor)
@@ -204,17 +215,31 @@ def _after(cursor: str | None) -> Key | None:
 
 
 def _page_keys(session: Session, story: Story, after: Key | None, limit: int) -> list[Key]:
-    every = union_all(*_branches(story)).subquery("story")
-    c: Any = every.c
-    query = sa.select(c.at, c.type, c.object_type, c.object_id, c.part)
-    if after is not None:
-        at: ColumnClause[Any] = literal(after.at, UTCDateTime())  # type: ignore[assignment]
-        query = query.where(
-            tuple_(c.at, c.type, c.object_id, c.part)
-            < tuple_(at, literal(after.type, String), literal(after.object_id), literal(after.part))
-        )
-    query = query.order_by(c.at.desc(), c.type.desc(), c.object_id.desc(), c.part.desc())
-    return [Key(*row) for row in session.execute(query.limit(limit + 1)).all()]
+    def newest(branch: Select[Any]) -> Select[Any]:
+        """The branch's own first `limit + 1` entries after the cursor, in the page's order: the
+        page is among them, and each is read from an index, not sorted from every record."""
+        rows: Any = branch.subquery().c
+        query = sa.select(rows.at, rows.type, rows.object_type, rows.object_id, rows.part)
+        if after is not None:
+            at: ColumnClause[Any] = literal(after.at, UTCDateTime())  # type: ignore[assignment]
+            query = query.where(
+                rows.at <= at,  # the same bound, as a range an index serves
+                tuple_(rows.at, rows.type, rows.object_id, rows.part)
+                < tuple_(
+                    at, literal(after.type, String), literal(after.object_id), literal(after.part)
+                ),
+            )
+        query = query.order_by(*_newest_first(rows)).limit(limit + 1)
+        return sa.select(query.subquery())  # SQLite takes no ORDER BY inside a UNION's member
+
+    every: Any = union_all(*(newest(b) for b in _branches(story))).subquery("story").c
+    query = sa.select(every.at, every.type, every.object_type, every.object_id, every.part)
+    query = query.order_by(*_newest_first(every)).limit(limit + 1)
+    return [Key(*row) for row in session.execute(query).all()]
+
+
+def _newest_first(c: Any) -> tuple[Any, ...]:
+    return (c.at.desc(), c.type.desc(), c.object_id.desc(), c.part.desc())
 
 
 # ---------------------------------------------------------------- describing the page's entries
@@ -351,9 +376,7 @@ def pupil_chronology(
     story = Story(
         contact_ids=contact_ids,
         pupil_id=pupil_id,
-        messages=col(Message.id).in_(
-            select(MessagePupil.message_id).where(MessagePupil.pupil_id == pupil_id)
-        ),
+        messages=None,  # the pupil's own, by time (see _messages_of)
         incidents=col(Incident.id).in_(
             select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id)
         ),

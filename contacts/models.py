@@ -361,8 +361,15 @@ class MessagePupil(SQLModel, table=True):
 
     message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True))
     pupil_id: int = Field(sa_column=Column(Integer, ForeignKey("pupil.id"), primary_key=True))
+    # The entry's own occurred_at, copied: a pupil's chronology reads their newest entries from
+    # the index below, however many there are (bench P6). Not part of the entry's sealed
+    # content, which holds its pupils' ids only.
+    occurred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
-    __table_args__ = (Index("ix_message_pupil_pupil_id_message_id", "pupil_id", "message_id"),)
+    __table_args__ = (
+        Index("ix_message_pupil_pupil_id_message_id", "pupil_id", "message_id"),
+        Index("ix_message_pupil_pupil_id_occurred_at", "pupil_id", "occurred_at", "message_id"),
+    )
 
 
 class MessagePublic(SQLModel):

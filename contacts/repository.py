@@ -95,20 +95,23 @@ def _one_statement_store() -> sa.Select[Any]:
         _messages.insert()
         .values({c: bindparam(f"m_{c}", type_=_messages.c[c].type) for c in _MESSAGE_COLUMNS})
         .returning(
-            _messages.c.id, _messages.c.school_id, _messages.c.contact_id, _messages.c.logged_at
+            _messages.c.id,
+            _messages.c.school_id,
+            _messages.c.contact_id,
+            _messages.c.logged_at,
+            _messages.c.occurred_at,
         )
         .cte("logged")
     )
 
-    def one_row_each(model: type[SQLModel], column: str, values: str, of: Any) -> Any:
+    def one_row_each(model: type[SQLModel], column: str, values: str, of: Any, *also: str) -> Any:
         # A row per element of an array parameter, all pointing at the new entry.
         each = sa.func.unnest(bindparam(values, type_=ARRAY(of)))
-        rows = sa.select(logged.c.id, each)
-        return (
-            table_of(model).insert().from_select(["message_id", column], rows).cte(f"each_{column}")
-        )
+        rows = sa.select(logged.c.id, each, *(logged.c[c] for c in also))
+        into = ["message_id", column, *also]
+        return table_of(model).insert().from_select(into, rows).cte(f"each_{column}")
 
-    pupils = one_row_each(MessagePupil, "pupil_id", "pupil_ids", sa.Integer)
+    pupils = one_row_each(MessagePupil, "pupil_id", "pupil_ids", sa.Integer, "occurred_at")
     flagged = one_row_each(MessageFlag, "flag", "flag_names", sa.String)
     alerted = (
         table_of(Alert)
@@ -172,7 +175,11 @@ def store_message(
         ).scalar_one()
         return stored
     message_id: int = conn.execute(_INSERT_MESSAGE, values).scalar_one()
-    conn.execute(_INSERT_PUPILS, [{"message_id": message_id, "pupil_id": p} for p in pupil_ids])
+    at = values["occurred_at"]
+    conn.execute(
+        _INSERT_PUPILS,
+        [{"message_id": message_id, "pupil_id": p, "occurred_at": at} for p in pupil_ids],
+    )
     if flags:
         conn.execute(_INSERT_FLAGS, [{"message_id": message_id, "flag": f} for f in flags])
     if alert:
