@@ -7,6 +7,8 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core import clock
 from tests.builders import INCIDENT, message, request_body, today
@@ -298,6 +300,41 @@ def test_who_may_read_a_pupils_chronology(client, world, school, who, status):
         client.get(f"/pupils/{school['young']}/chronology", headers=world.auth(who)).status_code
         == status
     )
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(minutes_ago=st.lists(st.integers(min_value=0, max_value=60 * 24 * 40), max_size=6))
+def test_a_pupils_chronology_pages_through_entries_logged_out_of_order(
+    client, world, school, contact, minutes_ago
+):
+    """Entries logged in any order, some backdated before the contact began, some at the same
+    minute: paged two at a time, every entry comes once, newest first, at its own time."""
+    now = clock.now().replace(second=0, microsecond=0)
+    logged = {}
+    for minutes in minutes_ago:
+        at = now - timedelta(minutes=minutes)
+        entry = log(client, world, contact, occurred_at=at.isoformat(), pupil_ids=[school["young"]])
+        logged[entry["id"]] = at
+    seen, cursor = [], None
+    while True:
+        paging = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get(
+            f"/pupils/{school['young']}/chronology", params=paging, headers=world.auth("dsl")
+        ).json()
+        seen += page["items"]
+        if not (cursor := page["next_cursor"]):
+            break
+    keys = [(datetime.fromisoformat(e["at"]), e["type"], e["object_id"]) for e in seen]
+    assert keys == sorted(keys, reverse=True)
+    messages = {
+        e["object_id"]: datetime.fromisoformat(e["at"])
+        for e in seen
+        if e["type"].startswith("message.")
+    }
+    assert len(messages) == sum(1 for e in seen if e["type"].startswith("message."))
+    assert all(messages[i] == at for i, at in logged.items())
 
 
 @pytest.mark.parametrize(
