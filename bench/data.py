@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 from rich.progress import Progress
 from sqlalchemy import text
 
@@ -155,6 +156,15 @@ def seed_school(db: Database, settings: Settings) -> School:
         session.add(ContactPupil(contact_id=contact.id, pupil_id=pupil.id))
         assert school.id and pupil.id and device.id and contact.id
         return School(school.id, ids["teacher"], ids["dsl"], pupil.id, device.id, contact.id)
+
+
+def teacher_token(base: str) -> str:
+    """A bearer token for the seeded teacher (who holds the contact), from a running server."""
+    token: str = httpx.post(
+        f"{base}/auth/token",
+        data={"username": "teacher@bench.example.org", "password": PASSWORD},
+    ).json()["access_token"]
+    return token
 
 
 def _batches(total: int) -> Iterator[tuple[int, int]]:

@@ -11,7 +11,6 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import event
 
 from bench import data, wrk
@@ -76,6 +75,20 @@ def count_statements(db: Database, settings: Settings, contact_id: int) -> tuple
     statements = [s for s in seen if s not in {"BEGIN", "COMMIT", "ROLLBACK", "PRAGMA"}]
     reads = sum(1 for s in statements if s == "SELECT")
     return reads, len(statements) - reads
+
+
+def log_writes(base: str, server_pid: int, contact_id: int, body: str) -> wrk.Load:
+    """The teacher logging entries on their contact from wrk, each with its own key."""
+    return wrk.run(
+        base,
+        f"/contacts/{contact_id}/messages",
+        server_pid=server_pid,
+        seconds=SECONDS,
+        method="POST",
+        body=body,
+        token=data.teacher_token(base),
+        distinct=True,
+    )
 
 
 def _generator_check(hello: wrk.Load) -> None:
@@ -170,21 +183,7 @@ def p1_log_write(
         process, base = serve(contactlog, env, "/healthz")
         time.sleep(2 * (workers - 1))  # every worker up, not just the first to answer
         try:
-            token = httpx.post(
-                f"{base}/auth/token",
-                data={"username": "teacher@bench.example.org", "password": data.PASSWORD},
-            ).json()["access_token"]
-            path = f"/contacts/{school.contact_id}/messages"
-            logged[workers] = wrk.run(
-                base,
-                path,
-                server_pid=process.pid,
-                seconds=SECONDS,
-                method="POST",
-                body=body,
-                token=token,
-                distinct=True,
-            )
+            logged[workers] = log_writes(base, process.pid, school.contact_id, body)
         finally:
             stop(process)
         print(f"  log write, {workers} worker(s): {logged[workers].line()}", flush=True)

@@ -17,11 +17,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import httpx
-
-from bench import data, wrk
+from bench import data
 from bench.measure import SECONDS, serve, stop
-from bench.p1 import log_body
+from bench.p1 import log_body, log_writes
 from core.settings import Settings
 
 # Stages, innermost first: a sample belongs to the first stage one of its frames matches,
@@ -88,11 +86,6 @@ def main() -> None:
             }
             server, base = serve([sys.executable, "-m", "api.cli", "serve"], env, "/healthz")
             try:
-                token = httpx.post(
-                    f"{base}/auth/token",
-                    data={"username": "teacher@bench.example.org", "password": data.PASSWORD},
-                ).json()["access_token"]
-                path = f"/contacts/{school.contact_id}/messages"
                 raw = out / f"log-write-{backend}.txt"
                 sampler = subprocess.Popen(
                     [
@@ -104,16 +97,7 @@ def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                load = wrk.run(
-                    base,
-                    path,
-                    server_pid=server.pid,
-                    seconds=SECONDS,
-                    method="POST",
-                    body=log_body(),
-                    token=token,
-                    distinct=True,
-                )
+                load = log_writes(base, server.pid, school.contact_id, log_body())
                 sampler.wait()
             finally:
                 stop(server)
