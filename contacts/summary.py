@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import case, text
 from sqlmodel import Session, col, func, select
 
 from consent.models import Consent
@@ -240,22 +240,33 @@ def flagged_per_week(
         assert school.id is not None
         today = policy.today(school, at)
         first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
-        counts: dict[date, int] = defaultdict(int)
-        since = datetime.combine(first, datetime.min.time(), tzinfo=policy.zone(school))
-        rows = session.exec(
-            select(col(Message.occurred_at)).where(
+        mondays = [first + timedelta(weeks=n) for n in range(weeks)]
+        # Each week starts at midnight on Monday in the school's zone; the database counts the
+        # entries of each (weeks are CASE buckets, the same SQL on both databases), so the
+        # chart costs what its weeks are, not every flagged entry in them.
+        starts = [
+            datetime.combine(d, datetime.min.time(), tzinfo=policy.zone(school)) for d in mondays
+        ]
+        week = case(
+            *(
+                (col(Message.occurred_at) >= start, n)
+                for n, start in reversed(list(enumerate(starts)))
+            ),
+            else_=-1,
+        )
+        flagged = (
+            select(week.label("week"))
+            .where(
                 Message.school_id == school.id,
                 text(FLAGGED),
-                col(Message.occurred_at) >= since,
+                col(Message.occurred_at) >= starts[0],
             )
-        ).all()
-        for occurred in rows:
-            day = policy.today(
-                school, occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC)
-            )
-            counts[day - timedelta(days=day.weekday())] += 1
+            .subquery()
+        )
+        # Grouped outside: PostgreSQL cannot match a CASE of bound values to itself.
+        grouped = select(flagged.c.week, func.count()).group_by(flagged.c.week)
+        counts: dict[int, int] = {n: count for n, count in session.execute(grouped).all()}
         found += [
-            WeekOfFlags(school.id, first + timedelta(weeks=n), counts[first + timedelta(weeks=n)])
-            for n in range(weeks)
+            WeekOfFlags(school.id, monday, counts.get(n, 0)) for n, monday in enumerate(mondays)
         ]
     return found

@@ -5,15 +5,23 @@ weekly chart of flagged entries."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pyotp
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import select
 
+from contacts.models import Message
+from contacts.summary import flagged_per_week
 from core import clock
 from core.clock import school_date
+from core.directory.models import Role
+from core.policy import policy_for
+from core.principal import Principal
 from core.verification import ChainCheck
 from scheduler.runner import run_job
 from tests.builders import enrol, message, request_body
@@ -137,3 +145,59 @@ def test_a_deployment_sets_how_often_the_record_is_checked(db, settings):
     scheduler = configure(BackgroundScheduler(timezone="UTC"), db, slower)
     assert scheduler.get_job("chain_check").trigger.interval == timedelta(hours=6)
     assert scheduler.get_job("checkpoint").trigger.interval == timedelta(days=1)
+
+
+# Entries around the midnights that start the chart's weeks: the week before or after, a few
+# minutes either side, in summer time and in winter time.
+near_midnights = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=11), st.integers(min_value=-90, max_value=90)),
+    max_size=5,
+)
+
+
+@examples(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(near=near_midnights)
+def test_each_flagged_entry_counts_in_its_school_week(client, world, school, db, settings, near):
+    """Each flagged entry counts in the week its school's calendar puts it in, however near
+    a week's first midnight it happened (entries add up across examples)."""
+    cid = _approved(client, world, school)
+    owner = world.auth("owner")
+    now = clock.now()
+    zone = ZoneInfo("Europe/London")
+    today = school_date(now, zone)
+    first = today - timedelta(days=today.weekday() + 7 * 11)
+    for week, minutes in near:
+        midnight = datetime.combine(first + timedelta(weeks=week), time.min, tzinfo=zone)
+        at = midnight + timedelta(minutes=minutes)
+        if at <= now:  # from a device nobody registered: flagged
+            logged = client.post(
+                f"/contacts/{cid}/messages",
+                json=message(occurred_at=at.isoformat(), device_tag="HOME-PHONE"),
+                headers=owner,
+            )
+            assert logged.status_code == 201, logged.text
+    dsl = Principal(
+        staff_id=world.ids["dsl"],
+        school_id=world.school_a,
+        trust_id=world.trust,
+        roles=frozenset({Role.staff, Role.dsl}),
+    )
+    with db.session() as session:
+        policy = policy_for(session, world.trust, settings)
+        weeks = flagged_per_week(session=session, actor=dsl, policy=policy, at=now, weeks=12)
+        flagged = session.exec(
+            select(Message.occurred_at).where(
+                Message.school_id == world.school_a, Message.flags != ""
+            )
+        ).all()
+    expected: dict[date, int] = {}
+    for occurred in flagged:
+        day = school_date(occurred, zone)
+        monday = day - timedelta(days=day.weekday())
+        expected[monday] = expected.get(monday, 0) + 1
+    assert len(weeks) == 12
+    assert {w.week_of: w.flagged for w in weeks} == {
+        w.week_of: expected.get(w.week_of, 0) for w in weeks
+    }
