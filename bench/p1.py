@@ -24,7 +24,9 @@ GENERATOR_HEADROOM = 5.0
 
 
 def log_body() -> str:
-    """The log entry every load run sends: a clean, ordinary message a minute old."""
+    """The log entry every load run sends: an ordinary message a minute old. The seeded pupil
+    is 17 and their parents were never told, so it is flagged, and the write stores its flag
+    and the DSL's alert too: the heavier of the log's two paths."""
     return json.dumps(
         {
             "direction": "sent",
@@ -106,7 +108,8 @@ def _generator_check(hello: wrk.Load) -> None:
     if ceiling < GENERATOR_HEADROOM * hello.rps or server_cores < 0.85:
         print(
             "  !!! THE BASELINE IS BOUND BY THE LOAD GENERATOR, NOT BY THE SERVER: every ratio "
-            "below flatters contactlog. Give the machine more cores or lower BENCH_CLIENTS. !!!",
+            "below flatters contactlog. Give wrk more threads (BENCH_WRK_THREADS) or the machine "
+            "more cores. !!!",
             flush=True,
         )
 
