@@ -200,6 +200,28 @@ def school(client, world):  # type: ignore[no-untyped-def]
     }
 
 
+CLAIRE = "claire@home.example.org"
+
+
+def guardian_with_email(  # type: ignore[no-untyped-def]
+    client, world, school, *, name="Claire Lewis", email=CLAIRE, responsible=True
+) -> int:
+    """A guardian of the 14-year-old whom contactlog can email (the `school` fixture's guardians
+    have no address, so they cannot be asked for consent online); their id."""
+    added = client.post(
+        f"/pupils/{school['young']}/guardians",
+        json={
+            "name": name,
+            "relationship": "mother" if responsible else "grandmother",
+            "email": email,
+            "has_parental_responsibility": responsible,
+        },
+        headers=world.auth("admin"),
+    )
+    assert added.status_code == 201, added.text
+    return int(added.json()["id"])
+
+
 def request_body(school, **changes):  # type: ignore[no-untyped-def]
     body = {
         "pupil_ids": [school["young"], school["older"]],

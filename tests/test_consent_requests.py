@@ -14,11 +14,11 @@ import pytest
 
 from core import clock
 from scheduler.runner import run_job
-from tests.builders import message, request_body
+from tests.builders import CLAIRE, guardian_with_email, message, request_body
 from tests.conftest import assert_problem
 from tests.mail import MANAGER, OWNER, text
 
-CLAIRE, GRAN = "claire@home.example.org", "gran@home.example.org"
+GRAN = "gran@home.example.org"
 LINK = re.compile(r"(/consent/[A-Za-z0-9_\-]+)")
 
 
@@ -27,21 +27,10 @@ def approved(client, world, school):  # type: ignore[no-untyped-def]
     """An approved contact with the 14-year-old (needs consent) and the 17-year-old; the
     14-year-old's mother and grandmother, with email addresses, only the mother with parental
     responsibility."""
-    # The builders' guardians have no email address (so they cannot be asked online); these
-    # two have, one of them without parental responsibility.
     for name, email, responsible in (("Claire Lewis", CLAIRE, True), ("Gran Lewis", GRAN, False)):
-        added = client.post(
-            f"/pupils/{school['young']}/guardians",
-            json={
-                "name": name,
-                "relationship": "mother" if responsible else "grandmother",
-                "email": email,
-                "has_parental_responsibility": responsible,
-            },
-            headers=world.auth("admin"),
+        school[email] = guardian_with_email(
+            client, world, school, name=name, email=email, responsible=responsible
         )
-        assert added.status_code == 201, added.text
-        school[email] = added.json()["id"]
     cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
         "id"
     ]

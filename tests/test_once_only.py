@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from consent.requests import digest
-from tests.builders import message, request_body, today
+from tests.builders import guardian_with_email, message, request_body, today
 from tests.test_staff_client import Server
 
 TRIALS = 6
@@ -258,21 +258,8 @@ def test_two_discussions_of_one_incident_at_once(server, client, world, school, 
     trials(one)
 
 
-def _guardian_with_email(client, world, school) -> None:  # type: ignore[no-untyped-def]
-    client.post(
-        f"/pupils/{school['young']}/guardians",
-        json={
-            "name": "Claire Lewis",
-            "relationship": "mother",
-            "email": "claire@home.example.org",
-            "has_parental_responsibility": True,
-        },
-        headers=world.auth("admin"),
-    )
-
-
 def test_two_people_asking_parents_for_consent_at_once(server, client, world, school, db):
-    _guardian_with_email(client, world, school)
+    guardian_with_email(client, world, school)
 
     def one() -> None:
         cid = _approved(client, world, school)
@@ -295,7 +282,7 @@ def test_two_people_asking_parents_for_consent_at_once(server, client, world, sc
 
 
 def test_a_parent_answering_twice_at_once(server, client, world, school, db):
-    _guardian_with_email(client, world, school)
+    guardian_with_email(client, world, school)
 
     def one() -> None:
         cid = _approved(client, world, school)

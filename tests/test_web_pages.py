@@ -17,7 +17,7 @@ import pytest
 from core import clock
 from scheduler.runner import run_job
 from tests.browser import serious_violations
-from tests.builders import INCIDENT, enrol, message, request_body
+from tests.builders import CLAIRE, INCIDENT, enrol, guardian_with_email, message, request_body
 from tests.conftest import PASSWORD
 from tests.mail import text
 
@@ -343,24 +343,14 @@ def test_a_line_manager_records_the_discussion_of_an_incident(client, world, sch
 def test_a_parent_gives_consent_on_a_phone(
     client, world, school, db, mail_settings, mail_server, browse
 ):
-    added = client.post(
-        f"/pupils/{school['young']}/guardians",
-        json={
-            "name": "Claire Lewis",
-            "relationship": "mother",
-            "email": "claire@home.example.org",
-            "has_parental_responsibility": True,
-        },
-        headers=world.auth("admin"),
-    )
-    assert added.status_code == 201
+    guardian_with_email(client, world, school)
     cid = approved_contact(client, world, school)
     assert (
         client.post(f"/contacts/{cid}/consent-requests", headers=world.auth("admin")).status_code
         == 201
     )
     run_job("outbox", db, mail_settings, clock.now())
-    [email] = mail_server.inbox.to("claire@home.example.org")
+    [email] = mail_server.inbox.to(CLAIRE)
     link = text(email).split("/consent/", 1)[1].split()[0]
     page = browse(phone=True)
     page.goto(f"/consent/{link}")
