@@ -145,7 +145,7 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords, at: date
         if mfa.required(frozenset(roles), settings):
             account = session.get(Staff, created.id)
             assert account is not None
-            mfa.seed(session, staff=account, secret=DEMO_TOTP_SECRET, at=at)
+            mfa.seed(session, staff=account, secret=DEMO_TOTP_SECRET, settings=settings, at=at)
     for slug, rows in PUPILS.items():
         for given, family, ref, (years, months), guardian, relation in rows:
             pupil = create_pupil(

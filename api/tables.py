@@ -10,6 +10,7 @@ from core import accounts as _accounts  # noqa: F401
 from core import audit as _audit  # noqa: F401
 from core import auth as _auth  # noqa: F401
 from core import checkpoints as _checkpoints  # noqa: F401
+from core import devices as _devices  # noqa: F401
 from core import idempotency as _idempotency  # noqa: F401
 from core import jobruns as _jobruns  # noqa: F401
 from core import mfa as _mfa  # noqa: F401

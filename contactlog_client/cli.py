@@ -20,7 +20,13 @@ from contactlog_client.http import (
     SecondFactorRequired,
     Unreachable,
 )
-from contactlog_client.store import Credentials, Queue, QueuedEntry
+from contactlog_client.store import (
+    Credentials,
+    Queue,
+    QueuedEntry,
+    device_token,
+    keep_device_token,
+)
 
 
 @app.command()
@@ -56,11 +62,13 @@ def login(
         password = _ask_password()
     api = Api(server)
     form = {"username": email, "password": password, **({"otp": otp} if otp else {})}
+    if known := device_token(server, email):
+        form["device_token"] = known
     try:
         answer = api.request("POST", "/auth/token", data=form)
     except SecondFactorRequired:
         if otp:
-            raise fail(Refused("The code is not right, or was used already.")) from None
+            raise fail(Refused("The email, password or code is incorrect.")) from None
         form["otp"] = str(typer.prompt("Code from your authenticator app"))
         answer = run(lambda: api.request("POST", "/auth/token", data=form))
     except ClientError as exc:
@@ -70,6 +78,8 @@ def login(
             "Your account must use a second factor before anything else: set it up with "
             "`contactlog mfa`, then sign in again."
         )
+    if answer.get("device_token"):
+        keep_device_token(server, email, answer["device_token"])
     previous = Credentials.load()
     kept_device = device or (previous.device if previous and previous.email == email else None)
     Credentials(server=server, email=email, token=answer["access_token"], device=kept_device).save()

@@ -55,6 +55,31 @@ class Credentials:
         (config_dir() / "credentials.json").unlink(missing_ok=True)
 
 
+def device_token(server: str, email: str) -> str | None:
+    """The token this computer was given the last time it signed in to this account: sent with
+    the next sign-in, so that others' failed tries never lock this computer out. It outlives
+    `contactlog logout`, as a browser's device cookie does."""
+    path = config_dir() / "devices.json"
+    try:
+        known = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        return None
+    found = known.get(f"{server} {email.strip().lower()}") if isinstance(known, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def keep_device_token(server: str, email: str, token: str) -> None:
+    path = config_dir() / "devices.json"
+    try:
+        known = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    known[f"{server} {email.strip().lower()}"] = token
+    _write_private(path, json.dumps(known, indent=2))
+
+
 @dataclass
 class QueuedEntry:
     """A message that could not be sent yet; it keeps its key, so sending it twice is harmless."""

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
-from core import mfa, throttle
+from core import devices, mfa, throttle
 from core.db import table_of
 from core.directory.models import Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
@@ -26,11 +26,19 @@ class IssuedToken:
     expires_in: int
     token_type: str = "bearer"
     enrol_only: bool = False
+    # The device's token (core/devices.py): kept by the browser or the staff client, brought to
+    # the next sign-in, so that others' failures never lock this device out.
+    device_token: str | None = None
+
+
+# One answer for a wrong email, a wrong password and a wrong code: which part was wrong is
+# exactly what someone guessing a DSL's password wants to hear.
+REFUSED = "The email, password or code is incorrect."
 
 
 @dataclass(frozen=True)
 class SignInRefused:
-    detail: str = "The email or password is incorrect."
+    detail: str = REFUSED
 
 
 @dataclass(frozen=True)
@@ -41,12 +49,23 @@ class SecondFactorNeeded:
     )
 
 
+def _waiting(
+    session: Session, checks: list[tuple[str, str]], at: datetime
+) -> TooManyAttempts | None:
+    for key, detail in checks:
+        wait = throttle.wait_seconds(session, key, at)
+        if wait:
+            return TooManyAttempts(detail, retry_after=wait)
+    return None
+
+
 def sign_in(
     *,
     session: Session,
     email: str,
     password: str,
     otp: str | None = None,
+    device: str | None = None,
     client: str,
     passwords: Passwords,
     tokens: TokenService,
@@ -54,54 +73,100 @@ def sign_in(
     at: datetime,
 ) -> IssuedToken | SignInRefused | SecondFactorNeeded:
     """Check an email, password and (where the account has one) second factor from one client
-    address; a refusal is returned, not raised, so that its count is kept. See `core.throttle`.
+    address and, if it brings one, a device token; a refusal is returned, not raised, so that
+    its count is kept. See `core.throttle` and `core.devices`.
+
+    - A device that signed in to this account before is judged on its own failures only.
+    - Any other is limited per address, per address and account, and per account.
+    - Past a limit, only the right password with the account's right second factor signs in;
+      everything else waits, and the answer never says which part was wrong.
+    - For an account with a second factor, a sign-in without a code is answered "code needed"
+      whether or not the password was right, and counted either way.
 
     An account whose roles need a second factor and has none gets a token that can only enrol
     one (`POST /me/mfa`)."""
     keys = throttle.Keys.of(email, client)
-    checks = [
-        (keys.client, "Too many failed sign-ins from this address; wait before trying again."),
-        (keys.pair, "Too many failed sign-ins for this account; wait before trying again."),
-    ]
-    if not otp:
-        # Others' failures never lock the owner out when the second factor comes along; with
-        # a password alone, the account waits (checked before hashing, so that no answer
-        # says whether the password was right).
-        checks.append(
-            (keys.account, "Many failed sign-ins for this account; wait, or add your code.")
-        )
-    for key, detail in checks:
-        wait = throttle.wait_seconds(session, key, at)
-        if wait:
-            raise TooManyAttempts(detail, retry_after=wait)
     staff = session.exec(select(Staff).where(Staff.email == email.strip().lower())).first()
-    valid = passwords.verify(password, staff.password_hash if staff else None)
-    refused: SignInRefused | SecondFactorNeeded | None = None
-    if staff is None or not valid or not staff.is_active:
-        refused = SignInRefused()
+    trusted = (
+        devices.recognise(
+            session,
+            staff_id=staff.id,
+            generation=staff.token_generation,
+            token=device,
+            settings=settings,
+            at=at,
+        )
+        if staff is not None and staff.id is not None
+        else None
+    )
+    counted: list[tuple[str, int]]
+    if trusted is not None:
+        device_key = throttle.device_key(trusted.id or 0)
+        checks = [(device_key, "Too many failed sign-ins on this device; wait before trying.")]
+        counted = [(device_key, settings.signin_free_failures)]
     else:
-        assert staff.id is not None
-        has_factor = mfa.enrolled(session, staff.id)
-        if has_factor:
-            if not otp:
-                return SecondFactorNeeded()  # the password was right: nothing to count
-            if not mfa.check(session, staff_id=staff.id, code=otp, at=at):
-                refused = SecondFactorNeeded("The code is not right, or was used already.")
-    if refused is not None:
-        for key, free in (
+        checks = [
+            (keys.client, "Too many failed sign-ins from this address; wait before trying again."),
+            (keys.pair, "Too many failed sign-ins for this account; wait before trying again."),
+            (keys.account, "Many failed sign-ins for this account; wait, or add your code."),
+        ]
+        counted = [
             (keys.pair, settings.signin_free_failures),
             (keys.client, settings.signin_client_free_failures),
             (keys.account, settings.signin_account_free_failures),
-        ):
-            throttle.record_failure(session, key, free=free, settings=settings, at=at)
-        return refused
+        ]
+    blocked = _waiting(session, checks, at)
+    if blocked is not None and not otp:
+        raise blocked  # before hashing, so that no answer says whether the password was right
+    valid = passwords.verify(password, staff.password_hash if staff else None)
+    usable = staff is not None and staff.is_active and staff.id is not None
+    has_factor = usable and mfa.enrolled(session, staff.id)  # type: ignore[union-attr,arg-type]
+    if blocked is not None:
+        # Others' failures never refuse the owner's password with the owner's code; a password
+        # alone (or any code on an account without a factor) waits like everything else.
+        if not (valid and has_factor and _code_right(session, staff, otp, settings, at)):
+            raise blocked
+    else:
+        refusal: SignInRefused | SecondFactorNeeded | None = None
+        if not usable or (not valid and not has_factor):
+            refusal = SignInRefused()
+        elif not otp and has_factor:
+            refusal = SecondFactorNeeded()
+        elif not valid or (has_factor and not _code_right(session, staff, otp, settings, at)):
+            refusal = SignInRefused()
+        if refusal is not None:
+            for key, free in counted:
+                throttle.record_failure(session, key, free=free, settings=settings, at=at)
+            return refusal
     assert staff is not None and staff.id is not None
     throttle.forget(session, keys.pair)
+    if trusted is not None:
+        devices.renew(session, trusted, settings=settings, at=at)
+        device_token = device
+    else:
+        device_token = devices.trust(
+            session,
+            staff_id=staff.id,
+            generation=staff.token_generation,
+            settings=settings,
+            at=at,
+        )
     enrol_only = not has_factor and mfa.required(roles_of(session, staff.id), settings)
     token, lifetime = tokens.issue(
         staff_id=staff.id, generation=staff.token_generation, at=at, enrol_only=enrol_only
     )
-    return IssuedToken(access_token=token, expires_in=lifetime, enrol_only=enrol_only)
+    return IssuedToken(
+        access_token=token, expires_in=lifetime, enrol_only=enrol_only, device_token=device_token
+    )
+
+
+def _code_right(
+    session: Session, staff: Staff | None, otp: str | None, settings: Settings, at: datetime
+) -> bool:
+    assert staff is not None and staff.id is not None
+    return bool(otp) and mfa.check(
+        session, staff_id=staff.id, code=otp or "", settings=settings, at=at
+    )
 
 
 def revoke_tokens(*, session: Session, actor: Principal) -> None:

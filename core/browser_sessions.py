@@ -1,10 +1,10 @@
-"""Browser sessions for the web pages: a random cookie whose hash is kept, bound to the sign-in's
-generation so that revoking sign-ins or deactivating the account ends it at once, as it does a
-token; it lapses after a short idle time, and signing out ends it. Each holds its form token."""
+"""Browser sessions for the web pages: a random cookie whose keyed hash is kept (core/keys.py),
+bound to the sign-in's generation so that revoking sign-ins or deactivating the account ends it
+at once, as it does a token; it lapses after a short idle time, and signing out ends it. Each
+holds its form token."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from core import keys
 from core.auth import principal_of
 from core.db import UTCDateTime
 from core.errors import Unauthorized
@@ -41,18 +42,26 @@ class BrowserSession(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _digest(settings: Settings, token: str) -> str:
+    # Keyed with a key outside the database: a row written by hand for someone, with the hash
+    # of a cookie of the writer's choosing, matches no cookie at all.
+    return keys.of(settings).token_hash("browser session", token)
 
 
 def start(
-    *, session: Session, staff_id: int, generation: int, at: datetime, enrol_only: bool = False
+    *,
+    session: Session,
+    staff_id: int,
+    generation: int,
+    settings: Settings,
+    at: datetime,
+    enrol_only: bool = False,
 ) -> str:
-    """A new session after a sign-in; the cookie's value, which is stored only hashed."""
+    """A new session after a sign-in; the cookie's value, which is stored only keyed."""
     token = secrets.token_urlsafe(32)
     session.add(
         BrowserSession(
-            token_hash=_digest(token),
+            token_hash=_digest(settings, token),
             staff_id=staff_id,
             generation=generation,
             form_token=secrets.token_urlsafe(32),
@@ -76,7 +85,7 @@ def resume(*, session: Session, token: str | None, settings: Settings, at: datet
     if not token:
         raise Unauthorized("Sign in first.")
     found = session.exec(
-        select(BrowserSession).where(BrowserSession.token_hash == _digest(token))
+        select(BrowserSession).where(BrowserSession.token_hash == _digest(settings, token))
     ).first()
     if (
         found is None
@@ -99,13 +108,13 @@ def form_token_matches(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode(), given.encode())
 
 
-def end(*, session: Session, token: str | None, at: datetime) -> None:
+def end(*, session: Session, token: str | None, settings: Settings, at: datetime) -> None:
     """Sign out: this session ends now (others, on other devices, go on)."""
     if token:
         session.execute(
             update(BrowserSession)
             .where(
-                col(BrowserSession.token_hash) == _digest(token),
+                col(BrowserSession.token_hash) == _digest(settings, token),
                 col(BrowserSession.ended_at).is_(None),
             )
             .values(ended_at=at)

@@ -20,7 +20,7 @@ import segno
 from sqlalchemy import Column, ForeignKey, Integer, delete, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core import audit, once
+from core import audit, keys, once
 from core.db import UTCDateTime
 from core.directory.models import Role, Staff
 from core.errors import Conflict, RuleBroken
@@ -39,8 +39,9 @@ class SecondFactor(SQLModel, table=True):
     staff_id: int = Field(
         sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
     )
-    # The shared TOTP secret; the authenticator app holds the other copy.
-    secret: str = Field(max_length=64)
+    # The shared TOTP secret, encrypted under a key held outside the database (core/keys.py)
+    # and bound to its owner; the authenticator app holds the other copy.
+    secret: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The last time step whose code was accepted: a code is never accepted twice.
@@ -76,7 +77,20 @@ def enrolled(session: Session, staff_id: int) -> bool:
     return factor is not None and factor.confirmed_at is not None
 
 
-def begin(session: Session, *, staff: Staff, issuer: str, at: datetime) -> Enrolment:
+def _sealed(settings: Settings, staff_id: int, secret: str) -> str:
+    return keys.of(settings).encrypt(secret, bound_to=f"second_factor:{staff_id}")
+
+
+def _secret(settings: Settings, factor: SecondFactor) -> str | None:
+    """The plain secret, or None when no key of this deployment opens it (a row written or
+    copied by hand): that factor accepts no code."""
+    try:
+        return keys.of(settings).decrypt(factor.secret, bound_to=f"second_factor:{factor.staff_id}")
+    except keys.SecretUnreadable:
+        return None
+
+
+def begin(session: Session, *, staff: Staff, settings: Settings, at: datetime) -> Enrolment:
     """A new secret to add to an authenticator app; it counts once a first code confirms it."""
     assert staff.id is not None
     factor = session.get(SecondFactor, staff.id)
@@ -85,14 +99,15 @@ def begin(session: Session, *, staff: Staff, issuer: str, at: datetime) -> Enrol
             "A second factor is already set up; to replace it, ask an admin to reset it."
         )
     secret = pyotp.random_base32()
+    stored = _sealed(settings, staff.id, secret)
     if factor is None:
-        session.add(SecondFactor(staff_id=staff.id, secret=secret, created_at=at))
+        session.add(SecondFactor(staff_id=staff.id, secret=stored, created_at=at))
     else:
-        factor.secret, factor.created_at, factor.last_step = secret, at, 0
+        factor.secret, factor.created_at, factor.last_step = stored, at, 0
         session.add(factor)
     session.flush()
     uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
-        name=staff.email, issuer_name=issuer
+        name=staff.email, issuer_name=settings.mfa_issuer
     )
     svg = segno.make(uri, error="m").svg_inline(scale=4, title="Scan with your authenticator app")
     return Enrolment(secret=secret, otpauth_uri=uri, qr_svg=svg)
@@ -107,7 +122,7 @@ def _normal(code: str) -> str:
 
 
 def confirm(
-    session: Session, *, actor: Principal, staff: Staff, code: str, at: datetime
+    session: Session, *, actor: Principal, staff: Staff, code: str, settings: Settings, at: datetime
 ) -> list[str]:
     """The first code proves the app holds the secret; the answer is the recovery codes, shown
     this once (only their hashes are kept)."""
@@ -117,7 +132,7 @@ def confirm(
         raise RuleBroken("Start with POST /me/mfa to get a secret for your authenticator app.")
     if factor.confirmed_at is not None:
         raise Conflict("The second factor is already confirmed.")
-    if not _accept_totp(session, factor, code, at):
+    if not _accept_totp(session, factor, code, settings, at):
         raise RuleBroken("That code is not right; check the time on your phone and try again.")
     factor.confirmed_at = at
     session.add(factor)
@@ -138,11 +153,14 @@ def confirm(
     return codes
 
 
-def _accept_totp(session: Session, factor: SecondFactor, code: str, at: datetime) -> bool:
+def _accept_totp(
+    session: Session, factor: SecondFactor, code: str, settings: Settings, at: datetime
+) -> bool:
     digits = code.strip().replace(" ", "")
-    if not (digits.isdigit() and len(digits) == 6):
+    secret = _secret(settings, factor)
+    if secret is None or not (digits.isdigit() and len(digits) == 6):
         return False
-    totp = pyotp.TOTP(factor.secret, interval=STEP_SECONDS)
+    totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
     now_step = int(at.timestamp()) // STEP_SECONDS
     # One step either side for a phone's clock that drifts a little.
     for step in (now_step - 1, now_step, now_step + 1):
@@ -163,12 +181,12 @@ def _accept_totp(session: Session, factor: SecondFactor, code: str, at: datetime
     return False
 
 
-def check(session: Session, *, staff_id: int, code: str, at: datetime) -> bool:
+def check(session: Session, *, staff_id: int, code: str, settings: Settings, at: datetime) -> bool:
     """A current code from the app, or an unused recovery code."""
     factor = session.get(SecondFactor, staff_id)
     if factor is None or factor.confirmed_at is None:
         return False
-    if _accept_totp(session, factor, code, at):
+    if _accept_totp(session, factor, code, settings, at):
         return True
     hashed = _digest(_normal(code))
     found = session.exec(
@@ -200,11 +218,29 @@ def remove(session: Session, staff: Staff) -> None:
     session.execute(delete(SecondFactor).where(col(SecondFactor.staff_id) == staff.id))
 
 
-def seed(session: Session, *, staff: Staff, secret: str, at: datetime) -> None:
+def seed(session: Session, *, staff: Staff, secret: str, settings: Settings, at: datetime) -> None:
     """The demo's accounts: a known secret, already confirmed, so a newcomer can sign in."""
     assert staff.id is not None
-    session.add(SecondFactor(staff_id=staff.id, secret=secret, created_at=at, confirmed_at=at))
+    stored = _sealed(settings, staff.id, secret)
+    session.add(SecondFactor(staff_id=staff.id, secret=stored, created_at=at, confirmed_at=at))
     session.flush()
+
+
+def rotate(session: Session, *, settings: Settings) -> int:
+    """Every secret not under the current key is encrypted anew under it (after a new key is
+    put in place, with the old one still in OLD_SECRET_KEYS); the count of those changed.
+    A secret no key opens is left as it is: it accepts no code, and its owner re-enrols."""
+    changed = 0
+    for factor in session.exec(select(SecondFactor)).all():
+        if keys.of(settings).is_current(factor.secret):
+            continue
+        plain = _secret(settings, factor)
+        if plain is None:
+            continue
+        factor.secret = _sealed(settings, factor.staff_id, plain)
+        session.add(factor)
+        changed += 1
+    return changed
 
 
 # ---------------------------------------------------------------- the signed-in person's own
@@ -221,9 +257,12 @@ def start_enrolment(
     *, session: Session, actor: Principal, settings: Settings, at: datetime
 ) -> Enrolment:
     """My new secret, for my authenticator app."""
-    return begin(session, staff=_own_account(session, actor), issuer=settings.mfa_issuer, at=at)
+    return begin(session, staff=_own_account(session, actor), settings=settings, at=at)
 
 
-def confirm_enrolment(*, session: Session, actor: Principal, at: datetime, code: str) -> list[str]:
+def confirm_enrolment(
+    *, session: Session, actor: Principal, settings: Settings, at: datetime, code: str
+) -> list[str]:
     """My first code turns my second factor on; the answer is my recovery codes."""
-    return confirm(session, actor=actor, staff=_own_account(session, actor), code=code, at=at)
+    staff = _own_account(session, actor)
+    return confirm(session, actor=actor, staff=staff, code=code, settings=settings, at=at)

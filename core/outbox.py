@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -67,6 +68,19 @@ class OutboxEmailPublic(SQLModel):
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
+
+
+# A one-time link's secret: a path segment of 32 or more URL-safe characters (every token this
+# deployment mails is 43). Nothing else an email says looks like it.
+_ONE_TIME_SECRET = re.compile(r"(?<=/)[A-Za-z0-9_-]{32,}(?=[\s\"'<>)]|$)")
+SPENT = "(link-removed-once-sent)"
+
+
+def spent(body: str) -> str:
+    """The body as kept once its email is out of the outbox's hands: every one-time link's
+    secret replaced, so a copy of the database cannot give a parent's consent or take over an
+    invitation (the links' hashes exist to prevent exactly that)."""
+    return _ONE_TIME_SECRET.sub(SPENT, body)
 
 
 def enqueue(

@@ -175,6 +175,24 @@ class Settings(BaseSettings):
     # for a trust with millions of entries, which may prefer a longer interval.
     chain_check_hours: int = Field(default=1, ge=1, le=24)
 
+    # The key that keys stored session and device tokens and encrypts second-factor secrets
+    # (core/keys.py): held outside the database, so a copy of it can neither sign anyone in nor
+    # generate their codes. Default: secret-key in DATA_DIR, made on first use. To rotate, put
+    # the new key here and the old one in OLD_SECRET_KEYS, run `contactlog keys rotate`, then
+    # drop the old one (browser sessions and trusted devices made under it end).
+    secret_key: str = ""
+    old_secret_keys: list[str] = Field(default_factory=list)
+    # The credential Prometheus scrapes /metrics with (a bearer token). Default: metrics-token
+    # in DATA_DIR, made on first use; /metrics answers nobody without it.
+    metrics_token: str = ""
+    # Retention never redacts a contact or incident made less than this long ago, whatever the
+    # policy or the dates say (no lawful period is that short): a run that would is refused,
+    # and the trust's administrators and DPO are told (contacts/retention).
+    retention_floor_years: int = Field(default=5, ge=1, le=24)
+    # A device that signed in before keeps signing in whatever others try (core/throttle.py):
+    # its cookie (pages) or device token (the staff client) lasts this many days.
+    trusted_device_days: int = Field(default=180, ge=1, le=730)
+
     # Logs: plain lines, or one JSON object a line for a log collector.
     log_format: Literal["text", "json"] = "text"
     # /readyz fails when no scheduled job has run to the end for this long (0: not checked).
@@ -211,6 +229,15 @@ class Settings(BaseSettings):
                 raise ValueError("CONTACTLOG_DATABASE_URL must be set in production")
         return self
 
+    @model_validator(mode="after")
+    def _floor_below_every_period(self) -> Settings:
+        if self.retention_floor_years >= self.retention_closed_contact_years:
+            raise ValueError(
+                "CONTACTLOG_RETENTION_FLOOR_YEARS must be shorter than every retention period "
+                f"(the shortest is {self.retention_closed_contact_years} years)"
+            )
+        return self
+
     @property
     def checkpoint_key_path(self) -> Path:
         return self.checkpoint_key_file or self.data_dir / "checkpoint-key.pem"
@@ -236,17 +263,28 @@ class Settings(BaseSettings):
     @cached_property
     def signing_secret(self) -> str:
         """The JWT secret; in development one is generated once and kept in the data folder."""
-        if self.jwt_secret:
-            return self.jwt_secret
-        path = self.data_dir / "jwt-secret"
+        return self.jwt_secret or self.secret_file("jwt-secret")
+
+    @cached_property
+    def stored_secret_key(self) -> str:
+        """The key of core/keys.py: the setting, or one generated once in the data folder."""
+        return self.secret_key or self.secret_file("secret-key")
+
+    @cached_property
+    def scrape_credential(self) -> str:
+        return self.metrics_token or self.secret_file("metrics-token")
+
+    def secret_file(self, name: str) -> str:
+        """A random secret kept in a file of the data folder, made on first use."""
+        path = self.data_dir / name
         if path.exists():
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(48)
-        # Written whole to a file of its own (owner-only: it signs every token), then moved into
-        # place in one step, so that a process starting at that moment never reads it empty.
-        # Of two processes generating at once, the first to arrive wins and both use its key.
-        fd, temporary = tempfile.mkstemp(dir=self.data_dir, prefix=".jwt-secret-")
+        # Written whole to a file of its own (owner-only: it is a key), then moved into place
+        # in one step, so that a process starting at that moment never reads it empty. Of two
+        # processes generating at once, the first to arrive wins and both use its value.
+        fd, temporary = tempfile.mkstemp(dir=self.data_dir, prefix=f".{name}-")
         try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(value)

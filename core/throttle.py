@@ -5,8 +5,9 @@ Failures are counted three ways, each in a window that starts again after a quie
 - one client address trying any accounts (a spray from one place): past many, it waits;
 - one account from anywhere: past many, a password alone is not enough until it clears, but a
   password with the account's second factor still signs in.
-So nobody locks the DSL out by knowing her email: her own address and her second factor get her
-in whatever others have tried. Counts live in the database, shared by every API process, keyed
+So nobody locks the DSL out by knowing her email: a device she signed in from before is judged on
+its own failures only (core/devices.py), and her password with her second factor gets her in
+whatever others have tried. Counts live in the database, shared by every API process, keyed
 by hashes (a throttle needs to recognise an account or an address, never to read it).
 """
 
@@ -54,6 +55,11 @@ class Keys:
             client=_hashed("client", client),
             account=_hashed("account", account),
         )
+
+
+def device_key(device_id: int) -> str:
+    """Failures on one trusted device (core/devices.py), which only that device's count limits."""
+    return _hashed("device", str(device_id))
 
 
 def wait_seconds(session: Session, key: str, at: datetime) -> int:

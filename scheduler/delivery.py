@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 
 from core.db import Database
 from core.directory.models import Role, School
-from core.outbox import OutboxEmail, OutboxState, abandoned, claim, still_held
+from core.outbox import OutboxEmail, OutboxState, abandoned, claim, spent, still_held
 from core.settings import Settings
 from scheduler import emails
 from scheduler.mailer import MailerUnavailable, SmtpMailer
@@ -106,7 +106,13 @@ def _mark_sent(
         marked = session.execute(
             update(OutboxEmail)
             .where(still_held(email))
-            .values(state=OutboxState.sent, sent_at=at, lease_until=None, claim_id=None)
+            .values(
+                state=OutboxState.sent,
+                sent_at=at,
+                lease_until=None,
+                claim_id=None,
+                body=spent(email.body),
+            )
         )
         if marked.rowcount != 1:  # type: ignore[attr-defined]
             return False
@@ -198,6 +204,7 @@ def _failed_attempt(
         email.next_attempt_at = at + _retry_delay(email.attempts, settings)
         return
     email.state = OutboxState.failed
+    email.body = spent(email.body)  # never to be sent now: its links need not live here
     if email.kind == "delivery_failed":
         return  # never a chain of failure notices about failure notices
     school = session.get(School, email.school_id) if email.school_id else None

@@ -18,7 +18,7 @@ from contacts.models import (
     Message,
 )
 from contacts.sweeps import end_contacts_past_their_end_date, end_for_leavers
-from core import throttle
+from core import devices, throttle
 from core.db import Database
 from core.directory.models import Role, School, Staff
 from core.settings import Settings
@@ -180,9 +180,10 @@ def _chase(session: Session, contact_id: int, settings: Settings, at: datetime) 
 
 
 def housekeeping(db: Database, settings: Settings, at: datetime) -> int:
-    """Sign-in counts whose window has passed and that block nothing are removed."""
+    """Sign-in counts whose window has passed and that block nothing are removed, and trusted
+    devices past their time are forgotten."""
     with db.transaction() as session:
-        return throttle.prune(session, at=at, settings=settings)
+        return throttle.prune(session, at=at, settings=settings) + devices.prune(session, at=at)
 
 
 Job = Callable[[Database, Settings, datetime], int]

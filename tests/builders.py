@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +21,7 @@ from core.directory.staff import create_staff
 from core.principal import Principal
 from core.security import Passwords, TokenService
 from core.settings import Settings
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, test_settings
 
 
 @dataclass
@@ -116,7 +117,8 @@ def enrol(db: Database, staff_id: int) -> str:
     with db.transaction() as session:
         staff = session.get(Staff, staff_id)
         assert staff is not None
-        mfa.seed(session, staff=staff, secret=secret, at=clock.now())
+        keyed = test_settings(Path("unused"))  # the suite's key outside the database
+        mfa.seed(session, staff=staff, secret=secret, settings=keyed, at=clock.now())
     return secret
 
 

@@ -30,6 +30,7 @@ POSTGRES_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PASSWORD = "correct horse battery staple"
+TEST_SECRET_KEY = "test-secret-key-for-stored-tokens-and-second-factor-secrets"
 _postgres_skipped: list[str] = []
 
 
@@ -47,6 +48,8 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         "environment": "development",
         "data_dir": data_dir,
         "jwt_secret": "test-signing-secret-" + "x" * 32,
+        # The key outside the database (core/keys.py), known so that builders can seed secrets.
+        "secret_key": TEST_SECRET_KEY,
         # Real argon2, at the lowest cost, so hundreds of accounts hash in seconds.
         "password_time_cost": 1,
         "password_memory_kib": 64,

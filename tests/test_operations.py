@@ -24,7 +24,8 @@ def test_metrics_name_routes_not_paths_and_read_the_backlog(client, world, schoo
     ]
     client.get(f"/contacts/{cid}", headers=world.auth("owner"))
     run_job("approvals", db, settings, clock.now() + timedelta(days=2))  # queues an email
-    text = client.get("/metrics").text
+    scrape = {"Authorization": f"Bearer {settings.scrape_credential}"}
+    text = client.get("/metrics", headers=scrape).text
     assert (
         'contactlog_http_requests_total{method="GET",route="/contacts/{contact_id}",status="200"}'
         in text
@@ -33,6 +34,21 @@ def test_metrics_name_routes_not_paths_and_read_the_backlog(client, world, schoo
     assert 'contactlog_outbox_backlog{state="pending"} 1.0' in text
     assert 'contactlog_job_runs_total{job="approvals"} 1.0' in text
     assert "contactlog_outbox_oldest_pending_seconds" in text
+
+
+def test_metrics_answer_only_the_scrape_credential(client, world, settings):
+    """A teacher under investigation must not watch /legal-holds/{id}/release appear."""
+    for headers in (
+        {},
+        world.auth("dsl"),  # a person's token is not the scrape credential
+        {"Authorization": "Bearer not-the-credential"},
+        {"Authorization": f"Basic {settings.scrape_credential}"},
+    ):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 401
+        assert "contactlog_http_requests" not in refused.text
+    scrape = {"Authorization": f"Bearer {settings.scrape_credential}"}
+    assert "contactlog_http_requests" in client.get("/metrics", headers=scrape).text
 
 
 def test_readiness_fails_when_the_scheduler_has_stopped(db, settings, app):

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from contactlog_client.cli import app as client_cli
 from tests.builders import enrol, today
-from tests.conftest import PASSWORD, count_rows
+from tests.conftest import PASSWORD, TEST_SECRET_KEY, count_rows
 from tests.mail import free_port
 
 runner = CliRunner()
@@ -35,6 +35,8 @@ class Server:
             "CONTACTLOG_DATABASE_URL": database_url,
             "CONTACTLOG_DATA_DIR": data_dir,
             "CONTACTLOG_JWT_SECRET": "client-test-secret-" + "z" * 32,
+            # The suite's key outside the database, with which builders seed second factors.
+            "CONTACTLOG_SECRET_KEY": TEST_SECRET_KEY,
             "CONTACTLOG_SCHEDULER_IN_PROCESS": "false",
             "CONTACTLOG_PASSWORD_TIME_COST": "1",
             "CONTACTLOG_PASSWORD_MEMORY_KIB": "64",

@@ -4,11 +4,14 @@ the API; and pages that only DSLs or admins use are refused to everyone else."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from api.web.acting import COOKIE
 from core import browser_sessions, clock
 from tests.builders import PEOPLE, message, request_body
+from tests.conftest import test_settings
 
 
 @pytest.fixture
@@ -23,7 +26,11 @@ def as_person(client, db, world, who: str) -> None:  # type: ignore[no-untyped-d
     """A browser session for `who`, as a full sign-in would have made it."""
     with db.transaction() as session:
         token = browser_sessions.start(
-            session=session, staff_id=world.ids[who], generation=0, at=clock.now()
+            session=session,
+            staff_id=world.ids[who],
+            generation=0,
+            settings=test_settings(Path("unused")),
+            at=clock.now(),
         )
     client.cookies.clear()
     client.cookies.set(COOKIE, token)

@@ -65,7 +65,7 @@ def test_a_teacher_signs_in_and_the_cookie_is_locked_down(client, world):
 def test_a_wrong_password_is_refused_in_a_sentence_and_counted(client, world):
     refused = sign_in(client, "owner@a.example.org", password="not the password")
     assert refused.status_code == 401
-    assert "The email or password is incorrect." in refused.text
+    assert "The email, password or code is incorrect." in refused.text
     assert "Traceback" not in refused.text
 
 

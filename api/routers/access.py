@@ -45,7 +45,11 @@ def begin_enrolment(acting: ActingDep) -> EnrolmentPublic:
 def confirm_enrolment(body: CodeCreate, acting: ActingDep) -> RecoveryCodesPublic:
     """The first code from the app turns the second factor on; then sign in again with a code."""
     codes = mfa.confirm_enrolment(
-        session=acting.session, actor=acting.actor, at=acting.at, code=body.code
+        session=acting.session,
+        actor=acting.actor,
+        settings=acting.settings,
+        at=acting.at,
+        code=body.code,
     )
     return RecoveryCodesPublic(recovery_codes=codes)
 

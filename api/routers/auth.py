@@ -28,6 +28,9 @@ class TokenPublic(BaseModel):
     expires_in: int
     # True when the account must enrol a second factor first: the token can only do that.
     enrol_only: bool = False
+    # Keep it and send it with the next sign-in (`device_token`): others' failed sign-ins then
+    # never lock this device out.
+    device_token: str | None = None
 
 
 class MePublic(BaseModel):
@@ -52,6 +55,10 @@ def issue_token(
         str | None,
         Form(max_length=64, description="The code from your authenticator app, or a recovery code"),
     ] = None,
+    device_token: Annotated[
+        str | None,
+        Form(max_length=100, description="The device token an earlier sign-in answered"),
+    ] = None,
     *,
     request: Request,
     session: SessionDep,
@@ -70,6 +77,7 @@ def issue_token(
         email=form.username,
         password=form.password,
         otp=otp,
+        device=device_token,
         client=request.client.host if request.client else "unknown",
         passwords=passwords,
         tokens=tokens,
@@ -88,6 +96,7 @@ def issue_token(
         token_type=outcome.token_type,
         expires_in=outcome.expires_in,
         enrol_only=outcome.enrol_only,
+        device_token=outcome.device_token,
     )
 
 

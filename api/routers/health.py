@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 from typing import cast
 
@@ -60,7 +61,18 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "schema": revision, "scheduler_ran_at": ran})
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={401: {"description": "Without the scrape credential"}},
+)
 def metrics(request: Request) -> Response:
-    """Prometheus metrics: requests by route, the outbox's backlog, each job's runs."""
+    """Prometheus metrics: requests by route, the outbox's backlog, each job's runs — for the
+    operators' Prometheus only (`Authorization: Bearer <METRICS_TOKEN>`): when a route was first
+    used (a hold released, an evidence pack taken) is itself something a subject must not see."""
+    settings: Settings = request.app.state.settings
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = settings.scrape_credential
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+        return problem(401, "Metrics are served with the scrape credential only.")
     return cast(Response, request.app.state.metrics.response())

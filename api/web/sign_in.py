@@ -15,7 +15,7 @@ from api.deps import PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.routing import UnitOfWorkRoute
 from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE, PageDep
 from api.web.render import page, page_for, see_other
-from core import browser_sessions, clock, mfa
+from core import browser_sessions, clock, devices, mfa
 from core.auth import IssuedToken, SecondFactorNeeded, sign_in
 from core.settings import Settings
 
@@ -72,16 +72,15 @@ def sign_in_form(
         email=email,
         password=password,
         otp=code.strip() or None,
+        device=request.cookies.get(devices.COOKIE),
         client=request.client.host if request.client else "unknown",
         passwords=passwords,
         tokens=tokens,
         settings=settings,
         at=at,
     )
-    if isinstance(outcome, SecondFactorNeeded):
-        asked = outcome == SecondFactorNeeded()  # the password was right; no code was given
-        said = ASK_FOR_CODE if asked else outcome.detail
-        return _form(settings, problem=said, email=email, status=401)
+    if isinstance(outcome, SecondFactorNeeded):  # said whether or not the password was right
+        return _form(settings, problem=ASK_FOR_CODE, email=email, status=401)
     if not isinstance(outcome, IssuedToken):
         return _form(settings, problem=outcome.detail, email=email, status=401)
     claims = tokens.read(outcome.access_token)
@@ -89,12 +88,16 @@ def sign_in_form(
         session=session,
         staff_id=claims.staff_id,
         generation=claims.generation,
+        settings=settings,
         at=at,
         enrol_only=outcome.enrol_only,
     )
     # An account that must have a second factor and has none sets one up before anything else.
     home = see_other(SECOND_FACTOR_PAGE if outcome.enrol_only else "/")
     _cookie(home, COOKIE, cookie, settings)
+    if outcome.device_token:
+        max_age = settings.trusted_device_days * 24 * 3600
+        _cookie(home, devices.COOKIE, outcome.device_token, settings, max_age=max_age)
     home.delete_cookie(SIGN_IN_COOKIE, path="/")
     return home
 
@@ -104,7 +107,12 @@ def sign_out(
     request: Request, acting: PageDep, form_token: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
     acting.check_form(form_token)
-    browser_sessions.end(session=acting.session, token=request.cookies.get(COOKIE), at=acting.at)
+    browser_sessions.end(
+        session=acting.session,
+        token=request.cookies.get(COOKIE),
+        settings=acting.settings,
+        at=acting.at,
+    )
     gone = see_other("/sign-in")
     gone.delete_cookie(COOKIE, path="/")
     return gone
@@ -138,9 +146,18 @@ def confirm_second_factor(
     again with a code (this session ends)."""
     acting.check_form(form_token)
     codes = mfa.confirm_enrolment(
-        session=acting.session, actor=acting.actor, at=acting.at, code=code.strip()
+        session=acting.session,
+        actor=acting.actor,
+        settings=acting.settings,
+        at=acting.at,
+        code=code.strip(),
     )
-    browser_sessions.end(session=acting.session, token=request.cookies.get(COOKIE), at=acting.at)
+    browser_sessions.end(
+        session=acting.session,
+        token=request.cookies.get(COOKIE),
+        settings=acting.settings,
+        at=acting.at,
+    )
     shown = page("recovery_codes.html", title="Your recovery codes", codes=codes)
     shown.delete_cookie(COOKIE, path="/")
     return shown

@@ -1,6 +1,7 @@
 """Privileged changes wait for a second person: granting approver, dsl, admin or a trust role,
 marking a headteacher, changing someone's sign-in email (with a reset link, that would hand
-over their account), resetting someone's second factor.
+over their account), resetting someone's second factor — and changing a pupil's date of birth
+or leaving date once records about them exist (retention and the consent rule count from them).
 
 One admin alone could otherwise make a "puppet" approver and have it approve their own contact.
 A proposal takes effect only when someone else confirms it: another admin of the school, its
@@ -11,7 +12,7 @@ expire, and enter the change record with both names.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -21,9 +22,10 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from core import audit, mfa, once, outbox, seals
 from core.db import UTCDateTime
 from core.directory.access import get_scoped, visible_school
-from core.directory.models import TRUST_ROLES, Role, School, Staff, StaffRole
+from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff, StaffRole
 from core.errors import Conflict, Forbidden, RuleBroken
 from core.principal import Principal
+from core.seals import Kept, keep
 from core.settings import Settings
 
 # Roles that give power over others or over personal data: granting one takes two people.
@@ -33,6 +35,7 @@ PRIVILEGED = frozenset({Role.approver, Role.dsl, Role.admin, Role.trust_dsl, Rol
 class ChangeKind(StrEnum):
     grant = "grant"  # roles to add, and/or the headteacher mark
     mfa_reset = "mfa_reset"  # the person's second factor is removed, to enrol again
+    pupil_dates = "pupil_dates"  # a pupil's date of birth and/or leaving date
 
 
 class ChangeState(StrEnum):
@@ -47,12 +50,25 @@ class PendingChange(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
-    staff_id: int = Field(sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False))
+    # The member of staff concerned, or (pupil_dates) the pupil.
+    staff_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff.id"), nullable=True)
+    )
+    pupil_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=True)
+    )
     kind: str = Field(max_length=20)
     # Comma-separated roles to add; the headteacher mark as a flag.
     grant_roles: str = Field(default="", max_length=200)
     make_headteacher: bool = False
     new_email: str | None = Field(default=None, max_length=254)
+    # A pupil's dates: the values proposed, and those they replace (kept, sealed with the
+    # proposal, so the change record holds what the date was, not only that it changed).
+    new_date_of_birth: date | None = None
+    old_date_of_birth: date | None = None
+    new_left_on: date | None = None
+    old_left_on: date | None = None
+    changes_left_on: bool = False
     proposed_by_id: int | None = Field(default=None, foreign_key="staff.id")
     proposed_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
@@ -68,11 +84,17 @@ class PendingChange(SQLModel, table=True):
 class PendingChangePublic(BaseModel):
     id: int
     school_id: int
-    staff_id: int
+    staff_id: int | None
+    pupil_id: int | None = None
     kind: ChangeKind
     grant_roles: list[Role]
     make_headteacher: bool
     new_email: str | None
+    new_date_of_birth: date | None = None
+    old_date_of_birth: date | None = None
+    new_left_on: date | None = None
+    old_left_on: date | None = None
+    changes_left_on: bool = False
     proposed_by_id: int | None
     proposed_at: datetime
     expires_at: datetime
@@ -176,7 +198,72 @@ def propose(
             "make_headteacher": make_headteacher,
             "email_changes": new_email is not None,
         },
+        sealed=seals.seal(session, ("pending_change", change.id)),
     )
+    _ask_confirmers(session, change, school, f"staff account #{staff.id}", settings, at)
+    return change
+
+
+def propose_pupil_dates(
+    session: Session,
+    *,
+    actor: Principal,
+    pupil: Pupil,
+    school: School,
+    date_of_birth: date | None,
+    left_on: date | None,
+    changes_left_on: bool,
+    settings: Settings,
+    at: datetime,
+) -> PendingChange:
+    """A pupil's date of birth or leaving date, changed after records about them exist: the
+    old and new values are kept in the proposal, and nothing changes until a second person
+    confirms (one person could otherwise shorten every period that counts from them)."""
+    assert pupil.id is not None and school.id is not None
+    change = PendingChange(
+        school_id=school.id,
+        pupil_id=pupil.id,
+        kind=ChangeKind.pupil_dates,
+        new_date_of_birth=date_of_birth,
+        old_date_of_birth=pupil.date_of_birth if date_of_birth is not None else None,
+        new_left_on=left_on,
+        old_left_on=pupil.left_on if changes_left_on else None,
+        changes_left_on=changes_left_on,
+        proposed_by_id=actor.staff_id,
+        proposed_at=at,
+        expires_at=at + timedelta(hours=settings.pending_change_hours),
+    )
+    session.add(change)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action="pending_change.proposed",
+        object_type="pupil",
+        object_id=pupil.id,
+        school_id=school.id,
+        details={
+            "change_id": change.id,
+            "kind": change.kind,
+            "date_of_birth_changes": date_of_birth is not None,
+            "left_on_changes": changes_left_on,
+        },
+        sealed=seals.seal(session, ("pending_change", change.id)),
+    )
+    _ask_confirmers(session, change, school, f"pupil record #{pupil.id}", settings, at)
+    return change
+
+
+def _ask_confirmers(
+    session: Session,
+    change: PendingChange,
+    school: School,
+    whose: str,
+    settings: Settings,
+    at: datetime,
+) -> None:
+    """Everyone who may confirm it is emailed the proposal (ids only, never the values)."""
     what = _describe(change)
     for person in _confirmers(session, change, school):
         outbox.enqueue(
@@ -184,9 +271,9 @@ def propose(
             dedupe_key=f"pending-change:{change.id}:to:{person.id}",
             kind="pending_change",
             to_address=person.email,
-            subject="A change to a staff account needs your confirmation",
+            subject="A change to a record needs your confirmation",
             body=(
-                f"A change to staff account #{staff.id} was proposed and takes effect only when\n"
+                f"A change to {whose} was proposed and takes effect only when\n"
                 f"a second person confirms it: {what}.\n\n"
                 f"Confirm or refuse it (it expires in {settings.pending_change_hours} hours):\n"
                 f"  POST {settings.public_url}/pending-changes/{change.id}/confirm\n"
@@ -197,12 +284,21 @@ def propose(
             at=at,
             to_staff_id=person.id,
         )
-    return change
 
 
 def _describe(change: PendingChange) -> str:
     if change.kind == ChangeKind.mfa_reset:
         return "remove their second factor, so that they enrol again"
+    if change.kind == ChangeKind.pupil_dates:
+        dates = [
+            name
+            for name, changes in (
+                ("date of birth", change.new_date_of_birth is not None),
+                ("leaving date", change.changes_left_on),
+            )
+            if changes
+        ]
+        return f"change the pupil's {' and '.join(dates)} (records about them exist)"
     parts = []
     if change.roles:
         parts.append(
@@ -262,6 +358,8 @@ def decide(
         },
         too_late="This change has already been decided.",
     )
+    if change.kind == ChangeKind.pupil_dates:
+        return _decide_pupil_dates(session, actor, change, confirm, at)
     staff = session.get(Staff, change.staff_id)
     assert staff is not None and staff.id is not None
     if confirm:
@@ -282,7 +380,39 @@ def decide(
             "proposed_by": change.proposed_by_id,
             "decided_by": actor.staff_id,
         },
-        sealed=seals.seal(session, ("staff", staff.id)),
+        sealed=seals.seal(session, ("staff", staff.id), ("pending_change", change.id)),
+    )
+    return public(change, at)
+
+
+def _decide_pupil_dates(
+    session: Session, actor: Principal, change: PendingChange, confirm: bool, at: datetime
+) -> PendingChangePublic:
+    pupil = session.get(Pupil, change.pupil_id)
+    assert pupil is not None and pupil.id is not None
+    if confirm:
+        if change.new_date_of_birth is not None:
+            pupil.date_of_birth = change.new_date_of_birth
+        if change.changes_left_on:
+            pupil.left_on = change.new_left_on
+        if pupil.left_on is not None and pupil.left_on < pupil.date_of_birth:
+            raise RuleBroken("The leaving date would be before the date of birth.")
+        session.add(pupil)
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action="pending_change.confirmed" if confirm else "pending_change.refused",
+        object_type="pupil",
+        object_id=pupil.id,
+        school_id=change.school_id,
+        details={
+            "change_id": change.id,
+            "kind": change.kind,
+            "proposed_by": change.proposed_by_id,
+            "decided_by": actor.staff_id,
+        },
+        sealed=seals.seal(session, ("pupil", pupil.id), ("pending_change", change.id)),
     )
     return public(change, at)
 
@@ -305,6 +435,11 @@ def _apply(session: Session, change: PendingChange, staff: Staff) -> None:
         if Role.approver not in held | set(change.roles):
             raise RuleBroken("A headteacher must hold the approver role.")
         staff.is_headteacher = True
+    if set(change.roles) - held or change.make_headteacher:
+        # Every sign-in made before the grant ends, tokens, page sessions and trusted devices
+        # alike: the new power is reached only by signing in again, with the second factor
+        # the roles now need (enrolled first, if the person has none).
+        staff.token_generation += 1
     if change.new_email:
         taken = session.exec(select(Staff.id).where(Staff.email == change.new_email)).first()
         if taken is not None and taken != staff.id:
@@ -313,3 +448,8 @@ def _apply(session: Session, change: PendingChange, staff: Staff) -> None:
         staff.token_generation += 1  # sessions of the old address end
     session.add(staff)
     session.flush()
+
+
+# Proposals and their decisions are kept records: a pupil's old date of birth lives here, and
+# nobody may rewrite who proposed or confirmed a grant (core.seals).
+keep(Kept("pending_change", PendingChange))

@@ -57,7 +57,8 @@ def public_staff(session: Session, rows: Sequence[Staff], at: datetime) -> list[
                 col(PendingChange.expires_at) > at,
             )
         ):
-            waiting[change.staff_id].append(change)
+            if change.staff_id is not None:
+                waiting[change.staff_id].append(change)
     return [
         StaffPublic.model_validate(
             {
