@@ -45,6 +45,8 @@ app.registered_commands.extend(staff_client.registered_commands)
 app.add_typer(import_app, name="import")
 audit_app = typer.Typer(help="The change record's signed checkpoints.")
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="The key held outside the database (CONTACTLOG_SECRET_KEY).")
+app.add_typer(keys_app, name="keys")
 retention_app = typer.Typer(help="The retention schedule: what is due, and applying it.")
 app.add_typer(retention_app, name="retention")
 
@@ -295,6 +297,7 @@ def import_pupils_command(
                 session=session,
                 actor=Principal.command_line(),
                 policy=policy_for(session, found.trust_id if found else None, settings),
+                settings=settings,
                 at=now(),
                 csv_text=text,
                 school_id=school_id,
@@ -312,6 +315,25 @@ def import_pupils_command(
 
 if __name__ == "__main__":
     app()
+
+
+# ---------------------------------------------------------------- the key outside the database
+
+
+@keys_app.command("rotate")
+def rotate_keys_command() -> None:
+    """Encrypt every second-factor secret under the current SECRET_KEY (the old key still in
+    OLD_SECRET_KEYS); afterwards the old key may be removed."""
+    from core import mfa
+
+    settings = _settings()
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            changed = mfa.rotate(session, settings=settings)
+    finally:
+        db.dispose()
+    console.print(f"{changed} second-factor secret(s) now under the current key.")
 
 
 # ---------------------------------------------------------------- signed checkpoints

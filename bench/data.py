@@ -153,7 +153,9 @@ def seed_school(db: Database, settings: Settings) -> School:
         )
         session.add(contact)
         session.flush()
-        session.add(ContactPupil(contact_id=contact.id, pupil_id=pupil.id))
+        session.add(
+            ContactPupil(contact_id=contact.id, pupil_id=pupil.id, born_on=pupil.date_of_birth)
+        )
         assert school.id and pupil.id and device.id and contact.id
         return School(school.id, ids["teacher"], ids["dsl"], pupil.id, device.id, contact.id)
 
@@ -249,7 +251,11 @@ def bulk_contacts(db: Database, school: School, count: int, due: int, label: str
             with db.engine.begin() as conn:
                 conn.execute(Contact.__table__.insert(), rows)  # type: ignore[attr-defined]
                 links = [
-                    {"contact_id": r["id"], "pupil_id": school.pupil_id}
+                    {
+                        "contact_id": r["id"],
+                        "pupil_id": school.pupil_id,
+                        "born_on": date(today.year - 17, 1, 1),
+                    }
                     for r in rows
                     if r["ends_on"] < today
                 ]

@@ -35,6 +35,13 @@ class Opened:
     facts: Facts
     state: RequestState
 
+    @property
+    def over(self) -> bool:
+        """The contact is no longer going ahead for this pupil: not approved, or their part
+        has ended. Nothing may be given on it any more."""
+        contact = self.facts.contact
+        return not contact.approved or self.request.pupil_id in contact.ended_pupil_ids
+
 
 def open_link(*, session: Session, contacts: ContactsOfConsent, token: str, at: datetime) -> Opened:
     """The request this link stands for, and what its guardian is shown; NotFound for a link
@@ -47,6 +54,9 @@ def open_link(*, session: Session, contacts: ContactsOfConsent, token: str, at: 
     facts, *_ = facts_of(session, contacts, request)
     consent = session.get(Consent, request.consent_id) if request.consent_id else None
     return Opened(request, facts, state_of(request, consent, at))
+
+
+OVER = "This contact is no longer going ahead for your child: nothing more is needed from you."
 
 
 def _guardian_actor(school: School) -> Principal:
@@ -69,8 +79,8 @@ def answer(
     request = opened.request
     if opened.state != RequestState.waiting:
         raise Conflict(_ALREADY[opened.state])
-    if not opened.facts.contact.approved:
-        raise Conflict("This contact is no longer going ahead: nothing more is needed from you.")
+    if opened.over:
+        raise Conflict(OVER)
     shown = hashlib.sha256(opened.facts.text().encode()).hexdigest()
     once.claim(
         session,

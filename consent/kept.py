@@ -1,8 +1,11 @@
 """consent/'s records under the chain (core.seals): consents, parent notices and the requests
 sent to parents (their link's hash and reminder count are not content)."""
 
+from sqlmodel import col
+
 from consent.models import Consent, ParentNotice
 from consent.requests import ConsentRequest
+from core.directory.pupils import records_name
 from core.seals import Kept, keep
 
 keep(Kept("consent", Consent))
@@ -14,3 +17,7 @@ keep(
         leave_out=frozenset({"token_hash", "expires_at", "reminders_sent"}),
     )
 )
+
+# A pupil named in any of these has records: their dates wait for a second person to change.
+for _column in (Consent.pupil_id, ParentNotice.pupil_id, ConsentRequest.pupil_id):
+    records_name(col(_column))

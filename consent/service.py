@@ -39,6 +39,9 @@ class ConsentedContact:
     holder_id: int
     pupil_ids: frozenset[int]
     approved: bool = False
+    # Pupils whose part has ended (ended early, consent withdrawn, left the school): nobody may
+    # consent to contact with them on it any more.
+    ended_pupil_ids: frozenset[int] = frozenset()
     holder_name: str = ""
     platform: str = ""
     school_account: str = ""

@@ -31,15 +31,19 @@ class Contacts:
         contact = session.get(Contact, contact_id)
         if contact is None or contact.id is None:
             return None
-        pupils = session.exec(
-            select(ContactPupil.pupil_id).where(ContactPupil.contact_id == contact.id)
+        parts = session.exec(
+            select(ContactPupil.pupil_id, ContactPupil.ended_at).where(
+                ContactPupil.contact_id == contact.id
+            )
         ).all()
+        pupils = [pupil for pupil, _ in parts]
         holder = session.get(Staff, contact.staff_id)
         return ConsentedContact(
             id=contact.id,
             school_id=contact.school_id,
             holder_id=contact.staff_id,
             pupil_ids=frozenset(pupils),
+            ended_pupil_ids=frozenset(pupil for pupil, ended in parts if ended is not None),
             approved=contact.state == ContactState.approved,
             holder_name=holder.name if holder else "",
             platform=platform_name(contact.platform, contact.platform_name),

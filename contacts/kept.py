@@ -1,6 +1,11 @@
 """contacts/'s records under the chain (core.seals): contacts with their pupils and devices,
 deletion tasks, messages with their pupils and flags, reviews, incidents with their pupils."""
 
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
+
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.legal_holds.models import LegalHold
 from contacts.models import (
@@ -14,6 +19,8 @@ from contacts.models import (
 from contacts.retention.models import RetentionRun
 from contacts.review.models import MessageFlag, MessageReview
 from contacts.subject_access.models import SubjectAccessRequest
+from core import about
+from core.directory.pupils import records_name
 from core.seals import Child, Kept, keep
 
 # Stamps the scheduler keeps are not content: it sets them without an event of their own.
@@ -27,7 +34,7 @@ keep(
                 "pupils",
                 ContactPupil,
                 "contact_id",
-                ("pupil_id", "ended_at", "ended_by_id", "end_reason"),
+                ("pupil_id", "ended_at", "ended_by_id", "end_reason", "born_on"),
             ),
             Child("devices", ContactDevice, "contact_id", ("device_id",)),
         ),
@@ -55,9 +62,39 @@ keep(
     Kept(
         "incident",
         Incident,
-        children=(Child("pupils", IncidentPupil, "incident_id", ("pupil_id", "part")),),
+        children=(Child("pupils", IncidentPupil, "incident_id", ("pupil_id", "part", "born_on")),),
     )
 )
 keep(Kept("legal_hold", LegalHold))
 keep(Kept("subject_access_request", SubjectAccessRequest))
 keep(Kept("retention_run", RetentionRun))
+
+
+def _holds_about(staff_id: int) -> Any:
+    """Holds on the member of staff, or on a contact they hold or an incident they reported."""
+    return select(col(LegalHold.id)).where(
+        or_(
+            and_(col(LegalHold.subject_type) == "staff", col(LegalHold.subject_id) == staff_id),
+            and_(
+                col(LegalHold.subject_type) == "contact",
+                col(LegalHold.subject_id).in_(
+                    select(col(Contact.id)).where(col(Contact.staff_id) == staff_id)
+                ),
+            ),
+            and_(
+                col(LegalHold.subject_type) == "incident",
+                col(LegalHold.subject_id).in_(
+                    select(col(Incident.id)).where(col(Incident.reporter_id) == staff_id)
+                ),
+            ),
+        )
+    )
+
+
+# Nobody sees, releases or is told of a hold about themselves (core/about.py).
+about.register("legal_hold", _holds_about)
+
+
+# A pupil named in any of these has records: their dates wait for a second person to change.
+for _column in (ContactPupil.pupil_id, MessagePupil.pupil_id, IncidentPupil.pupil_id):
+    records_name(col(_column))

@@ -150,6 +150,9 @@ class ContactPupil(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_by_id: int | None = Field(default=None, foreign_key="staff.id")
     end_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The pupil's date of birth as it stood when the contact was asked for, sealed with it:
+    # retention counts from this, so no later edit of the pupil can shorten the period.
+    born_on: date
 
 
 class ContactDevice(SQLModel, table=True):

@@ -21,6 +21,7 @@ from contacts.models import (
 from core import audit, once, seals
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Device, Pupil, Role, School, Staff
+from core.directory.pupils import births_now
 from core.directory.staff import manages
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
 from core.pagination import Page, fetch_page
@@ -109,8 +110,9 @@ def request_contact(
     session.add(contact)
     session.flush()
     assert contact.id is not None
+    born = births_now(session, pupil_ids)
     for pupil_id in pupil_ids:
-        session.add(ContactPupil(contact_id=contact.id, pupil_id=pupil_id))
+        session.add(ContactPupil(contact_id=contact.id, pupil_id=pupil_id, born_on=born[pupil_id]))
     for device_id in sorted(set(contact_in.device_ids)):
         session.add(ContactDevice(contact_id=contact.id, device_id=device_id))
     session.flush()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col
 
-from core import audit, checkpoints, verification
+from core import about, audit, checkpoints, verification
 from core.audit import AuditEvent, AuditEventPublic, EventFilter
 from core.directory.access import require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
@@ -34,9 +34,11 @@ def read_events(
 ) -> Page[AuditEventPublic]:
     """The events of the actor's schools that match `where`, in the chain's order."""
     schools = _as_dsl(session, actor, "read the change record")
+    # Events about a record that is about the reader (a hold on her) are not hers to see.
+    mine = about.not_about(actor.staff_id, col(AuditEvent.object_type), col(AuditEvent.object_id))
     page = fetch_page(
         session,
-        audit.events_query(replace(where, school_ids=schools)),
+        audit.events_query(replace(where, school_ids=schools)).where(mine),
         col(AuditEvent.seq),
         cursor=cursor,
         limit=limit,
@@ -48,8 +50,13 @@ def read_events(
 def verify(*, session: Session, actor: Principal, settings: Settings, at: datetime) -> VerifyResult:
     """Every link of the chain recomputed; a check made within VERIFY_REUSE_SECONDS is served
     again."""
-    _as_dsl(session, actor, "verify the change record")
-    return verification.verify_or_reuse(session, at=at, reuse_seconds=settings.verify_reuse_seconds)
+    schools = _as_dsl(session, actor, "verify the change record")
+    # One check is shared by every reader; each is shown only their own schools' records.
+    whole = verification.verify_or_reuse(
+        session, at=at, reuse_seconds=settings.verify_reuse_seconds
+    )
+    trust_id = actor.trust_id if actor.roles & TRUST_ROLES else None
+    return whole.seen_from(set(schools), trust_id)
 
 
 def check_now(*, session: Session, actor: Principal, at: datetime) -> verification.ChainCheck:
@@ -85,5 +92,8 @@ def check_checkpoint(
     checkpoint: checkpoints.CheckpointIn,
     trusted_key: str | None,
 ) -> checkpoints.CheckpointVerdict:
-    _as_dsl(session, actor, "check the change record")
-    return checkpoints.verify_against(session, checkpoint=checkpoint, trusted_key=trusted_key)
+    schools = _as_dsl(session, actor, "check the change record")
+    verdict = checkpoints.verify_against(session, checkpoint=checkpoint, trusted_key=trusted_key)
+    trust_id = actor.trust_id if actor.roles & TRUST_ROLES else None
+    seen = VerifyResult(ok=verdict.ok, checked=0, first_bad=None, altered=verdict.altered)
+    return verdict.model_copy(update={"altered": seen.seen_from(set(schools), trust_id).altered})

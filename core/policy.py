@@ -15,18 +15,62 @@ from pydantic import EmailStr, Field, field_validator
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, SQLModel
 
-from core import audit
+from core import audit, seals
 from core.clock import school_date
 from core.directory.models import Forbid, Role, School, Trust
-from core.errors import Forbidden, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.principal import Principal
 from core.settings import Settings
 from core.text import one_line
 
-# What a trust may set, and within what bounds. A trust may be stricter than the protocol, never
-# looser: consent is never asked for less than the deployment's age, some clean messages are
-# always sampled, and its own words only add to the deployment's lexicon.
+# What a trust may set, and within what bounds. A trust may be stricter than the deployment,
+# never looser: consent is never asked for less than the deployment's age, clean messages are
+# sampled at least as often, reminders and escalations come no later, records are kept no
+# shorter, and its own words only add to the deployment's lexicon.
 MOST_EXTRA_WORDS = 200
+
+
+@dataclass(frozen=True)
+class Stricter:
+    """One number a trust may choose: which way is more oversight, and the outer limit."""
+
+    setting: str  # the deployment's setting it is bounded by
+    more_is_stricter: bool
+    limit: float  # the furthest a trust may go in the stricter direction
+
+
+# Trust column → how it is bounded. The one place that says which way each number may move.
+STRICTER: dict[str, Stricter] = {
+    "consent_age": Stricter("consent_age", True, 25),
+    "ending_notice_days": Stricter("ending_notice_days", True, 60),
+    "reminder_every_days": Stricter("reminder_every_days", False, 1),
+    "escalate_after_days": Stricter("escalate_after_days", False, 1),
+    "approval_wait_hours": Stricter("approval_wait_hours", False, 1),
+    "review_sample_rate": Stricter("review_sample_rate", True, 1),
+    "retention_safeguarding_years": Stricter("retention_safeguarding_years", True, 100),
+    "retention_allegation_years": Stricter("retention_allegation_years", True, 50),
+    "retention_closed_contact_years": Stricter("retention_closed_contact_years", True, 25),
+}
+
+
+def bounds(settings: Settings) -> dict[str, tuple[float, float]]:
+    """(lowest, highest) each trust column may hold under this deployment's settings."""
+    found = {}
+    for column, rule in STRICTER.items():
+        deployment = float(getattr(settings, rule.setting))
+        if rule.more_is_stricter:
+            found[column] = (deployment, max(deployment, rule.limit))
+        else:
+            found[column] = (min(deployment, rule.limit), deployment)
+    return found
+
+
+def _within(settings: Settings, column: str, value: Any) -> Any:
+    """A stored value brought back inside the bounds: a row edited in the database (or a
+    deployment made stricter since) never loosens what the rules apply."""
+    low, high = bounds(settings)[column]
+    kept = min(max(value, low), high)
+    return type(value)(kept) if isinstance(value, int) and not isinstance(value, bool) else kept
 
 
 @dataclass(frozen=True)
@@ -54,6 +98,8 @@ class Policy:
     consent_requests_automatic: bool = False
     # The trust's data protection officer, told of each retention run and subject access deadline.
     dpo_email: str | None = None
+    # Nothing younger than this is ever redacted, whatever the dates say (a deployment setting).
+    retention_floor_years: int = 5
 
     def zone(self, school: School) -> ZoneInfo:
         """The school's own time zone, or the deployment's."""
@@ -103,6 +149,7 @@ def deployment_policy(settings: Settings, trust_id: int | None = None) -> Policy
         consent_link_days=settings.consent_link_days,
         consent_reminder_days=tuple(sorted(settings.consent_reminder_days)),
         consent_requests_automatic=settings.consent_requests_automatic,
+        retention_floor_years=settings.retention_floor_years,
     )
 
 
@@ -116,7 +163,9 @@ def policy_of(trust: Trust | None, settings: Settings) -> Policy:
     if trust is None:
         return base
     chosen: dict[str, Any] = {
-        field: getattr(trust, column)
+        field: _within(settings, column, getattr(trust, column))
+        if column in STRICTER
+        else getattr(trust, column)
         for column, field in OWN.items()
         if getattr(trust, column) is not None
     }
@@ -171,18 +220,21 @@ class PolicyBook:
 
 
 class PolicyChange(Forbid, SQLModel):
-    """A trust's own choices; null goes back to the deployment's default."""
+    """A trust's own choices; null goes back to the deployment's default. The limits here are
+    the widest any deployment allows; `change_policy` holds each to this deployment's own
+    settings, in the direction of more oversight (`STRICTER`)."""
 
-    consent_age: int | None = Field(default=None, ge=16, le=18)
+    consent_age: int | None = Field(default=None, ge=1, le=25)
     ending_notice_days: int | None = Field(default=None, ge=0, le=60)
-    reminder_every_days: int | None = Field(default=None, ge=1, le=14)
-    escalate_after_days: int | None = Field(default=None, ge=1, le=30)
-    approval_wait_hours: int | None = Field(default=None, ge=1, le=168)
+    reminder_every_days: int | None = Field(default=None, ge=1, le=365)
+    escalate_after_days: int | None = Field(default=None, ge=1, le=365)
+    approval_wait_hours: int | None = Field(default=None, ge=1, le=24 * 365)
+    # Never none at all, whatever the deployment: a log must not look clean by being unread.
     review_sample_rate: float | None = Field(default=None, ge=0.01, le=1)
     # Records may be kept longer than the sources below say, never for less.
-    retention_safeguarding_years: int | None = Field(default=None, ge=25, le=100)
-    retention_allegation_years: int | None = Field(default=None, ge=10, le=50)
-    retention_closed_contact_years: int | None = Field(default=None, ge=6, le=25)
+    retention_safeguarding_years: int | None = Field(default=None, ge=1, le=100)
+    retention_allegation_years: int | None = Field(default=None, ge=1, le=50)
+    retention_closed_contact_years: int | None = Field(default=None, ge=1, le=25)
     dpo_email: EmailStr | None = Field(default=None, max_length=254)
     # Ask the guardians of under-age pupils online as soon as a contact is approved.
     consent_requests_automatic: bool | None = None
@@ -312,6 +364,7 @@ def change_policy(
     trust = _trust(session, actor, trust_id)
     if not (actor.operator or actor.has(Role.trust_admin)):
         raise Forbidden("Only trust_admin may change the trust's policy.")
+    _refuse_looser(change, settings)
     changed: dict[str, list[Any]] = {}
     for name, value in change.model_dump(exclude_unset=True).items():
         stored = json.dumps(value) if name == "extra_lexicon" and value else value
@@ -337,5 +390,34 @@ def change_policy(
             # Filed at the trust admin's own school, where its DSL and the trust's DSLs read it.
             school_id=actor.school_id,
             details={"changed": changed},
+            sealed=seals.seal(session, ("trust", trust.id)),
         )
     return _public(trust, policy_of(trust, settings))
+
+
+def _refuse_looser(change: PolicyChange, settings: Settings) -> None:
+    """Every number named must be at least as strict as the deployment's own setting."""
+    errors = []
+    limits = bounds(settings)
+    for column, value in change.model_dump(exclude_unset=True).items():
+        if column not in limits or value is None:
+            continue
+        low, high = limits[column]
+        if not low <= value <= high:
+            way = "at least" if STRICTER[column].more_is_stricter else "at most"
+            own = low if STRICTER[column].more_is_stricter else high
+            errors.append(
+                {
+                    "field": column,
+                    "message": f"must be {way} the deployment's {_plain_number(own)} "
+                    f"(and within {_plain_number(low)}–{_plain_number(high)}): a trust may be "
+                    "stricter, never looser",
+                }
+            )
+    if errors:
+        first = errors[0]
+        raise InvalidInput(f"{first['field']} {first['message']}.", extra={"errors": errors})
+
+
+def _plain_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

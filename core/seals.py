@@ -11,13 +11,16 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlmodel import Session, SQLModel
 
 from core.db import table_of
+
+if TYPE_CHECKING:
+    from core.principal import Principal
 
 BATCH = 5_000
 # Columns added to kept tables after records had been sealed: one joins a record's content only
@@ -183,3 +186,37 @@ def altered(conn: Connection, sealed: dict[str, str]) -> tuple[int, list[Altered
         if name in KEPT:
             found.append(Altered(name, int(number), "deleted"))
     return len(seen), found
+
+
+RESEAL_BATCH = 1_000
+
+
+def reseal(session: Session, name: str, *, actor: Principal, at: datetime, why: str) -> int:
+    """Seal every record of a type as it now stands, in events of their own (grouped by school
+    where the record has one): for a migration that puts a type under the chain, or adds to
+    what a type's content holds, so that verification judges the records from then on. The
+    change itself is in the record, with its reason. Returns how many records were sealed."""
+    from core import audit  # the change record writes; this module only reads records
+
+    table = table_of(KEPT[name].model)
+    conn = session.connection()
+    school_of: dict[int, int | None] = {}
+    if "school_id" in table.c:
+        school_of = {i: s for i, s in conn.execute(sa.select(table.c.id, table.c.school_id))}
+    by_school: dict[int | None, list[tuple[str, str]]] = defaultdict(list)
+    for record_id, hashed in current(conn, name):
+        by_school[school_of.get(record_id)].append((f"{name}:{record_id}", hashed))
+    for school_id, sealed in sorted(by_school.items(), key=lambda kv: kv[0] or 0):
+        for start in range(0, len(sealed), RESEAL_BATCH):
+            audit.record(
+                session,
+                actor=actor,
+                at=at,
+                action="records.sealed",
+                object_type=name,
+                object_id=None,
+                school_id=school_id,
+                details={"why": why},
+                sealed=dict(sealed[start : start + RESEAL_BATCH]),
+            )
+    return sum(len(s) for s in by_school.values())

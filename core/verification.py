@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from pydantic import Field as Detail
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import seals
@@ -30,6 +31,10 @@ class AlteredRecord(BaseModel):
     record_id: int
     # edited, deleted, or unrecorded (a row no event sealed)
     change: str
+    # Whose record it is (from the event that last sealed it, or the row itself): a reader is
+    # named only their own schools' records, and told how many others there are.
+    school_id: int | None = Detail(default=None, exclude=True)
+    trust_id: int | None = Detail(default=None, exclude=True)
 
 
 class VerifyResult(BaseModel):
@@ -40,6 +45,21 @@ class VerifyResult(BaseModel):
     # The records under the chain, each compared with the hash its latest event sealed.
     records_checked: int = 0
     altered: list[AlteredRecord] = []
+    # Altered records outside the reader's schools: counted, not named.
+    altered_elsewhere: int = 0
+
+    def seen_from(self, school_ids: set[int], trust_id: int | None) -> VerifyResult:
+        """This result as one reader may see it: the altered records of their own schools
+        (and their trust's own row), a count for the rest. `ok` stays the whole record's."""
+        mine = [
+            a
+            for a in self.altered
+            if (a.school_id is not None and a.school_id in school_ids)
+            or (a.school_id is None and a.trust_id is not None and a.trust_id == trust_id)
+        ]
+        return self.model_copy(
+            update={"altered": mine, "altered_elsewhere": len(self.altered) - len(mine)}
+        )
 
 
 @dataclass(frozen=True)
@@ -123,14 +143,41 @@ def verify(session: Session) -> VerifyResult:
     """Walk the chain from its start (the first event whose content or link does not match),
     then compare every kept record with the hash its latest event sealed."""
     chain = verify_chain(session)
-    checked, altered = seals.altered(session.connection(), sealed_by_chain(session))
+    schools: dict[str, int | None] = {}
+    checked, altered = seals.altered(session.connection(), sealed_by_chain(session, schools))
     return chain.model_copy(
         update={
             "ok": chain.ok and not altered,
             "records_checked": checked,
-            "altered": [AlteredRecord(**a.__dict__) for a in altered],
+            "altered": _placed(session, altered, schools),
         }
     )
+
+
+def _placed(
+    session: Session, altered: list[seals.Altered], schools: dict[str, int | None]
+) -> list[AlteredRecord]:
+    """Each altered record with its school (and trust): from the event that last sealed it,
+    else from its own row (one no event sealed)."""
+    conn = session.connection()
+    school_trusts: dict[int | None, int] = {
+        i: t for i, t in conn.execute(sa.text("SELECT id, trust_id FROM school")).all()
+    }
+    found = []
+    for a in altered:
+        key = f"{a.record_type}:{a.record_id}"
+        school_id = schools.get(key)
+        if school_id is None and a.record_type in seals.KEPT:
+            table = table_of(seals.KEPT[a.record_type].model)
+            if "school_id" in table.c:
+                school_id = conn.execute(
+                    sa.select(table.c.school_id).where(table.c.id == a.record_id)
+                ).scalar()
+        if a.record_type == "school" and school_id is None:
+            school_id = a.record_id
+        trust_id = a.record_id if a.record_type == "trust" else school_trusts.get(school_id)
+        found.append(AlteredRecord(**a.__dict__, school_id=school_id, trust_id=trust_id))
+    return found
 
 
 def verify_chain(session: Session) -> VerifyResult:
@@ -142,14 +189,22 @@ def verify_chain(session: Session) -> VerifyResult:
     return _verify_stored_rows(session, head_seq=head_seq, head_link=head_link)
 
 
-_SEALING = sa.text("SELECT details FROM audit_event WHERE details LIKE '%\"sealed\"%' ORDER BY seq")
+_SEALING = sa.text(
+    "SELECT school_id, details FROM audit_event WHERE details LIKE '%\"sealed\"%' ORDER BY seq"
+)
 
 
-def sealed_by_chain(session: Session) -> dict[str, str]:
-    """The latest hash the chain sealed for each record ("type:id"), events read in order."""
+def sealed_by_chain(
+    session: Session, schools: dict[str, int | None] | None = None
+) -> dict[str, str]:
+    """The latest hash the chain sealed for each record ("type:id"), events read in order;
+    `schools`, if given, is filled with the school of the event that last sealed each."""
     latest: dict[str, str] = {}
-    for (details,) in session.connection().execute(_SEALING):
-        latest.update(json.loads(details).get("sealed", {}))
+    for school_id, details in session.connection().execute(_SEALING):
+        sealed = json.loads(details).get("sealed", {})
+        latest.update(sealed)
+        if schools is not None:
+            schools.update(dict.fromkeys(sealed, school_id))
     return latest
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import checkpoints, verification
-from core.audit import AuditHead
+from core.audit import AuditEvent, AuditHead
 from core.db import Database
 from core.directory.models import Role, School, Staff, StaffRole
 from core.settings import Settings
@@ -42,14 +42,45 @@ def check_chain(db: Database, settings: Settings, at: datetime) -> int:
             first_bad=result.first_bad, altered=len(result.altered), base_url=settings.public_url
         )
         # The trust's DSLs too: what was altered may be a school DSL's own doing.
-        trust_dsls = session.exec(
-            select(Staff)
-            .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
-            .where(StaffRole.role == Role.trust_dsl, col(Staff.is_active))
-        ).all()
-        for dsl in {s.id: s for s in [*_every_dsl(session), *trust_dsls]}.values():
+        for dsl in _every_dsl_and_trust_dsl(session):
             send(session, f"chain-altered:{what}", "chain_altered", dsl, email, None, at=at)
         return 1
+
+
+def _why_not_sign(
+    session: Session, head: AuditHead | None, last: checkpoints.ChainCheckpoint | None
+) -> str | None:
+    """Why this head must not be signed (None: it may be): a checkpoint vouches only for a
+    record that verifies and extends the one signed last."""
+    seq = head.seq if head is not None else 0
+    if last is not None and seq < last.seq:
+        return (
+            f"the record now ends at event #{seq}, before event #{last.seq} which the last "
+            "checkpoint signed: events were cut from its end"
+        )
+    if last is not None and last.seq > 0:
+        signed = session.get(AuditEvent, last.seq)
+        if signed is None or signed.link_hash != last.link_hash:
+            return (
+                f"event #{last.seq}, which the last checkpoint signed, is no longer the one "
+                "signed: events were altered and the chain recomputed"
+            )
+    result = verification.verify(session)
+    if not result.ok:
+        return (
+            f"it fails its own check (first bad event: {result.first_bad}; "
+            f"{len(result.altered)} record(s) not as sealed)"
+        )
+    return None
+
+
+def _every_dsl_and_trust_dsl(session: Session) -> list[Staff]:
+    trust_dsls = session.exec(
+        select(Staff)
+        .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
+        .where(StaffRole.role == Role.trust_dsl, col(Staff.is_active))
+    ).all()
+    return list({s.id: s for s in [*_every_dsl(session), *trust_dsls]}.values())
 
 
 def _every_dsl(session: Session) -> list[Staff]:
@@ -77,6 +108,15 @@ def sign_now(
         if last is not None and head is not None and last.seq == head.seq:
             return 0  # nothing new to vouch for since the last one
         if last is not None and unless_signed_since and last.signed_at > unless_signed_since:
+            return 0
+        why = _why_not_sign(session, head, last)
+        if why is not None:
+            email = emails.checkpoint_refused(why=why, base_url=settings.public_url)
+            what = hashlib.sha256(why.encode()).hexdigest()[:16]
+            for dsl in _every_dsl_and_trust_dsl(session):
+                send(
+                    session, f"checkpoint-refused:{what}", "chain_altered", dsl, email, None, at=at
+                )
             return 0
         try:
             with session.begin_nested():

@@ -181,6 +181,22 @@ def chain_altered(*, first_bad: int | None, altered: int, base_url: str) -> Emai
     )
 
 
+def checkpoint_refused(*, why: str, base_url: str) -> Email:
+    """Why no checkpoint was signed today; nothing from the records themselves."""
+    return Email(
+        subject="No checkpoint signed: the change record does NOT verify",
+        body=(
+            "contactlog refused to sign today's checkpoint of its change record, because\n"
+            f"{why}.\n\n"
+            "Signing now would vouch for a record that is not the one signed before. Compare\n"
+            "the checkpoints you kept (contactlog audit verify --against ...), read GET\n"
+            f"{base_url}/audit/verify with a DSL's token, and treat this as a possible attempt\n"
+            "to alter evidence.\n"
+            f"{SIGNATURE}"
+        ),
+    )
+
+
 def checkpoint_signed(checkpoint_json: str) -> Email:
     return Email(
         subject="Signed checkpoint of the change record",
@@ -199,8 +215,32 @@ def checkpoint_signed(checkpoint_json: str) -> Email:
     )
 
 
+def retention_refused(report: RetentionReport, base_url: str) -> Email:
+    """Counts only: what would have been redacted though younger than the floor."""
+    lines = [
+        f"  school {r.school_id}: {r.count} {r.record_type.replace('_', ' ')} record(s)"
+        for r in report.refused_too_young
+    ]
+    return Email(
+        subject=f"Retention run #{report.id} REFUSED: records younger than the floor were due",
+        body=(
+            "contactlog refused to apply your trust's retention schedule today, and redacted\n"
+            "nothing: the schedule called these records due although they were made more\n"
+            "recently than the deployment's floor allows any period to be:\n"
+            + "\n".join(lines)
+            + "\n\nA date of birth or leaving date may have been changed to shorten a period, or\n"
+            "a value edited outside contactlog. Check the pupils' change records and\n"
+            f"GET {base_url}/audit/verify; the report, with each record's id:\n"
+            f"GET {base_url}/retention/reports\n"
+            f"{SIGNATURE}"
+        ),
+    )
+
+
 def retention_report(report: RetentionReport, base_url: str) -> Email:
     """Counts only: which records, by school and type, and which holds kept what (by case)."""
+    if report.refused_too_young:
+        return retention_refused(report, base_url)
     lines = [
         f"  school {r.school_id}: {r.count} {r.record_type.replace('_', ' ')} record(s)"
         for r in report.redacted

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from contacts.retention import service
 from contacts.retention.models import RetentionReport
+from core import about
 from core.db import Database
 from core.directory.models import Role, School, Staff, StaffRole, Trust
 from core.outbox import enqueue
@@ -44,7 +45,6 @@ def run_all(
 def _tell(
     session: Session, report: RetentionReport, dpo: str | None, settings: Settings, at: datetime
 ) -> None:
-    email = emails.retention_report(report, settings.public_url)
     admins = session.exec(
         select(Staff)
         .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
@@ -58,6 +58,9 @@ def _tell(
     ).all()
     to = [(a.email, a.id) for a in admins] + ([(dpo, None)] if dpo else [])
     for address, staff_id in to:
+        # A trust admin who is the subject of a hold is not told of it, even by a count.
+        hidden = about.hidden_ids(session, "legal_hold", staff_id)
+        email = emails.retention_report(service.seen_by(report, None, hidden), settings.public_url)
         enqueue(
             session,
             dedupe_key=f"retention:{report.id}:to:{address}",

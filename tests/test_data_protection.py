@@ -126,7 +126,13 @@ def test_a_leavers_part_of_every_contact_ends_the_day_they_leave(
         f"/pupils/{school['older']}", json={"left_on": leaves.isoformat()}, headers=admin
     )
     assert marked.status_code == 200, marked.text
-    assert marked.json()["left_on"] == leaves.isoformat()
+    # The pupil has records: the leaving date waits for a second person, then applies.
+    change = marked.json()["pending_change_id"]
+    assert change is not None and marked.json()["left_on"] is None
+    done = client.post(f"/pending-changes/{change}/confirm", headers=world.auth("head"))
+    assert done.status_code == 200, done.text
+    shown = client.get(f"/pupils/{school['older']}", headers=admin).json()
+    assert shown["left_on"] == leaves.isoformat()
 
     run_job("end_sweep", db, settings, clock.now() + timedelta(days=2))  # not yet left
     pupils = client.get(f"/contacts/{cid}", headers=owner).json()["pupils"]

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.builders import INCIDENT
 from tests.conftest import assert_problem, count_rows
 
 PUPIL = {
@@ -184,7 +185,13 @@ def _import(client, world, text: str, who: str = "admin", **params):  # type: ig
 def test_import_creates_every_row(client, world):
     response = _import(client, world, GOOD_CSV)
     assert response.status_code == 200, response.text
-    assert response.json() == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0}
+    assert response.json() == {
+        "rows": 3,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "dates_waiting": 0,
+    }
     listing = client.get("/pupils", headers=world.auth("admin")).json()["items"]
     assert {(p["school_reference"], p["date_of_birth"]) for p in listing} == {
         ("R2001", "2010-09-01"),
@@ -200,7 +207,13 @@ def test_import_again_updates_and_counts_unchanged(client, world):
         GOOD_CSV.replace("Noah,Fraser", "Noah,Fraser-Smith") + "R2004,Ella,Jones,2011-01-01,10\n"
     )
     response = _import(client, world, changed)
-    assert response.json() == {"rows": 4, "created": 1, "updated": 1, "unchanged": 2}
+    assert response.json() == {
+        "rows": 4,
+        "created": 1,
+        "updated": 1,
+        "unchanged": 2,
+        "dates_waiting": 0,
+    }
 
 
 def test_import_with_bad_rows_writes_nothing_and_reports_each(client, world, db):
@@ -297,3 +310,23 @@ def test_the_mis_marks_leavers_and_a_file_without_the_column_keeps_them(client, 
     assert refused["errors"] == [
         {"row": 2, "field": "left_on", "message": "not a date (YYYY-MM-DD or DD/MM/YYYY)"}
     ]
+
+
+def test_import_holds_back_new_dates_of_pupils_with_records_for_a_second_person(
+    client, world, school
+):
+    """A new date of birth in the MIS file is the same lever as PATCH: it waits once records
+    about the pupil exist, and the rest of the row is applied."""
+    client.post(
+        "/incidents",
+        json={**INCIDENT, "pupils": [{"pupil_id": school["young"], "part": "initiated"}]},
+        headers=world.auth("owner"),
+    )
+    row = "UPN,Forename,Surname,Date of Birth\nY1,Ava,Thomas,1950-01-01\n"
+    response = _import(client, world, row)
+    assert response.status_code == 200, response.text
+    assert response.json()["dates_waiting"] == 1 and response.json()["updated"] == 1
+    shown = client.get(f"/pupils/{school['young']}", headers=world.auth("admin")).json()
+    assert shown["family_name"] == "Thomas" and shown["date_of_birth"] != "1950-01-01"
+    [change] = client.get("/pending-changes", headers=world.auth("head")).json()
+    assert change["new_date_of_birth"] == "1950-01-01"

@@ -248,7 +248,14 @@ def test_a_leavers_name_and_guardians_go_once_nothing_kept_names_them(
     admin = world.auth("admin")
     cid = closed_clean_contact(client, world, school)
     left = today()
-    client.patch(f"/pupils/{school['older']}", json={"left_on": left.isoformat()}, headers=admin)
+    marked = client.patch(
+        f"/pupils/{school['older']}", json={"left_on": left.isoformat()}, headers=admin
+    ).json()
+    # The pupil has records: the leaving date waits for a second person (the headteacher).
+    confirmed = client.post(
+        f"/pending-changes/{marked['pending_change_id']}/confirm", headers=world.auth("head")
+    )
+    assert confirmed.status_code == 200, confirmed.text
     guardian = client.post(
         f"/pupils/{school['older']}/guardians",
         json={

@@ -17,6 +17,8 @@ from sqlalchemy import text
 
 from core import audit, clock, seals
 from core.db import table_of
+from core.directory.schools import create_trust
+from core.principal import Principal
 from core.verification import sealed_by_chain
 from scheduler.retention import run_all
 from scheduler.runner import run_job
@@ -134,6 +136,17 @@ def story(client, world, school, db, settings):  # type: ignore[no-untyped-def]
         json={"approve": False, "reason": "Use the team page"},
         headers=manager,
     )
+    # Changes waiting for a second person: a grant, and a date of birth of a pupil with records.
+    client.patch(
+        f"/staff/{world.ids['other_staff']}", json={"roles": ["staff", "approver"]}, headers=admin
+    )
+    dated = client.patch(
+        f"/pupils/{school['young']}", json={"date_of_birth": "2011-01-01"}, headers=admin
+    )
+    assert dated.json()["pending_change_id"], dated.text
+    # A second trust, made at the command line as trusts are.
+    with db.transaction() as session:
+        create_trust(session=session, actor=Principal.command_line(), at=clock.now(), name="T2")
     for later in (timedelta(days=100), timedelta(days=7 * 366)):
         assert run_all(db, settings, clock.now() + later), later
     return ids

@@ -37,6 +37,8 @@ class ImportReportPublic(BaseModel):
     created: int
     updated: int
     unchanged: int
+    # Pupils with records whose new dates wait for a second person (GET /pending-changes).
+    dates_waiting: int = 0
 
 
 async def csv_text(request: Request) -> str:
@@ -94,6 +96,7 @@ def import_pupil_list(
         session=acting.session,
         actor=acting.actor,
         policy=acting.policy,
+        settings=acting.settings,
         at=acting.at,
         csv_text=text,
         school_id=school_id,
@@ -120,15 +123,28 @@ def get_pupil(pupil_id: RecordId, acting: ActingDep) -> object:
     return pupils.get_pupil(session=acting.session, actor=acting.actor, pupil_id=pupil_id)
 
 
-@router.patch("/pupils/{pupil_id:int}", response_model=PupilPublic)
+class PupilChangedPublic(PupilPublic):
+    # A new date of birth or leaving date for a pupil with records waits for a second person
+    # (GET /pending-changes): the record above still holds the old one until then.
+    pending_change_id: int | None = None
+
+
+@router.patch("/pupils/{pupil_id:int}", response_model=PupilChangedPublic)
 def update_pupil(pupil_id: RecordId, body: PupilUpdate, acting: ActingDep) -> object:
-    return pupils.update_pupil(
+    changed = pupils.update_pupil(
         session=acting.session,
         actor=acting.actor,
         policy=acting.policy,
+        settings=acting.settings,
         at=acting.at,
         pupil_id=pupil_id,
         changes=body,
+    )
+    return PupilChangedPublic.model_validate(
+        {
+            **changed.pupil.model_dump(),
+            "pending_change_id": changed.waiting.id if changed.waiting else None,
+        }
     )
 
 

@@ -80,7 +80,10 @@ def _shown(opened: answers.Opened, *, said: str | None = None, status: int = 200
         title=TITLE,
         facts=opened.facts,
         text=opened.facts.text().split("\n"),
-        state=opened.state.value,
+        # Waiting, but the contact (or the child's part) is over: no buttons, only the news.
+        state="over"
+        if opened.state == RequestState.waiting and opened.over
+        else opened.state.value,
         said=said,
         status=status,
     )

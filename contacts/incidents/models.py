@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
@@ -97,6 +97,9 @@ class IncidentPupil(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("pupil.id"), primary_key=True, index=True)
     )
     part: str = Field(sa_column=Column(String(20), nullable=False))
+    # The pupil's date of birth as it stood when the incident was reported, sealed with it:
+    # retention counts from this, so no later edit of the pupil can shorten the period.
+    born_on: date
 
 
 class IncidentPublic(SQLModel):

@@ -20,6 +20,7 @@ from contacts.models import Alert, AlertKind
 from core import audit, once, seals
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Pupil, Role, School, Staff
+from core.directory.pupils import births_now
 from core.directory.staff import manages
 from core.errors import Conflict, Forbidden, RuleBroken
 from core.pagination import Page, fetch_page
@@ -57,9 +58,15 @@ def report_incident(
     session.add(incident)
     session.flush()
     assert incident.id is not None
+    born = births_now(session, [p.pupil_id for p in incident_in.pupils])
     for pupil in incident_in.pupils:
         session.add(
-            IncidentPupil(incident_id=incident.id, pupil_id=pupil.pupil_id, part=pupil.part)
+            IncidentPupil(
+                incident_id=incident.id,
+                pupil_id=pupil.pupil_id,
+                part=pupil.part,
+                born_on=born[pupil.pupil_id],
+            )
         )
     session.add(
         Alert(

@@ -17,9 +17,10 @@ from contacts.legal_holds.models import (
     ReleaseCreate,
 )
 from contacts.models import Contact
-from core import audit, once, seals
+from core import about, audit, once, seals
 from core.directory.access import get_scoped, require_role, schools_read_by, visible_school
 from core.directory.models import Pupil, Role, Staff, Trust
+from core.errors import Forbidden, NotFound
 from core.pagination import Page, fetch_page
 from core.principal import Principal
 
@@ -29,6 +30,14 @@ SUBJECTS: dict[HeldSubject, tuple[type[SQLModel], str]] = {
     HeldSubject.contact: (Contact, "No such contact."),
     HeldSubject.incident: (Incident, "No such incident."),
 }
+
+
+NO_SUCH_HOLD = "No such legal hold."
+
+
+def me(actor: Principal) -> int:
+    """The reader's own account (0 for none: no record is about nobody)."""
+    return actor.staff_id or 0
 
 
 def public(hold: LegalHold) -> HoldPublic:
@@ -93,6 +102,7 @@ def list_holds(
     require_role(actor, own, Role.dsl, action="read legal holds")
     query = select(LegalHold)
     query = query.where(col(LegalHold.school_id).in_(schools_read_by(actor, own)))
+    query = query.where(col(LegalHold.id).not_in(about.KINDS["legal_hold"].ids_about(me(actor))))
     if active_only:
         query = query.where(col(LegalHold.released_at).is_(None))
     page = fetch_page(session, query, col(LegalHold.id), cursor=cursor, limit=limit)
@@ -103,9 +113,13 @@ def release_hold(
     *, session: Session, actor: Principal, at: datetime, hold_id: int, release: ReleaseCreate
 ) -> LegalHold:
     """The investigation is over: the hold stays on the record, released; others may remain."""
-    hold = get_scoped(session, actor, LegalHold, hold_id, "No such legal hold.")
+    hold = get_scoped(session, actor, LegalHold, hold_id, NO_SUCH_HOLD)
+    if hold.id in about.hidden_ids(session, "legal_hold", actor.staff_id):
+        raise NotFound(NO_SUCH_HOLD)  # its subject is not even told it exists
     school = visible_school(session, actor, hold.school_id)
     require_role(actor, school, Role.dsl, action="release a legal hold")
+    if hold.placed_by_id != actor.staff_id and not actor.has(Role.trust_dsl):
+        raise Forbidden("A hold is released by the one who placed it, or by a trust DSL.")
     once.claim(
         session,
         LegalHold,

@@ -58,3 +58,7 @@ class RetentionReport(SQLModel):
     redacted: list[Redacted]
     kept: list[KeptByHold]
     forgotten: Forgotten
+    # Records the schedule called due that are younger than the deployment's floor: the run
+    # refused, redacted nothing, and told the trust's DPO (a date edited to shorten a period,
+    # or a policy loosened by hand, shows here).
+    refused_too_young: list[Redacted] = []

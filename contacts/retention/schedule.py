@@ -198,7 +198,7 @@ def _contacts(session: Session, trust: Trust, plan: Plan) -> set[int]:
                 .distinct()
             ).all()
         )
-    births = _births(session, {p for ps in parts.values() for p in ps})
+    born = _born_on(session, ContactPupil, col(ContactPupil.contact_id), ids)
     due: dict[tuple[int, tuple[int, ...]], list[int]] = defaultdict(list)
     for contact in contacts:
         today = trust.today(contact.school_id)
@@ -208,8 +208,8 @@ def _contacts(session: Session, trust: Trust, plan: Plan) -> set[int]:
         pupils = parts.get(contact.id, [])
         until = _latest(
             years_after(closed, policy.closed_contact_years),
-            years_after(max(births[p] for p in pupils), policy.safeguarding_years)
-            if contact.id in flagged and pupils
+            years_after(max(born[contact.id]), policy.safeguarding_years)
+            if contact.id in flagged and born.get(contact.id)
             else None,
             trust.allegation_until(contact.staff_id),
         )
@@ -235,14 +235,16 @@ def _contacts(session: Session, trust: Trust, plan: Plan) -> set[int]:
     return redacted
 
 
-def _births(session: Session, pupil_ids: set[int]) -> dict[int, date]:
-    found: dict[int, date] = {}
-    for part in chunks(sorted(pupil_ids)):
-        rows = session.exec(
-            select(col(Pupil.id), col(Pupil.date_of_birth)).where(col(Pupil.id).in_(part))
-        ).all()
-        found.update((pupil_id, born) for pupil_id, born in rows if pupil_id is not None)
-    return found
+def _born_on(
+    session: Session, link: Any, parent: Any, parents: Sequence[int]
+) -> dict[int, list[date]]:
+    """The pupils' dates of birth as each record sealed them when it was made (never the
+    pupil's date of birth as it stands now, which one person could change after the fact)."""
+    return _by(
+        session,
+        lambda part: select(parent, col(link.born_on)).where(parent.in_(part)),
+        parents,
+    )
 
 
 def _incidents(session: Session, trust: Trust, plan: Plan) -> set[int]:
@@ -269,11 +271,14 @@ def _incidents(session: Session, trust: Trust, plan: Plan) -> set[int]:
         ),
         [i.id for i in incidents],
     )
-    births = _births(session, {p for ps in parts.values() for p in ps})
+    born = _born_on(
+        session, IncidentPupil, col(IncidentPupil.incident_id), [i.id for i in incidents]
+    )
     redacted: set[int] = set()
     for incident in incidents:
         pupils = parts.get(incident.id, [])
-        start = max(births[p] for p in pupils) if pupils else incident.occurred_at.date()
+        births = born.get(incident.id)
+        start = max(births) if births else incident.occurred_at.date()
         until = _latest(
             years_after(start, policy.safeguarding_years),
             trust.allegation_until(incident.reporter_id),

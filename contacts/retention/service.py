@@ -5,11 +5,14 @@ change record); a dry run answers the same report without changing anything."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlmodel import Session, col, select
 
+from contacts.incidents.models import Incident
 from contacts.legal_holds.service import serialise_with_retention
+from contacts.models import Contact
 from contacts.retention.models import (
     Forgotten,
     KeptByHold,
@@ -18,8 +21,9 @@ from contacts.retention.models import (
     RetentionRun,
 )
 from contacts.retention.redaction import redact
-from contacts.retention.schedule import Plan, plan
-from core import audit, minimisation, seals
+from contacts.retention.schedule import Plan, chunks, plan
+from core import about, audit, minimisation, seals
+from core.clock import years_after
 from core.directory.access import require_role, visible_school
 from core.directory.models import Role
 from core.errors import Forbidden
@@ -79,6 +83,9 @@ def run(
     assert policy.trust_id is not None
     serialise_with_retention(session, policy.trust_id)
     found = plan(session=session, policy=policy, at=at)
+    too_young = younger_than_floor(session, found, policy=policy, at=at)
+    if too_young:
+        return _refuse(session, actor, found, too_young, policy=policy, at=at)
     to_forget = minimisation.to_forget(session=session, policy=policy, at=at)
     if not found.due and not any(to_forget.values()) and not _kept_anew(session, found, policy, at):
         return None
@@ -112,6 +119,78 @@ def run(
     return report
 
 
+# When each kind of evidence the schedule redacts was made: (its id, its stamp). A pupil's own
+# record is not here: it goes only once every contact and incident naming them has gone, and a
+# long-gone leaver may be imported today.
+MADE_AT: dict[str, tuple[Any, Any]] = {
+    "contact": (col(Contact.id), col(Contact.requested_at)),
+    "incident": (col(Incident.id), col(Incident.reported_at)),
+}
+
+
+def younger_than_floor(
+    session: Session, found: Plan, *, policy: Policy, at: datetime
+) -> list[Redacted]:
+    """Records the plan would redact that were made less than the floor's years ago. None
+    should ever be: every period is longer than the floor. One that is means a date was
+    changed to shorten a period, or a value was edited outside contactlog."""
+    floor = years_after(at.date(), -policy.retention_floor_years)
+    young: list[Redacted] = []
+    for (school_id, kind), ids in sorted(found.due.items()):
+        if kind not in MADE_AT:
+            continue
+        key, made = MADE_AT[kind]
+        hits: list[int] = []
+        for part in chunks(sorted(ids)):
+            hits.extend(
+                session.exec(select(key).where(key.in_(part), made > _start_of(floor))).all()
+            )
+        if hits:
+            young.append(Redacted(school_id=school_id, record_type=kind, count=len(hits), ids=hits))
+    return young
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _refuse(
+    session: Session,
+    actor: Principal,
+    found: Plan,
+    too_young: list[Redacted],
+    *,
+    policy: Policy,
+    at: datetime,
+) -> RetentionReport:
+    """File the refusal (nothing is redacted or removed) as a run of its own, in the record."""
+    assert policy.trust_id is not None
+    run_row = RetentionRun(trust_id=policy.trust_id, ran_at=at, run_by_id=actor.staff_id, report="")
+    session.add(run_row)
+    session.flush()
+    report = _report(found, {}, policy=policy, at=at, dry_run=False, run_by_id=actor.staff_id)
+    report = report.model_copy(update={"redacted": [], "refused_too_young": too_young})
+    run_row.report = report.model_dump_json(exclude={"id"})
+    session.add(run_row)
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action="retention.refused",
+        object_type="retention_run",
+        object_id=run_row.id,
+        school_id=None,
+        details={
+            "trust_id": policy.trust_id,
+            "too_young": sum(r.count for r in too_young),
+            "floor_years": policy.retention_floor_years,
+        },
+        sealed=seals.seal(session, ("retention_run", run_row.id)),
+    )
+    report.id = run_row.id
+    return report
+
+
 def _kept_anew(session: Session, found: Plan, policy: Policy, at: datetime) -> bool:
     """Whether holds keep other records than the trust's last report said they kept."""
     last = session.exec(
@@ -138,13 +217,19 @@ def _reader_schools(session: Session, actor: Principal) -> tuple[int, set[int] |
     return own.trust_id, {own.id}
 
 
-def _for_reader(report: RetentionReport, schools: set[int] | None) -> RetentionReport:
-    if schools is None:
-        return report
+def seen_by(report: RetentionReport, schools: set[int] | None, hidden: set[int]) -> RetentionReport:
+    """The lines of the reader's schools, without the holds about the reader."""
     return report.model_copy(
         update={
-            "redacted": [r for r in report.redacted if r.school_id in schools],
-            "kept": [k for k in report.kept if k.school_id in schools],
+            "redacted": [r for r in report.redacted if schools is None or r.school_id in schools],
+            "refused_too_young": [
+                r for r in report.refused_too_young if schools is None or r.school_id in schools
+            ],
+            "kept": [
+                k
+                for k in report.kept
+                if (schools is None or k.school_id in schools) and k.hold_id not in hidden
+            ],
         }
     )
 
@@ -158,8 +243,11 @@ def list_reports(
     page = fetch_page(
         session, query, col(RetentionRun.id), cursor=cursor, limit=limit, newest_first=True
     )
+    hidden = about.hidden_ids(session, "legal_hold", actor.staff_id)
     items = [
-        _for_reader(RetentionReport.model_validate({**json.loads(r.report), "id": r.id}), schools)
+        seen_by(
+            RetentionReport.model_validate({**json.loads(r.report), "id": r.id}), schools, hidden
+        )
         for r in page.items
     ]
     return Page(items=items, next_cursor=page.next_cursor)
@@ -172,4 +260,5 @@ def plan_for_reader(
     trust_id, schools = _reader_schools(session, actor)
     if policy.trust_id != trust_id:
         raise Forbidden("Only the trust's own schedule may be read.")
-    return _for_reader(dry_run(session=session, policy=policy, at=at), schools)
+    hidden = about.hidden_ids(session, "legal_hold", actor.staff_id)
+    return seen_by(dry_run(session=session, policy=policy, at=at), schools, hidden)

@@ -1,7 +1,8 @@
-"""The directory's records under the chain (core.seals): staff (with their roles), pupils,
-guardians, devices. Secrets and session counters are not content."""
+"""The directory's records under the chain (core.seals): trusts (with their policy) and schools,
+staff (with their roles), pupils, guardians, devices. Secrets and session counters are not
+content."""
 
-from core.directory.models import Device, Guardian, Pupil, Staff, StaffRole
+from core.directory.models import Device, Guardian, Pupil, School, Staff, StaffRole, Trust
 from core.seals import Child, Kept, keep
 
 keep(
@@ -12,6 +13,10 @@ keep(
         children=(Child("roles", StaffRole, "staff_id", ("role",)),),
     )
 )
+# A trust's row holds its policy (consent age, sampling, retention): an edit made in the
+# database is named by verification like any other.
+keep(Kept("trust", Trust))
+keep(Kept("school", School))
 keep(Kept("pupil", Pupil))
 keep(Kept("guardian", Guardian))
 keep(Kept("device", Device))

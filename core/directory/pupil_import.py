@@ -7,16 +7,20 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from core import audit, seals
+from core.directory import privileged
 from core.directory.access import require_role, target_school
-from core.directory.models import Pupil, PupilCreate, Role
+from core.directory.models import Pupil, PupilCreate, Role, School
+from core.directory.pupils import WAITING_DATES, has_records
 from core.errors import InvalidInput
 from core.policy import Policy
 from core.principal import Principal
+from core.settings import Settings
 
 # Column names as the common MIS exports spell them, folded to lower case without punctuation.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -48,6 +52,9 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Pupils with records whose date of birth or leaving date the file changes: each change
+    # waits for a second person (GET /pending-changes); the rest of the row is applied.
+    dates_waiting: int = 0
     errors: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -110,11 +117,41 @@ def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
+def _dates_wait(
+    session: Session,
+    actor: Principal,
+    pupil: Pupil,
+    school: School,
+    fields: dict[str, Any],
+    settings: Settings,
+    at: datetime,
+    report: ImportReport,
+) -> dict[str, Any]:
+    """The row's fields without the dates that must wait for a second person (proposed)."""
+    dated = {k: fields[k] for k in WAITING_DATES if k in fields and fields[k] != getattr(pupil, k)}
+    if not dated or pupil.id is None or not has_records(session, pupil.id):
+        return fields
+    privileged.propose_pupil_dates(
+        session,
+        actor=actor,
+        pupil=pupil,
+        school=school,
+        date_of_birth=dated.get("date_of_birth"),
+        left_on=dated.get("left_on"),
+        changes_left_on="left_on" in dated,
+        settings=settings,
+        at=at,
+    )
+    report.dates_waiting += 1
+    return {k: v for k, v in fields.items() if k not in dated}
+
+
 def import_pupils(
     *,
     session: Session,
     actor: Principal,
     policy: Policy,
+    settings: Settings,
     at: datetime,
     csv_text: str,
     school_id: int | None = None,
@@ -203,7 +240,9 @@ def import_pupils(
             session.add(created)
             changed.append(created)
             report.created += 1
-        elif any(getattr(current, k) != v for k, v in fields.items()):
+            continue
+        fields = _dates_wait(session, actor, current, school, fields, settings, at, report)
+        if any(getattr(current, k) != v for k, v in fields.items()):
             for key, value in fields.items():
                 setattr(current, key, value)
             session.add(current)

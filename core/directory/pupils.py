@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -9,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import audit, seals
+from core.directory import privileged
 from core.directory.access import (
     apply_changes,
     get_scoped,
@@ -25,10 +28,12 @@ from core.directory.models import (
     Role,
     School,
 )
+from core.directory.privileged import PendingChange
 from core.errors import Conflict, InvalidInput
 from core.pagination import Page, fetch_page
 from core.policy import Policy
 from core.principal import Principal
+from core.settings import Settings
 
 DUPLICATE_REFERENCE = "A pupil with this school reference already exists at the school."
 
@@ -40,6 +45,17 @@ def check_date_of_birth(pupil: PupilCreate | PupilUpdate, today: date) -> None:
             "The date of birth is in the future.",
             extra={"errors": [{"field": "date_of_birth", "message": "must not be in the future"}]},
         )
+
+
+def births_now(session: Session, pupil_ids: Iterable[int]) -> dict[int, date]:
+    """Each pupil's date of birth as it stands: what a new record about them keeps."""
+    ids = sorted(set(pupil_ids))
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(col(Pupil.id), col(Pupil.date_of_birth)).where(col(Pupil.id).in_(ids))
+    ).all()
+    return {pupil_id: born for pupil_id, born in rows if pupil_id is not None}
 
 
 def create_pupil(
@@ -113,20 +129,74 @@ def list_pupils(
     return fetch_page(session, query, col(Pupil.id), cursor=cursor, limit=limit)
 
 
+# Columns that name a pupil in a record about them (registered by the floors above: a contact's
+# pupils, a message's, an incident's, a consent's): a pupil with any such row has records whose
+# periods and rules count from their dates.
+RECORD_LINKS: list[Any] = []
+
+
+def records_name(column: Any) -> None:
+    RECORD_LINKS.append(column)
+
+
+def has_records(session: Session, pupil_id: int) -> bool:
+    return any(
+        session.exec(select(column).where(column == pupil_id).limit(1)).first() is not None
+        for column in RECORD_LINKS
+    )
+
+
+# The dates that wait for a second person once records exist.
+WAITING_DATES = ("date_of_birth", "left_on")
+
+
+@dataclass(frozen=True)
+class PupilChanged:
+    pupil: Pupil
+    # The change of dates waiting for a second person, if any (the rest is applied).
+    waiting: PendingChange | None = None
+
+
 def update_pupil(
     *,
     session: Session,
     actor: Principal,
     policy: Policy,
+    settings: Settings,
     at: datetime,
     pupil_id: int,
     changes: PupilUpdate,
-) -> Pupil:
+) -> PupilChanged:
+    """Change a pupil's record. Once records about the pupil exist, a new date of birth or
+    leaving date is proposed instead, for a second person to confirm."""
     pupil, school = pupil_in_scope(
         session, actor, pupil_id, action="change pupil records", write=True
     )
     check_date_of_birth(changes, policy.today(school, at))
-    apply_changes(pupil, changes.model_dump(exclude_unset=True), clearable=frozenset({"left_on"}))
+    asked = changes.model_dump(exclude_unset=True)
+    dated = {k: asked[k] for k in WAITING_DATES if k in asked and asked[k] != getattr(pupil, k)}
+    waiting = None
+    if dated and pupil.id is not None and has_records(session, pupil.id):
+        for name in dated:
+            del asked[name]
+        born, left = dated.get("date_of_birth"), dated.get("left_on", pupil.left_on)
+        if left is not None and left < (born or pupil.date_of_birth):
+            raise InvalidInput(
+                "The leaving date is before the date of birth.",
+                extra={"errors": [{"field": "left_on", "message": "before the date of birth"}]},
+            )
+        waiting = privileged.propose_pupil_dates(
+            session,
+            actor=actor,
+            pupil=pupil,
+            school=school,
+            date_of_birth=born,
+            left_on=dated.get("left_on"),
+            changes_left_on="left_on" in dated,
+            settings=settings,
+            at=at,
+        )
+    apply_changes(pupil, asked, clearable=frozenset({"left_on"}))
     if pupil.left_on is not None and pupil.left_on < pupil.date_of_birth:
         raise InvalidInput(
             "The leaving date is before the date of birth.",
@@ -137,8 +207,10 @@ def update_pupil(
             session.add(pupil)
     except IntegrityError as exc:
         raise Conflict(DUPLICATE_REFERENCE) from exc
-    _record(session, actor, at, "pupil.updated", pupil, fields=sorted(changes.model_fields_set))
-    return pupil
+    applied = sorted(set(asked))
+    if applied or waiting is None:
+        _record(session, actor, at, "pupil.updated", pupil, fields=applied)
+    return PupilChanged(pupil, waiting)
 
 
 def add_guardian(

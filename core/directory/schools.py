@@ -49,6 +49,16 @@ def create_trust(*, session: Session, actor: Principal, at: datetime, name: str)
     trust = Trust(name=name, created_at=at)
     session.add(trust)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action="trust.created",
+        object_type="trust",
+        object_id=trust.id,
+        school_id=None,
+        sealed=seals.seal(session, ("trust", trust.id)),
+    )
     return trust
 
 
@@ -75,6 +85,16 @@ def create_school(
     )
     session.add(school)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action="school.created",
+        object_type="school",
+        object_id=school.id,
+        school_id=school.id,
+        sealed=seals.seal(session, ("school", school.id)),
+    )
     return school
 
 
