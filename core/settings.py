@@ -227,6 +227,18 @@ class Settings(BaseSettings):
                 )
             if not self.database_url:
                 raise ValueError("CONTACTLOG_DATABASE_URL must be set in production")
+            # Every replica must hold the same key outside the database, and not the JWT's:
+            # one leaked secret must not both sign tokens and open second-factor secrets.
+            if (
+                self.secret_key in KNOWN_EXAMPLE_SECRETS
+                or len(self.secret_key) < MIN_SECRET_LENGTH
+                or len(set(self.secret_key)) < MIN_SECRET_DISTINCT
+                or self.secret_key == self.jwt_secret
+            ):
+                raise ValueError(
+                    "CONTACTLOG_SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters, other than the JWT secret, in production"
+                )
         return self
 
     @model_validator(mode="after")
@@ -272,7 +284,10 @@ class Settings(BaseSettings):
 
     @cached_property
     def scrape_credential(self) -> str:
-        return self.metrics_token or self.secret_file("metrics-token")
+        """Empty in production unless METRICS_TOKEN is set: then nobody is answered."""
+        if self.metrics_token or self.environment == "production":
+            return self.metrics_token
+        return self.secret_file("metrics-token")
 
     def secret_file(self, name: str) -> str:
         """A random secret kept in a file of the data folder, made on first use."""

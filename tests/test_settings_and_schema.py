@@ -25,7 +25,18 @@ def test_production_refuses_a_missing_or_default_secret(monkeypatch):
         with pytest.raises(ValueError, match="JWT_SECRET"):
             Settings()
     monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA")
+    monkeypatch.setenv("CONTACTLOG_SECRET_KEY", "w3Rt8YuI1oP5aS9dF2gH6jK0lZ4xC7vB")
     assert Settings().environment == "production"
+
+
+def test_production_needs_its_own_key_outside_the_database(monkeypatch):
+    monkeypatch.setenv("CONTACTLOG_ENVIRONMENT", "production")
+    monkeypatch.setenv("CONTACTLOG_DATABASE_URL", "postgresql+psycopg://db/contactlog")
+    monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA")
+    for key in ("", "changethis", "a" * 40, "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA"):
+        monkeypatch.setenv("CONTACTLOG_SECRET_KEY", key)
+        with pytest.raises(ValueError, match="SECRET_KEY"):
+            Settings()
 
 
 def test_production_needs_a_database_url(monkeypatch):

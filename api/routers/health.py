@@ -73,6 +73,10 @@ def metrics(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     expected = settings.scrape_credential
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+    if (
+        not expected
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(given.encode(), expected.encode())
+    ):
         return problem(401, "Metrics are served with the scrape credential only.")
     return cast(Response, request.app.state.metrics.response())
