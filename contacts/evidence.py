@@ -32,6 +32,7 @@ from contacts.review.service import CSV_COLUMNS, EXPORT_BATCH, LogFilter, csv_ro
 from contacts.service import contact_in_scope
 from core import audit, checkpoints, seals
 from core.audit import AuditEvent
+from core.db import snapshot_of
 from core.directory.access import require_role
 from core.directory.models import Role
 from core.directory.pupils import pupil_in_scope
@@ -228,7 +229,13 @@ def _event(e: AuditEvent) -> dict[str, Any]:
 
 
 def build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
-    """The pack, as a file positioned at its start."""
+    """The pack, as a file positioned at its start: one moment of the record (its records,
+    their events and the checkpoint as they all stood then), whatever commits meanwhile."""
+    with snapshot_of(session) as moment:
+        return _build(moment, scope, made=made)
+
+
+def _build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
     pack = Pack()
     pack.add("README.txt", [README.format(subject=scope.subject, made=made).encode()])
     contacts = session.exec(select(Contact).where(col(Contact.id).in_(scope.contacts))).all()

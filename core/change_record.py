@@ -4,15 +4,17 @@ for trust roles), checking it is unaltered, and the checkpoints that vouch for i
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col
 
 from core import about, audit, checkpoints, verification
 from core.audit import AuditEvent, AuditEventPublic, EventFilter
+from core.db import snapshot_of
 from core.directory.access import require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
 from core.directory.schools import list_schools
+from core.errors import TooManyAttempts
 from core.pagination import Page, fetch_page
 from core.principal import Principal
 from core.settings import Settings
@@ -51,18 +53,39 @@ def verify(*, session: Session, actor: Principal, settings: Settings, at: dateti
     """Every link of the chain recomputed; a check made within VERIFY_REUSE_SECONDS is served
     again."""
     schools = _as_dsl(session, actor, "verify the change record")
-    # One check is shared by every reader; each is shown only their own schools' records.
-    whole = verification.verify_or_reuse(
-        session, at=at, reuse_seconds=settings.verify_reuse_seconds
-    )
+    # One check is shared by every reader; each is shown only their own schools' records. It
+    # judges one moment of the record, never a blur of commits made while it read.
+    with snapshot_of(session) as moment:
+        whole = verification.verify_or_reuse(
+            moment, at=at, reuse_seconds=settings.verify_reuse_seconds
+        )
     trust_id = actor.trust_id if actor.roles & TRUST_ROLES else None
     return whole.seen_from(set(schools), trust_id)
 
 
+# A DSL's "check it now" at most this often (whoever pressed): a full check hashes everything.
+CHECK_NOW_EVERY = timedelta(minutes=1)
+
+
 def check_now(*, session: Session, actor: Principal, at: datetime) -> verification.ChainCheck:
-    """A DSL asks for a full check now: made, filed, and shown as the latest."""
+    """A DSL asks for a full check now: made, filed, and shown as the latest. One runs at a
+    time, and not again within a minute of the last, so that nobody can keep the server
+    hashing the whole record; a second press is told to wait."""
     _as_dsl(session, actor, "check the change record")
-    return verification.keep(session, verification.verify(session), at=at)
+    last = verification.latest_check(session)
+    if last is not None and timedelta(0) <= at - last.checked_at < CHECK_NOW_EVERY:
+        wait = int((CHECK_NOW_EVERY - (at - last.checked_at)).total_seconds()) + 1
+        raise TooManyAttempts(
+            "The record was checked moments ago; its outcome is on the dashboard. Check again "
+            "in a minute.",
+            retry_after=wait,
+        )
+    with verification.only_check(
+        busy="A check of the record is running now; its outcome will show on the dashboard."
+    ):
+        with snapshot_of(session) as moment:  # one moment of the record, never a blur
+            result = verification.verify(moment)
+        return verification.keep(session, result, at=at)
 
 
 def latest_check(*, session: Session, actor: Principal) -> verification.ChainCheck | None:
@@ -93,7 +116,8 @@ def check_checkpoint(
     trusted_key: str | None,
 ) -> checkpoints.CheckpointVerdict:
     schools = _as_dsl(session, actor, "check the change record")
-    verdict = checkpoints.verify_against(session, checkpoint=checkpoint, trusted_key=trusted_key)
+    with snapshot_of(session) as moment:  # one moment of the record, never a blur
+        verdict = checkpoints.verify_against(moment, checkpoint=checkpoint, trusted_key=trusted_key)
     trust_id = actor.trust_id if actor.roles & TRUST_ROLES else None
     seen = VerifyResult(ok=verdict.ok, checked=0, first_bad=None, altered=verdict.altered)
     return verdict.model_copy(update={"altered": seen.seen_from(set(schools), trust_id).altered})

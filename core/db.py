@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Table, create_engine, event
+from sqlalchemy import DateTime, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.types import TypeDecorator
@@ -129,6 +129,41 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_consistently(session: Session) -> None:
+    """Every statement from here to the end of the session's transaction sees one moment.
+
+    A check of the change record reads the head, the chain, the seals and the records in
+    separate statements; under PostgreSQL's default (READ COMMITTED) each statement sees what
+    has committed by then, so rows committed in between look unrecorded, edited or cut, and the
+    check cries wolf under ordinary load. REPEATABLE READ holds one snapshot for the whole
+    transaction. SQLite's transactions already do (a reader in WAL mode keeps the snapshot of
+    its first read; a writer holds the lock). Call it before the transaction's first statement:
+    PostgreSQL refuses it afterwards, so a misplaced call fails loudly rather than silently.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+
+
+@contextmanager
+def snapshot_of(session: Session) -> Iterator[Session]:
+    """A read-only session on the same database as `session` whose every statement sees one
+    moment (REPEATABLE READ on PostgreSQL; on SQLite a read transaction, which in WAL mode keeps
+    the snapshot of its first read). For a check, a pack or an export asked for in a request
+    whose own session has already read (who is asking, may they): it judges what had committed
+    at one instant, never a blur of several, and never the request's own uncommitted writes."""
+    bind = session.get_bind()
+    assert isinstance(bind, Engine)
+    if bind.dialect.name == "postgresql":
+        bind = bind.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    else:
+        bind = bind.execution_options(**{READ_ONLY: True})
+    with Session(bind, expire_on_commit=False) as moment:
+        try:
+            yield moment
+        finally:
+            moment.rollback()
 
 
 class Database:

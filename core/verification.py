@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from core.audit import (
     link_hash_of,
 )
 from core.db import UTCDateTime, table_of
+from core.errors import Conflict
 
 
 class AlteredRecord(BaseModel):
@@ -72,6 +74,21 @@ class _Verified:
 # asks over and over (or many at once) cannot make the server hash the whole record each time.
 _one_at_a_time = threading.Lock()
 _last: dict[str, _Verified] = {}
+
+
+_checking = threading.Lock()
+
+
+@contextmanager
+def only_check(*, busy: str) -> Iterator[None]:
+    """Held while a check asked for by a person runs: a second one at the same moment is
+    refused (Conflict) rather than queued behind it."""
+    if not _checking.acquire(blocking=False):
+        raise Conflict(busy)
+    try:
+        yield
+    finally:
+        _checking.release()
 
 
 def verify_or_reuse(session: Session, *, at: datetime, reuse_seconds: int) -> VerifyResult:

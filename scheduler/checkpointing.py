@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from core import checkpoints, verification
 from core.audit import AuditEvent, AuditHead
-from core.db import Database
+from core.db import Database, read_consistently
 from core.directory.models import Role, School, Staff, StaffRole
 from core.settings import Settings
 from scheduler import emails
@@ -30,6 +30,7 @@ def check_chain(db: Database, settings: Settings, at: datetime) -> int:
     session (on SQLite, no writer waits for it); the outcome is filed in a short transaction.
     """
     with db.session(read_only=True) as reading:
+        read_consistently(reading)  # one moment: rows committed meanwhile are not "altered"
         result = verification.verify(reading)
         reading.rollback()
     with db.transaction() as session:
@@ -103,6 +104,7 @@ def sign_now(
     """Sign the head and email each DSL the checkpoint (1), or nothing new to sign (0)."""
     key = checkpoints.load_key(settings.checkpoint_key_path)
     with db.transaction() as session:
+        read_consistently(session)  # the head signed is the record checked, as of one moment
         head = session.get(AuditHead, 1)
         last = checkpoints.latest(session)
         if last is not None and head is not None and last.seq == head.seq:

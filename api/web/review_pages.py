@@ -26,14 +26,14 @@ from contacts.review.models import ReviewCreate
 from contacts.summary import flagged_per_week, summary
 from core import change_record
 from core.directory.models import RecordId, Role, School
-from core.errors import RuleBroken
+from core.errors import Conflict, RuleBroken, TooManyAttempts
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 WEEKS = 12
 
 
 @router.get("/app/dashboard")
-def dashboard(acting: PageDep) -> Response:
+def dashboard(acting: PageDep, checking: str | None = None) -> Response:
     figures = summary(
         session=acting.session, actor=acting.actor, policy=acting.policy, at=acting.at
     )
@@ -60,6 +60,12 @@ def dashboard(acting: PageDep) -> Response:
         actor=acting.actor,
         form_token=acting.form_token,
         title="Dashboard",
+        notice=(
+            "A check of the record ran moments ago or is running now: its outcome shows "
+            "below. Check again in a minute."
+            if checking == "wait"
+            else None
+        ),
         figures=figures,
         chart=weekly_bars(weekly, names),
         weekly=weekly,
@@ -73,7 +79,10 @@ def check_change_record(
 ) -> Response:
     """A DSL checks the change record now rather than wait for the hourly check."""
     acting.check_form(form_token)
-    change_record.check_now(session=acting.session, actor=acting.actor, at=acting.at)
+    try:
+        change_record.check_now(session=acting.session, actor=acting.actor, at=acting.at)
+    except (Conflict, TooManyAttempts):
+        return see_other("/app/dashboard?checking=wait")
     return see_other("/app/dashboard")
 
 

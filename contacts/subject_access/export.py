@@ -20,6 +20,7 @@ from contacts.models import Contact, ContactPupil, Message, MessagePupil
 from contacts.review.models import MessageReview
 from contacts.subject_access.models import SubjectAccessRequest, Whose
 from core import audit
+from core.db import snapshot_of
 from core.directory.access import get_scoped, require_role, visible_school
 from core.directory.models import Guardian, Pupil, Role, School, Staff, StaffRole
 from core.errors import Conflict, NotFound
@@ -223,6 +224,12 @@ def pupil_export(
     """What is held about one pupil: their record, their contacts, the messages about them,
     reviews of those, consents and notices, and incidents they were part of."""
     request, _ = _request(session, actor, request_id, Whose.pupil, pupil_id)
+    _recorded(session, actor, at, request, how)
+    with snapshot_of(session) as moment:  # one moment of what is held, whatever commits
+        return _pupil_document(moment, request, at, pupil_id)
+
+
+def _pupil_document(session: Session, request: Any, at: datetime, pupil_id: int) -> dict[str, Any]:
     pupil = session.get(Pupil, pupil_id)
     if pupil is None:
         raise NotFound("No such pupil.")
@@ -242,7 +249,6 @@ def pupil_export(
     guardians = session.exec(select(Guardian).where(Guardian.pupil_id == pupil_id)).all()
     consents = session.exec(select(Consent).where(Consent.pupil_id == pupil_id)).all()
     notices = session.exec(select(ParentNotice).where(ParentNotice.pupil_id == pupil_id)).all()
-    _recorded(session, actor, at, request, how)
     return _document(
         request,
         at,
@@ -289,6 +295,12 @@ def staff_export(
     or decided, the messages they logged, incidents they reported, reviews they wrote. Every
     pupil in it is a third party."""
     request, _ = _request(session, actor, request_id, Whose.staff, staff_id)
+    _recorded(session, actor, at, request, how)
+    with snapshot_of(session) as moment:  # one moment of what is held, whatever commits
+        return _staff_document(moment, request, at, staff_id)
+
+
+def _staff_document(session: Session, request: Any, at: datetime, staff_id: int) -> dict[str, Any]:
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound("No such member of staff.")
@@ -302,7 +314,6 @@ def staff_export(
     reported = session.exec(
         select(Incident).where(Incident.reporter_id == staff_id).order_by(col(Incident.id))
     ).all()
-    _recorded(session, actor, at, request, how)
     return _document(
         request,
         at,
