@@ -1,4 +1,9 @@
-"""The `contactlog` command: serve, migrate, seed the demo, create users, import pupils."""
+"""The `contactlog` command: serve, migrate, seed the demo, create users, import pupils.
+
+Each command imports what it uses when it runs, not before: the staff client's commands and
+`--help` must not wait for the server, its database layer, the scheduler and the migrations to
+load (seconds), only for the command line itself.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +11,18 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from sqlmodel import select
 
-from api import demo, logs
-from api.schema import upgrade
 from contactlog_client.cli import app as staff_client
-from contacts.evidence import verify_pack
-from contacts.retention.service import dry_run
-from core import accounts, checkpoints
-from core.clock import now
-from core.db import Database
-from core.directory.models import Role, School, SchoolCreate, StaffCreate, Trust
-from core.directory.pupil_import import import_pupils
-from core.directory.schools import create_school, create_trust
-from core.directory.staff import create_staff
-from core.errors import DomainError
-from core.policy import policy_for
-from core.principal import Principal
-from core.security import Passwords
-from core.settings import Settings
-from scheduler.checkpointing import sign_now
-from scheduler.retention import run_all as run_retention
+from core.roles import Role
+
+if TYPE_CHECKING:
+    from core.db import Database
+    from core.errors import DomainError
+    from core.settings import Settings
 
 app = typer.Typer(help="contactlog: staff-pupil online contact, approved, consented and logged.")
 users_app = typer.Typer(help="Staff accounts.")
@@ -65,12 +56,16 @@ AsOf = Annotated[
 
 
 def _instant(at: datetime | None) -> datetime:
+    from core.clock import now
+
     if at is None:
         return now()
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _settings() -> Settings:
+    from core.settings import Settings
+
     try:
         return Settings()
     except ValueError as exc:
@@ -79,6 +74,8 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings) -> Database:
+    from core.db import Database
+
     return Database(settings.resolved_database_url)
 
 
@@ -93,6 +90,8 @@ def _fail(exc: DomainError) -> typer.Exit:
 @app.command()
 def migrate() -> None:
     """Bring the database schema to the latest migration."""
+    from api.schema import upgrade
+
     settings = _settings()
     db = _database(settings)
     upgrade(db.engine)
@@ -103,6 +102,10 @@ def migrate() -> None:
 @app.command("demo")
 def demo_command() -> None:
     """Seed the demo trust on an empty database, and print the demo sign-ins."""
+    from api import demo
+    from core.clock import now
+    from core.security import Passwords
+
     settings = _settings()
     if settings.environment == "production":
         errors.print("[red]The demo data is not for production.[/red]")
@@ -141,6 +144,8 @@ def serve(
     """Serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from api import logs
+
     settings = _settings()
     logs.configure(settings)
     docs = f" (API docs: http://{host}:{port}/docs)" if settings.docs_served else ""
@@ -164,6 +169,7 @@ def serve(
 @app.command("scheduler")
 def scheduler_command() -> None:
     """Run the scheduler as its own process (the API then runs with it off)."""
+    from api import logs
     from scheduler.runner import standalone
 
     settings = _settings()
@@ -223,6 +229,17 @@ def users_create(
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
 ) -> None:
     """Create a staff account, e.g. the first admin of a new deployment."""
+    from sqlmodel import select
+
+    from core import accounts
+    from core.clock import now
+    from core.directory.models import School, SchoolCreate, StaffCreate, Trust
+    from core.directory.schools import create_school, create_trust
+    from core.directory.staff import create_staff
+    from core.errors import DomainError
+    from core.principal import Principal
+    from core.security import Passwords
+
     settings = _settings()
     password = _read_password(password_stdin)
     problems = accounts.password_problems(password, name=name, email=email)
@@ -273,6 +290,15 @@ def import_pupils_command(
     school_id: Annotated[int, typer.Option("--school", help="School id")],
 ) -> None:
     """Import or update pupils from a CSV: every row or none."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from core.clock import now
+    from core.directory.models import School
+    from core.directory.pupil_import import import_pupils
+    from core.errors import DomainError
+    from core.policy import policy_for
+    from core.principal import Principal
+
     settings = _settings()
     raw = file.read_bytes()
     try:
@@ -342,6 +368,8 @@ def rotate_keys_command() -> None:
 @audit_app.command("public-key")
 def public_key_command() -> None:
     """Print the public key that signs checkpoints (PEM): publish it, keep a copy elsewhere."""
+    from core import checkpoints
+
     key = checkpoints.load_key(_settings().checkpoint_key_path)
     print(checkpoints.public_key(key).public_key, end="")
 
@@ -349,6 +377,9 @@ def public_key_command() -> None:
 @audit_app.command("checkpoint")
 def checkpoint_command() -> None:
     """Sign the change record's head now and email it to the DSLs."""
+    from core.clock import now
+    from scheduler.checkpointing import sign_now
+
     settings = _settings()
     db = _database(settings)
     try:
@@ -368,6 +399,8 @@ def verify_command(
 ) -> None:
     """Check the change record against a checkpoint: exit 0 if the record up to it is the one
     that was signed, 1 if not."""
+    from core import checkpoints
+
     settings = _settings()
     try:
         checkpoint = checkpoints.CheckpointIn.model_validate(json.loads(against.read_text()))
@@ -394,6 +427,8 @@ def verify_pack_command(
 ) -> None:
     """Check an evidence pack offline: every file against the manifest, every event against
     its hashes. Exit 0 if nothing was altered, 1 if something was (each named)."""
+    from contacts.evidence import verify_pack
+
     with pack.open("rb") as data:
         problems = verify_pack(data)
     for problem in problems:
@@ -407,6 +442,12 @@ def retention_plan_command(
     at: AsOf = None,
 ) -> None:
     """A dry run: print, per trust, exactly what a run would redact and what holds keep (JSON)."""
+    from sqlmodel import select
+
+    from contacts.retention.service import dry_run
+    from core.directory.models import Trust
+    from core.policy import policy_for
+
     settings = _settings()
     db = _database(settings)
     try:
@@ -423,6 +464,8 @@ def retention_run_command(
     at: AsOf = None,
 ) -> None:
     """Apply the schedule now; each trust's report is filed and emailed (JSON printed)."""
+    from scheduler.retention import run_all as run_retention
+
     settings = _settings()
     db = _database(settings)
     try:

@@ -6,16 +6,19 @@ from __future__ import annotations
 import smtplib
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
-from bench import data
-from bench.measure import free_port, report
+from bench import data, wrk
+from bench.measure import free_port, report, serve, stop
+from bench.p1 import log_body
 from core.db import Database
 from core.outbox import enqueue
+from core.settings import Settings
 
 
 class Sink:
@@ -52,6 +55,48 @@ def _queue(db: Database, count: int, label: str) -> None:
             )
 
 
+# The busy API's load lasts this long; the backlog is queued two seconds in.
+BUSY_SECONDS = 30
+
+
+def _drain_while_busy(
+    db: Database, url: str, env: dict[str, str], settings: Settings, sink: Sink, count: int
+) -> float:
+    """Emails/s delivered from a fresh backlog while wrk keeps the API busy logging entries (each
+    flagged, so each also queues the DSL's alert, as a busy school does)."""
+    school = data.seed_school(db, settings)
+    served = {**env, "CONTACTLOG_DATABASE_URL": url}
+    api, base = serve([sys.executable, "-m", "api.cli", "serve"], served, "/healthz")
+    load: list[object] = []
+    try:
+        token = data.teacher_token(base)
+        writer = threading.Thread(
+            target=lambda: load.append(
+                wrk.run(
+                    base,
+                    f"/contacts/{school.contact_id}/messages",
+                    server_pid=api.pid,
+                    seconds=BUSY_SECONDS,
+                    method="POST",
+                    body=log_body(),
+                    token=token,
+                    distinct=True,
+                )
+            ),
+            daemon=True,
+        )
+        writer.start()
+        time.sleep(2)  # the load is up before the backlog is queued
+        _queue(db, count, "busy")
+        took = _wait_for(sink, count, 120)
+        writer.join(timeout=BUSY_SECONDS + 30)
+    finally:
+        stop(api)
+    if load:
+        print(f"    meanwhile the API logged entries at {load[0].line()}")  # type: ignore[attr-defined]
+    return count / took if took else 0.0
+
+
 def _sink_ceiling(port: int, count: int) -> float:
     """What the local SMTP server takes from the leanest sender, one connection: P4's ceiling."""
     email = EmailMessage()
@@ -64,9 +109,10 @@ def _sink_ceiling(port: int, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def p4_outbox(backend: str, folder: str, env: dict[str, str]) -> None:
+def p4_outbox(backend: str, folder: str, env: dict[str, str], settings: Settings) -> None:
     """End to end: `contactlog scheduler` running as in production, delivering a queue of 2,500
-    emails into a local SMTP server; then the same after the mail server was down for a while."""
+    emails into a local SMTP server; then the same after the mail server was down for a while;
+    then the same while the API is busy logging (wrk, as P1), against the idle rate."""
     db, url, schema = data.fresh_database(backend, folder)
     port = free_port()
     sink = Sink()
@@ -118,6 +164,16 @@ def p4_outbox(backend: str, folder: str, env: dict[str, str]) -> None:
             "<= 1.00",
             f"{count:,} emails queued during a 20 s outage, all delivered {cleared:.1f} s after"
             " the mail server came back",
+        )
+        sink.count = 0
+        loaded = _drain_while_busy(db, url, env, settings, sink, count)
+        report(
+            "P4 drain while the API logs / idle drain",
+            backend,
+            loaded / rate if rate else 0.0,
+            ">= 0.50",
+            f"{loaded:.0f} emails/s while wrk logged entries through the API, against "
+            f"{rate:.0f} emails/s idle",
         )
     finally:
         scheduler.terminate()

@@ -14,6 +14,7 @@ from bench.email import p4_outbox
 from bench.measure import BACKENDS, ONLY, RESULTS, SCALE, SECONDS, n, report, timed
 from bench.p1 import p1_log_write
 from bench.reads import Reading, read_as_dsl
+from bench.startup import s1_startup
 from bench.wrk import require_wrk
 from contacts.review import service as review
 from contacts.sweeps import end_contacts_past_their_end_date
@@ -235,6 +236,8 @@ def main() -> None:
     )
     big, small = n(10_000_000), 10_000
     sweep_big = n(1_000_000)
+    if "S1" in ONLY:
+        s1_startup()
     with tempfile.TemporaryDirectory() as folder:
         for backend in BACKENDS:
             env = {
@@ -261,7 +264,7 @@ def main() -> None:
                     " 10,000 contacts, 1,000 due",
                 )
             if "P4" in ONLY:
-                p4_outbox(backend, folder, env)
+                p4_outbox(backend, folder, env, settings)
     print(f"\n{'figure':<40} {'backend':<10}   ratio  target")
     for figure, backend, ratio, target, _ in RESULTS:
         print(f"{figure:<40} {backend:<10} {ratio:>7}  {target}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 
 class ClientError(Exception):
@@ -81,6 +82,8 @@ class Api:
     ) -> Any:
         """The decoded JSON answer. Network errors and 5xx are retried with back-off; only a
         request with an Idempotency-Key (or one that changes nothing) is ever sent twice."""
+        import httpx  # here, not at start-up: commands that make no request never load it
+
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"

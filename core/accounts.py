@@ -15,7 +15,6 @@ from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, Integer, update
 from sqlmodel import Field, Session, SQLModel, col, func, select
-from zxcvbn import zxcvbn
 
 from core import audit, once, outbox
 from core.db import UTCDateTime
@@ -66,6 +65,9 @@ def password_problems(password: str, *, name: str = "", email: str = "") -> list
     if len(password) > MAX_LENGTH:
         return [f"must be at most {MAX_LENGTH} characters"]
     own = [p for p in (name, *name.split(), email, email.split("@")[0]) if p]
+    # Loaded when a password is chosen, not when the server starts (its dictionaries are large).
+    from zxcvbn import zxcvbn
+
     # Beyond a hundred characters, guessing is not the risk; zxcvbn's cost grows with length.
     verdict = zxcvbn(password[:100], user_inputs=[*own, "contactlog", "school", "password"])
     if verdict["score"] >= MIN_SCORE:

@@ -49,6 +49,7 @@ def test_migrate_then_demo_seeds_once_and_prints_sign_ins(operator_env, db):
 def test_demo_is_refused_in_production(operator_env, monkeypatch):
     monkeypatch.setenv("CONTACTLOG_ENVIRONMENT", "production")
     monkeypatch.setenv("CONTACTLOG_JWT_SECRET", "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA")
+    monkeypatch.setenv("CONTACTLOG_SECRET_KEY", "w3Rt8YuI1oP5aS9dF2gH6jK0lZ4xC7vB")
     result = runner.invoke(cli, ["demo"])
     assert result.exit_code == 2
     assert "not for production" in result.output
@@ -177,3 +178,21 @@ def test_serve_answers_over_http(operator_env):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_command_line_loads_no_server_until_a_command_needs_it():
+    """`contactlog --help` and the staff client's commands start in a fraction of a second:
+    they load the command line, not the database layer, the app, the scheduler or Alembic."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, api.cli;"
+        "heavy = sorted(m for m in ('sqlmodel', 'sqlalchemy', 'fastapi', 'alembic', 'apscheduler',"
+        " 'api.app', 'scheduler', 'contacts', 'consent') if m in sys.modules);"
+        "print(','.join(heavy))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "", f"loaded before any command ran: {loaded}"

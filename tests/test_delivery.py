@@ -130,7 +130,7 @@ def test_a_scheduler_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
         sender.send_signal(signal.SIGKILL)  # mid-batch, with emails in flight
         sender.wait()
         kills += 1
-        time.sleep(6.6)  # the dead sender's lease (3 timeouts + 5 s) runs out
+        time.sleep(9.9)  # the dead sender's lease (1.5 x (3 timeouts + 5 s)) runs out
     for _ in range(10):  # the dead senders' emails back off a second or so, then go
         done = subprocess.run(command, env=env, capture_output=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -204,11 +204,12 @@ def test_a_batch_slower_than_its_lease_is_not_sent_twice_by_a_second_scheduler(
     db, app, database_url, tmp_path
 ):
     """Yesterday a second scheduler claimed a batch the first was still sending: the lease is
-    renewed after every email, so the second finds nothing to take."""
+    renewed while the batch goes (each time a third of it has passed), so the second finds
+    nothing to take."""
     inbox = SlowInbox(0.2)
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    queue(db, 40)  # 8 s of sending in one batch, longer than the 6.5 s lease
+    queue(db, 60)  # 12 s of sending in one batch, longer than the 9.75 s lease
     env = {
         **os.environ,
         "CONTACTLOG_DATABASE_URL": database_url,
@@ -224,11 +225,11 @@ def test_a_batch_slower_than_its_lease_is_not_sent_twice_by_a_second_scheduler(
         first = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(7.5)  # past the first claim's original lease
+        time.sleep(10.5)  # past the first claim's original lease
         second = subprocess.run(command, env=env, capture_output=True, timeout=60)
         assert second.returncode == 0
         assert first.wait(timeout=60) == 0
     finally:
         controller.stop()
     counts = message_ids(inbox)
-    assert len(counts) == 40 and set(counts.values()) == {1}
+    assert len(counts) == 60 and set(counts.values()) == {1}

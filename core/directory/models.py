@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Annotated, ClassVar
 
 from annotated_types import Interval
@@ -22,19 +22,10 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstrai
 from sqlmodel import Field, SQLModel
 
 from core.db import UTCDateTime
+from core.roles import TRUST_ROLES, Role
 from core.text import check_free_text, check_line
 
-
-class Role(StrEnum):
-    staff = "staff"
-    approver = "approver"
-    dsl = "dsl"
-    admin = "admin"
-    trust_dsl = "trust_dsl"
-    trust_admin = "trust_admin"
-
-
-TRUST_ROLES = frozenset({Role.trust_dsl, Role.trust_admin})
+__all__ = ["TRUST_ROLES", "Role"]  # re-exported: their home is core/roles.py
 
 
 def _as_text(value: object) -> object:
