@@ -29,9 +29,9 @@ _BODY = Charset("utf-8")
 _BODY.body_encoding = QP
 
 
-def _header(value: str) -> str | Header:
+def _header(value: str) -> str:
     """A header value as is when it is ASCII, RFC 2047-encoded when it is not."""
-    return value if value.isascii() else Header(value, "utf-8")
+    return value if value.isascii() else Header(value, "utf-8").encode()
 
 
 def build(email: OutboxEmail, settings: Settings) -> Message:

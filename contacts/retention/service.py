@@ -89,30 +89,50 @@ def run(
     to_forget = minimisation.to_forget(session=session, policy=policy, at=at)
     if not found.due and not any(to_forget.values()) and not _kept_anew(session, found, policy, at):
         return None
-    run_row = RetentionRun(trust_id=policy.trust_id, ran_at=at, run_by_id=actor.staff_id, report="")
-    session.add(run_row)
-    session.flush()
+    run_row = _new_run(session, actor, policy, at)
     assert run_row.id is not None
     redact(session=session, actor=actor, at=at, run_id=run_row.id, due=found.due)
     forgotten = minimisation.forget(session=session, policy=policy, at=at)
     report = _report(
         found, forgotten, policy=policy, at=at, dry_run=False, run_by_id=actor.staff_id
     )
+    details = {
+        "redacted": sum(r.count for r in report.redacted),
+        "kept_by_holds": sum(k.count for k in report.kept),
+    }
+    return _filed(session, actor, run_row, report, "retention.ran", details, policy, at)
+
+
+def _new_run(session: Session, actor: Principal, policy: Policy, at: datetime) -> RetentionRun:
+    assert policy.trust_id is not None
+    run_row = RetentionRun(trust_id=policy.trust_id, ran_at=at, run_by_id=actor.staff_id, report="")
+    session.add(run_row)
+    session.flush()
+    return run_row
+
+
+def _filed(
+    session: Session,
+    actor: Principal,
+    run_row: RetentionRun,
+    report: RetentionReport,
+    action: str,
+    details: dict[str, Any],
+    policy: Policy,
+    at: datetime,
+) -> RetentionReport:
+    """The run's report kept with it, and the run sealed in the change record."""
     run_row.report = report.model_dump_json(exclude={"id"})
     session.add(run_row)
     audit.record(
         session,
         actor=actor,
         at=at,
-        action="retention.ran",
+        action=action,
         object_type="retention_run",
         object_id=run_row.id,
         school_id=None,
-        details={
-            "trust_id": policy.trust_id,
-            "redacted": sum(r.count for r in report.redacted),
-            "kept_by_holds": sum(k.count for k in report.kept),
-        },
+        details={"trust_id": policy.trust_id, **details},
         sealed=seals.seal(session, ("retention_run", run_row.id)),
     )
     report.id = run_row.id
@@ -164,31 +184,14 @@ def _refuse(
     at: datetime,
 ) -> RetentionReport:
     """File the refusal (nothing is redacted or removed) as a run of its own, in the record."""
-    assert policy.trust_id is not None
-    run_row = RetentionRun(trust_id=policy.trust_id, ran_at=at, run_by_id=actor.staff_id, report="")
-    session.add(run_row)
-    session.flush()
+    run_row = _new_run(session, actor, policy, at)
     report = _report(found, {}, policy=policy, at=at, dry_run=False, run_by_id=actor.staff_id)
     report = report.model_copy(update={"redacted": [], "refused_too_young": too_young})
-    run_row.report = report.model_dump_json(exclude={"id"})
-    session.add(run_row)
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action="retention.refused",
-        object_type="retention_run",
-        object_id=run_row.id,
-        school_id=None,
-        details={
-            "trust_id": policy.trust_id,
-            "too_young": sum(r.count for r in too_young),
-            "floor_years": policy.retention_floor_years,
-        },
-        sealed=seals.seal(session, ("retention_run", run_row.id)),
-    )
-    report.id = run_row.id
-    return report
+    details = {
+        "too_young": sum(r.count for r in too_young),
+        "floor_years": policy.retention_floor_years,
+    }
+    return _filed(session, actor, run_row, report, "retention.refused", details, policy, at)
 
 
 def _kept_anew(session: Session, found: Plan, policy: Policy, at: datetime) -> bool:

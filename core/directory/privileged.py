@@ -12,6 +12,7 @@ expire, and enter the change record with both names.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -181,26 +182,12 @@ def propose(
         proposed_at=at,
         expires_at=at + timedelta(hours=settings.pending_change_hours),
     )
-    session.add(change)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action="pending_change.proposed",
-        object_type="staff",
-        object_id=staff.id,
-        school_id=school.id,
-        details={
-            "change_id": change.id,
-            "kind": kind,
-            "roles": change.roles,
-            "make_headteacher": make_headteacher,
-            "email_changes": new_email is not None,
-        },
-        sealed=seals.seal(session, ("pending_change", change.id)),
-    )
-    _ask_confirmers(session, change, school, f"staff account #{staff.id}", settings, at)
+    details = {
+        "roles": change.roles,
+        "make_headteacher": make_headteacher,
+        "email_changes": new_email is not None,
+    }
+    _file(session, change, actor, school, ("staff", staff.id), details, settings, at)
     return change
 
 
@@ -233,26 +220,42 @@ def propose_pupil_dates(
         proposed_at=at,
         expires_at=at + timedelta(hours=settings.pending_change_hours),
     )
+    details = {
+        "date_of_birth_changes": date_of_birth is not None,
+        "left_on_changes": changes_left_on,
+    }
+    _file(session, change, actor, school, ("pupil", pupil.id), details, settings, at)
+    return change
+
+
+def _file(
+    session: Session,
+    change: PendingChange,
+    actor: Principal,
+    school: School,
+    about: tuple[str, int],
+    details: Mapping[str, object],
+    settings: Settings,
+    at: datetime,
+) -> None:
+    """A proposal kept (sealed under the chain, so nobody rewrites who proposed what), in the
+    record of the staff member or pupil it is about, and emailed to those who may confirm."""
     session.add(change)
     session.flush()
+    object_type, object_id = about
     audit.record(
         session,
         actor=actor,
         at=at,
         action="pending_change.proposed",
-        object_type="pupil",
-        object_id=pupil.id,
+        object_type=object_type,
+        object_id=object_id,
         school_id=school.id,
-        details={
-            "change_id": change.id,
-            "kind": change.kind,
-            "date_of_birth_changes": date_of_birth is not None,
-            "left_on_changes": changes_left_on,
-        },
+        details={"change_id": change.id, "kind": change.kind, **details},
         sealed=seals.seal(session, ("pending_change", change.id)),
     )
-    _ask_confirmers(session, change, school, f"pupil record #{pupil.id}", settings, at)
-    return change
+    whose = "staff account" if object_type == "staff" else "pupil record"
+    _ask_confirmers(session, change, school, f"{whose} #{object_id}", settings, at)
 
 
 def _ask_confirmers(
