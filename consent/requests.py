@@ -23,12 +23,13 @@ from core.db import UTCDateTime
 from core.directory.access import require_role, visible_school
 from core.directory.models import Guardian, Pupil, Role, School
 from core.errors import Conflict, NotFound, RuleBroken
-from core.outbox import enqueue
+from core.outbox import enqueue, one_time_links_at
 from core.policy import Policy
 from core.principal import Principal
 from core.text import one_line
 
 LINK_PATH = "/consent/"
+one_time_links_at(LINK_PATH)
 
 
 class RequestState(StrEnum):

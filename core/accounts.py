@@ -31,6 +31,7 @@ MIN_SCORE = 3
 # Links asked for one account within an hour beyond this are not sent (no answer says so).
 RESETS_PER_HOUR = 3
 LINK_PATH = "/account/password/"
+outbox.one_time_links_at(LINK_PATH)
 
 
 class LinkPurpose(StrEnum):

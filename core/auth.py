@@ -141,6 +141,7 @@ def sign_in(
     assert staff is not None and staff.id is not None
     throttle.forget(session, keys.pair)
     if trusted is not None:
+        throttle.forget(session, throttle.device_key(trusted.id or 0))
         devices.renew(session, trusted, settings=settings, at=at)
         device_token = device
     else:

@@ -70,17 +70,24 @@ class OutboxEmailPublic(SQLModel):
     last_error: str | None
 
 
-# A one-time link's secret: a path segment of 32 or more URL-safe characters (every token this
-# deployment mails is 43). Nothing else an email says looks like it.
-_ONE_TIME_SECRET = re.compile(r"(?<=/)[A-Za-z0-9_-]{32,}(?=[\s\"'<>)]|$)")
+# The paths of the one-time links emails carry, each followed by its secret (registered by the
+# modules that mail them: account links here in core, consent links in consent/).
+ONE_TIME_PATHS: set[str] = set()
 SPENT = "(link-removed-once-sent)"
+
+
+def one_time_links_at(path: str) -> None:
+    ONE_TIME_PATHS.add(path)
 
 
 def spent(body: str) -> str:
     """The body as kept once its email is out of the outbox's hands: every one-time link's
     secret replaced, so a copy of the database cannot give a parent's consent or take over an
-    invitation (the links' hashes exist to prevent exactly that)."""
-    return _ONE_TIME_SECRET.sub(SPENT, body)
+    invitation (the links' hashes exist to prevent exactly that). Nothing else is touched: a
+    checkpoint's signature and key stay as they were sent."""
+    for path in ONE_TIME_PATHS:
+        body = re.sub(re.escape(path) + r"[A-Za-z0-9_-]+", path + SPENT, body)
+    return body
 
 
 def enqueue(
