@@ -338,3 +338,30 @@ def test_retention_periods_count_from_the_sealed_date_on_the_day_they_end(
     assert _planned(client, world, "incident") == []
     _at(years_after(born, 25))
     assert _planned(client, world, "incident") == [incident]
+
+
+def test_the_headteacher_sees_the_old_and_new_date_on_the_page_before_confirming(
+    client, world, school, db, settings
+):
+    from api.web.acting import COOKIE
+    from core import browser_sessions
+
+    _incident_about(client, world, school["young"])
+    client.patch(
+        f"/pupils/{school['young']}",
+        json={"date_of_birth": "2011-02-03"},
+        headers=world.auth("admin"),
+    )
+    with db.transaction() as session:
+        cookie = browser_sessions.start(
+            session=session,
+            staff_id=world.ids["head"],
+            generation=0,
+            settings=settings,
+            at=clock.now(),
+        )
+    client.cookies.set(COOKIE, cookie)
+    shown = client.get("/app/pending-changes")
+    assert shown.status_code == 200, shown.text
+    assert f"for pupil #{school['young']}" in shown.text
+    assert "Date of birth:" in shown.text and "03 Feb 2011" in shown.text
