@@ -36,10 +36,11 @@ EVERY: dict[str, int] = {
 }
 
 
-# Seconds after a process starts before each job's first run. Email waiting to go, and the
-# DSL's alerts, go at once; the rest wait a little, and what reads the whole record (its full
-# check, checkpoints, retention) a little longer: a replica started under load serves before
-# they begin, instead of competing with its own first requests. A restart still loses nothing.
+# Seconds after an API process starts before each job's first run in it. Email waiting to go,
+# and the DSL's alerts, go at once; the rest wait a little, and what reads the whole record
+# (its full check, checkpoints, retention) a little longer: a replica started under load serves
+# before they begin, instead of competing with its own first requests. A restart still loses
+# nothing. The scheduler as its own process serves nobody, and runs every job at once.
 FIRST_RUN_AFTER: dict[str, int] = {
     "outbox": 0,
     "alerts": 0,
@@ -90,7 +91,12 @@ def _safely(name: str, db: Database, settings: Settings) -> None:
         log.exception("job %s failed", name, extra={"job": name})
 
 
-def configure(scheduler: BaseScheduler, db: Database, settings: Settings) -> BaseScheduler:
+def configure(
+    scheduler: BaseScheduler,
+    db: Database,
+    settings: Settings,
+    first_run_after: dict[str, int] | None = None,
+) -> BaseScheduler:
     every = {**EVERY, "chain_check": settings.chain_check_hours * 60 * 60}
     for name, seconds in every.items():
         scheduler.add_job(
@@ -104,14 +110,19 @@ def configure(scheduler: BaseScheduler, db: Database, settings: Settings) -> Bas
             coalesce=True,
             misfire_grace_time=24 * 60 * 60,
             max_instances=1,
-            next_run_time=clock.now()
-            + timedelta(seconds=FIRST_RUN_AFTER.get(name, FIRST_RUN_DEFAULT)),
+            next_run_time=clock.now() + timedelta(seconds=_after(first_run_after, name)),
         )
     return scheduler
 
 
+def _after(first_run_after: dict[str, int] | None, name: str) -> int:
+    if first_run_after is None:
+        return 0
+    return first_run_after.get(name, FIRST_RUN_DEFAULT)
+
+
 def in_process(db: Database, settings: Settings) -> BackgroundScheduler:
-    scheduler = configure(BackgroundScheduler(timezone="UTC"), db, settings)
+    scheduler = configure(BackgroundScheduler(timezone="UTC"), db, settings, FIRST_RUN_AFTER)
     assert isinstance(scheduler, BackgroundScheduler)
     return scheduler
 
