@@ -367,25 +367,40 @@ def decide(
     assert staff is not None and staff.id is not None
     if confirm:
         _apply(session, change, staff)
+    details = {"roles": change.roles, "make_headteacher": change.make_headteacher}
+    _decided(session, actor, change, confirm, ("staff", staff.id), details, at)
+    return public(change, at)
+
+
+def _decided(
+    session: Session,
+    actor: Principal,
+    change: PendingChange,
+    confirm: bool,
+    about: tuple[str, int],
+    details: Mapping[str, object],
+    at: datetime,
+) -> None:
+    """The decision in the record of the staff member or pupil it is about, with both names,
+    sealing that record and the proposal as they now stand."""
+    object_type, object_id = about
     audit.record(
         session,
         actor=actor,
         at=at,
         action="pending_change.confirmed" if confirm else "pending_change.refused",
-        object_type="staff",
-        object_id=staff.id,
+        object_type=object_type,
+        object_id=object_id,
         school_id=change.school_id,
         details={
             "change_id": change.id,
             "kind": change.kind,
-            "roles": change.roles,
-            "make_headteacher": change.make_headteacher,
+            **details,
             "proposed_by": change.proposed_by_id,
             "decided_by": actor.staff_id,
         },
-        sealed=seals.seal(session, ("staff", staff.id), ("pending_change", change.id)),
+        sealed=seals.seal(session, about, ("pending_change", change.id)),
     )
-    return public(change, at)
 
 
 def _decide_pupil_dates(
@@ -401,22 +416,7 @@ def _decide_pupil_dates(
         if pupil.left_on is not None and pupil.left_on < pupil.date_of_birth:
             raise RuleBroken("The leaving date would be before the date of birth.")
         session.add(pupil)
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action="pending_change.confirmed" if confirm else "pending_change.refused",
-        object_type="pupil",
-        object_id=pupil.id,
-        school_id=change.school_id,
-        details={
-            "change_id": change.id,
-            "kind": change.kind,
-            "proposed_by": change.proposed_by_id,
-            "decided_by": actor.staff_id,
-        },
-        sealed=seals.seal(session, ("pupil", pupil.id), ("pending_change", change.id)),
-    )
+    _decided(session, actor, change, confirm, ("pupil", pupil.id), {}, at)
     return public(change, at)
 
 
