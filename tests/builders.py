@@ -143,6 +143,17 @@ def today() -> date:
 
 
 TODAY = today()  # as the suite starts: for values fixed when a module is read
+_test_day = TODAY
+
+
+def day_of_test() -> date:
+    """The schools' date when the running test started (set by conftest before any fixture)."""
+    return _test_day
+
+
+def start_test_day() -> None:
+    global _test_day
+    _test_day = today()
 
 
 def dob(years: int, extra_days: int = 30) -> str:

@@ -129,6 +129,12 @@ def _empty_all_tables(db: Database) -> None:
         conn.execute(AuditHead.__table__.insert().values(id=1, seq=0, link_hash=GENESIS))
 
 
+@pytest.fixture(autouse=True)
+def _the_test_day() -> None:
+    """Fix the day `tests.mail.noon` counts from as this test starts, before its fixtures."""
+    builders.start_test_day()
+
+
 @pytest.fixture
 def app(app_for_backend, db: Database):  # type: ignore[no-untyped-def]
     _empty_all_tables(db)
@@ -191,6 +197,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
 # The people, pupils and devices most tests start from, and a real mail server (fixtures,
 # used by name).
 # The app served for real and Debian's Chromium, for the browser tests.
+from tests import builders  # noqa: E402
 from tests.browser import browse, chromium, live_server  # noqa: E402, F401
 from tests.builders import make_world, school, world  # noqa: E402, F401
 from tests.mail import mail_server, mail_settings  # noqa: E402, F401

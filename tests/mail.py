@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from scheduler.runner import run_job
-from tests.builders import TODAY
+from tests import builders
 
 OWNER, MANAGER, DSL = "owner@a.example.org", "manager@a.example.org", "dsl@a.example.org"
 
@@ -84,9 +84,12 @@ def mail_settings(settings, mail_server):  # type: ignore[no-untyped-def]
 
 
 def noon(day_offset: int) -> datetime:
-    """Midday UTC, `day_offset` days from the day the suite started: clear of any midnight in
-    London, and fixed, so a clock set to one of these instants does not move the others."""
-    return datetime.combine(TODAY + timedelta(days=day_offset), time(12), tzinfo=UTC)
+    """Midday UTC, `day_offset` days from the day the test started: clear of any midnight in
+    London, and fixed, so a clock set to one of these instants does not move the others. The
+    day is the test's, not the suite's: a run that crosses midnight would otherwise count from
+    yesterday while the test's contacts count from today."""
+    day = builders.day_of_test() + timedelta(days=day_offset)
+    return datetime.combine(day, time(12), tzinfo=UTC)
 
 
 def run_all(db, settings, at):  # type: ignore[no-untyped-def]
