@@ -22,6 +22,7 @@ from core.principal import Principal
 from core.security import Passwords, TokenService
 from core.settings import Settings
 from tests.conftest import PASSWORD, test_settings
+from tests.support.snapshots import Snapshots
 
 
 @dataclass
@@ -101,9 +102,30 @@ def make_world(app, db: Database, settings: Settings, passwords: Passwords) -> C
     return build
 
 
+@pytest.fixture(scope="session")
+def snapshots(db: Database) -> Snapshots:
+    return Snapshots(db)
+
+
 @pytest.fixture
-def world(make_world: Callable[[], World]) -> World:
-    return make_world()
+def world(
+    make_world: Callable[[], World], snapshots: Snapshots, db: Database, settings: Settings
+) -> World:
+    """The trust's people, built once per database and day; each test gets fresh tokens."""
+    built = snapshots.scene("world", today(), make_world)
+    return signed_in(built, db, settings)
+
+
+def signed_in(world: World, db: Database, settings: Settings) -> World:
+    """`world` with a new token for everyone in it, as of now (a loaded scene's are old)."""
+    tokens, at = TokenService(settings), clock.now()
+    with db.engine.connect() as conn:
+        generations = dict(conn.execute(text("SELECT id, token_generation FROM staff")).all())
+    world.tokens = {
+        who: tokens.issue(staff_id=staff_id, generation=generations[staff_id], at=at)[0]
+        for who, staff_id in world.ids.items()
+    }
+    return world
 
 
 def enrol(db: Database, staff_id: int) -> str:
@@ -164,8 +186,12 @@ def dob(years: int, extra_days: int = 30) -> str:
 
 
 @pytest.fixture
-def school(client, world):  # type: ignore[no-untyped-def]
+def school(client, world, snapshots):  # type: ignore[no-untyped-def]
     """Two pupils (14 and 17), a guardian each, a registered device."""
+    return snapshots.scene("school", today(), lambda: _school(client, world))
+
+
+def _school(client, world):  # type: ignore[no-untyped-def]
     admin = world.auth("admin")
     young = client.post(
         "/pupils",

@@ -199,5 +199,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
 # The app served for real and Debian's Chromium, for the browser tests.
 from tests import builders  # noqa: E402
 from tests.browser import browse, chromium, live_server  # noqa: E402, F401
-from tests.builders import make_world, school, world  # noqa: E402, F401
+from tests.builders import make_world, school, snapshots, world  # noqa: E402, F401
 from tests.mail import mail_server, mail_settings  # noqa: E402, F401

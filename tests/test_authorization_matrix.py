@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from tests.builders import TODAY, message, request_body
+from tests.builders import TODAY, message, request_body, signed_in, today
 from tests.conftest import test_settings
 
 ACTORS = [
@@ -379,7 +379,14 @@ def test_every_route_is_in_the_matrix(tmp_path):
 
 
 @pytest.fixture
-def scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
+def scene(client, world, school, snapshots, db, settings) -> Scene:  # type: ignore[no-untyped-def]
+    """One of each record: built once per database and day, loaded for every cell."""
+    built = snapshots.scene("matrix", today(), lambda: _scene(client, world, school))
+    signed_in(built.world, db, settings)
+    return built
+
+
+def _scene(client, world, school) -> Scene:  # type: ignore[no-untyped-def]
     owner, manager, admin = (world.auth(w) for w in ("owner", "manager", "admin"))
     made = {}
     for name in ("requested", "approved", "ended", "asking"):
