@@ -8,12 +8,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 import api.tables  # noqa: F401
@@ -24,55 +21,26 @@ from core.audit import GENESIS, AuditHead
 from core.db import Database
 from core.security import Passwords
 from core.settings import Settings
+from tests.support import builders
+from tests.support.ground import IN_CI, POSTGRES_URL, postgres_unreachable, test_settings
 
-POSTGRES_URL = os.environ.get(
-    "CONTACTLOG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PASSWORD = "correct horse battery staple"
-TEST_SECRET_KEY = "test-secret-key-for-stored-tokens-and-second-factor-secrets"
 _postgres_skipped: list[str] = []
 
 
-def _postgres_reachable() -> str | None:
-    try:
-        dsn = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(dsn, connect_timeout=3):
-            return None
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
-
-
-def test_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "environment": "development",
-        "data_dir": data_dir,
-        "jwt_secret": "test-signing-secret-" + "x" * 32,
-        # The key outside the database (core/keys.py), known so that builders can seed secrets.
-        "secret_key": TEST_SECRET_KEY,
-        # Real argon2, at the lowest cost, so hundreds of accounts hash in seconds.
-        "password_time_cost": 1,
-        "password_memory_kib": 64,
-        # Tests run each job themselves, as of the instant they choose.
-        "scheduler_in_process": False,
-        # Tests tamper with the record and check again at once.
-        "verify_reuse_seconds": 0,
-        # No scheduler runs beside the tests' app: they run each job themselves.
-        "scheduler_stale_seconds": 0,
-        # Clean messages are sampled for review only where a test sets a trust's policy.
-        "review_sample_rate": 0,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-test_settings.__test__ = False  # type: ignore[attr-defined]
+# The fixtures tests use by name, from the modules every test shares (tests/support/).
+pytest_plugins = [
+    "tests.support.builders",  # the trust's people, the school's pupils, scenes kept per day
+    "tests.support.mail",  # a real SMTP server (aiosmtpd)
+    "tests.support.browser",  # the app served for real and Debian's Chromium
+    "tests.support.servers",  # `contactlog serve` in a process of its own
+    "tests.support.matrix",  # the authorisation matrix's scene of one of each record
+]
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql":
-        problem = _postgres_reachable()
+        problem = postgres_unreachable()
         if problem is not None:
             if IN_CI:
                 pytest.fail(f"PostgreSQL is required in CI and is unreachable: {problem}")
@@ -131,7 +99,7 @@ def _empty_all_tables(db: Database) -> None:
 
 @pytest.fixture(autouse=True)
 def _the_test_day() -> None:
-    """Fix the day `tests.mail.noon` counts from as this test starts, before its fixtures."""
+    """Fix the day `tests.support.mail.noon` counts from as this test starts, before fixtures."""
     builders.start_test_day()
 
 
@@ -156,24 +124,8 @@ def session(db: Database) -> Iterator[Session]:
         yield s
 
 
-def count_rows(db: Database, table: str) -> int:
-    with db.engine.connect() as conn:
-        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
-
-
-def assert_problem(response, status: int, *, detail_contains: str | None = None) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"] and body["detail"] and body["type"]
-    if detail_contains:
-        assert detail_contains.lower() in body["detail"].lower(), body["detail"]
-    return body
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
-    from tests.browser import browser_skipped
+    from tests.support.browser import browser_skipped
 
     if browser_skipped:
         line = "!" * 78
@@ -192,12 +144,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
             "Set CONTACTLOG_TEST_POSTGRES_URL or start PostgreSQL on 127.0.0.1:5432.", red=True
         )
         terminalreporter.write_line(line, red=True, bold=True)
-
-
-# The people, pupils and devices most tests start from, and a real mail server (fixtures,
-# used by name).
-# The app served for real and Debian's Chromium, for the browser tests.
-from tests import builders  # noqa: E402
-from tests.browser import browse, chromium, live_server  # noqa: E402, F401
-from tests.builders import make_world, school, snapshots, world  # noqa: E402, F401
-from tests.mail import mail_server, mail_settings  # noqa: E402, F401

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text as sql
 
 from core import clock
-from tests.builders import enrol, request_body
-from tests.conftest import PASSWORD, assert_problem, count_rows
-from tests.mail import run_all
+from tests.support.builders import enrol, request_body
+from tests.support.ground import PASSWORD, assert_problem, count_rows
+from tests.support.mail import run_all
 
 PUPPET = {"name": "Pat Puppet", "email": "pat.puppet@a.example.org", "roles": ["staff", "approver"]}
 
@@ -78,7 +78,8 @@ def test_a_puppet_approver_approves_nothing(client, world, db):
     admin = world.auth("admin")
     puppet = client.post("/staff", json=PUPPET, headers=admin)
     assert puppet.status_code == 201, puppet.text
-    assert puppet.json()["roles"] == ["staff"] and puppet.json()["pending_roles"] == ["approver"]
+    assert puppet.json()["roles"] == ["staff"]
+    assert puppet.json()["pending_roles"] == ["approver"]
     # It cannot be made anyone's line manager: it is not an approver until someone confirms.
     assert_problem(
         client.patch(
@@ -94,7 +95,8 @@ def test_a_puppet_approver_approves_nothing(client, world, db):
     assert_problem(client.post(f"/pending-changes/{change['id']}/confirm", headers=admin), 403)
     assert client.get("/pending-changes", headers=admin).json() == []
     refused = client.post(f"/pending-changes/{change['id']}/refuse", headers=world.auth("head"))
-    assert refused.status_code == 200 and refused.json()["state"] == "refused"
+    assert refused.status_code == 200
+    assert refused.json()["state"] == "refused"
     assert client.get(f"/staff/{puppet.json()['id']}", headers=admin).json()["roles"] == ["staff"]
     assert_problem(
         client.post(f"/pending-changes/{change['id']}/confirm", headers=world.auth("head")), 409
@@ -161,7 +163,8 @@ def test_a_proposal_expires(client, world, settings):
         headers=world.auth("admin"),
     )
     [change] = client.get("/pending-changes", headers=world.auth("head")).json()
-    assert change["make_headteacher"] is True and change["grant_roles"] == ["approver"]
+    assert change["make_headteacher"] is True
+    assert change["grant_roles"] == ["approver"]
     later = clock.now() + timedelta(hours=settings.pending_change_hours, minutes=1)
     clock.set_clock(lambda: later)
     assert client.get("/pending-changes", headers=world.auth("head")).json() == []
@@ -220,7 +223,8 @@ def test_enrol_then_sign_in_with_codes_that_work_once(client, world, db, fixed_c
 
 def test_a_dsl_without_a_second_factor_gets_a_token_that_can_only_enrol(client, world, db):
     signed = _sign_in(client, "dsl@a.example.org")
-    assert signed.status_code == 200 and signed.json()["enrol_only"] is True
+    assert signed.status_code == 200
+    assert signed.json()["enrol_only"] is True
     token = {"Authorization": f"Bearer {signed.json()['access_token']}"}
     assert_problem(client.get("/review-queue", headers=token), 403, detail_contains="second")
     assert_problem(client.get("/pupils", headers=token), 403)
@@ -236,7 +240,8 @@ def test_a_dsl_without_a_second_factor_gets_a_token_that_can_only_enrol(client, 
 def test_resetting_a_lost_second_factor_takes_two_people(client, world, db):
     secret = enrol(db, world.ids["manager"])
     proposed = client.post(f"/staff/{world.ids['manager']}/mfa-reset", headers=world.auth("admin"))
-    assert proposed.status_code == 202 and proposed.json()["kind"] == "mfa_reset"
+    assert proposed.status_code == 202
+    assert proposed.json()["kind"] == "mfa_reset"
     assert (
         _sign_in(client, "manager@a.example.org", otp=pyotp.TOTP(secret).now()).status_code == 200
     )
@@ -263,7 +268,8 @@ def test_an_admin_cannot_redirect_someones_sign_in_email_alone(client, world, db
     moved = client.patch(
         f"/staff/{world.ids['owner']}", json={"email": "mine@elsewhere.example"}, headers=admin
     )
-    assert moved.status_code == 200 and moved.json()["email"] == "owner@a.example.org"
+    assert moved.status_code == 200
+    assert moved.json()["email"] == "owner@a.example.org"
     client.post("/auth/password-reset", json={"email": "mine@elsewhere.example"})
     assert count_rows(db, "account_link") == 0
     [change] = client.get("/pending-changes", headers=world.auth("head")).json()

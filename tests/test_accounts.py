@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text as sql
 
 from core import clock
-from tests.conftest import assert_problem, count_rows
-from tests.mail import run_all, text
+from tests.support.ground import assert_problem, count_rows
+from tests.support.mail import run_all, text
 
 GOOD = "lantern orchard velvet 42"
 NEW = {"name": "Nia Adeyemi", "email": "nia.adeyemi@a.example.org"}
@@ -37,11 +37,14 @@ def test_a_new_account_chooses_its_own_password_from_an_emailed_invitation(
     with db.engine.connect() as conn:  # only the link's hash is kept
         stored = conn.execute(sql("SELECT token_hash FROM account_link")).scalars().all()
         dump = " ".join(str(r) for r in conn.execute(sql("SELECT * FROM account_link")).all())
-    assert len(stored) == 1 and token not in dump
+    assert len(stored) == 1
+    assert token not in dump
     page = client.get(f"/account/password/{token}")
-    assert page.status_code == 200 and 'name="password"' in page.text
+    assert page.status_code == 200
+    assert 'name="password"' in page.text
     done = client.post("/account/password", data={"token": token, "password": GOOD, "again": GOOD})
-    assert done.status_code == 200 and "Your password is set" in done.text
+    assert done.status_code == 200
+    assert "Your password is set" in done.text
     assert _sign_in(client, NEW["email"], GOOD).status_code == 200
     # The link works once.
     again = client.post("/auth/password", json={"token": token, "password": GOOD + "!"})
@@ -103,7 +106,8 @@ def test_weak_passwords_are_refused_and_say_why(client, world, db, password, why
     refused = assert_problem(
         client.post("/auth/password", json={"token": token, "password": password}), 422
     )
-    assert why in refused["detail"] and refused["errors"][0]["field"] == "password"
+    assert why in refused["detail"]
+    assert refused["errors"][0]["field"] == "password"
     assert password not in str(refused)
     # The link still works for a good one.
     assert client.post("/auth/password", json={"token": token, "password": GOOD}).status_code == 204

@@ -13,8 +13,8 @@ from jose import jwt
 from api.app import create_app
 from core import clock
 from core.security import ALGORITHM
-from tests.builders import message, request_body
-from tests.conftest import PASSWORD, assert_problem, count_rows
+from tests.support.builders import message, request_body
+from tests.support.ground import PASSWORD, assert_problem, count_rows
 
 
 def sign_in(client, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]

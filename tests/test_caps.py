@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.builders import message, request_body
-from tests.conftest import PASSWORD, assert_problem, count_rows
+from tests.support.builders import message, request_body
+from tests.support.ground import PASSWORD, assert_problem, count_rows
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,8 @@ def test_page_size_is_capped(client, world, path, limit):
 def test_a_page_holds_no_more_than_the_deployments_page_size(client, world, settings, monkeypatch):
     monkeypatch.setattr(settings, "max_page_size", 3)
     first = client.get("/staff?limit=200", headers=world.auth("dsl")).json()
-    assert len(first["items"]) == 3 and first["next_cursor"]
+    assert len(first["items"]) == 3
+    assert first["next_cursor"]
     rest = client.get(f"/staff?limit=200&cursor={first['next_cursor']}", headers=world.auth("dsl"))
     assert len(rest.json()["items"]) == 3  # school A's nine accounts, three at a time
 

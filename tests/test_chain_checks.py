@@ -24,10 +24,10 @@ from core.policy import policy_for
 from core.principal import Principal
 from core.verification import ChainCheck
 from scheduler.runner import run_job
-from tests.builders import enrol, message, request_body
-from tests.conftest import count_rows
-from tests.mail import DSL
-from tests.test_web_sessions import form_token, sign_in
+from tests.support.builders import enrol, message, request_body
+from tests.support.ground import count_rows
+from tests.support.mail import DSL
+from tests.support.pages import form_token, sign_in
 
 ALTERED = "The change record does NOT verify"
 
@@ -65,7 +65,9 @@ def test_an_altered_record_is_found_by_the_hourly_check_and_every_dsl_told_once(
     run_job("outbox", db, mail_settings)
     assert not [s for s in mail_server.inbox.subjects(DSL) if ALTERED in s]
     [clean] = _checks(db)
-    assert clean.ok and clean.altered == 0 and clean.records_checked > 0
+    assert clean.ok
+    assert clean.altered == 0
+    assert clean.records_checked > 0
 
     _rewrite_first_message(db, cid)
     assert run_job("chain_check", db, mail_settings) == 1
@@ -73,7 +75,8 @@ def test_an_altered_record_is_found_by_the_hourly_check_and_every_dsl_told_once(
     run_job("outbox", db, mail_settings)
     [told] = [m for m in mail_server.inbox.to(DSL) if ALTERED in str(m["Subject"])]
     body = told.get_payload(decode=True).decode()
-    assert "1 record(s) differ" in body and "Nothing to see here" not in body
+    assert "1 record(s) differ" in body
+    assert "Nothing to see here" not in body
     assert [c.ok for c in _checks(db)] == [True, False, False]
     # The trust's DSL hears too: an altered record may be the school DSL's own doing.
     assert [
@@ -95,9 +98,11 @@ def test_the_dashboard_shows_the_last_check_and_a_dsl_can_ask_for_one(client, wo
     asked = client.post(
         "/app/dashboard/check", data={"form_token": form_token(page.text)}, follow_redirects=False
     )
-    assert asked.status_code == 303 and asked.headers["location"] == "/app/dashboard"
+    assert asked.status_code == 303
+    assert asked.headers["location"] == "/app/dashboard"
     shown = client.get("/app/dashboard").text
-    assert "does NOT verify" in shown and "1 records differ" in shown
+    assert "does NOT verify" in shown
+    assert "1 records differ" in shown
     assert count_rows(db, "chain_check") == 1
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import text
 
 from core import audit, clock, verification
 from core.principal import Principal
-from tests.builders import message, request_body
-from tests.conftest import assert_problem, count_rows
+from tests.support.builders import message, request_body
+from tests.support.ground import assert_problem, count_rows
 
 
 @pytest.fixture
@@ -116,7 +116,8 @@ def test_both_verifications_agree_on_an_untouched_chain(db, busy_contact):
             verification.stored_events(session), head_seq=head.seq, head_link=head.link_hash
         )
         assert verification.verify_chain(session) == walked
-        assert walked.ok and walked.checked == busy_contact + 6
+        assert walked.ok
+        assert walked.checked == busy_contact + 6
 
 
 def test_events_are_linked_when_their_transaction_commits(db, busy_contact):
@@ -164,7 +165,8 @@ def test_who_may_read_and_verify_the_change_record(client, world, busy_contact, 
 
 def test_another_schools_dsl_sees_none_of_these_events(client, world, busy_contact):
     events = client.get("/audit/events", headers=world.auth("other_school")).json()["items"]
-    assert events and {e["school_id"] for e in events} == {world.school_b}
+    assert events
+    assert {e["school_id"] for e in events} == {world.school_b}
 
 
 def test_events_say_who_did_what_and_page(client, world, busy_contact):
@@ -268,7 +270,8 @@ def test_twenty_threads_retrying_their_messages_log_each_exactly_once(
     summaries = [m["summary"] for m in _all_messages(client, world, cid)]
     assert sorted(summaries) == sorted(f"entry {k}" for k in keys)
     result = _verify(client, world)
-    assert result["ok"] is True and result["first_bad"] is None
+    assert result["ok"] is True
+    assert result["first_bad"] is None
     assert result["checked"] == count_rows(db, "audit_event")
 
 

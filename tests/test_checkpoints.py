@@ -8,15 +8,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from api.cli import app as cli
 from core import audit, checkpoints, clock
 from scheduler.runner import run_job
-from tests.builders import message, request_body
-from tests.conftest import assert_problem
-from tests.mail import DSL, text
+from tests.support.builders import message, request_body
+from tests.support.ground import assert_problem
+from tests.support.mail import DSL, text
+from tests.support.record import recompute_from
 
 
 @pytest.fixture
@@ -32,27 +32,6 @@ def busy(client, world, school):  # type: ignore[no-untyped-def]
 def _emailed_checkpoint(mail_server) -> dict:  # type: ignore[no-untyped-def,type-arg]
     [email] = [m for m in mail_server.inbox.to(DSL) if "checkpoint" in str(m["Subject"])]
     return json.loads(re.split(r"----\r?\n", text(email))[1])
-
-
-def _recompute_from(db, seq: int) -> None:  # type: ignore[no-untyped-def]
-    """What an insider with database access does after editing an event: every content hash
-    and link from there on made anew, and the head moved, so the chain checks out by itself."""
-    with db.transaction() as session:
-        events = session.exec(
-            select(audit.AuditEvent).where(col(audit.AuditEvent.seq) >= seq).order_by("seq")
-        ).all()
-        before = session.get(audit.AuditEvent, seq - 1)
-        prev = before.link_hash if before else audit.GENESIS
-        for event in events:
-            event.content_hash = audit.content_hash_of(event)
-            event.prev_hash = prev
-            event.link_hash = audit.link_hash_of(event.seq, prev, event.content_hash)
-            prev = event.link_hash
-            session.add(event)
-        head = session.get(audit.AuditHead, 1)
-        assert head is not None
-        head.link_hash = prev
-        session.add(head)
 
 
 def test_dsls_receive_a_checkpoint_that_later_catches_a_recomputed_chain(
@@ -74,10 +53,11 @@ def test_dsls_receive_a_checkpoint_that_later_catches_a_recomputed_chain(
         assert event is not None
         event.reason = "nothing to see here"
         session.add(event)
-    _recompute_from(db, 3)
+    recompute_from(db, 3)
     assert client.get("/audit/verify", headers=dsl).json()["ok"] is True  # checks out by itself
     verdict = client.post("/audit/checkpoints/verify", json=check, headers=dsl).json()
-    assert verdict["ok"] is False and "recomputed" in verdict["detail"]
+    assert verdict["ok"] is False
+    assert "recomputed" in verdict["detail"]
 
 
 def test_a_tampered_checkpoint_or_another_key_is_refused(client, world, db, busy, settings):
@@ -100,7 +80,8 @@ def test_a_tampered_checkpoint_or_another_key_is_refused(client, world, db, busy
     verdict = client.post(
         "/audit/checkpoints/verify", json={"checkpoint": kept, "public_key": other}, headers=dsl
     ).json()
-    assert verdict["ok"] is False and "signature" in verdict["detail"]
+    assert verdict["ok"] is False
+    assert "signature" in verdict["detail"]
 
 
 def test_a_rotated_key_keeps_old_checkpoints_checkable(client, world, db, busy, settings, tmp_path):
@@ -143,12 +124,13 @@ def test_the_command_line_checks_a_saved_checkpoint(
         str(tmp_path / "public-key.pem"),
     ]
     good = runner.invoke(cli, args)
-    assert good.exit_code == 0 and json.loads(good.output)["ok"] is True
+    assert good.exit_code == 0
+    assert json.loads(good.output)["ok"] is True
     with db.transaction() as session:
         event = session.get(audit.AuditEvent, 2)
         assert event is not None
         event.reason = "edited"
         session.add(event)
-    _recompute_from(db, 2)
+    recompute_from(db, 2)
     assert runner.invoke(cli, args).exit_code == 1
     clock.set_clock(None)

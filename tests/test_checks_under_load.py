@@ -9,6 +9,7 @@ import re
 import threading
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import text as sql
 
 from api.web.acting import COOKIE
@@ -144,12 +145,12 @@ def test_check_it_now_runs_once_a_minute_whoever_presses(client, world, db):
 def test_check_it_now_refuses_a_second_check_while_one_runs(client, world, db):
     from core.errors import Conflict
 
-    with verification.only_check(busy="busy"):
-        try:
-            with verification.only_check(busy="A check is running now"):
-                raise AssertionError("two checks at once")
-        except Conflict as exc:
-            assert "running" in exc.detail
+    with (
+        verification.only_check(busy="busy"),
+        pytest.raises(Conflict, match="running"),
+        verification.only_check(busy="A check is running now"),
+    ):
+        raise AssertionError("two checks at once")
 
 
 def test_the_dashboards_button_says_to_wait_rather_than_failing(client, world, db, settings):
@@ -165,8 +166,11 @@ def test_the_dashboards_button_says_to_wait_rather_than_failing(client, world, d
     shown = client.get("/app/dashboard")
     token = FORM_TOKEN.search(shown.text).group(1)  # type: ignore[union-attr]
     first = client.post("/app/dashboard/check", data={"form_token": token}, follow_redirects=False)
-    assert first.status_code == 303 and first.headers["location"] == "/app/dashboard"
+    assert first.status_code == 303
+    assert first.headers["location"] == "/app/dashboard"
     again = client.post("/app/dashboard/check", data={"form_token": token}, follow_redirects=False)
-    assert again.status_code == 303 and again.headers["location"] == "/app/dashboard?checking=wait"
+    assert again.status_code == 303
+    assert again.headers["location"] == "/app/dashboard?checking=wait"
     told = client.get(again.headers["location"])
-    assert "Check again in a minute" in told.text and "The change record verifies" in told.text
+    assert "Check again in a minute" in told.text
+    assert "The change record verifies" in told.text

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from api.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from core.directory.models import School
-from tests.conftest import count_rows
+from tests.support.ground import count_rows
 
 runner = CliRunner()
 
@@ -39,8 +39,11 @@ def test_migrate_then_demo_seeds_once_and_prints_sign_ins(operator_env, db):
     assert "dana.lewis@riverside.example.org" in first.output
     assert DEMO_PASSWORD in first.output
     staff = count_rows(db, "staff")
-    assert staff == 11 and count_rows(db, "school") == 2 and count_rows(db, "pupil") == 6
-    assert count_rows(db, "contact") == 1 and count_rows(db, "consent") == 1
+    assert staff == 11
+    assert count_rows(db, "school") == 2
+    assert count_rows(db, "pupil") == 6
+    assert count_rows(db, "contact") == 1
+    assert count_rows(db, "consent") == 1
     second = runner.invoke(cli, ["demo"])
     assert "already has data" in second.output
     assert count_rows(db, "staff") == staff
@@ -126,7 +129,8 @@ def test_import_pupils_from_a_file(operator_env, db):
     before = count_rows(db, "pupil")
     result = runner.invoke(cli, ["import", "pupils", str(bad), "--school", school])
     assert result.exit_code == 1
-    assert "row 2" in result.output and "date_of_birth" in result.output
+    assert "row 2" in result.output
+    assert "date_of_birth" in result.output
     assert count_rows(db, "pupil") == before
 
 
@@ -163,18 +167,19 @@ def test_serve_answers_over_http(operator_env):
         me = httpx.get(f"{base}/me", headers=headers).json()
         assert me["name"] == "Sam Okafor"
         [contact] = httpx.get(f"{base}/contacts", headers=headers).json()["items"]
-        assert contact["state"] == "approved" and contact["active"] is True
+        assert contact["state"] == "approved"
+        assert contact["active"] is True
         states = sorted(p["state"] for p in contact["pupils"])
         assert states == ["active", "active", "awaiting_consent"]
         # The DSL signs in with the printed password and a code from the printed key.
         dsl = {"username": "dana.lewis@riverside.example.org", "password": DEMO_PASSWORD}
         needed = httpx.post(f"{base}/auth/token", data=dsl)
-        assert needed.status_code == 401 and needed.json()["type"].endswith(
-            "second-factor-required"
-        )
+        assert needed.status_code == 401
+        assert needed.json()["type"].endswith("second-factor-required")
         code = pyotp.TOTP(DEMO_TOTP_SECRET).now()
         signed = httpx.post(f"{base}/auth/token", data={**dsl, "otp": code})
-        assert signed.status_code == 200 and signed.json()["enrol_only"] is False
+        assert signed.status_code == 200
+        assert signed.json()["enrol_only"] is False
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.builders import request_body
-from tests.conftest import count_rows
-from tests.test_staff_client import Server
+from tests.support.builders import request_body
+from tests.support.ground import count_rows
+from tests.support.servers import Server
 
 WRITERS = 50
 EACH = 200
@@ -90,4 +90,5 @@ def test_fifty_writers_with_retries_lose_and_double_nothing(
         distinct = session.exec(select(func.count(func.distinct(Message.summary)))).one()
         assert distinct == WRITERS * EACH
     verified = client.get("/audit/verify", headers=world.auth("dsl")).json()
-    assert verified["ok"] is True and verified["checked"] == count_rows(db, "audit_event")
+    assert verified["ok"] is True
+    assert verified["checked"] == count_rows(db, "audit_event")

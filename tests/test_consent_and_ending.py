@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import clock
-from tests.builders import message, request_body, today
-from tests.conftest import assert_problem, count_rows
+from tests.support.builders import message, request_body, today
+from tests.support.ground import assert_problem, count_rows
 
 
 def test_consent_rules(client, world, school):
@@ -55,7 +55,8 @@ def test_consent_rules(client, world, school):
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
     pupils = client.get(f"/contacts/{cid}", headers=world.auth("owner")).json()["pupils"]
     young = next(p for p in pupils if p["pupil_id"] == school["young"])
-    assert young["state"] == "awaiting_consent" and young["consent_valid"] is False
+    assert young["state"] == "awaiting_consent"
+    assert young["consent_valid"] is False
 
 
 @pytest.mark.parametrize(
@@ -146,7 +147,8 @@ def test_parents_not_informed_is_advice_not_an_alert(client, world, school, db):
     cid = client.post("/contacts", json=body, headers=owner).json()["id"]
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
     advised = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner).json()
-    assert advised["flags"] == ["parent_not_informed"] and advised["needs_review"] is False
+    assert advised["flags"] == ["parent_not_informed"]
+    assert advised["needs_review"] is False
     assert count_rows(db, "alert") == 0
     dsl = world.auth("dsl")
     assert client.get("/review-queue", headers=dsl).json()["items"] == []
@@ -156,7 +158,8 @@ def test_parents_not_informed_is_advice_not_an_alert(client, world, school, db):
         f"/contacts/{cid}/messages", json=message(device_tag="MY-PHONE"), headers=owner
     ).json()
     assert set(both["flags"]) == {"parent_not_informed", "unregistered_device"}
-    assert both["needs_review"] is True and count_rows(db, "alert") == 1
+    assert both["needs_review"] is True
+    assert count_rows(db, "alert") == 1
 
 
 @pytest.mark.parametrize(
@@ -189,7 +192,8 @@ def test_ending_one_pupil_leaves_the_other(client, world, school, db):
         headers=owner,
     ).json()
     states = {p["pupil_id"]: p["state"] for p in ended["pupils"]}
-    assert states[school["older"]] == "ended" and ended["state"] != "ended"
+    assert states[school["older"]] == "ended"
+    assert ended["state"] != "ended"
     assert count_rows(db, "deletion_task") == 1
     client.post(f"/contacts/{cid}/deletion", json={"how": "Removed from group"}, headers=owner)
     after = client.get(f"/contacts/{cid}", headers=owner).json()
@@ -297,5 +301,6 @@ def test_withdrawal_on_an_approved_contact_queues_the_staff_alert(client, world,
         from contacts.models import Alert
 
         [alert] = session.exec(select(Alert)).all()
-        assert alert.kind == "consent_withdrawn" and alert.staff_id == world.ids["owner"]
+        assert alert.kind == "consent_withdrawn"
+        assert alert.staff_id == world.ids["owner"]
     assert count_rows(db, "deletion_task") == 1

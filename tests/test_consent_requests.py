@@ -14,9 +14,9 @@ import pytest
 
 from core import clock
 from scheduler.runner import run_job
-from tests.builders import CLAIRE, guardian_with_email, message, request_body
-from tests.conftest import assert_problem
-from tests.mail import MANAGER, OWNER, text
+from tests.support.builders import CLAIRE, guardian_with_email, message, request_body
+from tests.support.ground import assert_problem
+from tests.support.mail import MANAGER, OWNER, text
 
 GRAN = "gran@home.example.org"
 LINK = re.compile(r"(/consent/[A-Za-z0-9_\-]+)")
@@ -70,7 +70,9 @@ def test_only_guardians_with_parental_responsibility_are_asked_and_one_tap_gives
     assert mail_server.inbox.to(GRAN) == []  # no parental responsibility
     [email] = mail_server.inbox.to(CLAIRE)
     body = text(email)
-    assert "Owner" in body and "WhatsApp" in body and "Fixture times" in body
+    assert "Owner" in body
+    assert "WhatsApp" in body
+    assert "Fixture times" in body
     assert young_part(client, world, approved, school)["state"] == "awaiting_consent"
     assert young_part(client, world, approved, school)["consent_request"] == "waiting"
     flagged = client.post(
@@ -80,12 +82,15 @@ def test_only_guardians_with_parental_responsibility_are_asked_and_one_tap_gives
 
     link = link_in(mail_server, CLAIRE)
     page = client.get(link)
-    assert page.status_code == 200 and "I give consent" in page.text
+    assert page.status_code == 200
+    assert "I give consent" in page.text
     assert "Noah" not in page.text  # nothing about other pupils
     given = client.post(link, data={"choice": "give"})
-    assert given.status_code == 200 and "your consent is recorded" in given.text
+    assert given.status_code == 200
+    assert "your consent is recorded" in given.text
     part = young_part(client, world, approved, school)
-    assert part["state"] == "active" and part["consent_valid"] is True
+    assert part["state"] == "active"
+    assert part["consent_valid"] is True
     assert part["consent_request"] == "given"
     clean = client.post(
         f"/contacts/{approved}/messages", json=message(), headers=world.auth("owner")
@@ -95,13 +100,16 @@ def test_only_guardians_with_parental_responsibility_are_asked_and_one_tap_gives
     [consent] = client.get(
         f"/pupils/{school['young']}/consents", headers=world.auth("admin")
     ).json()
-    assert consent["method"] == "online" and consent["guardian_id"] == school[CLAIRE]
+    assert consent["method"] == "online"
+    assert consent["guardian_id"] == school[CLAIRE]
     [listed] = client.get(
         f"/contacts/{approved}/consent-requests", headers=world.auth("admin")
     ).json()
-    assert listed["shown_text_sha256"] and listed["consent_id"] == consent["id"]
+    assert listed["shown_text_sha256"]
+    assert listed["consent_id"] == consent["id"]
     again = client.post(link, data={"choice": "give"})
-    assert again.status_code == 409 and "already answered" in again.text
+    assert again.status_code == 409
+    assert "already answered" in again.text
     assert "Traceback" not in again.text
     actions = {
         e["action"]
@@ -111,7 +119,8 @@ def test_only_guardians_with_parental_responsibility_are_asked_and_one_tap_gives
     }
     assert {"consent_request.sent", "consent_request.given"} <= actions
     verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
-    assert verdict["ok"] is True and verdict["altered"] == [], verdict["altered"]
+    assert verdict["ok"] is True, verdict["altered"]
+    assert verdict["altered"] == [], verdict["altered"]
 
 
 def test_declining_tells_the_staff_member_and_their_line_manager(
@@ -121,13 +130,15 @@ def test_declining_tells_the_staff_member_and_their_line_manager(
     deliver(db, mail_settings)
     link = link_in(mail_server, CLAIRE)
     declined = client.post(link, data={"choice": "decline", "reason": "Not on WhatsApp, please"})
-    assert declined.status_code == 200 and "will not contact your child" in declined.text
+    assert declined.status_code == 200
+    assert "will not contact your child" in declined.text
     deliver(db, mail_settings)
     for person in (OWNER, MANAGER):
         [told] = [m for m in mail_server.inbox.to(person) if "declined consent" in m["Subject"]]
         assert "Claire" not in text(told)  # ids only
     part = young_part(client, world, approved, school)
-    assert part["consent_request"] == "declined" and part["state"] == "awaiting_consent"
+    assert part["consent_request"] == "declined"
+    assert part["state"] == "awaiting_consent"
 
 
 def test_withdrawing_through_the_same_link_ends_the_pupils_part_at_once(
@@ -139,9 +150,11 @@ def test_withdrawing_through_the_same_link_ends_the_pupils_part_at_once(
     client.post(link, data={"choice": "give"})
     assert "Withdraw my consent" in client.get(link).text
     gone = client.post(link, data={"choice": "withdraw", "reason": "Changed our mind"})
-    assert gone.status_code == 200 and "has ended" in gone.text
+    assert gone.status_code == 200
+    assert "has ended" in gone.text
     part = young_part(client, world, approved, school)
-    assert part["state"] == "ended" and part["end_reason"] == "Parental consent was withdrawn."
+    assert part["state"] == "ended"
+    assert part["end_reason"] == "Parental consent was withdrawn."
     assert part["consent_request"] == "withdrawn"
     tasks = client.get("/deletion-tasks", headers=world.auth("owner")).json()["items"]
     assert [t["pupil_id"] for t in tasks] == [school["young"]]
@@ -166,7 +179,8 @@ def test_reminders_come_with_a_fresh_link_then_it_shows_as_unanswered(
     later = start + timedelta(days=7 + 15)
     clock.set_clock(lambda: later)
     expired = client.post(latest, data={"choice": "give"})
-    assert expired.status_code == 409 and "expired" in expired.text
+    assert expired.status_code == 409
+    assert "expired" in expired.text
     assert young_part(client, world, approved, school)["consent_request"] == "no_answer"
     figures = client.get("/summary", headers=world.auth("dsl")).json()["schools"][0]
     assert figures["consent_requests_unanswered"] == 1
@@ -175,7 +189,8 @@ def test_reminders_come_with_a_fresh_link_then_it_shows_as_unanswered(
 def test_forged_links_get_a_plain_page_and_then_must_wait(client, world, approved):
     for n in range(10):
         forged = client.get(f"/consent/not-a-real-link-{n}")
-        assert forged.status_code == 404 and "This link is not valid" in forged.text
+        assert forged.status_code == 404
+        assert "This link is not valid" in forged.text
         assert forged.headers["content-type"].startswith("text/html")
     assert client.get("/consent/one-more").status_code == 429
 

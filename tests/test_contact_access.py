@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.builders import message, request_body
-from tests.conftest import assert_problem, count_rows
+from tests.support.builders import message, request_body
+from tests.support.ground import assert_problem, count_rows
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core import clock
-from tests.builders import dob, message, request_body, today
-from tests.conftest import assert_problem, count_rows
+from tests.support.builders import dob, message, request_body, today
+from tests.support.ground import assert_problem, count_rows
 
 # ---------------------------------------------------------------- the loop, step by step
 # Each step starts from the story so far, built by the helpers below, and checks one step.
@@ -73,7 +73,8 @@ def test_1_a_teacher_asks_in_advance_and_an_early_message_is_flagged(client, wor
     owner = world.auth("owner")
     cid = _requested(client, world, school)
     contact = client.get(f"/contacts/{cid}", headers=owner).json()
-    assert contact["state"] == "requested" and contact["staff_id"] == world.ids["owner"]
+    assert contact["state"] == "requested"
+    assert contact["staff_id"] == world.ids["owner"]
     assert [p["state"] for p in contact["pupils"]] == ["requested", "requested"]
     # A message before approval is stored, but flagged, and the DSL's alert is queued.
     early = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner)
@@ -95,9 +96,11 @@ def test_2_their_line_manager_approves_in_writing_once(client, world, school):
     )
     assert decided.status_code == 200, decided.text
     decision = decided.json()
-    assert decision["decided_by_id"] == world.ids["manager"] and decision["decided_at"]
+    assert decision["decided_by_id"] == world.ids["manager"]
+    assert decision["decided_at"]
     assert decision["conditions"] == "Team group only; no direct messages"
-    assert decision["state"] == "approved" and decision["active"] is True
+    assert decision["state"] == "approved"
+    assert decision["active"] is True
     by_pupil = {p["pupil_id"]: p for p in decision["pupils"]}
     # The 14-year-old waits for consent; the 17-year-old is active, parents not yet informed.
     assert by_pupil[school["young"]]["state"] == "awaiting_consent"
@@ -138,7 +141,8 @@ def test_5_clean_messages_carry_no_flag_and_a_personal_phone_does(client, world,
         json=message(direction="received", pupil_ids=[school["older"]], summary="Asked about kit"),
         headers=owner,
     ).json()
-    assert received["pupil_ids"] == [school["older"]] and received["flags"] == []
+    assert received["pupil_ids"] == [school["older"]]
+    assert received["flags"] == []
     personal = client.post(
         f"/contacts/{cid}/messages", json=message(device_tag="MY-PHONE"), headers=owner
     ).json()
@@ -164,13 +168,15 @@ def test_6_a_withdrawn_consent_ends_that_pupils_part_at_once(client, world, scho
         json=message(occurred_at=clock.now().isoformat(), pupil_ids=[school["young"]]),
         headers=owner,
     ).json()
-    assert "contact_not_active" in late["flags"] and "no_valid_consent" in late["flags"]
+    assert "contact_not_active" in late["flags"]
+    assert "no_valid_consent" in late["flags"]
 
 
 def test_7_ending_makes_a_deletion_task_per_pupil_and_happens_once(client, world, school, db):
     cid = _ended(client, world, school)
     shown = client.get(f"/contacts/{cid}", headers=world.auth("owner")).json()
-    assert shown["state"] == "ended" and shown["active"] is False
+    assert shown["state"] == "ended"
+    assert shown["active"] is False
     assert count_rows(db, "deletion_task") == 2
     again = client.post(
         f"/contacts/{cid}/end", json={"reason": "again"}, headers=world.auth("owner")
@@ -251,7 +257,8 @@ def test_an_approval_is_shown_as_approved_everywhere(client, world, school):
         json={"approve": True, "conditions": "Team group only", "note": "Good plan"},
         headers=world.auth("manager"),
     ).json()
-    assert approved["verdict"] == "approved" and approved["state"] == "approved"
+    assert approved["verdict"] == "approved"
+    assert approved["state"] == "approved"
     assert (approved["conditions"], approved["decision_note"]) == ("Team group only", "Good plan")
     assert approved["rejection_reason"] is None
     story = client.get(f"/staff/{world.ids['owner']}/chronology", headers=world.auth("dsl")).json()[
@@ -276,7 +283,8 @@ def test_rejection_records_the_reason(client, world, school):
         json={"approve": False, "reason": "Use the school's Teams instead"},
         headers=world.auth("manager"),
     ).json()
-    assert rejected["state"] == "rejected" and rejected["verdict"] == "rejected"
+    assert rejected["state"] == "rejected"
+    assert rejected["verdict"] == "rejected"
     assert rejected["rejection_reason"] == "Use the school's Teams instead"
     assert_problem(
         client.post(f"/contacts/{cid}/end", json={"reason": "x"}, headers=world.auth("owner")), 409

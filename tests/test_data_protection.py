@@ -9,8 +9,8 @@ import pytest
 
 from core import clock
 from scheduler.runner import run_job
-from tests.builders import request_body, today
-from tests.conftest import assert_problem
+from tests.support.builders import request_body, today
+from tests.support.ground import assert_problem
 
 
 def hold_on(school, case: str = "LADO/2026/7", subject_type: str = "pupil", subject=None):  # type: ignore[no-untyped-def]
@@ -27,8 +27,10 @@ def test_a_dsl_places_holds_and_releasing_one_leaves_the_other(client, world, sc
     first = client.post("/legal-holds", json=hold_on(school), headers=dsl)
     assert first.status_code == 201, first.text
     placed = first.json()
-    assert placed["active"] is True and placed["placed_by_id"] == world.ids["dsl"]
-    assert placed["subject_type"] == "pupil" and placed["subject_id"] == school["young"]
+    assert placed["active"] is True
+    assert placed["placed_by_id"] == world.ids["dsl"]
+    assert placed["subject_type"] == "pupil"
+    assert placed["subject_id"] == school["young"]
     second = client.post("/legal-holds", json=hold_on(school, "POLICE/88"), headers=dsl).json()
 
     released = client.post(
@@ -53,7 +55,8 @@ def test_a_dsl_places_holds_and_releasing_one_leaves_the_other(client, world, sc
     ]
     assert actions == ["legal_hold.placed", "legal_hold.placed", "legal_hold.released"]
     verdict = client.get("/audit/verify", headers=dsl).json()
-    assert verdict["ok"] is True and verdict["altered"] == []
+    assert verdict["ok"] is True
+    assert verdict["altered"] == []
 
 
 def test_holds_go_on_a_member_of_staff_a_contact_or_an_incident(client, world, school):
@@ -128,7 +131,8 @@ def test_a_leavers_part_of_every_contact_ends_the_day_they_leave(
     assert marked.status_code == 200, marked.text
     # The pupil has records: the leaving date waits for a second person, then applies.
     change = marked.json()["pending_change_id"]
-    assert change is not None and marked.json()["left_on"] is None
+    assert change is not None
+    assert marked.json()["left_on"] is None
     done = client.post(f"/pending-changes/{change}/confirm", headers=world.auth("head"))
     assert done.status_code == 200, done.text
     shown = client.get(f"/pupils/{school['older']}", headers=admin).json()
@@ -148,7 +152,8 @@ def test_a_leavers_part_of_every_contact_ends_the_day_they_leave(
     tasks = client.get("/deletion-tasks", headers=owner).json()["items"]
     assert [t["pupil_id"] for t in tasks] == [school["older"]]
     verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
-    assert verdict["ok"] is True and verdict["altered"] == []
+    assert verdict["ok"] is True
+    assert verdict["altered"] == []
 
 
 def test_a_leaving_date_before_birth_is_refused(client, world, school):

@@ -9,8 +9,8 @@ import anyio.to_thread
 import httpx
 
 from core import verification
-from tests.builders import message, request_body
-from tests.conftest import count_rows
+from tests.support.builders import message, request_body
+from tests.support.ground import count_rows
 
 THREADS = 4
 BURST = 40

@@ -21,7 +21,7 @@ from sqlmodel import select
 from core import clock
 from core.outbox import OutboxEmail, claim, enqueue
 from scheduler.delivery import _mark_sent, _recover_abandoned, deliver_outbox
-from tests.mail import Inbox, free_port
+from tests.support.mail import Inbox, free_port
 
 
 def queue(db, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -96,7 +96,8 @@ def test_a_sender_that_lost_its_claim_stops(db, app, mail_settings):
     assert _mark_sent(db, second[0], second[1:], clock.now(), timedelta(minutes=5))
     with db.session() as session:
         row = session.get(OutboxEmail, first[0].id)
-        assert row is not None and row.state == "sent"
+        assert row is not None
+        assert row.state == "sent"
 
 
 @pytest.mark.slow
@@ -152,7 +153,7 @@ def test_a_scheduler_killed_mid_batch_again_and_again_loses_and_doubles_nothing(
 
 
 def test_after_an_outage_the_backlog_goes_out_on_the_next_run(db, app, settings):
-    from tests.mail import MailServer
+    from tests.support.mail import MailServer
 
     server = MailServer(free_port())  # down: nothing listens yet
     mailing = settings.model_copy(
@@ -195,7 +196,8 @@ def test_an_email_that_keeps_killing_its_sender_is_given_up(db, app, world, mail
         at += timedelta(hours=2)  # past any back-off, well within the give-up time
     with db.session() as session:
         rows = {e.kind: e for e in session.exec(select(OutboxEmail)).all()}
-    assert rows["test"].state == "failed" and rows["test"].attempts == 5
+    assert rows["test"].state == "failed"
+    assert rows["test"].attempts == 5
     assert rows["delivery_failed"].to_address == "admin@a.example.org"  # the admins hear
 
 
@@ -232,4 +234,5 @@ def test_a_batch_slower_than_its_lease_is_not_sent_twice_by_a_second_scheduler(
     finally:
         controller.stop()
     counts = message_ids(inbox)
-    assert len(counts) == 60 and set(counts.values()) == {1}
+    assert len(counts) == 60
+    assert set(counts.values()) == {1}

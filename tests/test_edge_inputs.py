@@ -11,10 +11,8 @@ import json
 
 import pytest
 
-from tests.conftest import assert_problem
-from tests.test_authorization_matrix import MATRIX, scene
-
-__all__ = ["scene"]  # the fixture, used by name
+from tests.support.ground import assert_problem
+from tests.support.matrix import MATRIX
 
 OUT_OF_SPAN_INSTANTS = [
     "0001-01-01T00:00:00+14:00",  # overflows when turned into UTC
@@ -31,7 +29,7 @@ def _dated_fields() -> list[tuple[str, str, str, str]]:
     from pathlib import Path
 
     from api.app import create_app
-    from tests.conftest import test_settings
+    from tests.support.ground import test_settings
 
     with tempfile.TemporaryDirectory() as folder:
         spec = create_app(test_settings(Path(folder))).openapi()

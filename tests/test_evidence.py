@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from contacts.evidence import verify_pack
 from scheduler.runner import run_job
-from tests.builders import message, request_body
-from tests.conftest import assert_problem
+from tests.support.builders import message, request_body
+from tests.support.ground import assert_problem
 
 INCIDENT = {
     "kind": "unsolicited_contact",
@@ -69,14 +69,16 @@ def test_a_dsl_exports_a_contacts_pack_anyone_can_check(client, world, story, tm
     assert [m["summary"] for m in logged] == ["=note 0", "=note 1", "=note 2"]
     assert b"'=note 0" in pack.read("records/messages.csv")  # no formula reaches a spreadsheet
     actions = [json.loads(line)["action"] for line in pack.read("events.jsonl").splitlines()]
-    assert "contact.approved" in actions and actions.count("message.logged") == 3
+    assert "contact.approved" in actions
+    assert actions.count("message.logged") == 3
 
     # The standard tools: sha256sum over the manifest, openssl over the checkpoint's signature.
     pack.extractall(tmp_path)
     checked = subprocess.run(
         ["sha256sum", "-c", "MANIFEST.sha256"], cwd=tmp_path, capture_output=True, text=True
     )
-    assert checked.returncode == 0 and "FAILED" not in checked.stdout
+    assert checked.returncode == 0
+    assert "FAILED" not in checked.stdout
     if shutil.which("openssl"):
         signed = subprocess.run(
             [
@@ -102,7 +104,8 @@ def test_a_dsl_exports_a_contacts_pack_anyone_can_check(client, world, story, tm
     accesses = client.get(
         "/audit/events?action=access.evidence_pack", headers=world.auth("dsl")
     ).json()["items"]
-    assert accesses and accesses[0]["actor_id"] == world.ids["dsl"]
+    assert accesses
+    assert accesses[0]["actor_id"] == world.ids["dsl"]
 
 
 def test_a_pupils_pack_holds_their_incidents_and_contacts(client, world, school, story):
@@ -142,10 +145,12 @@ def test_an_altered_file_or_event_in_a_pack_is_caught(client, world, story, tmp_
         manifest_too=True,
     )
     [problem] = verify_pack(io.BytesIO(reworded))
-    assert problem.startswith("events.jsonl line 1") and problem.endswith("altered")
+    assert problem.startswith("events.jsonl line 1")
+    assert problem.endswith("altered")
     (tmp_path / "pack.zip").write_bytes(edited)
     result = CliRunner().invoke(cli, ["audit", "verify-pack", str(tmp_path / "pack.zip")])
-    assert result.exit_code == 1 and "altered" in result.output
+    assert result.exit_code == 1
+    assert "altered" in result.output
     (tmp_path / "good.zip").write_bytes(content)
     assert (
         CliRunner().invoke(cli, ["audit", "verify-pack", str(tmp_path / "good.zip")]).exit_code == 0
@@ -169,7 +174,8 @@ def test_a_record_rewritten_with_its_manifest_is_caught_by_what_the_events_seale
         manifest_too=True,  # every digest in the manifest made anew
     )
     [problem] = verify_pack(io.BytesIO(forged))
-    assert problem.startswith("records/sealed.jsonl: message:") and "not what was sealed" in problem
+    assert problem.startswith("records/sealed.jsonl: message:")
+    assert "not what was sealed" in problem
 
 
 @pytest.mark.parametrize(
@@ -195,4 +201,5 @@ def test_who_may_export_a_pack(client, world, story, who, status):
 def test_the_pack_notes_when_it_was_made(client, world, story):
     pack = _unzip(client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content)
     readme = pack.read("README.txt").decode()
-    assert f"contact #{story}" in readme and str(datetime.now(UTC).year) in readme
+    assert f"contact #{story}" in readme
+    assert str(datetime.now(UTC).year) in readme

@@ -7,10 +7,8 @@ import pytest
 
 from api.app import create_app
 from core.db import Database
-from tests.conftest import assert_problem, count_rows, test_settings
-from tests.test_staff_client import server
+from tests.support.ground import assert_problem, count_rows, test_settings
 
-__all__ = ["server"]  # the fixture, used by name
 SECRET = "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA" * 2
 
 
@@ -133,11 +131,14 @@ def test_a_recent_verification_is_served_again(client, world, app, db):
         with db.engine.begin() as conn:  # tampered with after that check
             conn.execute(text("UPDATE audit_event SET reason = 'edited' WHERE seq = 1"))
         again = client.get("/audit/verify", headers=dsl).json()
-        assert again == first and first["ok"] is True and first["verified_at"]
+        assert again == first
+        assert first["ok"] is True
+        assert first["verified_at"]
     finally:
         app.state.settings = app.state.settings.model_copy(update={"verify_reuse_seconds": 0})
     fresh = client.get("/audit/verify", headers=dsl).json()
-    assert fresh["ok"] is False and fresh["first_bad"] == 1
+    assert fresh["ok"] is False
+    assert fresh["first_bad"] == 1
 
 
 def test_health_and_readiness(client):
@@ -210,7 +211,7 @@ def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
     import psycopg
     from sqlalchemy import event
 
-    from tests.builders import message, request_body
+    from tests.support.builders import message, request_body
 
     owner = world.auth("owner")
     cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
@@ -233,7 +234,8 @@ def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
         event.remove(db.engine, "commit", cut_before_commit)
         db.engine.dispose()
     assert_problem(lost, 503, detail_contains="Idempotency-Key")
-    assert "nothing was changed" not in lost.text and lost.headers["retry-after"]
+    assert "nothing was changed" not in lost.text
+    assert lost.headers["retry-after"]
     again = client.post(f"/contacts/{cid}/messages", json=body, headers={**owner, **key})
     assert again.status_code == 201, again.text
     assert count_rows(db, "message") == 1

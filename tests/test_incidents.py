@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.builders import INCIDENT
-from tests.conftest import assert_problem, count_rows
+from tests.support.builders import INCIDENT
+from tests.support.ground import assert_problem, count_rows
 
 
 def test_an_incident_is_reported_and_discussed(client, world, school, db):
@@ -16,7 +16,8 @@ def test_an_incident_is_reported_and_discussed(client, world, school, db):
     reported = client.post("/incidents", json=body, headers=world.auth("owner"))
     assert reported.status_code == 201, reported.text
     incident = reported.json()
-    assert incident["open"] is True and incident["reporter_id"] == world.ids["owner"]
+    assert incident["open"] is True
+    assert incident["reporter_id"] == world.ids["owner"]
     assert incident["pupils"] == [{"pupil_id": school["young"], "part": "initiated"}]
     assert count_rows(db, "alert") == 1  # the line manager and DSL are emailed by the scheduler
     discussion = {
@@ -34,7 +35,8 @@ def test_an_incident_is_reported_and_discussed(client, world, school, db):
         f"/incidents/{incident['id']}/discussion", json=discussion, headers=world.auth("manager")
     )
     assert done.status_code == 200, done.text
-    assert done.json()["open"] is False and done.json()["parent_involved"] is True
+    assert done.json()["open"] is False
+    assert done.json()["parent_involved"] is True
     assert done.json()["discussed_with_id"] == world.ids["manager"]
     assert_problem(
         client.post(

@@ -18,9 +18,9 @@ from core.clock import years_after
 from scheduler.checkpointing import sign_now
 from scheduler.retention import run_all as retention
 from scheduler.runner import run_job
-from tests.builders import CLAIRE, INCIDENT, guardian_with_email, request_body, today
-from tests.conftest import assert_problem
-from tests.mail import DSL, text
+from tests.support.builders import CLAIRE, INCIDENT, guardian_with_email, request_body, today
+from tests.support.ground import assert_problem
+from tests.support.mail import DSL, text
 
 LINK = re.compile(r"(/consent/[A-Za-z0-9_\-]+)")
 
@@ -60,8 +60,10 @@ def test_a_date_of_birth_edit_waits_for_a_second_person_and_never_shortens_a_per
     assert _planned(client, world, "incident") == []
     # The headteacher sees the old and the new value before confirming.
     [change] = client.get("/pending-changes", headers=world.auth("head")).json()
-    assert change["kind"] == "pupil_dates" and change["pupil_id"] == school["young"]
-    assert change["new_date_of_birth"] == "1950-01-01" and change["old_date_of_birth"]
+    assert change["kind"] == "pupil_dates"
+    assert change["pupil_id"] == school["young"]
+    assert change["new_date_of_birth"] == "1950-01-01"
+    assert change["old_date_of_birth"]
     assert_problem(client.post(f"/pending-changes/{change['id']}/confirm", headers=admin), 403)
     confirmed = client.post(f"/pending-changes/{change['id']}/confirm", headers=world.auth("head"))
     assert confirmed.status_code == 200, confirmed.text
@@ -83,7 +85,8 @@ def test_a_leaving_date_edit_waits_for_a_second_person_too(client, world, school
         headers=world.auth("admin"),
     )
     assert moved.status_code == 200, moved.text
-    assert moved.json()["pending_change_id"] is not None and moved.json()["left_on"] is None
+    assert moved.json()["pending_change_id"] is not None
+    assert moved.json()["left_on"] is None
     # A pupil with no records yet is corrected at once, as before.
     fresh = client.patch(
         f"/pupils/{school['older']}",
@@ -102,7 +105,8 @@ def test_a_retention_run_refuses_to_redact_what_is_younger_than_the_floor(
     with db.transaction() as session:
         session.execute(sql("UPDATE incident_pupil SET born_on = '1950-01-01'"))
     [report] = retention(db, mail_settings, clock.now())
-    assert report.redacted == [] and report.refused_too_young
+    assert report.redacted == []
+    assert report.refused_too_young
     assert incident in report.refused_too_young[0].ids
     shown = client.get(f"/incidents/{incident}", headers=world.auth("dsl")).json()
     assert shown["what_happened"] == INCIDENT["what_happened"]
@@ -250,7 +254,8 @@ def test_a_parent_cannot_consent_to_a_part_that_has_ended(
     )
     assert ended.status_code == 200, ended.text
     page = client.get(link)
-    assert page.status_code == 200 and "I give consent" not in page.text
+    assert page.status_code == 200
+    assert "I give consent" not in page.text
     given = client.post(link, data={"choice": "give"})
     assert given.status_code == 409
     assert (
@@ -275,7 +280,9 @@ def test_one_schools_dsl_is_not_told_of_another_schools_altered_records(client, 
     with db.transaction() as session:
         session.execute(sql("UPDATE pupil SET family_name = 'X' WHERE id = :p"), {"p": pupil})
     mine = client.get("/audit/verify", headers=world.auth("dsl")).json()
-    assert mine["ok"] is False and mine["altered"] == [] and mine["altered_elsewhere"] == 1
+    assert mine["ok"] is False
+    assert mine["altered"] == []
+    assert mine["altered_elsewhere"] == 1
     theirs = client.get("/audit/verify", headers=world.auth("other_school")).json()
     assert [(a["record_type"], a["record_id"]) for a in theirs["altered"]] == [("pupil", pupil)]
 
@@ -364,4 +371,5 @@ def test_the_headteacher_sees_the_old_and_new_date_on_the_page_before_confirming
     shown = client.get("/app/pending-changes")
     assert shown.status_code == 200, shown.text
     assert f"for pupil #{school['young']}" in shown.text
-    assert "Date of birth:" in shown.text and "03 Feb 2011" in shown.text
+    assert "Date of birth:" in shown.text
+    assert "03 Feb 2011" in shown.text

@@ -21,9 +21,9 @@ from core import clock, devices
 from core.auth import IssuedToken, SecondFactorNeeded, SignInRefused, sign_in
 from core.errors import TooManyAttempts
 from core.security import Passwords, TokenService
-from tests.builders import enrol
-from tests.conftest import PASSWORD, assert_problem, test_settings
-from tests.mail import run_all, text
+from tests.support.builders import enrol
+from tests.support.ground import PASSWORD, assert_problem, test_settings
+from tests.support.mail import run_all, text
 
 FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
@@ -59,7 +59,8 @@ def test_a_session_row_written_by_hand_signs_nobody_in(client, world, db):
         )
     client.cookies.set(COOKIE, cookie)
     shown = client.get("/app/dashboard", follow_redirects=False)
-    assert shown.status_code in (303, 401) and "Dashboard" not in shown.text
+    assert shown.status_code in (303, 401)
+    assert "Dashboard" not in shown.text
 
 
 def test_second_factor_secrets_are_not_in_the_database_and_a_clear_one_accepts_nothing(
@@ -70,7 +71,8 @@ def test_second_factor_secrets_are_not_in_the_database_and_a_clear_one_accepts_n
         stored = conn.execute(
             sql("SELECT secret FROM second_factor WHERE staff_id = :s"), {"s": world.ids["dsl"]}
         ).scalar_one()
-    assert secret not in stored and stored.startswith("v1:")
+    assert secret not in stored
+    assert stored.startswith("v1:")
     # Someone with the database writes a secret of their own choosing in clear: no code from
     # it is accepted (and so no sign-in as the DSL with her password and their code).
     mine = pyotp.random_base32()
@@ -132,7 +134,8 @@ def test_a_role_granted_mid_session_ends_the_page_session_made_without_a_factor(
     confirmed = client.post(f"/pending-changes/{change['id']}/confirm", headers=world.auth("head"))
     assert confirmed.status_code == 200
     after = client.get("/app/dashboard", follow_redirects=False)
-    assert after.status_code in (303, 401) and "Dashboard" not in after.text
+    assert after.status_code in (303, 401)
+    assert "Dashboard" not in after.text
 
 
 # ---------------------------------------------------------------- limits and answers
@@ -213,7 +216,8 @@ def test_others_failures_from_the_schools_address_never_lock_the_owner_out(
 
     # Yesterday she signed in on her laptop, which now holds a device token.
     earlier = _try(db, settings, dsl, PASSWORD, client="198.51.100.2", otp=code_at(0))
-    assert isinstance(earlier, IssuedToken) and earlier.device_token
+    assert isinstance(earlier, IssuedToken)
+    assert earlier.device_token
     for n in range(settings.signin_client_free_failures + 1):
         with contextlib.suppress(TooManyAttempts):
             _try(db, settings, dsl, f"a pupil's guess {n}", client=school_address)
@@ -244,7 +248,8 @@ def test_a_device_token_works_only_for_its_own_account_and_counts_its_own_failur
 ):
     owner = "owner@a.example.org"
     first = _try(db, settings, owner, PASSWORD, client="198.51.100.9")
-    assert isinstance(first, IssuedToken) and first.device_token
+    assert isinstance(first, IssuedToken)
+    assert first.device_token
     # Another account's sign-in with this device token is an untrusted device.
     with db.session() as session:
         assert (
@@ -269,13 +274,15 @@ def test_a_device_token_works_only_for_its_own_account_and_counts_its_own_failur
             )
         except TooManyAttempts:
             outcomes.append(None)
-    assert isinstance(outcomes[0], SignInRefused) and outcomes[-1] is None
+    assert isinstance(outcomes[0], SignInRefused)
+    assert outcomes[-1] is None
     assert not any(isinstance(o, SecondFactorNeeded) for o in outcomes)
 
 
 def test_the_staff_client_keeps_its_device_token_out_of_the_database(app, world, db, settings):
     first = _try(db, settings, "owner@a.example.org", PASSWORD, client="198.51.100.9")
-    assert isinstance(first, IssuedToken) and first.device_token
+    assert isinstance(first, IssuedToken)
+    assert first.device_token
     with db.engine.connect() as conn:
         stored = conn.execute(sql("SELECT token_hash FROM trusted_device")).scalars().all()
     assert first.device_token not in stored
@@ -300,7 +307,8 @@ def test_the_password_page_has_the_same_script_policy_as_every_page(client):
     shown = client.get("/account/password/" + "x" * 43)
     assert shown.status_code == 200
     policy = shown.headers["content-security-policy"]
-    assert "script-src 'self'" in policy and "default-src 'none'" in policy
+    assert "script-src 'self'" in policy
+    assert "default-src 'none'" in policy
     assert "frame-ancestors 'none'" in policy
 
 

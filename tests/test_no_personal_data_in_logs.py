@@ -8,7 +8,7 @@ import logging
 
 from core import clock
 from scheduler.runner import run_job
-from tests.builders import dob, message, request_body, today
+from tests.support.builders import dob, message, request_body, today
 
 PUPIL = ("Zephyrine", "Quillfeather")
 GUARDIAN_EMAIL = "zq.parent@example.net"

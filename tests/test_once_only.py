@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from consent.requests import digest
-from tests.builders import guardian_with_email, message, request_body, today
-from tests.test_staff_client import Server
+from tests.support.builders import guardian_with_email, message, request_body, today
+from tests.support.servers import Server
 
 TRIALS = 6
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from core import clock
 from scheduler.runner import run_job
-from tests.builders import request_body
+from tests.support.builders import request_body
 
 
 def test_metrics_name_routes_not_paths_and_read_the_backlog(client, world, school, db, settings):
@@ -57,10 +57,12 @@ def test_readiness_fails_when_the_scheduler_has_stopped(db, settings, app):
         assert client.get("/readyz").status_code == 200  # just started: grace
         client.app.state.started_at = datetime.now(UTC) - timedelta(minutes=5)
         stopped = client.get("/readyz")
-        assert stopped.status_code == 503 and "scheduler" in stopped.json()["detail"]
+        assert stopped.status_code == 503
+        assert "scheduler" in stopped.json()["detail"]
         run_job("alerts", db, settings)
         ready = client.get("/readyz")
-        assert ready.status_code == 200 and ready.json()["scheduler_ran_at"]
+        assert ready.status_code == 200
+        assert ready.json()["scheduler_ran_at"]
 
 
 def test_the_standalone_scheduler_logs_a_json_line_per_job_run(database_url, tmp_path, app):

@@ -10,9 +10,8 @@ import pytest
 
 from core import clock
 from scheduler.runner import run_job
-from tests.builders import request_body
-from tests.conftest import assert_problem
-from tests.test_review import contact, log  # noqa: F401  (fixture, used by name)
+from tests.support.builders import log, request_body
+from tests.support.ground import assert_problem
 
 
 def policy_of(client, world, who="trust_admin"):  # type: ignore[no-untyped-def]
@@ -43,7 +42,8 @@ def test_a_trust_admin_sets_it_and_the_change_is_on_the_record(client, world, db
     body = changed.json()
     assert body["escalate_after_days"] == 3
     assert body["trust_own"] == {"escalate_after_days": 3, "extra_lexicon": ["snapchat streak"]}
-    assert "snapchat streak" in body["review_lexicon"] and "our secret" in body["review_lexicon"]
+    assert "snapchat streak" in body["review_lexicon"]
+    assert "our secret" in body["review_lexicon"]
     assert policy_of(client, world, "owner").json()["escalate_after_days"] == 3
     events = client.get("/audit/events", headers=world.auth("dsl")).json()["items"]
     [event] = [e for e in events if e["action"] == "policy.changed"]
@@ -51,7 +51,8 @@ def test_a_trust_admin_sets_it_and_the_change_is_on_the_record(client, world, db
     assert event["details"]["changed"]["escalate_after_days"] == [None, 3]
     # null goes back to the deployment's default
     back = change(client, world, escalate_after_days=None).json()
-    assert back["escalate_after_days"] == 7 and "escalate_after_days" not in back["trust_own"]
+    assert back["escalate_after_days"] == 7
+    assert "escalate_after_days" not in back["trust_own"]
 
 
 @pytest.mark.parametrize("who", ["owner", "dsl", "admin", "manager", "other_school"])
@@ -84,14 +85,17 @@ def test_a_higher_consent_age_applies_to_a_17_year_old_at_once(client, world, sc
     cid = client.post("/contacts", json=body, headers=owner).json()["id"]
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=manager)
     [pupil] = client.get(f"/contacts/{cid}", headers=owner).json()["pupils"]
-    assert pupil["state"] == "active" and pupil["needs_consent"] is False
+    assert pupil["state"] == "active"
+    assert pupil["needs_consent"] is False
     assert change(client, world, consent_age=18).status_code == 200
     shown = client.get(f"/contacts/{cid}", headers=owner).json()
     assert shown["active"] is False
     [pupil] = shown["pupils"]
-    assert pupil["state"] == "awaiting_consent" and pupil["needs_consent"] is True
+    assert pupil["state"] == "awaiting_consent"
+    assert pupil["needs_consent"] is True
     [figures] = client.get("/summary", headers=world.auth("dsl")).json()["schools"]
-    assert figures["active_contacts"] == 0 and figures["pupils_without_valid_consent"] == 1
+    assert figures["active_contacts"] == 0
+    assert figures["pupils_without_valid_consent"] == 1
     logged = client.post(
         f"/contacts/{cid}/messages",
         json={
@@ -115,7 +119,8 @@ def test_the_dashboard_counts_overdue_deletions_by_the_trusts_own_escalation(
     change(client, world, escalate_after_days=2)
     clock.set_clock(lambda: datetime.now(UTC) + timedelta(days=3))
     [figures] = client.get("/summary", headers=world.auth("dsl")).json()["schools"]
-    assert figures["open_deletions"] == 2 and figures["overdue_deletions"] == 2
+    assert figures["open_deletions"] == 2
+    assert figures["overdue_deletions"] == 2
     # ... and the escalation job, as of the same instant, agrees.
     escalated = run_job("deletion_reminders", db, settings, clock.now())
     assert escalated >= 1
@@ -123,12 +128,13 @@ def test_the_dashboard_counts_overdue_deletions_by_the_trusts_own_escalation(
     assert all(t["escalated_at"] for t in tasks)
 
 
-def test_words_the_trust_adds_flag_a_message_for_review(client, world, school, contact):  # noqa: F811
+def test_words_the_trust_adds_flag_a_message_for_review(client, world, school, contact):
     clean = log(client, world, contact, summary="Check the team streak tonight")
     assert "lexicon" not in clean["flags"]
     change(client, world, extra_lexicon=["team streak"])
     flagged = log(client, world, contact, summary="Check the team streak tonight, again")
-    assert "lexicon" in flagged["flags"] and flagged["needs_review"] is True
+    assert "lexicon" in flagged["flags"]
+    assert flagged["needs_review"] is True
 
 
 def test_past_its_end_date_a_pupil_is_not_active_anywhere(client, world, school):
@@ -139,7 +145,8 @@ def test_past_its_end_date_a_pupil_is_not_active_anywhere(client, world, school)
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
     clock.set_clock(lambda: datetime.now(UTC) + timedelta(days=5))
     shown = client.get(f"/contacts/{cid}", headers=owner).json()
-    assert shown["state"] == "approved" and shown["active"] is False  # the sweep has not run
+    assert shown["state"] == "approved"
+    assert shown["active"] is False
     assert shown["pupils"][0]["state"] == "past_end_date"
     [figures] = client.get("/summary", headers=world.auth("dsl")).json()["schools"]
     assert figures["active_contacts"] == 0

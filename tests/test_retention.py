@@ -15,8 +15,8 @@ from core import clock
 from core.clock import years_after
 from scheduler.retention import run_all
 from scheduler.runner import run_job
-from tests.builders import INCIDENT, message, request_body, today
-from tests.conftest import assert_problem
+from tests.support.builders import INCIDENT, message, request_body, today
+from tests.support.ground import assert_problem
 
 REDACTED = "[redacted]"
 
@@ -61,7 +61,8 @@ def closed_clean_contact(client, world, school) -> int:  # type: ignore[no-untyp
         json=message(summary="Training moved to Thursday", verbatim="Noah, Thursday at 4"),
         headers=owner,
     )
-    assert logged.status_code == 201 and logged.json()["flags"] == [], logged.text
+    assert logged.status_code == 201, logged.text
+    assert logged.json()["flags"] == [], logged.text
     client.post(f"/contacts/{cid}/end", json={"reason": "Noah left the team"}, headers=owner)
     deleted = client.post(
         f"/contacts/{cid}/deletion", json={"how": "Removed Noah's number"}, headers=owner
@@ -110,23 +111,28 @@ def test_a_closed_contact_is_redacted_on_the_day_six_years_on_and_everything_sti
     due_day = at(years_after(closed, 6))
     dry = plan(client, world)
     assert redacted_ids(dry, "contact") == [cid]
-    assert len(redacted_ids(dry, "message")) == 1 and len(redacted_ids(dry, "parent_notice")) == 1
+    assert len(redacted_ids(dry, "message")) == 1
+    assert len(redacted_ids(dry, "parent_notice")) == 1
     assert len(redacted_ids(dry, "deletion_task")) == 1
     figures = client.get("/summary", headers=dsl).json()
 
     [report] = run_all(db, mail_settings, due_day)
     assert report.dry_run is False
     real = report.model_dump(mode="json")
-    assert real["redacted"] == dry["redacted"] and real["kept"] == dry["kept"]  # as it said
+    assert real["redacted"] == dry["redacted"]
+    assert real["kept"] == dry["kept"]
 
     shown = client.get(f"/contacts/{cid}", headers=owner).json()
     assert (shown["purpose"], shown["school_account"]) == (REDACTED, REDACTED)
-    assert shown["conditions"] == REDACTED and shown["rejection_reason"] is None
+    assert shown["conditions"] == REDACTED
+    assert shown["rejection_reason"] is None
     assert shown["pupils"][0]["end_reason"] == REDACTED
-    assert shown["state"] == "closed" and shown["platform"] == "whatsapp"  # the skeleton stays
+    assert shown["state"] == "closed"
+    assert shown["platform"] == "whatsapp"
     [logged] = client.get(f"/contacts/{cid}/messages", headers=owner).json()["items"]
     assert (logged["summary"], logged["verbatim"]) == (REDACTED, REDACTED)
-    assert logged["direction"] == "sent" and logged["pupil_ids"] == [school["older"]]
+    assert logged["direction"] == "sent"
+    assert logged["pupil_ids"] == [school["older"]]
     [told] = client.get(f"/pupils/{school['older']}/parent-notices", headers=dsl).json()
     assert (told["informed_by"], told["reason_explained"]) == (REDACTED, REDACTED)
 
@@ -153,7 +159,8 @@ def test_a_closed_contact_is_redacted_on_the_day_six_years_on_and_everything_sti
         [email] = [m for m in mail_server.inbox.to(address) if "Retention run" in m["Subject"]]
         body = email.get_payload()
         assert f"school {world.school_a}: 1 contact record(s)" in body
-        assert "Training moved" not in body and "Noah" not in body  # counts, never content
+        assert "Training moved" not in body
+        assert "Noah" not in body
     assert run_all(db, mail_settings, due_day) == []  # the next run finds nothing more
 
 
@@ -173,7 +180,8 @@ def test_flagged_contacts_and_incidents_are_kept_until_the_youngest_pupil_is_25(
 
     at(years_after(today(), 7))  # past the six years, but a child-protection record
     early = plan(client, world)
-    assert redacted_ids(early, "contact") == [] and redacted_ids(early, "incident") == []
+    assert redacted_ids(early, "contact") == []
+    assert redacted_ids(early, "incident") == []
 
     at(turns_25 - timedelta(days=1))
     assert redacted_ids(plan(client, world), "incident") == []
@@ -182,7 +190,8 @@ def test_flagged_contacts_and_incidents_are_kept_until_the_youngest_pupil_is_25(
     assert redacted_ids(report.model_dump(), "contact") == [cid]
     assert redacted_ids(report.model_dump(), "incident") == [incident]
     shown = client.get(f"/incidents/{incident}", headers=world.auth("dsl")).json()
-    assert shown["what_happened"] == REDACTED and shown["kind"] == "unsolicited_contact"
+    assert shown["what_happened"] == REDACTED
+    assert shown["kind"] == "unsolicited_contact"
     assert verified(client, world)
 
 
@@ -303,20 +312,24 @@ def test_minimisation_removes_old_links_email_bodies_and_stored_replies(
     assert sent
 
     [report] = run_all(db, mail_settings, at(today() + timedelta(days=366)))
-    assert report.forgotten.retry_replies == 1 and report.forgotten.account_links == 1
+    assert report.forgotten.retry_replies == 1
+    assert report.forgotten.account_links == 1
     assert report.forgotten.outbox_bodies == sent
     with db.engine.connect() as conn:
         bodies = {r[0] for r in conn.execute(text("SELECT body FROM outbox_email"))}
     assert "[removed after its retention period]" in bodies
     again = client.post("/legal-holds", json=body, headers=keyed)  # the key is forgotten too
-    assert again.status_code == 201 and again.json()["id"] != 1
+    assert again.status_code == 201
+    assert again.json()["id"] != 1
 
 
 def test_the_policy_shows_each_period_with_its_source_and_only_lengthens_them(client, world):
     trust_admin = world.auth("trust_admin")
     shown = client.get(f"/trusts/{world.trust}/policy", headers=world.auth("owner")).json()
     sources = " ".join(p["source"] for p in shown["retention"])
-    assert "IRMS" in sources and "KCSIE" in sources and "Limitation Act 1980" in sources
+    assert "IRMS" in sources
+    assert "KCSIE" in sources
+    assert "Limitation Act 1980" in sources
     path = f"/trusts/{world.trust}/policy"
     shorter = client.patch(path, json={"retention_closed_contact_years": 2}, headers=trust_admin)
     assert_problem(shorter, 422)
@@ -339,6 +352,7 @@ def test_another_schools_dsl_sees_only_their_own_schools_lines(client, world, sc
     closed_clean_contact(client, world, school)
     [report] = run_all(db, settings, at(years_after(today(), 6)))
     mine = client.get("/retention/reports", headers=world.auth("other_school")).json()["items"]
-    assert [r["id"] for r in mine] == [report.id] and mine[0]["redacted"] == []
+    assert [r["id"] for r in mine] == [report.id]
+    assert mine[0]["redacted"] == []
     trust = client.get("/retention/reports", headers=world.auth("trust_dsl")).json()["items"]
     assert trust[0]["redacted"] == report.model_dump(mode="json")["redacted"]

@@ -11,33 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import clock
-from tests.builders import INCIDENT, message, request_body, today
-from tests.conftest import assert_problem
-
-
-@pytest.fixture
-def contact(client, world, school):  # type: ignore[no-untyped-def]
-    """An approved contact whose 17-year-old's parents were informed: clean messages stay clean
-    until the under-16 pupil's consent is recorded (tests that need it record it)."""
-    owner = world.auth("owner")
-    cid = client.post(
-        "/contacts",
-        json=request_body(school, pupil_ids=[school["older"], school["young"]]),
-        headers=owner,
-    ).json()["id"]
-    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
-    client.post(
-        f"/pupils/{school['older']}/parent-notices",
-        json={
-            "contact_id": cid,
-            "informed_on": today().isoformat(),
-            "informed_by": "Office",
-            "method": "letter",
-            "reason_explained": "Team chat",
-        },
-        headers=world.auth("admin"),
-    )
-    return cid
+from tests.support.builders import INCIDENT, log, request_body, today
+from tests.support.ground import assert_problem
 
 
 def consent_for_young(client, world, school, cid):  # type: ignore[no-untyped-def]
@@ -52,14 +27,6 @@ def consent_for_young(client, world, school, cid):  # type: ignore[no-untyped-de
         },
         headers=world.auth("admin"),
     ).json()
-
-
-def log(client, world, cid, **changes):  # type: ignore[no-untyped-def]
-    response = client.post(
-        f"/contacts/{cid}/messages", json=message(**changes), headers=world.auth("owner")
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 # ---------------------------------------------------------------- searching the log
@@ -77,7 +44,8 @@ def test_search_filters_and_scopes(client, world, school, contact):
         return [m["id"] for m in response.json()["items"]]
 
     everything = ids()
-    assert everything == sorted(everything, reverse=True) and len(everything) == 3
+    assert everything == sorted(everything, reverse=True)
+    assert len(everything) == 3
     assert ids(flag="unregistered_device") == [flagged["id"]]
     assert set(ids(pupil_id=school["young"])) == set(everything) - {older_only["id"]}
     assert ids(platform="instagram") == []
@@ -85,7 +53,8 @@ def test_search_filters_and_scopes(client, world, school, contact):
     assert ids(staff_id=world.ids["other_staff"]) == []
     assert len(ids(reviewed=False)) == 3
     soon = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
-    assert ids(to=soon) == everything and ids(**{"from": soon}) == []
+    assert ids(to=soon) == everything
+    assert ids(**{"from": soon}) == []
     # Scope: the owner and their manager see these; another member of staff does not.
     assert len(client.get("/messages", headers=world.auth("owner")).json()["items"]) == 3
     assert len(client.get("/messages", headers=world.auth("manager")).json()["items"]) == 3
@@ -139,11 +108,13 @@ def test_csv_export_matches_the_search_and_is_safe_in_a_spreadsheet(client, worl
     assert 'Said "see you at 10", then left' in summaries
     assert "Kit list: boots, pads, water\nand a coat" in summaries
     assert '\'=HYPERLINK("http://evil.example")' in summaries
-    assert "'+44 calls" in summaries and "'-5 degrees forecast" in summaries
+    assert "'+44 calls" in summaries
+    assert "'-5 degrees forecast" in summaries
     assert "'@everyone match on" in summaries
     assert not any(s[:1] in "=+-@" for s in summaries)
     exports = client.get("/audit/events?action=access.export", headers=world.auth("dsl")).json()
-    assert len(exports["items"]) == 1 and exports["items"][0]["actor_id"] == world.ids["dsl"]
+    assert len(exports["items"]) == 1
+    assert exports["items"][0]["actor_id"] == world.ids["dsl"]
 
 
 def test_export_of_many_rows_streams_in_batches(client, world, contact, db, monkeypatch):
@@ -166,7 +137,8 @@ def test_the_queue_holds_flagged_and_lexicon_entries_oldest_first(client, world,
     flagged = log(client, world, contact, device_tag="MY-PHONE")
     worded = log(client, world, contact, summary="Told him to keep this between us")
     phoned = log(client, world, contact, summary="Gave my number 07700 900123 for lifts")
-    assert worded["flags"] == ["lexicon"] and phoned["flags"] == ["lexicon"]
+    assert worded["flags"] == ["lexicon"]
+    assert phoned["flags"] == ["lexicon"]
     queue = client.get("/review-queue", headers=world.auth("dsl")).json()["items"]
     assert [e["message"]["id"] for e in queue] == [flagged["id"], worded["id"], phoned["id"]]
     assert all(e["waiting_seconds"] >= 0 and e["sampled"] is False for e in queue)
@@ -197,7 +169,8 @@ def test_waiting_time_follows_the_clock(client, world, contact):
 def test_a_share_of_clean_entries_is_sampled(client, world, school, contact):
     consent_for_young(client, world, school, contact)
     before = log(client, world, contact, summary="Bus leaves at 9")
-    assert before["flags"] == [] and before["needs_review"] is False  # the suite samples none
+    assert before["flags"] == []
+    assert before["needs_review"] is False
     changed = client.patch(
         f"/trusts/{world.trust}/policy",
         json={"review_sample_rate": 1},
@@ -205,7 +178,8 @@ def test_a_share_of_clean_entries_is_sampled(client, world, school, contact):
     )
     assert changed.status_code == 200, changed.text
     clean = log(client, world, contact, summary="Bus leaves at 9:15")
-    assert clean["flags"] == [] and clean["needs_review"] is True
+    assert clean["flags"] == []
+    assert clean["needs_review"] is True
     [entry] = client.get("/review-queue", headers=world.auth("dsl")).json()["items"]
     assert entry["sampled"] is True
 
@@ -370,14 +344,17 @@ def test_the_summary_counts_what_needs_attention(client, world, school, contact,
     assert figures["awaiting_decision"] == 1
     assert figures["pupils_without_valid_consent"] == 1  # the 14-year-old
     assert figures["open_incidents"] == 1
-    assert figures["awaiting_review"] == 1 and figures["oldest_awaiting_review_at"]
+    assert figures["awaiting_review"] == 1
+    assert figures["oldest_awaiting_review_at"]
     assert figures["unreviewed_flagged"] == 1
     assert figures["open_deletions"] == 0
     # A manager sees the figures of their own reports only.
     [mine] = client.get("/summary", headers=world.auth("other_manager")).json()["schools"]
-    assert mine["active_contacts"] == 0 and mine["awaiting_decision"] == 1
+    assert mine["active_contacts"] == 0
+    assert mine["awaiting_decision"] == 1
     trust = client.get("/summary", headers=world.auth("trust_dsl")).json()
-    assert len(trust["schools"]) == 2 and trust["trust"]["active_contacts"] == 1
+    assert len(trust["schools"]) == 2
+    assert trust["trust"]["active_contacts"] == 1
     assert_problem(client.get("/summary", headers=world.auth("owner")), 403)
     assert_problem(client.get("/summary"), 401)
 

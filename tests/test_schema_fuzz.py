@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from api.app import create_app
-from tests.conftest import test_settings
+from tests.support.ground import test_settings
 
 
 class CurrentApp:

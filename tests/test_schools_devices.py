@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import assert_problem, count_rows
+from tests.support.ground import assert_problem, count_rows
 
 DEVICE = {"asset_tag": "RA-IPAD-014", "description": "PE department iPad"}
 

@@ -22,9 +22,9 @@ from core.principal import Principal
 from core.verification import sealed_by_chain
 from scheduler.retention import run_all
 from scheduler.runner import run_job
-from tests.builders import INCIDENT, message, request_body, today
-from tests.conftest import count_rows
-from tests.test_checkpoints import _recompute_from
+from tests.support.builders import INCIDENT, message, request_body, today
+from tests.support.ground import count_rows
+from tests.support.record import recompute_from
 
 
 @pytest.fixture
@@ -125,7 +125,8 @@ def story(client, world, school, db, settings):  # type: ignore[no-untyped-def]
     ).json()["id"]
     client.post(f"/contacts/{asking}/decision", json={"approve": True}, headers=manager)
     asked = client.post(f"/contacts/{asking}/consent-requests", headers=admin)
-    assert asked.status_code == 201 and len(asked.json()["items"]) == 2, asked.text
+    assert asked.status_code == 201, asked.text
+    assert len(asked.json()["items"]) == 2, asked.text
     # Two retention runs: one removes stored replies; years later, another redacts a
     # refused request for a pupil no hold covers (the held pupil's contacts stay whole).
     refused = client.post(
@@ -158,7 +159,8 @@ def _verdict(client, world) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 def test_records_made_through_the_api_are_all_sealed(client, world, db, story):
     verdict = _verdict(client, world)
-    assert verdict["ok"] is True and verdict["altered"] == []
+    assert verdict["ok"] is True
+    assert verdict["altered"] == []
     kept = sum(count_rows(db, table_of(k.model).name) for k in seals.KEPT.values())
     assert verdict["records_checked"] == kept
     assert {k for k in seals.KEPT} <= {key.split(":")[0] for key in _sealed(db)}, (
@@ -180,7 +182,8 @@ def test_a_rewritten_summary_is_named_and_the_chain_alone_would_not_see_it(
             text("UPDATE message SET summary = 'Nothing to see here' WHERE id = :id"), {"id": first}
         )
     verdict = _verdict(client, world)
-    assert verdict["ok"] is False and verdict["first_bad"] is None  # every link still holds
+    assert verdict["ok"] is False
+    assert verdict["first_bad"] is None
     assert verdict["altered"] == [
         {"record_type": "message", "record_id": first, "change": "edited"}
     ]
@@ -223,7 +226,7 @@ def test_a_chain_recomputed_to_hide_an_edit_fails_against_the_checkpoint(
                 event.details = audit.canonical(details)
                 session.add(event)
                 seq = event.seq
-    _recompute_from(db, seq)
+    recompute_from(db, seq)
     assert _verdict(client, world)["ok"] is True  # it checks out by itself...
     check = {"checkpoint": kept}
     verdict = client.post("/audit/checkpoints/verify", json=check, headers=dsl).json()

@@ -50,7 +50,8 @@ def test_production_needs_a_database_url(monkeypatch):
 def test_development_keeps_one_generated_secret_across_restarts(tmp_path):
     first = Settings(data_dir=tmp_path, jwt_secret="").signing_secret
     second = Settings(data_dir=tmp_path, jwt_secret="").signing_secret
-    assert first == second and len(first) >= 32
+    assert first == second
+    assert len(first) >= 32
     assert (tmp_path / "jwt-secret").stat().st_mode & 0o777 == 0o600
 
 
@@ -105,5 +106,6 @@ def test_replicas_starting_together_share_one_whole_development_key(tmp_path):
         t.start()
     for t in threads:
         t.join()
-    assert len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert len(set(keys)) == 1
+    assert len(keys[0]) >= 32
     assert [p.name for p in tmp_path.iterdir()] == ["jwt-secret"]  # no leftovers

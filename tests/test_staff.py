@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.builders import invitation_token
-from tests.conftest import assert_problem, count_rows
+from tests.support.builders import invitation_token
+from tests.support.ground import assert_problem, count_rows
 
 NEW = {"name": "New Teacher", "email": "new.teacher@a.example.org"}
 
@@ -19,7 +19,8 @@ def test_admin_adds_a_member_of_staff(client, world, db):
     assert created["roles"] == ["staff"]
     assert created["line_manager_id"] == world.ids["manager"]
     assert created["is_active"] is True
-    assert "password" not in created and "password_hash" not in created
+    assert "password" not in created
+    assert "password_hash" not in created
     # Nobody chose a password for them: the new member of staff is invited to choose one.
     invited = invitation_token(db, NEW["email"])
     chosen = client.post(
@@ -113,7 +114,8 @@ def test_invalid_staff_input_names_the_field(client, world, db, body, message):
         client.post("/staff", json={**NEW, **body}, headers=world.auth("admin")), 422
     )
     assert message in [e["field"] for e in problem["errors"]]
-    assert "short" not in str(problem) and "not-an-email" not in str(problem)
+    assert "short" not in str(problem)
+    assert "not-an-email" not in str(problem)
     assert count_rows(db, "staff") == before
 
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -17,61 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from contactlog_client.cli import app as client_cli
-from tests.builders import enrol, today
-from tests.conftest import PASSWORD, TEST_SECRET_KEY, count_rows
-from tests.mail import free_port
+from tests.support.builders import enrol, today
+from tests.support.ground import PASSWORD, count_rows
+from tests.support.servers import Server
 
 runner = CliRunner()
-
-
-class Server:
-    """`contactlog serve` in a subprocess, stoppable and restartable on the same port."""
-
-    def __init__(self, database_url: str, data_dir: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "CONTACTLOG_DATABASE_URL": database_url,
-            "CONTACTLOG_DATA_DIR": data_dir,
-            "CONTACTLOG_JWT_SECRET": "client-test-secret-" + "z" * 32,
-            # The suite's key outside the database, with which builders seed second factors.
-            "CONTACTLOG_SECRET_KEY": TEST_SECRET_KEY,
-            "CONTACTLOG_SCHEDULER_IN_PROCESS": "false",
-            "CONTACTLOG_PASSWORD_TIME_COST": "1",
-            "CONTACTLOG_PASSWORD_MEMORY_KIB": "64",
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-@pytest.fixture
-def server(app, database_url, tmp_path):  # app: every table emptied first
-    running = Server(database_url, str(tmp_path / "server"))
-    running.start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture
@@ -137,7 +83,8 @@ def test_a_staff_members_day(server, client_dir, world, school, db):
     waiting = json.loads(cli("pending", "--json").output)
     assert [c["id"] for c in waiting] == [contact]
     decided = cli("decide", str(contact), "--approve", "--conditions", "Group only")
-    assert decided.exit_code == 0 and "approved" in decided.output
+    assert decided.exit_code == 0
+    assert "approved" in decided.output
 
     sign_in(server, "owner")
     logged = cli(
@@ -156,7 +103,9 @@ def test_a_staff_members_day(server, client_dir, world, school, db):
     )  # device remembered
     assert json.loads(again.output)["device_tag"] == "PE-IPAD"
     mine = json.loads(cli("contacts", "--json").output)
-    assert mine[0]["id"] == contact and mine[0]["state"] == "approved" and mine[0]["active"]
+    assert mine[0]["id"] == contact
+    assert mine[0]["state"] == "approved"
+    assert mine[0]["active"]
 
     assert cli("end", str(contact), "--reason", "Season over").exit_code == 0
     listed = json.loads(cli("contacts", "--json").output)
@@ -175,13 +124,17 @@ def test_errors_are_one_line_with_reliable_exit_codes(server, client_dir, world,
     bad = cli(
         "login", "--server", server.url, "--email", "owner@a.example.org", "--password", "nope"
     )
-    assert bad.exit_code == 1 and "incorrect" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 1
+    assert "incorrect" in bad.output
+    assert "Traceback" not in bad.output
     sign_in(server, "owner")
     missing = cli("log", "999999", "--sent", "--summary", "x", "--device", "PE-IPAD")
-    assert missing.exit_code == 1 and "No such contact" in missing.output
+    assert missing.exit_code == 1
+    assert "No such contact" in missing.output
     assert cli("log", "1", "--summary", "x").exit_code == 2  # neither --sent nor --received
     refused = cli("log", "1", "--sent", "--summary", "", "--device", "PE-IPAD")
-    assert refused.exit_code == 1 and "summary" in refused.output
+    assert refused.exit_code == 1
+    assert "summary" in refused.output
 
 
 def test_a_server_stopped_mid_log_queues_the_entry_and_sync_sends_it_once(
@@ -211,7 +164,8 @@ def test_a_server_stopped_mid_log_queues_the_entry_and_sync_sends_it_once(
     queued = cli(
         "log", str(contact), "--sent", "--summary", "Sent during the outage", "--device", "PE-IPAD"
     )
-    assert queued.exit_code == 3 and "queued" in queued.output
+    assert queued.exit_code == 3
+    assert "queued" in queued.output
     assert count_rows(db, "message") == 0
     still_down = cli("sync")
     assert still_down.exit_code == 3
@@ -299,7 +253,8 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_logged_once(
 
 def test_login_asks_for_the_password_or_reads_it_from_a_pipe(server, client_dir, world):
     helped = cli("login", "--help")
-    assert "--password" in helped.output and "required" not in helped.output.lower()
+    assert "--password" in helped.output
+    assert "required" not in helped.output.lower()
     piped = cli(
         "login", "--server", server.url, "--email", "owner@a.example.org", input=PASSWORD + "\n"
     )

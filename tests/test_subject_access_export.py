@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.builders import INCIDENT, dob, message, request_body, today
-from tests.conftest import assert_problem
+from tests.support.builders import INCIDENT, dob, message, request_body, today
+from tests.support.ground import assert_problem
 
 
 def sar(client, world, whose: str, subject: int) -> int:  # type: ignore[no-untyped-def]
@@ -78,12 +78,14 @@ def test_a_pupils_export_shows_the_other_pupils_only_as_another_pupil(
     assert document["pupil"]["given_name"] == "Noah"
     [contact] = document["contacts"]
     assert contact["pupils"] == ["this pupil", "another pupil", "another pupil"]
-    assert contact["staff"] == "Owner" and contact["decided_by"] == "Manager"
+    assert contact["staff"] == "Owner"
+    assert contact["decided_by"] == "Manager"
     [logged] = document["messages"]
     assert logged["summary"] == "Kit reminder for the squad"
     assert logged["pupils"] == ["this pupil", "another pupil", "another pupil"]
     [incident] = document["incidents"]
-    assert incident["my_part"] == "received" and incident["other_person"] == "[third party]"
+    assert incident["my_part"] == "received"
+    assert incident["other_person"] == "[third party]"
     assert incident["pupils"] == ["this pupil", "another pupil"]
     text = json.dumps(document)
     for other in ("Ava", "Zara", "Claire", "kitfan99", '"Y1"', '"Z1"'):
@@ -105,14 +107,16 @@ def test_the_zip_holds_the_document_a_readme_and_a_manifest_that_checks(
         f"/pupils/{school['young']}/subject-access?request_id={request_id}",
         headers={**world.auth("dsl"), "Accept": "application/zip"},
     )
-    assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(got.content))
     assert set(archive.namelist()) == {"README.txt", "subject-access.json", "MANIFEST.sha256"}
     for line in archive.read("MANIFEST.sha256").decode().splitlines():
         digest, name = line.split("  ")
         assert hashlib.sha256(archive.read(name)).hexdigest() == digest
     document = json.loads(archive.read("subject-access.json"))
-    assert document["pupil"]["given_name"] == "Ava" and "Noah" not in json.dumps(document)
+    assert document["pupil"]["given_name"] == "Ava"
+    assert "Noah" not in json.dumps(document)
 
 
 def test_a_staff_export_redacts_every_pupil(client, world, school, three_pupils):

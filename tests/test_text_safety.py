@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text as sql
 
-from tests.builders import message, request_body, today
-from tests.conftest import assert_problem
-from tests.mail import DSL, MANAGER, OWNER, noon, run_all
+from tests.support.builders import message, request_body, today
+from tests.support.ground import assert_problem
+from tests.support.mail import DSL, MANAGER, OWNER, noon, run_all
 
 # U+2028/U+2029 and NEL break lines for Python's email package; ESC and CSI (C1) are controls;
 # RLO and RLI reorder how text is shown.
@@ -88,7 +88,8 @@ def test_one_line_fields_refuse_breaks_controls_and_overrides(client, world, sch
         value = f"Team{NASTY[name]}chat"
         refused = assert_problem(client.post(path, json=body(value), headers=world.auth(who)), 422)
         named = {e["field"].split("[")[0] for e in refused["errors"]}
-        assert field in named and field in refused["detail"], (path, field, refused)
+        assert field in named, (path, field, refused)
+        assert field in refused["detail"], (path, field, refused)
         assert any("U+" in e["message"] for e in refused["errors"])  # says which character
 
 
@@ -187,10 +188,13 @@ def test_no_stored_text_stops_an_email(client, world, school, db, mail_settings,
         "deletion_escalation",
     }
     inbox = mail_server.inbox
-    assert inbox.to(OWNER) and inbox.to(MANAGER) and inbox.to(DSL)
+    assert inbox.to(OWNER)
+    assert inbox.to(MANAGER)
+    assert inbox.to(DSL)
     assert len(inbox.received) == len(rows)
     for rcpt, received in inbox.received:
-        assert received["Bcc"] is None and "someone@elsewhere.example" not in rcpt
+        assert received["Bcc"] is None
+        assert "someone@elsewhere.example" not in rcpt
         for header in ("Subject", "To", "From"):
             unfolded = re.sub(r"\r?\n[ \t]", " ", str(received[header]))  # RFC 5322 folding
             assert not set(unfolded) & (set(NASTY.values()) | {"\n", "\r"}), unfolded

@@ -10,8 +10,8 @@ import pytest
 
 from api.web.acting import COOKIE
 from core import browser_sessions, clock
-from tests.builders import PEOPLE, message, request_body
-from tests.conftest import test_settings
+from tests.support.builders import PEOPLE, message, request_body
+from tests.support.ground import test_settings
 
 
 @pytest.fixture
@@ -67,7 +67,8 @@ def test_each_page_answers_as_its_api_twin_does(client, db, world, scene, who):
 @pytest.mark.parametrize("path", ["/app/contacts", "/app/approvals", "/app/review", "/"])
 def test_without_a_session_every_page_asks_for_sign_in(client, world, path):
     answer = client.get(path, follow_redirects=False)
-    assert answer.status_code == 303 and answer.headers["location"] == "/sign-in"
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/sign-in"
 
 
 def test_an_approver_sees_the_contacts_of_the_staff_they_manage(client, db, world, scene):
@@ -76,7 +77,8 @@ def test_an_approver_sees_the_contacts_of_the_staff_they_manage(client, db, worl
     )
     as_person(client, db, world, "manager")
     mine = client.get("/app/approvals").text
-    assert "Contacts of the staff you manage" in mine and f"Contact #{scene['cid']}" in mine
+    assert "Contacts of the staff you manage" in mine
+    assert f"Contact #{scene['cid']}" in mine
     as_person(client, db, world, "other_manager")
     assert f"Contact #{scene['cid']}" not in client.get("/app/approvals").text
 

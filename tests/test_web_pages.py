@@ -16,10 +16,17 @@ import pytest
 
 from core import clock
 from scheduler.runner import run_job
-from tests.browser import serious_violations
-from tests.builders import CLAIRE, INCIDENT, enrol, guardian_with_email, message, request_body
-from tests.conftest import PASSWORD
-from tests.mail import text
+from tests.support.browser import serious_violations
+from tests.support.builders import (
+    CLAIRE,
+    INCIDENT,
+    enrol,
+    guardian_with_email,
+    message,
+    request_body,
+)
+from tests.support.ground import PASSWORD
+from tests.support.mail import text
 
 # Every checked page is saved as a screenshot, for a person to look at (README shows two).
 SHOTS = Path(
@@ -67,7 +74,8 @@ def test_a_teacher_logs_a_message_from_a_phone(client, world, school, browse):
     page.get_by_role("link", name="Log a communication").first.click()
     checked(page)
     assert page.get_by_label("School device used").input_value() == "PE-IPAD"
-    assert page.get_by_label("Ava T").is_checked() and page.get_by_label("Noah F").is_checked()
+    assert page.get_by_label("Ava T").is_checked()
+    assert page.get_by_label("Noah F").is_checked()
     page.get_by_label("What it was about").fill("Reminded the team about Saturday's kit")
     page.get_by_role("button", name="Log it").click()
     page.wait_for_url(f"**/app/contacts/{cid}?done=logged")
@@ -195,7 +203,8 @@ def test_a_teacher_asks_for_contact_and_reports_an_incident_from_a_phone(
     page.wait_for_url("**?done=requested")
     checked(page)
     [asked] = client.get("/contacts", headers=world.auth("owner")).json()["items"]
-    assert asked["state"] == "requested" and asked["ends_on"] == "2027-03-31"
+    assert asked["state"] == "requested"
+    assert asked["ends_on"] == "2027-03-31"
     assert sorted(p["pupil_id"] for p in asked["pupils"]) == [school["young"], school["older"]]
 
     page.goto("/app/incidents/new")

@@ -20,8 +20,8 @@ from api.web import (
     staff_pages,
 )
 from core import clock
-from tests.builders import enrol, message, request_body
-from tests.conftest import PASSWORD
+from tests.support.builders import enrol, message, request_body
+from tests.support.pages import form_token, sign_in
 
 PAGE_MODULES = (
     staff_pages,
@@ -31,34 +31,23 @@ PAGE_MODULES = (
     admin_pages,
     directory_pages,
 )
-TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
-
-
-def form_token(html: str) -> str:
-    found = TOKEN.search(html)
-    assert found, "the page has a form with its token"
-    return found.group(1)
-
-
-def sign_in(client, email: str, *, code: str | None = None, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    shown = client.get("/sign-in")
-    assert shown.status_code == 200
-    fields = {"email": email, "password": password, "form_token": form_token(shown.text)}
-    if code is not None:
-        fields["code"] = code
-    return client.post("/sign-in", data=fields, follow_redirects=False)
 
 
 def test_a_teacher_signs_in_and_the_cookie_is_locked_down(client, world):
     assert client.get("/", follow_redirects=False).headers["location"] == "/sign-in"
     signed = sign_in(client, "owner@a.example.org")
-    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/"
     cookie = next(c for c in signed.headers.get_list("set-cookie") if "contactlog_session=" in c)
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/" in cookie
     home = client.get("/")
-    assert home.status_code == 200 and "My contacts" in home.text
+    assert home.status_code == 200
+    assert "My contacts" in home.text
     policy = home.headers["content-security-policy"]
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
     assert home.headers["cache-control"] == "no-store"
 
 
@@ -72,7 +61,8 @@ def test_a_wrong_password_is_refused_in_a_sentence_and_counted(client, world):
 def test_an_account_with_a_second_factor_needs_its_code(client, world, db):
     secret = enrol(db, world.ids["dsl"])
     asked = sign_in(client, "dsl@a.example.org")
-    assert asked.status_code == 401 and "authenticator app" in asked.text
+    assert asked.status_code == 401
+    assert "authenticator app" in asked.text
     assert "contactlog_session=" not in asked.headers.get("set-cookie", "")
     signed = sign_in(client, "dsl@a.example.org", code=pyotp.TOTP(secret).now())
     assert signed.status_code == 303
@@ -92,7 +82,8 @@ def test_a_form_without_its_token_is_refused_and_changes_nothing(client, world, 
         "pupil_ids": [school["older"]],
     }
     forged = client.post(f"/app/contacts/{cid}/log", data=fields)
-    assert forged.status_code == 403 and "did not come from contactlog" in forged.text
+    assert forged.status_code == 403
+    assert "did not come from contactlog" in forged.text
     wrong = client.post(f"/app/contacts/{cid}/log", data={**fields, "form_token": "guess"})
     assert wrong.status_code == 403
     assert client.get(f"/contacts/{cid}/messages", headers=owner).json()["items"] == []
@@ -157,7 +148,8 @@ def test_a_bad_entry_is_shown_by_name_and_nothing_is_logged(client, world, schoo
             "pupil_ids": [school["older"]],
         },
     )
-    assert empty.status_code == 422 and "summary:" in empty.text
+    assert empty.status_code == 422
+    assert "summary:" in empty.text
     assert len(client.get(f"/contacts/{cid}/messages", headers=owner).json()["items"]) == 1
 
 

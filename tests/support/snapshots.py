@@ -70,7 +70,12 @@ class Snapshots:
     def _dump(self) -> Rows:
         with self._db.engine.connect() as conn:
             return {
-                t.name: [dict(r._mapping) for r in conn.execute(t.select())]
+                # In key order: a row referring to its own table (a line manager) comes after
+                # the row it refers to, as it was written.
+                t.name: [
+                    dict(r._mapping)
+                    for r in conn.execute(t.select().order_by(*t.primary_key.columns))
+                ]
                 for t in SQLModel.metadata.sorted_tables
             }
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.conftest import IN_CI
-from tests.mail import free_port
+from tests.support.ground import IN_CI
+from tests.support.mail import free_port
 
 CHROMIUM = os.environ.get("CONTACTLOG_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from scheduler.runner import run_job
-from tests import builders
+from tests.support import builders
 
 OWNER, MANAGER, DSL = "owner@a.example.org", "manager@a.example.org", "dsl@a.example.org"
 

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from core import clock
@@ -21,7 +23,7 @@ from core.directory.staff import create_staff
 from core.principal import Principal
 from core.security import Passwords, TokenService
 from core.settings import Settings
-from tests.conftest import PASSWORD, test_settings
+from tests.support.ground import PASSWORD, test_settings
 from tests.support.snapshots import Snapshots
 
 
@@ -76,7 +78,8 @@ def make_world(app, db: Database, settings: Settings, passwords: Passwords) -> C
                 )
                 for name in ("A", "B")
             )
-            assert a.id is not None and b.id is not None
+            assert a.id is not None
+            assert b.id is not None
             world.school_a, world.school_b = a.id, b.id
             for who, (school, roles, head, manager) in PEOPLE.items():
                 created = create_staff(
@@ -120,7 +123,8 @@ def signed_in(world: World, db: Database, settings: Settings) -> World:
     """`world` with a new token for everyone in it, as of now (a loaded scene's are old)."""
     tokens, at = TokenService(settings), clock.now()
     with db.engine.connect() as conn:
-        generations = dict(conn.execute(text("SELECT id, token_generation FROM staff")).all())
+        rows = conn.execute(text("SELECT id, token_generation FROM staff")).all()
+    generations = {int(staff_id): int(generation) for staff_id, generation in rows}
     world.tokens = {
         who: tokens.issue(staff_id=staff_id, generation=generations[staff_id], at=at)[0]
         for who, staff_id in world.ids.items()
@@ -186,12 +190,12 @@ def dob(years: int, extra_days: int = 30) -> str:
 
 
 @pytest.fixture
-def school(client, world, snapshots):  # type: ignore[no-untyped-def]
+def school(client: TestClient, world: World, snapshots: Snapshots) -> dict[str, int]:
     """Two pupils (14 and 17), a guardian each, a registered device."""
     return snapshots.scene("school", today(), lambda: _school(client, world))
 
 
-def _school(client, world):  # type: ignore[no-untyped-def]
+def _school(client: TestClient, world: World) -> dict[str, int]:
     admin = world.auth("admin")
     young = client.post(
         "/pupils",
@@ -261,7 +265,7 @@ def guardian_with_email(  # type: ignore[no-untyped-def]
     return int(added.json()["id"])
 
 
-def request_body(school, **changes):  # type: ignore[no-untyped-def]
+def request_body(school: dict[str, int], **changes: Any) -> dict[str, Any]:
     body = {
         "pupil_ids": [school["young"], school["older"]],
         "platform": "whatsapp",
@@ -275,7 +279,7 @@ def request_body(school, **changes):  # type: ignore[no-untyped-def]
     return body
 
 
-def message(**changes):  # type: ignore[no-untyped-def]
+def message(**changes: Any) -> dict[str, Any]:
     body = {
         "direction": "sent",
         "occurred_at": clock.now().isoformat(),
@@ -294,3 +298,37 @@ INCIDENT = {
     "what_happened": "A friend request from a Year 9 pupil; not accepted.",
     "personal_information_shared": False,
 }
+
+
+@pytest.fixture
+def contact(client: TestClient, world: World, school: dict[str, int]) -> int:
+    """An approved contact whose 17-year-old's parents were informed: clean messages stay clean
+    until the under-16 pupil's consent is recorded (tests that need it record it)."""
+    owner = world.auth("owner")
+    cid = client.post(
+        "/contacts",
+        json=request_body(school, pupil_ids=[school["older"], school["young"]]),
+        headers=owner,
+    ).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    client.post(
+        f"/pupils/{school['older']}/parent-notices",
+        json={
+            "contact_id": cid,
+            "informed_on": today().isoformat(),
+            "informed_by": "Office",
+            "method": "letter",
+            "reason_explained": "Team chat",
+        },
+        headers=world.auth("admin"),
+    )
+    return int(cid)
+
+
+def log(client: TestClient, world: World, cid: int, **changes: Any) -> dict[str, Any]:
+    response = client.post(
+        f"/contacts/{cid}/messages", json=message(**changes), headers=world.auth("owner")
+    )
+    assert response.status_code == 201, response.text
+    logged: dict[str, Any] = response.json()
+    return logged

@@ -1,0 +1,451 @@
+"""The authorisation matrix: every route of the app, who may use it, and the scene of one of
+each record its cells are tried on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core.db import Database
+from core.settings import Settings
+from tests.support.builders import TODAY, World, message, request_body, signed_in, today
+from tests.support.snapshots import Snapshots
+
+ACTORS = [
+    "owner",
+    "other_staff",
+    "manager",
+    "other_manager",
+    "dsl",
+    "admin",
+    "other_school",
+    None,
+]
+
+
+SIGNED_IN = frozenset(a for a in ACTORS if a is not None)
+
+
+SCHOOL_A = SIGNED_IN - {"other_school"}
+
+
+PUBLIC = {
+    ("POST", "/auth/token"),
+    ("POST", "/auth/password-reset"),
+    ("POST", "/auth/password"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+}
+
+
+CREDENTIAL_ONLY = {("GET", "/metrics")}
+
+
+@dataclass
+class Scene:
+    """One of each record, all at school A, the contacts held by `owner`."""
+
+    world: Any
+    school: dict[str, int]
+    requested: int
+    approved: int
+    ended: int
+    message: int
+    consent: int
+    incident: int
+    change: int
+    hold: int
+    request: int
+    staff_request: int
+    # Approved, with the young pupil's consent not yet asked for.
+    asking: int
+
+
+@dataclass(frozen=True)
+class Cell:
+    allowed: frozenset[str]
+    call: Callable[[Scene], tuple[str, Any]]  # the path, and the JSON body (None for none)
+
+
+def _cell(allowed: set[str] | frozenset[str], call: Callable[[Scene], tuple[str, Any]]) -> Cell:
+    return Cell(frozenset(allowed), call)
+
+
+CONSENT = {"method": "email", "evidence_reference": "m", "given_on": TODAY.isoformat()}
+
+
+NOTICE = {
+    "informed_on": TODAY.isoformat(),
+    "informed_by": "Office",
+    "method": "letter",
+    "reason_explained": "Team chat",
+}
+
+
+INCIDENT = {
+    "kind": "chance_contact",
+    "platform": "facebook",
+    "occurred_at": "2026-01-01T10:00:00Z",
+    "what_happened": "Seen in a public group",
+    "personal_information_shared": False,
+}
+
+
+def HOLD(school: dict[str, int]) -> dict[str, object]:
+    return {
+        "subject_type": "pupil",
+        "subject_id": school["young"],
+        "case_reference": "LADO/2026/7",
+        "reason": "Allegation under investigation",
+    }
+
+
+def SAR(school: dict[str, int]) -> dict[str, object]:
+    return {
+        "subject_type": "pupil",
+        "subject_id": school["young"],
+        "requested_by": "Parent, by email",
+        "received_on": TODAY.isoformat(),
+    }
+
+
+FAKE = {
+    "id": 1,
+    "seq": 1,
+    "link_hash": "0" * 64,
+    "signed_at": "2026-01-01T00:00:00Z",
+    "key_id": "0" * 16,
+    "public_key": "not a key",
+    "payload": "{}",
+    "signature": "AAAA",
+}
+
+
+MATRIX: dict[tuple[str, str], Cell] = {
+    ("POST", "/auth/revoke"): _cell(SIGNED_IN, lambda s: ("/auth/revoke", None)),
+    ("GET", "/me"): _cell(SIGNED_IN, lambda s: ("/me", None)),
+    ("POST", "/schools"): _cell(set(), lambda s: ("/schools", {"name": "New"})),
+    ("GET", "/schools"): _cell(SIGNED_IN, lambda s: ("/schools", None)),
+    ("GET", "/schools/{school_id}"): _cell(
+        SCHOOL_A, lambda s: (f"/schools/{s.world.school_a}", None)
+    ),
+    ("POST", "/staff"): _cell(
+        {"admin"},
+        lambda s: (
+            "/staff",
+            {"name": "N", "email": "n@a.example.org", "school_id": s.world.school_a},
+        ),
+    ),
+    ("GET", "/staff"): _cell(
+        {"manager", "other_manager", "dsl", "admin"},
+        lambda s: (f"/staff?school_id={s.world.school_a}", None),
+    ),
+    ("GET", "/staff/{staff_id}"): _cell(
+        {"owner", "manager", "dsl", "admin"}, lambda s: (f"/staff/{s.world.ids['owner']}", None)
+    ),
+    ("PATCH", "/staff/{staff_id}"): _cell(
+        {"admin"}, lambda s: (f"/staff/{s.world.ids['owner']}", {"name": "Renamed"})
+    ),
+    ("POST", "/pupils"): _cell(
+        {"admin"},
+        lambda s: (
+            "/pupils",
+            {
+                "given_name": "A",
+                "family_name": "B",
+                "date_of_birth": "2012-01-01",
+                "school_reference": "NEW1",
+                "school_id": s.world.school_a,
+            },
+        ),
+    ),
+    ("POST", "/pupils/import"): _cell(
+        {"admin"}, lambda s: (f"/pupils/import?school_id={s.world.school_a}", "csv")
+    ),
+    ("GET", "/pupils"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils?school_id={s.world.school_a}", None)
+    ),
+    ("GET", "/pupils/{pupil_id}"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['young']}", None)
+    ),
+    ("PATCH", "/pupils/{pupil_id}"): _cell(
+        {"admin"}, lambda s: (f"/pupils/{s.school['young']}", {"given_name": "Eva"})
+    ),
+    ("POST", "/pupils/{pupil_id}/guardians"): _cell(
+        {"admin"},
+        lambda s: (
+            f"/pupils/{s.school['young']}/guardians",
+            {"name": "G", "relationship": "father", "has_parental_responsibility": True},
+        ),
+    ),
+    ("GET", "/pupils/{pupil_id}/guardians"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['young']}/guardians", None)
+    ),
+    ("POST", "/devices"): _cell(
+        {"admin"},
+        lambda s: (
+            "/devices",
+            {"asset_tag": "NEW", "description": "d", "school_id": s.world.school_a},
+        ),
+    ),
+    ("GET", "/devices"): _cell(
+        SCHOOL_A, lambda s: (f"/devices?school_id={s.world.school_a}", None)
+    ),
+    ("GET", "/devices/{device_id}"): _cell(
+        SCHOOL_A, lambda s: (f"/devices/{s.school['device']}", None)
+    ),
+    ("PATCH", "/devices/{device_id}"): _cell(
+        {"admin"}, lambda s: (f"/devices/{s.school['device']}", {"description": "Renamed"})
+    ),
+    ("POST", "/contacts"): _cell(
+        SCHOOL_A - {"admin"}, lambda s: ("/contacts", request_body(s.school))
+    ),
+    ("GET", "/contacts"): _cell(SIGNED_IN, lambda s: ("/contacts", None)),
+    ("GET", "/contacts/{contact_id}"): _cell(
+        {"owner", "manager", "dsl", "admin"}, lambda s: (f"/contacts/{s.approved}", None)
+    ),
+    ("POST", "/contacts/{contact_id}/decision"): _cell(
+        {"manager"}, lambda s: (f"/contacts/{s.requested}/decision", {"approve": True})
+    ),
+    ("POST", "/contacts/{contact_id}/end"): _cell(
+        {"owner", "manager", "dsl"}, lambda s: (f"/contacts/{s.approved}/end", {"reason": "done"})
+    ),
+    ("POST", "/contacts/{contact_id}/deletion"): _cell(
+        {"owner"}, lambda s: (f"/contacts/{s.ended}/deletion", {"how": "left the group"})
+    ),
+    ("POST", "/contacts/{contact_id}/messages"): _cell(
+        {"owner"}, lambda s: (f"/contacts/{s.approved}/messages", message())
+    ),
+    ("GET", "/contacts/{contact_id}/messages"): _cell(
+        {"owner", "manager", "dsl"}, lambda s: (f"/contacts/{s.approved}/messages", None)
+    ),
+    ("GET", "/contacts/{contact_id}/messages/{message_id}"): _cell(
+        {"owner", "manager", "dsl"},
+        lambda s: (f"/contacts/{s.approved}/messages/{s.message}", None),
+    ),
+    ("GET", "/deletion-tasks"): _cell(SIGNED_IN, lambda s: ("/deletion-tasks", None)),
+    ("POST", "/pupils/{pupil_id}/consents"): _cell(
+        {"dsl", "admin"},
+        lambda s: (
+            f"/pupils/{s.school['young']}/consents",
+            {**CONSENT, "contact_id": s.approved, "guardian_id": s.school["guardian"]},
+        ),
+    ),
+    ("GET", "/pupils/{pupil_id}/consents"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['young']}/consents", None)
+    ),
+    ("POST", "/consents/{consent_id}/withdrawal"): _cell(
+        {"dsl", "admin"},
+        lambda s: (f"/consents/{s.consent}/withdrawal", {"reason": "Parent asked"}),
+    ),
+    ("POST", "/pupils/{pupil_id}/parent-notices"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['older']}/parent-notices", NOTICE)
+    ),
+    ("GET", "/pupils/{pupil_id}/parent-notices"): _cell(
+        {"dsl", "admin"}, lambda s: (f"/pupils/{s.school['older']}/parent-notices", None)
+    ),
+    ("POST", "/incidents"): _cell(
+        SCHOOL_A,
+        lambda s: (
+            "/incidents",
+            {**INCIDENT, "pupils": [{"pupil_id": s.school["young"], "part": "other"}]},
+        ),
+    ),
+    ("GET", "/incidents"): _cell(SIGNED_IN, lambda s: ("/incidents", None)),
+    ("GET", "/incidents/{incident_id}"): _cell(
+        {"owner", "manager", "dsl"}, lambda s: (f"/incidents/{s.incident}", None)
+    ),
+    ("POST", "/incidents/{incident_id}/discussion"): _cell(
+        {"manager"},
+        lambda s: (
+            f"/incidents/{s.incident}/discussion",
+            {"discussed_at": "2026-01-02T10:00:00Z", "outcome": "ok", "parent_involved": False},
+        ),
+    ),
+    ("GET", "/messages"): _cell(
+        SCHOOL_A, lambda s: (f"/messages?school_id={s.world.school_a}", None)
+    ),
+    ("POST", "/messages/{message_id}/reviews"): _cell(
+        {"dsl"}, lambda s: (f"/messages/{s.message}/reviews", {"note": "seen"})
+    ),
+    # Every DSL has a queue, a summary and a change record of their own school (and every admin
+    # an outbox): `other_school` reads theirs, never this school's.
+    ("GET", "/review-queue"): _cell({"dsl", "other_school"}, lambda s: ("/review-queue", None)),
+    ("GET", "/pupils/{pupil_id}/chronology"): _cell(
+        {"dsl"}, lambda s: (f"/pupils/{s.school['young']}/chronology", None)
+    ),
+    ("GET", "/staff/{staff_id}/chronology"): _cell(
+        {"dsl", "manager"}, lambda s: (f"/staff/{s.world.ids['owner']}/chronology", None)
+    ),
+    ("GET", "/summary"): _cell(
+        {"dsl", "manager", "other_manager", "other_school"}, lambda s: ("/summary", None)
+    ),
+    ("GET", "/audit/events"): _cell({"dsl", "other_school"}, lambda s: ("/audit/events", None)),
+    ("GET", "/audit/verify"): _cell({"dsl", "other_school"}, lambda s: ("/audit/verify", None)),
+    ("GET", "/outbox"): _cell({"admin", "other_school"}, lambda s: ("/outbox", None)),
+    ("GET", "/contacts/{contact_id}/evidence-pack"): _cell(
+        {"dsl"}, lambda s: (f"/contacts/{s.approved}/evidence-pack", None)
+    ),
+    ("GET", "/pupils/{pupil_id}/evidence-pack"): _cell(
+        {"dsl"}, lambda s: (f"/pupils/{s.school['young']}/evidence-pack", None)
+    ),
+    ("GET", "/audit/public-key"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/audit/public-key", None)
+    ),
+    ("GET", "/audit/checkpoints"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/audit/checkpoints", None)
+    ),
+    ("POST", "/audit/checkpoints/verify"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/audit/checkpoints/verify", {"checkpoint": FAKE})
+    ),
+    ("POST", "/me/mfa"): _cell(SIGNED_IN, lambda s: ("/me/mfa", None)),
+    # Without the code of a secret just enrolled, nobody can confirm: tested in test_access.
+    ("POST", "/me/mfa/confirm"): _cell(set(), lambda s: ("/me/mfa/confirm", {"code": "000000"})),
+    ("POST", "/staff/{staff_id}/mfa-reset"): _cell(
+        {"admin"}, lambda s: (f"/staff/{s.world.ids['owner']}/mfa-reset", None)
+    ),
+    ("GET", "/pending-changes"): _cell(SIGNED_IN, lambda s: ("/pending-changes", None)),
+    # The admin proposed it, so the admin may not confirm it; the school's headteacher or
+    # another admin may (not among these actors; tested in test_access).
+    ("POST", "/pending-changes/{change_id}/confirm"): _cell(
+        set(), lambda s: (f"/pending-changes/{s.change}/confirm", None)
+    ),
+    ("POST", "/pending-changes/{change_id}/refuse"): _cell(
+        set(), lambda s: (f"/pending-changes/{s.change}/refuse", None)
+    ),
+    # Legal holds: the DSL of the school places, lists and releases them; another school's DSL
+    # lists their own school's.
+    ("POST", "/legal-holds"): _cell({"dsl"}, lambda s: ("/legal-holds", HOLD(s.school))),
+    ("GET", "/legal-holds"): _cell({"dsl", "other_school"}, lambda s: ("/legal-holds", None)),
+    ("POST", "/legal-holds/{hold_id}/release"): _cell(
+        {"dsl"}, lambda s: (f"/legal-holds/{s.hold}/release", {"reason": "Case closed"})
+    ),
+    # Subject access requests: the school's DSL records, extends and completes them.
+    ("POST", "/subject-access-requests"): _cell(
+        {"dsl"}, lambda s: ("/subject-access-requests", SAR(s.school))
+    ),
+    ("GET", "/subject-access-requests"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/subject-access-requests", None)
+    ),
+    ("POST", "/subject-access-requests/{request_id}/extension"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/subject-access-requests/{s.request}/extension",
+            {"extra_months": 1, "reason": "Many records"},
+        ),
+    ),
+    ("POST", "/subject-access-requests/{request_id}/completion"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/subject-access-requests/{s.request}/completion",
+            {"completed_on": TODAY.isoformat()},
+        ),
+    ),
+    # Asking parents for consent online: the school's admins and DSL.
+    ("POST", "/contacts/{contact_id}/consent-requests"): _cell(
+        {"admin", "dsl"}, lambda s: (f"/contacts/{s.asking}/consent-requests", None)
+    ),
+    ("GET", "/contacts/{contact_id}/consent-requests"): _cell(
+        {"admin", "dsl"}, lambda s: (f"/contacts/{s.approved}/consent-requests", None)
+    ),
+    # Subject access exports: the school's DSL, for an open request about that person.
+    ("GET", "/pupils/{pupil_id}/subject-access"): _cell(
+        {"dsl"},
+        lambda s: (f"/pupils/{s.school['young']}/subject-access?request_id={s.request}", None),
+    ),
+    ("GET", "/staff/{staff_id}/subject-access"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/staff/{s.world.ids['owner']}/subject-access?request_id={s.staff_request}",
+            None,
+        ),
+    ),
+    # Retention: DSLs (each of their own school's lines) and trust administrators read what
+    # runs redacted and what a run now would do.
+    ("GET", "/retention/reports"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/retention/reports", None)
+    ),
+    ("GET", "/retention/plan"): _cell({"dsl", "other_school"}, lambda s: ("/retention/plan", None)),
+    # Everyone in the trust may read the rules they work under; only a trust admin sets them.
+    ("GET", "/trusts/{trust_id}/policy"): _cell(
+        SIGNED_IN, lambda s: (f"/trusts/{s.world.trust}/policy", None)
+    ),
+    ("PATCH", "/trusts/{trust_id}/policy"): _cell(
+        set(), lambda s: (f"/trusts/{s.world.trust}/policy", {"escalate_after_days": 30})
+    ),
+}
+
+
+@pytest.fixture
+def scene(
+    client: TestClient,
+    world: World,
+    school: dict[str, int],
+    snapshots: Snapshots,
+    db: Database,
+    settings: Settings,
+) -> Scene:
+    """One of each record: built once per database and day, loaded for every cell."""
+    built = snapshots.scene("matrix", today(), lambda: _scene(client, world, school))
+    signed_in(built.world, db, settings)
+    return built
+
+
+def _scene(client: TestClient, world: World, school: dict[str, int]) -> Scene:
+    owner, manager, admin = (world.auth(w) for w in ("owner", "manager", "admin"))
+    made = {}
+    for name in ("requested", "approved", "ended", "asking"):
+        made[name] = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    for name in ("approved", "ended", "asking"):
+        client.post(f"/contacts/{made[name]}/decision", json={"approve": True}, headers=manager)
+    client.post(f"/contacts/{made['ended']}/end", json={"reason": "over"}, headers=owner)
+    consent = client.post(
+        f"/pupils/{school['young']}/consents",
+        json={**CONSENT, "contact_id": made["approved"], "guardian_id": school["guardian"]},
+        headers=admin,
+    ).json()["id"]
+    message_id = client.post(
+        f"/contacts/{made['approved']}/messages", json=message(), headers=owner
+    ).json()["id"]
+    incident = client.post(
+        "/incidents", json={**INCIDENT, "other_person": "A parent"}, headers=owner
+    ).json()["id"]
+    client.patch(
+        f"/staff/{world.ids['other_staff']}", json={"roles": ["staff", "approver"]}, headers=admin
+    )
+    [change] = client.get("/pending-changes", headers=world.auth("head")).json()
+    client.post(
+        f"/pupils/{school['young']}/guardians",
+        json={
+            "name": "A Parent",
+            "relationship": "mother",
+            "email": "parent@home.example.org",
+            "has_parental_responsibility": True,
+        },
+        headers=admin,
+    )
+    hold = client.post("/legal-holds", json=HOLD(school), headers=world.auth("dsl")).json()["id"]
+    sar = client.post("/subject-access-requests", json=SAR(school), headers=world.auth("dsl"))
+    about_owner = {**SAR(school), "subject_type": "staff", "subject_id": world.ids["owner"]}
+    staff_sar = client.post(
+        "/subject-access-requests", json=about_owner, headers=world.auth("dsl")
+    ).json()["id"]
+    return Scene(
+        world,
+        school,
+        made["requested"],
+        made["approved"],
+        made["ended"],
+        message_id,
+        consent,
+        incident,
+        change["id"],
+        hold,
+        sar.json()["id"],
+        staff_sar,
+        made["asking"],
+    )

@@ -1,0 +1,68 @@
+"""`contactlog serve` for real, in a process of its own on a free port: for the staff client
+and every test that needs the server across a real socket."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.ground import TEST_SECRET_KEY
+from tests.support.mail import free_port
+
+
+class Server:
+    """`contactlog serve` in a subprocess, stoppable and restartable on the same port."""
+
+    def __init__(self, database_url: str, data_dir: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "CONTACTLOG_DATABASE_URL": database_url,
+            "CONTACTLOG_DATA_DIR": data_dir,
+            "CONTACTLOG_JWT_SECRET": "client-test-secret-" + "z" * 32,
+            # The suite's key outside the database, with which builders seed second factors.
+            "CONTACTLOG_SECRET_KEY": TEST_SECRET_KEY,
+            "CONTACTLOG_SCHEDULER_IN_PROCESS": "false",
+            "CONTACTLOG_PASSWORD_TIME_COST": "1",
+            "CONTACTLOG_PASSWORD_MEMORY_KIB": "64",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def server(app: object, database_url: str, tmp_path: Path) -> Iterator[Server]:
+    # `app`: every table emptied before the server starts
+    running = Server(database_url, str(tmp_path / "server"))
+    running.start()
+    yield running
+    running.stop()
