@@ -12,8 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 CONTACTLOG_ENVIRONMENT=production
 RUN useradd --create-home --uid 10001 contactlog \
     && mkdir /keys && chown contactlog /keys  # the checkpoint key's volume (docker-compose)
+# Every dependency from the lock, at its pinned version and hash; then contactlog's own wheel,
+# which adds nothing the lock did not hold.
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install --require-hashes -r /tmp/requirements.lock && rm /tmp/requirements.lock
 COPY --from=wheel /wheels /wheels
-RUN pip install /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-deps /wheels/*.whl && rm -rf /wheels
 
 USER contactlog
 WORKDIR /home/contactlog

@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench profile clean
+.PHONY: install run test test-fast lint lock format bench profile clean
 
-$(STAMP): pyproject.toml
+# Every package comes from the lock, at the version and hash resolved there; contactlog itself
+# is then installed editable on top, adding nothing the lock did not hold.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,10 +25,23 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+# The SQLite half of the suite: what a developer runs between edits.
+test-fast: $(STAMP)
+	$(BIN)/pytest -k sqlite
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# After changing a dependency in pyproject.toml: resolve both locks again, with hashes, for
+# every platform (the image's runtime lock, and the developers' and CI's lock with the tools).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --python-version 3.11 \
+		--quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes \
+		--python-version 3.11 --quiet -o requirements-dev.lock
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -68,9 +68,10 @@ class _MaskLinks(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        path = args[2] if isinstance(args, tuple) and len(args) >= 3 else None
+        if not isinstance(args, tuple) or len(args) < 3 or not isinstance(args[2], str):
+            return True
         for prefix in (accounts.LINK_PATH, consent_requests.LINK_PATH):
-            if isinstance(path, str) and path.startswith(prefix):
+            if args[2].startswith(prefix):
                 record.args = (*args[:2], prefix + "…", *args[3:])
         return True
 

@@ -442,7 +442,7 @@ def retention_plan_command(
     at: AsOf = None,
 ) -> None:
     """A dry run: print, per trust, exactly what a run would redact and what holds keep (JSON)."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from contacts.retention.service import dry_run
     from core.directory.models import Trust
@@ -452,7 +452,7 @@ def retention_plan_command(
     db = _database(settings)
     try:
         with db.session(read_only=True) as session:
-            for trust_id in session.exec(select(Trust.id).order_by(Trust.id)).all():
+            for trust_id in session.exec(select(Trust.id).order_by(col(Trust.id))).all():
                 policy = policy_for(session, trust_id, settings)
                 print(dry_run(session=session, policy=policy, at=_instant(at)).model_dump_json())
     finally:

@@ -195,7 +195,8 @@ def _as(session: Session, staff_id: int) -> Principal:
 
     staff = session.get(Staff, staff_id)
     school = session.get(School, staff.school_id) if staff else None
-    assert staff is not None and school is not None
+    assert staff is not None
+    assert school is not None
     return Principal(
         staff_id=staff_id,
         school_id=staff.school_id,
@@ -244,7 +245,8 @@ def _seed_contact(
     )
     ava = session.exec(select(Pupil).where(Pupil.school_reference == "R1001")).one()
     guardian = session.exec(select(Guardian).where(Guardian.pupil_id == ava.id)).one()
-    assert ava.id is not None and guardian.id is not None
+    assert ava.id is not None
+    assert guardian.id is not None
     record_consent(
         session=session,
         actor=alex,

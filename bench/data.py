@@ -118,7 +118,7 @@ def seed_school(db: Database, settings: Settings) -> School:
                 settings=settings,
                 password=PASSWORD,
             ).id
-        today = date.today()
+        today = datetime.now(UTC).date()
         pupil = create_pupil(
             session=session,
             actor=operator,
@@ -156,7 +156,10 @@ def seed_school(db: Database, settings: Settings) -> School:
         session.add(
             ContactPupil(contact_id=contact.id, pupil_id=pupil.id, born_on=pupil.date_of_birth)
         )
-        assert school.id and pupil.id and device.id and contact.id
+        assert school.id
+        assert pupil.id
+        assert device.id
+        assert contact.id
         return School(school.id, ids["teacher"], ids["dsl"], pupil.id, device.id, contact.id)
 
 
@@ -223,7 +226,7 @@ def bulk_messages(db: Database, school: School, count: int, label: str) -> None:
 
 def bulk_contacts(db: Database, school: School, count: int, due: int, label: str) -> None:
     """`count` approved contacts of which `due` ended before today (each with one pupil)."""
-    today = date.today()
+    today = datetime.now(UTC).date()
     now = datetime.now(UTC)
     with Progress(transient=True) as progress:
         task = progress.add_task(f"{label}: {count:,} contacts", total=count)

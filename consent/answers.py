@@ -175,7 +175,8 @@ def withdraw_by_link(
         raise Conflict(_ALREADY.get(opened.state) or "There is no consent to withdraw.")
     consent = session.get(Consent, opened.request.consent_id)
     school = session.get(School, opened.request.school_id)
-    assert consent is not None and school is not None
+    assert consent is not None
+    assert school is not None
     withdraw(
         session,
         actor=_guardian_actor(school),

@@ -150,7 +150,10 @@ def facts_of(
     pupil = session.get(Pupil, request.pupil_id)
     guardian = session.get(Guardian, request.guardian_id)
     school = session.get(School, request.school_id)
-    assert contact and pupil and guardian and school
+    assert contact
+    assert pupil
+    assert guardian
+    assert school
     facts = Facts(
         pupil_name=f"{pupil.given_name} {pupil.family_name}",
         guardian_name=guardian.name,
@@ -299,7 +302,8 @@ def send_requests(
                 )
             if session.exec(earlier).first() is not None:
                 continue
-            assert guardian.id is not None and school.id is not None
+            assert guardian.id is not None
+            assert school.id is not None
             request = ConsentRequest(
                 school_id=school.id,
                 contact_id=contact.id,

@@ -94,7 +94,8 @@ def record_consent(
         raise RuleBroken("given_on is in the future.")
     if consent_in.given_on < pupil.date_of_birth:
         raise RuleBroken("given_on is before the pupil was born.")
-    assert school.id is not None and pupil.id is not None
+    assert school.id is not None
+    assert pupil.id is not None
     consent = Consent(
         **consent_in.model_dump(),
         school_id=school.id,
@@ -230,7 +231,8 @@ def record_parent_notice(
         contact = _contact_of_school(session, contacts, notice_in.contact_id, school.id)
         if pupil.id not in contact.pupil_ids:
             raise RuleBroken("The pupil is not on this contact.")
-    assert school.id is not None and pupil.id is not None
+    assert school.id is not None
+    assert pupil.id is not None
     notice = ParentNotice(
         **notice_in.model_dump(),
         school_id=school.id,

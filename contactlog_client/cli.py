@@ -28,6 +28,8 @@ from contactlog_client.store import (
     keep_device_token,
 )
 
+__all__ = ["app"]  # the staff commands, which the `contactlog` entry point hands over to
+
 
 @app.command()
 def login(

@@ -135,7 +135,9 @@ def contact_at_school(
     contact = get_scoped(session, actor, Contact, contact_id, "No such contact.")
     school = session.get(School, contact.school_id)
     owner = session.get(Staff, contact.staff_id)
-    assert school is not None and school.id is not None and owner is not None
+    assert school is not None
+    assert school.id is not None
+    assert owner is not None
     return contact, school, owner
 
 

@@ -138,7 +138,8 @@ def sign_in(
             for key, free in counted:
                 throttle.record_failure(session, key, free=free, settings=settings, at=at)
             return refusal
-    assert staff is not None and staff.id is not None
+    assert staff is not None
+    assert staff.id is not None
     throttle.forget(session, keys.pair)
     if trusted is not None:
         throttle.forget(session, throttle.device_key(trusted.id or 0))
@@ -164,7 +165,8 @@ def sign_in(
 def _code_right(
     session: Session, staff: Staff | None, otp: str | None, settings: Settings, at: datetime
 ) -> bool:
-    assert staff is not None and staff.id is not None
+    assert staff is not None
+    assert staff.id is not None
     return bool(otp) and mfa.check(
         session, staff_id=staff.id, code=otp or "", settings=settings, at=at
     )

@@ -36,7 +36,9 @@ def _about(session: Session, task: DeletionTask) -> tuple[Contact, Staff, School
     contact = session.get(Contact, task.contact_id)
     owner = session.get(Staff, task.staff_id)
     school = session.get(School, task.school_id)
-    assert contact is not None and owner is not None and school is not None
+    assert contact is not None
+    assert owner is not None
+    assert school is not None
     return contact, owner, school
 
 
@@ -57,7 +59,8 @@ def _remind(session: Session, contact_id: int, settings: Settings, at: datetime)
     number: dict[int, int] = {}  # which reminder this is, counted before the claim bumps it
     for task in due:
         school = session.get(School, task.school_id)
-        assert school is not None and task.id is not None
+        assert school is not None
+        assert task.id is not None
         every = policy_for_school(session, school, settings).reminder_every_days
         number[task.id] = task.reminders_sent + 1
         if claimed(

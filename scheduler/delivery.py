@@ -125,7 +125,7 @@ def _mark_sent(
                 body=spent(email.body),
             )
         )
-        if marked.rowcount != 1:  # type: ignore[attr-defined]
+        if marked.rowcount != 1:
             return False
         if waiting:
             conn.execute(

@@ -134,7 +134,8 @@ def _incident_alert(
     """The reporter's line manager and the DSL hear of every incident (§5.2, §4.2)."""
     incident = session.get(Incident, alert.incident_id)
     reporter = session.get(Staff, alert.staff_id) if alert.staff_id else None
-    assert incident is not None and reporter is not None
+    assert incident is not None
+    assert reporter is not None
     email = emails.incident_reported(incident, reporter=reporter.name, base_url=settings.public_url)
     recipients = manager_and_dsls(session, school, reporter)
     for person in recipients:
@@ -160,7 +161,8 @@ def _chase(session: Session, contact_id: int, settings: Settings, at: datetime) 
     assert contact is not None
     requester = session.get(Staff, contact.staff_id)
     school = session.get(School, contact.school_id)
-    assert requester is not None and school is not None
+    assert requester is not None
+    assert school is not None
     manager = session.get(Staff, requester.line_manager_id) if requester.line_manager_id else None
     approvers = (
         [manager]

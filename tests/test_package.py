@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_staff_client import free_port
+from tests.support.mail import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,22 @@ def test_the_wheel_installs_and_runs_away_from_the_source(tmp_path, backend):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / "bin"
-    _run(bin_dir / "python", "-m", "pip", "install", "-q", wheel, cwd=tmp_path)
+    # As the image installs it: every dependency from the lock, by hash, then the wheel alone;
+    # `pip check` fails if the wheel needs anything the lock does not hold.
+    lock = ROOT / "requirements.lock"
+    _run(
+        bin_dir / "python",
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--require-hashes",
+        "-r",
+        lock,
+        cwd=tmp_path,
+    )
+    _run(bin_dir / "python", "-m", "pip", "install", "-q", "--no-deps", wheel, cwd=tmp_path)
+    _run(bin_dir / "python", "-m", "pip", "check", cwd=tmp_path)
 
     # Away from the source: nothing of the tree can be imported but what the wheel holds.
     elsewhere = tmp_path / "elsewhere"
@@ -86,7 +101,8 @@ def test_the_wheel_installs_and_runs_away_from_the_source(tmp_path, backend):
             except httpx.TransportError:
                 time.sleep(0.2)
         assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-        assert ready is not None and ready.status_code == 200, ready
+        assert ready is not None, ready
+        assert ready.status_code == 200, ready
         assert ready.json()["status"] == "ready"
     finally:
         server.terminate()
@@ -94,8 +110,16 @@ def test_the_wheel_installs_and_runs_away_from_the_source(tmp_path, backend):
 
 
 def test_the_image_installs_that_wheel_and_nothing_else():
-    """The Dockerfile copies no hand-kept list of folders: it builds and installs the wheel."""
+    """The Dockerfile copies no hand-kept list of folders: it builds and installs the wheel, and
+    takes every dependency from the lock, by hash."""
     steps = [line.split() for line in (ROOT / "Dockerfile").read_text().splitlines() if line]
     copies = [step[1:] for step in steps if step[0] == "COPY"]
-    assert copies == [[".", "."], ["--from=wheel", "/wheels", "/wheels"]]
+    assert copies == [
+        [".", "."],
+        ["requirements.lock", "/tmp/requirements.lock"],
+        ["--from=wheel", "/wheels", "/wheels"],
+    ]
+    installs = [step for step in steps if step[:3] == ["RUN", "pip", "install"]]
+    assert installs[0][3:6] == ["--require-hashes", "-r", "/tmp/requirements.lock"]
+    assert installs[1][3:5] == ["--no-deps", "/wheels/*.whl"]
     assert any(step[:3] == ["RUN", "pip", "wheel"] for step in steps)

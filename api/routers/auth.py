@@ -106,7 +106,7 @@ class PasswordResetCreate(Forbid):
 
 class PasswordSetCreate(Forbid):
     # A password is taken exactly as typed: never stripped, never truncated.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)  # type: ignore[assignment]
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     token: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=1000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -14,7 +14,9 @@ from contacts import evidence
 from core.directory.models import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["review"])
-ZIP = {200: {"content": {"application/zip": {}}, "description": "The evidence pack"}}
+ZIP: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/zip": {}}, "description": "The evidence pack"}
+}
 
 
 def streamed(pack: IO[bytes], name: str) -> StreamingResponse:

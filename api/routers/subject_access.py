@@ -100,7 +100,7 @@ def complete(
     return idem.answer(completed, status_code=200)
 
 
-SUBJECT_ACCESS = {
+SUBJECT_ACCESS: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/json": {}, "application/zip": {}},
         "description": "The JSON document, or with `Accept: application/zip` a ZIP with a manifest",

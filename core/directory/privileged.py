@@ -170,7 +170,8 @@ def propose(
     settings: Settings,
     at: datetime,
 ) -> PendingChange:
-    assert staff.id is not None and school.id is not None
+    assert staff.id is not None
+    assert school.id is not None
     change = PendingChange(
         school_id=school.id,
         staff_id=staff.id,
@@ -206,7 +207,8 @@ def propose_pupil_dates(
     """A pupil's date of birth or leaving date, changed after records about them exist: the
     old and new values are kept in the proposal, and nothing changes until a second person
     confirms (one person could otherwise shorten every period that counts from them)."""
-    assert pupil.id is not None and school.id is not None
+    assert pupil.id is not None
+    assert school.id is not None
     change = PendingChange(
         school_id=school.id,
         pupil_id=pupil.id,
@@ -364,7 +366,8 @@ def decide(
     if change.kind == ChangeKind.pupil_dates:
         return _decide_pupil_dates(session, actor, change, confirm, at)
     staff = session.get(Staff, change.staff_id)
-    assert staff is not None and staff.id is not None
+    assert staff is not None
+    assert staff.id is not None
     if confirm:
         _apply(session, change, staff)
     details = {"roles": change.roles, "make_headteacher": change.make_headteacher}
@@ -407,7 +410,8 @@ def _decide_pupil_dates(
     session: Session, actor: Principal, change: PendingChange, confirm: bool, at: datetime
 ) -> PendingChangePublic:
     pupil = session.get(Pupil, change.pupil_id)
-    assert pupil is not None and pupil.id is not None
+    assert pupil is not None
+    assert pupil.id is not None
     if confirm:
         if change.new_date_of_birth is not None:
             pupil.date_of_birth = change.new_date_of_birth

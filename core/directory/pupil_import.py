@@ -89,7 +89,7 @@ def _columns(header: list[str]) -> dict[str, int]:
 def _parse_date(text: str) -> date | None:
     for pattern in DATE_FORMATS:
         try:
-            return datetime.strptime(text.strip(), pattern).date()
+            return datetime.strptime(text.strip(), pattern).date()  # noqa: DTZ007  (a date, not an instant)
         except ValueError:
             continue
     return None

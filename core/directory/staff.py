@@ -281,7 +281,8 @@ def update_staff(
     person (see `core.directory.privileged`); taking one away applies at once."""
     staff, school = _staff_in_scope(session, actor, staff_id)
     require_role(actor, school, Role.admin, action="change staff accounts")
-    assert staff.id is not None and school.id is not None
+    assert staff.id is not None
+    assert school.id is not None
     current_roles = _roles_by_staff(session, [staff.id])[staff.id]
     power = {"roles", "line_manager_id", "is_headteacher"} & changes.model_fields_set
     if staff.id == actor.staff_id and power:
