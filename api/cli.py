@@ -409,7 +409,7 @@ def verify_command(
         raise typer.Exit(2) from None
     db = _database(settings)
     try:
-        with db.session(read_only=True) as session:
+        with db.session(for_reading=True) as session:
             verdict = checkpoints.verify_against(
                 session,
                 checkpoint=checkpoint,
@@ -451,7 +451,7 @@ def retention_plan_command(
     settings = _settings()
     db = _database(settings)
     try:
-        with db.session(read_only=True) as session:
+        with db.session(for_reading=True) as session:
             for trust_id in session.exec(select(Trust.id).order_by(col(Trust.id))).all():
                 policy = policy_for(session, trust_id, settings)
                 print(dry_run(session=session, policy=policy, at=_instant(at)).model_dump_json())

@@ -116,7 +116,7 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
     turns: DatabaseTurns = request.app.state.turns
     write = writes(request)
     async with turns.turn(write=write):
-        session = get_database(request).session(read_only=not write)
+        session = get_database(request).session(for_reading=not write)
         try:
             yield session
         except BaseException:
@@ -197,13 +197,6 @@ async def caller(
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
-
-
-def current_principal(who: CallerDep) -> Principal:
-    return who.principal()
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 class Who(Protocol):

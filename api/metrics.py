@@ -73,7 +73,7 @@ class _FromDatabase(Collector):
             "When each job last ran to the end (the scheduler's heartbeat)",
             labels=["job"],
         )
-        with self.db.session(read_only=True) as session:
+        with self.db.session(for_reading=True) as session:
             waiting = col(OutboxEmail.state).in_([OutboxState.pending, OutboxState.sending])
             for state, count in session.exec(
                 select(OutboxEmail.state, func.count()).where(waiting).group_by(OutboxEmail.state)

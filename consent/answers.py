@@ -61,7 +61,7 @@ OVER = "This contact is no longer going ahead for your child: nothing more is ne
 
 def _guardian_actor(school: School) -> Principal:
     """The change record's actor for a parent answering through their link: no account."""
-    return Principal(staff_id=None, school_id=school.id, trust_id=school.trust_id)
+    return Principal(staff_id=None, school_id=school.id, trust_id=school.trust_id, kind="parent")
 
 
 def answer(

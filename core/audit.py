@@ -155,6 +155,8 @@ def record(
     """
     if sealed:
         details = {**(details or {}), "sealed": sealed}
+    if actor.staff_id is None:  # no account acted: say who did
+        details = {**(details or {}), "by": actor.kind}
     at, text = at.astimezone(UTC), _canonical(details or {})
     pending: list[dict[str, Any]] = session.info.setdefault(PENDING, [])
     pending.append(

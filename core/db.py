@@ -15,7 +15,9 @@ from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
-READ_ONLY = "contactlog_read_only"
+# A session for reading: on SQLite it begins without the write lock (a plain BEGIN), so readers
+# never queue behind writers; on PostgreSQL it is an ordinary session.
+FOR_READING = "contactlog_for_reading"
 
 # Named constraints, so that migrations can find them again (SQLite batch mode needs names).
 SQLModel.metadata.naming_convention = {
@@ -125,7 +127,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     # A writer takes the write lock up front; a deferred transaction that later tries to write
     # fails at once with SQLITE_BUSY when another writer got there first.
-    if connection.get_execution_options().get(READ_ONLY):
+    if connection.get_execution_options().get(FOR_READING):
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -158,7 +160,7 @@ def snapshot_of(session: Session) -> Iterator[Session]:
     if bind.dialect.name == "postgresql":
         bind = bind.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     else:
-        bind = bind.execution_options(**{READ_ONLY: True})
+        bind = bind.execution_options(**{FOR_READING: True})
     with Session(bind, expire_on_commit=False) as moment:
         try:
             yield moment
@@ -172,19 +174,21 @@ class Database:
     def __init__(self, url: str, **engine_overrides: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_overrides)
-        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self._read_engine = self.engine.execution_options(**{FOR_READING: True})
 
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.url)
 
-    def session(self, *, read_only: bool = False) -> Session:
-        return Session(self._read_engine if read_only else self.engine, expire_on_commit=False)
+    def session(self, *, for_reading: bool = False) -> Session:
+        """A session; `for_reading` ones do not take SQLite's write lock as they begin (a write
+        in one may then fail as busy), and are not a snapshot: see `snapshot_of` for that."""
+        return Session(self._read_engine if for_reading else self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+    def transaction(self, *, for_reading: bool = False) -> Iterator[Session]:
         """A unit of work: commits when the block ends normally, rolls back if it raises."""
-        with self.session(read_only=read_only) as session:
+        with self.session(for_reading=for_reading) as session:
             try:
                 yield session
                 session.commit()

@@ -1,8 +1,10 @@
-"""Who a service acts for: a signed-in member of staff, or the operator at the command line."""
+"""Who a service acts for: a member of staff, the operator at the command line, the scheduler,
+or a parent answering through their link."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from core.directory.models import TRUST_ROLES, Role
 
@@ -17,11 +19,19 @@ class Principal:
     roles: frozenset[Role] = field(default_factory=frozenset)
     is_headteacher: bool = False
     operator: bool = False
+    # Who, when no account acts: the change record says so beside each such event, so an
+    # investigator can tell a sweep's ending from an operator's.
+    kind: Literal["staff", "command line", "scheduler", "parent"] = "staff"
 
     @classmethod
     def command_line(cls) -> Principal:
         """The operator running `contactlog` on the server: trust administration, no account."""
-        return cls(staff_id=None, school_id=None, trust_id=None, roles=frozenset(), operator=True)
+        return cls(staff_id=None, school_id=None, trust_id=None, operator=True, kind="command line")
+
+    @classmethod
+    def scheduler(cls) -> Principal:
+        """The scheduled jobs: the same reach as the operator, named apart in the record."""
+        return cls(staff_id=None, school_id=None, trust_id=None, operator=True, kind="scheduler")
 
     def has(self, role: Role) -> bool:
         return role in self.roles

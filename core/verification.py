@@ -18,7 +18,6 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from core import seals
 from core.audit import (
     GENESIS,
-    AuditEvent,
     AuditHead,
     content_digest,
     content_hash_of,
@@ -140,20 +139,6 @@ def latest_check(session: Session) -> ChainCheck | None:
         col(ChainCheck.checked_at).desc(), col(ChainCheck.id).desc()
     )
     return session.exec(query.limit(1)).first()
-
-
-def stored_events(session: Session, batch: int = 20_000) -> Iterator[Any]:
-    """Every event in chain order, as plain rows, a batch at a time: memory stays flat."""
-    table = table_of(AuditEvent)
-    after = 0
-    while True:
-        rows = session.execute(
-            sa.select(table).where(table.c.seq > after).order_by(table.c.seq).limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1].seq
 
 
 def verify(session: Session) -> VerifyResult:

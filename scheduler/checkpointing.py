@@ -29,7 +29,7 @@ def check_chain(db: Database, settings: Settings, at: datetime) -> int:
     The check only reads, and on a large log it takes minutes, so it runs in a read-only
     session (on SQLite, no writer waits for it); the outcome is filed in a short transaction.
     """
-    with db.session(read_only=True) as reading:
+    with db.session(for_reading=True) as reading:
         read_consistently(reading)  # one moment: rows committed meanwhile are not "altered"
         result = verification.verify(reading)
         reading.rollback()

@@ -24,7 +24,7 @@ def consent_reminders(db: Database, settings: Settings, at: datetime) -> int:
     """Requests sent by the trust's policy, then reminders; each in its own transaction,
     claimed so that it is sent once."""
     sent = _ask_by_policy(db, settings, at)
-    with db.session(read_only=True) as session:
+    with db.session(for_reading=True) as session:
         waiting = requests.due_for_chasing(session, at)
     for request_id in waiting:
         with db.transaction() as session:
@@ -51,7 +51,7 @@ def _ask_by_policy(db: Database, settings: Settings, at: datetime) -> int:
         if not policy.consent_requests_automatic:
             continue
         today = policy.today(school, at)
-        with db.session(read_only=True) as session:
+        with db.session(for_reading=True) as session:
             running = session.exec(
                 select(col(Contact.id)).where(
                     Contact.school_id == school.id,

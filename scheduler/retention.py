@@ -29,7 +29,7 @@ def run_all(
     db: Database, settings: Settings, at: datetime, actor: Principal = SCHEDULER
 ) -> list[RetentionReport]:
     """Each trust in its own transaction: one trust's fault leaves the others' runs standing."""
-    with db.session(read_only=True) as session:
+    with db.session(for_reading=True) as session:
         trusts = list(session.exec(select(col(Trust.id)).order_by(col(Trust.id))).all())
     reports = []
     for trust_id in trusts:

@@ -14,12 +14,12 @@ from core.policy import Policy, policy_for
 from core.principal import Principal
 from core.settings import Settings
 
-SCHEDULER = Principal.command_line()
+SCHEDULER = Principal.scheduler()
 
 
 def schools_and_policies(db: Database, settings: Settings) -> list[tuple[School, Policy]]:
     """Every school with its trust's policy: jobs that work school by school start here."""
-    with db.session(read_only=True) as session:
+    with db.session(for_reading=True) as session:
         schools = list(session.exec(select(School)).all())
         policies = {t: policy_for(session, t, settings) for t in {s.trust_id for s in schools}}
         session.expunge_all()

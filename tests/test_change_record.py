@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from core import audit, clock, verification
 from core.principal import Principal
 from tests.support.builders import message, request_body
 from tests.support.ground import assert_problem, count_rows
+from tests.support.record import stored_events
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def test_tampering_with_sql_names_the_first_bad_link(
         head = session.get(audit.AuditHead, 1)
         assert head is not None
         walked = verification.check_chain(
-            verification.stored_events(session), head_seq=head.seq, head_link=head.link_hash
+            stored_events(session), head_seq=head.seq, head_link=head.link_hash
         )
     assert (
         walked.model_dump(
@@ -113,7 +115,7 @@ def test_both_verifications_agree_on_an_untouched_chain(db, busy_contact):
         head = session.get(audit.AuditHead, 1)
         assert head is not None
         walked = verification.check_chain(
-            verification.stored_events(session), head_seq=head.seq, head_link=head.link_hash
+            stored_events(session), head_seq=head.seq, head_link=head.link_hash
         )
         assert verification.verify_chain(session) == walked
         assert walked.ok
@@ -318,3 +320,26 @@ def test_a_duplicate_while_the_first_is_in_flight_is_409(client, world, school, 
     )
     assert retried.status_code == 201
     assert count_rows(db, "contact") == 1
+
+
+def test_the_record_says_who_acted_where_no_account_did(client, world, school, db, settings):
+    """An investigator tells a sweep's ending from an operator's: where no account acted, each
+    event says whether it was the scheduler or the command line."""
+    from datetime import timedelta
+
+    from scheduler.runner import run_job
+    from tests.support.builders import today
+
+    body = request_body(school, ends_on=(today() + timedelta(days=1)).isoformat())
+    cid = client.post("/contacts", json=body, headers=world.auth("owner")).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    run_job("end_sweep", db, settings, datetime.now(UTC) + timedelta(days=3))
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT action, actor_id, details FROM audit_event ORDER BY seq")
+        ).all()
+    by = {action: (actor, json.loads(details).get("by")) for action, actor, details in rows}
+    assert by["trust.created"] == (None, "command line")  # the trust was made at the command line
+    assert by["contact.ended"] == (None, "scheduler")
+    assert by["contact.approved"][1] is None  # a person acted: their account is the actor
+    assert by["contact.approved"][0] == world.ids["manager"]

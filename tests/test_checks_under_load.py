@@ -83,7 +83,7 @@ def test_checks_made_while_writers_commit_never_alarm_and_still_catch_an_alterat
         for n in range(CHECKS):
             # The hourly job's check, and a DSL's, in turn.
             if n % 2:
-                with db.session(read_only=True) as reading:
+                with db.session(for_reading=True) as reading:
                     read_consistently(reading)
                     verdicts.append(verification.verify(reading).ok)
             else:

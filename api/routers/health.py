@@ -36,7 +36,7 @@ def readyz(request: Request) -> JSONResponse:
     db = get_database(request)
     settings: Settings = request.app.state.settings
     try:
-        with db.session(read_only=True) as session:
+        with db.session(for_reading=True) as session:
             connection = session.connection()
             connection.execute(text("SELECT 1"))
             revision = current_revision(connection)

@@ -187,7 +187,7 @@ def export_csv(db: Database, actor: Principal, where: LogFilter) -> Iterator[str
     yield buffer.getvalue()
     before: int | None = None
     while True:
-        with db.session(read_only=True) as session:
+        with db.session(for_reading=True) as session:
             query = search_query(session, actor, where, before=before)
             rows = session.exec(query.order_by(col(Message.id).desc()).limit(EXPORT_BATCH)).all()
             if not rows:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from core import audit
+from core.db import table_of
 
 
 def recompute_from(db, seq: int) -> None:  # type: ignore[no-untyped-def]
@@ -26,3 +31,18 @@ def recompute_from(db, seq: int) -> None:  # type: ignore[no-untyped-def]
         assert head is not None
         head.link_hash = prev
         session.add(head)
+
+
+def stored_events(session: Session, batch: int = 20_000) -> Iterator[Any]:
+    """Every event in chain order, as plain rows, a batch at a time: what the Python walk of
+    the chain (`verification.check_chain`) reads, to compare with PostgreSQL's own check."""
+    table = table_of(audit.AuditEvent)
+    after = 0
+    while True:
+        rows = session.execute(
+            sa.select(table).where(table.c.seq > after).order_by(table.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
