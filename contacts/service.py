@@ -167,11 +167,15 @@ def list_contacts(
     staff_id: int | None = None,
     state: ContactState | None = None,
     pupil_id: int | None = None,
+    decided: bool | None = None,
+    not_staff_id: int | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    newest_first: bool = False,
 ) -> Page[Contact]:
     """Mine, my reports' (approvers), or the whole school's (DSL, admin); or those of them
-    with one pupil."""
+    with one pupil; `decided` True for those past the request, False for those waiting;
+    `not_staff_id` leaves one holder's out (an approver's own are not theirs to decide)."""
     school = visible_school(session, actor, actor.school_id or 0)
     assert school.id is not None
     query = select(Contact).where(
@@ -185,7 +189,14 @@ def list_contacts(
     if pupil_id is not None:
         with_pupil = select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id)
         query = query.where(col(Contact.id).in_(with_pupil))
-    return fetch_page(session, query, col(Contact.id), cursor=cursor, limit=limit)
+    if decided is not None:
+        waiting = col(Contact.state) == ContactState.requested
+        query = query.where(~waiting if decided else waiting)
+    if not_staff_id is not None:
+        query = query.where(col(Contact.staff_id) != not_staff_id)
+    return fetch_page(
+        session, query, col(Contact.id), cursor=cursor, limit=limit, newest_first=newest_first
+    )
 
 
 def decide(

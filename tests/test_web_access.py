@@ -4,6 +4,8 @@ the API; and pages that only DSLs or admins use are refused to everyone else."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,39 @@ def test_a_trust_dsl_searches_one_school_or_all(client, db, world, school, scene
         shown = client.get(f"/app/log?school_id={school_id}&reviewed=")
         assert shown.status_code == 200
         assert shown.text.count("Kit list sent") == found, school_id
+
+
+def test_requests_to_decide_never_fall_off_the_page(client, db, world, school, monkeypatch):
+    """Requests made after many decided contacts still appear: the longest waiting first, a
+    page at a time, and the decided ones newest first (they once shared one list of the school's
+    oldest contacts, so once it filled, a new request was never shown)."""
+    from api.web import staff_pages
+
+    monkeypatch.setattr(staff_pages, "WAITING_PAGE", 2)
+    monkeypatch.setattr(staff_pages, "DECIDED_SHOWN", 2)
+    owner, manager = world.auth("owner"), world.auth("manager")
+
+    def ask() -> int:
+        made = client.post("/contacts", json=request_body(school), headers=owner)
+        assert made.status_code == 201, made.text
+        return int(made.json()["id"])
+
+    decided = [ask() for _ in range(3)]
+    for cid in decided:
+        client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=manager)
+    waiting = [ask() for _ in range(3)]
+    own = client.post("/contacts", json=request_body(school), headers=manager).json()["id"]
+
+    def shown(html: str) -> list[int]:
+        return [int(n) for n in re.findall(r"Contact #(\d+):", html)]
+
+    as_person(client, db, world, "manager")
+    first = client.get("/app/approvals")
+    assert first.status_code == 200
+    assert shown(first.text) == [waiting[0], waiting[1], decided[2], decided[1]]
+    more = re.search(r'href="(/app/approvals\?cursor=[^"]+)">More requests waiting', first.text)
+    assert more is not None
+    second = client.get(html.unescape(more.group(1)))
+    assert shown(second.text) == [waiting[2], decided[2], decided[1]]
+    assert "More requests waiting" not in second.text
+    assert own not in shown(first.text) + shown(second.text)  # not theirs to decide

@@ -4,6 +4,7 @@ same services as the API, so every rule (and every refusal) is theirs."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated
 
@@ -230,22 +231,34 @@ def confirm_deletion(
     return see_other(f"/app/contacts/{contact_id}?done=deleted")
 
 
+# How many requests one page of "Requests to decide" shows (the longest waiting first), and how
+# many of the contacts already decided (the newest first).
+WAITING_PAGE = 100
+DECIDED_SHOWN = 50
+
+
 @router.get("/app/approvals")
-def approvals(acting: PageDep) -> Response:
-    """Requests from the people I line-manage (all the school's, for a headteacher), and
-    their contacts already decided."""
-    theirs = service.list_contacts(session=acting.session, actor=acting.actor, limit=200)
-    views = [
-        v
-        for v in contact_views(acting.session, theirs.items, policy=acting.policy, at=acting.at)
-        if v.staff_id != acting.actor.staff_id
-    ]
+def approvals(acting: PageDep, cursor: str | None = None) -> Response:
+    """Requests from the people I line-manage (all the school's, for a headteacher), the
+    longest waiting first, a page at a time; and their contacts decided most recently."""
+    theirs = functools.partial(
+        service.list_contacts,
+        session=acting.session,
+        actor=acting.actor,
+        not_staff_id=acting.actor.staff_id,
+    )
+    waiting = theirs(decided=False, cursor=cursor, limit=WAITING_PAGE)
+    decided = theirs(decided=True, newest_first=True, limit=DECIDED_SHOWN)
+    views = contact_views(
+        acting.session, [*waiting.items, *decided.items], policy=acting.policy, at=acting.at
+    )
     return page_for(
         acting,
         "approvals.html",
         title="Requests to decide",
-        contacts=[v for v in views if v.state == ContactState.requested],
-        decided=[v for v in views if v.state != ContactState.requested],
+        contacts=views[: len(waiting.items)],
+        decided=views[len(waiting.items) :],
+        more_waiting=waiting.next_cursor,
         names=pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils)),
     )
 
