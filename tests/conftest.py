@@ -24,9 +24,6 @@ from core.settings import Settings
 from tests.support import builders
 from tests.support.ground import IN_CI, POSTGRES_URL, postgres_unreachable, test_settings
 
-_postgres_skipped: list[str] = []
-
-
 # The fixtures tests use by name, from the modules every test shares (tests/support/).
 pytest_plugins = [
     "tests.support.builders",  # the trust's people, the school's pupils, scenes kept per day
@@ -44,7 +41,6 @@ def backend(request: pytest.FixtureRequest) -> str:
         if problem is not None:
             if IN_CI:
                 pytest.fail(f"PostgreSQL is required in CI and is unreachable: {problem}")
-            _postgres_skipped.append(problem)
             pytest.skip(f"PostgreSQL unreachable ({problem}); PostgreSQL tests SKIPPED")
     return str(request.param)
 
@@ -124,21 +120,31 @@ def session(db: Database) -> Iterator[Session]:
         yield s
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
-    from tests.support.browser import browser_skipped
+def _skipped_because(terminalreporter, marker: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The first skip reason holding `marker`, from the reports themselves: under pytest-xdist
+    the skips happen in the workers, and only their reports reach this process."""
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+        if marker in reason:
+            return reason.removeprefix("Skipped: ")
+    return None
 
-    if browser_skipped:
-        line = "!" * 78
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    line = "!" * 78
+    browser = _skipped_because(terminalreporter, "Browser tests SKIPPED")
+    if browser:
         terminalreporter.write_line(line, red=True, bold=True)
         terminalreporter.write_line(
-            f"Browser tests were SKIPPED: {browser_skipped[0]}", red=True, bold=True
+            browser.replace("tests SKIPPED", "tests were SKIPPED"), red=True, bold=True
         )
         terminalreporter.write_line(line, red=True, bold=True)
-    if _postgres_skipped:
-        line = "!" * 78
+    postgres = _skipped_because(terminalreporter, "PostgreSQL tests SKIPPED")
+    if postgres:
         terminalreporter.write_line(line, red=True, bold=True)
         terminalreporter.write_line(
-            f"PostgreSQL tests were SKIPPED: {_postgres_skipped[0]}", red=True, bold=True
+            f"PostgreSQL tests were SKIPPED: {postgres}", red=True, bold=True
         )
         terminalreporter.write_line(
             "Set CONTACTLOG_TEST_POSTGRES_URL or start PostgreSQL on 127.0.0.1:5432.", red=True

@@ -19,7 +19,6 @@ from tests.support.mail import free_port
 CHROMIUM = os.environ.get("CONTACTLOG_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PHONE = {"width": 390, "height": 844}
-browser_skipped: list[str] = []
 
 
 @pytest.fixture
@@ -48,7 +47,6 @@ def chromium() -> Iterator[Any]:
         problem = f"{CHROMIUM} not found (apt-get install chromium)"
         if IN_CI:
             pytest.fail(f"Chromium is required in CI: {problem}")
-        browser_skipped.append(problem)
         pytest.skip(f"Browser tests SKIPPED: {problem}")
     from playwright.sync_api import sync_playwright
 
