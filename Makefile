@@ -22,12 +22,13 @@ run: $(STAMP)
 	$(BIN)/contactlog demo
 	$(BIN)/contactlog serve
 
+# One worker per core (pytest-xdist): each has its own SQLite file and PostgreSQL schema.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # The SQLite half of the suite: what a developer runs between edits.
 test-fast: $(STAMP)
-	$(BIN)/pytest -k sqlite
+	$(BIN)/pytest -n auto -k sqlite
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -143,9 +143,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
     postgres = _skipped_because(terminalreporter, "PostgreSQL tests SKIPPED")
     if postgres:
         terminalreporter.write_line(line, red=True, bold=True)
-        terminalreporter.write_line(
-            f"PostgreSQL tests were SKIPPED: {postgres}", red=True, bold=True
-        )
+        why = postgres.removeprefix("PostgreSQL ").removesuffix("; PostgreSQL tests SKIPPED")
+        terminalreporter.write_line(f"PostgreSQL tests were SKIPPED: {why}", red=True, bold=True)
         terminalreporter.write_line(
             "Set CONTACTLOG_TEST_POSTGRES_URL or start PostgreSQL on 127.0.0.1:5432.", red=True
         )
