@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Column, String, Text, update
+from sqlalchemy import Column, String, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from consent.models import Consent
@@ -23,6 +23,7 @@ from core.db import UTCDateTime
 from core.directory.access import require_role, visible_school
 from core.directory.models import Guardian, Pupil, Role, School
 from core.errors import Conflict, NotFound, RuleBroken
+from core.once import took
 from core.outbox import enqueue, one_time_links_at
 from core.policy import Policy
 from core.principal import Principal
@@ -381,15 +382,13 @@ def chase(
     if at < request.sent_at + timedelta(days=days[request.reminders_sent]):
         return False
     # Claimed as one conditional UPDATE: two schedulers never both send this reminder.
-    claimed = session.execute(
-        update(ConsentRequest)
-        .where(
-            col(ConsentRequest.id) == request.id,
-            col(ConsentRequest.reminders_sent) == request.reminders_sent,
-        )
-        .values(reminders_sent=request.reminders_sent + 1)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not took(
+        session,
+        ConsentRequest,
+        request.id,
+        still=col(ConsentRequest.reminders_sent) == request.reminders_sent,
+        values={"reminders_sent": request.reminders_sent + 1},
+    ):
         return False
     session.refresh(request)
     facts, _, guardian, _ = facts_of(session, contacts, request)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from contacts.models import (
@@ -266,12 +265,14 @@ def end_pupils(
     assert contact.id is not None
     # Lock the contact first: a hand and the sweep (or two sweeps) ending it at once queue up
     # here, and the later one then sees the pupils already ended.
-    locked = session.execute(
-        update(Contact)
-        .where(col(Contact.id) == contact.id, col(Contact.state) == ContactState.approved)
-        .values(state=Contact.state)
+    locked = once.took(
+        session,
+        Contact,
+        contact.id,
+        still=col(Contact.state) == ContactState.approved,
+        values={"state": Contact.state},
     )
-    if locked.rowcount == 0:  # type: ignore[attr-defined]
+    if not locked:
         return []
     links = session.exec(
         select(ContactPupil)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pyotp
 import segno
-from sqlalchemy import Column, ForeignKey, Integer, delete, update
+from sqlalchemy import Column, ForeignKey, Integer, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import audit, keys, once
@@ -169,15 +169,13 @@ def _accept_totp(
             if step <= factor.last_step:
                 return False  # this code (or a later one) was used already
             # Claimed like any once-only change: two sign-ins with one code, one wins.
-            taken = session.execute(
-                update(SecondFactor)
-                .where(
-                    col(SecondFactor.staff_id) == factor.staff_id,
-                    col(SecondFactor.last_step) < step,
-                )
-                .values(last_step=step)
+            return once.took(
+                session,
+                SecondFactor,
+                factor.staff_id,
+                still=col(SecondFactor.last_step) < step,
+                values={"last_step": step},
             )
-            return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
     return False
 
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import update
 from sqlmodel import Session, col
 
 from contacts import repository
 from contacts.models import Contact, DeletionTask
 from core.db import Database
 from core.directory.models import School, Staff
+from core.once import stamp_once, took
 from core.policy import policy_for_school
 from core.settings import Settings
 from scheduler import emails
-from scheduler.recipients import claimed, manager_and_dsls, send, stamp_once
+from scheduler.recipients import manager_and_dsls, send
 from scheduler.steps import each_due, schools_and_policies
 
 
@@ -63,18 +63,16 @@ def _remind(session: Session, contact_id: int, settings: Settings, at: datetime)
         assert task.id is not None
         every = policy_for_school(session, school, settings).reminder_every_days
         number[task.id] = task.reminders_sent + 1
-        if claimed(
+        if took(
             session,
-            update(DeletionTask)
-            .where(
-                col(DeletionTask.id) == task.id,
-                col(DeletionTask.reminders_sent) == task.reminders_sent,
-                col(DeletionTask.confirmed_at).is_(None),
-            )
-            .values(
-                reminders_sent=task.reminders_sent + 1,
-                next_reminder_at=at + timedelta(days=every),
-            ),
+            DeletionTask,
+            task.id,
+            still=(col(DeletionTask.reminders_sent) == task.reminders_sent)
+            & col(DeletionTask.confirmed_at).is_(None),
+            values={
+                "reminders_sent": task.reminders_sent + 1,
+                "next_reminder_at": at + timedelta(days=every),
+            },
         ):
             tasks.append(task)
     if not tasks:

@@ -21,13 +21,14 @@ from contacts.sweeps import end_contacts_past_their_end_date, end_for_leavers
 from core import devices, throttle
 from core.db import Database
 from core.directory.models import Role, School, Staff
+from core.once import stamp_once
 from core.settings import Settings
 from scheduler import emails
 from scheduler.checkpointing import check_chain, sign_and_send
 from scheduler.consent_requests import consent_reminders
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
-from scheduler.recipients import manager_and_dsls, send, staff_with_role, stamp_once
+from scheduler.recipients import manager_and_dsls, send, staff_with_role
 from scheduler.retention import retention
 from scheduler.steps import SCHEDULER, STEP, each_due, in_steps, schools_and_policies
 from scheduler.subject_access import subject_access_reminders

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, col, select
 
 from core.directory.models import Role, School, Staff, StaffRole
 from core.outbox import enqueue
 from scheduler import emails
-
-
-def claimed(session: Session, statement: Executable) -> bool:
-    """A conditional UPDATE of one row: True if this process took it, False if another had."""
-    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
 def staff_with_role(session: Session, school: School, role: Role) -> list[Staff]:
@@ -70,15 +62,6 @@ def send(
         at=at,
     )
     return made is not None
-
-
-def stamp_once(session: Session, column: Any, row_id: int | None, at: datetime) -> bool:
-    """Set a "done at" column if nobody has: the claim that makes each occasion happen once."""
-    table = column.class_
-    return claimed(
-        session,
-        update(table).where(col(table.id) == row_id, column.is_(None)).values({column.key: at}),
-    )
 
 
 def manager_and_dsls(session: Session, school: School, staff: Staff) -> list[Staff]:
