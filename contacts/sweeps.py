@@ -11,7 +11,7 @@ from contacts import repository
 from contacts.models import Contact, ContactState
 from contacts.service import end_pupils
 from core.directory.models import School
-from core.policy import policy_for_school
+from core.policy import policy_for
 from core.principal import Principal
 from core.settings import Settings
 
@@ -32,7 +32,7 @@ def end_contacts_past_their_end_date(
     are skipped, not waited for, so two schedulers share the work."""
     found, ended = 0, 0
     for school in session.exec(select(School)).all():
-        today = policy_for_school(session, school, settings).today(school, at)
+        today = policy_for(session, school.trust_id, settings).today(school, at)
         due = session.exec(
             select(Contact)
             .where(
@@ -63,7 +63,7 @@ def end_for_leavers(
     ended = 0
     for school in session.exec(select(School)).all():
         assert school.id is not None
-        today = policy_for_school(session, school, settings).today(school, at)
+        today = policy_for(session, school.trust_id, settings).today(school, at)
         for contact_id, pupil_id in session.exec(
             repository.leavers_on_contacts(school.id, today).limit(limit - ended)
         ).all():

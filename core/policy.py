@@ -176,12 +176,10 @@ def policy_of(trust: Trust | None, settings: Settings) -> Policy:
 
 
 def policy_for(session: Session, trust_id: int | None, settings: Settings) -> Policy:
-    """The policy of the trust with this id (the deployment's for the command line's None)."""
+    """The policy of the trust with this id (the deployment's for the command line's None):
+    the one way any code reads a trust's or a school's (`school.trust_id`) policy. The API's
+    hot paths go through `PolicyBook`, which keeps what this returns for a few seconds."""
     return policy_of(session.get(Trust, trust_id) if trust_id is not None else None, settings)
-
-
-def policy_for_school(session: Session, school: School, settings: Settings) -> Policy:
-    return policy_for(session, school.trust_id, settings)
 
 
 class PolicyBook:

@@ -13,7 +13,7 @@ from contacts.models import Contact, DeletionTask
 from core.db import Database
 from core.directory.models import School, Staff
 from core.once import stamp_once, took
-from core.policy import policy_for_school
+from core.policy import policy_for
 from core.settings import Settings
 from scheduler import emails
 from scheduler.recipients import manager_and_dsls, send
@@ -61,7 +61,7 @@ def _remind(session: Session, contact_id: int, settings: Settings, at: datetime)
         school = session.get(School, task.school_id)
         assert school is not None
         assert task.id is not None
-        every = policy_for_school(session, school, settings).reminder_every_days
+        every = policy_for(session, school.trust_id, settings).reminder_every_days
         number[task.id] = task.reminders_sent + 1
         if took(
             session,
@@ -78,7 +78,7 @@ def _remind(session: Session, contact_id: int, settings: Settings, at: datetime)
     if not tasks:
         return 0
     contact, owner, school = _about(session, tasks[0])
-    policy = policy_for_school(session, school, settings)
+    policy = policy_for(session, school.trust_id, settings)
     escalate = policy.escalate_after_days
     first = min(tasks, key=lambda t: t.created_at)
     email = emails.delete_contact_method(
