@@ -17,7 +17,7 @@ from contacts.models import (
     DeletionTask,
     EndCreate,
 )
-from core import audit, once, seals
+from core import audit, once
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Device, Pupil, Role, School, Staff
 from core.directory.pupils import births_now
@@ -26,30 +26,6 @@ from core.errors import Conflict, Forbidden, NotFound, RuleBroken
 from core.pagination import Page, fetch_page
 from core.policy import Policy
 from core.principal import Principal
-
-
-def _record(
-    session: Session,
-    actor: Principal,
-    at: datetime,
-    contact: Contact,
-    action: str,
-    *,
-    also: Sequence[tuple[str, int | None]] = (),
-    **kw: object,
-) -> None:
-    """The event, sealing the contact as it now stands (and `also` these records)."""
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action=action,
-        object_type="contact",
-        object_id=contact.id,
-        school_id=contact.school_id,
-        sealed=seals.seal(session, ("contact", contact.id), *also),
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 def _pupils_of_school(session: Session, school: School, contact_in: ContactCreate) -> list[int]:
@@ -115,12 +91,12 @@ def request_contact(
     for device_id in sorted(set(contact_in.device_ids)):
         session.add(ContactDevice(contact_id=contact.id, device_id=device_id))
     session.flush()
-    _record(
+    audit.record_change(
         session,
-        actor,
-        at,
-        contact,
-        "contact.requested",
+        actor=actor,
+        at=at,
+        of=contact,
+        action="contact.requested",
         details={"pupil_ids": pupil_ids, "platform": contact.platform, "ends_on": contact.ends_on},
     )
     return contact
@@ -238,12 +214,12 @@ def decide(
         },
         too_late="This request has already been decided.",
     )
-    _record(
+    audit.record_change(
         session,
-        actor,
-        at,
-        contact,
-        f"contact.{verdict}",
+        actor=actor,
+        at=at,
+        of=contact,
+        action=f"contact.{verdict}",
         details={"with_conditions": decision.conditions is not None},
     )
     return contact
@@ -309,12 +285,12 @@ def end_pupils(
         contact.ended_at = at
         session.add(contact)
     if ended:
-        _record(
+        audit.record_change(
             session,
-            actor,
-            at,
-            contact,
-            "contact.ended",
+            actor=actor,
+            at=at,
+            of=contact,
+            action="contact.ended",
             also=[("deletion_task", t.id) for t in tasks],
             details={"pupil_ids": ended},
         )

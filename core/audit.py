@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import event as orm_event
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from core import seals
 from core.db import UTCDateTime, table_of
 from core.principal import Principal
 
@@ -193,6 +195,36 @@ _ADVANCE_HEAD = (
 _SET_HEAD_LINK = update(_head).where(_head.c.id == 1).values(link_hash=bindparam("link"))
 _INSERT_EVENTS = table_of(AuditEvent).insert()
 _LINK_AT_COMMIT = table_of(AuditPending).insert()
+
+
+def record_change(
+    session: Session,
+    *,
+    actor: Principal,
+    at: datetime,
+    action: str,
+    of: SQLModel,
+    also: Sequence[tuple[str, int | None]] = (),
+    details: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """The event for a change to one kept record, `of`: its type, id and school read from the
+    record, and the record sealed as it now stands (with `also` these others the change touched).
+    Every domain records its changes through this, not a wrapper of its own."""
+    name = seals.name_of(type(of))
+    record_id: int | None = getattr(of, "id", None)
+    record(
+        session,
+        actor=actor,
+        at=at,
+        action=action,
+        object_type=name,
+        object_id=record_id,
+        school_id=getattr(of, "school_id", None),
+        reason=reason,
+        details=details,
+        sealed=seals.seal(session, (name, record_id), *also),
+    )
 
 
 @orm_event.listens_for(Session, "before_commit")

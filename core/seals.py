@@ -61,6 +61,14 @@ def keep(kept: Kept) -> None:
     KEPT[kept.name] = Kept(kept.name, kept.model, kept.leave_out, kept.children, columns)
 
 
+def name_of(model: type[SQLModel]) -> str:
+    """The name a table is kept under (`keep`), as events name its records."""
+    for kept in KEPT.values():
+        if kept.model is model:
+            return kept.name
+    raise KeyError(f"{model.__name__} is not under the chain")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         # Stored times are UTC; a naive one read back from a database is UTC too.

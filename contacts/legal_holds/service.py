@@ -17,7 +17,7 @@ from contacts.legal_holds.models import (
     ReleaseCreate,
 )
 from contacts.models import Contact
-from core import about, audit, once, seals
+from core import about, audit, once
 from core.directory.access import get_scoped, require_role, schools_read_by, visible_school
 from core.directory.models import Pupil, Role, Staff, Trust
 from core.errors import Forbidden, NotFound
@@ -42,20 +42,6 @@ def me(actor: Principal) -> int:
 
 def public(hold: LegalHold) -> HoldPublic:
     return HoldPublic.model_validate({**hold.model_dump(), "active": hold.released_at is None})
-
-
-def _record(session: Session, actor: Principal, at: datetime, hold: LegalHold, action: str) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action=action,
-        object_type="legal_hold",
-        object_id=hold.id,
-        school_id=hold.school_id,
-        details={"subject": f"{hold.subject_type}:{hold.subject_id}"},
-        sealed=seals.seal(session, ("legal_hold", hold.id)),
-    )
 
 
 def serialise_with_retention(session: Session, trust_id: int) -> None:
@@ -85,7 +71,14 @@ def place_hold(
     )
     session.add(hold)
     session.flush()
-    _record(session, actor, at, hold, "legal_hold.placed")
+    audit.record_change(
+        session,
+        actor=actor,
+        at=at,
+        of=hold,
+        action="legal_hold.placed",
+        details={"subject": f"{hold.subject_type}:{hold.subject_id}"},
+    )
     return hold
 
 
@@ -133,5 +126,12 @@ def release_hold(
         too_late="This hold has already been released.",
     )
     session.refresh(hold)
-    _record(session, actor, at, hold, "legal_hold.released")
+    audit.record_change(
+        session,
+        actor=actor,
+        at=at,
+        of=hold,
+        action="legal_hold.released",
+        details={"subject": f"{hold.subject_type}:{hold.subject_id}"},
+    )
     return hold

@@ -17,7 +17,7 @@ from contacts.subject_access.models import (
     SubjectAccessRequest,
     Whose,
 )
-from core import audit, once, seals
+from core import audit, once
 from core.directory.access import get_scoped, require_role, schools_read_by, visible_school
 from core.directory.models import Pupil, Role, School, Staff
 from core.errors import Conflict, RuleBroken
@@ -34,22 +34,6 @@ SUBJECTS: dict[Whose, tuple[type[SQLModel], str]] = {
 def public(request: SubjectAccessRequest, today: date) -> RequestPublic:
     overdue = request.completed_on is None and today > request.due_on
     return RequestPublic.model_validate({**request.model_dump(), "overdue": overdue})
-
-
-def _record(
-    session: Session, actor: Principal, at: datetime, request: SubjectAccessRequest, action: str
-) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action=action,
-        object_type="subject_access_request",
-        object_id=request.id,
-        school_id=request.school_id,
-        details={"due_on": request.due_on},
-        sealed=seals.seal(session, ("subject_access_request", request.id)),
-    )
 
 
 def _in_scope(
@@ -88,7 +72,14 @@ def record_request(
     )
     session.add(request)
     session.flush()
-    _record(session, actor, at, request, "subject_access.received")
+    audit.record_change(
+        session,
+        actor=actor,
+        at=at,
+        of=request,
+        action="subject_access.received",
+        details={"due_on": request.due_on},
+    )
     return public(request, today)
 
 
@@ -144,7 +135,14 @@ def extend(
         too_late="This request has already been extended.",
     )
     session.refresh(request)
-    _record(session, actor, at, request, "subject_access.extended")
+    audit.record_change(
+        session,
+        actor=actor,
+        at=at,
+        of=request,
+        action="subject_access.extended",
+        details={"due_on": request.due_on},
+    )
     return public(request, today)
 
 
@@ -171,7 +169,14 @@ def complete(
         too_late="This request has already been answered.",
     )
     session.refresh(request)
-    _record(session, actor, at, request, "subject_access.completed")
+    audit.record_change(
+        session,
+        actor=actor,
+        at=at,
+        of=request,
+        action="subject_access.completed",
+        details={"due_on": request.due_on},
+    )
     return public(request, today)
 
 

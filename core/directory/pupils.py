@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import audit, seals
+from core import audit
 from core.directory import privileged
 from core.directory.access import (
     apply_changes,
@@ -71,30 +71,8 @@ def create_pupil(
             session.add(pupil)
     except IntegrityError as exc:
         raise Conflict(DUPLICATE_REFERENCE) from exc
-    _record(session, actor, at, "pupil.created", pupil)
+    audit.record_change(session, actor=actor, at=at, of=pupil, action="pupil.created", details={})
     return pupil
-
-
-def _record(
-    session: Session,
-    actor: Principal,
-    at: datetime,
-    action: str,
-    pupil: Pupil,
-    *sealed: tuple[str, int | None],
-    **details: Any,
-) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action=action,
-        object_type="pupil",
-        object_id=pupil.id,
-        school_id=pupil.school_id,
-        details=details,
-        sealed=seals.seal(session, ("pupil", pupil.id), *sealed),
-    )
 
 
 def pupil_in_scope(
@@ -209,7 +187,14 @@ def update_pupil(
         raise Conflict(DUPLICATE_REFERENCE) from exc
     applied = sorted(set(asked))
     if applied or waiting is None:
-        _record(session, actor, at, "pupil.updated", pupil, fields=applied)
+        audit.record_change(
+            session,
+            actor=actor,
+            at=at,
+            of=pupil,
+            action="pupil.updated",
+            details={"fields": applied},
+        )
     return PupilChanged(pupil, waiting)
 
 
@@ -220,14 +205,14 @@ def add_guardian(
     guardian = Guardian(pupil_id=pupil_id, created_at=at, **guardian_in.model_dump())
     session.add(guardian)
     session.flush()
-    _record(
+    audit.record_change(
         session,
-        actor,
-        at,
-        "guardian.added",
-        pupil,
-        ("guardian", guardian.id),
-        guardian_id=guardian.id,
+        actor=actor,
+        at=at,
+        of=pupil,
+        action="guardian.added",
+        also=[("guardian", guardian.id)],
+        details={"guardian_id": guardian.id},
     )
     return guardian
 

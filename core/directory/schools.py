@@ -131,22 +131,15 @@ def register_device(
             session.add(device)
     except IntegrityError as exc:
         raise Conflict("A device with this asset tag is already registered at the school.") from exc
-    _record(session, actor, at, "device.registered", device)
-    return device
-
-
-def _record(session: Session, actor: Principal, at: datetime, action: str, device: Device) -> None:
-    audit.record(
+    audit.record_change(
         session,
         actor=actor,
         at=at,
-        action=action,
-        object_type="device",
-        object_id=device.id,
-        school_id=device.school_id,
+        of=device,
+        action="device.registered",
         details={"asset_tag": device.asset_tag, "is_active": device.is_active},
-        sealed=seals.seal(session, ("device", device.id)),
     )
+    return device
 
 
 def _device_in_scope(session: Session, actor: Principal, device_id: int) -> tuple[Device, School]:
@@ -182,5 +175,12 @@ def update_device(
     require_role(actor, school, Role.admin, action="change the device register")
     apply_changes(device, changes.model_dump(exclude_unset=True))
     session.flush()
-    _record(session, actor, at, "device.updated", device)
+    audit.record_change(
+        session,
+        actor=actor,
+        at=at,
+        of=device,
+        action="device.updated",
+        details={"asset_tag": device.asset_tag, "is_active": device.is_active},
+    )
     return device
