@@ -47,10 +47,10 @@ from api.web import (
     staff_pages,
 )
 from consent import requests as consent_requests
-from core import accounts
 from core.db import Database
+from core.identity import accounts
+from core.identity.security import Passwords, TokenService
 from core.policy import PolicyBook
-from core.security import Passwords, TokenService
 from core.settings import Settings, get_settings
 from scheduler import runner
 

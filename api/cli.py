@@ -104,7 +104,7 @@ def demo_command() -> None:
     """Seed the demo trust on an empty database, and print the demo sign-ins."""
     from api import demo
     from core.clock import now
-    from core.security import Passwords
+    from core.identity.security import Passwords
 
     settings = _settings()
     if settings.environment == "production":
@@ -231,14 +231,14 @@ def users_create(
     """Create a staff account, e.g. the first admin of a new deployment."""
     from sqlmodel import select
 
-    from core import accounts
     from core.clock import now
     from core.directory.models import School, SchoolCreate, StaffCreate, Trust
     from core.directory.schools import create_school, create_trust
     from core.directory.staff import create_staff
     from core.errors import DomainError
+    from core.identity import accounts
+    from core.identity.security import Passwords
     from core.principal import Principal
-    from core.security import Passwords
 
     settings = _settings()
     password = _read_password(password_stdin)
@@ -350,7 +350,7 @@ if __name__ == "__main__":
 def rotate_keys_command() -> None:
     """Encrypt every second-factor secret under the current SECRET_KEY (the old key still in
     OLD_SECRET_KEYS); afterwards the old key may be removed."""
-    from core import mfa
+    from core.identity import mfa
 
     settings = _settings()
     db = _database(settings)
@@ -368,7 +368,7 @@ def rotate_keys_command() -> None:
 @audit_app.command("public-key")
 def public_key_command() -> None:
     """Print the public key that signs checkpoints (PEM): publish it, keep a copy elsewhere."""
-    from core import checkpoints
+    from core.record import checkpoints
 
     key = checkpoints.load_key(_settings().checkpoint_key_path)
     print(checkpoints.public_key(key).public_key, end="")
@@ -399,7 +399,7 @@ def verify_command(
 ) -> None:
     """Check the change record against a checkpoint: exit 0 if the record up to it is the one
     that was signed, 1 if not."""
-    from core import checkpoints
+    from core.record import checkpoints
 
     settings = _settings()
     try:

@@ -12,7 +12,6 @@ from consent.service import record_consent
 from contacts.consenting import CONTACTS
 from contacts.models import ContactCreate, DecisionCreate, Platform
 from contacts.service import decide, request_contact
-from core import mfa
 from core.clock import school_date
 from core.directory.models import (
     DeviceCreate,
@@ -30,9 +29,10 @@ from core.directory.models import (
 from core.directory.pupils import add_guardian, create_pupil
 from core.directory.schools import create_school, create_trust, register_device
 from core.directory.staff import create_staff
+from core.identity import mfa
+from core.identity.security import Passwords
 from core.policy import Policy, deployment_policy, policy_of
 from core.principal import Principal
-from core.security import Passwords
 from core.settings import Settings
 
 DEMO_PASSWORD = "contactlog-demo"  # printed for the person trying the demo
@@ -191,7 +191,7 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords, at: date
 
 
 def _as(session: Session, staff_id: int) -> Principal:
-    from core.auth import roles_of
+    from core.identity.auth import roles_of
 
     staff = session.get(Staff, staff_id)
     school = session.get(School, staff.school_id) if staff else None

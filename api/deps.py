@@ -17,12 +17,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from core import clock
-from core.auth import principal_for
 from core.db import Database
 from core.errors import OUTCOME_UNKNOWN, Forbidden, Unauthorized, Unavailable
+from core.identity.auth import principal_for
+from core.identity.security import Passwords, TokenClaims, TokenService
 from core.policy import Policy, PolicyBook
 from core.principal import Principal
-from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -15,7 +15,6 @@ from sqlalchemy import text
 import api.tables  # noqa: F401
 from api.schema import upgrade
 from contacts.models import Contact, ContactPupil, Message, MessagePupil
-from core.audit import AuditEvent, AuditHead, content_hash_of, link_hash_of
 from core.db import Database
 from core.directory.models import (
     DeviceCreate,
@@ -27,9 +26,10 @@ from core.directory.models import (
 from core.directory.pupils import create_pupil
 from core.directory.schools import create_school, create_trust, register_device
 from core.directory.staff import create_staff
+from core.identity.security import Passwords
 from core.policy import deployment_policy
 from core.principal import Principal
-from core.security import Passwords
+from core.record.audit import AuditEvent, AuditHead, content_hash_of, link_hash_of
 from core.settings import Settings
 
 POSTGRES_URL = os.environ.get(

@@ -18,10 +18,10 @@ from bench.startup import s1_startup
 from bench.wrk import require_wrk
 from contacts.review import service as review
 from contacts.sweeps import end_contacts_past_their_end_date
-from core import verification
 from core.db import Database
 from core.pagination import encode_cursor
 from core.principal import Principal
+from core.record import verification
 from core.settings import Settings
 
 # ---------------------------------------------------------------- the figures

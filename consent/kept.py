@@ -1,4 +1,4 @@
-"""consent/'s records under the chain (core.seals): consents, parent notices and the requests
+"""consent/'s records under the chain (core.record.seals): consents, parent notices and the requests
 sent to parents (their link's hash and reminder count are not content)."""
 
 from sqlmodel import col
@@ -6,7 +6,7 @@ from sqlmodel import col
 from consent.models import Consent, ParentNotice
 from consent.requests import ConsentRequest
 from core.directory.pupils import records_name
-from core.seals import Kept, keep
+from core.record.seals import Kept, keep
 
 keep(Kept("consent", Consent))
 keep(Kept("parent_notice", ParentNotice))

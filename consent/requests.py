@@ -18,7 +18,6 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from consent.models import Consent
 from consent.rules import ConsentTerms, consent_valid_on, needs_consent
 from consent.service import ConsentedContact, ContactsOfConsent
-from core import audit, seals
 from core.db import UTCDateTime
 from core.directory.access import require_role, visible_school
 from core.directory.models import Guardian, Pupil, Role, School
@@ -27,6 +26,7 @@ from core.once import took
 from core.outbox import enqueue, one_time_links_at
 from core.policy import Policy
 from core.principal import Principal
+from core.record import audit, seals
 from core.text import one_line
 
 LINK_PATH = "/consent/"

@@ -21,13 +21,14 @@ from consent.models import (
     WithdrawalCreate,
 )
 from consent.rules import needs_consent
-from core import audit, once, seals
+from core import once
 from core.directory.access import get_scoped
 from core.directory.models import Guardian
 from core.directory.pupils import pupil_in_scope
 from core.errors import Conflict, Forbidden, NotFound, RuleBroken
 from core.policy import Policy
 from core.principal import Principal
+from core.record import audit, seals
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from sqlmodel import Session, col, select
 
 from contacts.models import Contact, ContactState, DeletionCreate, DeletionTask
 from contacts.service import contact_at_school
-from core import audit, once, seals
+from core import once
 from core.directory.access import own_or_reports, visible_school
 from core.errors import Conflict, Forbidden, RuleBroken
 from core.pagination import Page, fetch_page
 from core.principal import Principal
+from core.record import audit, seals
 
 
 def confirm_deletion(

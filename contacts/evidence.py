@@ -30,13 +30,13 @@ from contacts.models import Contact, ContactPupil, DeletionTask, Message, Messag
 from contacts.review.models import MessageReview
 from contacts.review.service import CSV_COLUMNS, EXPORT_BATCH, LogFilter, csv_row, record_access
 from contacts.service import contact_in_scope
-from core import audit, checkpoints, seals
-from core.audit import AuditEvent
 from core.db import snapshot_of
 from core.directory.access import require_role
 from core.directory.models import Role
 from core.directory.pupils import pupil_in_scope
 from core.principal import Principal
+from core.record import audit, checkpoints, seals
+from core.record.audit import AuditEvent
 
 README = """contactlog evidence pack
 ========================

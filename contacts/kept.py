@@ -1,4 +1,4 @@
-"""contacts/'s records under the chain (core.seals): contacts with their pupils and devices,
+"""contacts/'s records under the chain (core.record.seals): contacts with their pupils and devices,
 deletion tasks, messages with their pupils and flags, reviews, incidents with their pupils."""
 
 from typing import Any
@@ -21,7 +21,7 @@ from contacts.review.models import MessageFlag, MessageReview
 from contacts.subject_access.models import SubjectAccessRequest
 from core import about
 from core.directory.pupils import records_name
-from core.seals import Child, Kept, keep
+from core.record.seals import Child, Kept, keep
 
 # Stamps the scheduler keeps are not content: it sets them without an event of their own.
 keep(

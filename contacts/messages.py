@@ -22,13 +22,13 @@ from contacts.models import (
     MessagePupil,
 )
 from contacts.service import contact_in_scope
-from core import audit, seals
 from core.clock import school_date
 from core.directory.models import Role
 from core.errors import Forbidden, NotFound, RuleBroken
 from core.pagination import Page, fetch_page
 from core.policy import Policy
 from core.principal import Principal
+from core.record import audit, seals
 
 
 def _log_target(

@@ -17,7 +17,7 @@ from contacts.models import (
     DeletionTask,
     EndCreate,
 )
-from core import audit, once
+from core import once
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Device, Pupil, Role, School, Staff
 from core.directory.pupils import births_now
@@ -26,6 +26,7 @@ from core.errors import Conflict, Forbidden, NotFound, RuleBroken
 from core.pagination import Page, fetch_page
 from core.policy import Policy
 from core.principal import Principal
+from core.record import audit
 
 
 def _pupils_of_school(session: Session, school: School, contact_in: ContactCreate) -> list[int]:

@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core.accounts import AccountLink
 from core.directory.models import School, Staff
 from core.idempotency import IdempotencyKey
+from core.identity.accounts import AccountLink
 from core.outbox import OutboxEmail, OutboxState
 from core.policy import Policy
 

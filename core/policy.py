@@ -15,11 +15,11 @@ from pydantic import EmailStr, Field, field_validator
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, SQLModel
 
-from core import audit, seals
 from core.clock import school_date
 from core.directory.models import Forbid, Role, School, Trust
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.principal import Principal
+from core.record import audit, seals
 from core.settings import Settings
 from core.text import one_line
 

@@ -74,8 +74,8 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1)
     password_memory_kib: int = Field(default=65536, ge=64)
 
-    # Sign-in limits (core/throttle.py), each counted in a window that restarts after a quiet
-    # spell: failures for one account from one address, from one address for any accounts, and
+    # Sign-in limits (core/identity/throttle.py), each counted in a window that restarts after a
+    # quiet spell: failures for one account from one address, from one address for any accounts, and
     # for one account from anywhere; past each, a wait that doubles up to the maximum.
     signin_free_failures: int = Field(default=5, ge=1)
     signin_client_free_failures: int = Field(default=50, ge=1)
@@ -189,8 +189,9 @@ class Settings(BaseSettings):
     # policy or the dates say (no lawful period is that short): a run that would is refused,
     # and the trust's administrators and DPO are told (contacts/retention).
     retention_floor_years: int = Field(default=5, ge=1, le=24)
-    # A device that signed in before keeps signing in whatever others try (core/throttle.py):
-    # its cookie (pages) or device token (the staff client) lasts this many days.
+    # A device that signed in before keeps signing in whatever others try
+    # (core/identity/throttle.py): its cookie (pages) or device token (the staff client) lasts
+    # this many days.
     trusted_device_days: int = Field(default=180, ge=1, le=730)
 
     # Logs: plain lines, or one JSON object a line for a log collector.

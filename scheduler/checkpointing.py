@@ -1,6 +1,6 @@
 """The change record's jobs: the hourly full check, whose failure the DSLs are told of at once,
 and the daily checkpoint, its head signed and sent to the DSLs, who keep copies outside
-contactlog's database (see `core.checkpoints`)."""
+contactlog's database (see `core.record.checkpoints`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import checkpoints, verification
-from core.audit import AuditEvent, AuditHead
 from core.db import Database, read_consistently
 from core.directory.models import Role, School, Staff, StaffRole
+from core.record import checkpoints, verification
+from core.record.audit import AuditEvent, AuditHead
 from core.settings import Settings
 from scheduler import emails
 from scheduler.recipients import send, staff_with_role

@@ -18,9 +18,9 @@ from contacts.models import (
     Message,
 )
 from contacts.sweeps import end_contacts_past_their_end_date, end_for_leavers
-from core import devices, throttle
 from core.db import Database
 from core.directory.models import Role, School, Staff
+from core.identity import devices, throttle
 from core.once import stamp_once
 from core.settings import Settings
 from scheduler import emails

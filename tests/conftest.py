@@ -17,9 +17,9 @@ import api.tables  # noqa: F401
 from api.app import create_app
 from api.schema import upgrade
 from core import clock
-from core.audit import GENESIS, AuditHead
 from core.db import Database
-from core.security import Passwords
+from core.identity.security import Passwords
+from core.record.audit import GENESIS, AuditHead
 from core.settings import Settings
 from tests.support import builders
 from tests.support.ground import IN_CI, POSTGRES_URL, postgres_unreachable, test_settings

@@ -12,7 +12,7 @@ from jose import jwt
 
 from api.app import create_app
 from core import clock
-from core.security import ALGORITHM
+from core.identity.security import ALGORITHM
 from tests.support.builders import message, request_body
 from tests.support.ground import PASSWORD, assert_problem, count_rows
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.audit import GENESIS, AuditEvent, content_hash_of, link_hash_of
-from core.verification import check_chain
+from core.record.audit import GENESIS, AuditEvent, content_hash_of, link_hash_of
+from core.record.verification import check_chain
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
@@ -114,7 +114,7 @@ def test_a_time_as_sqlite_stores_it_hashes_as_the_time_itself(moment):
     # SQLite verification reads times as stored text; it must hash what the writer hashed.
     from sqlalchemy.dialects import sqlite
 
-    from core.verification import _stamp_of_stored
+    from core.record.verification import _stamp_of_stored
 
     stored = sqlite.DATETIME().bind_processor(sqlite.dialect())(moment.astimezone(UTC))
     assert _stamp_of_stored(stored) == moment.astimezone(UTC).isoformat()

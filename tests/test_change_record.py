@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from core import audit, clock, verification
+from core import clock
 from core.principal import Principal
+from core.record import audit, verification
 from tests.support.builders import message, request_body
 from tests.support.ground import assert_problem, count_rows
 from tests.support.record import stored_events

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from core import audit, checkpoints, clock
+from core import clock
+from core.record import audit, checkpoints
 from scheduler.runner import run_job
 from tests.support.builders import message, request_body
 from tests.support.ground import assert_problem

@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import text as sql
 
 from api.web.acting import COOKIE
-from core import browser_sessions, clock, verification
+from core import clock
 from core.db import read_consistently
 from core.directory.models import GuardianCreate, PupilCreate, Role
 from core.directory.pupils import add_guardian, create_pupil
+from core.identity import browser_sessions
 from core.policy import deployment_policy
 from core.principal import Principal
+from core.record import verification
 from scheduler.checkpointing import check_chain
 
 CHECKS = 12
@@ -114,7 +116,7 @@ def test_checks_made_while_writers_commit_never_alarm_and_still_catch_an_alterat
 
 
 def test_check_it_now_runs_once_a_minute_whoever_presses(client, world, db):
-    from core import change_record
+    from core.record import change_record
 
     reader = Principal(
         staff_id=world.ids["dsl"],

@@ -8,7 +8,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from core import verification
+from core.record import verification
 from tests.support.builders import message, request_body
 from tests.support.ground import count_rows
 

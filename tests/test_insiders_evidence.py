@@ -351,7 +351,7 @@ def test_the_headteacher_sees_the_old_and_new_date_on_the_page_before_confirming
     client, world, school, db, settings
 ):
     from api.web.acting import COOKIE
-    from core import browser_sessions
+    from core.identity import browser_sessions
 
     _incident_about(client, world, school["young"])
     client.patch(

@@ -17,10 +17,11 @@ import pyotp
 from sqlalchemy import text as sql
 
 from api.web.acting import COOKIE
-from core import clock, devices
-from core.auth import IssuedToken, SecondFactorNeeded, SignInRefused, sign_in
+from core import clock
 from core.errors import TooManyAttempts
-from core.security import Passwords, TokenService
+from core.identity import devices
+from core.identity.auth import IssuedToken, SecondFactorNeeded, SignInRefused, sign_in
+from core.identity.security import Passwords, TokenService
 from tests.support.builders import enrol
 from tests.support.ground import PASSWORD, assert_problem, test_settings
 from tests.support.mail import run_all, text
@@ -315,7 +316,7 @@ def test_the_password_page_has_the_same_script_policy_as_every_page(client):
 def test_the_key_outside_the_database_rotates_without_anyone_enrolling_again(
     app, world, db, settings
 ):
-    from core import mfa
+    from core.identity import mfa
 
     secret = enrol(db, world.ids["dsl"])
     new = settings.model_copy(

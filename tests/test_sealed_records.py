@@ -15,11 +15,12 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from core import audit, clock, seals
+from core import clock
 from core.db import table_of
 from core.directory.schools import create_trust
 from core.principal import Principal
-from core.verification import sealed_by_chain
+from core.record import audit, seals
+from core.record.verification import sealed_by_chain
 from scheduler.retention import run_all
 from scheduler.runner import run_job
 from tests.support.builders import INCIDENT, message, request_body, today

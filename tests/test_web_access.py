@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from api.web.acting import COOKIE
-from core import browser_sessions, clock
+from core import clock
+from core.identity import browser_sessions
 from tests.support.builders import PEOPLE, message, request_body
 from tests.support.ground import test_settings
 

@@ -7,11 +7,11 @@ from pydantic import BaseModel, Field
 
 from api.deps import ActingDep
 from api.routing import UnitOfWorkRoute
-from core import mfa
 from core.directory import privileged
 from core.directory.models import Forbid, RecordId
 from core.directory.privileged import PendingChangePublic
 from core.directory.staff import propose_second_factor_reset
+from core.identity import mfa
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["access"])
 

@@ -15,9 +15,9 @@ from fastapi.responses import HTMLResponse
 from api.deps import PasswordsDep, SessionDep
 from api.routing import UnitOfWorkRoute
 from api.web.render import page
-from core import accounts
 from core.clock import now
 from core.errors import DomainError
+from core.identity import accounts
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 

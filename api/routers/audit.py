@@ -9,11 +9,11 @@ from pydantic import Field
 
 from api.deps import ActingDep, PagingDep
 from api.routing import UnitOfWorkRoute
-from core import change_record, checkpoints
-from core.audit import AuditEventPublic, EventFilter
 from core.directory.models import Forbid, RecordId
 from core.pagination import Page
-from core.verification import VerifyResult
+from core.record import change_record, checkpoints
+from core.record.audit import AuditEventPublic, EventFilter
+from core.record.verification import VerifyResult
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["audit"])
 

@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from api.deps import WRITING_READS, Acting, SessionDep
-from core import browser_sessions, clock
+from core import clock
 from core.errors import Forbidden
+from core.identity import browser_sessions
 from core.principal import Principal
 from core.settings import Settings
 

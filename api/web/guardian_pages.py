@@ -17,9 +17,10 @@ from api.web.render import page
 from consent import answers, requests
 from consent.requests import RequestState
 from contacts.consenting import CONTACTS
-from core import clock, throttle
+from core import clock
 from core.directory.models import School
 from core.errors import DomainError, NotFound, TooManyAttempts
+from core.identity import throttle
 from core.policy import Policy, PolicyBook
 from core.settings import Settings
 

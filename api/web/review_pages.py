@@ -24,9 +24,9 @@ from contacts.models import Flag, Platform
 from contacts.review import service as review
 from contacts.review.models import ReviewCreate
 from contacts.summary import flagged_per_week, summary
-from core import change_record
 from core.directory.models import RecordId, Role, School
 from core.errors import Conflict, RuleBroken, TooManyAttempts
+from core.record import change_record
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 WEEKS = 12

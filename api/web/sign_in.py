@@ -15,8 +15,9 @@ from api.deps import PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.routing import UnitOfWorkRoute
 from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE, PageDep
 from api.web.render import page, page_for, see_other
-from core import browser_sessions, clock, devices, mfa
-from core.auth import IssuedToken, SecondFactorNeeded, sign_in
+from core import clock
+from core.identity import browser_sessions, devices, mfa
+from core.identity.auth import IssuedToken, SecondFactorNeeded, sign_in
 from core.settings import Settings
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)

@@ -17,7 +17,7 @@ from contacts.incidents.models import (
     IncidentPupilIn,
 )
 from contacts.models import Alert, AlertKind
-from core import audit, once, seals
+from core import once
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import Pupil, Role, School, Staff
 from core.directory.pupils import births_now
@@ -25,6 +25,7 @@ from core.directory.staff import manages
 from core.errors import Conflict, Forbidden, RuleBroken
 from core.pagination import Page, fetch_page
 from core.principal import Principal
+from core.record import audit, seals
 
 
 def report_incident(

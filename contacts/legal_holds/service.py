@@ -17,12 +17,13 @@ from contacts.legal_holds.models import (
     ReleaseCreate,
 )
 from contacts.models import Contact
-from core import about, audit, once
+from core import about, once
 from core.directory.access import get_scoped, require_role, schools_read_by, visible_school
 from core.directory.models import Pupil, Role, Staff, Trust
 from core.errors import Forbidden, NotFound
 from core.pagination import Page, fetch_page
 from core.principal import Principal
+from core.record import audit
 
 SUBJECTS: dict[HeldSubject, tuple[type[SQLModel], str]] = {
     HeldSubject.pupil: (Pupil, "No such pupil."),

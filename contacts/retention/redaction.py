@@ -17,10 +17,10 @@ from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, DeletionTask, Message
 from contacts.retention.schedule import chunks
 from contacts.review.models import MessageReview
-from core import audit, seals
 from core.db import table_of
 from core.directory.models import Guardian, Pupil
 from core.principal import Principal
+from core.record import audit, seals
 
 REDACTED = "[redacted]"
 

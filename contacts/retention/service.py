@@ -22,7 +22,7 @@ from contacts.retention.models import (
 )
 from contacts.retention.redaction import redact
 from contacts.retention.schedule import Plan, chunks, plan
-from core import about, audit, minimisation, seals
+from core import about, minimisation
 from core.clock import years_after
 from core.directory.access import require_role, visible_school
 from core.directory.models import Role
@@ -30,6 +30,7 @@ from core.errors import Forbidden
 from core.pagination import Page, fetch_page
 from core.policy import Policy
 from core.principal import Principal
+from core.record import audit, seals
 
 
 def _report(

@@ -14,13 +14,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 from contacts.messages import message_views
 from contacts.models import Contact, Message, MessagePublic, MessagePupil
 from contacts.review.models import MessageFlag, MessageReview, ReviewCreate
-from core import audit, once, seals
+from core import once
 from core.db import Database
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
 from core.errors import InvalidInput, RuleBroken
 from core.pagination import Page, decode_int_cursor, fetch_page
 from core.principal import Principal
+from core.record import audit, seals
 
 EXPORT_BATCH = 1000
 

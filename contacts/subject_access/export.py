@@ -19,12 +19,12 @@ from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, Message, MessagePupil
 from contacts.review.models import MessageReview
 from contacts.subject_access.models import SubjectAccessRequest, Whose
-from core import audit
 from core.db import snapshot_of
 from core.directory.access import get_scoped, require_role, visible_school
 from core.directory.models import Guardian, Pupil, Role, School, Staff, StaffRole
 from core.errors import Conflict, NotFound
 from core.principal import Principal
+from core.record import audit
 
 THIS_PUPIL, ANOTHER_PUPIL, A_PUPIL = "this pupil", "another pupil", "a pupil"
 THIRD_PARTY = "[third party]"

@@ -17,13 +17,14 @@ from contacts.subject_access.models import (
     SubjectAccessRequest,
     Whose,
 )
-from core import audit, once
+from core import once
 from core.directory.access import get_scoped, require_role, schools_read_by, visible_school
 from core.directory.models import Pupil, Role, School, Staff
 from core.errors import Conflict, RuleBroken
 from core.pagination import Page, fetch_page
 from core.policy import Policy
 from core.principal import Principal
+from core.record import audit
 
 SUBJECTS: dict[Whose, tuple[type[SQLModel], str]] = {
     Whose.pupil: (Pupil, "No such pupil."),

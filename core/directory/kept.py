@@ -1,9 +1,9 @@
-"""The directory's records under the chain (core.seals): trusts (with their policy) and schools,
-staff (with their roles), pupils, guardians, devices. Secrets and session counters are not
+"""The directory's records under the chain (core.record.seals): trusts (with their policy) and
+schools, staff (with their roles), pupils, guardians, devices. Secrets and session counters are not
 content."""
 
 from core.directory.models import Device, Guardian, Pupil, School, Staff, StaffRole, Trust
-from core.seals import Child, Kept, keep
+from core.record.seals import Child, Kept, keep
 
 keep(
     Kept(

@@ -20,13 +20,15 @@ from pydantic import BaseModel
 from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core import audit, mfa, once, outbox, seals
+from core import once, outbox
 from core.db import UTCDateTime
 from core.directory.access import get_scoped, visible_school
 from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff, StaffRole
 from core.errors import Conflict, Forbidden, RuleBroken
+from core.identity import mfa
 from core.principal import Principal
-from core.seals import Kept, keep
+from core.record import audit, seals
+from core.record.seals import Kept, keep
 from core.settings import Settings
 
 # Roles that give power over others or over personal data: granting one takes two people.
@@ -458,5 +460,5 @@ def _apply(session: Session, change: PendingChange, staff: Staff) -> None:
 
 
 # Proposals and their decisions are kept records: a pupil's old date of birth lives here, and
-# nobody may rewrite who proposed or confirmed a grant (core.seals).
+# nobody may rewrite who proposed or confirmed a grant (core.record.seals).
 keep(Kept("pending_change", PendingChange))

@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from core import audit, seals
 from core.directory import privileged
 from core.directory.access import require_role, target_school
 from core.directory.models import Pupil, PupilCreate, Role, School
@@ -20,6 +19,7 @@ from core.directory.pupils import WAITING_DATES, has_records
 from core.errors import InvalidInput
 from core.policy import Policy
 from core.principal import Principal
+from core.record import audit, seals
 from core.settings import Settings
 
 # Column names as the common MIS exports spell them, folded to lower case without punctuation.

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import audit
 from core.directory import privileged
 from core.directory.access import (
     apply_changes,
@@ -33,6 +32,7 @@ from core.errors import Conflict, InvalidInput
 from core.pagination import Page, fetch_page
 from core.policy import Policy
 from core.principal import Principal
+from core.record import audit
 from core.settings import Settings
 
 DUPLICATE_REFERENCE = "A pupil with this school reference already exists at the school."

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import audit, seals
 from core.directory.access import (
     apply_changes,
     get_scoped,
@@ -29,6 +28,7 @@ from core.directory.models import (
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.pagination import Page, fetch_page
 from core.principal import Principal
+from core.record import audit, seals
 
 
 def _check_zone(name: str | None) -> None:

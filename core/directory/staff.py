@@ -9,7 +9,6 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core import accounts, audit, seals
 from core.directory import privileged
 from core.directory.access import (
     apply_changes,
@@ -30,9 +29,11 @@ from core.directory.models import (
 )
 from core.directory.privileged import PRIVILEGED, ChangeKind, ChangeState, PendingChange
 from core.errors import Conflict, Forbidden, RuleBroken
+from core.identity import accounts
+from core.identity.security import Passwords
 from core.pagination import Page, fetch_page
 from core.principal import Principal
-from core.security import Passwords
+from core.record import audit, seals
 from core.settings import Settings
 
 

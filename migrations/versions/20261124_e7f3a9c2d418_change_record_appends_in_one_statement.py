@@ -7,7 +7,7 @@ Create Date: 2026-11-24 03:30:00
 The chain's head is locked from the moment events are appended until the transaction commits;
 appending in one server-side statement keeps that window to a single round trip, so concurrent
 writers queue on it for as short a time as possible. The link is the same as
-`core.audit.link_hash_of`: sha256 over "seq:prev_hash:content_hash", hex.
+`core.record.audit.link_hash_of`: sha256 over "seq:prev_hash:content_hash", hex.
 """
 
 from collections.abc import Sequence

@@ -9,7 +9,7 @@ sends, the head stayed locked while the application got round to sending COMMIT,
 is the busiest moment of a request; every other writer queued behind it. Here a transaction's
 events wait in `audit_pending` and a deferred constraint trigger links them as the transaction
 commits, so the head is locked only for the server's own part of the commit. The link is the
-one `contactlog_chain_append` makes (the same as `core.audit.link_hash_of`).
+one `contactlog_chain_append` makes (the same as `core.record.audit.link_hash_of`).
 
 On SQLite the table stays empty: its single writer already links under the write lock.
 """

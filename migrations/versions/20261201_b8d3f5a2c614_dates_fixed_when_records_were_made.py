@@ -56,7 +56,7 @@ def _reseal() -> None:
     """Records whose content now holds more (or that are newly kept) are sealed as they stand,
     in events that say why, so the next check judges them from here on."""
     import api.tables  # noqa: F401  (every kept record type registered)
-    from core import seals
+    from core.record import seals
     from core.principal import Principal
 
     at = datetime.now(UTC)

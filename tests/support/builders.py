@@ -20,8 +20,8 @@ from core.db import Database
 from core.directory.models import Role, SchoolCreate, StaffCreate
 from core.directory.schools import create_school, create_trust
 from core.directory.staff import create_staff
+from core.identity.security import Passwords, TokenService
 from core.principal import Principal
-from core.security import Passwords, TokenService
 from core.settings import Settings
 from tests.support.ground import PASSWORD, test_settings
 from tests.support.snapshots import Snapshots
@@ -136,8 +136,8 @@ def enrol(db: Database, staff_id: int) -> str:
     """Give an account a confirmed second factor with a known secret; the secret, for codes."""
     import pyotp
 
-    from core import mfa
     from core.directory.models import Staff
+    from core.identity import mfa
 
     secret = pyotp.random_base32()
     with db.transaction() as session:

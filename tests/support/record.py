@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from core import audit
 from core.db import table_of
+from core.record import audit
 
 
 def recompute_from(db, seq: int) -> None:  # type: ignore[no-untyped-def]

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 from sqlalchemy import func, literal, select, union_all
 from sqlmodel import SQLModel
 
-from core.audit import AuditHead
 from core.db import Database
+from core.record.audit import AuditHead
 
 T = TypeVar("T")
 Rows = dict[str, list[dict[str, Any]]]

@@ -20,10 +20,11 @@ import segno
 from sqlalchemy import Column, ForeignKey, Integer, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core import audit, keys, once
+from core import keys, once
 from core.db import UTCDateTime
 from core.directory.models import Role, Staff
 from core.errors import Conflict, RuleBroken
+from core.record import audit
 from core.settings import Settings
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import keys
-from core.auth import principal_of
 from core.db import UTCDateTime
 from core.errors import Unauthorized
+from core.identity.auth import principal_of
 from core.principal import Principal
 from core.settings import Settings
 

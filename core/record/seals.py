@@ -204,7 +204,7 @@ def reseal(session: Session, name: str, *, actor: Principal, at: datetime, why: 
     where the record has one): for a migration that puts a type under the chain, or adds to
     what a type's content holds, so that verification judges the records from then on. The
     change itself is in the record, with its reason. Returns how many records were sealed."""
-    from core import audit  # the change record writes; this module only reads records
+    from core.record import audit  # the change record writes; this module only reads records
 
     table = table_of(KEPT[name].model)
     conn = session.connection()

@@ -6,8 +6,8 @@ Failures are counted three ways, each in a window that starts again after a quie
 - one account from anywhere: past many, a password alone is not enough until it clears, but a
   password with the account's second factor still signs in.
 So nobody locks the DSL out by knowing her email: a device she signed in from before is judged on
-its own failures only (core/devices.py), and her password with her second factor gets her in
-whatever others have tried. Counts live in the database, shared by every API process, keyed
+its own failures only (core/identity/devices.py), and her password with her second factor gets
+her in whatever others have tried. Counts live in the database, shared by every API process, keyed
 by hashes (a throttle needs to recognise an account or an address, never to read it).
 """
 
@@ -58,7 +58,7 @@ class Keys:
 
 
 def device_key(device_id: int) -> str:
-    """Failures on one trusted device (core/devices.py), which only that device's count limits."""
+    """Failures on one trusted device (core/identity/devices.py), limited by its count alone."""
     return _hashed("device", str(device_id))
 
 

@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
-from core import devices, mfa, throttle
 from core.db import table_of
 from core.directory.models import Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
+from core.identity import devices, mfa, throttle
+from core.identity.security import Passwords, TokenClaims, TokenService
 from core.principal import Principal
-from core.security import Passwords, TokenClaims, TokenService
 from core.settings import Settings
 
 INVALID_TOKEN = "The access token is invalid, expired or revoked."
@@ -26,8 +26,8 @@ class IssuedToken:
     expires_in: int
     token_type: str = "bearer"
     enrol_only: bool = False
-    # The device's token (core/devices.py): kept by the browser or the staff client, brought to
-    # the next sign-in, so that others' failures never lock this device out.
+    # The device's token (core/identity/devices.py): kept by the browser or the staff client,
+    # brought to the next sign-in, so that others' failures never lock this device out.
     device_token: str | None = None
 
 
@@ -74,7 +74,7 @@ def sign_in(
 ) -> IssuedToken | SignInRefused | SecondFactorNeeded:
     """Check an email, password and (where the account has one) second factor from one client
     address and, if it brings one, a device token; a refusal is returned, not raised, so that
-    its count is kept. See `core.throttle` and `core.devices`.
+    its count is kept. See `core.identity.throttle` and `core.identity.devices`.
 
     - A device that signed in to this account before is judged on its own failures only.
     - Any other is limited per address, per address and account, and per account.

@@ -16,12 +16,13 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, Integer, update
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from core import audit, once, outbox
+from core import once, outbox
 from core.db import UTCDateTime
 from core.directory.models import Staff
 from core.errors import InvalidInput, RuleBroken
+from core.identity.security import Passwords
 from core.principal import Principal
-from core.security import Passwords
+from core.record import audit
 from core.settings import Settings
 
 MIN_LENGTH, MAX_LENGTH = 12, 128

@@ -29,10 +29,10 @@ from pydantic import BaseModel, Strict
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core.audit import GENESIS, AuditEvent, AuditHead
 from core.db import UTCDateTime
 from core.directory.models import MAX_RECORD_ID, Forbid, Instant
-from core.verification import AlteredRecord, verify
+from core.record.audit import GENESIS, AuditEvent, AuditHead
+from core.record.verification import AlteredRecord, verify
 
 
 class ChainCheckpoint(SQLModel, table=True):

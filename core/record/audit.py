@@ -15,9 +15,9 @@ from sqlalchemy import event as orm_event
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from core import seals
 from core.db import UTCDateTime, table_of
 from core.principal import Principal
+from core.record import seals
 
 GENESIS = "0" * 64
 _sha256 = hashlib.sha256
@@ -148,7 +148,7 @@ def record(
 ) -> None:
     """Record one event in the caller's transaction; it commits or vanishes with the change.
     `sealed` holds the hashes of the records the change created or changed, as they now stand
-    (`core.seals.seal`): the chain then vouches for their content too. Personal free text
+    (`core.record.seals.seal`): the chain then vouches for their content too. Personal free text
     (a reason someone typed, a note) stays in the record, never in `reason` or `details`: the
     retention job can redact a record and seal its new form, but no event can be changed.
 

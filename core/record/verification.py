@@ -15,16 +15,16 @@ from pydantic import BaseModel
 from pydantic import Field as Detail
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core import seals
-from core.audit import (
+from core.db import UTCDateTime, table_of
+from core.errors import Conflict
+from core.record import seals
+from core.record.audit import (
     GENESIS,
     AuditHead,
     content_digest,
     content_hash_of,
     link_hash_of,
 )
-from core.db import UTCDateTime, table_of
-from core.errors import Conflict
 
 
 class AlteredRecord(BaseModel):

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col
 
-from core import about, audit, checkpoints, verification
-from core.audit import AuditEvent, AuditEventPublic, EventFilter
+from core import about
 from core.db import snapshot_of
 from core.directory.access import require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
@@ -17,8 +16,10 @@ from core.directory.schools import list_schools
 from core.errors import TooManyAttempts
 from core.pagination import Page, fetch_page
 from core.principal import Principal
+from core.record import audit, checkpoints, verification
+from core.record.audit import AuditEvent, AuditEventPublic, EventFilter
+from core.record.verification import VerifyResult
 from core.settings import Settings
-from core.verification import VerifyResult
 
 
 def _as_dsl(session: Session, actor: Principal, action: str) -> list[int]:
