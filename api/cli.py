@@ -427,7 +427,7 @@ def verify_pack_command(
 ) -> None:
     """Check an evidence pack offline: every file against the manifest, every event against
     its hashes. Exit 0 if nothing was altered, 1 if something was (each named)."""
-    from contacts.evidence import verify_pack
+    from contacts.oversight.evidence import verify_pack
 
     with pack.open("rb") as data:
         problems = verify_pack(data)
@@ -444,7 +444,7 @@ def retention_plan_command(
     """A dry run: print, per trust, exactly what a run would redact and what holds keep (JSON)."""
     from sqlmodel import col, select
 
-    from contacts.retention.service import dry_run
+    from contacts.data_protection.retention.service import dry_run
     from core.directory.models import Trust
     from core.policy import policy_for
 

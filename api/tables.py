@@ -2,10 +2,10 @@
 
 from consent import models as _consent  # noqa: F401
 from contacts import models as _contacts  # noqa: F401
+from contacts.data_protection.legal_holds import models as _holds  # noqa: F401
+from contacts.data_protection.subject_access import models as _subject_access  # noqa: F401
 from contacts.incidents import models as _incidents  # noqa: F401
-from contacts.legal_holds import models as _holds  # noqa: F401
-from contacts.review import models as _review  # noqa: F401
-from contacts.subject_access import models as _subject_access  # noqa: F401
+from contacts.oversight.review import models as _review  # noqa: F401
 from core import idempotency as _idempotency  # noqa: F401
 from core import jobruns as _jobruns  # noqa: F401
 from core import outbox as _outbox  # noqa: F401

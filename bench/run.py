@@ -16,7 +16,7 @@ from bench.p1 import p1_log_write
 from bench.reads import Reading, read_as_dsl
 from bench.startup import s1_startup
 from bench.wrk import require_wrk
-from contacts.review import service as review
+from contacts.oversight.review import service as review
 from contacts.sweeps import end_contacts_past_their_end_date
 from core.db import Database
 from core.pagination import encode_cursor
@@ -119,7 +119,7 @@ def export_peak(url: str, school: data.School, env: dict[str, str], rows: int, s
     last = data.message_at(rows - 1, size)
     code = (
         "import resource, sys\n"
-        "from contacts.review.service import LogFilter, export_csv\n"
+        "from contacts.oversight.review.service import LogFilter, export_csv\n"
         "from core.principal import Principal\nfrom core.db import Database\n"
         "from core.directory.models import Role\n"
         f"db = Database({url!r})\n"

@@ -67,7 +67,7 @@ class Consent(ConsentBase, table=True):
     withdrawal_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recorded_by_id: int | None = Field(default=None, foreign_key="staff.id")
     recorded_at: datetime = Field(sa_type=UTCDateTime)
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
@@ -112,5 +112,5 @@ class ParentNotice(ParentNoticeBase, table=True):
     reason_explained: str = Field(sa_column=Column(Text, nullable=False))
     recorded_by_id: int | None = Field(default=None, foreign_key="staff.id")
     recorded_at: datetime = Field(sa_type=UTCDateTime)
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -60,7 +60,7 @@ class ConsentRequest(SQLModel, table=True):
     # The SHA-256 of the exact text the guardian was shown when they answered: the evidence.
     shown_text_sha256: str | None = Field(default=None, max_length=64)
     consent_id: int | None = Field(default=None, foreign_key="consent.id")
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

@@ -6,8 +6,10 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
+from contacts.data_protection.legal_holds.models import LegalHold
+from contacts.data_protection.retention.models import RetentionRun
+from contacts.data_protection.subject_access.models import SubjectAccessRequest
 from contacts.incidents.models import Incident, IncidentPupil
-from contacts.legal_holds.models import LegalHold
 from contacts.models import (
     Contact,
     ContactDevice,
@@ -16,9 +18,7 @@ from contacts.models import (
     Message,
     MessagePupil,
 )
-from contacts.retention.models import RetentionRun
-from contacts.review.models import MessageFlag, MessageReview
-from contacts.subject_access.models import SubjectAccessRequest
+from contacts.oversight.review.models import MessageFlag, MessageReview
 from core import about
 from core.directory.pupils import records_name
 from core.record.seals import Child, Kept, keep

@@ -131,7 +131,7 @@ class Contact(SQLModel, table=True):
     rejection_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set by the scheduler when it claims the one email of each kind a contact gets.
     ending_notice_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -267,7 +267,7 @@ class DeletionTask(SQLModel, table=True):
     reminders_sent: int = 0
     next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -335,7 +335,7 @@ class Message(SQLModel, table=True):
     needs_review: bool = False
     sampled: bool = False
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (

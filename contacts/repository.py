@@ -26,7 +26,7 @@ from contacts.models import (
     Message,
     MessagePupil,
 )
-from contacts.review.models import MessageFlag
+from contacts.oversight.review.models import MessageFlag
 from core.db import table_of
 from core.directory.models import Device, Pupil, School
 

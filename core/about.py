@@ -4,7 +4,7 @@ told of a legal hold (or, later, a concern or allegation) about themselves, what
 Each kind of record that can be about a member of staff says here, once, how to find those
 about a given person (a query of ids); everything that lists, counts or exports such records —
 the change record included — leaves them out for that reader. Registered by the floors above
-(contacts/legal_holds registers holds), so that core/ never imports upwards.
+(contacts/data_protection/legal_holds registers holds), so that core/ never imports upwards.
 """
 
 from __future__ import annotations

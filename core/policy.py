@@ -262,7 +262,8 @@ class RetentionPeriod(SQLModel):
 
 
 def retention_periods(policy: Policy) -> list[RetentionPeriod]:
-    """The schedule the retention job applies (contacts/retention), in words, with sources."""
+    """The schedule the retention job applies (contacts/data_protection/retention), in words,
+    with sources."""
     return [
         RetentionPeriod(
             records="incidents; contacts that were flagged, with all their records",

@@ -187,7 +187,7 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     # Retention never redacts a contact or incident made less than this long ago, whatever the
     # policy or the dates say (no lawful period is that short): a run that would is refused,
-    # and the trust's administrators and DPO are told (contacts/retention).
+    # and the trust's administrators and DPO are told (contacts/data_protection/retention).
     retention_floor_years: int = Field(default=5, ge=1, le=24)
     # A device that signed in before keeps signing in whatever others try
     # (core/identity/throttle.py): its cookie (pages) or device token (the staff client) lasts

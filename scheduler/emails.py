@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from contacts.data_protection.retention.models import RetentionReport
 from contacts.incidents.models import Incident
 from contacts.models import PLATFORM_NAMES, Contact, platform_name
-from contacts.retention.models import RetentionReport
 from core.text import one_line
 
 SIGNATURE = "\n-- \ncontactlog, for your school's social-networking protocol\n"

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from contacts.retention import service
-from contacts.retention.models import RetentionReport
+from contacts.data_protection.retention import service
+from contacts.data_protection.retention.models import RetentionReport
 from core import about
 from core.db import Database
 from core.directory.models import Role, School, Staff, StaffRole, Trust

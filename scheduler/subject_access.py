@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from contacts.subject_access.models import SubjectAccessRequest
+from contacts.data_protection.subject_access.models import SubjectAccessRequest
 from core.db import Database
 from core.directory.models import Role
 from core.outbox import enqueue

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from contacts.models import Message
-from contacts.summary import flagged_per_week
+from contacts.oversight.summary import flagged_per_week
 from core import clock
 from core.clock import school_date
 from core.directory.models import Role

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from contacts.evidence import verify_pack
+from contacts.oversight.evidence import verify_pack
 from scheduler.runner import run_job
 from tests.support.builders import message, request_body
 from tests.support.ground import assert_problem

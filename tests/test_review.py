@@ -118,7 +118,7 @@ def test_csv_export_matches_the_search_and_is_safe_in_a_spreadsheet(client, worl
 
 
 def test_export_of_many_rows_streams_in_batches(client, world, contact, db, monkeypatch):
-    from contacts.review import service as review
+    from contacts.oversight.review import service as review
 
     monkeypatch.setattr(review, "EXPORT_BATCH", 7)
     for i in range(23):

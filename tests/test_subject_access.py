@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contacts.subject_access.deadlines import due_on
+from contacts.data_protection.subject_access.deadlines import due_on
 from core import clock
 from core.clock import months_after
 from scheduler.runner import run_job

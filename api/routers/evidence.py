@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import RecordedRead
 from api.routing import UnitOfWorkRoute
-from contacts import evidence
+from contacts.oversight import evidence
 from core.directory.models import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["review"])

@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from api.deps import ActingDep, PagingDep
 from api.idempotency import IdempotentDep
 from api.routing import UnitOfWorkRoute
-from contacts.legal_holds import service as holds
-from contacts.legal_holds.models import HoldCreate, HoldPublic, ReleaseCreate
+from contacts.data_protection.legal_holds import service as holds
+from contacts.data_protection.legal_holds.models import HoldCreate, HoldPublic, ReleaseCreate
 from core.directory.models import RecordId
 from core.pagination import Page
 

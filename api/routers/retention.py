@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from api.deps import ActingDep, PagingDep
 from api.routing import UnitOfWorkRoute
-from contacts.retention import service as retention
-from contacts.retention.models import RetentionReport
+from contacts.data_protection.retention import service as retention
+from contacts.data_protection.retention.models import RetentionReport
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["retention"])

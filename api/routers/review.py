@@ -11,11 +11,11 @@ from pydantic import BaseModel
 from api.deps import ActingDep, PagingDep, RecordedRead, get_database
 from api.idempotency import IdempotentDep
 from api.routing import UnitOfWorkRoute
-from contacts import chronology
 from contacts.models import Flag, MessagePublic, Platform
-from contacts.review import service as review
-from contacts.review.models import MessageReviewPublic, ReviewCreate
-from contacts.summary import Summary, summary
+from contacts.oversight import chronology
+from contacts.oversight.review import service as review
+from contacts.oversight.review.models import MessageReviewPublic, ReviewCreate
+from contacts.oversight.summary import Summary, summary
 from core.directory.models import Instant, RecordId
 from core.pagination import Page
 

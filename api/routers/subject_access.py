@@ -12,9 +12,9 @@ from api.deps import ActingDep, PagingDep, RecordedRead
 from api.idempotency import IdempotentDep
 from api.routers.evidence import streamed as _streamed
 from api.routing import UnitOfWorkRoute
-from contacts.subject_access import export
-from contacts.subject_access import service as subject_access
-from contacts.subject_access.models import (
+from contacts.data_protection.subject_access import export
+from contacts.data_protection.subject_access import service as subject_access
+from contacts.data_protection.subject_access.models import (
     CompletionCreate,
     ExtensionCreate,
     RequestCreate,

@@ -8,7 +8,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from contacts.summary import WeekOfFlags
+from contacts.oversight.summary import WeekOfFlags
 
 # Distinguishable without colour vision, and at least 3:1 against white.
 COLOURS = ("#0b5394", "#b45f06", "#38761d", "#741b47", "#134f5c", "#7f6000")

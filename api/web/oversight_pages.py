@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.render import page_for, problems_of, see_other
-from contacts import chronology, deletions
+from contacts import deletions
 from contacts.incidents import service as incidents
 from contacts.incidents.models import DiscussionCreate
+from contacts.oversight import chronology
 from core.directory import privileged
 from core.directory.models import RecordId, Role
 

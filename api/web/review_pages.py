@@ -19,11 +19,11 @@ from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.chart import weekly_bars
 from api.web.render import page, page_for, see_other
-from contacts import chronology
 from contacts.models import Flag, Platform
-from contacts.review import service as review
-from contacts.review.models import ReviewCreate
-from contacts.summary import flagged_per_week, summary
+from contacts.oversight import chronology
+from contacts.oversight.review import service as review
+from contacts.oversight.review.models import ReviewCreate
+from contacts.oversight.summary import flagged_per_week, summary
 from core.directory.models import RecordId, Role, School
 from core.errors import Conflict, RuleBroken, TooManyAttempts
 from core.record import change_record

@@ -85,7 +85,7 @@ class Incident(SQLModel, table=True):
     discussed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     parent_involved: bool | None = None
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

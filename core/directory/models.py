@@ -260,7 +260,7 @@ class Pupil(PupilBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
     created_at: datetime = Field(sa_column=_stamp())
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -289,7 +289,7 @@ class Guardian(GuardianBase, table=True):
         )
     )
     created_at: datetime = Field(sa_column=_stamp())
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

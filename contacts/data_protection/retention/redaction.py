@@ -13,10 +13,10 @@ from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
 from consent.requests import ConsentRequest
+from contacts.data_protection.retention.schedule import chunks
 from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, DeletionTask, Message
-from contacts.retention.schedule import chunks
-from contacts.review.models import MessageReview
+from contacts.oversight.review.models import MessageReview
 from core.db import table_of
 from core.directory.models import Guardian, Pupil
 from core.principal import Principal

@@ -16,6 +16,7 @@ from consent.models import Consent
 from consent.requests import ConsentRequest
 from consent.rules import ConsentTerms
 from consent.standing import standing
+from contacts.data_protection.subject_access import service as subject_access
 from contacts.incidents.models import Incident
 from contacts.models import (
     FLAGGED,
@@ -25,7 +26,6 @@ from contacts.models import (
     DeletionTask,
     Message,
 )
-from contacts.subject_access import service as subject_access
 from core.directory.access import schools_read_by, visible_school
 from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff
 from core.errors import Forbidden

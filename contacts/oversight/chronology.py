@@ -30,7 +30,7 @@ from contacts.models import (
     MessagePupil,
     platform_name,
 )
-from contacts.review.service import LogFilter, record_access
+from contacts.oversight.review.service import LogFilter, record_access
 from core.db import UTCDateTime
 from core.directory.access import get_scoped, require_role, visible_school
 from core.directory.models import EARLIEST_YEAR, LATEST_YEAR, MAX_RECORD_ID, Pupil, Role, Staff

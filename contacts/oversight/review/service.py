@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from contacts.messages import message_views
 from contacts.models import Contact, Message, MessagePublic, MessagePupil
-from contacts.review.models import MessageFlag, MessageReview, ReviewCreate
+from contacts.oversight.review.models import MessageFlag, MessageReview, ReviewCreate
 from core import once
 from core.db import Database
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school

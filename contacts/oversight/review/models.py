@@ -36,7 +36,7 @@ class MessageReview(SQLModel, table=True):
     reviewer_id: int = Field(foreign_key="staff.id")
     reviewed_at: datetime = Field(sa_type=UTCDateTime)
     note: str = Field(sa_column=Column(Text, nullable=False))
-    # When the retention job removed its personal content (contacts/retention).
+    # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 

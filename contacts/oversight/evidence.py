@@ -27,8 +27,14 @@ from consent.models import Consent, ParentNotice
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.messages import message_views
 from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
-from contacts.review.models import MessageReview
-from contacts.review.service import CSV_COLUMNS, EXPORT_BATCH, LogFilter, csv_row, record_access
+from contacts.oversight.review.models import MessageReview
+from contacts.oversight.review.service import (
+    CSV_COLUMNS,
+    EXPORT_BATCH,
+    LogFilter,
+    csv_row,
+    record_access,
+)
 from contacts.service import contact_in_scope
 from core.db import snapshot_of
 from core.directory.access import require_role

@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
-from contacts.incidents.models import Incident
-from contacts.legal_holds.models import (
+from contacts.data_protection.legal_holds.models import (
     HeldSubject,
     HoldCreate,
     HoldPublic,
     LegalHold,
     ReleaseCreate,
 )
+from contacts.incidents.models import Incident
 from contacts.models import Contact
 from core import about, once
 from core.directory.access import get_scoped, require_role, schools_read_by, visible_school

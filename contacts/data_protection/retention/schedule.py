@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
 from consent.requests import ConsentRequest
+from contacts.data_protection.legal_holds.models import HeldSubject, LegalHold
 from contacts.incidents.models import Incident, IncidentPupil
-from contacts.legal_holds.models import HeldSubject, LegalHold
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
-from contacts.review.models import MessageReview
+from contacts.oversight.review.models import MessageReview
 from core.clock import years_after
 from core.directory.models import Guardian, Pupil, School
 from core.policy import Policy

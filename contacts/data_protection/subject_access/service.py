@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, func, select
 
-from contacts.subject_access.deadlines import due_on
-from contacts.subject_access.models import (
+from contacts.data_protection.subject_access.deadlines import due_on
+from contacts.data_protection.subject_access.models import (
     CompletionCreate,
     ExtensionCreate,
     RequestCreate,

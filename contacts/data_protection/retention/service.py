@@ -10,18 +10,18 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from contacts.incidents.models import Incident
-from contacts.legal_holds.service import serialise_with_retention
-from contacts.models import Contact
-from contacts.retention.models import (
+from contacts.data_protection.legal_holds.service import serialise_with_retention
+from contacts.data_protection.retention.models import (
     Forgotten,
     KeptByHold,
     Redacted,
     RetentionReport,
     RetentionRun,
 )
-from contacts.retention.redaction import redact
-from contacts.retention.schedule import Plan, chunks, plan
+from contacts.data_protection.retention.redaction import redact
+from contacts.data_protection.retention.schedule import Plan, chunks, plan
+from contacts.incidents.models import Incident
+from contacts.models import Contact
 from core import about, minimisation
 from core.clock import years_after
 from core.directory.access import require_role, visible_school

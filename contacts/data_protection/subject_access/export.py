@@ -14,11 +14,11 @@ from typing import IO, Any
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
-from contacts.evidence import Pack
+from contacts.data_protection.subject_access.models import SubjectAccessRequest, Whose
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, Message, MessagePupil
-from contacts.review.models import MessageReview
-from contacts.subject_access.models import SubjectAccessRequest, Whose
+from contacts.oversight.evidence import Pack
+from contacts.oversight.review.models import MessageReview
 from core.db import snapshot_of
 from core.directory.access import get_scoped, require_role, visible_school
 from core.directory.models import Guardian, Pupil, Role, School, Staff, StaffRole
