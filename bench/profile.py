@@ -26,9 +26,9 @@ from core.settings import Settings
 # looking from the frame that was running outwards.
 STAGES: list[tuple[str, re.Pattern[str]]] = [
     ("SQL: SQLAlchemy and the driver", re.compile(r"\((sqlalchemy|sqlmodel|psycopg|sqlite3)/")),
-    ("the change record and seals", re.compile(r"\(core/(audit|seals)\.py")),
+    ("the change record and seals", re.compile(r"\(core/record/(audit|seals)\.py")),
     ("idempotency keys", re.compile(r"\((core|api)/idempotency\.py")),
-    ("who is asking: token, principal", re.compile(r"\((jose|core/security|core/auth)")),
+    ("who is asking: token, principal", re.compile(r"\((jose|core/identity/(security|auth))")),
     ("the log write's rules", re.compile(r"\((contacts|consent)/")),
     ("validation and JSON (pydantic)", re.compile(r"\((pydantic|pydantic_core|json)/")),
     ("access log", re.compile(r"\((logging|pythonjsonlogger)/")),
