@@ -10,11 +10,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from consent.models import Consent, ConsentMethod
+from consent.models import Consent, ConsentMethod, ConsentRequest, RequestState
 from consent.requests import (
-    ConsentRequest,
     Facts,
-    RequestState,
     digest,
     facts_of,
     record_event,

@@ -3,8 +3,7 @@ sent to parents (their link's hash and reminder count are not content)."""
 
 from sqlmodel import col
 
-from consent.models import Consent, ParentNotice
-from consent.requests import ConsentRequest
+from consent.models import Consent, ConsentRequest, ParentNotice
 from core.directory.pupils import records_name
 from core.record.seals import Kept, keep
 

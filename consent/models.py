@@ -114,3 +114,49 @@ class ParentNotice(ParentNoticeBase, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RequestState(StrEnum):
+    waiting = "waiting"
+    given = "given"
+    declined = "declined"
+    withdrawn = "withdrawn"
+    no_answer = "no_answer"  # the link expired unanswered
+
+
+class ConsentRequest(SQLModel, table=True):
+    __tablename__ = "consent_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    pupil_id: int = Field(foreign_key="pupil.id")
+    guardian_id: int = Field(foreign_key="guardian.id")
+    token_hash: str = Field(max_length=64, unique=True)
+    sent_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    sent_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    reminders_sent: int = 0
+    answer: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decline_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The SHA-256 of the exact text the guardian was shown when they answered: the evidence.
+    shown_text_sha256: str | None = Field(default=None, max_length=64)
+    consent_id: int | None = Field(default=None, foreign_key="consent.id")
+    # When the retention job removed its personal content (contacts/data_protection/retention).
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ConsentRequestPublic(SQLModel):
+    id: int
+    contact_id: int
+    pupil_id: int
+    guardian_id: int
+    sent_at: datetime
+    expires_at: datetime
+    reminders_sent: int
+    state: RequestState
+    answered_at: datetime | None
+    decline_reason: str | None
+    shown_text_sha256: str | None
+    consent_id: int | None

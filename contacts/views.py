@@ -9,8 +9,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from consent.models import Consent, ParentNotice
-from consent.requests import ConsentRequest, RequestState, furthest, state_of
+from consent.models import Consent, ConsentRequest, ParentNotice, RequestState
+from consent.requests import furthest, state_of
 from consent.rules import ConsentTerms
 from consent.standing import standing
 from contacts.models import (

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from consent import requests
-from consent.requests import ConsentRequest
+from consent.models import ConsentRequest
 from contacts.consenting import CONTACTS
 from contacts.models import Contact, ContactState
 from core.db import Database

@@ -8,8 +8,7 @@ from pydantic import BaseModel, Field
 from api.deps import ActingDep
 from api.routing import UnitOfWorkRoute
 from core.directory import privileged
-from core.directory.models import Forbid, RecordId
-from core.directory.privileged import PendingChangePublic
+from core.directory.models import Forbid, PendingChangePublic, RecordId
 from core.directory.staff import propose_second_factor_reset
 from core.identity import mfa
 

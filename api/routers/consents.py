@@ -14,6 +14,7 @@ from consent import service as consent
 from consent.models import (
     ConsentCreate,
     ConsentPublic,
+    ConsentRequestPublic,
     ParentNoticeCreate,
     ParentNoticePublic,
     WithdrawalCreate,
@@ -96,7 +97,7 @@ def list_parent_notices(pupil_id: RecordId, acting: ActingDep) -> object:
 
 
 class RequestsSent(BaseModel):
-    items: list[requests.ConsentRequestPublic]
+    items: list[ConsentRequestPublic]
 
 
 @router.post(
@@ -125,7 +126,7 @@ def ask_for_consent(contact_id: RecordId, acting: ActingDep, idem: IdempotentDep
 
 @router.get(
     "/contacts/{contact_id:int}/consent-requests",
-    response_model=list[requests.ConsentRequestPublic],
+    response_model=list[ConsentRequestPublic],
 )
 def consent_requests(contact_id: RecordId, acting: ActingDep) -> object:
     """Each request's state: waiting, given, declined, withdrawn, or no answer (expired)."""

@@ -15,7 +15,7 @@ from api.deps import WRITING_READS, SessionDep
 from api.routing import UnitOfWorkRoute
 from api.web.render import page
 from consent import answers, requests
-from consent.requests import RequestState
+from consent.models import RequestState
 from contacts.consenting import CONTACTS
 from core import clock
 from core.directory.models import School

@@ -12,8 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import case, text
 from sqlmodel import Session, col, func, select
 
-from consent.models import Consent
-from consent.requests import ConsentRequest
+from consent.models import Consent, ConsentRequest
 from consent.rules import ConsentTerms
 from consent.standing import standing
 from contacts.data_protection.subject_access import service as subject_access

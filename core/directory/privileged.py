@@ -14,16 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
-from pydantic import BaseModel
-from sqlalchemy import Column, ForeignKey, Integer
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core import once, outbox
-from core.db import UTCDateTime
 from core.directory.access import get_scoped, visible_school
-from core.directory.models import TRUST_ROLES, Pupil, Role, School, Staff, StaffRole
+from core.directory.models import (
+    TRUST_ROLES,
+    ChangeKind,
+    ChangeState,
+    PendingChange,
+    PendingChangePublic,
+    Pupil,
+    Role,
+    School,
+    Staff,
+    StaffRole,
+)
 from core.errors import Conflict, Forbidden, RuleBroken
 from core.identity import mfa
 from core.principal import Principal
@@ -33,77 +40,6 @@ from core.settings import Settings
 
 # Roles that give power over others or over personal data: granting one takes two people.
 PRIVILEGED = frozenset({Role.approver, Role.dsl, Role.admin, Role.trust_dsl, Role.trust_admin})
-
-
-class ChangeKind(StrEnum):
-    grant = "grant"  # roles to add, and/or the headteacher mark
-    mfa_reset = "mfa_reset"  # the person's second factor is removed, to enrol again
-    pupil_dates = "pupil_dates"  # a pupil's date of birth and/or leaving date
-
-
-class ChangeState(StrEnum):
-    pending = "pending"
-    confirmed = "confirmed"
-    refused = "refused"
-    expired = "expired"
-
-
-class PendingChange(SQLModel, table=True):
-    __tablename__ = "pending_change"
-
-    id: int | None = Field(default=None, primary_key=True)
-    school_id: int = Field(foreign_key="school.id", index=True)
-    # The member of staff concerned, or (pupil_dates) the pupil.
-    staff_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("staff.id"), nullable=True)
-    )
-    pupil_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=True)
-    )
-    kind: str = Field(max_length=20)
-    # Comma-separated roles to add; the headteacher mark as a flag.
-    grant_roles: str = Field(default="", max_length=200)
-    make_headteacher: bool = False
-    new_email: str | None = Field(default=None, max_length=254)
-    # A pupil's dates: the values proposed, and those they replace (kept, sealed with the
-    # proposal, so the change record holds what the date was, not only that it changed).
-    new_date_of_birth: date | None = None
-    old_date_of_birth: date | None = None
-    new_left_on: date | None = None
-    old_left_on: date | None = None
-    changes_left_on: bool = False
-    proposed_by_id: int | None = Field(default=None, foreign_key="staff.id")
-    proposed_at: datetime = Field(sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-    state: str = Field(default=ChangeState.pending, max_length=10, index=True)
-    decided_by_id: int | None = Field(default=None, foreign_key="staff.id")
-    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-    @property
-    def roles(self) -> list[Role]:
-        return [Role(r) for r in self.grant_roles.split(",") if r]
-
-
-class PendingChangePublic(BaseModel):
-    id: int
-    school_id: int
-    staff_id: int | None
-    pupil_id: int | None = None
-    kind: ChangeKind
-    grant_roles: list[Role]
-    make_headteacher: bool
-    new_email: str | None
-    new_date_of_birth: date | None = None
-    old_date_of_birth: date | None = None
-    new_left_on: date | None = None
-    old_left_on: date | None = None
-    changes_left_on: bool = False
-    proposed_by_id: int | None
-    proposed_at: datetime
-    expires_at: datetime
-    state: ChangeState
-    decided_by_id: int | None
-    decided_at: datetime | None
 
 
 def public(change: PendingChange, at: datetime) -> PendingChangePublic:

@@ -21,13 +21,13 @@ from core.directory.access import (
 from core.directory.models import (
     Guardian,
     GuardianCreate,
+    PendingChange,
     Pupil,
     PupilCreate,
     PupilUpdate,
     Role,
     School,
 )
-from core.directory.privileged import PendingChange
 from core.errors import Conflict, InvalidInput
 from core.pagination import Page, fetch_page
 from core.policy import Policy

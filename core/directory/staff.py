@@ -19,6 +19,10 @@ from core.directory.access import (
 )
 from core.directory.models import (
     TRUST_ROLES,
+    ChangeKind,
+    ChangeState,
+    PendingChange,
+    PendingChangePublic,
     Role,
     School,
     Staff,
@@ -27,7 +31,7 @@ from core.directory.models import (
     StaffRole,
     StaffUpdate,
 )
-from core.directory.privileged import PRIVILEGED, ChangeKind, ChangeState, PendingChange
+from core.directory.privileged import PRIVILEGED
 from core.errors import Conflict, Forbidden, RuleBroken
 from core.identity import accounts
 from core.identity.security import Passwords
@@ -361,7 +365,7 @@ def update_staff(
 
 def propose_second_factor_reset(
     *, session: Session, actor: Principal, settings: Settings, at: datetime, staff_id: int
-) -> privileged.PendingChangePublic:
+) -> PendingChangePublic:
     """Someone lost their phone: their second factor goes once a second person confirms."""
     staff, school = staff_for_admin(session=session, actor=actor, staff_id=staff_id)
     change = privileged.propose(

@@ -11,8 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
-from consent.models import Consent, ParentNotice
-from consent.requests import ConsentRequest
+from consent.models import Consent, ConsentRequest, ParentNotice
 from contacts.data_protection.retention.schedule import chunks
 from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, DeletionTask, Message

@@ -12,8 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from consent.models import Consent, ParentNotice
-from consent.requests import ConsentRequest
+from consent.models import Consent, ConsentRequest, ParentNotice
 from contacts.data_protection.legal_holds.models import HeldSubject, LegalHold
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
