@@ -65,8 +65,20 @@ keep(
         children=(Child("pupils", IncidentPupil, "incident_id", ("pupil_id", "part", "born_on")),),
     )
 )
-keep(Kept("legal_hold", LegalHold))
-keep(Kept("subject_access_request", SubjectAccessRequest))
+keep(
+    Kept(
+        "legal_hold",
+        LegalHold,
+        named=lambda hold: {"subject": f"{hold.subject_type}:{hold.subject_id}"},
+    )
+)
+keep(
+    Kept(
+        "subject_access_request",
+        SubjectAccessRequest,
+        named=lambda request: {"due_on": request.due_on},
+    )
+)
 keep(Kept("retention_run", RetentionRun))
 
 

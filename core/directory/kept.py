@@ -19,4 +19,10 @@ keep(Kept("trust", Trust))
 keep(Kept("school", School))
 keep(Kept("pupil", Pupil))
 keep(Kept("guardian", Guardian))
-keep(Kept("device", Device))
+keep(
+    Kept(
+        "device",
+        Device,
+        named=lambda device: {"asset_tag": device.asset_tag, "is_active": device.is_active},
+    )
+)

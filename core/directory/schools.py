@@ -137,7 +137,6 @@ def register_device(
         at=at,
         of=device,
         action="device.registered",
-        details={"asset_tag": device.asset_tag, "is_active": device.is_active},
     )
     return device
 
@@ -181,6 +180,5 @@ def update_device(
         at=at,
         of=device,
         action="device.updated",
-        details={"asset_tag": device.asset_tag, "is_active": device.is_active},
     )
     return device

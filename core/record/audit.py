@@ -211,8 +211,10 @@ def record_change(
     """The event for a change to one kept record, `of`: its type, id and school read from the
     record, and the record sealed as it now stands (with `also` these others the change touched).
     Every domain records its changes through this, not a wrapper of its own."""
-    name = seals.name_of(type(of))
-    record_id: int | None = getattr(of, "id", None)
+    kept = seals.kept_as(type(of))
+    name, record_id = kept.name, getattr(of, "id", None)
+    if kept.named is not None:
+        details = {**kept.named(of), **(details or {})}
     record(
         session,
         actor=actor,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,9 @@ class Kept:
     leave_out: frozenset[str] = frozenset()
     children: tuple[Child, ...] = ()
     columns: tuple[str, ...] = field(default=())
+    # What every event about such a record names in its details, read from the record (a
+    # hold's subject, a request's due date); `audit.record_change` adds it.
+    named: Callable[[Any], dict[str, Any]] | None = None
 
 
 KEPT: dict[str, Kept] = {}
@@ -58,14 +61,14 @@ def keep(kept: Kept) -> None:
     """Put a record type under the chain (each domain names its own, on import)."""
     table = table_of(kept.model)
     columns = tuple(c.name for c in table.c if c.name not in kept.leave_out)
-    KEPT[kept.name] = Kept(kept.name, kept.model, kept.leave_out, kept.children, columns)
+    KEPT[kept.name] = replace(kept, columns=columns)
 
 
-def name_of(model: type[SQLModel]) -> str:
-    """The name a table is kept under (`keep`), as events name its records."""
+def kept_as(model: type[SQLModel]) -> Kept:
+    """How a table is kept (`keep`): the name events give its records, what they name."""
     for kept in KEPT.values():
         if kept.model is model:
-            return kept.name
+            return kept
     raise KeyError(f"{model.__name__} is not under the chain")
 
 

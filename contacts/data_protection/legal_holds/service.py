@@ -78,7 +78,6 @@ def place_hold(
         at=at,
         of=hold,
         action="legal_hold.placed",
-        details={"subject": f"{hold.subject_type}:{hold.subject_id}"},
     )
     return hold
 
@@ -133,6 +132,5 @@ def release_hold(
         at=at,
         of=hold,
         action="legal_hold.released",
-        details={"subject": f"{hold.subject_type}:{hold.subject_id}"},
     )
     return hold

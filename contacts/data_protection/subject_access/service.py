@@ -79,7 +79,6 @@ def record_request(
         at=at,
         of=request,
         action="subject_access.received",
-        details={"due_on": request.due_on},
     )
     return public(request, today)
 
@@ -142,7 +141,6 @@ def extend(
         at=at,
         of=request,
         action="subject_access.extended",
-        details={"due_on": request.due_on},
     )
     return public(request, today)
 
@@ -176,7 +174,6 @@ def complete(
         at=at,
         of=request,
         action="subject_access.completed",
-        details={"due_on": request.due_on},
     )
     return public(request, today)
 
