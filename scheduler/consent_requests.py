@@ -6,8 +6,9 @@ a fresh link; once its link expires unanswered, it shows as "no answer" (consent
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from consent import requests
 from consent.models import ConsentRequest
@@ -15,63 +16,67 @@ from contacts.consenting import CONTACTS
 from contacts.models import Contact, ContactState
 from core.db import Database
 from core.directory.models import School
-from core.policy import policy_for
+from core.policy import Policy, policy_for
 from core.settings import Settings
-from scheduler.steps import SCHEDULER, schools_and_policies
+from scheduler.steps import SCHEDULER, each_in_turn, schools_and_policies
 
 
 def consent_reminders(db: Database, settings: Settings, at: datetime) -> int:
-    """Requests sent by the trust's policy, then reminders; each in its own transaction,
-    claimed so that it is sent once."""
+    """Requests sent by the trust's policy, then reminders; in steps of their own, each
+    request claimed so that it is sent once."""
     sent = _ask_by_policy(db, settings, at)
-    with db.session(for_reading=True) as session:
-        waiting = requests.due_for_chasing(session, at)
-    for request_id in waiting:
-        with db.transaction() as session:
-            request = session.get(ConsentRequest, request_id)
-            school = session.get(School, request.school_id) if request else None
-            if school is None:
-                continue
-            policy = policy_for(session, school.trust_id, settings)
-            sent += requests.chase(
-                session=session,
-                policy=policy,
-                at=at,
-                contacts=CONTACTS,
-                request_id=request_id,
-                base_url=settings.public_url,
-            )
-    return sent
+    waiting = select(col(ConsentRequest.id)).where(*requests.waiting(at))
+    return sent + each_in_turn(
+        db, waiting, col(ConsentRequest.id), lambda session, rid: _chase(session, rid, settings, at)
+    )
+
+
+def _chase(session: Session, request_id: int, settings: Settings, at: datetime) -> int:
+    request = session.get(ConsentRequest, request_id)
+    school = session.get(School, request.school_id) if request else None
+    if school is None:
+        return 0
+    return int(
+        requests.chase(
+            session=session,
+            policy=policy_for(session, school.trust_id, settings),
+            at=at,
+            contacts=CONTACTS,
+            request_id=request_id,
+            base_url=settings.public_url,
+        )
+    )
 
 
 def _ask_by_policy(db: Database, settings: Settings, at: datetime) -> int:
-    """Where a trust asks parents online by itself: every approved contact still running."""
+    """Where a trust asks parents online by itself: every approved contact still running, a
+    step of contacts at a time (each contact's row is held while its parents are asked)."""
     asked = 0
     for school, policy in schools_and_policies(db, settings):
         if not policy.consent_requests_automatic:
             continue
-        today = policy.today(school, at)
-        with db.session(for_reading=True) as session:
-            running = session.exec(
-                select(col(Contact.id)).where(
-                    Contact.school_id == school.id,
-                    Contact.state == ContactState.approved,
-                    col(Contact.ends_on) >= today,
-                )
-            ).all()
-        for contact_id in running:
-            assert contact_id is not None
-            with db.transaction() as session:
-                asked += len(
-                    requests.send_requests(
-                        session=session,
-                        actor=SCHEDULER,
-                        policy=policy,
-                        at=at,
-                        contacts=CONTACTS,
-                        contact_id=contact_id,
-                        base_url=settings.public_url,
-                        by_policy=True,
-                    )
-                )
+        running = select(col(Contact.id)).where(
+            Contact.school_id == school.id,
+            Contact.state == ContactState.approved,
+            col(Contact.ends_on) >= policy.today(school, at),
+        )
+
+        ask = partial(_ask, policy=policy, settings=settings, at=at)
+        asked += each_in_turn(db, running, col(Contact.id), ask)
     return asked
+
+
+def _ask(
+    session: Session, contact_id: int, *, policy: Policy, settings: Settings, at: datetime
+) -> int:
+    made = requests.send_requests(
+        session=session,
+        actor=SCHEDULER,
+        policy=policy,
+        at=at,
+        contacts=CONTACTS,
+        contact_id=contact_id,
+        base_url=settings.public_url,
+        by_policy=True,
+    )
+    return len(made)

@@ -6,6 +6,7 @@ import logging
 import random
 import smtplib
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -20,6 +21,15 @@ from scheduler.mailer import MailerUnavailable, SmtpMailer
 from scheduler.recipients import send, staff_with_role
 
 log = logging.getLogger("contactlog.scheduler")
+
+# Leases are measured on the machine's own clock, not the job's `at`: a run at a given time
+# (`jobs run --at`, a test's day) still holds an email for real seconds while it is sent. A
+# test passes a clock of its own to see a lease run out without waiting for it.
+LeaseClock = Callable[[], datetime]
+
+
+def real_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def _retry_delay(attempts: int, settings: Settings) -> timedelta:
@@ -38,27 +48,29 @@ def lease_for(settings: Settings) -> timedelta:
     return timedelta(seconds=max(settings.outbox_lease_seconds, worst * 3 / 2))
 
 
-def deliver_outbox(db: Database, settings: Settings, at: datetime) -> int:
+def deliver_outbox(
+    db: Database, settings: Settings, at: datetime, lease_clock: LeaseClock = real_clock
+) -> int:
     """Send due emails over SMTP until none is left (or the time budget is spent): a backlog
     drains at the mail server's pace. Failures back off; after the give-up time the admins
     hear. Under kills and lost claims, only the email in flight can arrive twice."""
     if not settings.smtp_host:
         return 0  # no mail server configured: the emails wait in the outbox
     lease = lease_for(settings)
-    _recover_abandoned(db, at, settings)
+    _recover_abandoned(db, at, settings, lease_clock)
     delivered, until = 0, time.monotonic() + settings.outbox_drain_seconds
     while True:
         with db.transaction() as session:
             batch = claim(
                 session,
                 at=at,
-                real_now=datetime.now(UTC),
+                real_now=lease_clock(),
                 lease=lease,
                 limit=settings.outbox_batch_size,
             )
         if not batch:
             break
-        sent, carry_on = _send(db, batch, settings, at, lease)
+        sent, carry_on = _send(db, batch, settings, at, lease, lease_clock)
         delivered += sent
         if not carry_on or len(batch) < settings.outbox_batch_size or time.monotonic() > until:
             break
@@ -66,12 +78,17 @@ def deliver_outbox(db: Database, settings: Settings, at: datetime) -> int:
 
 
 def _send(
-    db: Database, batch: list[OutboxEmail], settings: Settings, at: datetime, lease: timedelta
+    db: Database,
+    batch: list[OutboxEmail],
+    settings: Settings,
+    at: datetime,
+    lease: timedelta,
+    lease_clock: LeaseClock,
 ) -> tuple[int, bool]:
     """One claimed batch over one connection; each email is marked sent the moment the mail
     server accepts it. The answer: how many went, and whether to go on with the next batch."""
     sent, waiting = 0, list(batch)
-    renewed = time.monotonic()
+    renewed = lease_clock()
     try:
         with SmtpMailer(settings) as mailer:
             while waiting:
@@ -89,12 +106,12 @@ def _send(
                 # renewal rewrites every row still held, so one per email made a batch cost
                 # its length squared in row updates (a backlog drained at 22 a second under
                 # write load).
-                renew = waiting and time.monotonic() - renewed > lease.total_seconds() / 3
-                if not _mark_sent(db, email, waiting if renew else [], at, lease):
+                renew = waiting and lease_clock() - renewed > lease / 3
+                if not _mark_sent(db, email, waiting if renew else [], at, lease, lease_clock):
                     log.warning("outbox: a claim was lost mid-batch; its sender stops")
                     return sent, False
                 if renew:
-                    renewed = time.monotonic()
+                    renewed = lease_clock()
                 sent += 1
     except (MailerUnavailable, smtplib.SMTPException, OSError) as exc:
         # The mail server is down, or the connection dropped: no fault of these emails. They
@@ -108,7 +125,12 @@ def _send(
 
 
 def _mark_sent(
-    db: Database, email: OutboxEmail, waiting: list[OutboxEmail], at: datetime, lease: timedelta
+    db: Database,
+    email: OutboxEmail,
+    waiting: list[OutboxEmail],
+    at: datetime,
+    lease: timedelta,
+    lease_clock: LeaseClock = real_clock,
 ) -> bool:
     """Sent, if this sender still holds the claim; the rest of its batch keeps its lease.
     Plain statements on a connection, not an ORM session: this runs once per email sent, and
@@ -134,16 +156,18 @@ def _mark_sent(
                     col(OutboxEmail.claim_id) == email.claim_id,
                     col(OutboxEmail.state) == OutboxState.sending,
                 )
-                .values(lease_until=datetime.now(UTC) + lease)
+                .values(lease_until=lease_clock() + lease)
             )
     return True
 
 
-def _recover_abandoned(db: Database, at: datetime, settings: Settings) -> None:
+def _recover_abandoned(
+    db: Database, at: datetime, settings: Settings, lease_clock: LeaseClock = real_clock
+) -> None:
     """Emails a sender died holding: an attempt all the same, so they back off, and an email
     that keeps killing its sender is given up (the admins hear) instead of retried forever."""
     with db.transaction() as session:
-        for email in abandoned(session, real_now=datetime.now(UTC), limit=1000):
+        for email in abandoned(session, real_now=lease_clock(), limit=1000):
             error = "its sender stopped while sending it"
             _failed_attempt(
                 session,

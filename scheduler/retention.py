@@ -17,7 +17,7 @@ from core.policy import policy_for
 from core.principal import Principal
 from core.settings import Settings
 from scheduler import emails
-from scheduler.steps import SCHEDULER
+from scheduler.steps import SCHEDULER, each_in_turn
 
 
 def retention(db: Database, settings: Settings, at: datetime) -> int:
@@ -28,17 +28,21 @@ def retention(db: Database, settings: Settings, at: datetime) -> int:
 def run_all(
     db: Database, settings: Settings, at: datetime, actor: Principal = SCHEDULER
 ) -> list[RetentionReport]:
-    """Each trust in its own transaction: one trust's fault leaves the others' runs standing."""
-    with db.session(for_reading=True) as session:
-        trusts = list(session.exec(select(col(Trust.id)).order_by(col(Trust.id))).all())
+    """Each trust a step of its own, in its own transaction: one trust's fault leaves the others'
+    runs standing. A trust's run is claimed by holding its retention lock
+    (`serialise_with_retention`): a second scheduler waits, then finds nothing left to do."""
     reports = []
-    for trust_id in trusts:
-        with db.transaction() as session:
-            policy = policy_for(session, trust_id, settings)
-            report = service.run(session=session, actor=actor, policy=policy, at=at)
-            if report is not None:
-                _tell(session, report, policy.dpo_email, settings, at)
-                reports.append(report)
+
+    def run_one(session: Session, trust_id: int) -> int:
+        policy = policy_for(session, trust_id, settings)
+        report = service.run(session=session, actor=actor, policy=policy, at=at)
+        if report is None:
+            return 0
+        _tell(session, report, policy.dpo_email, settings, at)
+        reports.append(report)
+        return 1
+
+    each_in_turn(db, select(col(Trust.id)), col(Trust.id), run_one)
     return reports
 
 

@@ -65,4 +65,23 @@ def each_due(db: Database, query: Any, handle: Callable[[Session, int], int]) ->
     return in_steps(db, step)
 
 
+def each_in_turn(db: Database, query: Any, key: Any, handle: Callable[[Session, int], int]) -> int:
+    """`handle` each id `query` finds, in the order of `key` (its id column), a step of them at a
+    time: for rows that stay found once handled (a request whose next reminder is not due yet),
+    so each step starts after the last id the one before took. Each row's own claim (`once.took`,
+    an outbox key) makes its work happen once; on PostgreSQL, rows another scheduler holds are
+    skipped."""
+    after = 0
+
+    def step(session: Session) -> int | None:
+        nonlocal after
+        found = due_ids(session, query.where(key > after).order_by(key))
+        if not found:
+            return None
+        after = found[-1]
+        return sum(handle(session, row_id) for row_id in found)
+
+    return in_steps(db, step)
+
+
 # ---------------------------------------------------------------- the jobs

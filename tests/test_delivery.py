@@ -75,21 +75,17 @@ def test_a_backlog_drains_in_one_run(db, app, mail_settings, mail_server):
 
 def test_a_sender_that_lost_its_claim_stops(db, app, mail_settings):
     queue(db, 3)
+    claimed_at = datetime.now(UTC)
     with db.transaction() as session:
         first = claim(
-            session,
-            at=clock.now(),
-            real_now=datetime.now(UTC),
-            lease=timedelta(seconds=1),
-            limit=10,
+            session, at=clock.now(), real_now=claimed_at, lease=timedelta(seconds=1), limit=10
         )
-    time.sleep(1.1)  # the first sender stalls past its lease; a second takes the rows over
-    _recover_abandoned(db, clock.now(), mail_settings)  # an attempt, with its back-off
+    # The first sender stalls past its lease; a second takes the rows over.
+    stalled = claimed_at + timedelta(seconds=1.1)
+    _recover_abandoned(db, clock.now(), mail_settings, lambda: stalled)  # an attempt, backed off
     later = clock.now() + timedelta(hours=1)
     with db.transaction() as session:
-        second = claim(
-            session, at=later, real_now=datetime.now(UTC), lease=timedelta(minutes=5), limit=10
-        )
+        second = claim(session, at=later, real_now=stalled, lease=timedelta(minutes=5), limit=10)
     assert {e.id for e in second} == {e.id for e in first}
     assert all(e.attempts == 1 for e in second)  # the stalled claim counted as an attempt
     assert not _mark_sent(db, first[0], first[1:], clock.now(), timedelta(minutes=5))
@@ -178,21 +174,14 @@ def test_an_email_that_keeps_killing_its_sender_is_given_up(db, app, world, mail
         conn.execute(sql("UPDATE outbox_email SET school_id = :s"), {"s": world.school_a})
     at = clock.now()
     for _ in range(mail_settings.outbox_most_abandoned):
+        claimed_at = datetime.now(UTC)
         with db.transaction() as session:
-            assert (
-                len(
-                    claim(
-                        session,
-                        at=at,
-                        real_now=datetime.now(UTC),
-                        lease=timedelta(milliseconds=1),
-                        limit=10,
-                    )
-                )
-                == 1
+            taken = claim(
+                session, at=at, real_now=claimed_at, lease=timedelta(milliseconds=1), limit=10
             )
-        time.sleep(0.01)  # ... and its sender dies
-        _recover_abandoned(db, at, mail_settings)
+            assert len(taken) == 1
+        # ... and its sender dies: its lease runs out.
+        _recover_abandoned(db, at, mail_settings, lambda: claimed_at + timedelta(seconds=1))
         at += timedelta(hours=2)  # past any back-off, well within the give-up time
     with db.session() as session:
         rows = {e.kind: e for e in session.exec(select(OutboxEmail)).all()}
