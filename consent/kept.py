@@ -1,5 +1,5 @@
 """consent/'s records under the chain (core.record.seals): consents, parent notices and the requests
-sent to parents (their link's hash and reminder count are not content)."""
+sent to parents. Which of their columns are content is declared with each table (core/columns)."""
 
 from sqlmodel import col
 
@@ -9,13 +9,7 @@ from core.record.seals import Kept, keep
 
 keep(Kept("consent", Consent))
 keep(Kept("parent_notice", ParentNotice))
-keep(
-    Kept(
-        "consent_request",
-        ConsentRequest,
-        leave_out=frozenset({"token_hash", "expires_at", "reminders_sent"}),
-    )
-)
+keep(Kept("consent_request", ConsentRequest))
 
 # A pupil named in any of these has records: their dates wait for a second person to change.
 for _column in (Consent.pupil_id, ParentNotice.pupil_id, ConsentRequest.pupil_id):

@@ -11,8 +11,9 @@ from sqlalchemy import Column, String, Text
 from sqlmodel import Field, SQLModel
 
 from consent.rules import ConsentTerms
+from core.columns import FREE_TEXT, PERSONAL, SEALED, SHOWN, UNSEALED, declare, free_text_of
 from core.db import UTCDateTime
-from core.directory.models import Day, Forbid, RecordId
+from core.inputs import Day, Forbid, RecordId
 
 
 class ConsentMethod(StrEnum):
@@ -75,8 +76,31 @@ class Consent(ConsentBase, table=True):
         return ConsentTerms(self.given_on, self.expires_on, self.withdrawn_on)
 
 
+# Who gave it is shown to the pupil only as "a parent or carer".
+declare(
+    Consent,
+    {
+        "id": SEALED | SHOWN,
+        "school_id": SEALED,
+        "pupil_id": SEALED,
+        "contact_id": SEALED | SHOWN,
+        "guardian_id": SEALED,
+        "method": SEALED | SHOWN,
+        "evidence_reference": SEALED | PERSONAL | SHOWN,
+        "given_on": SEALED | SHOWN,
+        "expires_on": SEALED | SHOWN,
+        "withdrawn_on": SEALED | SHOWN,
+        "withdrawal_reason": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "withdrawal_recorded_at": SEALED,
+        "recorded_by_id": SEALED,
+        "recorded_at": SEALED,
+        "redacted_at": SEALED,
+    },
+)
+
+
 class WithdrawalCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"reason"})
+    free_text: ClassVar[frozenset[str]] = free_text_of(Consent, reason="withdrawal_reason")
     withdrawn_on: Day | None = None
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -87,12 +111,6 @@ class ParentNoticeBase(SQLModel):
     informed_by: str = Field(min_length=1, max_length=200)
     method: ConsentMethod = Field(sa_column=Column(String(20), nullable=False))
     reason_explained: str = Field(min_length=1, max_length=2000)
-
-
-class ParentNoticeCreate(ParentNoticeBase, Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"reason_explained"})
-    contact_id: RecordId | None = None
-    informed_on: Day
 
 
 class ParentNoticePublic(ParentNoticeBase):
@@ -114,6 +132,30 @@ class ParentNotice(ParentNoticeBase, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+declare(
+    ParentNotice,
+    {
+        "id": SEALED | SHOWN,
+        "school_id": SEALED,
+        "pupil_id": SEALED,
+        "contact_id": SEALED | SHOWN,
+        "informed_on": SEALED | SHOWN,
+        "informed_by": SEALED | PERSONAL,
+        "method": SEALED | SHOWN,
+        "reason_explained": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "recorded_by_id": SEALED,
+        "recorded_at": SEALED,
+        "redacted_at": SEALED,
+    },
+)
+
+
+class ParentNoticeCreate(ParentNoticeBase, Forbid):
+    free_text: ClassVar[frozenset[str]] = free_text_of(ParentNotice)
+    contact_id: RecordId | None = None
+    informed_on: Day
 
 
 class RequestState(StrEnum):
@@ -145,6 +187,19 @@ class ConsentRequest(SQLModel, table=True):
     consent_id: int | None = Field(default=None, foreign_key="consent.id")
     # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The link's hash is a secret; its expiry and the reminder count are stamps the scheduler keeps.
+declare(
+    ConsentRequest,
+    {
+        **dict.fromkeys(("id", "school_id", "contact_id", "pupil_id", "guardian_id"), SEALED),
+        **dict.fromkeys(("token_hash", "expires_at", "reminders_sent"), UNSEALED),
+        **dict.fromkeys(("sent_by_id", "sent_at", "answer", "answered_at"), SEALED),
+        "decline_reason": SEALED | PERSONAL | FREE_TEXT,
+        **dict.fromkeys(("shown_text_sha256", "consent_id", "redacted_at"), SEALED),
+    },
+)
 
 
 class ConsentRequestPublic(SQLModel):

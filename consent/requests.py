@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -360,11 +361,6 @@ def chase(
     return True
 
 
-def due_for_chasing(session: Session, at: datetime) -> list[int]:
+def waiting(at: datetime) -> tuple[Any, ...]:
     """Unanswered requests whose link still works: `chase` decides whether one is due."""
-    found = session.exec(
-        select(col(ConsentRequest.id)).where(
-            col(ConsentRequest.answer).is_(None), col(ConsentRequest.expires_at) > at
-        )
-    ).all()
-    return [i for i in found if i is not None]
+    return (col(ConsentRequest.answer).is_(None), col(ConsentRequest.expires_at) > at)

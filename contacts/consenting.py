@@ -18,6 +18,8 @@ from contacts.models import (
     platform_name,
 )
 from contacts.service import end_pupils
+from core import columns
+from core.columns import TOLD
 from core.directory.models import Staff
 from core.principal import Principal
 
@@ -38,6 +40,9 @@ class Contacts:
         ).all()
         pupils = [pupil for pupil, _ in parts]
         holder = session.get(Staff, contact.staff_id)
+        # What a parent is told of the contact is what its declaration says (TOLD), no more.
+        told = {c: getattr(contact, c) for c in columns.having(Contact, TOLD)}
+        told["platform"] = platform_name(told["platform"], told.pop("platform_name"))
         return ConsentedContact(
             id=contact.id,
             school_id=contact.school_id,
@@ -46,12 +51,7 @@ class Contacts:
             ended_pupil_ids=frozenset(pupil for pupil, ended in parts if ended is not None),
             approved=contact.state == ContactState.approved,
             holder_name=holder.name if holder else "",
-            platform=platform_name(contact.platform, contact.platform_name),
-            school_account=contact.school_account,
-            purpose=contact.purpose,
-            starts_on=contact.starts_on,
-            ends_on=contact.ends_on,
-            conditions=contact.conditions,
+            **told,
         )
 
     def consent_withdrawn(

@@ -23,37 +23,24 @@ from core import about
 from core.directory.pupils import records_name
 from core.record.seals import Child, Kept, keep
 
-# Stamps the scheduler keeps are not content: it sets them without an event of their own.
 keep(
     Kept(
         "contact",
         Contact,
-        leave_out=frozenset({"ending_notice_at", "approval_chased_at"}),
         children=(
-            Child(
-                "pupils",
-                ContactPupil,
-                "contact_id",
-                ("pupil_id", "ended_at", "ended_by_id", "end_reason", "born_on"),
-            ),
-            Child("devices", ContactDevice, "contact_id", ("device_id",)),
+            Child("pupils", ContactPupil, "contact_id"),
+            Child("devices", ContactDevice, "contact_id"),
         ),
     )
 )
-keep(
-    Kept(
-        "deletion_task",
-        DeletionTask,
-        leave_out=frozenset({"reminders_sent", "next_reminder_at", "escalated_at"}),
-    )
-)
+keep(Kept("deletion_task", DeletionTask))
 keep(
     Kept(
         "message",
         Message,
         children=(
-            Child("pupils", MessagePupil, "message_id", ("pupil_id",)),
-            Child("flag_rows", MessageFlag, "message_id", ("flag",)),
+            Child("pupils", MessagePupil, "message_id"),
+            Child("flag_rows", MessageFlag, "message_id"),
         ),
     )
 )
@@ -62,7 +49,7 @@ keep(
     Kept(
         "incident",
         Incident,
-        children=(Child("pupils", IncidentPupil, "incident_id", ("pupil_id", "part", "born_on")),),
+        children=(Child("pupils", IncidentPupil, "incident_id"),),
     )
 )
 keep(

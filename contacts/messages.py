@@ -183,11 +183,19 @@ def message_views(session: Session, messages: Sequence[Message]) -> list[Message
 
 
 def list_messages(
-    *, session: Session, actor: Principal, contact_id: int, cursor: str | None, limit: int
+    *,
+    session: Session,
+    actor: Principal,
+    contact_id: int,
+    cursor: str | None,
+    limit: int,
+    newest_first: bool = False,
 ) -> Page[MessagePublic]:
     contact, _, _ = contact_in_scope(session, actor, contact_id, readers=(Role.dsl,))
     query = select(Message).where(Message.contact_id == contact.id)
-    page = fetch_page(session, query, col(Message.id), cursor=cursor, limit=limit)
+    page = fetch_page(
+        session, query, col(Message.id), cursor=cursor, limit=limit, newest_first=newest_first
+    )
     return Page(items=message_views(session, page.items), next_cursor=page.next_cursor)
 
 

@@ -11,8 +11,19 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from consent.standing import PupilState
+from core.columns import (
+    FREE_TEXT,
+    PERSONAL,
+    SEALED,
+    SHOWN,
+    TOLD,
+    UNSEALED,
+    declare,
+    free_text_of,
+    not_a_record,
+)
 from core.db import UTCDateTime
-from core.directory.models import Day, Forbid, Instant, RecordId
+from core.inputs import Day, Forbid, Instant, RecordId
 
 
 class Platform(StrEnum):
@@ -87,29 +98,6 @@ def _str_column(length: int, *, nullable: bool = False) -> Column[str]:
 # ---------------------------------------------------------------- contacts
 
 
-class ContactCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"purpose"})
-    pupil_ids: list[RecordId] = Field(default_factory=list, max_length=200)
-    pupil_references: list[str] = Field(default_factory=list, max_length=200)
-    platform: Platform
-    platform_name: str | None = Field(default=None, min_length=1, max_length=100)
-    school_account: str = Field(min_length=1, max_length=200)
-    purpose: str = Field(min_length=1, max_length=2000)
-    device_ids: list[RecordId] = Field(min_length=1, max_length=50)
-    starts_on: Day
-    ends_on: Day
-
-    @model_validator(mode="after")
-    def _coherent(self) -> ContactCreate:
-        if not self.pupil_ids and not self.pupil_references:
-            raise ValueError("name at least one pupil, by pupil_ids or pupil_references")
-        if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
-        if self.platform == Platform.other and not self.platform_name:
-            raise ValueError("platform_name is required when platform is 'other'")
-        return self
-
-
 class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="school.id", index=True)
@@ -140,6 +128,62 @@ class Contact(SQLModel, table=True):
     __table_args__ = (Index("ix_contact_state_ends_on", "state", "ends_on"),)
 
 
+# What a parent is told when asked for consent (TOLD) is the contact's platform, account,
+# purpose, dates and conditions, and its holder's name: never another pupil, a note or a
+# decision. The scheduler's stamps are not content: it sets them without an event of its own.
+declare(
+    Contact,
+    {
+        "id": SEALED | SHOWN,
+        "school_id": SEALED,
+        "staff_id": SEALED,
+        "platform": SEALED | SHOWN | TOLD,
+        "platform_name": SEALED | SHOWN | TOLD,
+        "school_account": SEALED | PERSONAL | SHOWN | TOLD,
+        "purpose": SEALED | PERSONAL | FREE_TEXT | SHOWN | TOLD,
+        "starts_on": SEALED | SHOWN | TOLD,
+        "ends_on": SEALED | SHOWN | TOLD,
+        "state": SEALED | SHOWN,
+        "requested_at": SEALED | SHOWN,
+        "decided_by_id": SEALED,
+        "decided_at": SEALED | SHOWN,
+        "verdict": SEALED | SHOWN,
+        "conditions": SEALED | PERSONAL | FREE_TEXT | SHOWN | TOLD,
+        # The approver's note to the record is not shown to the holder or the pupil.
+        "decision_note": SEALED | PERSONAL | FREE_TEXT,
+        "rejection_reason": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "ended_at": SEALED | SHOWN,
+        "closed_at": SEALED,
+        "redacted_at": SEALED,
+        "ending_notice_at": UNSEALED,
+        "approval_chased_at": UNSEALED,
+    },
+)
+
+
+class ContactCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = free_text_of(Contact)
+    pupil_ids: list[RecordId] = Field(default_factory=list, max_length=200)
+    pupil_references: list[str] = Field(default_factory=list, max_length=200)
+    platform: Platform
+    platform_name: str | None = Field(default=None, min_length=1, max_length=100)
+    school_account: str = Field(min_length=1, max_length=200)
+    purpose: str = Field(min_length=1, max_length=2000)
+    device_ids: list[RecordId] = Field(min_length=1, max_length=50)
+    starts_on: Day
+    ends_on: Day
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ContactCreate:
+        if not self.pupil_ids and not self.pupil_references:
+            raise ValueError("name at least one pupil, by pupil_ids or pupil_references")
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        if self.platform == Platform.other and not self.platform_name:
+            raise ValueError("platform_name is required when platform is 'other'")
+        return self
+
+
 class ContactPupil(SQLModel, table=True):
     __tablename__ = "contact_pupil"
 
@@ -155,6 +199,19 @@ class ContactPupil(SQLModel, table=True):
     born_on: date
 
 
+declare(
+    ContactPupil,
+    {
+        "contact_id": SEALED,
+        "pupil_id": SEALED,
+        "ended_at": SEALED | SHOWN,
+        "ended_by_id": SEALED,
+        "end_reason": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "born_on": SEALED,
+    },
+)
+
+
 class ContactDevice(SQLModel, table=True):
     __tablename__ = "contact_device"
 
@@ -162,10 +219,15 @@ class ContactDevice(SQLModel, table=True):
     device_id: int = Field(sa_column=Column(Integer, ForeignKey("device.id"), primary_key=True))
 
 
+declare(ContactDevice, {"contact_id": SEALED, "device_id": SEALED})
+
+
 class DecisionCreate(Forbid):
     """An approval takes conditions and may take a note; a rejection takes a reason."""
 
-    free_text: ClassVar[frozenset[str]] = frozenset({"conditions", "note", "reason"})
+    free_text: ClassVar[frozenset[str]] = free_text_of(
+        Contact, note="decision_note", reason="rejection_reason"
+    )
 
     approve: bool
     conditions: str | None = Field(default=None, min_length=1, max_length=2000)
@@ -192,15 +254,8 @@ class DecisionCreate(Forbid):
 
 
 class EndCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"reason"})
+    free_text: ClassVar[frozenset[str]] = free_text_of(ContactPupil, reason="end_reason")
     reason: str = Field(min_length=1, max_length=2000)
-    pupil_id: RecordId | None = None
-
-
-class DeletionCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"how"})
-    how: str = Field(min_length=1, max_length=2000)
-    deleted_at: Instant | None = None
     pupil_id: RecordId | None = None
 
 
@@ -271,6 +326,26 @@ class DeletionTask(SQLModel, table=True):
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+# Its reminders are the scheduler's stamps, set without events of their own.
+declare(
+    DeletionTask,
+    {
+        **dict.fromkeys(("id", "school_id", "contact_id", "pupil_id", "staff_id"), SEALED),
+        **dict.fromkeys(("created_at", "confirmed_at", "deleted_at"), SEALED),
+        "how": SEALED | PERSONAL | FREE_TEXT,
+        **dict.fromkeys(("reminders_sent", "next_reminder_at", "escalated_at"), UNSEALED),
+        "redacted_at": SEALED,
+    },
+)
+
+
+class DeletionCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = free_text_of(DeletionTask)
+    how: str = Field(min_length=1, max_length=2000)
+    deleted_at: Instant | None = None
+    pupil_id: RecordId | None = None
+
+
 class DeletionTaskPublic(SQLModel):
     id: int
     contact_id: int
@@ -290,26 +365,6 @@ class DeletionTaskPublic(SQLModel):
 class Direction(StrEnum):
     sent = "sent"
     received = "received"
-
-
-class MessageCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"summary", "verbatim", "amend_reason"})
-    direction: Direction
-    occurred_at: Instant
-    pupil_ids: list[RecordId] | None = Field(default=None, max_length=200)
-    device_tag: str = Field(min_length=1, max_length=50)
-    summary: str = Field(min_length=1, max_length=2000)
-    verbatim: str | None = Field(default=None, max_length=20000)
-    amends_id: RecordId | None = None
-    amend_reason: str | None = Field(default=None, min_length=1, max_length=2000)
-
-    @model_validator(mode="after")
-    def _coherent(self) -> MessageCreate:
-        if self.occurred_at.tzinfo is None:
-            raise ValueError("occurred_at needs a time zone offset, e.g. 2026-11-24T16:05:00Z")
-        if (self.amends_id is None) != (self.amend_reason is None):
-            raise ValueError("a correction gives both amends_id and amend_reason")
-        return self
 
 
 # A flagged entry, as SQL: literal, so that both databases use the partial index it defines.
@@ -359,6 +414,52 @@ class Message(SQLModel, table=True):
         return [f for f in self.flags.split(",") if f]
 
 
+# Its flags are shown as a list of their own; the device it was sent from is the school's.
+declare(
+    Message,
+    {
+        "id": SEALED | SHOWN,
+        "school_id": SEALED,
+        "contact_id": SEALED | SHOWN,
+        "staff_id": SEALED,
+        "direction": SEALED | SHOWN,
+        "occurred_at": SEALED | SHOWN,
+        "logged_at": SEALED | SHOWN,
+        "device_id": SEALED,
+        "device_tag": SEALED,
+        "summary": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "verbatim": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "flags": SEALED,
+        "amends_id": SEALED | SHOWN,
+        "amend_reason": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "needs_review": SEALED,
+        "sampled": SEALED,
+        "reviewed_at": SEALED,
+        "redacted_at": SEALED,
+    },
+)
+
+
+class MessageCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = free_text_of(Message)
+    direction: Direction
+    occurred_at: Instant
+    pupil_ids: list[RecordId] | None = Field(default=None, max_length=200)
+    device_tag: str = Field(min_length=1, max_length=50)
+    summary: str = Field(min_length=1, max_length=2000)
+    verbatim: str | None = Field(default=None, max_length=20000)
+    amends_id: RecordId | None = None
+    amend_reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> MessageCreate:
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at needs a time zone offset, e.g. 2026-11-24T16:05:00Z")
+        if (self.amends_id is None) != (self.amend_reason is None):
+            raise ValueError("a correction gives both amends_id and amend_reason")
+        return self
+
+
 class MessagePupil(SQLModel, table=True):
     __tablename__ = "message_pupil"
 
@@ -373,6 +474,9 @@ class MessagePupil(SQLModel, table=True):
         Index("ix_message_pupil_pupil_id_message_id", "pupil_id", "message_id"),
         Index("ix_message_pupil_pupil_id_occurred_at", "pupil_id", "occurred_at", "message_id"),
     )
+
+
+declare(MessagePupil, {"message_id": SEALED, "pupil_id": SEALED, "occurred_at": UNSEALED})
 
 
 class MessagePublic(SQLModel):
@@ -416,3 +520,6 @@ class Alert(SQLModel, table=True):
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
     emailed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+not_a_record(Alert, "an email still to send; the change it tells of is in the change record")

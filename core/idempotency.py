@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel
 
+from core.columns import not_a_record
 from core.db import UTCDateTime, table_of
 from core.errors import Conflict, InvalidInput
 
@@ -32,6 +33,9 @@ class IdempotencyKey(SQLModel, table=True):
     response_body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+not_a_record(IdempotencyKey, "a stored reply to a retried request, forgotten after its days")
 
 
 @dataclass(frozen=True)

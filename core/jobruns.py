@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, func, select
 
+from core.columns import not_a_record
 from core.db import UTCDateTime
 
 
@@ -23,6 +24,9 @@ class JobRun(SQLModel, table=True):
     last_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_count: int = 0
     last_seconds: float = 0.0
+
+
+not_a_record(JobRun, "counters of the scheduler's runs, for the health page")
 
 
 def record(

@@ -13,6 +13,7 @@ from sqlalchemy import Column, Text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from core.columns import not_a_record
 from core.db import UTCDateTime
 from core.directory.access import require_role, visible_school
 from core.directory.models import Role, School
@@ -53,6 +54,12 @@ class OutboxEmail(SQLModel, table=True):
     claim_id: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=500)
+
+
+not_a_record(
+    OutboxEmail,
+    "an email on its way: what it tells of is in the change record",
+)
 
 
 class OutboxEmailPublic(SQLModel):

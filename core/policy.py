@@ -16,8 +16,9 @@ from sqlalchemy import event as sa_event
 from sqlmodel import Session, SQLModel
 
 from core.clock import school_date
-from core.directory.models import Forbid, Role, School, Trust
+from core.directory.models import Role, School, Trust
 from core.errors import Forbidden, InvalidInput, NotFound
+from core.inputs import Forbid
 from core.principal import Principal
 from core.record import audit, seals
 from core.settings import Settings

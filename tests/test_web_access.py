@@ -13,7 +13,7 @@ import pytest
 from api.web.acting import COOKIE
 from core import clock
 from core.identity import browser_sessions
-from tests.support.builders import PEOPLE, message, request_body
+from tests.support.builders import PEOPLE, log, message, request_body
 from tests.support.ground import test_settings
 
 
@@ -136,3 +136,68 @@ def test_requests_to_decide_never_fall_off_the_page(client, db, world, school, m
     assert shown(second.text) == [waiting[2], decided[2], decided[1]]
     assert "More requests waiting" not in second.text
     assert own not in shown(first.text) + shown(second.text)  # not theirs to decide
+
+
+def _pages(client, first: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every page of a list, following its "Next page" links from the first."""
+    shown, address = [], first
+    while address:
+        answer = client.get(address)
+        assert answer.status_code == 200, answer.text
+        shown.append(answer.text)
+        link = re.search(r'<a rel="next" href="([^"]+)">', answer.text)
+        address = html.unescape(link.group(1)) if link else ""
+        assert len(shown) < 20, "the pages never end"
+    return shown
+
+
+def test_every_pupil_is_a_next_page_away(client, db, world, school, monkeypatch):
+    """The pupils page once showed the school's oldest 200 pupils and no more."""
+    from api.web import admin_pages
+
+    monkeypatch.setattr(admin_pages, "PAGE_SIZE", 2)
+    for n in range(3):
+        made = client.post(
+            "/pupils",
+            json={
+                "given_name": f"Pupil{n}",
+                "family_name": "Late",
+                "date_of_birth": "2012-05-01",
+                "school_reference": f"LATE{n}",
+            },
+            headers=world.auth("admin"),
+        )
+        assert made.status_code == 201, made.text
+    as_person(client, db, world, "admin")
+    pages = _pages(client, "/app/pupils")
+    assert len(pages) == 3  # 5 pupils, 2 a page
+    names = re.findall(r'<a href="/app/pupils/\d+">([^<]+)</a>', "".join(pages))
+    assert sorted(names) == ["Ava T", "Noah F", "Pupil0 Late", "Pupil1 Late", "Pupil2 Late"]
+
+
+def test_the_contact_page_shows_what_was_logged_last_first(client, db, world, contact, monkeypatch):
+    """It once showed the first 20 entries ever logged: the 21st, just logged, was not there."""
+    from api.web import staff_pages
+
+    monkeypatch.setattr(staff_pages, "PAGE_SIZE", 2)
+    for n in range(5):
+        log(client, world, contact, summary=f"Entry number {n}")
+    as_person(client, db, world, "owner")
+    pages = _pages(client, f"/app/contacts/{contact}")
+    order = [int(n) for n in re.findall(r"Entry number (\d)", "".join(pages))]
+    assert order == [4, 3, 2, 1, 0]
+
+
+def test_a_search_of_the_log_pages_through_its_own_filter(client, db, world, contact, monkeypatch):
+    """The next page keeps the search: the pupil, the platform, the dates."""
+    from api.web import review_pages
+
+    monkeypatch.setattr(review_pages, "PAGE_SIZE", 2)
+    for n in range(5):
+        log(client, world, contact, summary=f"Entry number {n}")
+    as_person(client, db, world, "dsl")
+    pages = _pages(client, f"/app/log?staff_id={world.ids['owner']}&platform=&reviewed=")
+    assert len(pages) == 3
+    assert all(f"staff_id={world.ids['owner']}" in p for p in pages[1:])
+    order = [int(n) for n in re.findall(r"Entry number (\d)", "".join(pages))]
+    assert order == [4, 3, 2, 1, 0]

@@ -8,9 +8,10 @@ from pydantic import BaseModel, Field
 from api.deps import ActingDep
 from api.routing import UnitOfWorkRoute
 from core.directory import privileged
-from core.directory.models import Forbid, PendingChangePublic, RecordId
+from core.directory.models import PendingChangePublic
 from core.directory.staff import propose_second_factor_reset
 from core.identity import mfa
+from core.inputs import Forbid, RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["access"])
 

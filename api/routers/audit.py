@@ -9,7 +9,7 @@ from pydantic import Field
 
 from api.deps import ActingDep, PagingDep
 from api.routing import UnitOfWorkRoute
-from core.directory.models import Forbid, RecordId
+from core.inputs import Forbid, RecordId
 from core.pagination import Page
 from core.record import change_record, checkpoints
 from core.record.audit import AuditEventPublic, EventFilter

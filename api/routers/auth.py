@@ -12,12 +12,13 @@ from api.deps import ActingDep, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problem
 from api.routing import UnitOfWorkRoute
 from core.clock import now
-from core.directory.models import Forbid, Role, School
+from core.directory.models import Role, School
 from core.directory.staff import get_staff
 from core.errors import InvalidInput
 from core.identity import accounts
 from core.identity.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
 from core.identity.throttle import limit_requests
+from core.inputs import Forbid
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["auth"])
 

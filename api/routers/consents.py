@@ -20,7 +20,7 @@ from consent.models import (
     WithdrawalCreate,
 )
 from contacts.consenting import CONTACTS
-from core.directory.models import RecordId
+from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["consent"])
 

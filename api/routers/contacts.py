@@ -20,7 +20,7 @@ from contacts.models import (
     MessagePublic,
 )
 from contacts.views import contact_view, contact_views
-from core.directory.models import RecordId
+from core.inputs import RecordId
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["contacts"])

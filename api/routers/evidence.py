@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import RecordedRead
 from api.routing import UnitOfWorkRoute
 from contacts.oversight import evidence
-from core.directory.models import RecordId
+from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["review"])
 ZIP: dict[int | str, dict[str, Any]] = {

@@ -9,7 +9,7 @@ from api.idempotency import IdempotentDep
 from api.routing import UnitOfWorkRoute
 from contacts.incidents import service as incidents
 from contacts.incidents.models import DiscussionCreate, IncidentCreate, IncidentPublic
-from core.directory.models import RecordId
+from core.inputs import RecordId
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["incidents"])

@@ -9,7 +9,7 @@ from api.idempotency import IdempotentDep
 from api.routing import UnitOfWorkRoute
 from contacts.data_protection.legal_holds import service as holds
 from contacts.data_protection.legal_holds.models import HoldCreate, HoldPublic, ReleaseCreate
-from core.directory.models import RecordId
+from core.inputs import RecordId
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["legal holds"])

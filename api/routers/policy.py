@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from api.deps import ActingDep
 from api.routing import UnitOfWorkRoute
 from core import policy
-from core.directory.models import RecordId
+from core.inputs import RecordId
 from core.policy import PolicyChange, PolicyPublic
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["policy"])

@@ -17,10 +17,10 @@ from core.directory.models import (
     PupilCreate,
     PupilPublic,
     PupilUpdate,
-    RecordId,
 )
 from core.directory.pupil_import import import_pupils
 from core.errors import DomainError, InvalidInput
+from core.inputs import RecordId
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["pupils"])

@@ -16,7 +16,7 @@ from contacts.oversight import chronology
 from contacts.oversight.review import service as review
 from contacts.oversight.review.models import MessageReviewPublic, ReviewCreate
 from contacts.oversight.summary import Summary, summary
-from core.directory.models import Instant, RecordId
+from core.inputs import Instant, RecordId
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["review"])

@@ -12,10 +12,10 @@ from core.directory.models import (
     DeviceCreate,
     DevicePublic,
     DeviceUpdate,
-    RecordId,
     SchoolCreate,
     SchoolPublic,
 )
+from core.inputs import RecordId
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute)

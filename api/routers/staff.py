@@ -8,7 +8,8 @@ from api.deps import ActingDep, PagingDep, PasswordsDep
 from api.idempotency import IdempotentDep
 from api.routing import UnitOfWorkRoute
 from core.directory import staff
-from core.directory.models import RecordId, StaffCreate, StaffPublic, StaffUpdate
+from core.directory.models import StaffCreate, StaffPublic, StaffUpdate
+from core.inputs import RecordId
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["staff"])

@@ -20,7 +20,7 @@ from contacts.data_protection.subject_access.models import (
     RequestCreate,
     RequestPublic,
 )
-from core.directory.models import RecordId
+from core.inputs import RecordId
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["subject access"])

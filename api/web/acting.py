@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.datastructures import URL
 
 from api.deps import WRITING_READS, Acting, SessionDep
 from core import clock
@@ -56,7 +57,10 @@ class BrowserCaller:
 
 
 class PageActing(Acting):
-    """`Acting`, from a browser session, with the form token its pages carry."""
+    """`Acting`, from a browser session, with the form token its pages carry and the address
+    the page was asked for (a list's "Next page" link keeps its filters)."""
+
+    url: URL
 
     @property
     def form_token(self) -> str:
@@ -71,7 +75,9 @@ async def page_acting(request: Request, session: SessionDep) -> PageActing:
     state = request.app.state
     at = clock.now()
     who = BrowserCaller(session, request.cookies.get(COOKIE), state.settings, at, request.url.path)
-    return PageActing(session, who, state.settings, state.policies, at)
+    acting = PageActing(session, who, state.settings, state.policies, at)
+    acting.url = request.url
+    return acting
 
 
 # Page views write (the session's last-seen stamp), so their unit of work may.

@@ -11,26 +11,24 @@ from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import page_for, problems_of, see_other
+from api.web.render import PAGE_SIZE, all_of, page_for, paged, problems_of, see_other
 from consent import service as consent
 from consent.models import ConsentCreate, ConsentMethod
 from contacts import service as contacts
 from contacts.consenting import CONTACTS
 from core.directory import pupils
-from core.directory.models import RecordId, School
+from core.directory.models import School
+from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 @router.get("/app/pupils")
-def pupil_list(acting: PageDep) -> Response:
-    found = pupils.list_pupils(session=acting.session, actor=acting.actor, limit=200)
-    return page_for(
-        acting,
-        "pupils.html",
-        title="Pupils",
-        pupils=found.items,
+def pupil_list(acting: PageDep, cursor: str | None = None) -> Response:
+    found = pupils.list_pupils(
+        session=acting.session, actor=acting.actor, cursor=cursor, limit=PAGE_SIZE
     )
+    return page_for(acting, "pupils.html", title="Pupils", pager=paged(acting, found))
 
 
 def pupil_page_with(
@@ -61,9 +59,9 @@ def pupil_page_with(
         notices=consent.list_parent_notices(
             session=acting.session, actor=acting.actor, pupil_id=pupil_id
         ),
-        contacts=contacts.list_contacts(
-            session=acting.session, actor=acting.actor, pupil_id=pupil_id, limit=200
-        ).items,
+        contacts=all_of(
+            contacts.list_contacts, session=acting.session, actor=acting.actor, pupil_id=pupil_id
+        ),
         methods=list(ConsentMethod),
         today=acting.policy.today(school, acting.at),
     )

@@ -14,13 +14,14 @@ from api.deps import PasswordsDep
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.admin_pages import pupil_page_with
-from api.web.render import page_for, problems_of, see_other
+from api.web.render import PAGE_SIZE, all_of, page_for, paged, problems_of, see_other
 from consent import service as consent
 from consent.models import ParentNoticeCreate
 from contacts.consenting import CONTACTS
 from core.directory import pupils, staff
-from core.directory.models import DeviceCreate, GuardianCreate, RecordId, Role, StaffCreate
+from core.directory.models import DeviceCreate, GuardianCreate, Role, StaffCreate
 from core.directory.schools import list_devices, register_device
+from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -100,13 +101,18 @@ def record_parent_notice(
     return see_other(f"/app/pupils/{pupil_id}?done=notice")
 
 
-def _devices(acting: PageActing, problems: list[str] | None = None, status: int = 200) -> Response:
-    found = list_devices(session=acting.session, actor=acting.actor, limit=200)
+def _devices(
+    acting: PageActing,
+    problems: list[str] | None = None,
+    status: int = 200,
+    cursor: str | None = None,
+) -> Response:
+    found = list_devices(session=acting.session, actor=acting.actor, cursor=cursor, limit=PAGE_SIZE)
     return page_for(
         acting,
         "devices.html",
         title="School-owned devices",
-        devices=found.items,
+        pager=paged(acting, found),
         problems=problems or [],
         status=status,
         may_register=acting.actor.has(Role.admin) or acting.actor.has(Role.trust_admin),
@@ -114,8 +120,8 @@ def _devices(acting: PageActing, problems: list[str] | None = None, status: int 
 
 
 @router.get("/app/devices")
-def device_register(acting: PageDep) -> Response:
-    return _devices(acting)
+def device_register(acting: PageDep, cursor: str | None = None) -> Response:
+    return _devices(acting, cursor=cursor)
 
 
 @router.post("/app/devices")
@@ -134,13 +140,24 @@ def register(
     return see_other("/app/devices")
 
 
-def _staff(acting: PageActing, problems: list[str] | None = None, status: int = 200) -> Response:
-    found = staff.list_staff(session=acting.session, actor=acting.actor, at=acting.at, limit=200)
+def _staff(
+    acting: PageActing,
+    problems: list[str] | None = None,
+    status: int = 200,
+    cursor: str | None = None,
+) -> Response:
+    found = staff.list_staff(
+        session=acting.session, actor=acting.actor, at=acting.at, cursor=cursor, limit=PAGE_SIZE
+    )
     return page_for(
         acting,
         "staff.html",
         title="Staff",
-        people=found.items,
+        pager=paged(acting, found),
+        # A line manager is chosen from every active colleague, not only this page's.
+        colleagues=all_of(
+            staff.list_staff, session=acting.session, actor=acting.actor, at=acting.at, active=True
+        ),
         roles=[r for r in Role if r.value in ("staff", "approver", "dsl", "admin")],
         problems=problems or [],
         status=status,
@@ -148,8 +165,8 @@ def _staff(acting: PageActing, problems: list[str] | None = None, status: int = 
 
 
 @router.get("/app/staff")
-def staff_list(acting: PageDep) -> Response:
-    return _staff(acting)
+def staff_list(acting: PageDep, cursor: str | None = None) -> Response:
+    return _staff(acting, cursor=cursor)
 
 
 @router.post("/app/staff")

@@ -12,20 +12,23 @@ from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import page_for, problems_of, see_other
+from api.web.render import PAGE_SIZE, page_for, paged, problems_of, see_other
 from contacts import deletions
 from contacts.incidents import service as incidents
 from contacts.incidents.models import DiscussionCreate
 from contacts.oversight import chronology
 from core.directory import privileged
-from core.directory.models import RecordId, Role
+from core.directory.models import Role
+from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 @router.get("/app/incidents")
-def incident_list(acting: PageDep, open_only: bool = False, done: str | None = None) -> Response:
-    return _incidents(acting, open_only=open_only, done=done)
+def incident_list(
+    acting: PageDep, open_only: bool = False, done: str | None = None, cursor: str | None = None
+) -> Response:
+    return _incidents(acting, open_only=open_only, done=done, cursor=cursor)
 
 
 def _incidents(
@@ -35,15 +38,21 @@ def _incidents(
     done: str | None = None,
     problems: list[str] | None = None,
     status: int = 200,
+    cursor: str | None = None,
 ) -> Response:
     found = incidents.list_incidents(
-        session=acting.session, actor=acting.actor, open_only=open_only, limit=200
+        session=acting.session,
+        actor=acting.actor,
+        open_only=open_only,
+        cursor=cursor,
+        limit=PAGE_SIZE,
     )
     return page_for(
         acting,
         "incidents.html",
         title="Incidents",
         incidents=incidents.incident_views(acting.session, found.items),
+        pager=paged(acting, found),
         # The reporter's line manager or headteacher records the discussion (§5.2).
         may_discuss=acting.actor.has(Role.approver) or acting.actor.is_headteacher,
         now=acting.at.astimezone(acting.policy.zone_of(None)).strftime("%Y-%m-%dT%H:%M"),
@@ -54,34 +63,34 @@ def _incidents(
 
 
 @router.get("/app/deletions")
-def deletions_owed(acting: PageDep) -> Response:
+def deletions_owed(acting: PageDep, cursor: str | None = None) -> Response:
     tasks = deletions.list_deletion_tasks(
-        session=acting.session, actor=acting.actor, open_only=True, limit=200
+        session=acting.session, actor=acting.actor, open_only=True, cursor=cursor, limit=PAGE_SIZE
     )
     return page_for(
         acting,
         "deletions.html",
         title="Deletions owed",
-        tasks=tasks.items,
+        pager=paged(acting, tasks),
         now=acting.at,
     )
 
 
 @router.get("/app/staff/{staff_id:int}/chronology")
-def staff_chronology(staff_id: RecordId, acting: PageDep) -> Response:
+def staff_chronology(staff_id: RecordId, acting: PageDep, cursor: str | None = None) -> Response:
     entries = chronology.staff_chronology(
         session=acting.session,
         actor=acting.actor,
         at=acting.at,
         staff_id=staff_id,
-        cursor=None,
-        limit=200,
+        cursor=cursor,
+        limit=PAGE_SIZE,
     )
     return page_for(
         acting,
         "chronology.html",
         title=f"Chronology of staff member #{staff_id}",
-        entries=entries.items,
+        pager=paged(acting, entries),
     )
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from api.web.acting import PageActing
 from contacts.models import PLATFORM_NAMES
 from core.directory.models import Role
+from core.pagination import Page
 from core.principal import Principal
 
 CSP = (
@@ -83,6 +85,40 @@ def page(
 def page_for(acting: PageActing, template: str, **context: Any) -> HTMLResponse:
     """A page for the person acting: their navigation, and their session's form token."""
     return page(template, actor=acting.actor, form_token=acting.form_token, **context)
+
+
+# How many rows one page of a list shows; the rest are a "Next page" link away.
+PAGE_SIZE = 50
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a list: its rows, and the address of the next page (None: that is all).
+    `_pager.html` shows the link; the address keeps the page's other query parameters."""
+
+    items: list[Any]
+    next_href: str | None = None
+
+
+def all_of(fetch: Callable[..., Page[T]], **query: Any) -> list[T]:
+    """Every row of a list a page must show whole (the choices of a form, a pupil's contacts),
+    fetched page after page: no row is lost past a fixed limit."""
+    rows: list[T] = []
+    cursor = None
+    while True:
+        page = fetch(cursor=cursor, limit=PAGE_SIZE, **query)
+        rows += page.items
+        if page.next_cursor is None:
+            return rows
+        cursor = page.next_cursor
+
+
+def paged(acting: PageActing, page: Page[Any]) -> Pager:
+    if page.next_cursor is None:
+        return Pager(page.items)
+    url = acting.url.include_query_params(cursor=page.next_cursor)
+    return Pager(page.items, f"{url.path}?{url.query}")
 
 
 def problems_of(exc: ValidationError) -> list[str]:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import page_for, problems_of, see_other
+from api.web.render import all_of, page_for, problems_of, see_other
 from contacts import service
 from contacts.incidents import service as incidents
 from contacts.incidents.models import IncidentCreate, IncidentKind, PupilPart
@@ -34,13 +34,13 @@ def _school(acting: PageActing) -> School:
 def _request_form(
     acting: PageActing, problems: list[str] | None = None, status: int = 200
 ) -> Response:
-    devices = list_devices(session=acting.session, actor=acting.actor, active=True, limit=200)
+    devices = all_of(list_devices, session=acting.session, actor=acting.actor, active=True)
     return page_for(
         acting,
         "request.html",
         title="Ask for contact with pupils",
         platforms=list(Platform),
-        devices=devices.items,
+        devices=devices,
         today=acting.policy.today(_school(acting), acting.at),
         problems=problems or [],
         status=status,
@@ -94,12 +94,15 @@ def request_contact(
 
 def _known_pupils(acting: PageActing) -> dict[int, str]:
     """The pupils on my own contacts: the ones a report from me is likely to be about."""
-    mine = service.list_contacts(
-        session=acting.session, actor=acting.actor, staff_id=acting.actor.staff_id, limit=200
+    mine = all_of(
+        service.list_contacts,
+        session=acting.session,
+        actor=acting.actor,
+        staff_id=acting.actor.staff_id,
     )
     ids = {
         p.pupil_id
-        for v in contact_views(acting.session, mine.items, policy=acting.policy, at=acting.at)
+        for v in contact_views(acting.session, mine, policy=acting.policy, at=acting.at)
         for p in v.pupils
     }
     return pupil_names(acting.session, ids)

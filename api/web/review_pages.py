@@ -18,14 +18,15 @@ from api.deps import get_database
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.chart import weekly_bars
-from api.web.render import page, page_for, see_other
+from api.web.render import PAGE_SIZE, page, page_for, paged, see_other
 from contacts.models import Flag, Platform
 from contacts.oversight import chronology
 from contacts.oversight.review import service as review
 from contacts.oversight.review.models import ReviewCreate
 from contacts.oversight.summary import flagged_per_week, summary
-from core.directory.models import RecordId, Role, School
+from core.directory.models import Role, School
 from core.errors import Conflict, RuleBroken, TooManyAttempts
+from core.inputs import RecordId
 from core.record import change_record
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -92,9 +93,9 @@ def _school_names(acting: PageActing) -> dict[int, str]:
 
 
 @router.get("/app/review")
-def review_queue(acting: PageDep, done: str | None = None) -> Response:
+def review_queue(acting: PageDep, done: str | None = None, cursor: str | None = None) -> Response:
     queue = review.review_queue(
-        session=acting.session, actor=acting.actor, at=acting.at, cursor=None, limit=50
+        session=acting.session, actor=acting.actor, at=acting.at, cursor=cursor, limit=PAGE_SIZE
     )
     return page_for(
         acting,
@@ -102,6 +103,7 @@ def review_queue(acting: PageDep, done: str | None = None) -> Response:
         title="Review queue",
         notice="Marked reviewed." if done == "reviewed" else None,
         entries=queue.items,
+        pager=paged(acting, queue),
     )
 
 
@@ -199,6 +201,7 @@ def search_log(
     request: Request,
     acting: PageDep,
     form: SearchDep,
+    cursor: str | None = None,
 ) -> Response:
     """Every filter of GET /messages; the search is recorded, as the API's is."""
     where = _filter(acting, form)
@@ -209,8 +212,8 @@ def search_log(
             actor=acting.actor,
             at=acting.at,
             where=where,
-            cursor=None,
-            limit=100,
+            cursor=cursor,
+            limit=PAGE_SIZE,
         )
         if searched
         else None
@@ -220,6 +223,7 @@ def search_log(
         "search.html",
         title="Search the log",
         found=found.items if found else None,
+        pager=paged(acting, found) if found else None,
         query=request.url.query,
         chosen=request.query_params,
         platforms=list(Platform),
@@ -252,18 +256,18 @@ def export_log(
 
 
 @router.get("/app/pupils/{pupil_id:int}/chronology")
-def pupil_chronology(pupil_id: RecordId, acting: PageDep) -> Response:
+def pupil_chronology(pupil_id: RecordId, acting: PageDep, cursor: str | None = None) -> Response:
     entries = chronology.pupil_chronology(
         session=acting.session,
         actor=acting.actor,
         at=acting.at,
         pupil_id=pupil_id,
-        cursor=None,
-        limit=200,
+        cursor=cursor,
+        limit=PAGE_SIZE,
     )
     return page_for(
         acting,
         "chronology.html",
         title=f"Chronology of pupil #{pupil_id}",
-        entries=entries.items,
+        pager=paged(acting, entries),
     )

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import page, page_for, problems_of, see_other
+from api.web.render import PAGE_SIZE, Pager, page, page_for, paged, problems_of, see_other
 from contacts import deletions, messages, service
 from contacts.models import (
     ContactPublic,
@@ -25,8 +25,9 @@ from contacts.models import (
     MessageCreate,
 )
 from contacts.views import contact_view, contact_views, device_tags, last_device_tag, pupil_names
-from core.directory.models import RecordId, Role, School
+from core.directory.models import Role, School
 from core.errors import Forbidden
+from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -64,10 +65,14 @@ def home(acting: PageDep, done: str | None = None) -> Response:
 
 
 @router.get("/app/contacts")
-def my_contacts(acting: PageDep) -> Response:
+def my_contacts(acting: PageDep, cursor: str | None = None) -> Response:
     """My contacts, each pupil's state today, and the deletions I still owe."""
     found = service.list_contacts(
-        session=acting.session, actor=acting.actor, staff_id=acting.actor.staff_id, limit=200
+        session=acting.session,
+        actor=acting.actor,
+        staff_id=acting.actor.staff_id,
+        cursor=cursor,
+        limit=PAGE_SIZE,
     )
     views = contact_views(acting.session, found.items, policy=acting.policy, at=acting.at)
     names = pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils))
@@ -76,6 +81,7 @@ def my_contacts(acting: PageDep) -> Response:
         "contacts.html",
         title="My contacts",
         contacts=views,
+        pager=paged(acting, found),
         names=names,
     )
 
@@ -95,8 +101,10 @@ def _may_decide(acting: PageActing, view: ContactPublic) -> bool:
 
 
 @router.get("/app/contacts/{contact_id:int}")
-def contact_page(contact_id: RecordId, acting: PageDep, done: str | None = None) -> Response:
-    return _contact_page(acting, contact_id, notice=_notice(done))
+def contact_page(
+    contact_id: RecordId, acting: PageDep, done: str | None = None, cursor: str | None = None
+) -> Response:
+    return _contact_page(acting, contact_id, notice=_notice(done), cursor=cursor)
 
 
 def _contact_page(
@@ -106,12 +114,23 @@ def _contact_page(
     notice: str | None = None,
     problems: list[str] | None = None,
     status: int = 200,
+    cursor: str | None = None,
 ) -> Response:
     view = _contact(acting, contact_id)
+    logged: Pager | None
     try:
-        logged = messages.list_messages(
-            session=acting.session, actor=acting.actor, contact_id=contact_id, cursor=None, limit=20
-        ).items
+        # The newest first: what was logged a moment ago is what its author looks for.
+        logged = paged(
+            acting,
+            messages.list_messages(
+                session=acting.session,
+                actor=acting.actor,
+                contact_id=contact_id,
+                cursor=cursor,
+                limit=PAGE_SIZE,
+                newest_first=True,
+            ),
+        )
     except Forbidden:  # an admin sees the contact, not what was said on it
         logged = None
     mine = view.staff_id == acting.actor.staff_id
@@ -125,7 +144,7 @@ def _contact_page(
         status=status,
         contact=view,
         names=pupil_names(acting.session, (p.pupil_id for p in view.pupils)),
-        messages=logged,
+        pager=logged,
         mine=mine,
         may_log=mine and view.state == ContactState.approved,
         owed=owed if mine else [],
@@ -258,7 +277,7 @@ def approvals(acting: PageDep, cursor: str | None = None) -> Response:
         title="Requests to decide",
         contacts=views[: len(waiting.items)],
         decided=views[len(waiting.items) :],
-        more_waiting=waiting.next_cursor,
+        pager=paged(acting, waiting),
         names=pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils)),
     )
 

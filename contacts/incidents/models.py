@@ -11,8 +11,16 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from contacts.models import Platform
+from core.columns import (
+    FREE_TEXT,
+    PERSONAL,
+    SEALED,
+    SHOWN,
+    declare,
+    free_text_of,
+)
 from core.db import UTCDateTime
-from core.directory.models import Forbid, Instant, RecordId
+from core.inputs import Forbid, Instant, RecordId
 
 
 class IncidentKind(StrEnum):
@@ -38,8 +46,59 @@ class IncidentPupilIn(Forbid):
     part: PupilPart
 
 
+class Incident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    reporter_id: int = Field(foreign_key="staff.id", index=True)
+    kind: str = Field(sa_column=Column(String(30), nullable=False))
+    platform: str = Field(sa_column=Column(String(20), nullable=False))
+    platform_name: str | None = Field(default=None, max_length=100)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    reported_at: datetime = Field(sa_type=UTCDateTime)
+    what_happened: str = Field(sa_column=Column(Text, nullable=False))
+    personal_information_shared: bool
+    other_person: str | None = Field(default=None, max_length=200)
+    discussed_with_id: int | None = Field(default=None, foreign_key="staff.id")
+    discussed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    parent_involved: bool | None = None
+    # When the retention job removed its personal content (contacts/data_protection/retention).
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The other person is shown to the subject only as "[third party]".
+declare(
+    Incident,
+    {
+        "id": SEALED | SHOWN,
+        "school_id": SEALED,
+        "reporter_id": SEALED,
+        "kind": SEALED | SHOWN,
+        "platform": SEALED | SHOWN,
+        "platform_name": SEALED | SHOWN,
+        "occurred_at": SEALED | SHOWN,
+        "reported_at": SEALED | SHOWN,
+        "what_happened": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "personal_information_shared": SEALED | SHOWN,
+        "other_person": SEALED | PERSONAL,
+        "discussed_with_id": SEALED,
+        "discussed_at": SEALED | SHOWN,
+        "outcome": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "parent_involved": SEALED | SHOWN,
+        "redacted_at": SEALED,
+    },
+)
+
+
+class DiscussionCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = free_text_of(Incident)
+    discussed_at: Instant
+    outcome: str = Field(min_length=1, max_length=5000)
+    parent_involved: bool
+
+
 class IncidentCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"what_happened"})
+    free_text: ClassVar[frozenset[str]] = free_text_of(Incident)
     kind: IncidentKind
     platform: Platform
     platform_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -62,33 +121,6 @@ class IncidentCreate(Forbid):
         return self
 
 
-class DiscussionCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"outcome"})
-    discussed_at: Instant
-    outcome: str = Field(min_length=1, max_length=5000)
-    parent_involved: bool
-
-
-class Incident(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    school_id: int = Field(foreign_key="school.id", index=True)
-    reporter_id: int = Field(foreign_key="staff.id", index=True)
-    kind: str = Field(sa_column=Column(String(30), nullable=False))
-    platform: str = Field(sa_column=Column(String(20), nullable=False))
-    platform_name: str | None = Field(default=None, max_length=100)
-    occurred_at: datetime = Field(sa_type=UTCDateTime)
-    reported_at: datetime = Field(sa_type=UTCDateTime)
-    what_happened: str = Field(sa_column=Column(Text, nullable=False))
-    personal_information_shared: bool
-    other_person: str | None = Field(default=None, max_length=200)
-    discussed_with_id: int | None = Field(default=None, foreign_key="staff.id")
-    discussed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    parent_involved: bool | None = None
-    # When the retention job removed its personal content (contacts/data_protection/retention).
-    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
 class IncidentPupil(SQLModel, table=True):
     __tablename__ = "incident_pupil"
 
@@ -100,6 +132,12 @@ class IncidentPupil(SQLModel, table=True):
     # The pupil's date of birth as it stood when the incident was reported, sealed with it:
     # retention counts from this, so no later edit of the pupil can shorten the period.
     born_on: date
+
+
+declare(
+    IncidentPupil,
+    {"incident_id": SEALED, "pupil_id": SEALED, "part": SEALED | SHOWN, "born_on": SEALED},
+)
 
 
 class IncidentPublic(SQLModel):

@@ -33,9 +33,10 @@ from contacts.models import (
 from contacts.oversight.review.service import LogFilter, record_access
 from core.db import UTCDateTime
 from core.directory.access import get_scoped, require_role, visible_school
-from core.directory.models import EARLIEST_YEAR, LATEST_YEAR, MAX_RECORD_ID, Pupil, Role, Staff
+from core.directory.models import Pupil, Role, Staff
 from core.directory.staff import manages
 from core.errors import InvalidInput
+from core.inputs import EARLIEST_YEAR, LATEST_YEAR, MAX_RECORD_ID
 from core.outbox import OutboxEmail
 from core.pagination import Page, decode_cursor, encode_cursor
 from core.principal import Principal

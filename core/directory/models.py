@@ -2,104 +2,27 @@
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable
 from datetime import date, datetime
-from enum import Enum, StrEnum
-from typing import Annotated, ClassVar
+from enum import StrEnum
 
-from annotated_types import Interval
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     EmailStr,
-    ValidationInfo,
     field_validator,
 )
 from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.columns import PERSONAL, SEALED, SHOWN, TOLD, UNSEALED, declare
 from core.db import UTCDateTime
+from core.inputs import Day, Forbid, RecordId
 from core.roles import TRUST_ROLES, Role
-from core.text import check_free_text, check_line
 
 __all__ = ["TRUST_ROLES", "Role"]  # re-exported: their home is core/roles.py
 
 
-def _as_text(value: object) -> object:
-    """Dates and times come as ISO 8601 text; a bare number is not silently read as a timestamp."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError("give dates and times as ISO 8601 text, e.g. 2026-11-24T16:05:00Z")
-    if isinstance(value, str):
-        # Any number written as text ("1700000000", "-2.2e-313", "nan") would be read as a
-        # Unix timestamp: refused like a bare number.
-        try:
-            float(value)
-        except ValueError:
-            return value
-        raise ValueError("give dates and times as ISO 8601 text, e.g. 2026-11-24T16:05:00Z")
-    return value
-
-
-# Every date and time a record holds lies in this span; anything outside it is a typing slip
-# (or a probe), and near year 1 or 9999 turning a time into UTC would overflow.
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
-
-
-def _in_span(value: date) -> date:
-    # The year as written: checked before anything converts it between time zones.
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return value
-
-
-# An instant with its offset (naive times are refused), and a calendar day, both as ISO text.
-Instant = Annotated[AwareDatetime, BeforeValidator(_as_text), AfterValidator(_in_span)]
-Day = Annotated[date, BeforeValidator(_as_text), AfterValidator(_in_span)]
-
-# Every record id fits the database's integer column; anything else is refused as invalid input.
-MAX_RECORD_ID = 2_147_483_647
-RecordId = Annotated[int, Interval(ge=1, le=MAX_RECORD_ID)]
-
-
 def _stamp() -> Column[datetime]:
     return Column(UTCDateTime(), nullable=False)
-
-
-def _each_text(value: object, check: Callable[[str], str]) -> object:
-    if isinstance(value, str) and not isinstance(value, Enum):
-        return check(value)
-    if isinstance(value, list):
-        return [_each_text(item, check) for item in value]
-    return value
-
-
-def _no_controls(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-class Forbid(SQLModel):
-    """Input schemas refuse unknown fields, so nobody sets an id, school or role by stealth.
-
-    Every text field is one line (no line breaks, controls or bidirectional overrides) unless
-    the schema names it in `free_text`, where lines are allowed; see `core.text`.
-    """
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[assignment]
-    free_text: ClassVar[frozenset[str]] = frozenset()
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _clean_text(cls, value: object, info: ValidationInfo) -> object:
-        if info.field_name == "password":
-            return _each_text(value, _no_controls)
-        check = check_free_text if info.field_name in cls.free_text else check_line
-        return _each_text(value, check)
 
 
 # ---------------------------------------------------------------- trust and schools
@@ -127,6 +50,20 @@ class Trust(SQLModel, table=True):
     consent_requests_automatic: bool | None = None
 
 
+# A trust's row holds its policy: an edit made in the database is named by verification.
+declare(
+    Trust,
+    {
+        **dict.fromkeys(("id", "name", "created_at", "ending_notice_days"), SEALED),
+        **dict.fromkeys(("reminder_every_days", "escalate_after_days"), SEALED),
+        **dict.fromkeys(("approval_wait_hours", "consent_age", "review_sample_rate"), SEALED),
+        **dict.fromkeys(("extra_lexicon", "retention_safeguarding_years"), SEALED),
+        **dict.fromkeys(("retention_allegation_years", "retention_closed_contact_years"), SEALED),
+        **dict.fromkeys(("dpo_email", "consent_requests_automatic"), SEALED),
+    },
+)
+
+
 class SchoolBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
@@ -146,6 +83,18 @@ class School(SchoolBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     trust_id: int = Field(foreign_key="trust.id", index=True)
     created_at: datetime = Field(sa_column=_stamp())
+
+
+declare(
+    School,
+    {
+        "id": SEALED,
+        "trust_id": SEALED,
+        "name": SEALED | TOLD,
+        "timezone": SEALED,
+        "created_at": SEALED,
+    },
+)
 
 
 # ---------------------------------------------------------------- staff
@@ -212,6 +161,25 @@ class Staff(StaffBase, table=True):
     created_at: datetime = Field(sa_column=_stamp())
 
 
+# Staff appear in records in their professional role: their names are not redacted, and the
+# holder's name is what a parent is told. The password and the token generation are secrets.
+declare(
+    Staff,
+    {
+        "id": SEALED,
+        "school_id": SEALED,
+        "name": SEALED | SHOWN | TOLD,
+        "email": SEALED | SHOWN,
+        "line_manager_id": SEALED,
+        "is_headteacher": SEALED | SHOWN,
+        "is_active": SEALED | SHOWN,
+        "password_hash": UNSEALED,
+        "token_generation": UNSEALED,
+        "created_at": SEALED | SHOWN,
+    },
+)
+
+
 class StaffRole(SQLModel, table=True):
     __tablename__ = "staff_role"
 
@@ -219,6 +187,9 @@ class StaffRole(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
     )
     role: Role = Field(sa_column=Column(String(20), primary_key=True))
+
+
+declare(StaffRole, {"staff_id": SEALED, "role": SEALED | SHOWN})
 
 
 # ---------------------------------------------------------------- pupils and guardians
@@ -265,6 +236,24 @@ class Pupil(PupilBase, table=True):
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+# Redaction keeps the year of birth and replaces the reference by one made from the id
+# (contacts/data_protection/retention/redaction.py); the names go.
+declare(
+    Pupil,
+    {
+        "id": SEALED,
+        "school_id": SEALED,
+        "given_name": SEALED | PERSONAL | SHOWN | TOLD,
+        "family_name": SEALED | PERSONAL | SHOWN | TOLD,
+        "date_of_birth": SEALED | PERSONAL | SHOWN,
+        "school_reference": SEALED | PERSONAL | SHOWN,
+        "left_on": SEALED | SHOWN,
+        "created_at": SEALED,
+        "redacted_at": SEALED,
+    },
+)
+
+
 class GuardianBase(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     relationship: str = Field(min_length=1, max_length=50)
@@ -292,6 +281,22 @@ class Guardian(GuardianBase, table=True):
     created_at: datetime = Field(sa_column=_stamp())
     # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# To the pupil's own request a parent is a third party: their name is never shown to the pupil.
+declare(
+    Guardian,
+    {
+        "id": SEALED,
+        "pupil_id": SEALED,
+        "name": SEALED | PERSONAL | TOLD,
+        "relationship": SEALED | SHOWN,
+        "email": SEALED | PERSONAL,
+        "has_parental_responsibility": SEALED | SHOWN,
+        "created_at": SEALED,
+        "redacted_at": SEALED,
+    },
+)
 
 
 # ---------------------------------------------------------------- devices
@@ -325,6 +330,15 @@ class Device(DeviceBase, table=True):
     school_id: int = Field(foreign_key="school.id", index=True)
     is_active: bool = True
     created_at: datetime = Field(sa_column=_stamp())
+
+
+declare(
+    Device,
+    {
+        **dict.fromkeys(("id", "school_id", "asset_tag", "description"), SEALED),
+        **dict.fromkeys(("is_active", "created_at"), SEALED),
+    },
+)
 
 
 class ChangeKind(StrEnum):
@@ -374,6 +388,21 @@ class PendingChange(SQLModel, table=True):
     @property
     def roles(self) -> list[Role]:
         return [Role(r) for r in self.grant_roles.split(",") if r]
+
+
+# Everything about a proposed change is content, the values it replaces included.
+declare(
+    PendingChange,
+    dict.fromkeys(
+        (
+            *("id", "school_id", "staff_id", "pupil_id", "kind", "grant_roles"),
+            *("make_headteacher", "new_email", "new_date_of_birth", "old_date_of_birth"),
+            *("new_left_on", "old_left_on", "changes_left_on", "proposed_by_id"),
+            *("proposed_at", "expires_at", "state", "decided_by_id", "decided_at"),
+        ),
+        SEALED,
+    ),
+)
 
 
 class PendingChangePublic(BaseModel):

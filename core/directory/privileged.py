@@ -35,7 +35,6 @@ from core.errors import Conflict, Forbidden, RuleBroken
 from core.identity import mfa
 from core.principal import Principal
 from core.record import audit, seals
-from core.record.seals import Kept, keep
 from core.settings import Settings
 
 # Roles that give power over others or over personal data: granting one takes two people.
@@ -393,8 +392,3 @@ def _apply(session: Session, change: PendingChange, staff: Staff) -> None:
         staff.token_generation += 1  # sessions of the old address end
     session.add(staff)
     session.flush()
-
-
-# Proposals and their decisions are kept records: a pupil's old date of birth lives here, and
-# nobody may rewrite who proposed or confirmed a grant (core.record.seals).
-keep(Kept("pending_change", PendingChange))

@@ -17,6 +17,7 @@ from sqlalchemy import Column, ForeignKey, Integer, update
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from core import once, outbox
+from core.columns import not_a_record
 from core.db import UTCDateTime
 from core.directory.models import Staff
 from core.errors import InvalidInput, RuleBroken
@@ -54,6 +55,9 @@ class AccountLink(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+not_a_record(AccountLink, "a one-time link's hash; its sending and use are in the change record")
 
 
 def _digest(token: str) -> str:

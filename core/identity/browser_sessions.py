@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import keys
+from core.columns import not_a_record
 from core.db import UTCDateTime
 from core.errors import Unauthorized
 from core.identity.auth import principal_of
@@ -40,6 +41,9 @@ class BrowserSession(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+not_a_record(BrowserSession, "a signed-in browser's hash, a secret of sign-in")
 
 
 def _digest(settings: Settings, token: str) -> str:

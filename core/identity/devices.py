@@ -18,6 +18,7 @@ from sqlalchemy import Column, ForeignKey, Integer, delete, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import keys
+from core.columns import not_a_record
 from core.db import UTCDateTime
 from core.settings import Settings
 
@@ -38,6 +39,9 @@ class TrustedDevice(SQLModel, table=True):
     generation: int
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(TrustedDevice, "a remembered browser's hash, a secret of sign-in")
 
 
 def _hash(settings: Settings, token: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy import Column, ForeignKey, Integer, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import keys, once
+from core.columns import not_a_record
 from core.db import UTCDateTime
 from core.directory.models import Role, Staff
 from core.errors import Conflict, RuleBroken
@@ -49,6 +50,9 @@ class SecondFactor(SQLModel, table=True):
     last_step: int = 0
 
 
+not_a_record(SecondFactor, "a secret of sign-in; enrolment and resets are in the change record")
+
+
 class RecoveryCode(SQLModel, table=True):
     __tablename__ = "recovery_code"
 
@@ -60,6 +64,9 @@ class RecoveryCode(SQLModel, table=True):
     )
     code_hash: str = Field(max_length=64)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+not_a_record(RecoveryCode, "hashes of one-time codes; their use is in the change record")
 
 
 @dataclass(frozen=True)

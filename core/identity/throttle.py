@@ -21,6 +21,7 @@ from sqlalchemy import case, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col
 
+from core.columns import not_a_record
 from core.db import UTCDateTime
 from core.errors import TooManyAttempts
 from core.settings import Settings
@@ -35,6 +36,9 @@ class SignInThrottle(SQLModel, table=True):
     failures: int = 0
     blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_failure_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(SignInThrottle, "counts of failed sign-ins, keyed by a hash")
 
 
 def _hashed(kind: str, *parts: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import event as orm_event
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from core.columns import not_a_record
 from core.db import UTCDateTime, table_of
 from core.principal import Principal
 from core.record import seals
@@ -43,6 +44,12 @@ class AuditEvent(SQLModel, table=True):
     link_hash: str = Field(max_length=64)
 
 
+not_a_record(
+    AuditEvent,
+    "the change record itself, hashed into the chain",
+)
+
+
 class AuditHead(SQLModel, table=True):
     """The chain's newest link; appending locks this one row, so writers can never fork."""
 
@@ -51,6 +58,9 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     link_hash: str = Field(default=GENESIS, max_length=64)
+
+
+not_a_record(AuditHead, "the chain's head, a lock and a pointer")
 
 
 class AuditPending(SQLModel, table=True):
@@ -64,6 +74,9 @@ class AuditPending(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     events: str = Field(sa_column=Column(Text, nullable=False))
+
+
+not_a_record(AuditPending, "events waiting to join the chain at commit")
 
 
 class AuditEventPublic(BaseModel):

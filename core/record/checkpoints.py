@@ -29,8 +29,9 @@ from pydantic import BaseModel, Strict
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from core.columns import not_a_record
 from core.db import UTCDateTime
-from core.directory.models import MAX_RECORD_ID, Forbid, Instant
+from core.inputs import MAX_RECORD_ID, Forbid, Instant
 from core.record.audit import GENESIS, AuditEvent, AuditHead
 from core.record.verification import AlteredRecord, verify
 
@@ -48,6 +49,9 @@ class ChainCheckpoint(SQLModel, table=True):
     # The exact signed text (canonical JSON) and its signature, base64.
     payload: str = Field(sa_column=Column(Text, nullable=False))
     signature: str = Field(max_length=100)
+
+
+not_a_record(ChainCheckpoint, "a signed statement of the chain's head: it vouches for the record")
 
 
 class CheckpointPublic(BaseModel):

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlmodel import Session, SQLModel
 
+from core import columns
+from core.columns import SEALED
 from core.db import table_of
 
 if TYPE_CHECKING:
@@ -30,23 +32,24 @@ ADDED_LATER = frozenset({"redacted_at"})
 
 @dataclass(frozen=True)
 class Child:
-    """Rows of another table that belong to the record (a message's pupils, say): their
-    `values` go into the record's content, sorted, so adding or removing one changes it."""
+    """Rows of another table that belong to the record (a message's pupils, say): their sealed
+    columns (core/columns.py) go into the record's content, sorted, so adding or removing one
+    changes it."""
 
     name: str
     model: type[SQLModel]
     parent: str
-    values: tuple[str, ...]
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Kept:
-    """A record type under the chain: its table, and the columns that are not its content
-    (stamps the scheduler keeps, secrets the record does not need)."""
+    """A record type under the chain: its table, the rows of other tables that belong to it,
+    and what its events name. Which columns are its content is the table's declaration
+    (`core.columns`): every SEALED one."""
 
     name: str
     model: type[SQLModel]
-    leave_out: frozenset[str] = frozenset()
     children: tuple[Child, ...] = ()
     columns: tuple[str, ...] = field(default=())
     # What every event about such a record names in its details, read from the record (a
@@ -59,9 +62,11 @@ KEPT: dict[str, Kept] = {}
 
 def keep(kept: Kept) -> None:
     """Put a record type under the chain (each domain names its own, on import)."""
-    table = table_of(kept.model)
-    columns = tuple(c.name for c in table.c if c.name not in kept.leave_out)
-    KEPT[kept.name] = replace(kept, columns=columns)
+    children = tuple(
+        replace(c, values=tuple(v for v in columns.having(c.model, SEALED) if v != c.parent))
+        for c in kept.children
+    )
+    KEPT[kept.name] = replace(kept, columns=columns.having(kept.model, SEALED), children=children)
 
 
 def kept_as(model: type[SQLModel]) -> Kept:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic import Field as Detail
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from core.columns import not_a_record
 from core.db import UTCDateTime, table_of
 from core.errors import Conflict
 from core.record import seals
@@ -117,6 +118,9 @@ class ChainCheck(SQLModel, table=True):
     first_bad: int | None = None
     records_checked: int
     altered: int
+
+
+not_a_record(ChainCheck, "the outcome of a check of the record, which names what it found")
 
 
 def keep(session: Session, result: VerifyResult, *, at: datetime) -> ChainCheck:

@@ -9,8 +9,14 @@ from typing import ClassVar
 from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
+from core.columns import (
+    FREE_TEXT,
+    SEALED,
+    declare,
+    free_text_of,
+)
 from core.db import UTCDateTime
-from core.directory.models import Forbid, RecordId
+from core.inputs import Forbid, RecordId
 
 
 class HeldSubject(StrEnum):
@@ -18,19 +24,6 @@ class HeldSubject(StrEnum):
     staff = "staff"
     contact = "contact"
     incident = "incident"
-
-
-class HoldCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"reason"})
-    subject_type: HeldSubject
-    subject_id: RecordId
-    case_reference: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class ReleaseCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"reason"})
-    reason: str = Field(min_length=1, max_length=2000)
 
 
 class LegalHold(SQLModel, table=True):
@@ -48,6 +41,32 @@ class LegalHold(SQLModel, table=True):
     released_by_id: int | None = Field(default=None, foreign_key="staff.id")
     released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     release_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# Everything about a hold is content; it is never redacted while it stands.
+declare(
+    LegalHold,
+    {
+        **dict.fromkeys(("id", "school_id", "subject_type", "subject_id"), SEALED),
+        "case_reference": SEALED,
+        "reason": SEALED | FREE_TEXT,
+        **dict.fromkeys(("placed_by_id", "placed_at", "released_by_id", "released_at"), SEALED),
+        "release_reason": SEALED | FREE_TEXT,
+    },
+)
+
+
+class HoldCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = free_text_of(LegalHold)
+    subject_type: HeldSubject
+    subject_id: RecordId
+    case_reference: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReleaseCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = free_text_of(LegalHold, reason="release_reason")
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class HoldPublic(SQLModel):

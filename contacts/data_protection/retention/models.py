@@ -8,6 +8,10 @@ from datetime import datetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
+from core.columns import (
+    SEALED,
+    declare,
+)
 from core.db import UTCDateTime
 
 
@@ -21,6 +25,12 @@ class RetentionRun(SQLModel, table=True):
     run_by_id: int | None = Field(default=None, foreign_key="staff.id")
     # The report (RetentionReport without its id), as JSON.
     report: str = Field(sa_column=Column(Text, nullable=False))
+
+
+declare(
+    RetentionRun,
+    dict.fromkeys(("id", "trust_id", "ran_at", "run_by_id", "report"), SEALED),
+)
 
 
 class Redacted(SQLModel):

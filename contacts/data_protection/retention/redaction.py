@@ -4,81 +4,94 @@ by an event in the change record so verification still passes, and fails after a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel
 
-from consent.models import Consent, ConsentRequest, ParentNotice
 from contacts.data_protection.retention.schedule import chunks
-from contacts.incidents.models import Incident
-from contacts.models import Contact, ContactPupil, DeletionTask, Message
-from contacts.oversight.review.models import MessageReview
+from core import columns
+from core.columns import PERSONAL
 from core.db import table_of
 from core.directory.models import Guardian, Pupil
 from core.principal import Principal
 from core.record import audit, seals
 
 REDACTED = "[redacted]"
-
-# Per record type: its table and the columns that hold personal content. A column that is
-# empty stays empty, so the skeleton still says whether there was, say, a rejection reason.
-PERSONAL: dict[str, tuple[type[SQLModel], tuple[str, ...]]] = {
-    "contact": (
-        Contact,
-        ("school_account", "purpose", "conditions", "decision_note", "rejection_reason"),
-    ),
-    "message": (Message, ("summary", "verbatim", "amend_reason")),
-    "message_review": (MessageReview, ("note",)),
-    "deletion_task": (DeletionTask, ("how",)),
-    "consent": (Consent, ("evidence_reference", "withdrawal_reason")),
-    "consent_request": (ConsentRequest, ("decline_reason",)),
-    "parent_notice": (ParentNotice, ("informed_by", "reason_explained")),
-    "incident": (Incident, ("what_happened", "other_person", "outcome")),
-    "pupil": (Pupil, ("given_name", "family_name")),
-    "guardian": (Guardian, ("name",)),
-}
-# Records whose parent goes first; a record type's children are redacted with it.
-ORDER = tuple(PERSONAL)
 # Events seal this many records each: the change record grows by a few events per run.
 SEALED_PER_EVENT = 200
 
 
-def _blank(table: sa.Table, name: str) -> Any:
-    column = table.c[name]
-    return sa.case((column.is_(None), None), else_=sa.literal(REDACTED))
+def _as_id_reference(table: sa.Table) -> Any:
+    # A pupil's reference must stay unique in its school: the reference goes, one made from
+    # the id takes its place.
+    return sa.literal("redacted-") + sa.cast(table.c.id, sa.String)
+
+
+# Personal columns (core/columns.py: PERSONAL) are replaced by "[redacted]", and an empty one
+# stays empty, so the skeleton still says whether there was, say, a rejection reason. A date
+# keeps its year (a date of birth, for statistics by age). These are replaced otherwise, because
+# "[redacted]" would break the record: an address that must be one, a unique reference.
+OTHERWISE: dict[tuple[type[SQLModel], str], Callable[[sa.Table], Any]] = {
+    (Guardian, "email"): lambda table: None,
+    (Pupil, "school_reference"): _as_id_reference,
+}
+
+
+def personal() -> dict[str, tuple[type[SQLModel], tuple[str, ...]]]:
+    """Every record type with personal content: its table and those columns, from the tables'
+    declarations (in the order the types were put under the chain)."""
+    found = {}
+    for name, kept in seals.KEPT.items():
+        where = columns.having(kept.model, PERSONAL)
+        if where or any(columns.having(c.model, PERSONAL) for c in kept.children):
+            found[name] = (kept.model, where)
+    return found
+
+
+def _dates(table: sa.Table, names: Sequence[str]) -> list[str]:
+    return [n for n in names if isinstance(table.c[n].type, sa.Date)]
+
+
+def _replaced(model: type[SQLModel], table: sa.Table, names: Sequence[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in set(names) - set(_dates(table, names)):
+        how = OTHERWISE.get((model, name))
+        if how is not None:
+            values[name] = how(table)
+        else:
+            column = table.c[name]
+            values[name] = sa.case((column.is_(None), None), else_=sa.literal(REDACTED))
+    return values
 
 
 def _redact(session: Session, record_type: str, ids: Sequence[int], at: datetime) -> None:
-    model, columns = PERSONAL[record_type]
-    table = table_of(model)
-    values: dict[str, Any] = {name: _blank(table, name) for name in columns}
+    kept = seals.KEPT[record_type]
+    table = table_of(kept.model)
+    values = _replaced(kept.model, table, columns.having(kept.model, PERSONAL))
     values["redacted_at"] = at
-    if record_type == "pupil":
-        # The reference must stay unique in its school; the name and reference go.
-        values["school_reference"] = sa.literal("redacted-") + sa.cast(table.c.id, sa.String)
-    if record_type == "guardian":
-        values["email"] = None
     session.execute(sa.update(table).where(table.c.id.in_(list(ids))).values(values))
-    if record_type == "contact":
-        parts = table_of(ContactPupil)
-        session.execute(
-            sa.update(parts)
-            .where(parts.c.contact_id.in_(list(ids)))
-            .values(end_reason=_blank(parts, "end_reason"))
-        )
-    if record_type == "pupil":
-        # The year of birth stays for statistics by age; the day and month go.
-        births = session.exec(
-            select(col(Pupil.id), col(Pupil.date_of_birth)).where(col(Pupil.id).in_(list(ids)))
-        ).all()
-        for pupil_id, born in births:
+    for name in _dates(table, columns.having(kept.model, PERSONAL)):
+        column = table.c[name]
+        born = session.execute(sa.select(table.c.id, column).where(table.c.id.in_(list(ids))))
+        for record_id, day in born.all():
+            if day is not None:
+                session.execute(
+                    sa.update(table)
+                    .where(table.c.id == record_id)
+                    .values({name: date(day.year, 1, 1)})
+                )
+    for child in kept.children:
+        # A record's own rows in other tables (a pupil's part in a contact, with why it ended).
+        names = columns.having(child.model, PERSONAL)
+        if names:
+            rows = table_of(child.model)
             session.execute(
-                sa.update(table)
-                .where(table.c.id == pupil_id)
-                .values(date_of_birth=date(born.year, 1, 1))
+                sa.update(rows)
+                .where(rows.c[child.parent].in_(list(ids)))
+                .values(_replaced(child.model, rows, names))
             )
 
 
@@ -91,7 +104,7 @@ def redact(
     due: dict[tuple[int, str], list[int]],
 ) -> None:
     """Redact every due record, each batch sealed by a `retention.redacted` event of its school."""
-    for record_type in ORDER:
+    for record_type in personal():
         for (school_id, kind), ids in sorted(due.items()):
             if kind != record_type:
                 continue

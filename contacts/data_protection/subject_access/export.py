@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
 from contacts.data_protection.subject_access.models import SubjectAccessRequest, Whose
@@ -19,6 +19,8 @@ from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, Message, MessagePupil
 from contacts.oversight.evidence import Pack
 from contacts.oversight.review.models import MessageReview
+from core import columns
+from core.columns import SHOWN
 from core.db import snapshot_of
 from core.directory.access import get_scoped, require_role, visible_school
 from core.directory.models import Guardian, Pupil, Role, School, Staff, StaffRole
@@ -37,24 +39,8 @@ WITHHELD = [
     "Legal holds are not included: disclosing an investigation could prejudice it "
     "(Data Protection Act 2018, Schedule 2, paragraph 2).",
 ]
-# What of each record the subject sees; ids of other people never appear.
-CONTACT_FIELDS = (
-    *("id", "platform", "platform_name", "school_account", "purpose", "starts_on", "ends_on"),
-    *("state", "requested_at", "decided_at", "verdict", "conditions", "rejection_reason"),
-    "ended_at",
-)
-MESSAGE_FIELDS = (
-    *("id", "contact_id", "direction", "occurred_at", "logged_at", "summary", "verbatim"),
-    *("amends_id", "amend_reason"),
-)
-INCIDENT_FIELDS = (
-    *("id", "kind", "platform", "platform_name", "occurred_at", "reported_at", "what_happened"),
-    *("personal_information_shared", "discussed_at", "outcome", "parent_involved"),
-)
-CONSENT_FIELDS = (
-    *("id", "contact_id", "method", "evidence_reference", "given_on", "expires_on"),
-    *("withdrawn_on", "withdrawal_reason"),
-)
+# What of each record the subject sees is its table's declaration (core/columns.py: SHOWN);
+# ids of other people never appear. Their own decisions show a decider their note too.
 DECISION_FIELDS = (
     *("id", "verdict", "decided_at", "conditions", "decision_note", "rejection_reason"),
 )
@@ -85,6 +71,11 @@ def _request(
 
 def _plain(row: Any, *names: str) -> dict[str, Any]:
     return {n: _jsonable(getattr(row, n)) for n in names}
+
+
+def _shown(row: SQLModel) -> dict[str, Any]:
+    """What the subject sees of a record: its SHOWN columns."""
+    return _plain(row, *columns.having(type(row), SHOWN))
 
 
 def _jsonable(value: Any) -> Any:
@@ -136,13 +127,13 @@ def _contacts(
     names = _staff_names(session, people)
     shown = []
     for c in contacts:
-        item = _plain(c, *CONTACT_FIELDS)
+        item = _shown(c)
         item["staff"] = names.get(c.staff_id)
         item["decided_by"] = names.get(c.decided_by_id)
         item["pupils"] = _named(pupils.get(c.id or 0, []), me)
         part = parts.get(c.id or 0)
         if part is not None:
-            item["my_part"] = _plain(part, "ended_at", "end_reason")
+            item["my_part"] = _shown(part)
         shown.append(item)
     return shown
 
@@ -153,7 +144,7 @@ def _messages(session: Session, query: Any, me: int | None) -> list[dict[str, An
     pupils = _pupils_of(session, col(MessagePupil.pupil_id), col(MessagePupil.message_id), ids)
     shown = []
     for m in messages:
-        item = _plain(m, *MESSAGE_FIELDS)
+        item = _shown(m)
         item["flags"] = m.flag_list
         item["pupils"] = _named(pupils.get(m.id or 0, []), me)
         shown.append(item)
@@ -176,7 +167,7 @@ def _incidents(
         )
     shown = []
     for i in incidents:
-        item = _plain(i, *INCIDENT_FIELDS)
+        item = _shown(i)
         item["other_person"] = THIRD_PARTY if i.other_person else None
         item["pupils"] = _named(pupils.get(i.id or 0, []), me)
         if i.id in parts:
@@ -186,10 +177,7 @@ def _incidents(
 
 
 def _reviews(session: Session, query: Any) -> list[dict[str, Any]]:
-    return [
-        _plain(r, "message_id", "reviewed_at", "note")
-        for r in session.exec(query.order_by(col(MessageReview.id))).all()
-    ]
+    return [_shown(r) for r in session.exec(query.order_by(col(MessageReview.id))).all()]
 
 
 def _recorded(
@@ -253,9 +241,7 @@ def _pupil_document(session: Session, request: Any, at: datetime, pupil_id: int)
         request,
         at,
         {
-            "pupil": _plain(
-                pupil, "given_name", "family_name", "date_of_birth", "school_reference", "left_on"
-            ),
+            "pupil": _shown(pupil),
             # Parents and carers are third parties to the pupil's own request.
             "guardians": [
                 {
@@ -274,15 +260,12 @@ def _pupil_document(session: Session, request: Any, at: datetime, pupil_id: int)
             ),
             "consents": [
                 {
-                    **_plain(c, *CONSENT_FIELDS),
+                    **_shown(c),
                     "given_by": "a parent or carer",
                 }
                 for c in consents
             ],
-            "parent_notices": [
-                _plain(n, "id", "contact_id", "informed_on", "method", "reason_explained")
-                for n in notices
-            ],
+            "parent_notices": [_shown(n) for n in notices],
             "incidents": _incidents(session, incidents, pupil_id),
         },
     )
@@ -319,7 +302,7 @@ def _staff_document(session: Session, request: Any, at: datetime, staff_id: int)
         at,
         {
             "staff": {
-                **_plain(staff, "name", "email", "is_headteacher", "is_active", "created_at"),
+                **_shown(staff),
                 "roles": sorted(roles),
             },
             "contacts_held": _contacts(session, held, None),

@@ -8,8 +8,16 @@ from typing import ClassVar
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
+from core.columns import (
+    FREE_TEXT,
+    PERSONAL,
+    SEALED,
+    SHOWN,
+    declare,
+    free_text_of,
+)
 from core.db import UTCDateTime
-from core.directory.models import Forbid
+from core.inputs import Forbid
 
 
 class MessageFlag(SQLModel, table=True):
@@ -23,9 +31,7 @@ class MessageFlag(SQLModel, table=True):
     __table_args__ = (Index("ix_message_flag_flag_message_id", "flag", "message_id"),)
 
 
-class ReviewCreate(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"note"})
-    note: str = Field(min_length=1, max_length=5000)
+declare(MessageFlag, {"message_id": SEALED, "flag": SEALED})
 
 
 class MessageReview(SQLModel, table=True):
@@ -38,6 +44,24 @@ class MessageReview(SQLModel, table=True):
     note: str = Field(sa_column=Column(Text, nullable=False))
     # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+declare(
+    MessageReview,
+    {
+        "id": SEALED,
+        "message_id": SEALED | SHOWN,
+        "reviewer_id": SEALED,
+        "reviewed_at": SEALED | SHOWN,
+        "note": SEALED | PERSONAL | FREE_TEXT | SHOWN,
+        "redacted_at": SEALED,
+    },
+)
+
+
+class ReviewCreate(Forbid):
+    free_text: ClassVar[frozenset[str]] = free_text_of(MessageReview)
+    note: str = Field(min_length=1, max_length=5000)
 
 
 class MessageReviewPublic(SQLModel):
