@@ -16,7 +16,6 @@ from api.metrics import MeasureRequests, Metrics
 from api.middleware import BodyLimit, HeaderLimit, NoNulInQuery, SecurityHeaders
 from api.routers import (
     access,
-    account_pages,
     audit,
     auth,
     consents,
@@ -36,6 +35,7 @@ from api.routers import (
 )
 from api.schema import head_revision
 from api.web import (
+    account_pages,
     admin_pages,
     directory_pages,
     guardian_pages,
@@ -152,13 +152,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         legal_holds,
         subject_access,
         retention,
-        account_pages,
     )
     for module in routers:
         app.include_router(module.router)
     # The web pages, beside the API on the same services; errors on them are shown as pages.
     pages_of = (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages)
-    for pages in (*pages_of, directory_pages, guardian_pages):
+    for pages in (*pages_of, directory_pages, guardian_pages, account_pages):
         app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")
     render.install(app)

@@ -202,6 +202,14 @@ declare(
 )
 
 
+class AnswerCreate(Forbid):
+    """A parent's reason, when they decline or withdraw through their link: their own words,
+    lines allowed, nothing hidden in them (the same rules as any other free text)."""
+
+    free_text: ClassVar[frozenset[str]] = free_text_of(ConsentRequest, reason="decline_reason")
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
 class ConsentRequestPublic(SQLModel):
     id: int
     contact_id: int

@@ -141,6 +141,23 @@ def test_declining_tells_the_staff_member_and_their_line_manager(
     assert part["state"] == "awaiting_consent"
 
 
+def test_a_parents_reason_follows_the_rules_of_any_free_text(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    """A reason with a right-to-left override once went into the record as typed: a DSL reading
+    it later saw words in another order than the parent wrote them."""
+    ask(client, world, approved)
+    deliver(db, mail_settings)
+    link = link_in(mail_server, CLAIRE)
+    refused = client.post(link, data={"choice": "decline", "reason": "Not \u202eppastahw"})
+    assert refused.status_code == 422
+    assert "reason" in refused.text
+    assert young_part(client, world, approved, school)["consent_request"] == "waiting"
+    kept = client.post(link, data={"choice": "decline", "reason": "Not on WhatsApp,\nplease"})
+    assert kept.status_code == 200
+    assert young_part(client, world, approved, school)["consent_request"] == "declined"
+
+
 def test_withdrawing_through_the_same_link_ends_the_pupils_part_at_once(
     client, world, school, approved, db, mail_settings, mail_server
 ):

@@ -15,6 +15,7 @@ from core import clock
 from core.identity import browser_sessions
 from tests.support.builders import PEOPLE, log, message, request_body
 from tests.support.ground import test_settings
+from tests.support.pages import form_token
 
 
 @pytest.fixture
@@ -201,3 +202,36 @@ def test_a_search_of_the_log_pages_through_its_own_filter(client, db, world, con
     assert all(f"staff_id={world.ids['owner']}" in p for p in pages[1:])
     order = [int(n) for n in re.findall(r"Entry number (\d)", "".join(pages))]
     assert order == [4, 3, 2, 1, 0]
+
+
+def test_a_form_shows_each_mistake_beside_its_field_and_changes_nothing(
+    client, db, world, contact, school
+):
+    as_person(client, db, world, "owner")
+    shown = client.get(f"/app/contacts/{contact}/log")
+    fields = {
+        "form_token": form_token(shown.text),
+        "direction": "sent",
+        "summary": "",
+        "occurred_at": "2026-11-30T16:05",
+        "device_tag": "PE-IPAD",
+        "pupil_ids": [str(school["older"])],
+    }
+    answer = client.post(f"/app/contacts/{contact}/log", data=fields)
+    assert answer.status_code == 422
+    beside = re.search(
+        r'<p class="problem field-problem" id="summary-problem">([^<]+)</p>', answer.text
+    )
+    assert beside is not None
+    assert beside.group(1) == "fill this in"
+    # Just after the box it is about.
+    assert (
+        answer.text.index('name="summary"') < beside.start() < answer.text.index('name="verbatim"')
+    )
+    listed = client.get(f"/contacts/{contact}/messages", headers=world.auth("owner")).json()
+    assert listed["items"] == []
+    fields["occurred_at"] = "half past four"
+    fields["summary"] = "Kit list"
+    unreadable = client.post(f"/app/contacts/{contact}/log", data=fields)
+    assert unreadable.status_code == 422
+    assert 'id="occurred_at-problem">give the date and time it happened<' in unreadable.text

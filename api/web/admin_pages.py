@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import PAGE_SIZE, all_of, page_for, paged, problems_of, see_other
+from api.web.forms import PageForm, Problems, submit
+from api.web.render import PAGE_SIZE, all_of, page_for, paged
 from consent import service as consent
 from consent.models import ConsentCreate, ConsentMethod
 from contacts import service as contacts
@@ -77,40 +77,37 @@ def pupil_page(pupil_id: RecordId, acting: PageDep, done: str | None = None) -> 
     return pupil_page_with(acting, pupil_id, notice=notice)
 
 
+class ConsentForm(PageForm):
+    contact_id: str = ""
+    guardian_id: str = ""
+    method: str = ""
+    evidence_reference: str = ""
+    given_on: str = ""
+    expires_on: str = ""
+
+
 @router.post("/app/pupils/{pupil_id:int}/consents")
 def record_consent(
-    pupil_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    contact_id: Annotated[str, Form(max_length=20)] = "",
-    guardian_id: Annotated[str, Form(max_length=20)] = "",
-    method: Annotated[str, Form(max_length=20)] = "",
-    evidence_reference: Annotated[str, Form(max_length=210)] = "",
-    given_on: Annotated[str, Form(max_length=20)] = "",
-    expires_on: Annotated[str, Form(max_length=20)] = "",
+    pupil_id: RecordId, acting: PageDep, form: Annotated[ConsentForm, Form()]
 ) -> Response:
     """A parent's consent to one contact, as POST /pupils/{id}/consents records it."""
-    acting.check_form(form_token)
-    try:
-        consent_in = ConsentCreate.model_validate(
-            {
-                "contact_id": contact_id or None,
-                "guardian_id": guardian_id or None,
-                "method": method or None,
-                "evidence_reference": evidence_reference,
-                "given_on": given_on or None,
-                "expires_on": expires_on or None,
-            }
+
+    def read() -> ConsentCreate:
+        return ConsentCreate.model_validate(form.values())
+
+    def act(consent_in: ConsentCreate) -> str:
+        consent.record_consent(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            contacts=CONTACTS,
+            pupil_id=pupil_id,
+            consent_in=consent_in,
         )
-    except ValidationError as exc:
-        return pupil_page_with(acting, pupil_id, problems=problems_of(exc), status=422)
-    consent.record_consent(
-        session=acting.session,
-        actor=acting.actor,
-        policy=acting.policy,
-        at=acting.at,
-        contacts=CONTACTS,
-        pupil_id=pupil_id,
-        consent_in=consent_in,
-    )
-    return see_other(f"/app/pupils/{pupil_id}?done=consent")
+        return f"/app/pupils/{pupil_id}?done=consent"
+
+    def again(problems: Problems) -> Response:
+        return pupil_page_with(acting, pupil_id, problems=problems, status=422)
+
+    return submit(acting, form, read, act, again)

@@ -4,17 +4,18 @@ and the register of school-owned devices. Each form is the API's create, through
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from api.deps import PasswordsDep
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.admin_pages import pupil_page_with
-from api.web.render import PAGE_SIZE, all_of, page_for, paged, problems_of, see_other
+from api.web.forms import PageForm, Problems, submit
+from api.web.render import PAGE_SIZE, all_of, page_for, paged
 from consent import service as consent
 from consent.models import ParentNoticeCreate
 from contacts.consenting import CONTACTS
@@ -26,79 +27,69 @@ from core.inputs import RecordId
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
-def _blank_is_none(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if v != "" else None) for k, v in fields.items()}
+class GuardianForm(PageForm):
+    name: str = ""
+    relationship: str = ""
+    email: str = ""
+    has_parental_responsibility: str = ""
 
 
 @router.post("/app/pupils/{pupil_id:int}/guardians")
 def add_guardian(
-    pupil_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    name: Annotated[str, Form(max_length=210)] = "",
-    relationship: Annotated[str, Form(max_length=60)] = "",
-    email: Annotated[str, Form(max_length=260)] = "",
-    has_parental_responsibility: Annotated[str, Form(max_length=5)] = "",
+    pupil_id: RecordId, acting: PageDep, form: Annotated[GuardianForm, Form()]
 ) -> Response:
-    acting.check_form(form_token)
-    try:
-        guardian_in = GuardianCreate.model_validate(
-            {
-                "name": name,
-                "relationship": relationship,
-                "email": email or None,
-                "has_parental_responsibility": has_parental_responsibility == "yes",
-            }
+    def read() -> GuardianCreate:
+        yes = form.has_parental_responsibility == "yes"
+        values = form.values(but=("has_parental_responsibility",))
+        return GuardianCreate.model_validate({**values, "has_parental_responsibility": yes})
+
+    def act(guardian_in: GuardianCreate) -> str:
+        pupils.add_guardian(
+            session=acting.session,
+            actor=acting.actor,
+            at=acting.at,
+            pupil_id=pupil_id,
+            guardian_in=guardian_in,
         )
-    except ValidationError as exc:
-        return pupil_page_with(acting, pupil_id, problems=problems_of(exc), status=422)
-    pupils.add_guardian(
-        session=acting.session,
-        actor=acting.actor,
-        at=acting.at,
-        pupil_id=pupil_id,
-        guardian_in=guardian_in,
-    )
-    return see_other(f"/app/pupils/{pupil_id}?done=guardian")
+        return f"/app/pupils/{pupil_id}?done=guardian"
+
+    return submit(acting, form, read, act, again=_pupil_again(acting, pupil_id))
+
+
+def _pupil_again(acting: PageActing, pupil_id: int) -> Callable[[Problems], Response]:
+    return lambda problems: pupil_page_with(acting, pupil_id, problems=problems, status=422)
+
+
+class ParentNoticeForm(PageForm):
+    contact_id: str = ""
+    informed_on: str = ""
+    informed_by: str = ""
+    method: str = ""
+    reason_explained: str = ""
 
 
 @router.post("/app/pupils/{pupil_id:int}/parent-notices")
 def record_parent_notice(
-    pupil_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    contact_id: Annotated[str, Form(max_length=20)] = "",
-    informed_on: Annotated[str, Form(max_length=20)] = "",
-    informed_by: Annotated[str, Form(max_length=210)] = "",
-    method: Annotated[str, Form(max_length=20)] = "",
-    reason_explained: Annotated[str, Form(max_length=2100)] = "",
+    pupil_id: RecordId, acting: PageDep, form: Annotated[ParentNoticeForm, Form()]
 ) -> Response:
     """16 and over: the parents were informed, and how (§5.5)."""
-    acting.check_form(form_token)
-    try:
-        notice_in = ParentNoticeCreate.model_validate(
-            _blank_is_none(
-                {
-                    "contact_id": contact_id,
-                    "informed_on": informed_on,
-                    "informed_by": informed_by,
-                    "method": method,
-                    "reason_explained": reason_explained,
-                }
-            )
+
+    def act(notice_in: ParentNoticeCreate) -> str:
+        consent.record_parent_notice(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            contacts=CONTACTS,
+            pupil_id=pupil_id,
+            notice_in=notice_in,
         )
-    except ValidationError as exc:
-        return pupil_page_with(acting, pupil_id, problems=problems_of(exc), status=422)
-    consent.record_parent_notice(
-        session=acting.session,
-        actor=acting.actor,
-        policy=acting.policy,
-        at=acting.at,
-        contacts=CONTACTS,
-        pupil_id=pupil_id,
-        notice_in=notice_in,
-    )
-    return see_other(f"/app/pupils/{pupil_id}?done=notice")
+        return f"/app/pupils/{pupil_id}?done=notice"
+
+    def read() -> ParentNoticeCreate:
+        return ParentNoticeCreate.model_validate(form.values())
+
+    return submit(acting, form, read, act, again=_pupil_again(acting, pupil_id))
 
 
 def _devices(
@@ -124,20 +115,23 @@ def device_register(acting: PageDep, cursor: str | None = None) -> Response:
     return _devices(acting, cursor=cursor)
 
 
+class DeviceForm(PageForm):
+    asset_tag: str = ""
+    description: str = ""
+
+
 @router.post("/app/devices")
-def register(
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    asset_tag: Annotated[str, Form(max_length=60)] = "",
-    description: Annotated[str, Form(max_length=210)] = "",
-) -> Response:
-    acting.check_form(form_token)
-    try:
-        device_in = DeviceCreate(asset_tag=asset_tag, description=description)
-    except ValidationError as exc:
-        return _devices(acting, problems_of(exc), status=422)
-    register_device(session=acting.session, actor=acting.actor, at=acting.at, device_in=device_in)
-    return see_other("/app/devices")
+def register(acting: PageDep, form: Annotated[DeviceForm, Form()]) -> Response:
+    def read() -> DeviceCreate:
+        return DeviceCreate.model_validate(form.values())
+
+    def act(device_in: DeviceCreate) -> str:
+        register_device(
+            session=acting.session, actor=acting.actor, at=acting.at, device_in=device_in
+        )
+        return "/app/devices"
+
+    return submit(acting, form, read, act, again=lambda p: _devices(acting, p, status=422))
 
 
 def _staff(
@@ -169,35 +163,31 @@ def staff_list(acting: PageDep, cursor: str | None = None) -> Response:
     return _staff(acting, cursor=cursor)
 
 
+class InvitationForm(PageForm):
+    name: str = ""
+    email: str = ""
+    roles: list[str] = []
+    line_manager_id: str = ""
+
+
 @router.post("/app/staff")
 def invite(
-    acting: PageDep,
-    passwords: PasswordsDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    name: Annotated[str, Form(max_length=210)] = "",
-    email: Annotated[str, Form(max_length=260)] = "",
-    roles: Annotated[list[str] | None, Form()] = None,
-    line_manager_id: Annotated[str, Form(max_length=20)] = "",
+    acting: PageDep, passwords: PasswordsDep, form: Annotated[InvitationForm, Form()]
 ) -> Response:
     """A new colleague is emailed an invitation; a privileged role waits for a second person."""
-    acting.check_form(form_token)
-    try:
-        staff_in = StaffCreate.model_validate(
-            {
-                "name": name,
-                "email": email,
-                "roles": roles or ["staff"],
-                "line_manager_id": line_manager_id or None,
-            }
+
+    def read() -> StaffCreate:
+        return StaffCreate.model_validate({**form.values(), "roles": form.roles or ["staff"]})
+
+    def act(staff_in: StaffCreate) -> str:
+        staff.create_staff(
+            session=acting.session,
+            actor=acting.actor,
+            at=acting.at,
+            staff_in=staff_in,
+            passwords=passwords,
+            settings=acting.settings,
         )
-    except ValidationError as exc:
-        return _staff(acting, problems_of(exc), status=422)
-    staff.create_staff(
-        session=acting.session,
-        actor=acting.actor,
-        at=acting.at,
-        staff_in=staff_in,
-        passwords=passwords,
-        settings=acting.settings,
-    )
-    return see_other("/app/staff")
+        return "/app/staff"
+
+    return submit(acting, form, read, act, again=lambda p: _staff(acting, p, status=422))

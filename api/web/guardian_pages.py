@@ -9,13 +9,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from api.deps import WRITING_READS, SessionDep
 from api.routing import UnitOfWorkRoute
+from api.web.forms import LONGEST_FIELD, Problems
 from api.web.render import page
 from consent import answers, requests
-from consent.models import RequestState
+from consent.models import AnswerCreate, RequestState
 from contacts.consenting import CONTACTS
 from core import clock
 from core.directory.models import School
@@ -103,20 +105,27 @@ def consent_page(token: str, visit: VisitDep) -> Response:
     return _shown(opened)
 
 
+class AnswerForm(BaseModel):
+    """The parent's page: a button (its `choice`) and an optional reason. The link's token, in
+    the page's address, is what stops another site from answering for them."""
+
+    choice: str = Field(default="", max_length=20)
+    reason: str = Field(default="", max_length=LONGEST_FIELD)
+
+
 @router.post(requests.LINK_PATH + "{token}")
-def consent_answer(
-    token: str,
-    visit: VisitDep,
-    choice: Annotated[str, Form(max_length=20)] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:
+def consent_answer(token: str, visit: VisitDep, form: Annotated[AnswerForm, Form()]) -> Response:
     """Give, decline (with an optional reason) or, later, withdraw."""
     try:
         opened = visit.opened(token)
     except NotFound as exc:
         return _plain(exc.detail, 404)
     policy = visit.policy_of(opened.request.school_id)
-    said = reason.strip() or None
+    choice = form.choice
+    try:
+        said = AnswerCreate(reason=form.reason.strip() or None).reason
+    except ValidationError as exc:
+        return _shown(opened, said=" ".join(Problems.of(exc)), status=422)
     try:
         if choice == "withdraw":
             answers.withdraw_by_link(

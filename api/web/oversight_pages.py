@@ -3,16 +3,15 @@ privileged changes waiting for a second person (admin, headteacher)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import PAGE_SIZE, page_for, paged, problems_of, see_other
+from api.web.forms import PageForm, Problems, local_time, submit
+from api.web.render import PAGE_SIZE, page_for, paged
 from contacts import deletions
 from contacts.incidents import service as incidents
 from contacts.incidents.models import DiscussionCreate
@@ -106,53 +105,63 @@ def pending_changes(acting: PageDep, done: str | None = None) -> Response:
     )
 
 
+class ChangeDecisionForm(PageForm):
+    decision: str = ""
+
+
 @router.post("/app/pending-changes/{change_id:int}")
 def decide_change(
-    change_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    decision: Annotated[str, Form(max_length=10)] = "",
+    change_id: RecordId, acting: PageDep, form: Annotated[ChangeDecisionForm, Form()]
 ) -> Response:
     """The second person confirms or refuses, as POST /pending-changes/{id}/confirm does."""
-    acting.check_form(form_token)
-    privileged.decide(
-        session=acting.session,
-        actor=acting.actor,
-        change_id=change_id,
-        confirm=decision == "confirm",
-        at=acting.at,
-    )
-    done = "confirmed" if decision == "confirm" else "refused"
-    return see_other(f"/app/pending-changes?done={done}")
+
+    def act(confirm: bool) -> str:
+        privileged.decide(
+            session=acting.session,
+            actor=acting.actor,
+            change_id=change_id,
+            confirm=confirm,
+            at=acting.at,
+        )
+        return f"/app/pending-changes?done={'confirmed' if confirm else 'refused'}"
+
+    return submit(acting, form, lambda: form.decision == "confirm", act)
+
+
+class DiscussionForm(PageForm):
+    discussed_at: str = ""
+    outcome: str = ""
+    parent_involved: str = ""
 
 
 @router.post("/app/incidents/{incident_id:int}/discussion")
 def record_discussion(
-    incident_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    discussed_at: Annotated[str, Form(max_length=40)] = "",
-    outcome: Annotated[str, Form(max_length=5100)] = "",
-    parent_involved: Annotated[str, Form(max_length=5)] = "",
+    incident_id: RecordId, acting: PageDep, form: Annotated[DiscussionForm, Form()]
 ) -> Response:
     """As POST /incidents/{id}/discussion: what was discussed with the reporter, and the outcome."""
-    acting.check_form(form_token)
-    try:
-        when = datetime.fromisoformat(discussed_at)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=acting.policy.zone_of(None))
-        discussion = DiscussionCreate(
-            discussed_at=when, outcome=outcome, parent_involved=parent_involved == "yes"
+
+    def read() -> DiscussionCreate:
+        return DiscussionCreate.model_validate(
+            {
+                "discussed_at": local_time(
+                    "discussed_at", form.discussed_at, acting.policy.zone_of(None)
+                ),
+                "outcome": form.outcome,
+                "parent_involved": form.parent_involved == "yes",
+            }
         )
-    except ValidationError as exc:
-        return _incidents(acting, problems=problems_of(exc), status=422)
-    except ValueError:
-        return _incidents(acting, problems=["when: give the date and time"], status=422)
-    incidents.record_discussion(
-        session=acting.session,
-        actor=acting.actor,
-        at=acting.at,
-        incident_id=incident_id,
-        discussion=discussion,
-    )
-    return see_other("/app/incidents?done=discussed")
+
+    def act(discussion: DiscussionCreate) -> str:
+        incidents.record_discussion(
+            session=acting.session,
+            actor=acting.actor,
+            at=acting.at,
+            incident_id=incident_id,
+            discussion=discussion,
+        )
+        return "/app/incidents?done=discussed"
+
+    def again(problems: Problems) -> Response:
+        return _incidents(acting, problems=problems, status=422)
+
+    return submit(acting, form, read, act, again)

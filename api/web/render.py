@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import ValidationError
 
 from api.web.acting import PageActing
 from contacts.models import PLATFORM_NAMES
@@ -119,16 +118,6 @@ def paged(acting: PageActing, page: Page[Any]) -> Pager:
         return Pager(page.items)
     url = acting.url.include_query_params(cursor=page.next_cursor)
     return Pager(page.items, f"{url.path}?{url.query}")
-
-
-def problems_of(exc: ValidationError) -> list[str]:
-    """A form's mistakes in plain words, by field, never echoing what was typed."""
-    found = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "the form"
-        message = error.get("msg", "is not valid").removeprefix("Value error, ")
-        found.append(f"{where.replace('_', ' ')}: {message}")
-    return found
 
 
 def see_other(path: str) -> RedirectResponse:

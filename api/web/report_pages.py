@@ -4,16 +4,15 @@ written permission comes from their line manager), and report unsolicited or cha
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import all_of, page_for, problems_of, see_other
+from api.web.forms import PageForm, local_time, submit
+from api.web.render import all_of, page_for
 from contacts import service
 from contacts.incidents import service as incidents
 from contacts.incidents.models import IncidentCreate, IncidentKind, PupilPart
@@ -52,44 +51,39 @@ def request_form(acting: PageDep) -> Response:
     return _request_form(acting)
 
 
+class RequestForm(PageForm):
+    platform: str = ""
+    platform_name: str = ""
+    school_account: str = ""
+    purpose: str = ""
+    # The school references staff know pupils by, separated by spaces, commas or semicolons.
+    pupil_references: str = ""
+    device_ids: list[str] = []
+    starts_on: str = ""
+    ends_on: str = ""
+
+
 @router.post("/app/contacts/new")
-def request_contact(
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    platform: Annotated[str, Form(max_length=20)] = "",
-    platform_name: Annotated[str, Form(max_length=110)] = "",
-    school_account: Annotated[str, Form(max_length=210)] = "",
-    purpose: Annotated[str, Form(max_length=2100)] = "",
-    pupil_references: Annotated[str, Form(max_length=5000)] = "",
-    device_ids: Annotated[list[int] | None, Form()] = None,
-    starts_on: Annotated[str, Form(max_length=20)] = "",
-    ends_on: Annotated[str, Form(max_length=20)] = "",
-) -> Response:
+def request_contact(acting: PageDep, form: Annotated[RequestForm, Form()]) -> Response:
     """As POST /contacts: the pupils named by the school references staff know them by."""
-    acting.check_form(form_token)
-    try:
-        contact_in = ContactCreate.model_validate(
-            {
-                "platform": platform or None,
-                "platform_name": platform_name or None,
-                "school_account": school_account,
-                "purpose": purpose,
-                "pupil_references": [r for r in re.split(r"[\s,;]+", pupil_references) if r],
-                "device_ids": device_ids or [],
-                "starts_on": starts_on or None,
-                "ends_on": ends_on or None,
-            }
+
+    def read() -> ContactCreate:
+        references = [r for r in re.split(r"[\s,;]+", form.pupil_references) if r]
+        return ContactCreate.model_validate(
+            {**form.values(but=("pupil_references",)), "pupil_references": references}
         )
-    except ValidationError as exc:
-        return _request_form(acting, problems_of(exc), status=422)
-    contact = service.request_contact(
-        session=acting.session,
-        actor=acting.actor,
-        policy=acting.policy,
-        at=acting.at,
-        contact_in=contact_in,
-    )
-    return see_other(f"/app/contacts/{contact.id}?done=requested")
+
+    def act(contact_in: ContactCreate) -> str:
+        contact = service.request_contact(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            contact_in=contact_in,
+        )
+        return f"/app/contacts/{contact.id}?done=requested"
+
+    return submit(acting, form, read, act, again=lambda p: _request_form(acting, p, status=422))
 
 
 def _known_pupils(acting: PageActing) -> dict[int, str]:
@@ -130,41 +124,43 @@ def incident_form(acting: PageDep) -> Response:
     return _incident_form(acting)
 
 
+class IncidentForm(PageForm):
+    kind: str = ""
+    platform: str = ""
+    occurred_at: str = ""
+    what_happened: str = ""
+    personal_information_shared: str = ""
+    other_person: str = ""
+    pupil_id: str = ""
+    part: str = ""
+
+
 @router.post("/app/incidents/new")
-def report_incident(
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    kind: Annotated[str, Form(max_length=40)] = "",
-    platform: Annotated[str, Form(max_length=20)] = "",
-    occurred_at: Annotated[str, Form(max_length=40)] = "",
-    what_happened: Annotated[str, Form(max_length=5100)] = "",
-    personal_information_shared: Annotated[str, Form(max_length=5)] = "",
-    other_person: Annotated[str, Form(max_length=210)] = "",
-    pupil_id: Annotated[str, Form(max_length=20)] = "",
-    part: Annotated[str, Form(max_length=20)] = "",
-) -> Response:
+def report_incident(acting: PageDep, form: Annotated[IncidentForm, Form()]) -> Response:
     """As POST /incidents; the DSL hears of it at once."""
-    acting.check_form(form_token)
-    try:
-        when = datetime.fromisoformat(occurred_at) if occurred_at else None
-        if when is not None and when.tzinfo is None:
-            when = when.replace(tzinfo=acting.policy.zone(_school(acting)))
-        incident_in = IncidentCreate.model_validate(
+
+    def read() -> IncidentCreate:
+        typed = form.values()
+        return IncidentCreate.model_validate(
             {
-                "kind": kind or None,
-                "platform": platform or None,
-                "occurred_at": when,
-                "what_happened": what_happened,
-                "personal_information_shared": personal_information_shared == "yes",
-                "other_person": other_person or None,
-                "pupils": [{"pupil_id": pupil_id, "part": part or None}] if pupil_id else [],
+                "kind": typed["kind"],
+                "platform": typed["platform"],
+                "occurred_at": local_time(
+                    "occurred_at", form.occurred_at, acting.policy.zone(_school(acting))
+                ),
+                "what_happened": form.what_happened,
+                "personal_information_shared": form.personal_information_shared == "yes",
+                "other_person": typed["other_person"],
+                "pupils": [{"pupil_id": form.pupil_id, "part": typed["part"]}]
+                if form.pupil_id
+                else [],
             }
         )
-    except ValidationError as exc:
-        return _incident_form(acting, problems_of(exc), status=422)
-    except ValueError:
-        return _incident_form(acting, ["when: give the date and time it happened"], status=422)
-    incidents.report_incident(
-        session=acting.session, actor=acting.actor, at=acting.at, incident_in=incident_in
-    )
-    return see_other("/?done=reported")
+
+    def act(incident_in: IncidentCreate) -> str:
+        incidents.report_incident(
+            session=acting.session, actor=acting.actor, at=acting.at, incident_in=incident_in
+        )
+        return "/?done=reported"
+
+    return submit(acting, form, read, act, again=lambda p: _incident_form(acting, p, status=422))

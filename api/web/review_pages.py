@@ -11,14 +11,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import ValidationError
 from sqlmodel import select
 
 from api.deps import get_database
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.chart import weekly_bars
-from api.web.render import PAGE_SIZE, page, page_for, paged, see_other
+from api.web.forms import PageForm, Problems, submit
+from api.web.render import PAGE_SIZE, page, page_for, paged
 from contacts.models import Flag, Platform
 from contacts.oversight import chronology
 from contacts.oversight.review import service as review
@@ -75,16 +75,17 @@ def dashboard(acting: PageDep, checking: str | None = None) -> Response:
 
 
 @router.post("/app/dashboard/check")
-def check_change_record(
-    acting: PageDep, form_token: Annotated[str, Form(max_length=100)] = ""
-) -> Response:
+def check_change_record(acting: PageDep, form: Annotated[PageForm, Form()]) -> Response:
     """A DSL checks the change record now rather than wait for the hourly check."""
-    acting.check_form(form_token)
-    try:
-        change_record.check_now(session=acting.session, actor=acting.actor, at=acting.at)
-    except (Conflict, TooManyAttempts):
-        return see_other("/app/dashboard?checking=wait")
-    return see_other("/app/dashboard")
+
+    def act(_: None) -> str:
+        try:
+            change_record.check_now(session=acting.session, actor=acting.actor, at=acting.at)
+        except (Conflict, TooManyAttempts):
+            return "/app/dashboard?checking=wait"
+        return "/app/dashboard"
+
+    return submit(acting, form, lambda: None, act)
 
 
 def _school_names(acting: PageActing) -> dict[int, str]:
@@ -107,39 +108,40 @@ def review_queue(acting: PageDep, done: str | None = None, cursor: str | None = 
     )
 
 
+class ReviewForm(PageForm):
+    note: str = ""
+
+
 @router.post("/app/review/{message_id:int}")
 def mark_reviewed(
-    message_id: RecordId,
-    request: Request,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    note: Annotated[str, Form(max_length=5100)] = "",
+    message_id: RecordId, request: Request, acting: PageDep, form: Annotated[ReviewForm, Form()]
 ) -> Response:
     """Mark one entry reviewed, with a note; in place (htmx), or back to the queue."""
-    acting.check_form(form_token)
-    try:
-        review_in = ReviewCreate(note=note)
-    except ValidationError:
-        said = "Add a note saying what you found before marking it reviewed."
-        if request.headers.get("HX-Request"):
-            return page("_review_problem.html", message_id=message_id, problem=said, status=200)
-        return page_for(
-            acting,
-            "error.html",
-            title="Add a note",
-            detail=said,
-            status=422,
+    in_place = bool(request.headers.get("HX-Request"))
+
+    def read() -> ReviewCreate:
+        return ReviewCreate.model_validate(form.values())
+
+    def act(review_in: ReviewCreate) -> str:
+        review.review_message(
+            session=acting.session,
+            actor=acting.actor,
+            at=acting.at,
+            message_id=message_id,
+            review_in=review_in,
         )
-    review.review_message(
-        session=acting.session,
-        actor=acting.actor,
-        at=acting.at,
-        message_id=message_id,
-        review_in=review_in,
-    )
-    if request.headers.get("HX-Request"):
+        return "/app/review?done=reviewed"
+
+    def again(problems: Problems) -> Response:
+        said = "Add a note saying what you found before marking it reviewed."
+        if in_place:
+            return page("_review_problem.html", message_id=message_id, problem=said, status=200)
+        return page_for(acting, "error.html", title="Add a note", detail=said, status=422)
+
+    done = submit(acting, form, read, act, again)
+    if in_place and done.status_code == 303:
         return page("_reviewed.html", message_id=message_id)
-    return see_other("/app/review?done=reviewed")
+    return done
 
 
 @dataclass

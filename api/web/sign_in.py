@@ -10,10 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from markupsafe import Markup
+from pydantic import BaseModel, Field
 
 from api.deps import PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.routing import UnitOfWorkRoute
 from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE, PageDep
+from api.web.forms import PageForm
 from api.web.render import page, page_for, see_other
 from core import clock
 from core.identity import browser_sessions, devices, mfa
@@ -52,27 +54,34 @@ def sign_in_page(settings: SettingsDep) -> Response:
     return _form(settings)
 
 
+class SignInForm(BaseModel):
+    """The sign-in form: its token is the one its page set in a cookie (there is no session yet)."""
+
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+    code: str = Field(default="", max_length=20)
+    form_token: str = Field(default="", max_length=100)
+
+
 @router.post("/sign-in")
 def sign_in_form(
     request: Request,
-    email: Annotated[str, Form(max_length=254)],
-    password: Annotated[str, Form(max_length=1024)],
+    form: Annotated[SignInForm, Form()],
     session: SessionDep,
     passwords: PasswordsDep,
     tokens: TokensDep,
     settings: SettingsDep,
-    code: Annotated[str, Form(max_length=20)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    email = form.email
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not browser_sessions.form_token_matches(expected, form_token):
+    if not expected or not browser_sessions.form_token_matches(expected, form.form_token):
         return _form(settings, problem=FORM_REFUSED, status=403)
     at = clock.now()
     outcome = sign_in(
         session=session,
         email=email,
-        password=password,
-        otp=code.strip() or None,
+        password=form.password,
+        otp=form.code.strip() or None,
         device=request.cookies.get(devices.COOKIE),
         client=request.client.host if request.client else "unknown",
         passwords=passwords,
@@ -104,10 +113,8 @@ def sign_in_form(
 
 
 @router.post("/sign-out")
-def sign_out(
-    request: Request, acting: PageDep, form_token: Annotated[str, Form(max_length=100)] = ""
-) -> Response:
-    acting.check_form(form_token)
+def sign_out(request: Request, acting: PageDep, form: Annotated[PageForm, Form()]) -> Response:
+    acting.check_form(form.form_token)
     browser_sessions.end(
         session=acting.session,
         token=request.cookies.get(COOKIE),
@@ -136,22 +143,25 @@ def second_factor_page(acting: PageDep) -> Response:
     )
 
 
+class CodeForm(PageForm):
+    code: str = Field(default="", max_length=20)
+
+
 @router.post(SECOND_FACTOR_PAGE)
 def confirm_second_factor(
     request: Request,
     acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    code: Annotated[str, Form(max_length=20)] = "",
+    form: Annotated[CodeForm, Form()],
 ) -> Response:
     """The first code turns it on; the recovery codes are shown once, and the person signs in
     again with a code (this session ends)."""
-    acting.check_form(form_token)
+    acting.check_form(form.form_token)
     codes = mfa.confirm_enrolment(
         session=acting.session,
         actor=acting.actor,
         settings=acting.settings,
         at=acting.at,
-        code=code.strip(),
+        code=form.code.strip(),
     )
     browser_sessions.end(
         session=acting.session,

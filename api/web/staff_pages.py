@@ -5,16 +5,16 @@ same services as the API, so every rule (and every refusal) is theirs."""
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.render import PAGE_SIZE, Pager, page, page_for, paged, problems_of, see_other
+from api.web.forms import PageForm, Problems, Unreadable, local_time, submit
+from api.web.render import PAGE_SIZE, Pager, page, page_for, paged
 from contacts import deletions, messages, service
 from contacts.models import (
     ContactPublic,
@@ -183,71 +183,72 @@ def log_form(contact_id: RecordId, acting: PageDep) -> Response:
     return _log_form(acting, _contact(acting, contact_id))
 
 
+class LogForm(PageForm):
+    direction: str = ""
+    occurred_at: str = ""
+    summary: str = ""
+    verbatim: str = ""
+    device_tag: str = ""
+    pupil_ids: list[str] = []
+
+
 @router.post("/app/contacts/{contact_id:int}/log")
 def log_communication(
-    contact_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    direction: Annotated[str, Form(max_length=20)] = "",
-    occurred_at: Annotated[str, Form(max_length=40)] = "",
-    summary: Annotated[str, Form(max_length=2100)] = "",
-    verbatim: Annotated[str, Form(max_length=20100)] = "",
-    device_tag: Annotated[str, Form(max_length=60)] = "",
-    pupil_ids: Annotated[list[int] | None, Form()] = None,
+    contact_id: RecordId, acting: PageDep, form: Annotated[LogForm, Form()]
 ) -> Response:
-    acting.check_form(form_token)
-    view = _contact(acting, contact_id)
-    school = acting.session.get(School, view.school_id)
-    assert school is not None
-    if not pupil_ids:
-        return _log_form(acting, view, ["pupils: tick the pupils it was with"], status=422)
-    try:
-        when = datetime.fromisoformat(occurred_at)
-        if when.tzinfo is None:  # as the phone showed it: the school's local time
-            when = when.replace(tzinfo=acting.policy.zone(school))
-        body = MessageCreate(
-            direction=direction,  # type: ignore[arg-type]
-            occurred_at=when,
-            pupil_ids=pupil_ids,
-            device_tag=device_tag,
-            summary=summary,
-            verbatim=verbatim or None,
+
+    def read() -> MessageCreate:
+        if not form.pupil_ids:
+            raise Unreadable("pupils", "tick the pupils it was with")
+        school = acting.session.get(School, _contact(acting, contact_id).school_id)
+        assert school is not None
+        # As the phone showed it: the school's local time.
+        when = local_time("occurred_at", form.occurred_at, acting.policy.zone(school))
+        return MessageCreate.model_validate({**form.values(), "occurred_at": when})
+
+    def act(body: MessageCreate) -> str:
+        messages.log_message(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            contact_id=contact_id,
+            message_in=body,
         )
-    except ValidationError as exc:
-        return _log_form(acting, view, problems_of(exc), status=422)
-    except ValueError:
-        return _log_form(acting, view, ["when: give the date and time it happened"], status=422)
-    messages.log_message(
-        session=acting.session,
-        actor=acting.actor,
-        policy=acting.policy,
-        at=acting.at,
-        contact_id=contact_id,
-        message_in=body,
-    )
-    return see_other(f"/app/contacts/{contact_id}?done=logged")
+        return f"/app/contacts/{contact_id}?done=logged"
+
+    def again(problems: Problems) -> Response:
+        return _log_form(acting, _contact(acting, contact_id), problems, status=422)
+
+    return submit(acting, form, read, act, again)
+
+
+def _contact_again(acting: PageActing, contact_id: int) -> Callable[[Problems], Response]:
+    return lambda problems: _contact_page(acting, contact_id, problems=problems, status=422)
+
+
+class DeletionForm(PageForm):
+    how: str = ""
 
 
 @router.post("/app/contacts/{contact_id:int}/deletion")
 def confirm_deletion(
-    contact_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    how: Annotated[str, Form(max_length=2100)] = "",
+    contact_id: RecordId, acting: PageDep, form: Annotated[DeletionForm, Form()]
 ) -> Response:
-    acting.check_form(form_token)
-    try:
-        deletion = DeletionCreate(how=how)
-    except ValidationError as exc:
-        return _contact_page(acting, contact_id, problems=problems_of(exc), status=422)
-    deletions.confirm_deletion(
-        session=acting.session,
-        actor=acting.actor,
-        at=acting.at,
-        contact_id=contact_id,
-        deletion=deletion,
-    )
-    return see_other(f"/app/contacts/{contact_id}?done=deleted")
+    def read() -> DeletionCreate:
+        return DeletionCreate.model_validate(form.values())
+
+    def act(deletion: DeletionCreate) -> str:
+        deletions.confirm_deletion(
+            session=acting.session,
+            actor=acting.actor,
+            at=acting.at,
+            contact_id=contact_id,
+            deletion=deletion,
+        )
+        return f"/app/contacts/{contact_id}?done=deleted"
+
+    return submit(acting, form, read, act, again=_contact_again(acting, contact_id))
 
 
 # How many requests one page of "Requests to decide" shows (the longest waiting first), and how
@@ -282,54 +283,64 @@ def approvals(acting: PageDep, cursor: str | None = None) -> Response:
     )
 
 
+class DecisionForm(PageForm):
+    verdict: str = ""
+    conditions: str = ""
+    note: str = ""
+    reason: str = ""
+
+
 @router.post("/app/contacts/{contact_id:int}/decision")
 def decide(
-    contact_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    verdict: Annotated[str, Form(max_length=20)] = "",
-    conditions: Annotated[str, Form(max_length=2100)] = "",
-    note: Annotated[str, Form(max_length=2100)] = "",
-    reason: Annotated[str, Form(max_length=2100)] = "",
+    contact_id: RecordId, acting: PageDep, form: Annotated[DecisionForm, Form()]
 ) -> Response:
     """The written permission, with conditions, or the refusal, with its reason."""
-    acting.check_form(form_token)
-    try:
-        decision = DecisionCreate(
-            approve=verdict == "approve",
-            conditions=(conditions or None) if verdict == "approve" else None,
-            note=(note or None) if verdict == "approve" else None,
-            reason=(reason or None) if verdict != "approve" else None,
+
+    def read() -> DecisionCreate:
+        approve = form.verdict == "approve"
+        typed = form.values()
+        # Only what goes with the verdict chosen: the other's box may still hold text.
+        return DecisionCreate.model_validate(
+            {
+                "approve": approve,
+                "conditions": typed["conditions"] if approve else None,
+                "note": typed["note"] if approve else None,
+                "reason": None if approve else typed["reason"],
+            }
         )
-    except ValidationError as exc:
-        return _contact_page(acting, contact_id, problems=problems_of(exc), status=422)
-    service.decide(
-        session=acting.session,
-        actor=acting.actor,
-        policy=acting.policy,
-        at=acting.at,
-        contact_id=contact_id,
-        decision=decision,
-    )
-    done = "approved" if decision.approve else "rejected"
-    return see_other(f"/app/contacts/{contact_id}?done={done}")
+
+    def act(decision: DecisionCreate) -> str:
+        service.decide(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            contact_id=contact_id,
+            decision=decision,
+        )
+        return f"/app/contacts/{contact_id}?done={'approved' if decision.approve else 'rejected'}"
+
+    return submit(acting, form, read, act, again=_contact_again(acting, contact_id))
+
+
+class EndForm(PageForm):
+    reason: str = ""
+    pupil_id: str = ""
 
 
 @router.post("/app/contacts/{contact_id:int}/end")
 def end_contact(
-    contact_id: RecordId,
-    acting: PageDep,
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    reason: Annotated[str, Form(max_length=2100)] = "",
-    pupil_id: Annotated[str, Form(max_length=20)] = "",
+    contact_id: RecordId, acting: PageDep, form: Annotated[EndForm, Form()]
 ) -> Response:
     """The purpose has ended: the contact ends now, for every pupil or one (§5.6)."""
-    acting.check_form(form_token)
-    try:
-        end = EndCreate.model_validate({"reason": reason, "pupil_id": pupil_id or None})
-    except ValidationError as exc:
-        return _contact_page(acting, contact_id, problems=problems_of(exc), status=422)
-    service.end_contact(
-        session=acting.session, actor=acting.actor, at=acting.at, contact_id=contact_id, end=end
-    )
-    return see_other(f"/app/contacts/{contact_id}?done=ended")
+
+    def read() -> EndCreate:
+        return EndCreate.model_validate(form.values())
+
+    def act(end: EndCreate) -> str:
+        service.end_contact(
+            session=acting.session, actor=acting.actor, at=acting.at, contact_id=contact_id, end=end
+        )
+        return f"/app/contacts/{contact_id}?done=ended"
+
+    return submit(acting, form, read, act, again=_contact_again(acting, contact_id))

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 
 from api.deps import PasswordsDep, SessionDep
 from api.routing import UnitOfWorkRoute
@@ -39,19 +40,25 @@ def choose_password_page(token: str) -> HTMLResponse:
     return _form(token)
 
 
+class PasswordForm(BaseModel):
+    """The link's token (the form's own guard: without it nothing is set), and the password
+    twice; how long a password may be is the account's rule, said on the page."""
+
+    token: str = Field(max_length=200)
+    password: str = Field(max_length=1000)
+    again: str = Field(max_length=1000)
+
+
 @router.post("/account/password", response_class=HTMLResponse)
 def choose_password(
-    token: Annotated[str, Form(max_length=200)],
-    password: Annotated[str, Form(max_length=1000)],
-    again: Annotated[str, Form(max_length=1000)],
-    session: SessionDep,
-    passwords: PasswordsDep,
+    form: Annotated[PasswordForm, Form()], session: SessionDep, passwords: PasswordsDep
 ) -> HTMLResponse:
-    if password != again:
+    token = form.token
+    if form.password != form.again:
         return _form(token, "The two passwords differ.", 422)
     try:
         accounts.set_password(
-            session, token=token, password=password, passwords=passwords, at=now()
+            session, token=token, password=form.password, passwords=passwords, at=now()
         )
     except DomainError as refused:
         session.rollback()

@@ -1,0 +1,105 @@
+"""Page forms: each form is a Pydantic model of its fields as a browser sends them (text; an empty
+field is absent), read with FastAPI's `Form()` model support, and `submit` does what every form
+does: check the form token, turn the fields into the domain's input schema (whose rules, lengths
+and lines, are the only ones), show the page again with each problem beside its field, or act and
+redirect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from api.web.acting import PageActing
+from api.web.render import see_other
+
+T = TypeVar("T")
+
+# No field of any form may be longer than this (the longest, a message's verbatim text, is
+# 20 000 characters): a bound on what a request may make the server hold. Each field's own
+# limit is its schema's, and is reported beside it.
+LONGEST_FIELD = 25_000
+
+
+class PageForm(BaseModel):
+    """A page's form as sent. `values()` gives its fields for the domain's schema."""
+
+    model_config = ConfigDict(extra="ignore", str_max_length=LONGEST_FIELD)
+    form_token: str = ""
+
+    def values(self, *, but: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The fields as typed, an empty one as absent (None), without the form token and the
+        fields named in `but` (which the handler turns into the schema's terms itself)."""
+        typed = self.model_dump(exclude={"form_token", *but})
+        return {k: (None if v == "" else v) for k, v in typed.items()}
+
+
+class Problems(list[str]):
+    """A form's mistakes in plain words: as a list, for the summary at the top of the page, and
+    `by_field`, to show each beside its field. Never an echo of what was typed."""
+
+    def __init__(self, found: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(f"{where.replace('_', ' ')}: {message}" for where, message in found)
+        self.by_field: dict[str, str] = {}
+        for where, message in found:
+            self.by_field.setdefault(where, message)
+
+    @classmethod
+    def of(cls, exc: ValidationError) -> Problems:
+        found = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "the form"
+            if error.get("type") == "missing" or ("input" in error and error["input"] is None):
+                # A field left empty that the record needs (an empty field is sent as absent).
+                message = "fill this in"
+            else:
+                message = error.get("msg", "is not valid").removeprefix("Value error, ")
+            found.append((where, message))
+        return cls(found)
+
+
+class Unreadable(ValueError):
+    """A field the form could not read (a date and time that is not one), by its name."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def local_time(field: str, typed: str | None, zone: ZoneInfo) -> datetime | None:
+    """A date and time as a phone's picker writes it, in the school's own time zone unless it
+    says otherwise; None when left empty."""
+    if not typed:
+        return None
+    try:
+        when = datetime.fromisoformat(typed)
+    except ValueError:
+        raise Unreadable(field, "give the date and time it happened") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=zone)
+
+
+def submit(
+    acting: PageActing,
+    form: PageForm,
+    read: Callable[[], T],
+    act: Callable[[T], str],
+    again: Callable[[Problems], Response] | None = None,
+) -> Response:
+    """Every form's path: its token checked, its fields `read` into the domain's input, and then
+    either the page `again` with the problems (422, nothing changed) or `act` done and the
+    browser sent where it says (303)."""
+    acting.check_form(form.form_token)
+    try:
+        given = read()
+    except (ValidationError, Unreadable) as exc:
+        if again is None:  # a form with nothing to get wrong (a confirmation's two buttons)
+            raise
+        if isinstance(exc, Unreadable):
+            return again(Problems([(exc.field, exc.message)]))
+        return again(Problems.of(exc))
+    return see_other(act(given))
