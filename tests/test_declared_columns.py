@@ -5,6 +5,9 @@ is told, the input rules."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -145,3 +148,22 @@ def _subclasses(cls: type) -> list[type[Forbid]]:
         found.append(sub)
         found.extend(_subclasses(sub))
     return found
+
+
+def test_migrations_see_every_table_the_app_has():
+    """`api/tables.py` is what Alembic reads: a table missing from it is missing from every
+    schema a migration builds (the browser sessions' table once was, from an autogenerate)."""
+    seen = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import api.tables, sqlmodel; print(*sqlmodel.SQLModel.metadata.tables)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    import api.app  # noqa: F401  (everything the running app imports)
+
+    assert set(SQLModel.metadata.tables) == set(seen.stdout.split())
