@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint lock format bench profile clean
+.PHONY: install run test test-fast coverage lint lock format bench profile clean
 
 # Every package comes from the lock, at the version and hash resolved there; contactlog itself
 # is then installed editable on top, adding nothing the lock did not hold.
@@ -29,6 +29,11 @@ test: $(STAMP)
 # The SQLite half of the suite: what a developer runs between edits.
 test-fast: $(STAMP)
 	$(BIN)/pytest -n auto -k sqlite
+
+# Which lines of contactlog the SQLite half of the suite runs (the PostgreSQL half runs the same
+# code but for its dialect's branches).
+coverage: $(STAMP)
+	$(BIN)/pytest -n auto -k sqlite --cov --cov-report=term:skip-covered --cov-report=html
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
