@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import jobruns
 from core.db import Database
-from core.outbox import OutboxEmail, OutboxState
+from core.models import OutboxEmail, OutboxState
 
 
 class Metrics:

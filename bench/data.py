@@ -29,7 +29,8 @@ from core.directory.staff import create_staff
 from core.identity.security import Passwords
 from core.policy import deployment_policy
 from core.principal import Principal
-from core.record.audit import AuditEvent, AuditHead, content_hash_of, link_hash_of
+from core.record.audit import content_hash_of, link_hash_of
+from core.record.models import AuditEvent, AuditHead
 from core.settings import Settings
 
 POSTGRES_URL = os.environ.get(

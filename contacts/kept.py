@@ -16,9 +16,10 @@ from contacts.models import (
     ContactPupil,
     DeletionTask,
     Message,
+    MessageFlag,
     MessagePupil,
 )
-from contacts.oversight.review.models import MessageFlag, MessageReview
+from contacts.oversight.review.models import MessageReview
 from core import about
 from core.directory.pupils import records_name
 from core.record.seals import Child, Kept, keep

@@ -479,6 +479,20 @@ class MessagePupil(SQLModel, table=True):
 declare(MessagePupil, {"message_id": SEALED, "pupil_id": SEALED, "occurred_at": UNSEALED})
 
 
+class MessageFlag(SQLModel, table=True):
+    """One row per flag, so the log can be searched by flag through an index."""
+
+    __tablename__ = "message_flag"
+
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True))
+    flag: str = Field(sa_column=Column(String(30), primary_key=True))
+
+    __table_args__ = (Index("ix_message_flag_flag_message_id", "flag", "message_id"),)
+
+
+declare(MessageFlag, {"message_id": SEALED, "flag": SEALED})
+
+
 class MessagePublic(SQLModel):
     id: int
     school_id: int

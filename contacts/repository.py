@@ -24,9 +24,9 @@ from contacts.models import (
     DeletionTask,
     Flag,
     Message,
+    MessageFlag,
     MessagePupil,
 )
-from contacts.oversight.review.models import MessageFlag
 from core.db import table_of
 from core.directory.models import Device, Pupil, School
 

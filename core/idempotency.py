@@ -8,34 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Text, bindparam, delete, func, select
+from sqlalchemy import BigInteger, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Session
 
-from core.columns import not_a_record
-from core.db import UTCDateTime, table_of
+from core.db import table_of
 from core.errors import Conflict, InvalidInput
+from core.models import MAX_KEY_LENGTH, IdempotencyKey
 
 KEEP_FOR = timedelta(hours=48)
-MAX_KEY_LENGTH = 200
-
-
-class IdempotencyKey(SQLModel, table=True):
-    __tablename__ = "idempotency_key"
-
-    # Keys are per account: two people's clients may well pick the same key.
-    staff_id: int = Field(primary_key=True)
-    key: str = Field(primary_key=True, max_length=MAX_KEY_LENGTH)
-    endpoint: str = Field(max_length=200)
-    request_hash: str = Field(max_length=64)
-    status_code: int
-    response_body: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
-
-
-not_a_record(IdempotencyKey, "a stored reply to a retried request, forgotten after its days")
 
 
 @dataclass(frozen=True)

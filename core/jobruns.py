@@ -7,26 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, func, select
+from sqlmodel import Session, func, select
 
-from core.columns import not_a_record
-from core.db import UTCDateTime
-
-
-class JobRun(SQLModel, table=True):
-    __tablename__ = "job_run"
-
-    job: str = Field(primary_key=True, max_length=40)
-    runs: int = 0
-    failures: int = 0
-    last_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_ok_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_count: int = 0
-    last_seconds: float = 0.0
-
-
-not_a_record(JobRun, "counters of the scheduler's runs, for the health page")
+from core.models import JobRun
 
 
 def record(

@@ -11,9 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.directory.models import School, Staff
-from core.idempotency import IdempotencyKey
-from core.identity.accounts import AccountLink
-from core.outbox import OutboxEmail, OutboxState
+from core.identity.models import AccountLink
+from core.models import IdempotencyKey, OutboxEmail, OutboxState
 from core.policy import Policy
 
 GONE = "[removed after its retention period]"

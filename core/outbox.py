@@ -6,60 +6,19 @@ import logging
 import re
 import uuid
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Text, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from core.columns import not_a_record
-from core.db import UTCDateTime
 from core.directory.access import require_role, visible_school
 from core.directory.models import Role, School
+from core.models import OutboxEmail, OutboxState
 from core.pagination import Page, fetch_page
 from core.principal import Principal
 
 log = logging.getLogger("contactlog.outbox")
-
-
-class OutboxState(StrEnum):
-    pending = "pending"
-    sending = "sending"
-    sent = "sent"
-    failed = "failed"
-
-
-class OutboxEmail(SQLModel, table=True):
-    __tablename__ = "outbox_email"
-
-    id: int | None = Field(default=None, primary_key=True)
-    # One email per occasion: a job that runs twice finds its key taken and sends nothing more.
-    dedupe_key: str = Field(max_length=200, unique=True)
-    kind: str = Field(max_length=40, index=True)
-    school_id: int | None = Field(default=None, foreign_key="school.id", index=True)
-    to_staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
-    # The contact the email is about, so its chronology can show the reminders it caused.
-    contact_id: int | None = Field(default=None, index=True)
-    to_address: str = Field(max_length=254)
-    subject: str = Field(max_length=300)
-    body: str = Field(sa_column=Column(Text, nullable=False))
-    state: str = Field(default=OutboxState.pending, max_length=10)
-    attempts: int = 0
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
-    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Who holds the row while sending it: every later update matches it, so a sender whose
-    # lease ran out (and whose rows another took) changes nothing and stops.
-    claim_id: str | None = Field(default=None, max_length=32)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_error: str | None = Field(default=None, max_length=500)
-
-
-not_a_record(
-    OutboxEmail,
-    "an email on its way: what it tells of is in the change record",
-)
 
 
 class OutboxEmailPublic(SQLModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.directory.models import TRUST_ROLES, Role
+from core.roles import TRUST_ROLES, Role
 
 
 @dataclass(frozen=True)

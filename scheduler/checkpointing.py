@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from core.db import Database, read_consistently
 from core.directory.models import Role, School, Staff, StaffRole
 from core.record import checkpoints, verification
-from core.record.audit import AuditEvent, AuditHead
+from core.record.models import AuditEvent, AuditHead, ChainCheckpoint
 from core.settings import Settings
 from scheduler import emails
 from scheduler.recipients import send, staff_with_role
@@ -49,7 +49,7 @@ def check_chain(db: Database, settings: Settings, at: datetime) -> int:
 
 
 def _why_not_sign(
-    session: Session, head: AuditHead | None, last: checkpoints.ChainCheckpoint | None
+    session: Session, head: AuditHead | None, last: ChainCheckpoint | None
 ) -> str | None:
     """Why this head must not be signed (None: it may be): a checkpoint vouches only for a
     record that verifies and extends the one signed last."""

@@ -14,7 +14,8 @@ from sqlmodel import Session, col
 
 from core.db import Database
 from core.directory.models import Role, School
-from core.outbox import OutboxEmail, OutboxState, abandoned, claim, spent, still_held
+from core.models import OutboxEmail, OutboxState
+from core.outbox import abandoned, claim, spent, still_held
 from core.settings import Settings
 from scheduler import emails
 from scheduler.mailer import MailerUnavailable, SmtpMailer

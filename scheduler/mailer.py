@@ -9,7 +9,7 @@ from email.header import Header
 from email.message import Message
 from email.utils import format_datetime
 
-from core.outbox import OutboxEmail
+from core.models import OutboxEmail
 from core.settings import Settings
 from core.text import one_line, safe_body
 

@@ -19,7 +19,7 @@ from api.schema import upgrade
 from core import clock
 from core.db import Database
 from core.identity.security import Passwords
-from core.record.audit import GENESIS, AuditHead
+from core.record.models import GENESIS, AuditHead
 from core.settings import Settings
 from tests.support import builders
 from tests.support.ground import IN_CI, POSTGRES_URL, postgres_unreachable, test_settings

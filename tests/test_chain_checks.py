@@ -22,7 +22,7 @@ from core.clock import school_date
 from core.directory.models import Role
 from core.policy import policy_for
 from core.principal import Principal
-from core.record.verification import ChainCheck
+from core.record.models import ChainCheck
 from scheduler.runner import run_job
 from tests.support.builders import enrol, message, request_body
 from tests.support.ground import count_rows

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.record.audit import GENESIS, AuditEvent, content_hash_of, link_hash_of
+from core.record.audit import content_hash_of, link_hash_of
+from core.record.models import GENESIS, AuditEvent
 from core.record.verification import check_chain
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)

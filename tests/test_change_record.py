@@ -14,6 +14,7 @@ from sqlalchemy import text
 from core import clock
 from core.principal import Principal
 from core.record import audit, verification
+from core.record.models import AuditHead
 from tests.support.builders import message, request_body
 from tests.support.ground import assert_problem, count_rows
 from tests.support.record import stored_events
@@ -83,7 +84,7 @@ def test_tampering_with_sql_names_the_first_bad_link(
     assert result["checked"] == first_bad - 1
     # PostgreSQL verifies in SQL; the Python walk over the same rows must say the same.
     with db.session() as session:
-        head = session.get(audit.AuditHead, 1)
+        head = session.get(AuditHead, 1)
         assert head is not None
         walked = verification.check_chain(
             stored_events(session), head_seq=head.seq, head_link=head.link_hash
@@ -113,7 +114,7 @@ def test_a_time_rewritten_in_any_form_is_a_bad_link_not_an_error(
 
 def test_both_verifications_agree_on_an_untouched_chain(db, busy_contact):
     with db.session() as session:
-        head = session.get(audit.AuditHead, 1)
+        head = session.get(AuditHead, 1)
         assert head is not None
         walked = verification.check_chain(
             stored_events(session), head_seq=head.seq, head_link=head.link_hash

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from core import clock
-from core.record import audit, checkpoints
+from core.record import checkpoints
+from core.record.models import AuditEvent
 from scheduler.runner import run_job
 from tests.support.builders import message, request_body
 from tests.support.ground import assert_problem
@@ -50,7 +51,7 @@ def test_dsls_receive_a_checkpoint_that_later_catches_a_recomputed_chain(
 
     # An insider rewrites an old event and recomputes the whole chain.
     with db.transaction() as session:
-        event = session.get(audit.AuditEvent, 3)
+        event = session.get(AuditEvent, 3)
         assert event is not None
         event.reason = "nothing to see here"
         session.add(event)
@@ -128,7 +129,7 @@ def test_the_command_line_checks_a_saved_checkpoint(
     assert good.exit_code == 0
     assert json.loads(good.output)["ok"] is True
     with db.transaction() as session:
-        event = session.get(audit.AuditEvent, 2)
+        event = session.get(AuditEvent, 2)
         assert event is not None
         event.reason = "edited"
         session.add(event)

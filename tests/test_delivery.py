@@ -19,7 +19,8 @@ from sqlalchemy import text as sql
 from sqlmodel import select
 
 from core import clock
-from core.outbox import OutboxEmail, claim, enqueue
+from core.models import OutboxEmail
+from core.outbox import claim, enqueue
 from scheduler.delivery import _mark_sent, _recover_abandoned, deliver_outbox
 from tests.support.mail import Inbox, free_port
 

@@ -12,7 +12,8 @@ import pytest
 from sqlmodel import select
 
 from core import clock
-from core.outbox import OutboxEmail, claim
+from core.models import OutboxEmail
+from core.outbox import claim
 from scheduler.runner import run_job
 from tests.support.builders import message, request_body, today
 from tests.support.ground import count_rows

@@ -20,6 +20,7 @@ from core.db import table_of
 from core.directory.schools import create_trust
 from core.principal import Principal
 from core.record import audit, seals
+from core.record.models import AuditEvent
 from core.record.verification import sealed_by_chain
 from scheduler.retention import run_all
 from scheduler.runner import run_job
@@ -219,7 +220,7 @@ def test_a_chain_recomputed_to_hide_an_edit_fails_against_the_checkpoint(
     # The insider also rewrites the hash in the event that sealed it, and recomputes the chain.
     with db.transaction() as session:
         row = next(current for current in seals.current(session.connection(), "message", [first]))
-        events = session.exec(sa.select(audit.AuditEvent).order_by(audit.AuditEvent.seq)).scalars()
+        events = session.exec(sa.select(AuditEvent).order_by(AuditEvent.seq)).scalars()
         for event in events:
             details = json.loads(event.details)
             if f"message:{first}" in details.get("sealed", {}):

@@ -7,7 +7,8 @@ from fastapi import APIRouter
 from api.deps import ActingDep, PagingDep
 from api.routing import UnitOfWorkRoute
 from core import outbox
-from core.outbox import OutboxEmailPublic, OutboxState
+from core.models import OutboxState
+from core.outbox import OutboxEmailPublic
 from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["outbox"])

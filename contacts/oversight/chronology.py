@@ -37,7 +37,7 @@ from core.directory.models import Pupil, Role, Staff
 from core.directory.staff import manages
 from core.errors import InvalidInput
 from core.inputs import EARLIEST_YEAR, LATEST_YEAR, MAX_RECORD_ID
-from core.outbox import OutboxEmail
+from core.models import OutboxEmail
 from core.pagination import Page, decode_cursor, encode_cursor
 from core.principal import Principal
 

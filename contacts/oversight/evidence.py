@@ -42,7 +42,7 @@ from core.directory.models import Role
 from core.directory.pupils import pupil_in_scope
 from core.principal import Principal
 from core.record import audit, checkpoints, seals
-from core.record.audit import AuditEvent
+from core.record.models import AuditEvent
 
 README = """contactlog evidence pack
 ========================

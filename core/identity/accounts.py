@@ -13,14 +13,13 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Integer, update
-from sqlmodel import Field, Session, SQLModel, col, func, select
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
 
 from core import once, outbox
-from core.columns import not_a_record
-from core.db import UTCDateTime
 from core.directory.models import Staff
 from core.errors import InvalidInput, RuleBroken
+from core.identity.models import AccountLink
 from core.identity.security import Passwords
 from core.principal import Principal
 from core.record import audit
@@ -39,25 +38,6 @@ outbox.one_time_links_at(LINK_PATH)
 class LinkPurpose(StrEnum):
     invitation = "invitation"
     reset = "reset"
-
-
-class AccountLink(SQLModel, table=True):
-    """A one-time link to choose a password; the token itself is never stored."""
-
-    __tablename__ = "account_link"
-
-    id: int | None = Field(default=None, primary_key=True)
-    staff_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False, index=True)
-    )
-    purpose: str = Field(max_length=20)
-    token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-not_a_record(AccountLink, "a one-time link's hash; its sending and use are in the change record")
 
 
 def _digest(token: str) -> str:

@@ -11,39 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core import keys
-from core.columns import not_a_record
-from core.db import UTCDateTime
 from core.errors import Unauthorized
 from core.identity.auth import principal_of
+from core.identity.models import BrowserSession
 from core.principal import Principal
 from core.settings import Settings
 
 SIGN_IN_AGAIN = "Your session has ended: sign in again."
 # The last-seen stamp is written at most this often: a page view is not a write each time.
 SEEN_EVERY = timedelta(minutes=1)
-
-
-class BrowserSession(SQLModel, table=True):
-    __tablename__ = "browser_session"
-
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(max_length=64, unique=True)
-    staff_id: int = Field(foreign_key="staff.id", index=True)
-    generation: int
-    # The token every form of this session carries (CSRF): not the cookie, never in a URL.
-    form_token: str = Field(max_length=64)
-    # Signed in with a password by an account that must have a second factor and has none:
-    # the session may only set one up (as an enrol-only token may), then signs in again.
-    enrol_only: bool = False
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    last_seen_at: datetime = Field(sa_type=UTCDateTime)
-    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-not_a_record(BrowserSession, "a signed-in browser's hash, a secret of sign-in")
 
 
 def _digest(settings: Settings, token: str) -> str:

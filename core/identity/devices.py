@@ -14,34 +14,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, ForeignKey, Integer, delete, update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
 
 from core import keys
-from core.columns import not_a_record
-from core.db import UTCDateTime
+from core.identity.models import TrustedDevice
 from core.settings import Settings
 
 COOKIE = "contactlog_device"
-
-
-class TrustedDevice(SQLModel, table=True):
-    __tablename__ = "trusted_device"
-
-    id: int | None = Field(default=None, primary_key=True)
-    staff_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    token_hash: str = Field(max_length=64, unique=True)
-    # The sign-in generation it was made under: revoking sign-ins forgets the device too.
-    generation: int
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-
-
-not_a_record(TrustedDevice, "a remembered browser's hash, a secret of sign-in")
 
 
 def _hash(settings: Settings, token: str) -> str:

@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING
 
 import pyotp
 import segno
-from sqlalchemy import Column, ForeignKey, Integer, delete
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from core import keys, once
-from core.columns import not_a_record
-from core.db import UTCDateTime
 from core.directory.models import Role, Staff
 from core.errors import Conflict, RuleBroken
+from core.identity.models import RecoveryCode, SecondFactor
 from core.record import audit
 from core.settings import Settings
 
@@ -33,40 +32,6 @@ if TYPE_CHECKING:
 
 STEP_SECONDS = 30
 RECOVERY_CODES = 10
-
-
-class SecondFactor(SQLModel, table=True):
-    __tablename__ = "second_factor"
-
-    staff_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
-    )
-    # The shared TOTP secret, encrypted under a key held outside the database (core/keys.py)
-    # and bound to its owner; the authenticator app holds the other copy.
-    secret: str = Field(max_length=200)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # The last time step whose code was accepted: a code is never accepted twice.
-    last_step: int = 0
-
-
-not_a_record(SecondFactor, "a secret of sign-in; enrolment and resets are in the change record")
-
-
-class RecoveryCode(SQLModel, table=True):
-    __tablename__ = "recovery_code"
-
-    id: int | None = Field(default=None, primary_key=True)
-    staff_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    code_hash: str = Field(max_length=64)
-    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-not_a_record(RecoveryCode, "hashes of one-time codes; their use is in the change record")
 
 
 @dataclass(frozen=True)

@@ -19,26 +19,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col
+from sqlmodel import Session, col
 
-from core.columns import not_a_record
-from core.db import UTCDateTime
 from core.errors import TooManyAttempts
+from core.identity.models import SignInThrottle
 from core.settings import Settings
-
-
-class SignInThrottle(SQLModel, table=True):
-    """Failed sign-ins under one key (a pair, a client address or an account)."""
-
-    __tablename__ = "signin_throttle"
-
-    key: str = Field(primary_key=True, max_length=64)
-    failures: int = 0
-    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    last_failure_at: datetime = Field(sa_type=UTCDateTime)
-
-
-not_a_record(SignInThrottle, "counts of failed sign-ins, keyed by a hash")
 
 
 def _hashed(kind: str, *parts: str) -> str:

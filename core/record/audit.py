@@ -10,73 +10,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Column, Text, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy import event as orm_event
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from core.columns import not_a_record
-from core.db import UTCDateTime, table_of
+from core.db import table_of
 from core.principal import Principal
 from core.record import seals
+from core.record.models import AuditEvent, AuditHead, AuditPending
 
-GENESIS = "0" * 64
 _sha256 = hashlib.sha256
 PENDING = "contactlog_audit_pending"
-
-
-class AuditEvent(SQLModel, table=True):
-    __tablename__ = "audit_event"
-
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    at: datetime = Field(sa_type=UTCDateTime)
-    actor_id: int | None = Field(default=None, index=True)
-    school_id: int | None = Field(default=None, index=True)
-    action: str = Field(max_length=60, index=True)
-    object_type: str = Field(max_length=40)
-    object_id: int | None = None
-    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
-    # The content is hashed apart from the chain, so erasing personal content under the
-    # retention schedule leaves every link checkable.
-    content_hash: str = Field(max_length=64)
-    prev_hash: str = Field(max_length=64)
-    link_hash: str = Field(max_length=64)
-
-
-not_a_record(
-    AuditEvent,
-    "the change record itself, hashed into the chain",
-)
-
-
-class AuditHead(SQLModel, table=True):
-    """The chain's newest link; appending locks this one row, so writers can never fork."""
-
-    __tablename__ = "audit_head"
-
-    id: int = Field(default=1, primary_key=True)
-    seq: int = 0
-    link_hash: str = Field(default=GENESIS, max_length=64)
-
-
-not_a_record(AuditHead, "the chain's head, a lock and a pointer")
-
-
-class AuditPending(SQLModel, table=True):
-    """PostgreSQL: one transaction's events, linked into the chain as that transaction commits.
-
-    A deferred trigger does the linking inside COMMIT (migration `f41c8b7d2e95`), so the head
-    is never locked while the application is still on its way to committing.
-    """
-
-    __tablename__ = "audit_pending"
-
-    id: int | None = Field(default=None, primary_key=True)
-    events: str = Field(sa_column=Column(Text, nullable=False))
-
-
-not_a_record(AuditPending, "events waiting to join the chain at commit")
 
 
 class AuditEventPublic(BaseModel):

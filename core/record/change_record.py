@@ -17,7 +17,8 @@ from core.errors import TooManyAttempts
 from core.pagination import Page, fetch_page
 from core.principal import Principal
 from core.record import audit, checkpoints, verification
-from core.record.audit import AuditEvent, AuditEventPublic, EventFilter
+from core.record.audit import AuditEventPublic, EventFilter
+from core.record.models import AuditEvent, ChainCheck
 from core.record.verification import VerifyResult
 from core.settings import Settings
 
@@ -68,7 +69,7 @@ def verify(*, session: Session, actor: Principal, settings: Settings, at: dateti
 CHECK_NOW_EVERY = timedelta(minutes=1)
 
 
-def check_now(*, session: Session, actor: Principal, at: datetime) -> verification.ChainCheck:
+def check_now(*, session: Session, actor: Principal, at: datetime) -> ChainCheck:
     """A DSL asks for a full check now: made, filed, and shown as the latest. One runs at a
     time, and not again within a minute of the last, so that nobody can keep the server
     hashing the whole record; a second press is told to wait."""
@@ -89,7 +90,7 @@ def check_now(*, session: Session, actor: Principal, at: datetime) -> verificati
         return verification.keep(session, result, at=at)
 
 
-def latest_check(*, session: Session, actor: Principal) -> verification.ChainCheck | None:
+def latest_check(*, session: Session, actor: Principal) -> ChainCheck | None:
     _as_dsl(session, actor, "read the change record's last check")
     return verification.latest_check(session)
 

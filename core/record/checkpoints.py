@@ -26,32 +26,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, Strict
-from sqlalchemy import Column, Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, col, select
 
-from core.columns import not_a_record
-from core.db import UTCDateTime
 from core.inputs import MAX_RECORD_ID, Forbid, Instant
-from core.record.audit import GENESIS, AuditEvent, AuditHead
+from core.record.models import GENESIS, AuditEvent, AuditHead, ChainCheckpoint
 from core.record.verification import AlteredRecord, verify
-
-
-class ChainCheckpoint(SQLModel, table=True):
-    __tablename__ = "chain_checkpoint"
-
-    id: int | None = Field(default=None, primary_key=True)
-    # One checkpoint per head: two schedulers signing at once make one.
-    seq: int = Field(unique=True)
-    link_hash: str = Field(max_length=64)
-    signed_at: datetime = Field(sa_type=UTCDateTime)
-    key_id: str = Field(max_length=16)
-    public_key: str = Field(sa_column=Column(Text, nullable=False))
-    # The exact signed text (canonical JSON) and its signature, base64.
-    payload: str = Field(sa_column=Column(Text, nullable=False))
-    signature: str = Field(max_length=100)
-
-
-not_a_record(ChainCheckpoint, "a signed statement of the chain's head: it vouches for the record")
 
 
 class CheckpointPublic(BaseModel):

@@ -13,19 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 from pydantic import Field as Detail
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
-from core.columns import not_a_record
-from core.db import UTCDateTime, table_of
+from core.db import table_of
 from core.errors import Conflict
 from core.record import seals
-from core.record.audit import (
-    GENESIS,
-    AuditHead,
-    content_digest,
-    content_hash_of,
-    link_hash_of,
-)
+from core.record.audit import content_digest, content_hash_of, link_hash_of
+from core.record.models import GENESIS, AuditHead, ChainCheck
 
 
 class AlteredRecord(BaseModel):
@@ -102,25 +96,6 @@ def verify_or_reuse(session: Session, *, at: datetime, reuse_seconds: int) -> Ve
         result = verify(session).model_copy(update={"verified_at": at})
         _last[database] = _Verified(result, at)
         return result
-
-
-class ChainCheck(SQLModel, table=True):
-    """A full check of the change record, kept: pages show the latest without making one (a
-    check reads every event and record, minutes on a large trust's log), and a failure stays
-    on file beside the email that told the DSLs."""
-
-    __tablename__ = "chain_check"
-
-    id: int | None = Field(default=None, primary_key=True)
-    checked_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    ok: bool
-    events_checked: int
-    first_bad: int | None = None
-    records_checked: int
-    altered: int
-
-
-not_a_record(ChainCheck, "the outcome of a check of the record, which names what it found")
 
 
 def keep(session: Session, result: VerifyResult, *, at: datetime) -> ChainCheck:

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from core.db import table_of
 from core.record import audit
+from core.record.models import GENESIS, AuditEvent, AuditHead
 
 
 def recompute_from(db, seq: int) -> None:  # type: ignore[no-untyped-def]
@@ -17,17 +18,17 @@ def recompute_from(db, seq: int) -> None:  # type: ignore[no-untyped-def]
     and link from there on made anew, and the head moved, so the chain checks out by itself."""
     with db.transaction() as session:
         events = session.exec(
-            select(audit.AuditEvent).where(col(audit.AuditEvent.seq) >= seq).order_by("seq")
+            select(AuditEvent).where(col(AuditEvent.seq) >= seq).order_by("seq")
         ).all()
-        before = session.get(audit.AuditEvent, seq - 1)
-        prev = before.link_hash if before else audit.GENESIS
+        before = session.get(AuditEvent, seq - 1)
+        prev = before.link_hash if before else GENESIS
         for event in events:
             event.content_hash = audit.content_hash_of(event)
             event.prev_hash = prev
             event.link_hash = audit.link_hash_of(event.seq, prev, event.content_hash)
             prev = event.link_hash
             session.add(event)
-        head = session.get(audit.AuditHead, 1)
+        head = session.get(AuditHead, 1)
         assert head is not None
         head.link_hash = prev
         session.add(head)
@@ -36,7 +37,7 @@ def recompute_from(db, seq: int) -> None:  # type: ignore[no-untyped-def]
 def stored_events(session: Session, batch: int = 20_000) -> Iterator[Any]:
     """Every event in chain order, as plain rows, a batch at a time: what the Python walk of
     the chain (`verification.check_chain`) reads, to compare with PostgreSQL's own check."""
-    table = table_of(audit.AuditEvent)
+    table = table_of(AuditEvent)
     after = 0
     while True:
         rows = session.execute(

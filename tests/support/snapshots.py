@@ -21,7 +21,7 @@ from sqlalchemy import func, literal, select, union_all
 from sqlmodel import SQLModel
 
 from core.db import Database
-from core.record.audit import AuditHead
+from core.record.models import AuditHead
 
 T = TypeVar("T")
 Rows = dict[str, list[dict[str, Any]]]

@@ -1,11 +1,11 @@
-"""The review of the log: a flag per row (searchable through an index) and the DSL's marks."""
+"""The review of the log: the DSL's marks on entries (the flags are the log's own, in contacts)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from core.columns import (
@@ -18,20 +18,6 @@ from core.columns import (
 )
 from core.db import UTCDateTime
 from core.inputs import Forbid
-
-
-class MessageFlag(SQLModel, table=True):
-    """One row per flag, so the log can be searched by flag through an index."""
-
-    __tablename__ = "message_flag"
-
-    message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True))
-    flag: str = Field(sa_column=Column(String(30), primary_key=True))
-
-    __table_args__ = (Index("ix_message_flag_flag_message_id", "flag", "message_id"),)
-
-
-declare(MessageFlag, {"message_id": SEALED, "flag": SEALED})
 
 
 class MessageReview(SQLModel, table=True):

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, exists, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from contacts.messages import message_views
-from contacts.models import Contact, Message, MessagePublic, MessagePupil
-from contacts.oversight.review.models import MessageFlag, MessageReview, ReviewCreate
+from contacts.models import Contact, Message, MessageFlag, MessagePublic, MessagePupil
+from contacts.oversight.review.models import MessageReview, ReviewCreate
 from core import once
 from core.db import Database
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school

@@ -1,0 +1,118 @@
+"""Sign-in's tables: failed-attempt counts, one-time links, second factors and recovery codes,
+remembered devices and browser sessions. Secrets of sign-in, not records: none is sealed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer
+from sqlmodel import Field, SQLModel
+
+from core.columns import not_a_record
+from core.db import UTCDateTime
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins under one key (a pair, a client address or an account)."""
+
+    __tablename__ = "signin_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_failure_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(SignInThrottle, "counts of failed sign-ins, keyed by a hash")
+
+
+class AccountLink(SQLModel, table=True):
+    """A one-time link to choose a password; the token itself is never stored."""
+
+    __tablename__ = "account_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False, index=True)
+    )
+    purpose: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+not_a_record(AccountLink, "a one-time link's hash; its sending and use are in the change record")
+
+
+class SecondFactor(SQLModel, table=True):
+    __tablename__ = "second_factor"
+
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    )
+    # The shared TOTP secret, encrypted under a key held outside the database (core/keys.py)
+    # and bound to its owner; the authenticator app holds the other copy.
+    secret: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last time step whose code was accepted: a code is never accepted twice.
+    last_step: int = 0
+
+
+not_a_record(SecondFactor, "a secret of sign-in; enrolment and resets are in the change record")
+
+
+class RecoveryCode(SQLModel, table=True):
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    code_hash: str = Field(max_length=64)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+not_a_record(RecoveryCode, "hashes of one-time codes; their use is in the change record")
+
+
+class TrustedDevice(SQLModel, table=True):
+    __tablename__ = "trusted_device"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    token_hash: str = Field(max_length=64, unique=True)
+    # The sign-in generation it was made under: revoking sign-ins forgets the device too.
+    generation: int
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(TrustedDevice, "a remembered browser's hash, a secret of sign-in")
+
+
+class BrowserSession(SQLModel, table=True):
+    __tablename__ = "browser_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    generation: int
+    # The token every form of this session carries (CSRF): not the cookie, never in a URL.
+    form_token: str = Field(max_length=64)
+    # Signed in with a password by an account that must have a second factor and has none:
+    # the session may only set one up (as an enrol-only token may), then signs in again.
+    enrol_only: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+not_a_record(BrowserSession, "a signed-in browser's hash, a secret of sign-in")
