@@ -6,7 +6,7 @@ redirect."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -42,7 +42,7 @@ class Problems(list[str]):
     """A form's mistakes in plain words: as a list, for the summary at the top of the page, and
     `by_field`, to show each beside its field. Never an echo of what was typed."""
 
-    def __init__(self, found: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
+    def __init__(self, found: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(f"{where.replace('_', ' ')}: {message}" for where, message in found)
         self.by_field: dict[str, str] = {}
         for where, message in found:
