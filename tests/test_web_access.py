@@ -213,6 +213,7 @@ def test_a_form_shows_each_mistake_beside_its_field_and_changes_nothing(
         "form_token": form_token(shown.text),
         "direction": "sent",
         "summary": "",
+        "verbatim": "See you at 9 <sharp>",
         "occurred_at": "2026-11-30T16:05",
         "device_tag": "PE-IPAD",
         "pupil_ids": [str(school["older"])],
@@ -235,3 +236,30 @@ def test_a_form_shows_each_mistake_beside_its_field_and_changes_nothing(
     unreadable = client.post(f"/app/contacts/{contact}/log", data=fields)
     assert unreadable.status_code == 422
     assert 'id="occurred_at-problem">give the date and time it happened<' in unreadable.text
+
+
+def test_on_a_page_of_several_forms_only_the_one_sent_comes_back_filled(
+    client, db, world, contact, school
+):
+    """The pupil's page holds the guardian, parent-notice and consent forms: a mistake in the
+    consent form keeps what was typed there, and the others stay as they were."""
+    as_person(client, db, world, "admin")
+    shown = client.get(f"/app/pupils/{school['young']}")
+    answer = client.post(
+        f"/app/pupils/{school['young']}/consents",
+        data={
+            "form_token": form_token(shown.text),
+            "contact_id": str(contact),
+            "guardian_id": str(school["guardian"]),
+            "method": "email",
+            "evidence_reference": "",
+            "given_on": "2026-11-03",
+        },
+    )
+    assert answer.status_code == 422
+    assert answer.text.count('id="evidence_reference-problem"') == 1
+    assert 'id="given_on" name="given_on" type="date" required value="2026-11-03"' in answer.text
+    # The notice form keeps its own start, not the consent's date.
+    assert 'id="n_on" name="informed_on" type="date" required value="2026-11-03"' not in answer.text
+    listed = client.get(f"/pupils/{school['young']}/consents", headers=world.auth("admin"))
+    assert listed.json() == []

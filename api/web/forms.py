@@ -40,10 +40,14 @@ class PageForm(BaseModel):
 
 class Problems(list[str]):
     """A form's mistakes in plain words: as a list, for the summary at the top of the page, and
-    `by_field`, to show each beside its field. Never an echo of what was typed."""
+    `by_field`, to show each beside its field (the words never echo what was typed). `typed` is
+    what the form held, so the page shown again keeps it (`_forms.html`: `kept`, `picked`)."""
 
     def __init__(self, found: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(f"{where.replace('_', ' ')}: {message}" for where, message in found)
+        self.typed: dict[str, Any] = {}
+        # Which form it was, where a page has several (its class's name: "EndForm").
+        self.form = ""
         self.by_field: dict[str, str] = {}
         for where, message in found:
             self.by_field.setdefault(where, message)
@@ -99,7 +103,12 @@ def submit(
     except (ValidationError, Unreadable) as exc:
         if again is None:  # a form with nothing to get wrong (a confirmation's two buttons)
             raise
-        if isinstance(exc, Unreadable):
-            return again(Problems([(exc.field, exc.message)]))
-        return again(Problems.of(exc))
+        problems = (
+            Problems([(exc.field, exc.message)])
+            if isinstance(exc, Unreadable)
+            else Problems.of(exc)
+        )
+        problems.typed = form.model_dump(exclude={"form_token"})
+        problems.form = type(form).__name__
+        return again(problems)
     return see_other(act(given))

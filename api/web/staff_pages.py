@@ -199,7 +199,7 @@ def log_communication(
 
     def read() -> MessageCreate:
         if not form.pupil_ids:
-            raise Unreadable("pupils", "tick the pupils it was with")
+            raise Unreadable("pupil_ids", "tick the pupils it was with")
         school = acting.session.get(School, _contact(acting, contact_id).school_id)
         assert school is not None
         # As the phone showed it: the school's local time.
