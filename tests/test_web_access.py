@@ -263,3 +263,30 @@ def test_on_a_page_of_several_forms_only_the_one_sent_comes_back_filled(
     assert 'id="n_on" name="informed_on" type="date" required value="2026-11-03"' not in answer.text
     listed = client.get(f"/pupils/{school['young']}/consents", headers=world.auth("admin"))
     assert listed.json() == []
+
+
+def test_a_form_says_what_is_wrong_in_plain_words(client, db, world, school):
+    """It once said "device ids: List should have at least 1 item after validation, not 0"."""
+    as_person(client, db, world, "owner")
+    shown = client.get("/app/contacts/new")
+    answer = client.post(
+        "/app/contacts/new",
+        data={
+            "form_token": form_token(shown.text),
+            "platform": "whatsapp",
+            "school_account": "x" * 201,
+            "purpose": "Year 11 revision group",
+            "pupil_references": "Y1",
+            "starts_on": "soon",
+            "ends_on": "2027-03-01",
+        },
+    )
+    assert answer.status_code == 422
+    said = dict(re.findall(r'id="(\w+)-problem">([^<]+)<', answer.text))
+    assert said == {
+        "school_account": "keep it to 200 characters",
+        "device_ids": "choose at least one",
+        "starts_on": "give a date",
+    }
+    assert "should" not in answer.text
+    assert ">Year 11 revision group</textarea>" in answer.text

@@ -57,13 +57,35 @@ class Problems(list[str]):
         found = []
         for error in exc.errors():
             where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "the form"
-            if error.get("type") == "missing" or ("input" in error and error["input"] is None):
-                # A field left empty that the record needs (an empty field is sent as absent).
-                message = "fill this in"
-            else:
-                message = error.get("msg", "is not valid").removeprefix("Value error, ")
-            found.append((where, message))
+            found.append((where, _in_plain_words(error)))
         return cls(found)
+
+
+def _in_plain_words(error: Any) -> str:
+    """What a person reads beside a field, not what the validator says ("List should have at
+    least 1 item after validation, not 0")."""
+    kind, limits = error.get("type", ""), error.get("ctx") or {}
+    if kind == "missing" or ("input" in error and error["input"] is None):
+        return "fill this in"  # an empty field is sent as absent
+    if kind == "string_too_short":
+        return "fill this in"
+    if kind == "too_short":
+        return "choose at least one"
+    if kind == "string_too_long":
+        return f"keep it to {limits.get('max_length')} characters"
+    if kind == "too_long":
+        return f"choose at most {limits.get('max_length')}"
+    if kind in ("int_parsing", "int_type", "less_than_equal", "greater_than_equal"):
+        return "give the record's number" if kind != "greater_than_equal" else "give a number"
+    if kind.startswith("date_"):
+        return "give a date"
+    if kind.startswith("datetime") or kind == "timezone_aware":
+        return "give the date and time"
+    if kind == "enum" or kind == "literal_error":
+        return "choose one from the list"
+    if kind == "value_error" and "email" in str(error.get("msg", "")).lower():
+        return "give an email address, like name@school.org"
+    return str(error.get("msg", "is not valid")).removeprefix("Value error, ")
 
 
 class Unreadable(ValueError):
