@@ -13,6 +13,7 @@ from datetime import date
 from contacts.data_protection.retention.models import RetentionReport
 from contacts.incidents.models import Incident
 from contacts.models import PLATFORM_NAMES, Contact, platform_name
+from core.links import page_of
 from core.text import one_line
 
 SIGNATURE = "\n-- \ncontactlog, for your school's social-networking protocol\n"
@@ -36,9 +37,9 @@ def _which(contact: Contact) -> str:
 
 def _how_to_confirm(contact: Contact, base_url: str) -> str:
     return (
-        "When it is done, confirm it:\n"
-        f'  contactlog confirm-deletion {contact.id} --how "what you removed"\n'
-        f'  or POST {base_url}/contacts/{contact.id}/deletion with {{"how": "..."}}\n'
+        "When it is done, confirm it on the contact's page:\n"
+        f"  {page_of(base_url, 'contact', contact.id)}\n"
+        f'  or: contactlog confirm-deletion {contact.id} --how "what you removed"\n'
     )
 
 
@@ -50,7 +51,7 @@ def ending_soon(contact: Contact, *, base_url: str) -> Email:
             "From then the protocol (§5.6) needs the online relationship to stop and the contact\n"
             "method to be deleted. If the work purpose continues, ask your line manager for a\n"
             "new approval before that date.\n"
-            f"\nDetails: {base_url}/contacts/{contact.id}\n{SIGNATURE}"
+            f"\nDetails: {page_of(base_url, 'contact', contact.id)}\n{SIGNATURE}"
         ),
     )
 
@@ -94,7 +95,7 @@ def deletion_overdue(contact: Contact, *, staff_name: str, days: int, base_url: 
             f"{one_line(staff_name)}'s {_which(contact)} ended {days} days or more ago,\n"
             "and the deletion of the contact method has not been confirmed.\n\n"
             "Please follow this up with them. The contact's record, its messages and the\n"
-            f"deletion tasks are at {base_url}/contacts/{contact.id}\n{SIGNATURE}"
+            f"deletion tasks are at {page_of(base_url, 'contact', contact.id)}\n{SIGNATURE}"
         ),
     )
 
@@ -105,7 +106,7 @@ def flagged_message(contact: Contact, *, message_id: int, flags: list[str], base
         body=(
             f"A communication was logged on {_which(contact)} with these flags:\n"
             + "".join(f"  - {f.replace('_', ' ')}\n" for f in flags)
-            + f"\nReview it: {base_url}/contacts/{contact.id}/messages/{message_id}\n{SIGNATURE}"
+            + f"\nReview it: {page_of(base_url, 'message', message_id)}\n{SIGNATURE}"
         ),
     )
 
@@ -116,7 +117,8 @@ def consent_withdrawn(contact: Contact, *, base_url: str) -> Email:
         body=(
             f"A parent or carer has withdrawn consent for a pupil on your {_which(contact)}.\n"
             "The contact has ended for that pupil: send them nothing more.\n\n"
-            f"A separate email asks you to remove them; details: {base_url}/contacts/{contact.id}\n"
+            "A separate email asks you to remove them; details:\n"
+            f"  {page_of(base_url, 'contact', contact.id)}\n"
             f"{SIGNATURE}"
         ),
     )
@@ -133,7 +135,7 @@ def incident_reported(incident: Incident, *, reporter: str, base_url: str) -> Em
             f"on {incident.occurred_at:%d %B %Y at %H:%M} UTC.\n\n"
             "The protocol (§5.2) asks the headteacher or line manager to discuss it with them and\n"
             "record the outcome, including whether a parent should be involved:\n"
-            f"  {base_url}/incidents/{incident.id}\n{SIGNATURE}"
+            f"  {page_of(base_url, 'incident', incident.id)}\n{SIGNATURE}"
         ),
     )
 
@@ -144,9 +146,10 @@ def approval_waiting(contact: Contact, *, requester: str, base_url: str) -> Emai
         body=(
             f"{one_line(requester)} asked for approval of {_which(contact)} from "
             f"{contact.starts_on:%d %B} to {contact.ends_on:%d %B %Y}.\n\n"
-            "Staff may not make this contact until you approve it in writing. Decide it:\n"
-            f'  contactlog decide {contact.id} --approve   (or --reject --reason "...")\n'
-            f"  or POST {base_url}/contacts/{contact.id}/decision\n{SIGNATURE}"
+            "Staff may not make this contact until you approve it in writing. Decide it on its\n"
+            f"page: {page_of(base_url, 'contact', contact.id)}\n"
+            f'  or: contactlog decide {contact.id} --approve   (or --reject --reason "...")\n'
+            f"{SIGNATURE}"
         ),
     )
 
@@ -173,6 +176,7 @@ def chain_altered(*, first_bad: int | None, altered: int, base_url: str) -> Emai
             "contactlog's hourly check of its change record failed: something in the database\n"
             "was changed, deleted or added other than through contactlog.\n\n"
             f"{found}\n\n"
+            f"The check is on your dashboard: {page_of(base_url, 'dashboard')}\n"
             f"Which records: GET {base_url}/audit/verify with a DSL's token. Compare with your\n"
             "signed checkpoints (contactlog audit verify --against ...), and treat this as a\n"
             "possible attempt to alter evidence.\n"
@@ -188,6 +192,7 @@ def checkpoint_refused(*, why: str, base_url: str) -> Email:
         body=(
             "contactlog refused to sign today's checkpoint of its change record, because\n"
             f"{why}.\n\n"
+            f"The check is on your dashboard: {page_of(base_url, 'dashboard')}\n"
             "Signing now would vouch for a record that is not the one signed before. Compare\n"
             "the checkpoints you kept (contactlog audit verify --against ...), read GET\n"
             f"{base_url}/audit/verify with a DSL's token, and treat this as a possible attempt\n"

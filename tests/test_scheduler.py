@@ -52,7 +52,7 @@ def test_a_contact_ending_produces_notice_prompt_repeats_and_escalation(
     assert prompt["Subject"] == "Action needed: delete the WhatsApp contact method"
     body = text(prompt)
     assert f"contactlog confirm-deletion {approved}" in body
-    assert f"/contacts/{approved}/deletion" in body
+    assert f"/app/contacts/{approved}\r\n" in body  # its page, where the deletion is confirmed
     assert f"{(today() + timedelta(days=18)):%A %d %B %Y}" in body  # escalation deadline
     assert "Ava" not in body
     assert "Noah" not in body

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
+import pyotp
 import pytest
 
 from api.web.acting import COOKIE
 from core import clock
 from core.identity import browser_sessions
-from tests.support.builders import PEOPLE, log, message, request_body
+from tests.support.builders import PEOPLE, enrol, log, message, request_body
 from tests.support.ground import test_settings
-from tests.support.pages import form_token
+from tests.support.mail import DSL, MANAGER, run_all, text
+from tests.support.pages import form_token, sign_in
 
 
 @pytest.fixture
@@ -72,7 +76,9 @@ def test_each_page_answers_as_its_api_twin_does(client, db, world, scene, who):
 def test_without_a_session_every_page_asks_for_sign_in(client, world, path):
     answer = client.get(path, follow_redirects=False)
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/sign-in"
+    # ... and, signed in, comes back to it (test_an_emailed_link_signs_in_and_returns).
+    wanted = "/sign-in" if path == "/" else "/sign-in?" + urlencode({"next": path})
+    assert answer.headers["location"] == wanted
 
 
 def test_an_approver_sees_the_contacts_of_the_staff_they_manage(client, db, world, scene):
@@ -290,3 +296,64 @@ def test_a_form_says_what_is_wrong_in_plain_words(client, db, world, school):
     }
     assert "should" not in answer.text
     assert ">Year 11 revision group</textarea>" in answer.text
+
+
+def test_an_emailed_link_opens_its_record_s_page_signing_in_on_the_way(
+    client, world, db, mail_settings, mail_server
+):
+    """The incident email once linked to the API, which answers a browser with JSON 401."""
+    body = {
+        "kind": "chance_contact",
+        "platform": "facebook",
+        "occurred_at": "2026-01-10T19:30:00Z",
+        "what_happened": "Pupil appeared in a public group",
+        "personal_information_shared": False,
+        "other_person": "A parent",
+    }
+    incident = client.post("/incidents", json=body, headers=world.auth("owner")).json()
+    run_all(db, mail_settings, datetime.now(UTC))
+    [email] = mail_server.inbox.to(MANAGER)
+    link = re.search(r"https?://\S+", text(email))
+    assert link is not None
+    path = urlsplit(link.group(0)).path
+    assert path == f"/app/incidents/{incident['id']}"
+    client.cookies.clear()
+    asked = client.get(path, follow_redirects=False)
+    assert asked.status_code == 303
+    code = pyotp.TOTP(enrol(db, world.ids["manager"])).now()
+    signed_in = sign_in(client, MANAGER, code=code, page=asked.headers["location"])
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == path
+    shown = client.get(path)
+    assert shown.status_code == 200
+    assert f"Incident #{incident['id']}" in shown.text
+    assert "public group" in shown.text
+
+
+@pytest.mark.parametrize(
+    "wanted", ["//evil.example/x", "https://evil.example", "/\\evil.example", "/sign-out"]
+)
+def test_signing_in_never_returns_to_another_site(client, world, wanted):
+    signed_in = sign_in(
+        client, "owner@a.example.org", page="/sign-in?" + urlencode({"next": wanted})
+    )
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/"
+
+
+def test_a_flagged_entry_s_email_opens_it_for_review_and_for_nobody_else(
+    client, db, world, contact, mail_settings, mail_server
+):
+    logged = log(client, world, contact, summary="Sent the kit list")  # flagged: no consent yet
+    assert logged["flags"]
+    run_all(db, mail_settings, datetime.now(UTC))
+    [email] = [m for m in mail_server.inbox.to(DSL) if "Flagged" in m["Subject"]]
+    path = urlsplit(re.search(r"https?://\S+", text(email)).group(0)).path  # type: ignore[union-attr]
+    assert path == f"/app/review/{logged['id']}"
+    as_person(client, db, world, "dsl")
+    shown = client.get(path)
+    assert shown.status_code == 200
+    assert "Sent the kit list" in shown.text
+    assert "Mark reviewed" in shown.text
+    as_person(client, db, world, "owner")  # their own entry: not theirs to review
+    assert client.get(path).status_code == 403

@@ -30,28 +30,42 @@ def incident_list(
     return _incidents(acting, open_only=open_only, done=done, cursor=cursor)
 
 
+@router.get("/app/incidents/{incident_id:int}")
+def incident_page(incident_id: RecordId, acting: PageDep) -> Response:
+    """One incident, as its email links to it: what happened, and its discussion."""
+    return _incidents(acting, incident_id=incident_id)
+
+
 def _incidents(
     acting: PageActing,
     *,
+    incident_id: int | None = None,
     open_only: bool = False,
     done: str | None = None,
     problems: list[str] | None = None,
     status: int = 200,
     cursor: str | None = None,
 ) -> Response:
-    found = incidents.list_incidents(
-        session=acting.session,
-        actor=acting.actor,
-        open_only=open_only,
-        cursor=cursor,
-        limit=PAGE_SIZE,
-    )
+    if incident_id is not None:
+        one = incidents.get_incident(
+            session=acting.session, actor=acting.actor, incident_id=incident_id
+        )
+        shown, pager, title = [one], None, f"Incident #{incident_id}"
+    else:
+        found = incidents.list_incidents(
+            session=acting.session,
+            actor=acting.actor,
+            open_only=open_only,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+        )
+        shown, pager, title = found.items, paged(acting, found), "Incidents"
     return page_for(
         acting,
         "incidents.html",
-        title="Incidents",
-        incidents=incidents.incident_views(acting.session, found.items),
-        pager=paged(acting, found),
+        title=title,
+        incidents=incidents.incident_views(acting.session, shown),
+        pager=pager,
         # The reporter's line manager or headteacher records the discussion (§5.2).
         may_discuss=acting.actor.has(Role.approver) or acting.actor.is_headteacher,
         now=acting.at.astimezone(acting.policy.zone_of(None)).strftime("%Y-%m-%dT%H:%M"),
@@ -162,6 +176,6 @@ def record_discussion(
         return "/app/incidents?done=discussed"
 
     def again(problems: Problems) -> Response:
-        return _incidents(acting, problems=problems, status=422)
+        return _incidents(acting, incident_id=incident_id, problems=problems, status=422)
 
     return submit(acting, form, read, act, again)

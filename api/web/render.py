@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -120,6 +121,19 @@ def paged(acting: PageActing, page: Page[Any]) -> Pager:
     return Pager(page.items, f"{url.path}?{url.query}")
 
 
+def back_to(wanted: str | None) -> str:
+    """Where to go after signing in: the page asked for, if it is one of ours, else home. Never
+    another site ("//evil.example", "/\\evil.example"), never the sign-in page itself."""
+    if (
+        wanted
+        and wanted.startswith("/app/")
+        and "\\" not in wanted
+        and not any(ord(ch) < 32 for ch in wanted)
+    ):
+        return wanted
+    return "/"
+
+
 def see_other(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
@@ -135,7 +149,11 @@ def _as_page(json_handler: Handler) -> Handler:
         if not is_page(request):
             return answer
         if answer.status_code == 401:
-            return see_other("/sign-in")
+            # A page opened without a session (an emailed link, a lapsed session) signs in and
+            # comes back to it; a form sent without one cannot be replayed, so it goes home.
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            wanted = request.method == "GET" and back != "/"
+            return see_other("/sign-in?" + urlencode({"next": back}) if wanted else "/sign-in")
         said = json.loads(bytes(answer.body)) if answer.body else {}
         shown = page(
             "error.html",

@@ -108,6 +108,15 @@ def review_queue(acting: PageDep, done: str | None = None, cursor: str | None = 
     )
 
 
+@router.get("/app/review/{message_id:int}")
+def review_entry(message_id: RecordId, acting: PageDep) -> Response:
+    """One entry, as the flagged-message email links to it, with its review form."""
+    entry = review.review_entry(
+        session=acting.session, actor=acting.actor, at=acting.at, message_id=message_id
+    )
+    return page_for(acting, "review.html", title=f"Entry #{message_id}", entries=[entry])
+
+
 class ReviewForm(PageForm):
     note: str = ""
 

@@ -16,7 +16,7 @@ from api.deps import PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.routing import UnitOfWorkRoute
 from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE, PageDep
 from api.web.forms import PageForm
-from api.web.render import page, page_for, see_other
+from api.web.render import back_to, page, page_for, see_other
 from core import clock
 from core.identity import browser_sessions, devices, mfa
 from core.identity.auth import IssuedToken, SecondFactorNeeded, sign_in
@@ -41,17 +41,30 @@ def _cookie(response: Response, name: str, value: str, settings: Settings, **ext
 
 
 def _form(
-    settings: Settings, *, problem: str | None = None, email: str = "", status: int = 200
+    settings: Settings,
+    *,
+    problem: str | None = None,
+    email: str = "",
+    status: int = 200,
+    then: str = "/",
 ) -> Response:
     token = secrets.token_urlsafe(24)
-    shown = page("sign_in.html", sign_in_token=token, problem=problem, email=email, status=status)
+    shown = page(
+        "sign_in.html",
+        sign_in_token=token,
+        problem=problem,
+        email=email,
+        status=status,
+        then=back_to(then),
+    )
     _cookie(shown, SIGN_IN_COOKIE, token, settings, max_age=3600)
     return shown
 
 
 @router.get("/sign-in")
-def sign_in_page(settings: SettingsDep) -> Response:
-    return _form(settings)
+def sign_in_page(settings: SettingsDep, next: str | None = None) -> Response:
+    """`next`: the page to return to (an emailed link opened before signing in)."""
+    return _form(settings, then=next or "/")
 
 
 class SignInForm(BaseModel):
@@ -61,6 +74,8 @@ class SignInForm(BaseModel):
     password: str = Field(max_length=1024)
     code: str = Field(default="", max_length=20)
     form_token: str = Field(default="", max_length=100)
+    # The page to return to once signed in (only ever one of contactlog's own: `back_to`).
+    next: str = Field(default="/", max_length=2000)
 
 
 @router.post("/sign-in")
@@ -75,7 +90,7 @@ def sign_in_form(
     email = form.email
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not browser_sessions.form_token_matches(expected, form.form_token):
-        return _form(settings, problem=FORM_REFUSED, status=403)
+        return _form(settings, problem=FORM_REFUSED, status=403, then=form.next)
     at = clock.now()
     outcome = sign_in(
         session=session,
@@ -90,9 +105,9 @@ def sign_in_form(
         at=at,
     )
     if isinstance(outcome, SecondFactorNeeded):  # said whether or not the password was right
-        return _form(settings, problem=ASK_FOR_CODE, email=email, status=401)
+        return _form(settings, problem=ASK_FOR_CODE, email=email, status=401, then=form.next)
     if not isinstance(outcome, IssuedToken):
-        return _form(settings, problem=outcome.detail, email=email, status=401)
+        return _form(settings, problem=outcome.detail, email=email, status=401, then=form.next)
     claims = tokens.read(outcome.access_token)
     cookie = browser_sessions.start(
         session=session,
@@ -103,7 +118,7 @@ def sign_in_form(
         enrol_only=outcome.enrol_only,
     )
     # An account that must have a second factor and has none sets one up before anything else.
-    home = see_other(SECOND_FACTOR_PAGE if outcome.enrol_only else "/")
+    home = see_other(SECOND_FACTOR_PAGE if outcome.enrol_only else back_to(form.next))
     _cookie(home, COOKIE, cookie, settings)
     if outcome.device_token:
         max_age = settings.trusted_device_days * 24 * 3600

@@ -33,6 +33,7 @@ from core.directory.models import (
 )
 from core.errors import Conflict, Forbidden, RuleBroken
 from core.identity import mfa
+from core.links import page_of
 from core.principal import Principal
 from core.record import audit, seals
 from core.settings import Settings
@@ -207,6 +208,7 @@ def _ask_confirmers(
 ) -> None:
     """Everyone who may confirm it is emailed the proposal (ids only, never the values)."""
     what = _describe(change)
+    page = page_of(settings.public_url, "pending_changes")
     for person in _confirmers(session, change, school):
         outbox.enqueue(
             session,
@@ -217,9 +219,8 @@ def _ask_confirmers(
             body=(
                 f"A change to {whose} was proposed and takes effect only when\n"
                 f"a second person confirms it: {what}.\n\n"
-                f"Confirm or refuse it (it expires in {settings.pending_change_hours} hours):\n"
-                f"  POST {settings.public_url}/pending-changes/{change.id}/confirm\n"
-                f"  POST {settings.public_url}/pending-changes/{change.id}/refuse\n"
+                f"Confirm or refuse it (it expires in {settings.pending_change_hours} hours) on\n"
+                f"the page of changes to confirm: {page}\n"
                 "\n-- \ncontactlog, for your school's social-networking protocol\n"
             ),
             school_id=school.id,

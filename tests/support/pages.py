@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from tests.support.ground import PASSWORD
@@ -15,10 +16,20 @@ def form_token(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client, email: str, *, code: str | None = None, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    shown = client.get("/sign-in")
+NEXT = re.compile(r'name="next" value="([^"]*)"')
+
+
+def sign_in(  # type: ignore[no-untyped-def]
+    client, email: str, *, code: str | None = None, password: str = PASSWORD, page: str = "/sign-in"
+):
+    """Sign in through the form, as a browser does; `page` is the sign-in page as a redirect
+    gave it (with the `next` page to return to)."""
+    shown = client.get(page)
     assert shown.status_code == 200
     fields = {"email": email, "password": password, "form_token": form_token(shown.text)}
+    then = NEXT.search(shown.text)
+    if then:
+        fields["next"] = html.unescape(then.group(1))
     if code is not None:
         fields["code"] = code
     return client.post("/sign-in", data=fields, follow_redirects=False)

@@ -263,3 +263,14 @@ def review_queue(
         for row, view in zip(rows, message_views(session, rows), strict=True)
     ]
     return Page(items=entries, next_cursor=page.next_cursor)
+
+
+def review_entry(
+    *, session: Session, actor: Principal, at: datetime, message_id: int
+) -> QueueEntry:
+    """One entry of the log as the review queue shows it, for the DSL its email reaches."""
+    message = get_scoped(session, actor, Message, message_id, "No such message.")
+    school = visible_school(session, actor, message.school_id)
+    require_role(actor, school, Role.dsl, action="review the log")
+    [view] = message_views(session, [message])
+    return QueueEntry(view, int((at - message.logged_at).total_seconds()), message.sampled)
