@@ -124,19 +124,6 @@ def contact_view(
     return contact_views(session, [contact], policy=policy, at=at)[0]
 
 
-def pupil_names(session: Session, pupil_ids: Iterable[int]) -> dict[int, str]:
-    """The names of the pupils on a contact the reader may already see (pages show names)."""
-    wanted = sorted(set(pupil_ids))
-    if not wanted:
-        return {}
-    rows = session.exec(
-        select(col(Pupil.id), col(Pupil.given_name), col(Pupil.family_name)).where(
-            col(Pupil.id).in_(wanted)
-        )
-    ).all()
-    return {pupil_id: f"{given} {family}" for pupil_id, given, family in rows if pupil_id}
-
-
 def device_tags(session: Session, device_ids: Iterable[int]) -> list[str]:
     """The asset tags of a contact's approved devices, in the order they were registered."""
     wanted = sorted(set(device_ids))

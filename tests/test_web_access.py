@@ -357,3 +357,39 @@ def test_a_flagged_entry_s_email_opens_it_for_review_and_for_nobody_else(
     assert "Mark reviewed" in shown.text
     as_person(client, db, world, "owner")  # their own entry: not theirs to review
     assert client.get(path).status_code == 403
+
+
+def test_pages_name_people_and_only_the_reader_s_own(client, db, world, school):
+    """An incident once read "reported by staff #4 · Pupils: #1"; a headteacher confirmed
+    "Change #1 for staff #13, proposed by staff #7"."""
+    body = {
+        "kind": "chance_contact",
+        "platform": "facebook",
+        "occurred_at": "2026-01-10T19:30:00Z",
+        "what_happened": "Appeared in a public group",
+        "personal_information_shared": False,
+        "pupils": [{"pupil_id": school["young"], "part": "received"}],
+    }
+    incident = client.post("/incidents", json=body, headers=world.auth("owner")).json()
+    as_person(client, db, world, "manager")
+    shown = client.get(f"/app/incidents/{incident['id']}").text
+    owner_name = client.get(f"/staff/{world.ids['owner']}", headers=world.auth("admin")).json()
+    assert f">{owner_name['name']}</a>" in shown
+    assert ">Ava T</a> (received)" in shown
+    assert "staff #" not in shown
+    assert f'chronology">#{school["young"]}<' not in shown
+    # Names come only from the reader's own schools: another school's people stay unnamed.
+    from core.directory.names import pupil_names, staff_names
+    from core.principal import Principal
+    from core.roles import Role
+
+    reader = Principal(
+        staff_id=world.ids["other_school"],
+        school_id=world.school_b,
+        trust_id=world.trust,
+        roles=frozenset({Role.dsl}),
+    )
+    with db.session() as session:
+        assert staff_names(session, reader, [world.ids["owner"]]) == {}
+        assert pupil_names(session, reader, [school["young"]]) == {}
+        assert staff_names(session, reader, [world.ids["other_school_staff"]]) != {}

@@ -18,6 +18,7 @@ from contacts.incidents.models import DiscussionCreate
 from contacts.oversight import chronology
 from core.directory import privileged
 from core.directory.models import Role
+from core.directory.names import pupil_names, staff_names
 from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -60,11 +61,16 @@ def _incidents(
             limit=PAGE_SIZE,
         )
         shown, pager, title = found.items, paged(acting, found), "Incidents"
+    views = incidents.incident_views(acting.session, shown)
     return page_for(
         acting,
         "incidents.html",
         title=title,
-        incidents=incidents.incident_views(acting.session, shown),
+        incidents=views,
+        pupils=pupil_names(
+            acting.session, acting.actor, (p.pupil_id for v in views for p in v.pupils)
+        ),
+        staff=staff_names(acting.session, acting.actor, (v.reporter_id for v in views)),
         pager=pager,
         # The reporter's line manager or headteacher records the discussion (§5.2).
         may_discuss=acting.actor.has(Role.approver) or acting.actor.is_headteacher,
@@ -85,6 +91,8 @@ def deletions_owed(acting: PageDep, cursor: str | None = None) -> Response:
         "deletions.html",
         title="Deletions owed",
         pager=paged(acting, tasks),
+        pupils=pupil_names(acting.session, acting.actor, (t.pupil_id for t in tasks.items)),
+        staff=staff_names(acting.session, acting.actor, (t.staff_id for t in tasks.items)),
         now=acting.at,
     )
 
@@ -99,10 +107,11 @@ def staff_chronology(staff_id: RecordId, acting: PageDep, cursor: str | None = N
         cursor=cursor,
         limit=PAGE_SIZE,
     )
+    named = staff_names(acting.session, acting.actor, [staff_id])
     return page_for(
         acting,
         "chronology.html",
-        title=f"Chronology of staff member #{staff_id}",
+        title=f"Chronology of {named.get(staff_id, f'staff member #{staff_id}')}",
         pager=paged(acting, entries),
     )
 
@@ -110,12 +119,16 @@ def staff_chronology(staff_id: RecordId, acting: PageDep, cursor: str | None = N
 @router.get("/app/pending-changes")
 def pending_changes(acting: PageDep, done: str | None = None) -> Response:
     waiting = privileged.list_pending(session=acting.session, actor=acting.actor, at=acting.at)
+    # The second person must know whose record they confirm, and who proposed it.
+    people = [c.staff_id for c in waiting] + [c.proposed_by_id for c in waiting]
     return page_for(
         acting,
         "pending.html",
         title="Changes to confirm",
         notice={"confirmed": "Confirmed.", "refused": "Refused."}.get(done or ""),
         changes=waiting,
+        pupils=pupil_names(acting.session, acting.actor, (c.pupil_id or 0 for c in waiting)),
+        staff=staff_names(acting.session, acting.actor, people),
     )
 
 

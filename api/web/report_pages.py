@@ -17,8 +17,9 @@ from contacts import service
 from contacts.incidents import service as incidents
 from contacts.incidents.models import IncidentCreate, IncidentKind, PupilPart
 from contacts.models import ContactCreate, Platform
-from contacts.views import contact_views, pupil_names
+from contacts.views import contact_views
 from core.directory.models import School
+from core.directory.names import pupil_names
 from core.directory.schools import list_devices
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -99,7 +100,7 @@ def _known_pupils(acting: PageActing) -> dict[int, str]:
         for v in contact_views(acting.session, mine, policy=acting.policy, at=acting.at)
         for p in v.pupils
     }
-    return pupil_names(acting.session, ids)
+    return pupil_names(acting.session, acting.actor, ids)
 
 
 def _incident_form(

@@ -25,6 +25,7 @@ from contacts.oversight.review import service as review
 from contacts.oversight.review.models import ReviewCreate
 from contacts.oversight.summary import flagged_per_week, summary
 from core.directory.models import Role, School
+from core.directory.names import pupil_names
 from core.errors import Conflict, RuleBroken, TooManyAttempts
 from core.inputs import RecordId
 from core.record import change_record
@@ -105,6 +106,7 @@ def review_queue(acting: PageDep, done: str | None = None, cursor: str | None = 
         notice="Marked reviewed." if done == "reviewed" else None,
         entries=queue.items,
         pager=paged(acting, queue),
+        pupils=_pupils_of(acting, queue.items),
     )
 
 
@@ -114,7 +116,19 @@ def review_entry(message_id: RecordId, acting: PageDep) -> Response:
     entry = review.review_entry(
         session=acting.session, actor=acting.actor, at=acting.at, message_id=message_id
     )
-    return page_for(acting, "review.html", title=f"Entry #{message_id}", entries=[entry])
+    return page_for(
+        acting,
+        "review.html",
+        title=f"Entry #{message_id}",
+        entries=[entry],
+        pupils=_pupils_of(acting, [entry]),
+    )
+
+
+def _pupils_of(acting: PageActing, entries: list[review.QueueEntry]) -> dict[int, str]:
+    return pupil_names(
+        acting.session, acting.actor, (p for e in entries for p in e.message.pupil_ids)
+    )
 
 
 class ReviewForm(PageForm):
@@ -276,9 +290,10 @@ def pupil_chronology(pupil_id: RecordId, acting: PageDep, cursor: str | None = N
         cursor=cursor,
         limit=PAGE_SIZE,
     )
+    named = pupil_names(acting.session, acting.actor, [pupil_id])
     return page_for(
         acting,
         "chronology.html",
-        title=f"Chronology of pupil #{pupil_id}",
+        title=f"Chronology of {named.get(pupil_id, f'pupil #{pupil_id}')}",
         pager=paged(acting, entries),
     )

@@ -24,8 +24,9 @@ from contacts.models import (
     EndCreate,
     MessageCreate,
 )
-from contacts.views import contact_view, contact_views, device_tags, last_device_tag, pupil_names
+from contacts.views import contact_view, contact_views, device_tags, last_device_tag
 from core.directory.models import Role, School
+from core.directory.names import pupil_names, staff_names
 from core.errors import Forbidden
 from core.inputs import RecordId
 
@@ -75,7 +76,7 @@ def my_contacts(acting: PageDep, cursor: str | None = None) -> Response:
         limit=PAGE_SIZE,
     )
     views = contact_views(acting.session, found.items, policy=acting.policy, at=acting.at)
-    names = pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils))
+    names = pupil_names(acting.session, acting.actor, (p.pupil_id for v in views for p in v.pupils))
     return page_for(
         acting,
         "contacts.html",
@@ -143,7 +144,7 @@ def _contact_page(
         problems=problems or [],
         status=status,
         contact=view,
-        names=pupil_names(acting.session, (p.pupil_id for p in view.pupils)),
+        names=pupil_names(acting.session, acting.actor, (p.pupil_id for p in view.pupils)),
         pager=logged,
         mine=mine,
         may_log=mine and view.state == ContactState.approved,
@@ -168,7 +169,7 @@ def _log_form(
         "log.html",
         title=f"Log a communication · contact #{view.id}",
         contact=view,
-        names=pupil_names(acting.session, (p.pupil_id for p in view.pupils)),
+        names=pupil_names(acting.session, acting.actor, (p.pupil_id for p in view.pupils)),
         devices=devices,
         device=remembered or (devices[0] if devices else ""),
         occurred=now_there.strftime("%Y-%m-%dT%H:%M"),
@@ -279,7 +280,10 @@ def approvals(acting: PageDep, cursor: str | None = None) -> Response:
         contacts=views[: len(waiting.items)],
         decided=views[len(waiting.items) :],
         pager=paged(acting, waiting),
-        names=pupil_names(acting.session, (p.pupil_id for v in views for p in v.pupils)),
+        staff=staff_names(acting.session, acting.actor, (v.staff_id for v in views)),
+        names=pupil_names(
+            acting.session, acting.actor, (p.pupil_id for v in views for p in v.pupils)
+        ),
     )
 
 

@@ -1,0 +1,55 @@
+"""The names of the people a page shows its reader: pupils and staff of the schools the reader
+may look into, and nobody else's (another school's pupil stays "a pupil"). Pages, exports and
+emails name people; URLs, log lines and email subjects never do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlmodel import Session, col, select
+
+from core.directory.models import Pupil, School, Staff
+from core.principal import Principal
+
+
+def _seen(session: Session, actor: Principal, school_ids: Iterable[int]) -> set[int]:
+    wanted = sorted(set(school_ids))
+    if not wanted:
+        return set()
+    schools = session.exec(select(School).where(col(School.id).in_(wanted))).all()
+    return {
+        s.id
+        for s in schools
+        if s.id is not None and actor.sees_school(school_id=s.id, trust_id=s.trust_id)
+    }
+
+
+def pupil_names(session: Session, actor: Principal, pupil_ids: Iterable[int]) -> dict[int, str]:
+    """{pupil id: "Given Family"} for the pupils the reader's schools hold."""
+    wanted = sorted({p for p in pupil_ids if p})
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(
+            col(Pupil.id), col(Pupil.school_id), col(Pupil.given_name), col(Pupil.family_name)
+        ).where(col(Pupil.id).in_(wanted))
+    ).all()
+    seen = _seen(session, actor, (r[1] for r in rows))
+    return {i: f"{given} {family}" for i, school, given, family in rows if i and school in seen}
+
+
+def staff_names(
+    session: Session, actor: Principal, staff_ids: Iterable[int | None]
+) -> dict[int, str]:
+    """{staff id: name} for the staff of the reader's schools: colleagues appear in records in
+    their professional role."""
+    wanted = sorted({s for s in staff_ids if s})
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(col(Staff.id), col(Staff.school_id), col(Staff.name)).where(
+            col(Staff.id).in_(wanted)
+        )
+    ).all()
+    seen = _seen(session, actor, (r[1] for r in rows))
+    return {i: name for i, school, name in rows if i and school in seen}
