@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.deps import DatabaseTurns
@@ -37,6 +36,7 @@ from api.schema import head_revision
 from api.web import (
     account_pages,
     admin_pages,
+    assets,
     directory_pages,
     guardian_pages,
     oversight_pages,
@@ -157,8 +157,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.include_router(module.router)
     # The web pages, beside the API on the same services; errors on them are shown as pages.
     pages_of = (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages)
-    for pages in (*pages_of, directory_pages, guardian_pages, account_pages):
+    for pages in (*pages_of, directory_pages, guardian_pages, account_pages, assets):
         app.include_router(pages.router)
-    app.mount("/app/static", StaticFiles(packages=[("api.web", "static")]), name="static")
+    app.mount(assets.PREFIX, assets.static_files(), name="static")
     render.install(app)
     return app

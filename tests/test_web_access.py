@@ -393,3 +393,26 @@ def test_pages_name_people_and_only_the_reader_s_own(client, db, world, school):
         assert staff_names(session, reader, [world.ids["owner"]]) == {}
         assert pupil_names(session, reader, [school["young"]]) == {}
         assert staff_names(session, reader, [world.ids["other_school_staff"]]) != {}
+
+
+def test_the_pages_own_files_are_kept_by_version_and_compressed_and_pages_are_not(
+    client, db, world
+):
+    assert client.get("/favicon.ico").headers["content-type"] == "image/vnd.microsoft.icon"
+    as_person(client, db, world, "owner")
+    home = client.get("/app/contacts", headers={"Accept-Encoding": "gzip"})
+    assert home.status_code == 200
+    # A page holds its form token: never compressed (BREACH), never kept.
+    assert "content-encoding" not in home.headers
+    assert home.headers["cache-control"] == "no-store"
+    linked = re.search(r'src="(/app/static/htmx[^"]+\?v=\w+)"', home.text)
+    assert linked is not None
+    script = client.get(linked.group(1), headers={"Accept-Encoding": "gzip"})
+    assert script.status_code == 200
+    assert script.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert script.headers["content-encoding"] == "gzip"
+    assert "htmx" in script.text  # the client undid the compression, as a browser does
+    bare = client.get(linked.group(1).split("?")[0])
+    assert bare.headers["cache-control"] == "no-cache"
+    stale = client.get(linked.group(1).split("?")[0] + "?v=000000000000")
+    assert stale.headers["cache-control"] == "no-cache"

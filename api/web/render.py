@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.web.acting import PageActing
+from api.web.assets import asset
 from contacts.models import PLATFORM_NAMES
 from core.directory.models import Role
 from core.pagination import Page
@@ -33,6 +34,8 @@ templates = Environment(
     lstrip_blocks=True,
 )
 # Platforms by their proper names ("WhatsApp", "X"), as emails and chronologies write them.
+# Every page links the package's files by version (api/web/assets.py).
+templates.globals["asset"] = asset
 templates.filters["platform"] = lambda value: PLATFORM_NAMES.get(str(value), str(value).title())
 
 
