@@ -517,6 +517,7 @@ class MessagePublic(SQLModel):
 
 
 class AlertKind(StrEnum):
+    approval_requested = "approval_requested"
     flagged_message = "flagged_message"
     consent_withdrawn = "consent_withdrawn"
     incident_reported = "incident_reported"

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from contacts.models import (
+    Alert,
+    AlertKind,
     Contact,
     ContactCreate,
     ContactDevice,
@@ -99,6 +101,16 @@ def request_contact(
         of=contact,
         action="contact.requested",
         details={"pupil_ids": pupil_ids, "platform": contact.platform, "ends_on": contact.ends_on},
+    )
+    # The decider hears at once (the scheduler emails them; a day later, a reminder).
+    session.add(
+        Alert(
+            school_id=contact.school_id,
+            kind=AlertKind.approval_requested,
+            contact_id=contact.id,
+            staff_id=contact.staff_id,
+            created_at=at,
+        )
     )
     return contact
 

@@ -140,6 +140,20 @@ def incident_reported(incident: Incident, *, reporter: str, base_url: str) -> Em
     )
 
 
+def approval_requested(contact: Contact, *, requester: str, base_url: str) -> Email:
+    return Email(
+        subject=f"A {_platform(contact)} contact request needs your decision",
+        body=(
+            f"{one_line(requester)} asks your written permission for {_which(contact)} from "
+            f"{contact.starts_on:%d %B} to {contact.ends_on:%d %B %Y}.\n\n"
+            "Staff may not make this contact until you approve it. Its purpose, pupils and\n"
+            "devices are on its page, where you decide it:\n"
+            f"  {page_of(base_url, 'contact', contact.id)}\n"
+            f"{SIGNATURE}"
+        ),
+    )
+
+
 def approval_waiting(contact: Contact, *, requester: str, base_url: str) -> Email:
     return Email(
         subject=f"A {_platform(contact)} contact request is waiting for your decision",

@@ -15,6 +15,7 @@ from contacts.models import (
     Alert,
     AlertKind,
     Contact,
+    ContactState,
     Message,
 )
 from contacts.sweeps import end_contacts_past_their_end_date, end_for_leavers
@@ -107,6 +108,8 @@ def _alert(session: Session, alert_id: int, settings: Settings, at: datetime) ->
         return _incident_alert(session, alert, school, settings, at)
     contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
     assert contact is not None
+    if alert.kind == AlertKind.approval_requested:
+        return _ask_approvers(session, contact, school, settings, at, reminder=False)
     sent = 0
     if alert.kind == AlertKind.flagged_message and alert.message_id is not None:
         message = session.get(Message, alert.message_id)
@@ -160,10 +163,26 @@ def _chase(session: Session, contact_id: int, settings: Settings, at: datetime) 
         return 0
     contact = session.get(Contact, contact_id)
     assert contact is not None
-    requester = session.get(Staff, contact.staff_id)
     school = session.get(School, contact.school_id)
-    assert requester is not None
     assert school is not None
+    return _ask_approvers(session, contact, school, settings, at, reminder=True)
+
+
+def _ask_approvers(
+    session: Session,
+    contact: Contact,
+    school: School,
+    settings: Settings,
+    at: datetime,
+    *,
+    reminder: bool,
+) -> int:
+    """The requester's line manager (or, without one, the headteachers) is asked to decide:
+    as the request is made, and reminded once if it still waits. Nothing once it is decided."""
+    if contact.state != ContactState.requested:
+        return 0
+    requester = session.get(Staff, contact.staff_id)
+    assert requester is not None
     manager = session.get(Staff, requester.line_manager_id) if requester.line_manager_id else None
     approvers = (
         [manager]
@@ -174,11 +193,11 @@ def _chase(session: Session, contact_id: int, settings: Settings, at: datetime) 
             if s.is_headteacher and s.id != requester.id
         ]
     )
-    email = emails.approval_waiting(contact, requester=requester.name, base_url=settings.public_url)
+    made = emails.approval_waiting if reminder else emails.approval_requested
+    email = made(contact, requester=requester.name, base_url=settings.public_url)
+    kind, key = ("approval_waiting", "approval") if reminder else ("approval_requested", "asked")
     for approver in approvers:
-        send(
-            session, f"approval:{contact.id}", "approval_waiting", approver, email, school.id, at=at
-        )
+        send(session, f"{key}:{contact.id}", kind, approver, email, school.id, at=at)
     return len(approvers)
 
 

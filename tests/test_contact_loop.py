@@ -80,7 +80,7 @@ def test_1_a_teacher_asks_in_advance_and_an_early_message_is_flagged(client, wor
     early = client.post(f"/contacts/{cid}/messages", json=message(), headers=owner)
     assert early.status_code == 201, early.text
     assert "before_approval" in early.json()["flags"]
-    assert count_rows(db, "alert") == 1
+    assert count_rows(db, "alert", "kind = 'flagged_message'") == 1
 
 
 def test_2_their_line_manager_approves_in_writing_once(client, world, school):

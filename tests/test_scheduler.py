@@ -152,14 +152,31 @@ def test_flagged_messages_and_withdrawals_reach_the_right_people(
 def test_a_waiting_request_chases_the_approver_once(
     client, world, db, school, mail_settings, mail_server
 ):
-    client.post("/contacts", json=request_body(school), headers=world.auth("owner"))
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
     run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=2))
-    assert mail_server.inbox.to(MANAGER) == []
+    # Asked at once, with the page where the request is decided (it once waited a day).
+    [asked] = mail_server.inbox.to(MANAGER)
+    assert asked["Subject"] == "A WhatsApp contact request needs your decision"
+    assert f"/app/contacts/{cid}\r\n" in text(asked)
     run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=25))
     run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=49))
     assert [m["Subject"] for m in mail_server.inbox.to(MANAGER)] == [
-        "A WhatsApp contact request is waiting for your decision"
+        "A WhatsApp contact request needs your decision",
+        "A WhatsApp contact request is waiting for your decision",
     ]
+
+
+def test_a_request_decided_before_the_email_goes_asks_nobody(
+    client, world, db, school, mail_settings, mail_server
+):
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    run_all(db, mail_settings, datetime.now(UTC) + timedelta(hours=25))
+    assert mail_server.inbox.to(MANAGER) == []
 
 
 def test_a_mail_server_that_is_down_loses_nothing(client, world, db, settings, approved):
@@ -368,7 +385,8 @@ def test_a_connection_lost_mid_job_costs_one_step(client, world, db, school, set
     with db.engine.connect() as conn:
         told = conn.execute(text("SELECT count(*) FROM alert WHERE emailed_at IS NOT NULL"))
         assert told.scalar_one() == jobs.STEP  # the first step was kept, the second lost
-    assert jobs.alerts(db, settings, clock.now()) == 130 - jobs.STEP
+    # The first step also held the request's own alert (decided at once: nobody was asked).
+    assert jobs.alerts(db, settings, clock.now()) == 130 - (jobs.STEP - 1)
     with db.engine.connect() as conn:
         queued = conn.execute(
             text("SELECT count(*) FROM outbox_email WHERE kind = 'consent_withdrawn'")

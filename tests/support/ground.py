@@ -54,9 +54,11 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def count_rows(db: Database, table: str) -> int:
+def count_rows(db: Database, table: str, where: str = "TRUE") -> int:
+    """Rows of `table` (`where`: a condition of the test's own, never a user's text)."""
     with db.engine.connect() as conn:
-        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        found = conn.execute(text(f"SELECT count(*) FROM {table} WHERE {where}"))
+        return int(found.scalar_one())
 
 
 def assert_problem(
