@@ -370,6 +370,6 @@ def test_the_headteacher_sees_the_old_and_new_date_on_the_page_before_confirming
     client.cookies.set(COOKIE, cookie)
     shown = client.get("/app/pending-changes")
     assert shown.status_code == 200, shown.text
-    assert f"for pupil #{school['young']}" in shown.text
+    assert "Ava T's dates" in shown.text  # by name: the confirmer knows whose record it is
     assert "Date of birth:" in shown.text
     assert "03 Feb 2011" in shown.text
