@@ -416,3 +416,21 @@ def test_the_pages_own_files_are_kept_by_version_and_compressed_and_pages_are_no
     assert bare.headers["cache-control"] == "no-cache"
     stale = client.get(linked.group(1).split("?")[0] + "?v=000000000000")
     assert stale.headers["cache-control"] == "no-cache"
+
+
+def test_pages_show_the_school_s_time_and_uk_dates(client, db, world, contact):
+    """Lists once showed UTC ("01 Jul 2026 16:05 UTC") while the forms asked for school time."""
+    log(client, world, contact, summary="Summer fixture", occurred_at="2026-07-01T16:05:00Z")
+    as_person(client, db, world, "owner")
+    shown = client.get(f"/app/contacts/{contact}").text
+    assert "1 July 2026, 17:05" in shown  # British Summer Time, as the teacher's phone said
+    assert "UTC" not in shown
+
+
+def test_the_dashboard_counts_in_words(client, db, world, contact):
+    """It once read "1 active contacts"; its tiles open the lists behind them."""
+    as_person(client, db, world, "dsl")
+    shown = client.get("/app/dashboard").text
+    assert "1</span> active contact<" in shown
+    assert "active contacts" not in shown
+    assert '<a href="/app/incidents?open_only=true">' in shown

@@ -5,6 +5,7 @@ token (CSRF), and is refused with 403 without it."""
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -12,6 +13,7 @@ from starlette.datastructures import URL
 
 from api.deps import WRITING_READS, Acting, SessionDep
 from core import clock
+from core.directory.models import School
 from core.errors import Forbidden
 from core.identity import browser_sessions
 from core.principal import Principal
@@ -65,6 +67,12 @@ class PageActing(Acting):
     @property
     def form_token(self) -> str:
         return self._who.signed().form_token  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone of the reader's school (a trust role's: the trust's default)."""
+        school = self.session.get(School, self.actor.school_id) if self.actor.school_id else None
+        return self.policy.zone(school) if school is not None else self.policy.zone_of(None)
 
     def check_form(self, given: str | None) -> None:
         if not browser_sessions.form_token_matches(self.form_token, given):

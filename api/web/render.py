@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 
 from api.web.acting import PageActing
 from api.web.assets import asset
@@ -33,7 +34,37 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
 # Platforms by their proper names ("WhatsApp", "X"), as emails and chronologies write them.
+@pass_context
+def _when(context: Any, value: datetime | None) -> str:
+    """An instant as the school's clock showed it, in UK style: "1 March 2027, 16:05"."""
+    if value is None:
+        return ""
+    local = value.astimezone(context.get("zone") or UTC)
+    return f"{local.day} {local:%B %Y, %H:%M}"
+
+
+@pass_context
+def _day(context: Any, value: date | datetime | None) -> str:
+    """A day in UK style, "1 March 2027" (an instant's day at the school)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(context.get("zone") or UTC).date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    """The word for a count: "1 entry", "2 entries"."""
+    return one if count == 1 else many
+
+
+templates.filters["plural"] = _plural
+# Times and days on every page are the school's, as its forms ask for them.
+templates.filters["when"] = _when
+templates.filters["day"] = _day
 # Every page links the package's files by version (api/web/assets.py).
 templates.globals["asset"] = asset
 templates.filters["platform"] = lambda value: PLATFORM_NAMES.get(str(value), str(value).title())
@@ -86,7 +117,9 @@ def page(
 
 
 def page_for(acting: PageActing, template: str, **context: Any) -> HTMLResponse:
-    """A page for the person acting: their navigation, and their session's form token."""
+    """A page for the person acting: their navigation, their session's form token, and their
+    school's clock (times are shown as it tells them)."""
+    context.setdefault("zone", acting.zone)
     return page(template, actor=acting.actor, form_token=acting.form_token, **context)
 
 
