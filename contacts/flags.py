@@ -13,9 +13,35 @@ from sqlmodel import Session
 from consent.models import Consent
 from consent.rules import ConsentTerms, needs_consent
 from consent.standing import standing
-from contacts.models import ContactState, Flag
+from contacts.models import ADVISORY_FLAGS, ContactState, Flag
 from core.db import table_of
 from core.policy import Policy
+
+# What each flag means, in the words its author reads as the entry is logged.
+MEANING: dict[Flag, str] = {
+    Flag.before_approval: "it was before the contact was approved",
+    Flag.outside_dates: "it was outside the approved dates",
+    Flag.no_valid_consent: "a pupil under the consent age has no valid parental consent",
+    Flag.parent_not_informed: "a pupil's parents are not on record as told (advised from 16)",
+    Flag.unregistered_device: "the device is not one of the school's registered devices",
+    Flag.contact_not_active: "the contact was not active",
+    Flag.lexicon: "words in it are on the school's review list",
+}
+
+
+def told_after_logging(flags: Sequence[str]) -> tuple[str, bool]:
+    """What the person who logged an entry is told of it, and whether it is a warning: which
+    rules it breaks and that the DSL hears, or that a flag is advice only."""
+    meant = [MEANING[Flag(f)] for f in flags if f in MEANING]
+    if not meant:
+        return "Logged. It is on the record.", False
+    if all(Flag(f) in ADVISORY_FLAGS for f in flags):
+        return f"Logged. Advice only: {'; '.join(meant)}. Nothing else is needed now.", False
+    return (
+        f"Logged and flagged: {'; '.join(meant)}. It is on the record, and the designated "
+        "safeguarding lead has been told.",
+        True,
+    )
 
 
 @dataclass(frozen=True)
@@ -56,8 +82,11 @@ def flags_for(
     """Which rules a communication on this contact, on this day, breaks (§3.3)."""
     flags: set[Flag] = set()
     decided = contact.decided_at
+    # Times are logged to the minute (as a phone shows them): an entry in the very minute of
+    # the approval is not before it.
+    approved_minute = decided.replace(second=0, microsecond=0) if decided is not None else None
     if contact.state in (ContactState.requested, ContactState.rejected) or (
-        decided is not None and occurred_at < decided
+        approved_minute is not None and occurred_at < approved_minute
     ):
         flags.add(Flag.before_approval)
     if not contact.starts_on <= day <= contact.ends_on:

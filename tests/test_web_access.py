@@ -434,3 +434,35 @@ def test_the_dashboard_counts_in_words(client, db, world, contact):
     assert "1</span> active contact<" in shown
     assert "active contacts" not in shown
     assert '<a href="/app/incidents?open_only=true">' in shown
+
+
+def test_the_teacher_is_warned_before_and_told_after_what_a_log_entry_breaks(
+    client, db, world, contact, school
+):
+    """Logging to a pupil without consent once said "Logged. It is on the record." while it was
+    flagged and the DSL alerted, and that pupil was ticked with no warning."""
+    as_person(client, db, world, "owner")
+    form = client.get(f"/app/contacts/{contact}/log").text
+    young = re.search(rf'value="{school["young"]}"[^>]*>[^<]*<span class="flag">\(([^)]+)\)', form)
+    assert young is not None
+    assert young.group(1) == "no valid parental consent yet: it will be flagged"
+    assert f'value="{school["young"]}" checked' not in form  # not ticked for them
+    assert f'value="{school["older"]}" checked' in form
+    sent = client.post(
+        f"/app/contacts/{contact}/log",
+        data={
+            "form_token": form_token(form),
+            "direction": "sent",
+            "summary": "Kit list",
+            "occurred_at": "2026-11-30T16:05",
+            "device_tag": "PE-IPAD",
+            "pupil_ids": [str(school["young"])],
+        },
+        follow_redirects=True,
+    )
+    assert sent.status_code == 200
+    told = re.search(r'<p class="problem" role="status">([^<]+)</p>', sent.text)
+    assert told is not None
+    assert "flagged" in told.group(1)
+    assert "no valid parental consent" in told.group(1)
+    assert "designated safeguarding lead has been told" in told.group(1)

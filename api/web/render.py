@@ -62,6 +62,16 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 templates.filters["plural"] = _plural
+# Said beside a pupil on the log form, before anything is logged with them.
+templates.globals["WARN_BEFORE"] = {
+    "awaiting_consent": "no valid parental consent yet",
+    "requested": "not approved yet",
+    "not_started": "the approved dates have not begun",
+    "past_end_date": "the approved dates are over",
+    "ended": "their part has ended",
+    "rejected": "the request was refused",
+    "closed": "the contact is closed",
+}
 # Times and days on every page are the school's, as its forms ask for them.
 templates.filters["when"] = _when
 templates.filters["day"] = _day

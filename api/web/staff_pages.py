@@ -16,6 +16,7 @@ from api.web.acting import PageActing, PageDep
 from api.web.forms import PageForm, Problems, Unreadable, local_time, submit
 from api.web.render import PAGE_SIZE, Pager, page, page_for, paged
 from contacts import deletions, messages, service
+from contacts.flags import told_after_logging
 from contacts.models import (
     ContactPublic,
     ContactState,
@@ -103,8 +104,19 @@ def _may_decide(acting: PageActing, view: ContactPublic) -> bool:
 
 @router.get("/app/contacts/{contact_id:int}")
 def contact_page(
-    contact_id: RecordId, acting: PageDep, done: str | None = None, cursor: str | None = None
+    contact_id: RecordId,
+    acting: PageDep,
+    done: str | None = None,
+    cursor: str | None = None,
+    entry: RecordId | None = None,
 ) -> Response:
+    if done == "logged" and entry is not None:
+        # Just logged: what it was flagged for, and who hears of it, said at once.
+        logged = messages.get_message(
+            session=acting.session, actor=acting.actor, contact_id=contact_id, message_id=entry
+        )
+        said, warning = told_after_logging(logged.flags)
+        return _contact_page(acting, contact_id, notice=said, warning=warning, cursor=cursor)
     return _contact_page(acting, contact_id, notice=_notice(done), cursor=cursor)
 
 
@@ -113,6 +125,7 @@ def _contact_page(
     contact_id: int,
     *,
     notice: str | None = None,
+    warning: bool = False,
     problems: list[str] | None = None,
     status: int = 200,
     cursor: str | None = None,
@@ -141,6 +154,7 @@ def _contact_page(
         "contact.html",
         title=f"Contact #{view.id}",
         notice=notice,
+        warning=warning,
         problems=problems or [],
         status=status,
         contact=view,
@@ -208,7 +222,7 @@ def log_communication(
         return MessageCreate.model_validate({**form.values(), "occurred_at": when})
 
     def act(body: MessageCreate) -> str:
-        messages.log_message(
+        logged = messages.log_message(
             session=acting.session,
             actor=acting.actor,
             policy=acting.policy,
@@ -216,7 +230,7 @@ def log_communication(
             contact_id=contact_id,
             message_in=body,
         )
-        return f"/app/contacts/{contact_id}?done=logged"
+        return f"/app/contacts/{contact_id}?done=logged&entry={logged.id}"
 
     def again(problems: Problems) -> Response:
         return _log_form(acting, _contact(acting, contact_id), problems, status=422)
