@@ -91,7 +91,8 @@ def _ending_notice(session: Session, contact_id: int, settings: Settings, at: da
 
 
 def alerts(db: Database, settings: Settings, at: datetime) -> int:
-    """DSLs hear of each flagged message; staff, when a consent on their contact is withdrawn."""
+    """The decider hears of each request as it is made, the DSLs of each flagged message and
+    incident, staff when a consent on their contact is withdrawn."""
     return each_due(
         db, repository.alerts_not_emailed(), lambda session, aid: _alert(session, aid, settings, at)
     )
