@@ -16,7 +16,7 @@ import pytest
 from api.web.acting import COOKIE
 from core import clock
 from core.identity import browser_sessions
-from tests.support.builders import PEOPLE, enrol, log, message, request_body
+from tests.support.builders import INCIDENT, PEOPLE, enrol, log, message, request_body
 from tests.support.ground import test_settings
 from tests.support.mail import DSL, MANAGER, run_all, text
 from tests.support.pages import form_token, sign_in
@@ -303,11 +303,8 @@ def test_an_emailed_link_opens_its_record_s_page_signing_in_on_the_way(
 ):
     """The incident email once linked to the API, which answers a browser with JSON 401."""
     body = {
-        "kind": "chance_contact",
-        "platform": "facebook",
-        "occurred_at": "2026-01-10T19:30:00Z",
+        **INCIDENT,
         "what_happened": "Pupil appeared in a public group",
-        "personal_information_shared": False,
         "other_person": "A parent",
     }
     incident = client.post("/incidents", json=body, headers=world.auth("owner")).json()
@@ -362,14 +359,7 @@ def test_a_flagged_entry_s_email_opens_it_for_review_and_for_nobody_else(
 def test_pages_name_people_and_only_the_reader_s_own(client, db, world, school):
     """An incident once read "reported by staff #4 · Pupils: #1"; a headteacher confirmed
     "Change #1 for staff #13, proposed by staff #7"."""
-    body = {
-        "kind": "chance_contact",
-        "platform": "facebook",
-        "occurred_at": "2026-01-10T19:30:00Z",
-        "what_happened": "Appeared in a public group",
-        "personal_information_shared": False,
-        "pupils": [{"pupil_id": school["young"], "part": "received"}],
-    }
+    body = {**INCIDENT, "pupils": [{"pupil_id": school["young"], "part": "received"}]}
     incident = client.post("/incidents", json=body, headers=world.auth("owner")).json()
     as_person(client, db, world, "manager")
     shown = client.get(f"/app/incidents/{incident['id']}").text

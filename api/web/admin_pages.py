@@ -3,6 +3,7 @@ consents and parent notices, with a consent recorded from the signed form or ema
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -107,7 +108,10 @@ def record_consent(
         )
         return f"/app/pupils/{pupil_id}?done=consent"
 
-    def again(problems: Problems) -> Response:
-        return pupil_page_with(acting, pupil_id, problems=problems, status=422)
+    return submit(acting, form, read, act, again=pupil_page_again(acting, pupil_id))
 
-    return submit(acting, form, read, act, again)
+
+def pupil_page_again(acting: PageActing, pupil_id: int) -> Callable[[Problems], Response]:
+    """The pupil's page shown again with a form's problems (its forms: guardian, notice,
+    consent)."""
+    return lambda problems: pupil_page_with(acting, pupil_id, problems=problems, status=422)

@@ -4,7 +4,6 @@ and the register of school-owned devices. Each form is the API's create, through
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -13,8 +12,8 @@ from fastapi.responses import Response
 from api.deps import PasswordsDep
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.admin_pages import pupil_page_with
-from api.web.forms import PageForm, Problems, submit
+from api.web.admin_pages import pupil_page_again
+from api.web.forms import PageForm, submit
 from api.web.render import PAGE_SIZE, all_of, page_for, paged
 from consent import service as consent
 from consent.models import ParentNoticeCreate
@@ -53,11 +52,7 @@ def add_guardian(
         )
         return f"/app/pupils/{pupil_id}?done=guardian"
 
-    return submit(acting, form, read, act, again=_pupil_again(acting, pupil_id))
-
-
-def _pupil_again(acting: PageActing, pupil_id: int) -> Callable[[Problems], Response]:
-    return lambda problems: pupil_page_with(acting, pupil_id, problems=problems, status=422)
+    return submit(acting, form, read, act, again=pupil_page_again(acting, pupil_id))
 
 
 class ParentNoticeForm(PageForm):
@@ -89,7 +84,7 @@ def record_parent_notice(
     def read() -> ParentNoticeCreate:
         return ParentNoticeCreate.model_validate(form.values())
 
-    return submit(acting, form, read, act, again=_pupil_again(acting, pupil_id))
+    return submit(acting, form, read, act, again=pupil_page_again(acting, pupil_id))
 
 
 def _devices(

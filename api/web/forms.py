@@ -75,8 +75,12 @@ def _in_plain_words(error: Any) -> str:
         return f"keep it to {limits.get('max_length')} characters"
     if kind == "too_long":
         return f"choose at most {limits.get('max_length')}"
-    if kind in ("int_parsing", "int_type", "less_than_equal", "greater_than_equal"):
-        return "give the record's number" if kind != "greater_than_equal" else "give a number"
+    if kind in ("int_parsing", "int_type"):
+        return "give a number"
+    if kind == "greater_than_equal":
+        return f"give a number of at least {limits.get('ge')}"
+    if kind == "less_than_equal":
+        return f"give a number of at most {limits.get('le')}"
     if kind.startswith("date_"):
         return "give a date"
     if kind.startswith("datetime") or kind == "timezone_aware":

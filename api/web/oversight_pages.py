@@ -111,7 +111,7 @@ def staff_chronology(staff_id: RecordId, acting: PageDep, cursor: str | None = N
     return page_for(
         acting,
         "chronology.html",
-        title=f"Chronology of {named.get(staff_id, f'staff member #{staff_id}')}",
+        title=f"Chronology of {named.get(staff_id, 'a member of staff')}",
         pager=paged(acting, entries),
     )
 

@@ -36,7 +36,6 @@ templates = Environment(
 )
 
 
-# Platforms by their proper names ("WhatsApp", "X"), as emails and chronologies write them.
 @pass_context
 def _when(context: Any, value: datetime | None) -> str:
     """An instant as the school's clock showed it, in UK style: "1 March 2027, 16:05"."""
@@ -77,6 +76,7 @@ templates.filters["when"] = _when
 templates.filters["day"] = _day
 # Every page links the package's files by version (api/web/assets.py).
 templates.globals["asset"] = asset
+# Platforms by their proper names ("WhatsApp", "X"), as emails and chronologies write them.
 templates.filters["platform"] = lambda value: PLATFORM_NAMES.get(str(value), str(value).title())
 
 

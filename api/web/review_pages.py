@@ -294,6 +294,6 @@ def pupil_chronology(pupil_id: RecordId, acting: PageDep, cursor: str | None = N
     return page_for(
         acting,
         "chronology.html",
-        title=f"Chronology of {named.get(pupil_id, f'pupil #{pupil_id}')}",
+        title=f"Chronology of {named.get(pupil_id, 'a pupil')}",
         pager=paged(acting, entries),
     )

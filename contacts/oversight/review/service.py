@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -205,9 +205,7 @@ def export_csv(db: Database, actor: Principal, where: LogFilter) -> Iterator[str
 def review_message(
     *, session: Session, actor: Principal, at: datetime, message_id: int, review_in: ReviewCreate
 ) -> MessageReview:
-    message = get_scoped(session, actor, Message, message_id, "No such message.")
-    school = visible_school(session, actor, message.school_id)
-    require_role(actor, school, Role.dsl, action="review the log")
+    message = _for_review(session, actor, message_id)
     assert actor.staff_id is not None
     if message.staff_id == actor.staff_id:
         raise RuleBroken("Nobody reviews their own communications.")
@@ -257,20 +255,27 @@ def review_queue(
         col(Message.reviewed_at).is_(None),
     )
     page = fetch_page(session, query, col(Message.id), cursor=cursor, limit=limit)
-    rows = page.items
-    entries = [
-        QueueEntry(view, int((at - row.logged_at).total_seconds()), row.sampled)
-        for row, view in zip(rows, message_views(session, rows), strict=True)
-    ]
-    return Page(items=entries, next_cursor=page.next_cursor)
+    return Page(items=_entries(session, page.items, at), next_cursor=page.next_cursor)
 
 
 def review_entry(
     *, session: Session, actor: Principal, at: datetime, message_id: int
 ) -> QueueEntry:
     """One entry of the log as the review queue shows it, for the DSL its email reaches."""
+    [entry] = _entries(session, [_for_review(session, actor, message_id)], at)
+    return entry
+
+
+def _for_review(session: Session, actor: Principal, message_id: int) -> Message:
+    """The entry, if it is in a school the actor reviews the log of (a DSL's)."""
     message = get_scoped(session, actor, Message, message_id, "No such message.")
     school = visible_school(session, actor, message.school_id)
     require_role(actor, school, Role.dsl, action="review the log")
-    [view] = message_views(session, [message])
-    return QueueEntry(view, int((at - message.logged_at).total_seconds()), message.sampled)
+    return message
+
+
+def _entries(session: Session, rows: Sequence[Message], at: datetime) -> list[QueueEntry]:
+    return [
+        QueueEntry(view, int((at - row.logged_at).total_seconds()), row.sampled)
+        for row, view in zip(rows, message_views(session, rows), strict=True)
+    ]
