@@ -456,3 +456,32 @@ def test_the_teacher_is_warned_before_and_told_after_what_a_log_entry_breaks(
     assert "flagged" in told.group(1)
     assert "no valid parental consent" in told.group(1)
     assert "designated safeguarding lead has been told" in told.group(1)
+
+
+def test_advice_is_shown_as_advice_and_a_breach_as_a_breach(client, db, world, school):
+    """The entry a 17-year-old's teacher had just been told was "advice only" was listed in the
+    red of a breach."""
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    log(client, world, cid, summary="Advised", pupil_ids=[school["older"]])  # parents not told
+    log(client, world, cid, summary="Breached", pupil_ids=[school["young"]])  # no consent
+    as_person(client, db, world, "owner")
+    shown = client.get(f"/app/contacts/{cid}").text
+    assert '<span class="advice">advice: parent not informed</span>' in shown
+    assert '<span class="flag">no valid consent</span>' in shown
+    assert '<span class="flag">parent not informed</span>' not in shown
+
+
+def test_a_dsl_is_not_offered_the_review_of_their_own_entry(client, db, world, school):
+    dsl = world.auth("dsl")
+    made = client.post("/contacts", json=request_body(school), headers=dsl).json()
+    client.post(
+        f"/contacts/{made['id']}/decision", json={"approve": True}, headers=world.auth("head")
+    )
+    mine = client.post(f"/contacts/{made['id']}/messages", json=message(), headers=dsl).json()
+    as_person(client, db, world, "dsl")
+    shown = client.get(f"/app/review/{mine['id']}").text
+    assert "Your own entry: another DSL reviews it." in shown
+    assert "Mark reviewed" not in shown

@@ -14,10 +14,11 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from markupsafe import Markup
 
 from api.web.acting import PageActing
 from api.web.assets import asset
-from contacts.models import PLATFORM_NAMES
+from contacts.models import ADVISORY_FLAGS, PLATFORM_NAMES
 from core.directory.models import Role
 from core.pagination import Page
 from core.principal import Principal
@@ -61,6 +62,21 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 templates.filters["plural"] = _plural
+
+
+def _flags(flags: list[str]) -> Markup:
+    """An entry's flags as a reader takes them: a breach in the warning colour, advice as
+    advice (the DSL is not alerted for it), never the same red for both."""
+    shown = [
+        Markup('<span class="advice">advice: {}</span>').format(f.replace("_", " "))
+        if f in ADVISORY_FLAGS
+        else Markup('<span class="flag">{}</span>').format(f.replace("_", " "))
+        for f in flags
+    ]
+    return Markup(", ").join(shown)
+
+
+templates.filters["flags"] = _flags
 # Said beside a pupil on the log form, before anything is logged with them.
 templates.globals["WARN_BEFORE"] = {
     "awaiting_consent": "no valid parental consent yet",
