@@ -273,6 +273,10 @@ class PupilStandingPublic(SQLModel):
     # Where asking the parents online stands (consent.requests): waiting, given, declined,
     # withdrawn or no_answer; None when nobody was asked online.
     consent_request: str | None = None
+    # What the decider weighs (§5.5): the pupil's age on the contact's first day, and whether
+    # the parents must consent before it starts (under the consent age) or only be informed.
+    age_at_start: int | None = None
+    needs_consent_at_start: bool = False
 
 
 class ContactPublic(SQLModel):
@@ -369,6 +373,16 @@ class Direction(StrEnum):
 
 # A flagged entry, as SQL: literal, so that both databases use the partial index it defines.
 FLAGGED = "flags != ''"
+# Flagged for a concern, as SQL: for at least one flag that is not advice alone. What the DSL
+# is alerted for and the review queue holds, so the dashboard's chart counts the same entries.
+CONCERNING = (
+    "("
+    + " OR ".join(
+        f"(',' || flags || ',') LIKE '%,{flag.value},%'"
+        for flag in sorted(set(Flag) - ADVISORY_FLAGS)
+    )
+    + ")"
+)
 
 
 class Message(SQLModel, table=True):

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from consent.models import Consent, ConsentRequest, ParentNotice, RequestState
 from consent.requests import furthest, state_of
-from consent.rules import ConsentTerms
+from consent.rules import ConsentTerms, age_on, needs_consent
 from consent.standing import standing
 from contacts.models import (
     Contact,
@@ -102,6 +102,14 @@ def contact_views(
                     end_reason=link.end_reason,
                     deletion_confirmed_at=task.confirmed_at if task else None,
                     consent_request=furthest(asked.get(key, [])),
+                    age_at_start=(
+                        age_on(born[link.pupil_id], contact.starts_on)
+                        if born[link.pupil_id] <= contact.starts_on
+                        else None
+                    ),
+                    needs_consent_at_start=needs_consent(
+                        born[link.pupil_id], contact.starts_on, policy.consent_age
+                    ),
                 )
             )
         views.append(

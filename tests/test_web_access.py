@@ -474,6 +474,48 @@ def test_advice_is_shown_as_advice_and_a_breach_as_a_breach(client, db, world, s
     assert '<span class="flag">parent not informed</span>' not in shown
 
 
+def test_the_decider_sees_what_the_protocol_asks_them_to_weigh(client, db, world, school):
+    """The request page did not say who asked, from which devices, how old the pupils are or
+    whether their parents must consent; and after a decision it never said who decided."""
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    as_person(client, db, world, "manager")
+    asked = client.get(f"/app/contacts/{cid}").text
+    assert re.search(r"<dt>Asked by</dt><dd>Owner, \d+ \w+ \d{4}", asked)
+    assert "<dt>School devices</dt><dd>PE-IPAD</dd>" in asked
+    assert "Ava T (14 at the start; parental consent needed)" in asked
+    assert "Noah F (17 at the start; parents to be informed)" in asked
+    waiting = client.get("/app/approvals").text
+    assert "Ava T (14 at the start; parental consent needed)" in waiting
+    decided = client.post(
+        f"/app/contacts/{cid}/decision",
+        data={"form_token": form_token(asked), "verdict": "approve"},
+        follow_redirects=True,
+    )
+    assert re.search(r"<dt>Approved by</dt><dd>Manager, \d+ \w+ \d{4}", decided.text)
+
+
+def test_the_chart_counts_what_the_queue_counts(client, db, world, school):
+    """The dashboard's chart counted an entry flagged only for advice, which the review queue
+    leaves out (2 on the chart, 1 in the queue)."""
+    cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
+        "id"
+    ]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    log(client, world, cid, summary="Advised", pupil_ids=[school["older"]])  # parents not told
+    log(client, world, cid, summary="Breached", pupil_ids=[school["young"]])  # no consent
+    as_person(client, db, world, "dsl")
+    shown = client.get("/app/dashboard").text
+    # (The advised entry may be in the queue as one of the sampled clean entries, not as flagged.)
+    queued = re.search(r"awaiting review, (\d+) flagged", shown)
+    assert queued is not None
+    assert queued.group(1) == "1"
+    table = shown.split("<caption>Entries flagged for a concern, per week and school</caption>")[1]
+    rows = re.findall(r"<tr><td>[^<]+</td><td>[^<]+</td><td>(\d+)</td></tr>", table)
+    assert rows == ["1"]
+
+
 def test_a_dsl_is_not_offered_the_review_of_their_own_entry(client, db, world, school):
     dsl = world.auth("dsl")
     made = client.post("/contacts", json=request_body(school), headers=dsl).json()

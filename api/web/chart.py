@@ -27,8 +27,8 @@ def weekly_bars(weeks: Sequence[WeekOfFlags], names: dict[int, str]) -> Markup:
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         'aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg">',
-        '<title id="chart-title">Flagged entries per week, by school (figures in the table '
-        "below)</title>",
+        '<title id="chart-title">Entries flagged for a concern per week, by school (figures in '
+        "the table below)</title>",
         f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH}" y2="{HEIGHT - BOTTOM}" '
         'stroke="#4a5560"/>',
         f'<text x="4" y="{TOP + 10}" font-size="12" fill="#1b1f23">{most}</text>',
@@ -44,12 +44,12 @@ def weekly_bars(weeks: Sequence[WeekOfFlags], names: dict[int, str]) -> Markup:
                 f'<rect x="{x0 + j * bar:.1f}" y="{HEIGHT - BOTTOM - height:.1f}" '
                 f'width="{bar - 1:.1f}" height="{height:.1f}" fill="{COLOURS[j % len(COLOURS)]}">'
                 f"<title>{escape(names.get(school, f'School {school}'))}, week of "
-                f"{day:%d %b}: {count}</title></rect>"
+                f"{day.day} {day:%B %Y}: {count}</title></rect>"
             )
         if i % 2 == 0:
             parts.append(
                 f'<text x="{x0:.1f}" y="{HEIGHT - 8}" font-size="11" fill="#1b1f23">'
-                f"{day:%d %b}</text>"
+                f"{day.day} {day:%b}</text>"
             )
     parts.append("</svg>")
     legend = "".join(

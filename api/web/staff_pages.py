@@ -159,6 +159,8 @@ def _contact_page(
         status=status,
         contact=view,
         names=pupil_names(acting.session, acting.actor, (p.pupil_id for p in view.pupils)),
+        staff=staff_names(acting.session, acting.actor, (view.staff_id, view.decided_by_id)),
+        devices=device_tags(acting.session, view.device_ids),
         pager=logged,
         mine=mine,
         may_log=mine and view.state == ContactState.approved,

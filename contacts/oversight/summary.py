@@ -18,6 +18,7 @@ from consent.standing import standing
 from contacts.data_protection.subject_access import service as subject_access
 from contacts.incidents.models import Incident
 from contacts.models import (
+    CONCERNING,
     FLAGGED,
     Contact,
     ContactPupil,
@@ -225,8 +226,9 @@ class WeekOfFlags:
 def flagged_per_week(
     *, session: Session, actor: Principal, policy: Policy, at: datetime, weeks: int
 ) -> list[WeekOfFlags]:
-    """Flagged entries per week and school over the last `weeks` weeks, for the DSL's chart:
-    their own school, every school of the trust for a trust DSL. Weeks with none count 0."""
+    """Entries flagged for a concern per week and school over the last `weeks` weeks, for the
+    DSL's chart: their own school, every school of the trust for a trust DSL. Weeks with none
+    count 0. An entry flagged only for advice is not counted, as the review queue leaves it out."""
     own = visible_school(session, actor, actor.school_id or 0)
     assert own.id is not None
     if not actor.acts_as(Role.dsl, school_id=own.id, trust_id=own.trust_id):
@@ -258,6 +260,7 @@ def flagged_per_week(
             .where(
                 Message.school_id == school.id,
                 text(FLAGGED),
+                text(CONCERNING),
                 col(Message.occurred_at) >= starts[0],
             )
             .subquery()
