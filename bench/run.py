@@ -119,7 +119,8 @@ def export_peak(url: str, school: data.School, env: dict[str, str], rows: int, s
     last = data.message_at(rows - 1, size)
     code = (
         "import resource, sys\n"
-        "from contacts.oversight.review.service import LogFilter, export_csv\n"
+        "from contacts.oversight.review.export import export_csv\n"
+        "from contacts.oversight.review.service import LogFilter\n"
         "from core.principal import Principal\nfrom core.db import Database\n"
         "from core.directory.models import Role\n"
         f"db = Database({url!r})\n"

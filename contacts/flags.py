@@ -29,6 +29,15 @@ MEANING: dict[Flag, str] = {
 }
 
 
+def in_words(flags: Sequence[str]) -> str:
+    """An entry's flags for a reader: "flagged: no valid consent; advice: parent not informed"
+    (advice, which alerts nobody, said apart from the rules broken)."""
+    broken = [f.replace("_", " ") for f in flags if f and Flag(f) not in ADVISORY_FLAGS]
+    advised = [f.replace("_", " ") for f in flags if f and Flag(f) in ADVISORY_FLAGS]
+    said = [f"flagged: {', '.join(broken)}"] if broken else []
+    return "; ".join(said + ([f"advice: {', '.join(advised)}"] if advised else []))
+
+
 def told_after_logging(flags: Sequence[str]) -> tuple[str, bool]:
     """What the person who logged an entry is told of it, and whether it is a warning: which
     rules it breaks and that the DSL hears, or that a flag is advice only."""

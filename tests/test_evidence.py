@@ -3,6 +3,7 @@ openssl) and with `contactlog audit verify-pack`; a file altered inside it is ca
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -113,6 +114,29 @@ def test_a_pupils_pack_holds_their_incidents_and_contacts(client, world, school,
     pack = _unzip(response.content)
     assert len(json.loads(pack.read("records/incidents.json"))) == 1
     assert [c["id"] for c in json.loads(pack.read("records/contacts.json"))] == [story]
+
+
+def test_a_pack_names_everyone_its_records_mention(client, world, school, story):
+    """A LADO receiving a pack could not tell who anyone was: it held ids, no pupil or staff
+    record, and its CSV had `staff_id` and `pupil_ids` only."""
+    content = client.get(f"/pupils/{school['young']}/evidence-pack", headers=world.auth("dsl"))
+    pack = _unzip(content.content)
+    pupils = {p["id"]: p for p in json.loads(pack.read("records/pupils.json"))}
+    assert pupils[school["young"]]["given_name"] == "Ava"
+    assert "date_of_birth" in pupils[school["young"]]
+    staff = {s["id"]: s for s in json.loads(pack.read("records/staff.json"))}
+    assert staff[world.ids["owner"]]["name"] == "Owner"  # asked, logged and reported
+    assert staff[world.ids["manager"]]["name"] == "Manager"  # decided
+    assert not any("password_hash" in s or "token_generation" in s for s in staff.values())
+    rows = list(csv.DictReader(io.StringIO(pack.read("records/messages.csv").decode())))
+    assert {r["staff"] for r in rows} == {"Owner"}
+    assert {r["platform"] for r in rows} == {"WhatsApp"}
+    assert all("Ava T" in r["pupils"].split(";") for r in rows)
+    # The people's records are checked like the rest: each is what an event sealed.
+    sealed = [json.loads(line)["record"] for line in pack.read("records/sealed.jsonl").splitlines()]
+    assert f"pupil:{school['young']}" in sealed
+    assert f"staff:{world.ids['manager']}" in sealed
+    assert verify_pack(io.BytesIO(content.content)) == []
 
 
 def _rezip(content: bytes, name: str, change, manifest_too: bool = False) -> bytes:  # type: ignore[no-untyped-def]

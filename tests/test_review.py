@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contacts.flags import in_words
 from core import clock
 from tests.support.builders import INCIDENT, log, request_body, today
 from tests.support.ground import assert_problem
@@ -117,10 +119,31 @@ def test_csv_export_matches_the_search_and_is_safe_in_a_spreadsheet(client, worl
     assert exports["items"][0]["actor_id"] == world.ids["dsl"]
 
 
-def test_export_of_many_rows_streams_in_batches(client, world, contact, db, monkeypatch):
-    from contacts.oversight.review import service as review
+def test_the_export_names_people_and_says_how_each_entry_was_reviewed(
+    client, world, school, contact
+):
+    """The CSV had `staff_id` and `pupil_ids (1;2;3)`: a reader had to look every id up."""
+    logged = log(client, world, contact, device_tag="MY-PHONE", pupil_ids=[school["young"]])
+    client.post(
+        f"/messages/{logged['id']}/reviews",
+        json={"note": "Spoke to them."},
+        headers=world.auth("dsl"),
+    )
+    response = client.get("/messages", headers={**world.auth("dsl"), "Accept": "text/csv"})
+    [row] = list(csv.DictReader(io.StringIO(response.text)))
+    assert row["school"] == "A"
+    assert row["staff"] == "Owner"
+    assert row["staff_id"] == str(world.ids["owner"])
+    assert row["platform"] == "WhatsApp"
+    assert row["pupils"] == "Ava T"
+    assert row["reviewed_by"] == "Dsl"
+    assert row["review_note"] == "Spoke to them."
 
-    monkeypatch.setattr(review, "EXPORT_BATCH", 7)
+
+def test_export_of_many_rows_streams_in_batches(client, world, contact, db, monkeypatch):
+    from contacts.oversight.review import export
+
+    monkeypatch.setattr(export, "EXPORT_BATCH", 7)
     for i in range(23):
         log(client, world, contact, summary=f"n{i}")
     response = client.get("/messages", headers={**world.auth("dsl"), "Accept": "text/csv"})
@@ -248,6 +271,15 @@ def test_a_pupils_chronology_tells_the_whole_story_in_order(client, world, schoo
     ]
     assert [e["at"] for e in items] == sorted((e["at"] for e in items), reverse=True)
     assert items[4]["link"].startswith(f"/contacts/{contact}/messages/")
+    # People by name, dates as dates: it read "Staff #3 asked", "by guardian #7", "2026-11-30".
+    said = {e["type"]: e["summary"] for e in items}
+    assert said["contact.requested"] == "Owner asked for WhatsApp contact"
+    assert said["contact.approved"] == "Approved by Manager"
+    assert said["contact.ended"].startswith("Ended for Ava T: ")
+    assert re.fullmatch(
+        r"Consent given on \d{1,2} [A-Z][a-z]+ \d{4} by Claire T", said["consent.recorded"]
+    )
+    assert not any("#" in e["summary"] for e in items)
     accesses = client.get("/audit/events?action=access.pupil_chronology", headers=dsl).json()
     assert accesses["items"][0]["actor_id"] == world.ids["dsl"]
     paged = client.get(f"/pupils/{school['young']}/chronology?limit=3", headers=dsl).json()
@@ -394,3 +426,11 @@ def test_chronology_pages_one_by_one_skip_and_repeat_nothing(client, world, scho
             break
     assert seen == whole["items"]
     assert [e["at"] for e in seen] == sorted((e["at"] for e in seen), reverse=True)
+
+
+def test_flags_in_words_say_advice_apart_from_rules_broken():
+    assert (
+        in_words(["no_valid_consent", "parent_not_informed", "unregistered_device"])
+        == "flagged: no valid consent, unregistered device; advice: parent not informed"
+    )
+    assert in_words(["parent_not_informed"]) == "advice: parent not informed"

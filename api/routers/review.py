@@ -13,7 +13,9 @@ from api.idempotency import IdempotentDep
 from api.routing import UnitOfWorkRoute
 from contacts.models import Flag, MessagePublic, Platform
 from contacts.oversight import chronology
+from contacts.oversight.entries import ChronologyEntry
 from contacts.oversight.review import service as review
+from contacts.oversight.review.export import export_csv
 from contacts.oversight.review.models import MessageReviewPublic, ReviewCreate
 from contacts.oversight.summary import Summary, summary
 from core.inputs import Instant, RecordId
@@ -68,7 +70,7 @@ def search_messages(
             max_rows=acting.settings.max_export_rows,
         )
         return StreamingResponse(
-            review.export_csv(get_database(request), acting.actor, where),
+            export_csv(get_database(request), acting.actor, where),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="contactlog-messages.csv"'},
         )
@@ -122,7 +124,7 @@ def review_queue(acting: ActingDep, paging: PagingDep) -> object:
     )
 
 
-@router.get("/pupils/{pupil_id:int}/chronology", response_model=Page[chronology.ChronologyEntry])
+@router.get("/pupils/{pupil_id:int}/chronology", response_model=Page[ChronologyEntry])
 def pupil_chronology(pupil_id: RecordId, acting: RecordedRead, paging: PagingDep) -> object:
     """Everything on record about one pupil, newest first; the reading is itself recorded."""
     return chronology.pupil_chronology(
@@ -135,7 +137,7 @@ def pupil_chronology(pupil_id: RecordId, acting: RecordedRead, paging: PagingDep
     )
 
 
-@router.get("/staff/{staff_id:int}/chronology", response_model=Page[chronology.ChronologyEntry])
+@router.get("/staff/{staff_id:int}/chronology", response_model=Page[ChronologyEntry])
 def staff_chronology(staff_id: RecordId, acting: RecordedRead, paging: PagingDep) -> object:
     """Everything on record about one member of staff; the reading is itself recorded."""
     return chronology.staff_chronology(

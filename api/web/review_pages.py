@@ -22,6 +22,7 @@ from api.web.render import PAGE_SIZE, page, page_for, paged
 from contacts.models import Flag, Platform
 from contacts.oversight import chronology
 from contacts.oversight.review import service as review
+from contacts.oversight.review.export import export_csv
 from contacts.oversight.review.models import ReviewCreate
 from contacts.oversight.summary import flagged_per_week, summary
 from core.directory.models import Role, School
@@ -274,7 +275,7 @@ def export_log(
         max_rows=acting.settings.max_export_rows,
     )
     return StreamingResponse(
-        review.export_csv(get_database(request), acting.actor, where),
+        export_csv(get_database(request), acting.actor, where),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="contactlog-messages.csv"'},
     )

@@ -8,14 +8,11 @@ history behind it: a pupil's log entries are read newest first from an index of 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, String, and_, func, literal, tuple_, union_all
 from sqlalchemy.sql.expression import ColumnClause
 from sqlmodel import Session, col, select
@@ -28,8 +25,8 @@ from contacts.models import (
     DeletionTask,
     Message,
     MessagePupil,
-    platform_name,
 )
+from contacts.oversight.entries import ChronologyEntry, Key, describe
 from contacts.oversight.review.service import LogFilter, record_access
 from core.db import UTCDateTime
 from core.directory.access import get_scoped, require_role, visible_school
@@ -40,27 +37,6 @@ from core.inputs import EARLIEST_YEAR, LATEST_YEAR, MAX_RECORD_ID
 from core.models import OutboxEmail
 from core.pagination import Page, decode_cursor, encode_cursor
 from core.principal import Principal
-
-
-class ChronologyEntry(BaseModel):
-    at: datetime
-    type: str
-    object_type: str
-    object_id: int
-    contact_id: int | None = None
-    summary: str
-    link: str
-
-
-@dataclass(frozen=True)
-class Key:
-    """Where an entry stands: newest first, then by type, record and part (a pupil's ending)."""
-
-    at: datetime
-    type: str
-    object_type: str
-    object_id: int
-    part: int
 
 
 @dataclass(frozen=True)
@@ -243,108 +219,9 @@ def _newest_first(c: Any) -> tuple[Any, ...]:
     return (c.at.desc(), c.type.desc(), c.object_id.desc(), c.part.desc())
 
 
-# ---------------------------------------------------------------- describing the page's entries
-
-
-def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return {row.id: row for row in session.exec(select(model).where(col(model.id).in_(wanted)))}
-
-
-def _describe(session: Session, keys: list[Key]) -> list[ChronologyEntry]:
-    wanted: dict[str, list[int]] = defaultdict(list)
-    for k in keys:
-        wanted[k.object_type].append(k.object_id)
-    models = {
-        "contact": Contact,
-        "consent": Consent,
-        "deletion_task": DeletionTask,
-        "message": Message,
-        "incident": Incident,
-        "email": OutboxEmail,
-        "parent_notice": ParentNotice,
-    }
-    rows = {name: _by_id(session, model, wanted[name]) for name, model in models.items()}
-    ends = {
-        (e.contact_id, e.pupil_id): e
-        for e in session.exec(
-            select(ContactPupil).where(col(ContactPupil.contact_id).in_(wanted["contact"] or [0]))
-        )
-    }
-    return [_entry(k, rows[k.object_type][k.object_id], ends) for k in keys]
-
-
-def _entry(k: Key, row: Any, ends: dict[tuple[int, int], ContactPupil]) -> ChronologyEntry:
-    describe: dict[str, Callable[[], tuple[int | None, str, str]]] = {
-        "contact.requested": lambda: (
-            row.id,
-            f"/contacts/{row.id}",
-            f"Staff #{row.staff_id} asked for {platform_name(row.platform)} contact",
-        ),
-        "contact.ended": lambda: (
-            row.id,
-            f"/contacts/{row.id}",
-            f"Ended for pupil #{k.part}: {ends[(row.id, k.part)].end_reason}",
-        ),
-        "consent.recorded": lambda: (
-            row.contact_id,
-            f"/pupils/{row.pupil_id}/consents",
-            f"Consent given {row.given_on} by guardian #{row.guardian_id}",
-        ),
-        "consent.withdrawn": lambda: (
-            row.contact_id,
-            f"/pupils/{row.pupil_id}/consents",
-            f"Consent withdrawn from {row.withdrawn_on}",
-        ),
-        "deletion.confirmed": lambda: (
-            row.contact_id,
-            f"/contacts/{row.contact_id}",
-            f"Contact method deleted: {row.how}",
-        ),
-        "incident.reported": lambda: (
-            None,
-            f"/incidents/{row.id}",
-            f"{row.kind.replace('_', ' ')} on {platform_name(row.platform, row.platform_name)}",
-        ),
-        "incident.discussed": lambda: (
-            None,
-            f"/incidents/{row.id}",
-            f"Discussed with staff #{row.discussed_with_id}",
-        ),
-        "parent_notice.recorded": lambda: (
-            row.contact_id,
-            f"/pupils/{row.pupil_id}/parent-notices",
-            f"Parents informed on {row.informed_on} by {row.informed_by}",
-        ),
-    }
-    if k.type in describe:
-        contact_id, link, summary = describe[k.type]()
-    elif k.object_type == "contact":  # the decision: contact.approved or contact.rejected
-        verdict = k.type.removeprefix("contact.")
-        contact_id, link = row.id, f"/contacts/{row.id}"
-        summary = f"{verdict.title()} by staff #{row.decided_by_id}"
-    elif k.object_type == "message":
-        flags = f" [{row.flags.replace(',', ', ')}]" if row.flags else ""
-        contact_id = row.contact_id
-        link = f"/contacts/{row.contact_id}/messages/{row.id}"
-        summary = f"{row.summary}{flags}"
-    else:  # an email
-        contact_id, link = row.contact_id, f"/outbox?state={row.state}"
-        summary = f"Email to staff #{row.to_staff_id}: {row.subject}"
-    return ChronologyEntry(
-        at=k.at,
-        type=k.type,
-        object_type=k.object_type,
-        object_id=k.object_id,
-        contact_id=contact_id,
-        summary=summary,
-        link=link,
-    )
-
-
-def _page(session: Session, story: Story, cursor: str | None, limit: int) -> Page[ChronologyEntry]:
+def _page(
+    session: Session, reader: Principal, story: Story, cursor: str | None, limit: int
+) -> Page[ChronologyEntry]:
     keys = _page_keys(session, story, _after(cursor), limit)
     more = len(keys) > limit
     keys = keys[:limit]
@@ -354,7 +231,7 @@ def _page(session: Session, story: Story, cursor: str | None, limit: int) -> Pag
         if more and last is not None
         else None
     )
-    return Page(items=_describe(session, keys), next_cursor=next_cursor)
+    return Page(items=describe(session, reader, keys), next_cursor=next_cursor)
 
 
 # ---------------------------------------------------------------- whose story
@@ -383,7 +260,7 @@ def pupil_chronology(
         ),
         emails=col(OutboxEmail.contact_id).in_(contact_ids),
     )
-    page = _page(session, story, cursor, limit)
+    page = _page(session, actor, story, cursor, limit)
     where = LogFilter(pupil_id=pupil_id)
     record_access(session, actor, at, "access.pupil_chronology", where, pupil.school_id)
     return page
@@ -413,7 +290,7 @@ def staff_chronology(
         emails=(col(OutboxEmail.to_staff_id) == staff_id)
         | col(OutboxEmail.contact_id).in_(contact_ids),
     )
-    page = _page(session, story, cursor, limit)
+    page = _page(session, actor, story, cursor, limit)
     where = LogFilter(staff_id=staff_id)
     record_access(session, actor, at, "access.staff_chronology", where, staff.school_id)
     return page

@@ -27,19 +27,15 @@ from consent.models import Consent, ParentNotice
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.messages import message_views
 from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
+from contacts.oversight.review.export import CSV_COLUMNS, EXPORT_BATCH, csv_rows
 from contacts.oversight.review.models import MessageReview
-from contacts.oversight.review.service import (
-    CSV_COLUMNS,
-    EXPORT_BATCH,
-    LogFilter,
-    csv_row,
-    record_access,
-)
+from contacts.oversight.review.service import LogFilter, record_access
 from contacts.service import contact_in_scope
 from core.db import snapshot_of
 from core.directory.access import require_role
-from core.directory.models import Role
+from core.directory.models import Guardian, Pupil, Role, Staff
 from core.directory.pupils import pupil_in_scope
+from core.directory.staff import public_staff
 from core.principal import Principal
 from core.record import audit, checkpoints, seals
 from core.record.models import AuditEvent
@@ -67,6 +63,10 @@ with public-key.pem first):
 and, on the server, `contactlog audit verify --against checkpoint.json --public-key KEY`
 proves the whole record up to that checkpoint is the one that was signed.
 
+Everyone the records mention is in records/pupils.json, records/staff.json and
+records/guardians.json (the ids in the other records are theirs), and records/messages.csv
+names them beside their ids.
+
 records/sealed.jsonl holds each record in the canonical form whose SHA-256 the events carry
 ("sealed" in their details): `contactlog audit verify-pack` recomputes every one and compares
 it with the latest event that sealed it.
@@ -79,6 +79,8 @@ class Scope:
 
     subject: str
     school_id: int
+    # Whoever exports it: the people are named as the log's CSV names them for that reader.
+    reader: Principal
     contacts: Any
     messages: Any
     consents: Any
@@ -111,6 +113,51 @@ class Pack:
         return self.file
 
 
+@dataclass(frozen=True)
+class People:
+    """Everyone the pack's records mention, by id: whoever reads it can tell who is who."""
+
+    pupils: list[int]
+    staff: list[int]
+    guardians: list[int]
+
+
+def _people(session: Session, scope: Scope) -> People:
+    def ids(*queries: Any) -> list[int]:
+        return sorted({i for q in queries for i in session.exec(q).all() if i is not None})
+
+    contacts = col(Contact.id).in_(scope.contacts)
+    messages = col(Message.id).in_(scope.messages)
+    consents = col(Consent.id).in_(scope.consents)
+    notices = col(ParentNotice.id).in_(scope.notices)
+    incidents = col(Incident.id).in_(scope.incidents)
+    return People(
+        pupils=ids(
+            select(ContactPupil.pupil_id).where(col(ContactPupil.contact_id).in_(scope.contacts)),
+            select(MessagePupil.pupil_id).where(col(MessagePupil.message_id).in_(scope.messages)),
+            select(IncidentPupil.pupil_id).where(
+                col(IncidentPupil.incident_id).in_(scope.incidents)
+            ),
+            select(Consent.pupil_id).where(consents),
+            select(ParentNotice.pupil_id).where(notices),
+        ),
+        staff=ids(
+            select(Contact.staff_id).where(contacts),
+            select(Contact.decided_by_id).where(contacts),
+            select(Message.staff_id).where(messages),
+            select(MessageReview.reviewer_id).where(
+                col(MessageReview.message_id).in_(scope.messages)
+            ),
+            select(DeletionTask.staff_id).where(col(DeletionTask.contact_id).in_(scope.contacts)),
+            select(Consent.recorded_by_id).where(consents),
+            select(ParentNotice.recorded_by_id).where(notices),
+            select(Incident.reporter_id).where(incidents),
+            select(Incident.discussed_with_id).where(incidents),
+        ),
+        guardians=ids(select(Consent.guardian_id).where(consents)),
+    )
+
+
 def _json(rows: Iterable[SQLModel]) -> bytes:
     # Rows as stored (an enum column holds its plain value): no warning for that.
     rows_ = [r.model_dump(mode="json", warnings=False) for r in rows]
@@ -139,20 +186,19 @@ def _messages_jsonl(session: Session, ids: Any) -> Iterator[bytes]:
         yield "".join(v.model_dump_json() + "\n" for v in message_views(session, rows)).encode()
 
 
-def _messages_csv(session: Session, ids: Any) -> Iterator[bytes]:
+def _messages_csv(session: Session, scope: Scope) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for rows in _batches(session, Message, ids):
-        for view in message_views(session, rows):
-            writer.writerow(csv_row(view))
+    for rows in _batches(session, Message, scope.messages):
+        writer.writerows(csv_rows(session, scope.reader, message_views(session, rows)))
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue().encode()
 
 
-def _events(session: Session, scope: Scope) -> Iterator[bytes]:
+def _events(session: Session, scope: Scope, people: People) -> Iterator[bytes]:
     about = (
         ((col(AuditEvent.object_type) == "contact") & col(AuditEvent.object_id).in_(scope.contacts))
         | (
@@ -171,6 +217,12 @@ def _events(session: Session, scope: Scope) -> Iterator[bytes]:
             (col(AuditEvent.object_type) == "incident")
             & col(AuditEvent.object_id).in_(scope.incidents)
         )
+        | ((col(AuditEvent.object_type) == "pupil") & col(AuditEvent.object_id).in_(people.pupils))
+        | ((col(AuditEvent.object_type) == "staff") & col(AuditEvent.object_id).in_(people.staff))
+        | (
+            (col(AuditEvent.object_type) == "guardian")
+            & col(AuditEvent.object_id).in_(people.guardians)
+        )
     )
     after = 0
     while True:
@@ -188,7 +240,7 @@ def _events(session: Session, scope: Scope) -> Iterator[bytes]:
         after = rows[-1].seq
 
 
-def _sealed_records(session: Session, scope: Scope) -> Iterator[bytes]:
+def _sealed_records(session: Session, scope: Scope, people: People) -> Iterator[bytes]:
     """Each record of the pack in the canonical form the chain sealed, a line each."""
     conn = session.connection()
     kinds: list[tuple[str, Any]] = [
@@ -206,8 +258,9 @@ def _sealed_records(session: Session, scope: Scope) -> Iterator[bytes]:
         ("parent_notice", scope.notices),
         ("incident", scope.incidents),
     ]
-    for name, ids in kinds:
-        wanted = [i for i in session.exec(ids).all() if i is not None]
+    named = [("pupil", people.pupils), ("staff", people.staff), ("guardian", people.guardians)]
+    for name, ids in [*kinds, *named]:
+        wanted = ids if isinstance(ids, list) else [i for i in session.exec(ids).all() if i]
         for start in range(0, len(wanted), EXPORT_BATCH):
             batch = seals.contents(conn, name, wanted[start : start + EXPORT_BATCH])
             yield "".join(
@@ -234,16 +287,17 @@ def _event(e: AuditEvent) -> dict[str, Any]:
     }
 
 
-def build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
+def build(session: Session, scope: Scope, *, made: datetime) -> IO[bytes]:
     """The pack, as a file positioned at its start: one moment of the record (its records,
     their events and the checkpoint as they all stood then), whatever commits meanwhile."""
     with snapshot_of(session) as moment:
         return _build(moment, scope, made=made)
 
 
-def _build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
+def _build(session: Session, scope: Scope, *, made: datetime) -> IO[bytes]:
     pack = Pack()
-    pack.add("README.txt", [README.format(subject=scope.subject, made=made).encode()])
+    readme = README.format(subject=scope.subject, made=made.isoformat())
+    pack.add("README.txt", [readme.encode()])
     contacts = session.exec(select(Contact).where(col(Contact.id).in_(scope.contacts))).all()
     pack.add("records/contacts.json", [_json(contacts)])
     links = session.exec(
@@ -255,7 +309,7 @@ def _build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
     ).all()
     pack.add("records/deletion_tasks.json", [_json(tasks)])
     pack.add("records/messages.jsonl", _messages_jsonl(session, scope.messages))
-    pack.add("records/messages.csv", _messages_csv(session, scope.messages))
+    pack.add("records/messages.csv", _messages_csv(session, scope))
     for name, model, ids in (
         ("consents", Consent, scope.consents),
         ("parent_notices", ParentNotice, scope.notices),
@@ -265,8 +319,19 @@ def _build(session: Session, scope: Scope, *, made: str) -> IO[bytes]:
             f"records/{name}.json",
             [_json(session.exec(select(model).where(col(model.id).in_(ids))).all())],
         )
-    pack.add("records/sealed.jsonl", _sealed_records(session, scope))
-    pack.add("events.jsonl", _events(session, scope))
+    people = _people(session, scope)
+    pack.add(
+        "records/pupils.json",
+        [_json(session.exec(select(Pupil).where(col(Pupil.id).in_(people.pupils))).all())],
+    )
+    staff = session.exec(select(Staff).where(col(Staff.id).in_(people.staff))).all()
+    pack.add("records/staff.json", [_json(public_staff(session, staff, made))])
+    pack.add(
+        "records/guardians.json",
+        [_json(session.exec(select(Guardian).where(col(Guardian.id).in_(people.guardians))).all())],
+    )
+    pack.add("records/sealed.jsonl", _sealed_records(session, scope, people))
+    pack.add("events.jsonl", _events(session, scope, people))
     latest = checkpoints.latest(session)
     if latest is not None:
         public = checkpoints.CheckpointPublic.model_validate(latest, from_attributes=True)
@@ -286,6 +351,7 @@ def contact_scope(*, session: Session, actor: Principal, at: datetime, contact_i
     return Scope(
         subject=f"contact #{contact_id}",
         school_id=school.id,
+        reader=actor,
         contacts=select(Contact.id).where(Contact.id == contact_id),
         messages=messages,
         consents=select(Consent.id).where(Consent.contact_id == contact_id),
@@ -303,6 +369,7 @@ def pupil_scope(*, session: Session, actor: Principal, at: datetime, pupil_id: i
     return Scope(
         subject=f"pupil #{pupil_id}",
         school_id=school.id,
+        reader=actor,
         contacts=select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id),
         messages=select(MessagePupil.message_id).where(MessagePupil.pupil_id == pupil_id),
         consents=select(Consent.id).where(Consent.pupil_id == pupil_id),

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
-from core.directory.models import Pupil, School, Staff
+from core.directory.models import Guardian, Pupil, School, Staff
 from core.principal import Principal
 
 
@@ -50,6 +50,22 @@ def staff_names(
         select(col(Staff.id), col(Staff.school_id), col(Staff.name)).where(
             col(Staff.id).in_(wanted)
         )
+    ).all()
+    seen = _seen(session, actor, (r[1] for r in rows))
+    return {i: name for i, school, name in rows if i and school in seen}
+
+
+def guardian_names(
+    session: Session, actor: Principal, guardian_ids: Iterable[int | None]
+) -> dict[int, str]:
+    """{guardian id: name} for the parents and carers of the reader's schools' pupils."""
+    wanted = sorted({g for g in guardian_ids if g})
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(col(Guardian.id), col(Pupil.school_id), col(Guardian.name))
+        .join(Pupil, col(Pupil.id) == col(Guardian.pupil_id))
+        .where(col(Guardian.id).in_(wanted))
     ).all()
     seen = _seen(session, actor, (r[1] for r in rows))
     return {i: name for i, school, name in rows if i and school in seen}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -15,15 +13,12 @@ from contacts.messages import message_views
 from contacts.models import Contact, Message, MessageFlag, MessagePublic, MessagePupil
 from contacts.oversight.review.models import MessageReview, ReviewCreate
 from core import once
-from core.db import Database
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
 from core.errors import InvalidInput, RuleBroken
 from core.pagination import Page, decode_int_cursor, fetch_page
 from core.principal import Principal
 from core.record import audit, seals
-
-EXPORT_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -141,65 +136,6 @@ def start_export(
         )
     record_access(session, actor, at, "access.export", where, where.school_id)
     return rows
-
-
-CSV_COLUMNS = [
-    "id",
-    "logged_at",
-    "occurred_at",
-    "school_id",
-    "staff_id",
-    "contact_id",
-    "direction",
-    "pupil_ids",
-    "device_tag",
-    "device_registered",
-    "flags",
-    "summary",
-    "verbatim",
-    "amends_id",
-    "amend_reason",
-    "reviewed_at",
-]
-
-
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet will show as text: no formula can start it (CSV injection)."""
-    if value is None:
-        return ""
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def csv_row(view: MessagePublic) -> list[str]:
-    values = view.model_dump()
-    values["pupil_ids"] = ";".join(str(p) for p in view.pupil_ids)
-    values["flags"] = ";".join(view.flags)
-    return [safe_cell(values[column]) for column in CSV_COLUMNS]
-
-
-def export_csv(db: Database, actor: Principal, where: LogFilter) -> Iterator[str]:
-    """The same selection as the search, as CSV, in batches: memory stays flat however long."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    yield buffer.getvalue()
-    before: int | None = None
-    while True:
-        with db.session(for_reading=True) as session:
-            query = search_query(session, actor, where, before=before)
-            rows = session.exec(query.order_by(col(Message.id).desc()).limit(EXPORT_BATCH)).all()
-            if not rows:
-                return
-            views = message_views(session, rows)
-        buffer.seek(0)
-        buffer.truncate()
-        for view in views:
-            writer.writerow(csv_row(view))
-        yield buffer.getvalue()
-        before = rows[-1].id
 
 
 def review_message(
