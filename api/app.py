@@ -37,6 +37,7 @@ from api.web import (
     account_pages,
     admin_pages,
     assets,
+    consent_pages,
     directory_pages,
     guardian_pages,
     oversight_pages,
@@ -157,7 +158,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.include_router(module.router)
     # The web pages, beside the API on the same services; errors on them are shown as pages.
     pages_of = (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages)
-    for pages in (*pages_of, directory_pages, guardian_pages, account_pages, assets):
+    for pages in (*pages_of, consent_pages, directory_pages, guardian_pages, account_pages, assets):
         app.include_router(pages.router)
     app.mount(assets.PREFIX, assets.static_files(), name="static")
     render.install(app)

@@ -22,9 +22,11 @@ from consent.service import ContactsOfConsent, consent_recorded, withdraw
 from core import once
 from core.directory.models import School, Staff
 from core.errors import Conflict, NotFound
+from core.links import page_of
 from core.outbox import enqueue
 from core.policy import Policy
 from core.principal import Principal
+from core.text import one_line
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def answer(
     at: datetime,
     give: bool,
     reason: str | None,
+    base_url: str,
 ) -> RequestState:
     """The guardian gives consent or declines, once; what they were shown is the evidence."""
     opened = open_link(session=session, contacts=contacts, token=token, at=at)
@@ -117,7 +120,7 @@ def answer(
         record_event(session, actor, at, request, "consent_request.given")
         return RequestState.given
     record_event(session, actor, at, request, "consent_request.declined")
-    _tell_of_refusal(session, request, opened.facts, at)
+    _tell_of_refusal(session, request, opened.facts, at, base_url)
     return RequestState.declined
 
 
@@ -130,8 +133,12 @@ _ALREADY = {
 }
 
 
-def _tell_of_refusal(session: Session, request: ConsentRequest, facts: Facts, at: datetime) -> None:
-    """The member of staff and their line manager hear that a parent said no (ids only)."""
+def _tell_of_refusal(
+    session: Session, request: ConsentRequest, facts: Facts, at: datetime, base_url: str
+) -> None:
+    """The member of staff and their line manager hear that a parent said no, and that the
+    contact stops for that pupil until the school resolves it (consent.refusals). The pupil is
+    named in the body, never the subject."""
     holder = session.get(Staff, facts.contact.holder_id)
     people = [holder] if holder else []
     if holder and holder.line_manager_id:
@@ -147,9 +154,14 @@ def _tell_of_refusal(session: Session, request: ConsentRequest, facts: Facts, at
             to_staff_id=person.id,
             subject=f"A parent declined consent on contact #{request.contact_id}",
             body=(
-                f"A parent with parental responsibility declined consent for pupil "
-                f"#{request.pupil_id} on contact #{request.contact_id}. Do not contact that "
-                "pupil on it. The contact's page shows each pupil's state.\n"
+                f"A parent with parental responsibility declined consent for "
+                f"{one_line(facts.pupil_name)} on contact #{request.contact_id}.\n\n"
+                "Send them nothing more on it. Under the school's reading of the protocol a\n"
+                "refusal stops the contact for that pupil even if another parent or carer\n"
+                "consented, until the headteacher or a designated safeguarding lead has talked\n"
+                "it through with the family and recorded how it was resolved.\n\n"
+                f"The contact's page shows each pupil's state:\n"
+                f"  {page_of(base_url, 'contact', request.contact_id)}\n"
             ),
             school_id=request.school_id,
             contact_id=request.contact_id,

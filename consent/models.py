@@ -185,6 +185,11 @@ class ConsentRequest(SQLModel, table=True):
     # The SHA-256 of the exact text the guardian was shown when they answered: the evidence.
     shown_text_sha256: str | None = Field(default=None, max_length=64)
     consent_id: int | None = Field(default=None, foreign_key="consent.id")
+    # A refusal stops contact with the pupil on the contact, whatever another guardian said,
+    # until the school resolves it with the family (consent.refusals): who, when, and how.
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # When the retention job removed its personal content (contacts/data_protection/retention).
     redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -198,6 +203,8 @@ declare(
         **dict.fromkeys(("sent_by_id", "sent_at", "answer", "answered_at"), SEALED),
         "decline_reason": SEALED | PERSONAL | FREE_TEXT,
         **dict.fromkeys(("shown_text_sha256", "consent_id", "redacted_at"), SEALED),
+        **dict.fromkeys(("resolved_at", "resolved_by_id"), SEALED),
+        "resolution": SEALED | PERSONAL | FREE_TEXT,
     },
 )
 
@@ -208,6 +215,13 @@ class AnswerCreate(Forbid):
 
     free_text: ClassVar[frozenset[str]] = free_text_of(ConsentRequest, reason="decline_reason")
     reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class ResolutionCreate(Forbid):
+    """How the school resolved a parent's refusal with the family, in its own words."""
+
+    free_text: ClassVar[frozenset[str]] = free_text_of(ConsentRequest, how="resolution")
+    how: str = Field(min_length=1, max_length=2000)
 
 
 class ConsentRequestPublic(SQLModel):
@@ -223,3 +237,6 @@ class ConsentRequestPublic(SQLModel):
     decline_reason: str | None
     shown_text_sha256: str | None
     consent_id: int | None
+    resolved_at: datetime | None = None
+    resolved_by_id: int | None = None
+    resolution: str | None = None

@@ -19,6 +19,8 @@ class PupilState(StrEnum):
     rejected = "rejected"
     not_started = "not_started"
     awaiting_consent = "awaiting_consent"
+    # A parent with parental responsibility refused: no contact until the school resolves it.
+    parent_refused = "parent_refused"
     active = "active"
     # The approved end date is over; the end sweep has still to end it.
     past_end_date = "past_end_date"
@@ -55,12 +57,14 @@ def standing(
     born: date,
     consents: Iterable[ConsentTerms],
     informed_on: Iterable[date],
+    refused: bool,
 ) -> Standing:
     """The pupil's standing on the contact on `day` (in the school's time zone).
 
     `decision` is the contact's stored state (requested, rejected, approved, ended, closed);
     `ended_at` is when this pupil's part ended, if it has. Consent counts if valid on the day;
-    parents count as informed by a notice given on or before it.
+    parents count as informed by a notice given on or before it. `refused`: a parent's
+    refusal stands unresolved (consent.refusals), which stops the contact whatever else holds.
     """
     young = needs_consent(born, day, policy.consent_age)
     valid = any(consent_valid_on(terms, day) for terms in consents)
@@ -75,6 +79,8 @@ def standing(
         state = PupilState.not_started
     elif day > ends_on:
         state = PupilState.past_end_date
+    elif refused:
+        state = PupilState.parent_refused
     elif young and not valid:
         state = PupilState.awaiting_consent
     else:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session
 
 from consent.models import Consent
+from consent.refusals import refused
 from consent.rules import ConsentTerms, needs_consent
 from consent.standing import standing
 from contacts.models import ADVISORY_FLAGS, ContactState, Flag
@@ -22,6 +23,7 @@ MEANING: dict[Flag, str] = {
     Flag.before_approval: "it was before the contact was approved",
     Flag.outside_dates: "it was outside the approved dates",
     Flag.no_valid_consent: "a pupil under the consent age has no valid parental consent",
+    Flag.parent_refused: "a parent refused consent for a pupil, and the school has not resolved it",
     Flag.parent_not_informed: "a pupil's parents are not on record as told (advised from 16)",
     Flag.unregistered_device: "the device is not one of the school's registered devices",
     Flag.contact_not_active: "the contact was not active",
@@ -109,6 +111,7 @@ def flags_for(
     # Consents are read only when some pupil is young enough to need one.
     young = [p.pupil_id for p in pupils if needs_consent(p.date_of_birth, day, policy.consent_age)]
     consents = _consents(session, contact_id=contact.id, pupil_ids=young)
+    stopped = refused(session, [contact.id])
     for pupil in pupils:
         stands = standing(
             policy=policy,
@@ -121,7 +124,10 @@ def flags_for(
             born=pupil.date_of_birth,
             consents=consents.get(pupil.pupil_id, ()),
             informed_on=[pupil.first_informed_on] if pupil.first_informed_on else [],
+            refused=(contact.id, pupil.pupil_id) in stopped,
         )
+        if (contact.id, pupil.pupil_id) in stopped:
+            flags.add(Flag.parent_refused)
         if stands.missing_consent:
             flags.add(Flag.no_valid_consent)
         elif stands.parent_informed is False:

@@ -80,6 +80,8 @@ class Flag(StrEnum):
     before_approval = "before_approval"
     outside_dates = "outside_dates"
     no_valid_consent = "no_valid_consent"
+    # A parent with parental responsibility refused, and the school has not resolved it.
+    parent_refused = "parent_refused"
     parent_not_informed = "parent_not_informed"
     unregistered_device = "unregistered_device"
     contact_not_active = "contact_not_active"

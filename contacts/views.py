@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ConsentRequest, ParentNotice, RequestState
+from consent.refusals import refused
 from consent.requests import furthest, state_of
 from consent.rules import ConsentTerms, age_on, needs_consent
 from consent.standing import standing
@@ -62,6 +63,7 @@ def contact_views(
     ):
         given = consents_by_id.get(request.consent_id) if request.consent_id else None
         asked[(request.contact_id, request.pupil_id)].append(state_of(request, given, at))
+    stopped = refused(session, ids)
     tasks: dict[tuple[int, int], DeletionTask] = {}
     for done in session.exec(select(DeletionTask).where(col(DeletionTask.contact_id).in_(ids))):
         tasks[(done.contact_id, done.pupil_id)] = done
@@ -90,6 +92,7 @@ def contact_views(
                 born=born[link.pupil_id],
                 consents=consents[key],
                 informed_on=informed[link.pupil_id],
+                refused=key in stopped,
             )
             pupils.append(
                 PupilStandingPublic(

@@ -17,6 +17,7 @@ from scheduler.runner import run_job
 from tests.support.builders import CLAIRE, guardian_with_email, message, request_body
 from tests.support.ground import assert_problem
 from tests.support.mail import MANAGER, OWNER, text
+from tests.support.pages import as_person, form_token
 
 GRAN = "gran@home.example.org"
 LINK = re.compile(r"(/consent/[A-Za-z0-9_\-]+)")
@@ -135,10 +136,132 @@ def test_declining_tells_the_staff_member_and_their_line_manager(
     deliver(db, mail_settings)
     for person in (OWNER, MANAGER):
         [told] = [m for m in mail_server.inbox.to(person) if "declined consent" in m["Subject"]]
-        assert "Claire" not in text(told)  # ids only
+        assert "Ava" not in told["Subject"]  # a name in the body only
+        assert "Ava T" in text(told)
+        assert "Claire" not in text(told)  # the parent is not named to staff
+        assert "/app/contacts/" in text(told)
     part = young_part(client, world, approved, school)
     assert part["consent_request"] == "declined"
-    assert part["state"] == "awaiting_consent"
+    assert part["state"] == "parent_refused"
+
+
+DAD = "dad@home.example.org"
+
+
+def test_one_parents_refusal_stops_the_contact_though_the_other_consented(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    """A father who declined was told "The school will not contact your child this way" while
+    the pupil stayed active because the mother had consented, and the decline showed nowhere.
+    A refusal from anyone with parental responsibility now stops the contact until the school
+    resolves it with the family: said to each person, shown on the contact, the dashboard and
+    the chronology, and flagged if the teacher logs a message anyway."""
+    school[DAD] = guardian_with_email(client, world, school, name="Dan Lewis", email=DAD)
+    ask(client, world, approved)
+    deliver(db, mail_settings)
+    assert client.post(link_in(mail_server, CLAIRE), data={"choice": "give"}).status_code == 200
+    assert young_part(client, world, approved, school)["state"] == "active"
+    said = client.post(link_in(mail_server, DAD), data={"choice": "decline", "reason": "No"})
+    assert "even if another parent or carer agreed" in said.text
+    part = young_part(client, world, approved, school)
+    assert part["state"] == "parent_refused"
+    assert part["consent_valid"] is True  # the mother's consent stands, and does not override
+    logged = client.post(
+        f"/contacts/{approved}/messages", json=message(), headers=world.auth("owner")
+    ).json()
+    assert "parent_refused" in logged["flags"]
+    figures = client.get("/summary", headers=world.auth("dsl")).json()["schools"][0]
+    assert figures["refusals_to_resolve"] == 1
+    [waiting] = client.get("/consent-refusals", headers=world.auth("dsl")).json()["items"]
+    assert waiting["guardian_id"] == school[DAD]
+
+    # Nobody resolves a refusal of their own contact; the teacher cannot; the DSL can, once.
+    assert_problem(
+        client.post(
+            f"/consent-requests/{waiting['id']}/resolution",
+            json={"how": "I asked again"},
+            headers=world.auth("owner"),
+        ),
+        403,
+    )
+    resolved = client.post(
+        f"/consent-requests/{waiting['id']}/resolution",
+        json={"how": "Met both parents; Mr Lewis is content with the group."},
+        headers=world.auth("dsl"),
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert resolved.json()["resolved_by_id"] == world.ids["dsl"]
+    again = client.post(
+        f"/consent-requests/{waiting['id']}/resolution",
+        json={"how": "Again"},
+        headers=world.auth("dsl"),
+    )
+    assert_problem(again, 409)
+    assert young_part(client, world, approved, school)["state"] == "active"
+    assert client.get("/consent-refusals", headers=world.auth("dsl")).json()["items"] == []
+    story = client.get(f"/pupils/{school['young']}/chronology", headers=world.auth("dsl")).json()[
+        "items"
+    ]
+    said_in_story = {e["type"]: e["summary"] for e in story}
+    assert said_in_story["consent_request.declined"] == "Dan Lewis refused consent for Ava T: No"
+    assert said_in_story["consent_request.resolved"].startswith("Refusal resolved by Dsl: Met")
+    verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    assert verdict["ok"] is True, verdict["altered"]
+
+
+def test_the_dsl_resolves_a_refusal_on_its_page(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    ask(client, world, approved)
+    deliver(db, mail_settings)
+    client.post(link_in(mail_server, CLAIRE), data={"choice": "decline", "reason": "Not yet"})
+    as_person(client, db, world, "owner")
+    mine = client.get(f"/app/contacts/{approved}").text
+    assert "parent refused" in mine
+    assert "/app/refusals" not in mine  # not offered to the teacher, who may not resolve it
+    as_person(client, db, world, "dsl")
+    assert "/app/refusals" in client.get(f"/app/contacts/{approved}").text
+    assert "to resolve" in client.get("/app/dashboard").text
+    listed = client.get("/app/refusals")
+    assert "Claire Lewis refused consent for Ava T" in listed.text
+    assert "Their reason: Not yet" in listed.text
+    [request_id] = re.findall(r'action="/app/refusals/(\d+)"', listed.text)
+    empty = client.post(
+        f"/app/refusals/{request_id}", data={"form_token": form_token(listed.text), "how": ""}
+    )
+    assert empty.status_code == 422
+    assert 'class="problem field-problem" id="how-problem"' in empty.text
+    done = client.post(
+        f"/app/refusals/{request_id}",
+        data={"form_token": form_token(listed.text), "how": "Spoke with Mrs Lewis"},
+        follow_redirects=True,
+    )
+    assert done.status_code == 200
+    assert "No refusals are waiting." in done.text
+    assert young_part(client, world, approved, school)["state"] == "awaiting_consent"
+
+
+def test_only_a_refusal_is_resolved(
+    client, world, school, approved, db, mail_settings, mail_server
+):
+    [request] = ask(client, world, approved).json()["items"]
+    assert_problem(
+        client.post(
+            f"/consent-requests/{request['id']}/resolution",
+            json={"how": "Nothing to resolve"},
+            headers=world.auth("dsl"),
+        ),
+        422,
+    )
+    assert_problem(
+        client.post(
+            f"/consent-requests/{request['id']}/resolution",
+            json={"how": ""},
+            headers=world.auth("dsl"),
+        ),
+        422,
+        detail_contains="how",
+    )
 
 
 def test_a_parents_reason_follows_the_rules_of_any_free_text(

@@ -7,19 +7,14 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pyotp
 import pytest
 
-from api.web.acting import COOKIE
-from core import clock
-from core.identity import browser_sessions
 from tests.support.builders import INCIDENT, PEOPLE, enrol, log, message, request_body
-from tests.support.ground import test_settings
 from tests.support.mail import DSL, MANAGER, run_all, text
-from tests.support.pages import form_token, sign_in
+from tests.support.pages import as_person, form_token, sign_in
 
 
 @pytest.fixture
@@ -28,20 +23,6 @@ def scene(client, world, school):  # type: ignore[no-untyped-def]
         "id"
     ]
     return {"cid": cid, "young": school["young"], "owner": world.ids["owner"]}
-
-
-def as_person(client, db, world, who: str) -> None:  # type: ignore[no-untyped-def]
-    """A browser session for `who`, as a full sign-in would have made it."""
-    with db.transaction() as session:
-        token = browser_sessions.start(
-            session=session,
-            staff_id=world.ids[who],
-            generation=0,
-            settings=test_settings(Path("unused")),
-            at=clock.now(),
-        )
-    client.cookies.clear()
-    client.cookies.set(COOKIE, token)
 
 
 TWINS = [
@@ -59,6 +40,7 @@ TWINS = [
     ("/app/devices", "/devices"),
     ("/app/staff", "/staff"),
     ("/app/pending-changes", "/pending-changes"),
+    ("/app/refusals", "/consent-refusals"),
 ]
 
 

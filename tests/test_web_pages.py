@@ -158,7 +158,7 @@ def test_a_dsl_reviews_the_flagged_entry_exports_and_reads_the_chronology(
     checked(page)
     entries = page.locator(".timeline li")
     assert entries.filter(has_text="Sent my own number").count() == 1
-    assert entries.filter(has_text="Approved by staff").count() == 1
+    assert entries.filter(has_text="Approved by Manager").count() == 1  # by name, not number
 
 
 def test_an_admin_records_a_consent(client, world, school, db, browse):

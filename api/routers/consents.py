@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import ActingDep
+from api.deps import ActingDep, PagingDep
 from api.idempotency import IdempotentDep
 from api.routing import UnitOfWorkRoute
-from consent import requests
+from consent import refusals, requests
 from consent import service as consent
 from consent.models import (
     ConsentCreate,
@@ -17,10 +17,12 @@ from consent.models import (
     ConsentRequestPublic,
     ParentNoticeCreate,
     ParentNoticePublic,
+    ResolutionCreate,
     WithdrawalCreate,
 )
 from contacts.consenting import CONTACTS
 from core.inputs import RecordId
+from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["consent"])
 
@@ -137,3 +139,32 @@ def consent_requests(contact_id: RecordId, acting: ActingDep) -> object:
         contacts=CONTACTS,
         contact_id=contact_id,
     )
+
+
+@router.get("/consent-refusals", response_model=Page[ConsentRequestPublic])
+def refusals_to_resolve(acting: ActingDep, paging: PagingDep) -> object:
+    """The school's parental refusals not yet resolved, the oldest first (for its DSLs and
+    headteacher): each stops contact with its pupil on its contact until it is resolved."""
+    found = refusals.to_resolve(
+        session=acting.session, actor=acting.actor, cursor=paging.cursor, limit=paging.limit
+    )
+    return Page(
+        items=[requests.public(acting.session, r, acting.at) for r in found.items],
+        next_cursor=found.next_cursor,
+    )
+
+
+@router.post("/consent-requests/{request_id:int}/resolution", response_model=ConsentRequestPublic)
+def resolve_refusal(request_id: RecordId, body: ResolutionCreate, acting: ActingDep) -> object:
+    """The school has talked a parent's refusal through with the family and says how: the
+    refusal no longer stops the contact (consent given by a guardian then counts again). Once;
+    a second answer is 409."""
+    resolved = refusals.resolve(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        contacts=CONTACTS,
+        request_id=request_id,
+        resolution=body,
+    )
+    return requests.public(acting.session, resolved, acting.at)

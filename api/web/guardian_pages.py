@@ -145,6 +145,7 @@ def consent_answer(token: str, visit: VisitDep, form: Annotated[AnswerForm, Form
                 at=visit.at,
                 give=choice == "give",
                 reason=said,
+                base_url=visit.settings.public_url,
             )
         else:
             return _shown(opened, said="Choose one of the buttons.", status=422)
@@ -155,7 +156,9 @@ def consent_answer(token: str, visit: VisitDep, form: Annotated[AnswerForm, Form
     thanks = {
         RequestState.given: "Thank you: your consent is recorded.",
         RequestState.declined: (
-            "Thank you: your answer is recorded. The school will not contact your child this way."
+            "Thank you: your answer is recorded. The school will not contact your child this "
+            "way: it stops now, even if another parent or carer agreed, until the school has "
+            "talked it through with you."
         ),
         RequestState.withdrawn: "Your consent is withdrawn: the contact with your child has ended.",
     }

@@ -80,6 +80,7 @@ templates.filters["flags"] = _flags
 # Said beside a pupil on the log form, before anything is logged with them.
 templates.globals["WARN_BEFORE"] = {
     "awaiting_consent": "no valid parental consent yet",
+    "parent_refused": "a parent refused consent: no contact until the school resolves it",
     "requested": "not approved yet",
     "not_started": "the approved dates have not begun",
     "past_end_date": "the approved dates are over",

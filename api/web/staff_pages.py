@@ -166,6 +166,7 @@ def _contact_page(
         may_log=mine and view.state == ContactState.approved,
         owed=owed if mine else [],
         may_decide=_may_decide(acting, view),
+        may_resolve=not mine and (acting.actor.has(Role.dsl) or acting.actor.is_headteacher),
         # The service decides who may end it; the form is offered while it is approved.
         may_end=view.state == ContactState.approved,
     )

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, func, literal, tuple
 from sqlalchemy.sql.expression import ColumnClause
 from sqlmodel import Session, col, select
 
-from consent.models import Consent, ParentNotice
+from consent.models import Consent, ConsentRequest, ParentNotice
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import (
     Contact,
@@ -70,7 +70,12 @@ def _branches(story: Story) -> list[Select[Any]]:
     links: ColumnElement[bool] = col(ContactPupil.contact_id).in_(story.contact_ids)
     consents: ColumnElement[bool] = col(Consent.contact_id).in_(story.contact_ids)
     tasks: ColumnElement[bool] = col(DeletionTask.contact_id).in_(story.contact_ids)
+    refusals: ColumnElement[bool] = and_(
+        col(ConsentRequest.contact_id).in_(story.contact_ids),
+        col(ConsentRequest.answer) == "declined",
+    )
     if story.pupil_id is not None:
+        refusals = and_(refusals, col(ConsentRequest.pupil_id) == story.pupil_id)
         links = and_(links, col(ContactPupil.pupil_id) == story.pupil_id)
         consents = and_(consents, col(Consent.pupil_id) == story.pupil_id)
         tasks = and_(tasks, col(DeletionTask.pupil_id) == story.pupil_id)
@@ -102,6 +107,21 @@ def _branches(story: Story) -> list[Select[Any]]:
             col(Consent.id),
             consents,
             col(Consent.withdrawal_recorded_at).is_not(None),
+        ),
+        _branch(
+            col(ConsentRequest.answered_at),
+            "consent_request.declined",
+            "consent_request",
+            col(ConsentRequest.id),
+            refusals,
+        ),
+        _branch(
+            col(ConsentRequest.resolved_at),
+            "consent_request.resolved",
+            "consent_request",
+            col(ConsentRequest.id),
+            refusals,
+            col(ConsentRequest.resolved_at).is_not(None),
         ),
         _branch(
             col(DeletionTask.confirmed_at),

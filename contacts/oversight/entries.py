@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from consent.models import Consent, ParentNotice
+from consent.models import Consent, ConsentRequest, ParentNotice
 from contacts.flags import in_words
 from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, DeletionTask, Message, platform_name
@@ -51,6 +51,7 @@ MODELS: dict[str, Any] = {
     "incident": Incident,
     "email": OutboxEmail,
     "parent_notice": ParentNotice,
+    "consent_request": ConsentRequest,
 }
 
 
@@ -103,13 +104,24 @@ def describe(session: Session, reader: Principal, keys: list[Key]) -> list[Chron
                 *(c.decided_by_id for c in rows["contact"].values()),
                 *(i.discussed_with_id for i in rows["incident"].values()),
                 *(e.to_staff_id for e in rows["email"].values()),
+                *(r.resolved_by_id for r in rows["consent_request"].values()),
             ],
         ),
         pupils=pupil_names(
-            session, reader, (k.part for k in keys if k.type == "contact.ended" and k.part)
+            session,
+            reader,
+            [
+                *(k.part for k in keys if k.type == "contact.ended" and k.part),
+                *(r.pupil_id for r in rows["consent_request"].values()),
+            ],
         ),
         guardians=guardian_names(
-            session, reader, (c.guardian_id for c in rows["consent"].values())
+            session,
+            reader,
+            [
+                *(c.guardian_id for c in rows["consent"].values()),
+                *(r.guardian_id for r in rows["consent_request"].values()),
+            ],
         ),
     )
     return [_entry(k, rows[k.object_type][k.object_id], ends, named) for k in keys]
@@ -154,6 +166,18 @@ def _entry(
             None,
             f"/incidents/{row.id}",
             f"Discussed with {named.of_staff(row.discussed_with_id)}",
+        ),
+        "consent_request.declined": lambda: (
+            row.contact_id,
+            f"/contacts/{row.contact_id}/consent-requests",
+            f"{named.of_guardian(row.guardian_id)} refused consent for "
+            f"{named.of_pupil(row.pupil_id)}"
+            + (f": {row.decline_reason}" if row.decline_reason else ""),
+        ),
+        "consent_request.resolved": lambda: (
+            row.contact_id,
+            f"/contacts/{row.contact_id}/consent-requests",
+            f"Refusal resolved by {named.of_staff(row.resolved_by_id)}: {row.resolution}",
         ),
         "parent_notice.recorded": lambda: (
             row.contact_id,

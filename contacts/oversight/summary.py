@@ -13,6 +13,7 @@ from sqlalchemy import case, text
 from sqlmodel import Session, col, func, select
 
 from consent.models import Consent, ConsentRequest
+from consent.refusals import refused
 from consent.rules import ConsentTerms
 from consent.standing import standing
 from contacts.data_protection.subject_access import service as subject_access
@@ -52,6 +53,9 @@ class SchoolSummary(BaseModel):
     # without an answer (the admins follow these up).
     consent_requests_waiting: int = 0
     consent_requests_unanswered: int = 0
+    # Pupils a parent refused on an approved contact, with the refusal not yet resolved: no
+    # contact with them until the school speaks with the family (consent.refusals).
+    refusals_to_resolve: int = 0
 
 
 class Summary(BaseModel):
@@ -89,6 +93,7 @@ def _school_figures(
     for c in session.exec(select(Consent).where(col(Consent.contact_id).in_(ids))).all():
         consents[(c.contact_id, c.pupil_id)].append(c.terms)
     by_id = {c.id: c for c in contacts}
+    stopped = refused(session, ids)
     # Parent notices do not change either figure, so none are read.
     standings = [
         (
@@ -104,6 +109,7 @@ def _school_figures(
                 born=pupil.date_of_birth,
                 consents=consents[(link.contact_id, link.pupil_id)],
                 informed_on=(),
+                refused=(link.contact_id, link.pupil_id) in stopped,
             ),
         )
         for link, pupil in links
@@ -158,6 +164,9 @@ def _school_figures(
             )
         ).one(),
         pupils_without_valid_consent=missing,
+        refusals_to_resolve=sum(
+            1 for link, _ in links if (link.contact_id, link.pupil_id) in stopped
+        ),
         overdue_deletions=sum(1 for t in open_tasks if t.created_at + escalate <= at),
         open_deletions=len(open_tasks),
         open_incidents=session.exec(

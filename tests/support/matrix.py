@@ -3,14 +3,17 @@ each record its cells are tried on."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from core.db import Database
+from core.models import OutboxEmail
 from core.settings import Settings
 from tests.support.builders import TODAY, World, message, request_body, signed_in, today
 from tests.support.snapshots import Snapshots
@@ -63,6 +66,8 @@ class Scene:
     staff_request: int
     # Approved, with the young pupil's consent not yet asked for.
     asking: int
+    # A parent's refusal, not yet resolved (consent.refusals).
+    refusal: int
 
 
 @dataclass(frozen=True)
@@ -352,6 +357,14 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("GET", "/contacts/{contact_id}/consent-requests"): _cell(
         {"admin", "dsl"}, lambda s: (f"/contacts/{s.approved}/consent-requests", None)
     ),
+    # A parent's refusal: the school's DSLs and headteacher list and resolve them.
+    ("GET", "/consent-refusals"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/consent-refusals", None)
+    ),
+    ("POST", "/consent-requests/{request_id}/resolution"): _cell(
+        {"dsl"},
+        lambda s: (f"/consent-requests/{s.refusal}/resolution", {"how": "Spoke with the family"}),
+    ),
     # Subject access exports: the school's DSL, for an open request about that person.
     ("GET", "/pupils/{pupil_id}/subject-access"): _cell(
         {"dsl"},
@@ -390,17 +403,17 @@ def scene(
     settings: Settings,
 ) -> Scene:
     """One of each record: built once per database and day, loaded for every cell."""
-    built = snapshots.scene("matrix", today(), lambda: _scene(client, world, school))
+    built = snapshots.scene("matrix", today(), lambda: _scene(client, world, school, db))
     signed_in(built.world, db, settings)
     return built
 
 
-def _scene(client: TestClient, world: World, school: dict[str, int]) -> Scene:
+def _scene(client: TestClient, world: World, school: dict[str, int], db: Database) -> Scene:
     owner, manager, admin = (world.auth(w) for w in ("owner", "manager", "admin"))
     made = {}
-    for name in ("requested", "approved", "ended", "asking"):
+    for name in ("requested", "approved", "ended", "asking", "refused"):
         made[name] = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
-    for name in ("approved", "ended", "asking"):
+    for name in ("approved", "ended", "asking", "refused"):
         client.post(f"/contacts/{made[name]}/decision", json={"approve": True}, headers=manager)
     client.post(f"/contacts/{made['ended']}/end", json={"reason": "over"}, headers=owner)
     consent = client.post(
@@ -428,6 +441,16 @@ def _scene(client: TestClient, world: World, school: dict[str, int]) -> Scene:
         },
         headers=admin,
     )
+    [asked] = client.post(f"/contacts/{made['refused']}/consent-requests", headers=admin).json()[
+        "items"
+    ]
+    with db.session() as session:
+        [body] = session.exec(
+            select(OutboxEmail.body).where(OutboxEmail.kind == "consent_request")
+        ).all()
+    link = re.search(r"(/consent/[A-Za-z0-9_\-]+)", body)
+    assert link is not None
+    client.post(link.group(1), data={"choice": "decline"})
     hold = client.post("/legal-holds", json=HOLD(school), headers=world.auth("dsl")).json()["id"]
     sar = client.post("/subject-access-requests", json=SAR(school), headers=world.auth("dsl"))
     about_owner = {**SAR(school), "subject_type": "staff", "subject_id": world.ids["owner"]}
@@ -448,4 +471,5 @@ def _scene(client: TestClient, world: World, school: dict[str, int]) -> Scene:
         sar.json()["id"],
         staff_sar,
         made["asking"],
+        asked["id"],
     )

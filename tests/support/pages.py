@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
-from tests.support.ground import PASSWORD
+from api.web.acting import COOKIE
+from core import clock
+from core.identity import browser_sessions
+from tests.support.ground import PASSWORD, test_settings
 
 TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
@@ -33,3 +37,17 @@ def sign_in(  # type: ignore[no-untyped-def]
     if code is not None:
         fields["code"] = code
     return client.post("/sign-in", data=fields, follow_redirects=False)
+
+
+def as_person(client, db, world, who: str) -> None:  # type: ignore[no-untyped-def]
+    """A browser session for `who`, as a full sign-in would have made it."""
+    with db.transaction() as session:
+        token = browser_sessions.start(
+            session=session,
+            staff_id=world.ids[who],
+            generation=0,
+            settings=test_settings(Path("unused")),
+            at=clock.now(),
+        )
+    client.cookies.clear()
+    client.cookies.set(COOKIE, token)
