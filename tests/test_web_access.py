@@ -280,6 +280,97 @@ def test_a_form_says_what_is_wrong_in_plain_words(client, db, world, school):
     assert ">Year 11 revision group</textarea>" in answer.text
 
 
+def test_a_teacher_names_pupils_by_name_with_or_without_javascript(client, db, world, school):
+    """Asking for contact took admission numbers or UPNs only: names typed gave "4 of the pupils
+    named are not pupils of your school", and every field was lost."""
+    as_person(client, db, world, "owner")
+    shown = client.get("/app/contacts/new").text
+    typed = {
+        "form_token": form_token(shown),
+        "platform": "whatsapp",
+        "school_account": "U15 football (school phone)",
+        "purpose": "Fixture times",
+        "device_ids": [str(school["device"])],
+        "starts_on": "2026-12-01",
+        "ends_on": "2027-03-01",
+    }
+    # Without JavaScript: "Find" shows who the name finds, and keeps everything typed.
+    found = client.post("/app/contacts/new", data={**typed, "pupil_search": "AVA", "find": "yes"})
+    assert found.status_code == 200
+    assert f'value="{school["young"]}"> Ava T (Y1)' in found.text
+    assert "Noah" not in found.text
+    assert ">Fixture times</textarea>" in found.text
+    assert client.get("/contacts", headers=world.auth("owner")).json()["items"] == []
+    # With it: the type-ahead answers a POST (a name is never in a URL), keeping who is ticked.
+    matches = client.post(
+        "/app/pupil-matches",
+        data={
+            "form_token": typed["form_token"],
+            "pupil_search": "noah",
+            "pupil_ids": [str(school["young"])],
+        },
+    )
+    assert f'value="{school["young"]}" checked> Ava T' in matches.text
+    assert f'value="{school["older"]}"> Noah F (O1)' in matches.text
+    refused = client.post("/app/pupil-matches", data={"pupil_search": "noah"})
+    assert refused.status_code == 403
+    asked = client.post(
+        "/app/contacts/new",
+        data={**typed, "pupil_ids": [str(school["young"]), str(school["older"])]},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303
+    [made] = client.get("/contacts", headers=world.auth("owner")).json()["items"]
+    assert sorted(p["pupil_id"] for p in made["pupils"]) == [school["young"], school["older"]]
+
+
+def test_the_dsl_finds_a_pupils_entries_by_name(client, db, world, school, scene):
+    """The DSL's search took "Pupil (number)"; a name gave "give the record's number"."""
+    client.post(
+        f"/contacts/{scene['cid']}/decision", json={"approve": True}, headers=world.auth("manager")
+    )
+    log(client, world, scene["cid"], summary="Kit list for Ava", pupil_ids=[school["young"]])
+    as_person(client, db, world, "dsl")
+    shown = client.get("/app/log").text
+    assert f'<option value="{world.ids["owner"]}">Owner</option>' in shown
+    found = client.post(
+        "/app/log/pupils", data={"form_token": form_token(shown), "pupil_search": "ava t"}
+    )
+    assert found.status_code == 200
+    link = f'href="/app/log?pupil_id={school["young"]}"'
+    assert link in found.text
+    assert "Ava" not in urlsplit(link).query
+    theirs = client.get(f"/app/log?pupil_id={school['young']}").text
+    assert f'value="{school["young"]}" checked> Ava T' in theirs
+    assert "Kit list for Ava" in theirs
+
+
+def test_a_name_search_finds_only_the_readers_own_school(client, db, world, school):
+    client.post(
+        "/pupils",
+        json={
+            "given_name": "Ava",
+            "family_name": "Other",
+            "date_of_birth": "2012-05-01",
+            "school_reference": "B1",
+        },
+        headers=world.auth("other_school"),
+    )
+    as_person(client, db, world, "owner")
+    token = form_token(client.get("/app/contacts/new").text)
+    for typed in ("ava", "b1", "a"):
+        matches = client.post(
+            "/app/pupil-matches", data={"form_token": token, "pupil_search": typed}
+        ).text
+        assert "Other" not in matches
+    assert (
+        "Ava T"
+        not in client.post(
+            "/app/pupil-matches", data={"form_token": token, "pupil_search": "a"}
+        ).text
+    )  # one letter finds nobody: a search is not the school's roll
+
+
 def test_an_emailed_link_opens_its_record_s_page_signing_in_on_the_way(
     client, world, db, mail_settings, mail_server
 ):

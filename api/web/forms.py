@@ -113,6 +113,15 @@ def local_time(field: str, typed: str | None, zone: ZoneInfo) -> datetime | None
     return when if when.tzinfo is not None else when.replace(tzinfo=zone)
 
 
+def kept_as_typed(form: PageForm) -> Problems:
+    """No problems, but what the form held: for a form shown again as it was typed (a search
+    within it, say), not because anything was wrong."""
+    problems = Problems()
+    problems.typed = form.model_dump(exclude={"form_token"})
+    problems.form = type(form).__name__
+    return problems
+
+
 def submit(
     acting: PageActing,
     form: PageForm,

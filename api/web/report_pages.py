@@ -4,6 +4,7 @@ written permission comes from their line manager), and report unsolicited or cha
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -11,15 +12,15 @@ from fastapi.responses import Response
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
-from api.web.forms import PageForm, local_time, submit
-from api.web.render import all_of, page_for
+from api.web.forms import PageForm, Problems, kept_as_typed, local_time, submit
+from api.web.render import all_of, page, page_for
 from contacts import service
 from contacts.incidents import service as incidents
 from contacts.incidents.models import IncidentCreate, IncidentKind, PupilPart
 from contacts.models import ContactCreate, Platform
 from contacts.views import contact_views
 from core.directory.models import School
-from core.directory.names import pupil_names
+from core.directory.names import find_pupils, pupil_names
 from core.directory.schools import list_devices
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -31,8 +32,33 @@ def _school(acting: PageActing) -> School:
     return school
 
 
+@dataclass(frozen=True)
+class Picker:
+    """The pupils a form has named so far (ticked), and those found by what was typed."""
+
+    chosen: list[tuple[int, str]]
+    matches: list[tuple[int, str, str]]
+    searched: str = ""
+
+
+def _picker(acting: PageActing, ticked: list[str], searched: str) -> Picker:
+    ids = [int(i) for i in ticked if i.isdigit() and len(i) < 10]
+    named = pupil_names(acting.session, acting.actor, ids)
+    chosen = [(i, named[i]) for i in dict.fromkeys(ids) if i in named]
+    found = find_pupils(
+        session=acting.session,
+        actor=acting.actor,
+        text=searched,
+        at=acting.policy.today(_school(acting), acting.at),
+    )
+    return Picker(chosen, [m for m in found if m[0] not in named], searched.strip())
+
+
 def _request_form(
-    acting: PageActing, problems: list[str] | None = None, status: int = 200
+    acting: PageActing,
+    problems: list[str] | None = None,
+    status: int = 200,
+    picker: Picker | None = None,
 ) -> Response:
     devices = all_of(list_devices, session=acting.session, actor=acting.actor, active=True)
     return page_for(
@@ -42,8 +68,9 @@ def _request_form(
         platforms=list(Platform),
         devices=devices,
         today=acting.policy.today(_school(acting), acting.at),
-        problems=problems or [],
+        problems=problems if problems is not None else [],
         status=status,
+        picker=picker or Picker([], []),
     )
 
 
@@ -57,8 +84,13 @@ class RequestForm(PageForm):
     platform_name: str = ""
     school_account: str = ""
     purpose: str = ""
-    # The school references staff know pupils by, separated by spaces, commas or semicolons.
+    # The pupils ticked from a search by name, and any school references typed instead
+    # (separated by spaces, commas or semicolons).
+    pupil_ids: list[str] = []
     pupil_references: str = ""
+    # A search for a pupil by name; "find" asks for its matches without sending the request.
+    pupil_search: str = ""
+    find: str = ""
     device_ids: list[str] = []
     starts_on: str = ""
     ends_on: str = ""
@@ -66,12 +98,24 @@ class RequestForm(PageForm):
 
 @router.post("/app/contacts/new")
 def request_contact(acting: PageDep, form: Annotated[RequestForm, Form()]) -> Response:
-    """As POST /contacts: the pupils named by the school references staff know them by."""
+    """As POST /contacts: the pupils ticked from a search by name, or named by the school
+    references staff know them by. "Find" shows the pupils a name finds, keeping the rest."""
+    picker = _picker(acting, form.pupil_ids, form.pupil_search)
+
+    def again(problems: Problems) -> Response:
+        return _request_form(acting, problems, status=422, picker=picker)
+
+    if form.find:  # without JavaScript: the matches are shown on the form as it was typed
+        acting.check_form(form.form_token)
+        return _request_form(acting, kept_as_typed(form), picker=picker)
 
     def read() -> ContactCreate:
         references = [r for r in re.split(r"[\s,;]+", form.pupil_references) if r]
         return ContactCreate.model_validate(
-            {**form.values(but=("pupil_references",)), "pupil_references": references}
+            {
+                **form.values(but=("pupil_references", "pupil_search", "find")),
+                "pupil_references": references,
+            }
         )
 
     def act(contact_in: ContactCreate) -> str:
@@ -84,7 +128,21 @@ def request_contact(acting: PageDep, form: Annotated[RequestForm, Form()]) -> Re
         )
         return f"/app/contacts/{contact.id}?done=requested"
 
-    return submit(acting, form, read, act, again=lambda p: _request_form(acting, p, status=422))
+    return submit(acting, form, read, act, again)
+
+
+class MatchesForm(PageForm):
+    pupil_ids: list[str] = []
+    pupil_search: str = ""
+
+
+@router.post("/app/pupil-matches")
+def pupil_matches(acting: PageDep, form: Annotated[MatchesForm, Form()]) -> Response:
+    """The type-ahead: the ticked pupils and those the typed name finds, as the form's part.
+    A POST, so that a name typed is never in a URL (nor in an access log)."""
+    acting.check_form(form.form_token)
+    picker = _picker(acting, form.pupil_ids, form.pupil_search)
+    return page("_pupil_matches.html", picker=picker)
 
 
 def _known_pupils(acting: PageActing) -> dict[int, str]:

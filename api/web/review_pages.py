@@ -18,7 +18,7 @@ from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.chart import weekly_bars
 from api.web.forms import PageForm, Problems, submit
-from api.web.render import PAGE_SIZE, page, page_for, paged
+from api.web.render import PAGE_SIZE, all_of, page, page_for, paged
 from contacts.models import Flag, Platform
 from contacts.oversight import chronology
 from contacts.oversight.review import service as review
@@ -26,8 +26,9 @@ from contacts.oversight.review.export import export_csv
 from contacts.oversight.review.models import ReviewCreate
 from contacts.oversight.summary import flagged_per_week, summary
 from core.directory.models import Role, School
-from core.directory.names import pupil_names
-from core.errors import Conflict, RuleBroken, TooManyAttempts
+from core.directory.names import find_pupils, pupil_names
+from core.directory.staff import list_staff
+from core.errors import Conflict, Forbidden, RuleBroken, TooManyAttempts
 from core.inputs import RecordId
 from core.record import change_record
 
@@ -230,8 +231,19 @@ def search_log(
     cursor: str | None = None,
 ) -> Response:
     """Every filter of GET /messages; the search is recorded, as the API's is."""
+    return _search_page(acting, form, request, cursor=cursor)
+
+
+def _search_page(
+    acting: PageActing,
+    form: SearchForm,
+    request: Request,
+    *,
+    cursor: str | None = None,
+    searched: str | None = None,
+) -> Response:
     where = _filter(acting, form)
-    searched = request.url.query != ""
+    asked = request.method == "GET" and request.url.query != ""
     found = (
         review.search(
             session=acting.session,
@@ -241,7 +253,7 @@ def search_log(
             cursor=cursor,
             limit=PAGE_SIZE,
         )
-        if searched
+        if asked
         else None
     )
     return page_for(
@@ -256,7 +268,41 @@ def search_log(
         flags=list(Flag),
         # A trust DSL searches every school of the trust, or one of them.
         schools=_school_names(acting) if acting.actor.has(Role.trust_dsl) else {},
+        staff=_staff_to_choose(acting),
+        pupil_name=pupil_names(acting.session, acting.actor, [where.pupil_id or 0]).get(
+            where.pupil_id or 0
+        ),
+        searched=searched,
+        found_pupils=find_pupils(
+            session=acting.session,
+            actor=acting.actor,
+            text=searched or "",
+            at=acting.at.date(),
+        ),
     )
+
+
+def _staff_to_choose(acting: PageActing) -> list[tuple[int, str]]:
+    """The staff a reader may search the entries of, by name (none to choose: only their own)."""
+    try:
+        listed = all_of(list_staff, session=acting.session, actor=acting.actor, at=acting.at)
+    except Forbidden:
+        return []
+    return sorted(((s.id, s.name) for s in listed), key=lambda s: s[1])
+
+
+class PupilSearchForm(PageForm):
+    pupil_search: str = ""
+
+
+@router.post("/app/log/pupils")
+def find_pupil_to_search(
+    request: Request, acting: PageDep, form: Annotated[PupilSearchForm, Form()]
+) -> Response:
+    """The pupils a name finds, each a link to their entries: a POST, so that the name typed
+    is never in a URL; the link carries the pupil's number only."""
+    acting.check_form(form.form_token)
+    return _search_page(acting, SearchForm(), request, searched=form.pupil_search.strip())
 
 
 @router.get("/app/log.csv")

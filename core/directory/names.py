@@ -5,8 +5,9 @@ emails name people; URLs, log lines and email subjects never do."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, or_, select
 
 from core.directory.models import Guardian, Pupil, School, Staff
 from core.principal import Principal
@@ -69,3 +70,45 @@ def guardian_names(
     ).all()
     seen = _seen(session, actor, (r[1] for r in rows))
     return {i: name for i, school, name in rows if i and school in seen}
+
+
+# A search names at most this many pupils: enough to pick from, never the school's roll.
+FOUND_AT_MOST = 10
+
+
+def find_pupils(
+    *, session: Session, actor: Principal, text: str, at: date, limit: int = FOUND_AT_MOST
+) -> list[tuple[int, str, str]]:
+    """(id, name, school reference) of the pupils of the reader's own school whose name or
+    reference holds what was typed (two characters at least), who have not left by `at`:
+    for the forms where staff name pupils. Nobody outside the school is ever found."""
+    typed = " ".join(text.split()).lower()
+    if len(typed) < 2 or actor.school_id is None:
+        return []
+    school = session.get(School, actor.school_id)
+    if school is None or school.id is None:
+        return []
+    if not actor.sees_school(school_id=school.id, trust_id=school.trust_id):
+        return []
+    like = "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    full = func.lower(col(Pupil.given_name) + " " + col(Pupil.family_name))
+    rows = session.exec(
+        select(
+            col(Pupil.id),
+            col(Pupil.given_name),
+            col(Pupil.family_name),
+            col(Pupil.school_reference),
+        )
+        .where(
+            Pupil.school_id == school.id,
+            col(Pupil.redacted_at).is_(None),
+            or_(col(Pupil.left_on).is_(None), col(Pupil.left_on) > at),
+            or_(
+                full.like(like, escape="\\"),
+                func.lower(col(Pupil.school_reference)) == typed,
+            ),
+        )
+        .order_by(col(Pupil.family_name), col(Pupil.given_name), col(Pupil.id))
+        .limit(limit)
+    ).all()
+    return [(i, f"{given} {family}", reference) for i, given, family, reference in rows if i]
