@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -85,22 +86,28 @@ class DatabaseTurns:
     def __init__(self, *, sessions: int, one_writer: bool) -> None:
         self.sessions = sessions
         self.one_writer = one_writer
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # asyncio primitives belong to one event loop, and must never be touched from another
+        # (a waiter in one loop woken from another's thread is never woken at all): a server
+        # has one loop; each test client starts its own, and gets its own turns.
+        self._by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[asyncio.Semaphore, asyncio.Lock]
+        ] = weakref.WeakKeyDictionary()
 
-    def _bind(self) -> None:
-        # asyncio primitives belong to one event loop; a test client may start several.
+    def _of_this_loop(self) -> tuple[asyncio.Semaphore, asyncio.Lock]:
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._loop = loop
-            self._session_slots = asyncio.Semaphore(self.sessions)
-            self._writer = asyncio.Lock()
+        found = self._by_loop.get(loop)
+        if found is None:
+            found = self._by_loop.setdefault(
+                loop, (asyncio.Semaphore(self.sessions), asyncio.Lock())
+            )
+        return found
 
     @asynccontextmanager
     async def turn(self, *, write: bool) -> AsyncIterator[None]:
-        self._bind()
-        async with self._session_slots:
+        slots, writer = self._of_this_loop()
+        async with slots:
             if write and self.one_writer:
-                async with self._writer:
+                async with writer:
                     yield
             else:
                 yield
