@@ -145,14 +145,19 @@ def test_a_dsl_reviews_the_flagged_entry_exports_and_reads_the_chronology(
     ]
 
     page.get_by_role("link", name="Search the log").first.click()
-    page.get_by_label("Pupil (number)").fill(str(school["young"]))
-    page.get_by_role("button", name="Search").click()
+    # The pupil found by name; the link to their entries carries their number only.
+    page.get_by_label("Find a pupil by name or school reference").fill("Ava")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name="Ava T (Y1)").click()
+    assert page.get_by_label("Ava T", exact=True).is_checked()
+    page.get_by_role("button", name="Search", exact=True).click()
     checked(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Export all as CSV").click()
     with open(download.value.path(), encoding="utf-8") as exported:
         rows = list(csv.DictReader(io.StringIO(exported.read())))
     assert [r["summary"] for r in rows] == ["Sent my own number"]
+    assert "Ava T" in rows[0]["pupils"].split(";")  # by name
 
     page.goto(f"/app/pupils/{school['young']}/chronology")
     checked(page)
