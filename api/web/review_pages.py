@@ -277,9 +277,15 @@ def _search_page(
             session=acting.session,
             actor=acting.actor,
             text=searched or "",
-            at=acting.at.date(),
+            at=_today(acting),
         ),
     )
+
+
+def _today(acting: PageActing) -> date:
+    """The reader's school's day: a pupil who has left by it is not found."""
+    school = acting.session.get(School, acting.actor.school_id or 0)
+    return acting.policy.today(school, acting.at) if school else acting.at.date()
 
 
 def _staff_to_choose(acting: PageActing) -> list[tuple[int, str]]:

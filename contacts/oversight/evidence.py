@@ -27,6 +27,7 @@ from consent.models import Consent, ParentNotice
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.messages import message_views
 from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
+from contacts.oversight.mentioned import People, mentioned
 from contacts.oversight.review.export import CSV_COLUMNS, EXPORT_BATCH, csv_rows
 from contacts.oversight.review.models import MessageReview
 from contacts.oversight.review.service import LogFilter, record_access
@@ -111,51 +112,6 @@ class Pack:
         self.zip.close()
         self.file.seek(0)
         return self.file
-
-
-@dataclass(frozen=True)
-class People:
-    """Everyone the pack's records mention, by id: whoever reads it can tell who is who."""
-
-    pupils: list[int]
-    staff: list[int]
-    guardians: list[int]
-
-
-def _people(session: Session, scope: Scope) -> People:
-    def ids(*queries: Any) -> list[int]:
-        return sorted({i for q in queries for i in session.exec(q).all() if i is not None})
-
-    contacts = col(Contact.id).in_(scope.contacts)
-    messages = col(Message.id).in_(scope.messages)
-    consents = col(Consent.id).in_(scope.consents)
-    notices = col(ParentNotice.id).in_(scope.notices)
-    incidents = col(Incident.id).in_(scope.incidents)
-    return People(
-        pupils=ids(
-            select(ContactPupil.pupil_id).where(col(ContactPupil.contact_id).in_(scope.contacts)),
-            select(MessagePupil.pupil_id).where(col(MessagePupil.message_id).in_(scope.messages)),
-            select(IncidentPupil.pupil_id).where(
-                col(IncidentPupil.incident_id).in_(scope.incidents)
-            ),
-            select(Consent.pupil_id).where(consents),
-            select(ParentNotice.pupil_id).where(notices),
-        ),
-        staff=ids(
-            select(Contact.staff_id).where(contacts),
-            select(Contact.decided_by_id).where(contacts),
-            select(Message.staff_id).where(messages),
-            select(MessageReview.reviewer_id).where(
-                col(MessageReview.message_id).in_(scope.messages)
-            ),
-            select(DeletionTask.staff_id).where(col(DeletionTask.contact_id).in_(scope.contacts)),
-            select(Consent.recorded_by_id).where(consents),
-            select(ParentNotice.recorded_by_id).where(notices),
-            select(Incident.reporter_id).where(incidents),
-            select(Incident.discussed_with_id).where(incidents),
-        ),
-        guardians=ids(select(Consent.guardian_id).where(consents)),
-    )
 
 
 def _json(rows: Iterable[SQLModel]) -> bytes:
@@ -319,7 +275,7 @@ def _build(session: Session, scope: Scope, *, made: datetime) -> IO[bytes]:
             f"records/{name}.json",
             [_json(session.exec(select(model).where(col(model.id).in_(ids))).all())],
         )
-    people = _people(session, scope)
+    people = mentioned(session, scope)
     pack.add(
         "records/pupils.json",
         [_json(session.exec(select(Pupil).where(col(Pupil.id).in_(people.pupils))).all())],
