@@ -37,6 +37,7 @@ from api.web import (
     account_pages,
     admin_pages,
     assets,
+    colleague_pages,
     consent_pages,
     directory_pages,
     guardian_pages,
@@ -158,7 +159,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.include_router(module.router)
     # The web pages, beside the API on the same services; errors on them are shown as pages.
     pages_of = (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages)
-    for pages in (*pages_of, consent_pages, directory_pages, guardian_pages, account_pages, assets):
+    pages_of += (consent_pages, directory_pages, colleague_pages, guardian_pages, account_pages)
+    for pages in (*pages_of, assets):
         app.include_router(pages.router)
     app.mount(assets.PREFIX, assets.static_files(), name="static")
     render.install(app)

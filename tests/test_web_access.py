@@ -37,6 +37,7 @@ TWINS = [
     ("/app/incidents", "/incidents"),
     ("/app/deletions", "/deletion-tasks"),
     ("/app/staff/{owner}/chronology", "/staff/{owner}/chronology"),
+    ("/app/staff/{owner}", "/staff/{owner}"),
     ("/app/devices", "/devices"),
     ("/app/staff", "/staff"),
     ("/app/pending-changes", "/pending-changes"),

@@ -19,8 +19,8 @@ from consent import service as consent
 from consent.models import ParentNoticeCreate
 from contacts.consenting import CONTACTS
 from core.directory import pupils, staff
-from core.directory.models import DeviceCreate, GuardianCreate, Role, StaffCreate
-from core.directory.schools import list_devices, register_device
+from core.directory.models import DeviceCreate, DeviceUpdate, GuardianCreate, Role, StaffCreate
+from core.directory.schools import list_devices, register_device, update_device
 from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -127,6 +127,33 @@ def register(acting: PageDep, form: Annotated[DeviceForm, Form()]) -> Response:
         return "/app/devices"
 
     return submit(acting, form, read, act, again=lambda p: _devices(acting, p, status=422))
+
+
+class InUseForm(PageForm):
+    in_use: str = ""
+
+
+@router.post("/app/devices/{device_id:int}/in-use")
+def retire_or_restore(
+    device_id: RecordId, acting: PageDep, form: Annotated[InUseForm, Form()]
+) -> Response:
+    """A device lost, replaced or handed back is retired: a message logged from it from then
+    on is flagged, as one from an unregistered device is; its past entries stay as they were."""
+
+    def read() -> DeviceUpdate:
+        return DeviceUpdate(is_active=form.in_use == "yes")
+
+    def act(changes: DeviceUpdate) -> str:
+        update_device(
+            session=acting.session,
+            actor=acting.actor,
+            at=acting.at,
+            device_id=device_id,
+            changes=changes,
+        )
+        return "/app/devices"
+
+    return submit(acting, form, read, act)
 
 
 def _staff(

@@ -93,6 +93,24 @@ templates.filters["when"] = _when
 templates.filters["day"] = _day
 # Every page links the package's files by version (api/web/assets.py).
 templates.globals["asset"] = asset
+# Roles as a school names them, in lists and choices (what each may do, beside a choice).
+ROLE_NAMES = {
+    "staff": "member of staff",
+    "approver": "approver",
+    "dsl": "safeguarding lead (DSL)",
+    "admin": "administrator",
+    "trust_dsl": "trust safeguarding lead",
+    "trust_admin": "trust administrator",
+}
+templates.globals["ROLE_HINTS"] = {
+    "staff": "asks for contact with pupils and logs it",
+    "approver": "a line manager: decides their team's requests",
+    "dsl": "reviews the log, incidents and chronologies",
+    "admin": "keeps the staff, pupils and devices",
+    "trust_dsl": "reviews every school of the trust",
+    "trust_admin": "keeps every school of the trust",
+}
+templates.filters["role"] = lambda value: ROLE_NAMES.get(str(value), str(value))
 # Platforms by their proper names ("WhatsApp", "X"), as emails and chronologies write them.
 templates.filters["platform"] = lambda value: PLATFORM_NAMES.get(str(value), str(value).title())
 

@@ -138,6 +138,8 @@ class StaffPublic(StaffBase):
     line_manager_id: int | None
     is_headteacher: bool
     is_active: bool
+    # Invited and not yet joined: the invitation's link has not been used to choose a password.
+    has_joined: bool = True
     created_at: datetime
     # Granted, waiting for a second person to confirm (GET /pending-changes).
     pending_roles: list[Role] = []

@@ -69,6 +69,7 @@ def public_staff(session: Session, rows: Sequence[Staff], at: datetime) -> list[
             {
                 **s.model_dump(),
                 "roles": roles[s.id],
+                "has_joined": s.password_hash is not None,
                 "pending_roles": sorted({r for c in waiting[s.id] for r in c.roles}),
                 "pending_headteacher": any(c.make_headteacher for c in waiting[s.id]),
             }

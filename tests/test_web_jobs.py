@@ -1,0 +1,191 @@
+"""Every job on a page (issue: pages a school runs on, item 4): each done through its page by the
+role that does it, as a browser sends it, and what the user then sees and the record holds."""
+
+from __future__ import annotations
+
+from tests.support.pages import as_person, form_token
+
+
+def test_an_admin_changes_a_colleague_s_roles_and_line_manager_on_their_page(
+    client, db, world, settings
+):
+    as_person(client, db, world, "admin")
+    owner = world.ids["owner"]
+    shown = client.get(f"/app/staff/{owner}")
+    assert shown.status_code == 200
+    assert "Line manager</dt><dd>Manager</dd>" in shown.text
+    assert "Account</dt><dd>Active</dd>" in shown.text
+    moved = client.post(
+        f"/app/staff/{owner}",
+        data={
+            "form_token": form_token(shown.text),
+            "name": "Owner",
+            "email": "owner@a.example.org",
+            "with_roles": "yes",
+            "roles": ["staff", "approver"],
+            "line_manager_id": str(world.ids["other_manager"]),
+        },
+        follow_redirects=True,
+    )
+    assert moved.status_code == 200
+    assert "Line manager</dt><dd>Other Manager</dd>" in moved.text
+    # The approver role is privileged: it waits for a second person, and the page says so.
+    assert "Waiting for a second person</dt><dd>approver</dd>" in moved.text
+    record = client.get(f"/staff/{owner}", headers=world.auth("admin")).json()
+    assert record["line_manager_id"] == world.ids["other_manager"]
+    assert record["roles"] == ["staff"]
+    assert record["pending_roles"] == ["approver"]
+
+
+def test_saving_a_colleague_s_new_name_changes_nothing_else(client, db, world):
+    as_person(client, db, world, "admin")
+    dsl = world.ids["dsl"]
+    shown = client.get(f"/app/staff/{dsl}")
+    client.post(
+        f"/app/staff/{dsl}",
+        data={
+            "form_token": form_token(shown.text),
+            "name": "Dee Safeguarding",
+            "email": "dsl@a.example.org",
+            "with_roles": "yes",
+            "roles": ["staff", "dsl"],
+            "line_manager_id": str(world.ids["head"]),
+        },
+    )
+    record = client.get(f"/staff/{dsl}", headers=world.auth("admin")).json()
+    assert record["name"] == "Dee Safeguarding"
+    assert sorted(record["roles"]) == ["dsl", "staff"]
+    assert record["pending_roles"] == []  # the DSL role was not asked for again
+    events = client.get(
+        "/audit/events", params={"object_type": "staff", "object_id": dsl},
+        headers=world.auth("trust_dsl"),
+    ).json()["items"]
+    assert events[-1]["details"]["fields"] == ["name"]
+
+
+def test_unticking_every_role_is_said_beside_the_roles_and_nothing_changes(client, db, world):
+    as_person(client, db, world, "admin")
+    owner = world.ids["owner"]
+    shown = client.get(f"/app/staff/{owner}")
+    again = client.post(
+        f"/app/staff/{owner}",
+        data={
+            "form_token": form_token(shown.text),
+            "name": "Renamed",
+            "email": "owner@a.example.org",
+            "with_roles": "yes",
+            "line_manager_id": "",
+        },
+    )
+    assert again.status_code == 422
+    assert 'id="roles-problem">choose at least one' in again.text
+    assert 'value="Renamed"' in again.text  # kept as typed
+    assert client.get(f"/staff/{owner}", headers=world.auth("admin")).json()["name"] == "Owner"
+
+
+def test_a_deactivated_colleague_is_signed_out_at_once_and_can_be_reactivated(
+    client, db, world
+):
+    as_person(client, db, world, "admin")
+    owner = world.ids["owner"]
+    shown = client.get(f"/app/staff/{owner}")
+    gone = client.post(
+        f"/app/staff/{owner}/active",
+        data={"form_token": form_token(shown.text), "active": "no"},
+        follow_redirects=True,
+    )
+    assert "Deactivated: every session they had has ended" in gone.text
+    assert "Account</dt><dd>Deactivated</dd>" in gone.text
+    assert client.get("/me", headers=world.auth("owner")).status_code == 401
+    back = client.post(
+        f"/app/staff/{owner}/active",
+        data={"form_token": form_token(gone.text), "active": "yes"},
+        follow_redirects=True,
+    )
+    assert "Account</dt><dd>Active</dd>" in back.text
+
+
+def test_a_lost_second_factor_is_reset_once_a_second_person_confirms(
+    client, db, world, settings
+):
+    from tests.support.builders import enrol
+
+    enrol(db, world.ids["dsl"])
+    as_person(client, db, world, "admin")
+    dsl = world.ids["dsl"]
+    shown = client.get(f"/app/staff/{dsl}")
+    assert "Second factor</dt><dd>Set up</dd>" in shown.text
+    asked = client.post(
+        f"/app/staff/{dsl}/second-factor-reset",
+        data={"form_token": form_token(shown.text)},
+        follow_redirects=True,
+    )
+    assert "once a second person confirms" in asked.text
+    waiting = client.get("/pending-changes", headers=world.auth("head")).json()
+    assert [c["kind"] for c in waiting] == ["mfa_reset"]
+    assert "Second factor</dt><dd>Set up</dd>" in asked.text  # not until confirmed
+
+
+def test_an_invitee_is_shown_as_invited_until_they_join(client, db, world):
+    as_person(client, db, world, "admin")
+    shown = client.get("/app/staff")
+    client.post(
+        "/app/staff",
+        data={
+            "form_token": form_token(shown.text),
+            "name": "New Teacher",
+            "email": "new@a.example.org",
+            "roles": ["staff"],
+        },
+    )
+    listed = client.get("/app/staff").text
+    row = listed[listed.index("New Teacher") :]
+    assert row.index("invited, not yet joined") < row.index("</tr>")
+
+
+def test_one_s_own_page_offers_the_name_but_not_one_s_own_roles(client, db, world):
+    as_person(client, db, world, "admin")
+    mine = client.get(f"/app/staff/{world.ids['admin']}").text
+    assert 'name="name"' in mine
+    assert 'name="roles"' not in mine
+    assert "/active" not in mine
+
+
+def test_a_school_admin_is_not_offered_changes_to_a_trust_role_s_account(client, db, world):
+    as_person(client, db, world, "admin")
+    shown = client.get(f"/app/staff/{world.ids['trust_dsl']}")
+    assert shown.status_code == 200
+    assert "Change the account" not in shown.text
+    refused = client.post(
+        f"/app/staff/{world.ids['trust_dsl']}/active",
+        data={"form_token": form_token(shown.text), "active": "no"},
+    )
+    assert refused.status_code == 403
+
+
+def test_a_retired_device_flags_what_is_logged_from_it_afterwards(client, db, world, contact, school):
+    from tests.support.builders import log
+
+    before = log(client, world, contact, pupil_ids=[school["older"]])
+    as_person(client, db, world, "admin")
+    shown = client.get("/app/devices")
+    assert "Retire PE-IPAD" in shown.text
+    retired = client.post(
+        f"/app/devices/{school['device']}/in-use",
+        data={"form_token": form_token(shown.text), "in_use": "no"},
+        follow_redirects=True,
+    )
+    assert "<td>retired</td>" in retired.text
+    assert "Put back in use PE-IPAD" in retired.text
+    after = log(client, world, contact, pupil_ids=[school["older"]])
+    assert "unregistered_device" in after["flags"]
+    assert "unregistered_device" not in before["flags"]
+    # Only an admin keeps the register: a DSL sees it but is offered no button, and is refused.
+    as_person(client, db, world, "dsl")
+    seen = client.get("/app/devices")
+    assert "Put back in use" not in seen.text
+    refused = client.post(
+        f"/app/devices/{school['device']}/in-use",
+        data={"form_token": form_token(seen.text), "in_use": "yes"},
+    )
+    assert refused.status_code == 403
