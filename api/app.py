@@ -158,8 +158,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in routers:
         app.include_router(module.router)
     # The web pages, beside the API on the same services; errors on them are shown as pages.
-    pages_of = (sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages)
-    pages_of += (consent_pages, directory_pages, colleague_pages, guardian_pages, account_pages)
+    pages_of = [sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages]
+    pages_of += [consent_pages, directory_pages, colleague_pages, guardian_pages, account_pages]
     for pages in (*pages_of, assets):
         app.include_router(pages.router)
     app.mount(assets.PREFIX, assets.static_files(), name="static")

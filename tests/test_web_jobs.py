@@ -3,7 +3,14 @@ role that does it, as a browser sends it, and what the user then sees and the re
 
 from __future__ import annotations
 
-from tests.support.pages import as_person, form_token
+import html
+import re
+
+from core import clock
+from tests.support.mail import run_all, text
+from tests.support.pages import as_person, form_token, sign_in
+
+GOOD = "lantern orchard velvet 42"
 
 
 def test_an_admin_changes_a_colleague_s_roles_and_line_manager_on_their_page(
@@ -57,7 +64,8 @@ def test_saving_a_colleague_s_new_name_changes_nothing_else(client, db, world):
     assert sorted(record["roles"]) == ["dsl", "staff"]
     assert record["pending_roles"] == []  # the DSL role was not asked for again
     events = client.get(
-        "/audit/events", params={"object_type": "staff", "object_id": dsl},
+        "/audit/events",
+        params={"object_type": "staff", "object_id": dsl},
         headers=world.auth("trust_dsl"),
     ).json()["items"]
     assert events[-1]["details"]["fields"] == ["name"]
@@ -83,9 +91,7 @@ def test_unticking_every_role_is_said_beside_the_roles_and_nothing_changes(clien
     assert client.get(f"/staff/{owner}", headers=world.auth("admin")).json()["name"] == "Owner"
 
 
-def test_a_deactivated_colleague_is_signed_out_at_once_and_can_be_reactivated(
-    client, db, world
-):
+def test_a_deactivated_colleague_is_signed_out_at_once_and_can_be_reactivated(client, db, world):
     as_person(client, db, world, "admin")
     owner = world.ids["owner"]
     shown = client.get(f"/app/staff/{owner}")
@@ -105,9 +111,7 @@ def test_a_deactivated_colleague_is_signed_out_at_once_and_can_be_reactivated(
     assert "Account</dt><dd>Active</dd>" in back.text
 
 
-def test_a_lost_second_factor_is_reset_once_a_second_person_confirms(
-    client, db, world, settings
-):
+def test_a_lost_second_factor_is_reset_once_a_second_person_confirms(client, db, world, settings):
     from tests.support.builders import enrol
 
     enrol(db, world.ids["dsl"])
@@ -163,7 +167,9 @@ def test_a_school_admin_is_not_offered_changes_to_a_trust_role_s_account(client,
     assert refused.status_code == 403
 
 
-def test_a_retired_device_flags_what_is_logged_from_it_afterwards(client, db, world, contact, school):
+def test_a_retired_device_flags_what_is_logged_from_it_afterwards(
+    client, db, world, contact, school
+):
     from tests.support.builders import log
 
     before = log(client, world, contact, pupil_ids=[school["older"]])
@@ -189,3 +195,70 @@ def test_a_retired_device_flags_what_is_logged_from_it_afterwards(client, db, wo
         data={"form_token": form_token(seen.text), "in_use": "yes"},
     )
     assert refused.status_code == 403
+
+
+def test_a_forgotten_password_is_reset_from_the_sign_in_page(
+    client, world, db, mail_settings, mail_server
+):
+    shown = client.get("/sign-in")
+    assert 'href="/sign-in/forgotten"' in shown.text
+    for email in ("owner@a.example.org", "nobody@a.example.org"):
+        form = client.get("/sign-in/forgotten")
+        sent = client.post(
+            "/sign-in/forgotten", data={"email": email, "form_token": form_token(form.text)}
+        )
+        # The same words for an address with no account: the page tells nobody who has one.
+        assert sent.status_code == 200
+        assert "If the address belongs to an account, we have emailed it a link" in sent.text
+    run_all(db, mail_settings, clock.now())
+    assert mail_server.inbox.to("nobody@a.example.org") == []
+    [email] = mail_server.inbox.to("owner@a.example.org")
+    token = text(email).split("/account/password/", 1)[1].split()[0]
+    chosen = client.post(
+        "/account/password", data={"token": token, "password": GOOD, "again": GOOD}
+    )
+    assert "Your password is set" in chosen.text
+    assert 'href="/sign-in"' in chosen.text
+    assert sign_in(client, "owner@a.example.org", password=GOOD).status_code == 303
+
+
+def test_the_forgotten_password_form_refuses_a_form_from_elsewhere(client, world):
+    refused = client.post(
+        "/sign-in/forgotten", data={"email": "owner@a.example.org", "form_token": "forged"}
+    )
+    assert refused.status_code == 403
+
+
+def test_a_new_dsl_on_a_phone_taps_a_link_to_their_app_and_can_keep_their_codes(
+    client, db, world, settings
+):
+    from urllib.parse import unquote
+
+    import pyotp
+
+    # The DSL role needs a second factor; this one has none yet.
+    signed = sign_in(client, "dsl@a.example.org")
+    assert signed.headers["location"] == "/app/second-factor"
+    shown = client.get("/app/second-factor")
+    link = re.search(r'href="(otpauth://totp/[^"]+)"', shown.text)
+    assert link, "a link a phone opens in its authenticator app"
+    secret = re.search(r"secret=([A-Z2-7]+)", html.unescape(link.group(1))).group(1)
+    key = re.search(r'<code class="key">([A-Z2-7 ]+)</code>', shown.text).group(1)
+    assert key.replace(" ", "") == secret
+    assert all(len(g) <= 4 for g in key.split())
+    # Until it is set up, the navigation offers nothing it would refuse.
+    nav = shown.text[shown.text.index('<nav aria-label="Main">') : shown.text.index("</nav>")]
+    assert "/app/second-factor" in nav
+    assert "/app/dashboard" not in nav
+    assert "/app/contacts" not in nav
+    done = client.post(
+        "/app/second-factor",
+        data={"form_token": form_token(shown.text), "code": pyotp.TOTP(secret).now()},
+    )
+    codes = re.findall(r"<li><code>([^<]+)</code></li>", done.text)
+    assert len(codes) >= 8
+    saved = re.search(r'href="(data:text/plain;charset=utf-8,[^"]+)" download="([^"]+)"', done.text)
+    assert saved
+    assert saved.group(2) == "contactlog-recovery-codes.txt"
+    file_text = unquote(html.unescape(saved.group(1)).split(",", 1)[1])
+    assert all(code in file_text for code in codes)

@@ -74,6 +74,11 @@ class PageActing(Acting):
         school = self.session.get(School, self.actor.school_id) if self.actor.school_id else None
         return self.policy.zone(school) if school is not None else self.policy.zone_of(None)
 
+    @property
+    def enrol_only(self) -> bool:
+        """Signed in, but a second factor must be set up before anything else."""
+        return self._who.signed().enrol_only  # type: ignore[attr-defined,no-any-return]
+
     def check_form(self, given: str | None) -> None:
         if not browser_sessions.form_token_matches(self.form_token, given):
             raise Forbidden(FORM_REFUSED)

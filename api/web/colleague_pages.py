@@ -167,7 +167,9 @@ class ActiveForm(PageForm):
 
 
 @router.post("/app/staff/{staff_id:int}/active")
-def set_active(staff_id: RecordId, acting: PageDep, form: Annotated[ActiveForm, Form()]) -> Response:
+def set_active(
+    staff_id: RecordId, acting: PageDep, form: Annotated[ActiveForm, Form()]
+) -> Response:
     """Someone leaves, or is suspended pending an investigation: their account stops at once
     (every session ends); their records stay."""
 

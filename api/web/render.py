@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
-from api.web.acting import PageActing
+from api.web.acting import SECOND_FACTOR_PAGE, PageActing
 from api.web.assets import asset
 from contacts.models import ADVISORY_FLAGS, PLATFORM_NAMES
 from core.directory.models import Role
@@ -155,9 +155,8 @@ def page(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    html = templates.get_template(template).render(
-        actor=actor, form_token=form_token, nav=navigation(actor), **context
-    )
+    context.setdefault("nav", navigation(actor))
+    html = templates.get_template(template).render(actor=actor, form_token=form_token, **context)
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
 
 
@@ -165,6 +164,8 @@ def page_for(acting: PageActing, template: str, **context: Any) -> HTMLResponse:
     """A page for the person acting: their navigation, their session's form token, and their
     school's clock (times are shown as it tells them)."""
     context.setdefault("zone", acting.zone)
+    if acting.enrol_only:  # nothing else can be reached yet, so nothing else is offered
+        context["nav"] = [(SECOND_FACTOR_PAGE, "Set up your second factor")]
     return page(template, actor=acting.actor, form_token=acting.form_token, **context)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -18,14 +19,21 @@ from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE, PageDep
 from api.web.forms import PageForm
 from api.web.render import back_to, page, page_for, see_other
 from core import clock
-from core.identity import browser_sessions, devices, mfa
+from core.identity import accounts, browser_sessions, devices, mfa
 from core.identity.auth import IssuedToken, SecondFactorNeeded, sign_in
+from core.identity.throttle import limit_requests
 from core.settings import Settings
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 # Before there is a session, the sign-in form's token is checked against a cookie of its own.
 SIGN_IN_COOKIE = "contactlog_sign_in"
 ASK_FOR_CODE = "Enter the code from your authenticator app (or one of your recovery codes)."
+FORGOTTEN_PAGE = "/sign-in/forgotten"
+RECOVERY_FILE = (
+    "{issuer} recovery codes\n\nEach works once, in place of the code from your app, if your"
+    " phone is lost.\n\n{codes}\n"
+)
+GIVE_AN_ADDRESS = "Give the email address you sign in with, like name@school.org."
 
 
 def _cookie(response: Response, name: str, value: str, settings: Settings, **extra: int) -> None:
@@ -127,6 +135,54 @@ def sign_in_form(
     return home
 
 
+@router.get(FORGOTTEN_PAGE)
+def forgotten_password_page(settings: SettingsDep) -> Response:
+    return _forgotten(settings)
+
+
+def _forgotten(settings: Settings, *, problem: str | None = None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(24)
+    shown = page(
+        "forgotten_password.html",
+        title="Forgotten your password?",
+        sign_in_token=token,
+        problem=problem,
+        status=status,
+    )
+    _cookie(shown, SIGN_IN_COOKIE, token, settings, max_age=3600)
+    return shown
+
+
+class ForgottenForm(BaseModel):
+    email: str = Field(default="", max_length=254)
+    form_token: str = Field(default="", max_length=100)
+
+
+@router.post(FORGOTTEN_PAGE)
+def forgotten_password(
+    request: Request,
+    form: Annotated[ForgottenForm, Form()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """A link to choose a new password is emailed, as `POST /auth/password-reset` sends it; the
+    page says the same whether or not the address has an account, and counts each request
+    from the address against the same limit."""
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not expected or not browser_sessions.form_token_matches(expected, form.form_token):
+        return _forgotten(settings, problem=FORM_REFUSED, status=403)
+    email = form.email.strip()
+    if "@" not in email:
+        return _forgotten(settings, problem=GIVE_AN_ADDRESS, status=422)
+    at = clock.now()
+    client = request.client.host if request.client else "unknown"
+    limit_requests(session, "password-reset", client, settings=settings, at=at)
+    accounts.request_reset(session, email=email, settings=settings, at=at)
+    sent = page("forgotten_password.html", title="Check your email", sent=True)
+    sent.delete_cookie(SIGN_IN_COOKIE, path="/")
+    return sent
+
+
 @router.post("/sign-out")
 def sign_out(request: Request, acting: PageDep, form: Annotated[PageForm, Form()]) -> Response:
     acting.check_form(form.form_token)
@@ -154,7 +210,12 @@ def second_factor_page(acting: PageDep) -> Response:
         title="Set up your second factor",
         # segno's own SVG of the link (paths and attributes, no script, no style).
         qr=Markup(enrolment.qr_svg),  # noqa: S704
-        secret=enrolment.secret,
+        # On a phone the code cannot be scanned by the phone showing it: the link opens the
+        # authenticator app, and the key in fours is easy to type into one.
+        otpauth=enrolment.otpauth_uri,
+        key_in_fours=" ".join(
+            enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4)
+        ),
     )
 
 
@@ -184,6 +245,13 @@ def confirm_second_factor(
         settings=acting.settings,
         at=acting.at,
     )
-    shown = page("recovery_codes.html", title="Your recovery codes", codes=codes)
+    shown = page(
+        "recovery_codes.html",
+        title="Your recovery codes",
+        codes=codes,
+        # The same codes as a file to keep (the page itself is never cached).
+        as_file="data:text/plain;charset=utf-8,"
+        + quote(RECOVERY_FILE.format(issuer=acting.settings.mfa_issuer, codes="\n".join(codes))),
+    )
     shown.delete_cookie(COOKIE, path="/")
     return shown
