@@ -262,3 +262,165 @@ def test_a_new_dsl_on_a_phone_taps_a_link_to_their_app_and_can_keep_their_codes(
     assert saved.group(2) == "contactlog-recovery-codes.txt"
     file_text = unquote(html.unescape(saved.group(1)).split(",", 1)[1])
     assert all(code in file_text for code in codes)
+
+
+def _approved(client, world, school, **changes) -> int:  # type: ignore[no-untyped-def]
+    from tests.support.builders import request_body
+
+    body = request_body(school, **changes)
+    cid = client.post("/contacts", json=body, headers=world.auth("owner")).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    return int(cid)
+
+
+def test_the_office_asks_parents_by_email_from_the_pupil_s_page(
+    client, db, world, school, mail_settings, mail_server
+):
+    from tests.support.builders import CLAIRE, guardian_with_email
+
+    guardian_with_email(client, world, school)
+    cid = _approved(client, world, school)
+    as_person(client, db, world, "admin")
+    shown = client.get(f"/app/pupils/{school['young']}")
+    assert "Consent asked by email" in shown.text
+    assert "Not asked yet." in shown.text
+    asked = client.post(
+        f"/app/contacts/{cid}/consent-requests",
+        data={"form_token": form_token(shown.text), "pupil_id": school["young"]},
+        follow_redirects=True,
+    )
+    assert "Emailed: each parent asked has a link" in asked.text
+    assert "Claire Lewis: waiting (sent " in asked.text
+    # Sending again asks nobody twice.
+    again = client.post(
+        f"/app/contacts/{cid}/consent-requests",
+        data={"form_token": form_token(asked.text), "pupil_id": school["young"]},
+        follow_redirects=True,
+    )
+    assert again.status_code == 422
+    assert "Nobody to ask: every pupil on this contact has consent" in again.text
+    assert "Claire Lewis: waiting (sent " in again.text  # on the pupil's page
+    run_all(db, mail_settings, clock.now())
+    assert len([m for m in mail_server.inbox.to(CLAIRE) if "consent" in m["Subject"]]) == 1
+
+
+def test_a_withdrawal_by_phone_is_recorded_on_the_pupil_s_page_and_ends_their_part(
+    client, db, world, school
+):
+    cid = _approved(client, world, school)
+    given = client.post(
+        f"/pupils/{school['young']}/consents",
+        json={
+            "contact_id": cid,
+            "guardian_id": school["guardian"],
+            "method": "signed_form",
+            "evidence_reference": "Office file 12",
+            "given_on": clock.now().date().isoformat(),
+        },
+        headers=world.auth("admin"),
+    )
+    assert given.status_code == 201, given.text
+    given = given.json()
+    as_person(client, db, world, "admin")
+    shown = client.get(f"/app/pupils/{school['young']}")
+    assert "given " in shown.text
+    assert "by Claire T" in shown.text
+    assert "Contact #" not in shown.text
+    blank = client.post(
+        f"/app/consents/{given['id']}/withdrawal",
+        data={"form_token": form_token(shown.text), "pupil_id": school["young"], "reason": ""},
+    )
+    assert blank.status_code == 422
+    assert 'id="reason-problem">fill this in' in blank.text
+    done = client.post(
+        f"/app/consents/{given['id']}/withdrawal",
+        data={
+            "form_token": form_token(shown.text),
+            "pupil_id": school["young"],
+            "withdrawn_on": clock.now().date().isoformat(),
+            "reason": "Mother phoned: no longer wants WhatsApp contact",
+        },
+        follow_redirects=True,
+    )
+    assert "Withdrawal recorded" in done.text
+    assert "Mother phoned: no longer wants WhatsApp contact" in done.text
+    part = next(
+        p
+        for p in client.get(f"/contacts/{cid}", headers=world.auth("owner")).json()["pupils"]
+        if p["pupil_id"] == school["young"]
+    )
+    assert part["state"] == "ended"
+
+
+def test_the_pupil_s_page_offers_only_what_fits_their_age_and_contacts(client, db, world, school):
+    from tests.support.builders import request_body
+
+    refused = client.post(
+        "/contacts",
+        json=request_body(school, school_account="Refused account"),
+        headers=world.auth("owner"),
+    ).json()["id"]
+    rejected = client.post(
+        f"/contacts/{refused}/decision",
+        json={"approve": False, "reason": "Not a work purpose"},
+        headers=world.auth("manager"),
+    )
+    assert rejected.status_code == 200, rejected.text
+    _approved(client, world, school)
+    as_person(client, db, world, "admin")
+    young = client.get(f"/app/pupils/{school['young']}").text
+    # A 14-year-old: consent is asked for, parents are not merely informed.
+    assert "Record that parents were informed" not in young
+    assert "Record a consent" in young
+    assert "Refused account" not in young[young.index("Record a consent") :]
+    older = client.get(f"/app/pupils/{school['older']}").text
+    assert "Record that parents were informed (16 and over)" in older
+    assert "Record a consent" not in older
+
+
+def test_an_admin_imports_the_mis_pupil_list_and_sees_each_bad_row(client, db, world):
+    as_person(client, db, world, "admin")
+    listed = client.get("/app/pupils")
+    assert 'href="/app/pupils/import"' in listed.text
+    shown = client.get("/app/pupils/import")
+    bad = "UPN,Legal Forename,Legal Surname,DOB\nA1,Sam,Jones,2012-09-01\nA2,Ria,,31/02/2012\n"
+    refused = client.post(
+        "/app/pupils/import",
+        data={"form_token": form_token(shown.text)},
+        files={"pupil_list": ("pupils.csv", bad.encode(), "text/csv")},
+    )
+    assert refused.status_code == 422
+    assert "no pupils were imported" in refused.text
+    assert "<td>3</td><td>date of birth</td>" in refused.text
+    assert client.get("/pupils", headers=world.auth("admin")).json()["items"] == []
+    good = "UPN,Legal Forename,Legal Surname,DOB\nA1,Sam,Jones,2012-09-01\nA2,Ria,Khan,2011-01-30\n"
+    done = client.post(
+        "/app/pupils/import",
+        data={"form_token": form_token(shown.text)},
+        # An older MIS writes Windows-1252.
+        files={"pupil_list": ("pupils.csv", good.replace("Khan", "Kh\xe2n").encode("cp1252"))},
+    )
+    assert done.status_code == 200
+    assert "2 rows read: 2 new pupils, 0 updated, 0 unchanged." in done.text
+    names = [
+        p["family_name"] for p in client.get("/pupils", headers=world.auth("admin")).json()["items"]
+    ]
+    assert sorted(names) == ["Jones", "Kh\xe2n"]
+
+
+def test_the_import_asks_for_a_file_and_is_only_an_admin_s(client, db, world):
+    as_person(client, db, world, "admin")
+    shown = client.get("/app/pupils/import")
+    empty = client.post("/app/pupils/import", data={"form_token": form_token(shown.text)})
+    assert empty.status_code == 422
+    assert "Choose the CSV file your MIS exported." in empty.text
+    as_person(client, db, world, "dsl")
+    assert 'href="/app/pupils/import"' not in client.get("/app/pupils").text
+    refused = client.post(
+        "/app/pupils/import",
+        data={"form_token": form_token(client.get("/app/pupils").text)},
+        files={
+            "pupil_list": ("p.csv", b"UPN,Legal Forename,Legal Surname,DOB\nA1,S,J,2012-09-01\n")
+        },
+    )
+    assert refused.status_code == 403

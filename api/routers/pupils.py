@@ -18,8 +18,8 @@ from core.directory.models import (
     PupilPublic,
     PupilUpdate,
 )
-from core.directory.pupil_import import import_pupils
-from core.errors import DomainError, InvalidInput
+from core.directory.pupil_import import decode, import_pupils
+from core.errors import DomainError
 from core.inputs import RecordId
 from core.pagination import Page
 
@@ -46,14 +46,7 @@ async def csv_text(request: Request) -> str:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("text/csv", "text/plain", "application/csv"):
         raise UnsupportedMediaType("Send the pupil list as a text/csv body.")
-    raw = await request.body()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return raw.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput("The file is neither UTF-8 nor Windows-1252 text.") from exc
+    return decode(await request.body())
 
 
 CSV_BODY = {

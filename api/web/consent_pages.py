@@ -1,5 +1,6 @@
 """Consent pages: the parents' refusals a school has to resolve (its DSLs and headteacher),
-each beside its pupil and contact, resolved in the school's own words."""
+each beside its pupil and contact, resolved in the school's own words; and, from a pupil's
+page, a withdrawal the office takes by phone and consent asked of the parents by email."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from fastapi.responses import Response
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
+from api.web.admin_pages import pupil_page_again, pupil_page_with
 from api.web.forms import PageForm, Problems, submit
-from api.web.render import PAGE_SIZE, page_for, paged
-from consent import refusals
-from consent.models import ResolutionCreate
+from api.web.render import PAGE_SIZE, page_for, paged, see_other
+from consent import refusals, requests
+from consent import service as consent
+from consent.models import ResolutionCreate, WithdrawalCreate
 from contacts.consenting import CONTACTS
 from core.directory.names import guardian_names, pupil_names
+from core.errors import RuleBroken
 from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -82,3 +86,63 @@ def resolve(
         return _refusals(acting, problems=problems, failed=request_id, status=422)
 
     return submit(acting, form, read, act, again)
+
+
+class WithdrawalForm(PageForm):
+    pupil_id: int = 0  # the page to come back to
+    withdrawn_on: str = ""
+    reason: str = ""
+
+
+@router.post("/app/consents/{consent_id:int}/withdrawal")
+def withdraw(
+    consent_id: RecordId, acting: PageDep, form: Annotated[WithdrawalForm, Form()]
+) -> Response:
+    """A parent phones the office: as POST /consents/{id}/withdrawal, the pupil's part of the
+    contact ends at once and its holder is told to delete the contact method."""
+
+    def read() -> WithdrawalCreate:
+        return WithdrawalCreate.model_validate(form.values(but=("pupil_id",)))
+
+    def act(withdrawal: WithdrawalCreate) -> str:
+        withdrawn = consent.withdraw_consent(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            contacts=CONTACTS,
+            consent_id=consent_id,
+            withdrawal=withdrawal,
+        )
+        return f"/app/pupils/{withdrawn.pupil_id}?done=withdrawn"
+
+    return submit(acting, form, read, act, again=pupil_page_again(acting, form.pupil_id))
+
+
+class AskForm(PageForm):
+    pupil_id: int = 0  # the page to come back to
+
+
+@router.post("/app/contacts/{contact_id:int}/consent-requests")
+def ask_parents(
+    contact_id: RecordId, acting: PageDep, form: Annotated[AskForm, Form()]
+) -> Response:
+    """As POST /contacts/{id}/consent-requests: each parent with parental responsibility and an
+    email address, of every pupil on the contact who needs consent and has none, is emailed a
+    link; nobody already waiting is asked twice, so sending again is safe."""
+
+    acting.check_form(form.form_token)
+    try:
+        requests.send_requests(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            contacts=CONTACTS,
+            contact_id=contact_id,
+            base_url=acting.settings.public_url,
+        )
+    except RuleBroken as nobody:  # said on the pupil's page, where the button was
+        acting.session.rollback()
+        return pupil_page_with(acting, form.pupil_id, problems=[nobody.detail], status=422)
+    return see_other(f"/app/pupils/{form.pupil_id}?done=asked")

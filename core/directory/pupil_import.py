@@ -95,6 +95,18 @@ def _parse_date(text: str) -> date | None:
     return None
 
 
+def decode(raw: bytes) -> str:
+    """A pupil list's bytes as text: UTF-8 (with or without BOM), or Windows-1252, which older
+    MIS exports still write."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("The file is neither UTF-8 nor Windows-1252 text.") from exc
+
+
 def read_rows(text: str) -> list[tuple[int, dict[str, str]]]:
     """(line number, raw values) for each data row; the header is line 1."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
