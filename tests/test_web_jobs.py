@@ -424,3 +424,136 @@ def test_the_import_asks_for_a_file_and_is_only_an_admin_s(client, db, world):
         },
     )
     assert refused.status_code == 403
+
+
+def test_a_dsl_keeps_a_pupil_s_record_with_a_hold_and_the_one_who_placed_it_releases_it(
+    client, db, world, school
+):
+    as_person(client, db, world, "dsl")
+    chronology = client.get(f"/app/pupils/{school['young']}/chronology")
+    assert "Place a legal hold" in chronology.text
+    blank = client.post(
+        "/app/legal-holds",
+        data={
+            "form_token": form_token(chronology.text),
+            "subject_type": "pupil",
+            "subject_id": school["young"],
+            "case_reference": "LADO-2026-14",
+        },
+    )
+    assert blank.status_code == 422
+    assert 'id="reason-problem">fill this in' in blank.text
+    placed = client.post(
+        "/app/legal-holds",
+        data={
+            "form_token": form_token(chronology.text),
+            "subject_type": "pupil",
+            "subject_id": school["young"],
+            "case_reference": "LADO-2026-14",
+            "reason": "Allegation referred to the LADO",
+        },
+        follow_redirects=True,
+    )
+    assert "Hold placed" in placed.text
+    assert "LADO-2026-14: " in placed.text
+    assert f'href="/app/pupils/{school["young"]}/chronology">Ava T</a>' in placed.text
+    assert "Placed " in placed.text
+    assert "by Dsl: Allegation referred to the LADO" in placed.text
+    [hold] = client.get("/legal-holds", headers=world.auth("dsl")).json()["items"]
+    assert hold["active"] is True
+    released = client.post(
+        f"/app/legal-holds/{hold['id']}/release",
+        data={"form_token": form_token(placed.text), "reason": "LADO closed the case"},
+        follow_redirects=True,
+    )
+    assert "(released)" in released.text
+    assert "LADO closed the case" in released.text
+
+
+def test_a_subject_access_request_is_recorded_answered_and_its_export_downloaded(
+    client, db, world, school
+):
+    as_person(client, db, world, "dsl")
+    chronology = client.get(f"/app/pupils/{school['older']}/chronology")
+    today = clock.now().date().isoformat()
+    recorded = client.post(
+        "/app/subject-access",
+        data={
+            "form_token": form_token(chronology.text),
+            "subject_type": "pupil",
+            "subject_id": school["older"],
+            "requested_by": "Noah, by email to the office",
+            "received_on": today,
+        },
+        follow_redirects=True,
+    )
+    assert "Recorded: the month to answer runs" in recorded.text
+    assert "Noah F's data, asked for by Noah, by email to the office" in recorded.text
+    [request] = client.get("/subject-access-requests", headers=world.auth("dsl")).json()["items"]
+    download = re.search(r'href="(/app/subject-access/\d+/export\?[^"]+)"', recorded.text)
+    assert download
+    got = client.get(html.unescape(download.group(1)))
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "application/zip"
+    assert got.content[:2] == b"PK"
+    done = client.post(
+        f"/app/subject-access/{request['id']}/completion",
+        data={"form_token": form_token(recorded.text), "completed_on": today},
+        follow_redirects=True,
+    )
+    assert "completed " in done.text
+    events = client.get(
+        "/audit/events",
+        params={"object_type": "subject_access_request"},
+        headers=world.auth("trust_dsl"),
+    ).json()["items"]
+    assert [e["action"] for e in events][-1] == "subject_access.completed"
+
+
+def test_the_evidence_pack_downloads_from_the_pupil_s_chronology(client, db, world, school):
+    as_person(client, db, world, "dsl")
+    chronology = client.get(f"/app/pupils/{school['young']}/chronology")
+    assert f'href="/app/pupils/{school["young"]}/evidence-pack" download' in chronology.text
+    pack = client.get(f"/app/pupils/{school['young']}/evidence-pack")
+    assert pack.status_code == 200
+    assert pack.content[:2] == b"PK"
+    made = client.get(
+        "/audit/events",
+        params={"action": "access.evidence_pack", "actor_id": world.ids["dsl"]},
+        headers=world.auth("trust_dsl"),
+    ).json()["items"]
+    assert len(made) == 1  # making it is on the record
+
+
+def test_retention_shows_its_periods_and_what_it_would_do_now(client, db, world):
+    as_person(client, db, world, "dsl")
+    shown = client.get("/app/retention")
+    assert shown.status_code == 200
+    assert "If retention ran now" in shown.text
+    assert "Retention has not run yet." in shown.text
+    as_person(client, db, world, "owner")
+    assert client.get("/app/retention").status_code == 403
+
+
+def test_the_change_record_page_names_who_changed_what_latest_first(
+    client, db, world, school, settings
+):
+    from scheduler.runner import run_job
+
+    run_job("checkpoint", db, settings, clock.now())
+    as_person(client, db, world, "dsl")
+    shown = client.get("/app/change-record")
+    assert shown.status_code == 200
+    rows = re.findall(
+        r"<tr><td><time[^>]*>[^<]*</time></td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", shown.text
+    )
+    # The school fixture's last change (its device) comes first; each by its maker's name.
+    assert rows[0] == ("Admin", "device: registered")
+    assert ("Admin", "pupil: created") in rows
+    assert "staff #" not in shown.text
+    devices_only = client.get("/app/change-record", params={"what": "device"}).text
+    assert "pupil: created" not in devices_only
+    assert "device: registered" in devices_only
+    assert "Signed " in shown.text
+    assert "vouching for the first" in shown.text
+    assert "PUBLIC KEY" in shown.text

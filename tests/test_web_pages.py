@@ -294,12 +294,19 @@ def test_a_new_dsl_sets_up_a_second_factor_in_the_browser_first(client, world, b
     page.goto("/app/dashboard")  # nothing else until it is set up
     assert "Set up your second factor first" in page.get_by_role("alert").inner_text()
     page.goto("/app/second-factor")
-    key = page.locator("figcaption code").inner_text()
-    page.get_by_label("The code your app shows").fill(pyotp.TOTP(key).now())
+    # On a phone: a link that opens its authenticator app, and the key in groups to type.
+    link = page.get_by_role("link", name="Add contactlog to your authenticator app")
+    assert link.get_attribute("href").startswith("otpauth://totp/")
+    key = page.locator("code.key").inner_text().replace(" ", "")
+    page.get_by_label("The six digits your app now shows").fill(pyotp.TOTP(key).now())
     page.get_by_role("button", name="Turn it on").click()
     checked(page)
     codes = page.locator("li code").all_inner_texts()  # the recovery codes, shown once
     assert len(codes) >= 8
+    with page.expect_download() as saving:
+        page.get_by_role("link", name="Save them as a file").click()
+    saved = Path(saving.value.path()).read_text()
+    assert all(code in saved for code in codes)
     # That code was used; one recovery code signs in (a code is never taken twice).
     sign_in(page, "dsl@a.example.org", codes[0])
     page.goto("/app/dashboard")

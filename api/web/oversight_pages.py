@@ -78,6 +78,12 @@ def _incidents(
         notice="Discussion recorded." if done == "discussed" else None,
         problems=problems or [],
         status=status,
+        # One incident, for a DSL who did not report it: it may be kept for an investigation.
+        may_keep=incident_id is not None
+        and views[0].reporter_id != acting.actor.staff_id
+        and (acting.actor.has(Role.dsl) or acting.actor.has(Role.trust_dsl)),
+        subject_type="incident",
+        subject_id=incident_id,
     )
 
 
@@ -113,6 +119,11 @@ def staff_chronology(staff_id: RecordId, acting: PageDep, cursor: str | None = N
         "chronology.html",
         title=f"Chronology of {named.get(staff_id, 'a member of staff')}",
         pager=paged(acting, entries),
+        subject_type="staff",
+        subject_id=staff_id,
+        subject_page=f"/app/staff/{staff_id}",
+        subject_link="Their account",
+        may_keep=True,  # the chronology is a DSL's, and so are holds and requests
     )
 
 

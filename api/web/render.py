@@ -137,11 +137,17 @@ def navigation(actor: Principal | None) -> list[tuple[str, str]]:
             ("/app/review", "Review queue"),
             ("/app/log", "Search the log"),
             ("/app/incidents", "Incidents"),
+            ("/app/legal-holds", "Legal holds"),
+            ("/app/subject-access", "Subject access"),
+            ("/app/retention", "Retention"),
+            ("/app/change-record", "Change record"),
         ]
     if actor.has(Role.admin) or actor.has(Role.trust_admin) or actor.has(Role.dsl):
         links.append(("/app/pupils", "Pupils"))
     if actor.has(Role.admin) or actor.has(Role.trust_admin):
         links += [("/app/staff", "Staff"), ("/app/devices", "Devices")]
+    if actor.has(Role.trust_admin) and not actor.has(Role.trust_dsl):
+        links.append(("/app/retention", "Retention"))
     if actor.has(Role.admin) or actor.has(Role.trust_admin) or actor.is_headteacher:
         links.append(("/app/pending-changes", "Changes to confirm"))
     return links

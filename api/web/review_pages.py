@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlmodel import select
 
 from api.deps import get_database
 from api.routing import UnitOfWorkRoute
@@ -26,7 +25,7 @@ from contacts.oversight.review.export import export_csv
 from contacts.oversight.review.models import ReviewCreate
 from contacts.oversight.summary import flagged_per_week, summary
 from core.directory.models import Role, School
-from core.directory.names import find_pupils, pupil_names
+from core.directory.names import find_pupils, pupil_names, school_names
 from core.directory.staff import list_staff
 from core.errors import Conflict, Forbidden, RuleBroken, TooManyAttempts
 from core.inputs import RecordId
@@ -53,16 +52,15 @@ def dashboard(acting: PageDep, checking: str | None = None) -> Response:
         if dsl
         else []
     )
-    names = _school_names(acting)
+    names = school_names(acting.session, acting.actor)
     # The latest full check on file (hourly, or when a DSL asks): a check reads the whole log,
     # far too much to make on every visit to the dashboard.
     check = change_record.latest_check(session=acting.session, actor=acting.actor) if dsl else None
-    return page(
+    return page_for(
+        acting,
         "dashboard.html",
         dsl=dsl,
         check=check,
-        actor=acting.actor,
-        form_token=acting.form_token,
         title="Dashboard",
         notice=(
             "A check of the record ran moments ago or is running now: its outcome shows "
@@ -89,11 +87,6 @@ def check_change_record(acting: PageDep, form: Annotated[PageForm, Form()]) -> R
         return "/app/dashboard"
 
     return submit(acting, form, lambda: None, act)
-
-
-def _school_names(acting: PageActing) -> dict[int, str]:
-    schools = acting.session.exec(select(School).where(School.trust_id == acting.actor.trust_id))
-    return {s.id: s.name for s in schools if s.id is not None}
 
 
 @router.get("/app/review")
@@ -267,7 +260,9 @@ def _search_page(
         platforms=list(Platform),
         flags=list(Flag),
         # A trust DSL searches every school of the trust, or one of them.
-        schools=_school_names(acting) if acting.actor.has(Role.trust_dsl) else {},
+        schools=school_names(acting.session, acting.actor)
+        if acting.actor.has(Role.trust_dsl)
+        else {},
         staff=_staff_to_choose(acting),
         pupil_name=pupil_names(acting.session, acting.actor, [where.pupil_id or 0]).get(
             where.pupil_id or 0
@@ -349,4 +344,10 @@ def pupil_chronology(pupil_id: RecordId, acting: PageDep, cursor: str | None = N
         "chronology.html",
         title=f"Chronology of {named.get(pupil_id, 'a pupil')}",
         pager=paged(acting, entries),
+        subject_type="pupil",
+        subject_id=pupil_id,
+        subject_page=f"/app/pupils/{pupil_id}",
+        subject_link="Their page: guardians and consents",
+        may_keep=True,  # the chronology is a DSL's, and so are holds, requests and packs
+        pack_href=f"/app/pupils/{pupil_id}/evidence-pack",
     )

@@ -169,6 +169,11 @@ def _contact_page(
         may_resolve=not mine and (acting.actor.has(Role.dsl) or acting.actor.is_headteacher),
         # The service decides who may end it; the form is offered while it is approved.
         may_end=view.state == ContactState.approved,
+        # A DSL keeps and hands on the record (never of their own contact).
+        may_keep=not mine and (acting.actor.has(Role.dsl) or acting.actor.has(Role.trust_dsl)),
+        subject_type="contact",
+        subject_id=view.id,
+        pack_href=f"/app/contacts/{view.id}/evidence-pack",
     )
 
 

@@ -25,6 +25,13 @@ def _seen(session: Session, actor: Principal, school_ids: Iterable[int]) -> set[
     }
 
 
+def school_names(session: Session, actor: Principal) -> dict[int, str]:
+    """{school id: name} for the schools of the reader's trust (a trust's schools are no
+    secret to its staff; what each holds is)."""
+    schools = session.exec(select(School).where(School.trust_id == actor.trust_id)).all()
+    return {s.id: s.name for s in schools if s.id is not None}
+
+
 def pupil_names(session: Session, actor: Principal, pupil_ids: Iterable[int]) -> dict[int, str]:
     """{pupil id: "Given Family"} for the pupils the reader's schools hold."""
     wanted = sorted({p for p in pupil_ids if p})

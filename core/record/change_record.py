@@ -34,9 +34,16 @@ def _as_dsl(session: Session, actor: Principal, action: str) -> list[int]:
 
 
 def read_events(
-    *, session: Session, actor: Principal, where: EventFilter, cursor: str | None, limit: int
+    *,
+    session: Session,
+    actor: Principal,
+    where: EventFilter,
+    cursor: str | None,
+    limit: int,
+    newest_first: bool = False,
 ) -> Page[AuditEventPublic]:
-    """The events of the actor's schools that match `where`, in the chain's order."""
+    """The events of the actor's schools that match `where`, in the chain's order (or the
+    latest first, as a page lists them)."""
     schools = _as_dsl(session, actor, "read the change record")
     # Events about a record that is about the reader (a hold on her) are not hers to see.
     mine = about.not_about(actor.staff_id, col(AuditEvent.object_type), col(AuditEvent.object_id))
@@ -46,6 +53,7 @@ def read_events(
         col(AuditEvent.seq),
         cursor=cursor,
         limit=limit,
+        newest_first=newest_first,
         key="seq",
     )
     return Page(items=[audit.public(e) for e in page.items], next_cursor=page.next_cursor)

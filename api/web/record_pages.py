@@ -1,0 +1,61 @@
+"""The change record on a page, for DSLs: every change of their schools, the latest first, with
+who made it by name; whether it verifies; and the signed checkpoints with the public key, to be
+kept outside contactlog (an email, a printout) and checked against it later."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from api.routing import UnitOfWorkRoute
+from api.web.acting import PageDep
+from api.web.render import PAGE_SIZE, page_for, paged
+from core.directory.names import school_names, staff_names
+from core.record import change_record
+from core.record.audit import EventFilter
+from core.roles import TRUST_ROLES
+
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+# The page of the record an event is about, where there is one to open.
+RECORD_PAGES = {
+    "pupil": "/app/pupils/{}/chronology",
+    "staff": "/app/staff/{}",
+    "contact": "/app/contacts/{}",
+    "incident": "/app/incidents/{}",
+}
+# How many checkpoints the page lists (the latest first): each vouches for all before it.
+CHECKPOINTS_SHOWN = 10
+
+
+@router.get("/app/change-record")
+def change_record_page(
+    acting: PageDep, cursor: str | None = None, what: str | None = None
+) -> Response:
+    events = change_record.read_events(
+        session=acting.session,
+        actor=acting.actor,
+        where=EventFilter(object_type=what or None),
+        cursor=cursor,
+        limit=PAGE_SIZE,
+        newest_first=True,
+    )
+    return page_for(
+        acting,
+        "change_record.html",
+        title="The change record",
+        pager=paged(acting, events),
+        what=what or "",
+        kinds=sorted([*RECORD_PAGES, "consent", "device", "legal_hold", "message"]),
+        people=staff_names(acting.session, acting.actor, (e.actor_id for e in events.items)),
+        schools=school_names(acting.session, acting.actor),
+        trust_wide=bool(acting.actor.roles & TRUST_ROLES),
+        record_pages=RECORD_PAGES,
+        check=change_record.latest_check(session=acting.session, actor=acting.actor),
+        checkpoints=change_record.list_checkpoints(
+            session=acting.session, actor=acting.actor, limit=CHECKPOINTS_SHOWN
+        ),
+        key=change_record.public_key(
+            session=acting.session, actor=acting.actor, settings=acting.settings
+        ),
+    )
