@@ -332,7 +332,10 @@ def test_an_admin_keeps_the_directory(client, world, school, db, browse):
     page.get_by_role("button", name="Register").click()
     page.wait_for_url("**/app/devices")
     checked(page)
-    assert page.get_by_role("cell", name="DRAMA-IPAD").count() == 1
+    assert page.get_by_role("cell", name="DRAMA-IPAD", exact=True).count() == 1
+    page.get_by_role("button", name="Retire DRAMA-IPAD").click()
+    page.wait_for_url("**/app/devices")
+    assert page.get_by_role("button", name="Put back in use DRAMA-IPAD").count() == 1
 
     page.goto(f"/app/pupils/{school['older']}")
     page.get_by_text("Add a guardian").click()

@@ -104,7 +104,7 @@ ROLE_NAMES = {
 }
 templates.globals["ROLE_HINTS"] = {
     "staff": "asks for contact with pupils and logs it",
-    "approver": "a line manager: decides their team's requests",
+    "approver": "decides the requests of the staff they manage",
     "dsl": "reviews the log, incidents and chronologies",
     "admin": "keeps the staff, pupils and devices",
     "trust_dsl": "reviews every school of the trust",
