@@ -68,15 +68,20 @@ Sign in with `POST /auth/token` (OAuth2 password flow, email as username) and se
 
 
 class _MaskLinks(logging.Filter):
-    """One-time links carry their token in the path: the access log shows it masked."""
+    """One-time links carry their token in the path: the access log shows it masked. A query
+    string may carry the words a DSL searched the log for (a child's name): the access log
+    shows the path alone."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if not isinstance(args, tuple) or len(args) < 3 or not isinstance(args[2], str):
             return True
+        path, asked, _ = args[2].partition("?")
+        shown = path + ("?…" if asked else "")
         for prefix in (accounts.LINK_PATH, consent_requests.LINK_PATH):
-            if args[2].startswith(prefix):
-                record.args = (*args[:2], prefix + "…", *args[3:])
+            if path.startswith(prefix):
+                shown = prefix + "…"
+        record.args = (*args[:2], shown, *args[3:])
         return True
 
 

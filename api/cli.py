@@ -294,19 +294,15 @@ def import_pupils_command(
 
     from core.clock import now
     from core.directory.models import School
-    from core.directory.pupil_import import import_pupils
+    from core.directory.pupil_import import decode, import_pupils
     from core.errors import DomainError
     from core.policy import policy_for
     from core.principal import Principal
 
     settings = _settings()
-    raw = file.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
     db = _database(settings)
     try:
+        text = decode(file.read_bytes())
         with (
             Progress(
                 TextColumn("Checking rows"), BarColumn(), MofNCompleteColumn(), console=console

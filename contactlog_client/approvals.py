@@ -68,11 +68,12 @@ def pending(as_json: JsonOption = False) -> None:
     data = [c for c in waiting["items"] if c["staff_id"] != me["id"]]
 
     def table() -> None:
-        grid = Table("id", "staff", "platform", "account", "from", "to", "purpose")
+        grid = Table("id", "staff", "pupils", "platform", "account", "from", "to", "purpose")
         for c in data:
             grid.add_row(
                 str(c["id"]),
-                f"#{c['staff_id']}",
+                c.get("staff_name") or "a colleague",
+                ", ".join(p.get("name") or "a pupil" for p in c["pupils"]),
                 c["platform"],
                 c["school_account"],
                 c["starts_on"],

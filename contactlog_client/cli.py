@@ -170,7 +170,8 @@ def contacts(as_json: JsonOption = False) -> None:
         grid = Table("id", "platform", "account", "state", "ends", "pupils", "to delete")
         for c in data:
             pupils = ", ".join(
-                f"#{p['pupil_id']} {p['state'].replace('_', ' ')}" for p in c["pupils"]
+                f"{p.get('name') or 'a pupil'} ({p['state'].replace('_', ' ')})"
+                for p in c["pupils"]
             )
             grid.add_row(
                 str(c["id"]),

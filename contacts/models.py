@@ -265,6 +265,8 @@ class PupilStandingPublic(SQLModel):
     """One pupil's part of a contact as a reader sees it today (consent.standing)."""
 
     pupil_id: int
+    # The pupil's name, for whoever may read the contact (its holder, deciders, DSLs).
+    name: str = ""
     state: PupilState
     needs_consent: bool
     consent_valid: bool
@@ -285,6 +287,8 @@ class ContactPublic(SQLModel):
     id: int
     school_id: int
     staff_id: int
+    # Who holds it, by name (a colleague in their professional role).
+    staff_name: str = ""
     platform: Platform
     platform_name: str | None
     school_account: str

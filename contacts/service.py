@@ -157,13 +157,15 @@ def list_contacts(
     pupil_id: int | None = None,
     decided: bool | None = None,
     not_staff_id: int | None = None,
+    past: bool | None = None,
     cursor: str | None = None,
     limit: int = 50,
     newest_first: bool = False,
 ) -> Page[Contact]:
     """Mine, my reports' (approvers), or the whole school's (DSL, admin); or those of them
     with one pupil; `decided` True for those past the request, False for those waiting;
-    `not_staff_id` leaves one holder's out (an approver's own are not theirs to decide)."""
+    `not_staff_id` leaves one holder's out (an approver's own are not theirs to decide);
+    `past` True for those over for good (refused or closed), False for the rest."""
     school = visible_school(session, actor, actor.school_id or 0)
     assert school.id is not None
     query = select(Contact).where(
@@ -182,6 +184,9 @@ def list_contacts(
         query = query.where(~waiting if decided else waiting)
     if not_staff_id is not None:
         query = query.where(col(Contact.staff_id) != not_staff_id)
+    if past is not None:  # over for good: refused, or closed once every deletion was confirmed
+        over = col(Contact.state).in_([ContactState.rejected, ContactState.closed])
+        query = query.where(over if past else ~over)
     return fetch_page(
         session, query, col(Contact.id), cursor=cursor, limit=limit, newest_first=newest_first
     )

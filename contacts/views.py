@@ -24,7 +24,7 @@ from contacts.models import (
     Message,
     PupilStandingPublic,
 )
-from core.directory.models import Device, Pupil, School
+from core.directory.models import Device, Pupil, School, Staff
 from core.policy import Policy
 
 
@@ -43,10 +43,19 @@ def contact_views(
     for row in session.exec(select(ContactDevice).where(col(ContactDevice.contact_id).in_(ids))):
         devices[row.contact_id].append(row.device_id)
     pupil_ids = {link.pupil_id for group in links.values() for link in group}
-    born = {
-        p.id: p.date_of_birth
-        for p in session.exec(select(Pupil).where(col(Pupil.id).in_(pupil_ids)))
-    }
+    born: dict[int | None, date] = {}
+    named: dict[int | None, str] = {}
+    for pupil in session.exec(select(Pupil).where(col(Pupil.id).in_(pupil_ids))):
+        born[pupil.id] = pupil.date_of_birth
+        named[pupil.id] = f"{pupil.given_name} {pupil.family_name}"
+    # Its reader may see the contact, and so who holds it and who it is with, by name.
+    holders = dict(
+        session.exec(
+            select(col(Staff.id), col(Staff.name)).where(
+                col(Staff.id).in_({c.staff_id for c in contacts})
+            )
+        ).all()
+    )
     consents: dict[tuple[int, int], list[ConsentTerms]] = defaultdict(list)
     consents_by_id: dict[int | None, Consent] = {}
     for consent in session.exec(select(Consent).where(col(Consent.contact_id).in_(ids))):
@@ -97,6 +106,7 @@ def contact_views(
             pupils.append(
                 PupilStandingPublic(
                     pupil_id=link.pupil_id,
+                    name=named[link.pupil_id],
                     state=now_stands.state,
                     needs_consent=now_stands.needs_consent,
                     consent_valid=now_stands.consent_valid,
@@ -122,6 +132,7 @@ def contact_views(
                     "state": ContactState(contact.state),
                     "active": any(p.state == "active" for p in pupils),
                     "device_ids": sorted(devices[contact.id]),
+                    "staff_name": holders.get(contact.staff_id, ""),
                     "pupils": pupils,
                 }
             )

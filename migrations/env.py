@@ -7,6 +7,7 @@ from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
 
 import api.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from api.schema import declared_by_the_models
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -19,6 +20,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=declared_by_the_models,
     )
     with context.begin_transaction():
         context.run_migrations()

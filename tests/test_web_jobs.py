@@ -557,3 +557,54 @@ def test_the_change_record_page_names_who_changed_what_latest_first(
     assert "Signed " in shown.text
     assert "vouching for the first" in shown.text
     assert "PUBLIC KEY" in shown.text
+
+
+def test_my_contacts_keeps_the_refused_and_closed_on_a_page_of_their_own(client, db, world, school):
+    from tests.support.builders import request_body
+
+    refused = client.post(
+        "/contacts",
+        json=request_body(school, school_account="Refused account"),
+        headers=world.auth("owner"),
+    ).json()["id"]
+    client.post(
+        f"/contacts/{refused}/decision",
+        json={"approve": False, "reason": "Not a work purpose"},
+        headers=world.auth("manager"),
+    )
+    _approved(client, world, school, school_account="Current account")
+    as_person(client, db, world, "owner")
+    current = client.get("/app/contacts").text
+    assert "Current account" in current
+    assert "Refused account" not in current
+    past = client.get("/app/contacts?past=yes").text
+    assert "Refused account" in past
+    assert "Current account" not in past
+
+
+def test_the_confirmer_s_email_names_whose_account_in_its_body_only(client, db, world):
+    from sqlalchemy import text as sql
+
+    as_person(client, db, world, "admin")
+    owner = world.ids["owner"]
+    shown = client.get(f"/app/staff/{owner}")
+    client.post(
+        f"/app/staff/{owner}",
+        data={
+            "form_token": form_token(shown.text),
+            "name": "Owner",
+            "email": "owner@a.example.org",
+            "with_roles": "yes",
+            "roles": ["staff", "dsl"],
+            "line_manager_id": str(world.ids["manager"]),
+        },
+    )
+    with db.engine.connect() as conn:
+        emails = conn.execute(
+            sql("SELECT subject, body FROM outbox_email WHERE kind = 'pending_change'")
+        ).all()
+    assert emails
+    for subject, body in emails:
+        assert "A change to the account of Owner was proposed" in body
+        assert "#" not in body.split("proposed")[0]
+        assert "Owner" not in subject

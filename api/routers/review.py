@@ -17,6 +17,7 @@ from contacts.oversight.entries import ChronologyEntry
 from contacts.oversight.review import service as review
 from contacts.oversight.review.export import export_csv
 from contacts.oversight.review.models import MessageReviewPublic, ReviewCreate
+from contacts.oversight.review.words import LONGEST
 from contacts.oversight.summary import Summary, summary
 from core.inputs import Instant, RecordId
 from core.pagination import Page
@@ -35,6 +36,14 @@ def log_filter(
         Instant | None, Query(alias="from", description="occurred at or after")
     ] = None,
     to: Annotated[Instant | None, Query(description="occurred before")] = None,
+    text: Annotated[
+        str | None,
+        Query(
+            max_length=LONGEST,
+            description="words every summary found holds (English stemming: 'reminders' "
+            "finds 'reminded'); the words are not written to the change record",
+        ),
+    ] = None,
 ) -> review.LogFilter:
     return review.LogFilter(
         school_id=school_id,
@@ -45,6 +54,7 @@ def log_filter(
         reviewed=reviewed,
         occurred_from=from_,
         occurred_to=to,
+        text=text,
     )
 
 

@@ -174,6 +174,7 @@ class SearchForm:
     reviewed: str = ""
     on_or_after: str = ""
     before: str = ""
+    text: str = ""
 
 
 SearchDep = Annotated[SearchForm, Depends()]
@@ -213,6 +214,7 @@ def _filter(acting: PageActing, form: SearchForm) -> review.LogFilter:
         reviewed={"yes": True, "no": False}.get(form.reviewed),
         occurred_from=day("on or after", form.on_or_after),
         occurred_to=day("before", form.before),
+        text=form.text.strip() or None,
     )
 
 

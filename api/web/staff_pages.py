@@ -67,21 +67,25 @@ def home(acting: PageDep, done: str | None = None) -> Response:
 
 
 @router.get("/app/contacts")
-def my_contacts(acting: PageDep, cursor: str | None = None) -> Response:
-    """My contacts, each pupil's state today, and the deletions I still owe."""
+def my_contacts(acting: PageDep, cursor: str | None = None, past: bool = False) -> Response:
+    """My contacts, each pupil's state today, and the deletions I still owe; those over for
+    good (refused, or closed) on a page of their own, the latest first."""
     found = service.list_contacts(
         session=acting.session,
         actor=acting.actor,
         staff_id=acting.actor.staff_id,
+        past=past,
         cursor=cursor,
         limit=PAGE_SIZE,
+        newest_first=past,
     )
     views = contact_views(acting.session, found.items, policy=acting.policy, at=acting.at)
     names = pupil_names(acting.session, acting.actor, (p.pupil_id for v in views for p in v.pupils))
     return page_for(
         acting,
         "contacts.html",
-        title="My contacts",
+        title="My past contacts" if past else "My contacts",
+        past=past,
         contacts=views,
         pager=paged(acting, found),
         names=names,

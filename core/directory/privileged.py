@@ -37,6 +37,7 @@ from core.links import page_of
 from core.principal import Principal
 from core.record import audit, seals
 from core.settings import Settings
+from core.text import one_line
 
 # Roles that give power over others or over personal data: granting one takes two people.
 PRIVILEGED = frozenset({Role.approver, Role.dsl, Role.admin, Role.trust_dsl, Role.trust_admin})
@@ -194,8 +195,19 @@ def _file(
         details={"change_id": change.id, "kind": change.kind, **details},
         sealed=seals.seal(session, ("pending_change", change.id)),
     )
-    whose = "staff account" if object_type == "staff" else "pupil record"
-    _ask_confirmers(session, change, school, f"{whose} #{object_id}", settings, at)
+    # The confirmers are of the same school: the body names whose record it is (never the
+    # subject line).
+    if object_type == "staff":
+        person = session.get(Staff, object_id)
+        whose = f"the account of {one_line(person.name)}" if person else "a staff account"
+    else:
+        pupil = session.get(Pupil, object_id)
+        whose = (
+            f"the pupil record of {one_line(pupil.given_name)} {one_line(pupil.family_name)}"
+            if pupil
+            else "a pupil record"
+        )
+    _ask_confirmers(session, change, school, whose, settings, at)
 
 
 def _ask_confirmers(

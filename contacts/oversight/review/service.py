@@ -12,6 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from contacts.messages import message_views
 from contacts.models import Contact, Message, MessageFlag, MessagePublic, MessagePupil
 from contacts.oversight.review.models import MessageReview, ReviewCreate
+from contacts.oversight.review.words import summary_has, words_of
 from core import once
 from core.directory.access import get_scoped, own_or_reports, require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
@@ -31,6 +32,9 @@ class LogFilter:
     reviewed: bool | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
+    # Words every matching summary holds (words.summary_has); what was searched for is never
+    # written to the change record, only that words were.
+    text: str | None = None
 
 
 def search_query(
@@ -78,6 +82,8 @@ def search_query(
         query = query.where(Message.occurred_at >= where.occurred_from)
     if where.occurred_to is not None:
         query = query.where(Message.occurred_at < where.occurred_to)
+    if where.text:
+        query = query.where(summary_has(session.get_bind().dialect.name, where.text))
     return query
 
 
@@ -99,7 +105,12 @@ def record_access(
             object_type="message_log",
             object_id=None,
             school_id=school_id or actor.school_id,
-            details={k: v for k, v in asdict(where).items() if v is not None},
+            # The filters, but of a text search only how many words: what a DSL typed may
+            # name a child, and the change record keeps it forever.
+            details={
+                **{k: v for k, v in asdict(where).items() if v is not None and k != "text"},
+                **({"text_words": len(words_of(where.text))} if where.text else {}),
+            },
         )
 
 
