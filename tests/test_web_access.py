@@ -449,7 +449,7 @@ def test_pages_name_people_and_only_the_reader_s_own(client, db, world, school):
     shown = client.get(f"/app/incidents/{incident['id']}").text
     owner_name = client.get(f"/staff/{world.ids['owner']}", headers=world.auth("admin")).json()
     assert f">{owner_name['name']}</a>" in shown
-    assert ">Ava T</a> (received)" in shown
+    assert ">Ava T</a> (was contacted)" in shown
     assert "staff #" not in shown
     assert f'chronology">#{school["young"]}<' not in shown
     # Names come only from the reader's own schools: another school's people stay unnamed.

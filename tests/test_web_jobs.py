@@ -608,3 +608,33 @@ def test_the_confirmer_s_email_names_whose_account_in_its_body_only(client, db, 
         assert "A change to the account of Owner was proposed" in body
         assert "#" not in body.split("proposed")[0]
         assert "Owner" not in subject
+
+
+def test_an_incident_names_a_pupil_found_by_name_who_is_on_none_of_my_contacts(
+    client, db, world, school
+):
+    as_person(client, db, world, "owner")
+    shown = client.get("/app/incidents/new")
+    assert 'name="pupil_ids"' not in shown.text  # no contacts yet: nobody listed
+    typed = {
+        "form_token": form_token(shown.text),
+        "kind": "unsolicited_contact",
+        "platform": "instagram",
+        "occurred_at": "2026-11-30T19:30",
+        "what_happened": "A follow request from a pupil; not accepted",
+        "pupil_search": "noah",
+        "find": "yes",
+        "part": "initiated",
+    }
+    found = client.post("/app/incidents/new", data=typed)
+    assert found.status_code == 200
+    assert "Noah F (O1)" in found.text
+    assert "A follow request from a pupil; not accepted" in found.text  # kept as typed
+    sent = client.post(
+        "/app/incidents/new",
+        data={**typed, "find": "", "pupil_ids": [str(school["older"])]},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    [incident] = client.get("/incidents", headers=world.auth("dsl")).json()["items"]
+    assert incident["pupils"] == [{"pupil_id": school["older"], "part": "initiated"}]

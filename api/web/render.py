@@ -110,6 +110,15 @@ templates.globals["ROLE_HINTS"] = {
     "trust_dsl": "reviews every school of the trust",
     "trust_admin": "keeps every school of the trust",
 }
+# A pupil's part in an incident, as a teacher says it.
+templates.globals["PART_NAMES"] = {
+    "initiated": "Started the contact",
+    "received": "Was contacted",
+    "victim": "Was harmed by it",
+    "instigator": "Caused the harm",
+    "witness": "Saw it happen",
+    "other": "Something else",
+}
 templates.filters["role"] = lambda value: ROLE_NAMES.get(str(value), str(value))
 # Platforms by their proper names ("WhatsApp", "X"), as emails and chronologies write them.
 templates.filters["platform"] = lambda value: PLATFORM_NAMES.get(str(value), str(value).title())

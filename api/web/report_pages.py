@@ -4,6 +4,7 @@ written permission comes from their line manager), and report unsolicited or cha
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -41,8 +42,17 @@ class Picker:
     searched: str = ""
 
 
-def _picker(acting: PageActing, ticked: list[str], searched: str) -> Picker:
-    ids = [int(i) for i in ticked if i.isdigit() and len(i) < 10]
+def _ids(typed: list[str]) -> list[int]:
+    return [int(i) for i in typed if i.isdigit() and len(i) < 10]
+
+
+def _picker(
+    acting: PageActing, ticked: list[str], searched: str, shown: Iterable[int] = ()
+) -> Picker:
+    """`shown`: pupils the form lists already (the incident form's own contacts' pupils), left
+    out of the picker so that nobody appears twice."""
+    listed = set(shown)
+    ids = [i for i in _ids(ticked) if i not in listed]
     named = pupil_names(acting.session, acting.actor, ids)
     chosen = [(i, named[i]) for i in dict.fromkeys(ids) if i in named]
     found = find_pupils(
@@ -51,7 +61,8 @@ def _picker(acting: PageActing, ticked: list[str], searched: str) -> Picker:
         text=searched,
         at=acting.policy.today(_school(acting), acting.at),
     )
-    return Picker(chosen, [m for m in found if m[0] not in named], searched.strip())
+    matches = [m for m in found if m[0] not in named and m[0] not in listed]
+    return Picker(chosen, matches, searched.strip())
 
 
 def _request_form(
@@ -134,6 +145,7 @@ def request_contact(acting: PageDep, form: Annotated[RequestForm, Form()]) -> Re
 class MatchesForm(PageForm):
     pupil_ids: list[str] = []
     pupil_search: str = ""
+    listed_ids: list[str] = []  # pupils the form shows already
 
 
 @router.post("/app/pupil-matches")
@@ -141,7 +153,7 @@ def pupil_matches(acting: PageDep, form: Annotated[MatchesForm, Form()]) -> Resp
     """The type-ahead: the ticked pupils and those the typed name finds, as the form's part.
     A POST, so that a name typed is never in a URL (nor in an access log)."""
     acting.check_form(form.form_token)
-    picker = _picker(acting, form.pupil_ids, form.pupil_search)
+    picker = _picker(acting, form.pupil_ids, form.pupil_search, _ids(form.listed_ids))
     return page("_pupil_matches.html", picker=picker)
 
 
@@ -162,18 +174,23 @@ def _known_pupils(acting: PageActing) -> dict[int, str]:
 
 
 def _incident_form(
-    acting: PageActing, problems: list[str] | None = None, status: int = 200
+    acting: PageActing,
+    problems: list[str] | None = None,
+    status: int = 200,
+    picker: Picker | None = None,
 ) -> Response:
+    known = _known_pupils(acting)
     return page_for(
         acting,
         "incident.html",
         title="Report unsolicited or chance contact",
         kinds=list(IncidentKind),
         parts=list(PupilPart),
-        pupils=sorted(_known_pupils(acting).items(), key=lambda p: p[1]),
+        pupils=sorted(known.items(), key=lambda p: p[1]),
+        picker=picker or Picker([], []),
         platforms=list(Platform),
         now=acting.at.astimezone(acting.policy.zone(_school(acting))).strftime("%Y-%m-%dT%H:%M"),
-        problems=problems or [],
+        problems=problems if problems is not None else [],
         status=status,
     )
 
@@ -190,13 +207,22 @@ class IncidentForm(PageForm):
     what_happened: str = ""
     personal_information_shared: str = ""
     other_person: str = ""
-    pupil_id: str = ""
+    # The pupils ticked: from my contacts' pupils, or found by name (the same picker as a
+    # request's); each has the part chosen.
+    pupil_ids: list[str] = []
+    pupil_search: str = ""
+    find: str = ""
     part: str = ""
 
 
 @router.post("/app/incidents/new")
 def report_incident(acting: PageDep, form: Annotated[IncidentForm, Form()]) -> Response:
-    """As POST /incidents; the DSL hears of it at once."""
+    """As POST /incidents; the DSL hears of it at once. "Find" shows the pupils a name finds,
+    keeping everything typed."""
+    picker = _picker(acting, form.pupil_ids, form.pupil_search, _known_pupils(acting))
+    if form.find:
+        acting.check_form(form.form_token)
+        return _incident_form(acting, kept_as_typed(form), picker=picker)
 
     def read() -> IncidentCreate:
         typed = form.values()
@@ -210,9 +236,10 @@ def report_incident(acting: PageDep, form: Annotated[IncidentForm, Form()]) -> R
                 "what_happened": form.what_happened,
                 "personal_information_shared": form.personal_information_shared == "yes",
                 "other_person": typed["other_person"],
-                "pupils": [{"pupil_id": form.pupil_id, "part": typed["part"]}]
-                if form.pupil_id
-                else [],
+                "pupils": [
+                    {"pupil_id": pupil_id, "part": typed["part"]}
+                    for pupil_id in dict.fromkeys(form.pupil_ids)
+                ],
             }
         )
 
@@ -222,4 +249,10 @@ def report_incident(acting: PageDep, form: Annotated[IncidentForm, Form()]) -> R
         )
         return "/?done=reported"
 
-    return submit(acting, form, read, act, again=lambda p: _incident_form(acting, p, status=422))
+    return submit(
+        acting,
+        form,
+        read,
+        act,
+        again=lambda p: _incident_form(acting, p, status=422, picker=picker),
+    )
