@@ -8,6 +8,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from api import problems
 from api.deps import DatabaseTurns
@@ -88,6 +92,25 @@ class _MaskLinks(logging.Filter):
 _MASK = _MaskLinks()
 
 
+DOCS_FILES = "/docs-files"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the files the swagger-ui-bundle package ships: it works offline
+    and behind a school's web filter, which a CDN's copy does not."""
+    app.mount(DOCS_FILES, StaticFiles(directory=swagger_ui_path), name="docs-files")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="contactlog API",
+            swagger_js_url=f"{DOCS_FILES}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_FILES}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_FILES}/favicon-32x32.png",
+        )
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     access_log = logging.getLogger("uvicorn.access")
@@ -114,10 +137,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lifespan=lifespan,
         responses=problems.ERROR_RESPONSES,
         # The interactive documents are a setting (CONTACTLOG_API_DOCS), off in production.
-        docs_url="/docs" if settings.docs_served else None,
-        redoc_url="/redoc" if settings.docs_served else None,
+        # /docs is served below from Swagger UI's own files; ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_served else None,
     )
+    if settings.docs_served:
+        _serve_docs(app)
     app.state.settings = settings
     app.state.policies = PolicyBook(settings, keep_seconds=settings.policy_cache_seconds)
     app.state.started_at = datetime.now(UTC)

@@ -13,7 +13,7 @@ from typing import Annotated, Protocol
 import anyio
 import anyio.to_thread
 from fastapi import Depends, Query, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
@@ -28,7 +28,15 @@ from core.settings import Settings
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+# A bearer token from POST /auth/token. Declared as HTTP bearer, not as OAuth2's password flow:
+# /docs then asks for the token itself, which POST /auth/token gives with the second factor's
+# code (`otp`), a field the password flow's dialog has no place for.
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="The access_token from POST /auth/token (email, password and, where the "
+    "account has a second factor, otp).",
+)
 
 
 # Dependencies that do no I/O are `async def`: FastAPI would run a plain `def` one in a worker
@@ -189,8 +197,11 @@ class Caller:
 
 
 async def caller(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(bearer)]
+    request: Request,
+    session: SessionDep,
+    given: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
+    token = given.credentials if given is not None else None
     if not token:
         raise Unauthorized("Sign in first: this needs a bearer token from POST /auth/token.")
     tokens: TokenService = request.app.state.tokens

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -241,10 +243,20 @@ def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
     assert count_rows(db, "message") == 1
 
 
-def test_openapi_docs_are_served(client):
+def test_openapi_docs_are_served_from_the_package_and_ask_for_the_token(client):
     spec = client.get("/openapi.json").json()
     assert "/auth/token" in spec["paths"]
-    assert client.get("/docs").status_code == 200
+    assert "otp" in str(spec["components"]["schemas"])  # the second factor's field
+    [scheme] = spec["components"]["securitySchemes"].values()
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # Offline, or behind a school's filter: no file from anywhere but contactlog itself.
+    files = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert files
+    assert all(f.startswith("/docs-files/") for f in files), files
+    for f in files:
+        assert client.get(f).status_code == 200
 
 
 @pytest.mark.parametrize(
