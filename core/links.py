@@ -9,6 +9,10 @@ PAGES = {
     "message": "/app/review/{id}",
     "pending_changes": "/app/pending-changes",
     "dashboard": "/app/dashboard",
+    "change_record": "/app/change-record",
+    "retention": "/app/retention",
+    "subject_access": "/app/subject-access",
+    "outbox": "/app/outbox",
 }
 
 

@@ -99,6 +99,7 @@ def list_emails(
     state: OutboxState | None,
     cursor: str | None,
     limit: int,
+    newest_first: bool = False,
 ) -> Page[OutboxEmail]:
     """What was queued, for a school's admin (their school) or a trust admin (their trust's
     schools, and emails to no school)."""
@@ -114,7 +115,9 @@ def list_emails(
         query = query.where(OutboxEmail.school_id == school.id)
     if state is not None:
         query = query.where(OutboxEmail.state == state)
-    return fetch_page(session, query, col(OutboxEmail.id), cursor=cursor, limit=limit)
+    return fetch_page(
+        session, query, col(OutboxEmail.id), cursor=cursor, limit=limit, newest_first=newest_first
+    )
 
 
 def _due(at: datetime) -> Any:

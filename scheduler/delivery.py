@@ -246,7 +246,10 @@ def _failed_attempt(
     school = session.get(School, email.school_id) if email.school_id else None
     admins = staff_with_role(session, school, Role.admin) if school else []
     notice = emails.delivery_failed(
-        email_id=email.id or 0, kind=email.kind, hours=settings.outbox_give_up_hours
+        email_id=email.id or 0,
+        kind=email.kind,
+        hours=settings.outbox_give_up_hours,
+        base_url=settings.public_url,
     )
     for admin in admins:
         send(

@@ -7,8 +7,10 @@ break a header or silence an alert.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from contacts.data_protection.retention.models import RetentionReport
 from contacts.incidents.models import Incident
@@ -124,15 +126,19 @@ def consent_withdrawn(contact: Contact, *, base_url: str) -> Email:
     )
 
 
-def incident_reported(incident: Incident, *, reporter: str, base_url: str) -> Email:
+def incident_reported(
+    incident: Incident, *, reporter: str, zone: ZoneInfo, base_url: str
+) -> Email:
+    """When it happened as the school's clock showed it (the form asked in school time)."""
     kind = incident.kind.replace("_", " ")
+    then = incident.occurred_at.astimezone(zone)
     where = one_line(platform_name(incident.platform, incident.platform_name))
     platform = PLATFORM_NAMES.get(incident.platform, "another platform")
     return Email(
         subject=f"Incident reported: {kind} on {platform}",
         body=(
             f"{one_line(reporter)} has recorded an incident ({kind}) on {where}, which happened\n"
-            f"on {incident.occurred_at:%d %B %Y at %H:%M} UTC.\n\n"
+            f"on {then.day} {then:%B %Y at %H:%M} (school time).\n\n"
             "The protocol (§5.2) asks the headteacher or line manager to discuss it with them and\n"
             "record the outcome, including whether a parent should be involved:\n"
             f"  {page_of(base_url, 'incident', incident.id)}\n{SIGNATURE}"
@@ -168,12 +174,13 @@ def approval_waiting(contact: Contact, *, requester: str, base_url: str) -> Emai
     )
 
 
-def delivery_failed(*, email_id: int, kind: str, hours: int) -> Email:
+def delivery_failed(*, email_id: int, kind: str, hours: int, base_url: str) -> Email:
     return Email(
         subject="contactlog could not deliver an email",
         body=(
             f"Email #{email_id} ({kind.replace('_', ' ')}) was not delivered in {hours} hours\n"
-            "and has been given up. Check the mail server settings and the outbox (GET /outbox).\n"
+            "and has been given up. Check the mail server settings, and the outbox:\n"
+            f"  {page_of(base_url, 'outbox')}\n"
             f"{SIGNATURE}"
         ),
     )
@@ -190,10 +197,10 @@ def chain_altered(*, first_bad: int | None, altered: int, base_url: str) -> Emai
             "contactlog's hourly check of its change record failed: something in the database\n"
             "was changed, deleted or added other than through contactlog.\n\n"
             f"{found}\n\n"
-            f"The check is on your dashboard: {page_of(base_url, 'dashboard')}\n"
-            f"Which records: GET {base_url}/audit/verify with a DSL's token. Compare with your\n"
-            "signed checkpoints (contactlog audit verify --against ...), and treat this as a\n"
-            "possible attempt to alter evidence.\n"
+            "Which records, and the change record itself (signed in as a DSL):\n"
+            f"  {page_of(base_url, 'change_record')}\n"
+            "Compare with your signed checkpoints (contactlog audit verify --against ...), and\n"
+            "treat this as a possible attempt to alter evidence.\n"
             f"{SIGNATURE}"
         ),
     )
@@ -206,11 +213,11 @@ def checkpoint_refused(*, why: str, base_url: str) -> Email:
         body=(
             "contactlog refused to sign today's checkpoint of its change record, because\n"
             f"{why}.\n\n"
-            f"The check is on your dashboard: {page_of(base_url, 'dashboard')}\n"
+            "Which records, and the change record itself (signed in as a DSL):\n"
+            f"  {page_of(base_url, 'change_record')}\n"
             "Signing now would vouch for a record that is not the one signed before. Compare\n"
-            "the checkpoints you kept (contactlog audit verify --against ...), read GET\n"
-            f"{base_url}/audit/verify with a DSL's token, and treat this as a possible attempt\n"
-            "to alter evidence.\n"
+            "the checkpoints you kept (contactlog audit verify --against ...), and treat this\n"
+            "as a possible attempt to alter evidence.\n"
             f"{SIGNATURE}"
         ),
     )
@@ -234,10 +241,13 @@ def checkpoint_signed(checkpoint_json: str) -> Email:
     )
 
 
-def retention_refused(report: RetentionReport, base_url: str) -> Email:
+def retention_refused(
+    report: RetentionReport, base_url: str, schools: Mapping[int, str]
+) -> Email:
     """Counts only: what would have been redacted though younger than the floor."""
     lines = [
-        f"  school {r.school_id}: {r.count} {r.record_type.replace('_', ' ')} record(s)"
+        f"  {schools.get(r.school_id, 'a school')}: {r.count} "
+        f"{r.record_type.replace('_', ' ')} record(s)"
         for r in report.refused_too_young
     ]
     return Email(
@@ -248,24 +258,28 @@ def retention_refused(report: RetentionReport, base_url: str) -> Email:
             "recently than the deployment's floor allows any period to be:\n"
             + "\n".join(lines)
             + "\n\nA date of birth or leaving date may have been changed to shorten a period, or\n"
-            "a value edited outside contactlog. Check the pupils' change records and\n"
-            f"GET {base_url}/audit/verify; the report, with each record's id:\n"
-            f"GET {base_url}/retention/reports\n"
+            "a value edited outside contactlog. Check the change record:\n"
+            f"  {page_of(base_url, 'change_record')}\n"
+            "and each run's report:\n"
+            f"  {page_of(base_url, 'retention')}\n"
             f"{SIGNATURE}"
         ),
     )
 
 
-def retention_report(report: RetentionReport, base_url: str) -> Email:
+def retention_report(
+    report: RetentionReport, base_url: str, schools: Mapping[int, str]
+) -> Email:
     """Counts only: which records, by school and type, and which holds kept what (by case)."""
     if report.refused_too_young:
-        return retention_refused(report, base_url)
+        return retention_refused(report, base_url, schools)
     lines = [
-        f"  school {r.school_id}: {r.count} {r.record_type.replace('_', ' ')} record(s)"
+        f"  {schools.get(r.school_id, 'a school')}: {r.count} "
+        f"{r.record_type.replace('_', ' ')} record(s)"
         for r in report.redacted
     ] or ["  nothing was due"]
     kept = [
-        f"  hold #{k.hold_id} ({one_line(k.case_reference)}): {k.count} "
+        f"  the hold for {one_line(k.case_reference)}: {k.count} "
         f"{k.record_type.replace('_', ' ')} record(s)"
         for k in report.kept
     ] or ["  none"]
@@ -282,7 +296,7 @@ def retention_report(report: RetentionReport, base_url: str) -> Email:
             + "\n\nRemoved as no longer needed: "
             f"{gone.account_links} password link(s), {gone.retry_replies} stored "
             f"replies, {gone.outbox_bodies} email bodies.\n\n"
-            f"The full report, with each record's id: GET {base_url}/retention/reports\n"
+            f"Each run's report: {page_of(base_url, 'retention')}\n"
             f"{SIGNATURE}"
         ),
     )
@@ -304,10 +318,8 @@ def subject_access_due(
             f"Subject access request #{request_id}, received on {received_on:%d %B %Y}, {when}.\n"
             "The law allows one calendar month from receipt; an extension of up to two more\n"
             "months must be made, with its reason, before the first month ends.\n\n"
-            f"Produce the export: GET {base_url}/subject-access-requests (find the request), then\n"
-            "GET /pupils/{id}/subject-access?request_id=... or /staff/{id}/subject-access?...\n"
-            f"When the answer is sent: POST {base_url}/subject-access-requests/{request_id}/"
-            "completion\n"
+            "Download its export, extend it or record its answer on the page of requests:\n"
+            f"  {page_of(base_url, 'subject_access')}\n"
             f"{SIGNATURE}"
         ),
     )

@@ -23,6 +23,7 @@ from core.db import Database
 from core.directory.models import Role, School, Staff
 from core.identity import devices, throttle
 from core.once import stamp_once
+from core.policy import policy_for
 from core.settings import Settings
 from scheduler import emails
 from scheduler.checkpointing import check_chain, sign_and_send
@@ -141,7 +142,12 @@ def _incident_alert(
     reporter = session.get(Staff, alert.staff_id) if alert.staff_id else None
     assert incident is not None
     assert reporter is not None
-    email = emails.incident_reported(incident, reporter=reporter.name, base_url=settings.public_url)
+    email = emails.incident_reported(
+        incident,
+        reporter=reporter.name,
+        zone=policy_for(session, school.trust_id, settings).zone(school),
+        base_url=settings.public_url,
+    )
     recipients = manager_and_dsls(session, school, reporter)
     for person in recipients:
         send(session, f"alert:{alert.id}", alert.kind, person, email, school.id, at=at)

@@ -61,10 +61,17 @@ def _tell(
         .order_by(col(Staff.id))
     ).all()
     to = [(a.email, a.id) for a in admins] + ([(dpo, None)] if dpo else [])
+    schools = {
+        s.id: s.name
+        for s in session.exec(select(School).where(School.trust_id == report.trust_id))
+        if s.id is not None
+    }
     for address, staff_id in to:
         # A trust admin who is the subject of a hold is not told of it, even by a count.
         hidden = about.hidden_ids(session, "legal_hold", staff_id)
-        email = emails.retention_report(service.seen_by(report, None, hidden), settings.public_url)
+        email = emails.retention_report(
+            service.seen_by(report, None, hidden), settings.public_url, schools
+        )
         enqueue(
             session,
             dedupe_key=f"retention:{report.id}:to:{address}",

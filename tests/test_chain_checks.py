@@ -207,3 +207,17 @@ def test_each_flagged_entry_counts_in_its_school_week(client, world, school, db,
     assert {w.week_of: w.flagged for w in weeks} == {
         w.week_of: expected.get(w.week_of, 0) for w in weeks
     }
+
+
+def test_the_change_record_page_names_what_no_longer_matches(client, world, school, db, settings):
+    """The alert email sends the DSL to the change record's page: it says which record."""
+    cid = _approved(client, world, school)
+    client.post(f"/contacts/{cid}/messages", json=message(), headers=world.auth("owner"))
+    _rewrite_first_message(db, cid)
+    run_job("chain_check", db, settings)
+    sign_in(client, "dsl@a.example.org", code=pyotp.TOTP(enrol(db, world.ids["dsl"])).now())
+    shown = client.get("/app/change-record").text
+    assert "does NOT verify" in shown
+    assert "What no longer matches the record" in shown
+    assert "message record " in shown
+    assert ": edited</li>" in shown

@@ -46,6 +46,7 @@ TWINS = [
     ("/app/subject-access", "/subject-access-requests"),
     ("/app/retention", "/retention/plan"),
     ("/app/change-record", "/audit/events"),
+    ("/app/outbox", "/outbox"),
     ("/app/pupils/{young}/evidence-pack", "/pupils/{young}/evidence-pack"),
     ("/app/contacts/{cid}/evidence-pack", "/contacts/{cid}/evidence-pack"),
 ]

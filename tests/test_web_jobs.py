@@ -638,3 +638,33 @@ def test_an_incident_names_a_pupil_found_by_name_who_is_on_none_of_my_contacts(
     assert sent.status_code == 303
     [incident] = client.get("/incidents", headers=world.auth("dsl")).json()["items"]
     assert incident["pupils"] == [{"pupil_id": school["older"], "part": "initiated"}]
+
+
+def test_an_admin_sees_which_emails_were_delivered_the_latest_first(client, db, world):
+    from sqlalchemy import text as sql
+
+    as_person(client, db, world, "admin")
+    shown = client.get("/app/staff")
+    for name in ("First Invitee", "Second Invitee"):
+        client.post(
+            "/app/staff",
+            data={
+                "form_token": form_token(shown.text),
+                "name": name,
+                "email": f"{name.split()[0].lower()}@a.example.org",
+                "roles": ["staff"],
+            },
+        )
+    with db.engine.begin() as conn:
+        conn.execute(
+            sql(
+                "UPDATE outbox_email SET state = 'failed', attempts = 9, last_error = 'refused' "
+                "WHERE to_address = 'first@a.example.org'"
+            )
+        )
+    page = client.get("/app/outbox").text
+    assert page.index("Second Invitee") < page.index("First Invitee")
+    assert "given up</span> after 9 tries: refused" in page
+    failed = client.get("/app/outbox", params={"state": "failed"}).text
+    assert "First Invitee" in failed
+    assert "Second Invitee" not in failed

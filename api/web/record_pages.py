@@ -40,6 +40,16 @@ def change_record_page(
         limit=PAGE_SIZE,
         newest_first=True,
     )
+    check = change_record.latest_check(session=acting.session, actor=acting.actor)
+    # When the latest check failed, which records: a full check (served again for a while),
+    # only then, for it reads the whole record.
+    altered = (
+        change_record.verify(
+            session=acting.session, actor=acting.actor, settings=acting.settings, at=acting.at
+        )
+        if check is not None and not check.ok
+        else None
+    )
     return page_for(
         acting,
         "change_record.html",
@@ -51,7 +61,8 @@ def change_record_page(
         schools=school_names(acting.session, acting.actor),
         trust_wide=bool(acting.actor.roles & TRUST_ROLES),
         record_pages=RECORD_PAGES,
-        check=change_record.latest_check(session=acting.session, actor=acting.actor),
+        check=check,
+        altered=altered,
         checkpoints=change_record.list_checkpoints(
             session=acting.session, actor=acting.actor, limit=CHECKPOINTS_SHOWN
         ),

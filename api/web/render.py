@@ -154,7 +154,7 @@ def navigation(actor: Principal | None) -> list[tuple[str, str]]:
     if actor.has(Role.admin) or actor.has(Role.trust_admin) or actor.has(Role.dsl):
         links.append(("/app/pupils", "Pupils"))
     if actor.has(Role.admin) or actor.has(Role.trust_admin):
-        links += [("/app/staff", "Staff"), ("/app/devices", "Devices")]
+        links += [("/app/staff", "Staff"), ("/app/devices", "Devices"), ("/app/outbox", "Emails")]
     if actor.has(Role.trust_admin) and not actor.has(Role.trust_dsl):
         links.append(("/app/retention", "Retention"))
     if actor.has(Role.admin) or actor.has(Role.trust_admin) or actor.is_headteacher:
