@@ -668,3 +668,31 @@ def test_an_admin_sees_which_emails_were_delivered_the_latest_first(client, db, 
     failed = client.get("/app/outbox", params={"state": "failed"}).text
     assert "First Invitee" in failed
     assert "Second Invitee" not in failed
+
+
+def test_pages_offer_only_the_links_their_reader_may_open(client, db, world, school):
+    """Links once led to "Forbidden": each page offers only what its reader may open."""
+    as_person(client, db, world, "admin")
+    for path in ("/", f"/app/pupils/{school['young']}", f"/app/staff/{world.ids['owner']}"):
+        shown = client.get(path).text
+        for href in set(re.findall(r'href="(/app/[^"?#]*)"', shown)):
+            assert client.get(href).status_code == 200, (path, href)
+    as_person(client, db, world, "dsl")
+    for path in ("/", f"/app/pupils/{school['young']}/chronology", "/app/change-record"):
+        shown = client.get(path).text
+        for href in set(re.findall(r'href="(/app/[^"?#]*)"', shown)):
+            if href.endswith("evidence-pack"):
+                continue
+            assert client.get(href).status_code == 200, (path, href)
+
+
+def test_everyone_s_home_page_and_navigation_open_without_refusal(client, db, world, school):
+    from tests.support.builders import PEOPLE
+
+    for who in PEOPLE:
+        as_person(client, db, world, who)
+        home = client.get("/")
+        assert home.status_code == 200
+        assert f"Signed in as {who.replace('_', ' ').title()}" in home.text
+        for href in set(re.findall(r'href="(/app/[^"?#]*)"', home.text)):
+            assert client.get(href).status_code == 200, (who, href)

@@ -110,6 +110,7 @@ def pupil_page_with(
         for_notice=[c for c in open_ones if not standing[c.id].needs_consent],
         consent_age=acting.policy.consent_age,
         asked_online=asked_online,
+        may_read_chronology=acting.actor.has(Role.dsl) or acting.actor.has(Role.trust_dsl),
         methods=list(ConsentMethod),
         today=acting.policy.today(school, acting.at),
     )

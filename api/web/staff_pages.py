@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.forms import PageForm, Problems, Unreadable, local_time, submit
-from api.web.render import PAGE_SIZE, Pager, page, page_for, paged
+from api.web.render import PAGE_SIZE, Pager, page_for, paged
 from contacts import deletions, messages, service
 from contacts.flags import told_after_logging
 from contacts.models import (
@@ -53,11 +53,11 @@ def _notice(done: str | None) -> str | None:
 def home(acting: PageDep, done: str | None = None) -> Response:
     """Where each person starts: the pages their roles may use."""
     actor = acting.actor
-    return page(
+    return page_for(
+        acting,
         "home.html",
-        actor=actor,
-        form_token=acting.form_token,
         title="contactlog",
+        name=staff_names(acting.session, actor, [actor.staff_id]).get(actor.staff_id or 0),
         notice=_notice(done),
         is_staff=actor.has(Role.staff),
         is_approver=actor.has(Role.approver) or actor.is_headteacher,
