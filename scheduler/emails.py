@@ -126,9 +126,7 @@ def consent_withdrawn(contact: Contact, *, base_url: str) -> Email:
     )
 
 
-def incident_reported(
-    incident: Incident, *, reporter: str, zone: ZoneInfo, base_url: str
-) -> Email:
+def incident_reported(incident: Incident, *, reporter: str, zone: ZoneInfo, base_url: str) -> Email:
     """When it happened as the school's clock showed it (the form asked in school time)."""
     kind = incident.kind.replace("_", " ")
     then = incident.occurred_at.astimezone(zone)
@@ -241,9 +239,7 @@ def checkpoint_signed(checkpoint_json: str) -> Email:
     )
 
 
-def retention_refused(
-    report: RetentionReport, base_url: str, schools: Mapping[int, str]
-) -> Email:
+def retention_refused(report: RetentionReport, base_url: str, schools: Mapping[int, str]) -> Email:
     """Counts only: what would have been redacted though younger than the floor."""
     lines = [
         f"  {schools.get(r.school_id, 'a school')}: {r.count} "
@@ -267,9 +263,7 @@ def retention_refused(
     )
 
 
-def retention_report(
-    report: RetentionReport, base_url: str, schools: Mapping[int, str]
-) -> Email:
+def retention_report(report: RetentionReport, base_url: str, schools: Mapping[int, str]) -> Email:
     """Counts only: which records, by school and type, and which holds kept what (by case)."""
     if report.refused_too_young:
         return retention_refused(report, base_url, schools)

@@ -47,6 +47,7 @@ TWINS = [
     ("/app/retention", "/retention/plan"),
     ("/app/change-record", "/audit/events"),
     ("/app/outbox", "/outbox"),
+    ("/app/records", "/audit/events"),
     ("/app/pupils/{young}/evidence-pack", "/pupils/{young}/evidence-pack"),
     ("/app/contacts/{cid}/evidence-pack", "/contacts/{cid}/evidence-pack"),
 ]

@@ -13,6 +13,8 @@ from api.web.render import PAGE_SIZE, page_for, paged
 from core import outbox
 from core.directory.names import staff_names
 from core.models import OutboxState
+from core.outbox import OutboxEmailPublic
+from core.pagination import Page
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -29,11 +31,15 @@ def outbox_page(
         limit=PAGE_SIZE,
         newest_first=True,
     )
+    shown = Page(
+        items=[OutboxEmailPublic.model_validate(e, from_attributes=True) for e in found.items],
+        next_cursor=found.next_cursor,
+    )
     return page_for(
         acting,
         "outbox.html",
         title="Emails sent",
-        pager=paged(acting, found),
+        pager=paged(acting, shown),
         state=state.value if state else "",
         states=list(OutboxState),
         people=staff_names(acting.session, acting.actor, (e.to_staff_id for e in found.items)),

@@ -1,6 +1,7 @@
 """The change record on a page, for DSLs: every change of their schools, the latest first, with
 who made it by name; whether it verifies; and the signed checkpoints with the public key, to be
-kept outside contactlog (an email, a printout) and checked against it later."""
+kept outside contactlog (an email, a printout) and checked against it later. And the page that
+leads to the record's keeping: holds, subject access, retention, the change record."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ RECORD_PAGES = {
     "staff": "/app/staff/{}",
     "contact": "/app/contacts/{}",
     "incident": "/app/incidents/{}",
+    "message": "/app/review/{}",
+    "legal_hold": "/app/legal-holds",
+    "subject_access_request": "/app/subject-access",
 }
 # How many checkpoints the page lists (the latest first): each vouches for all before it.
 CHECKPOINTS_SHOWN = 10
@@ -56,7 +60,7 @@ def change_record_page(
         title="The change record",
         pager=paged(acting, events),
         what=what or "",
-        kinds=sorted([*RECORD_PAGES, "consent", "device", "legal_hold", "message"]),
+        kinds=sorted([*RECORD_PAGES, "consent", "device"]),
         people=staff_names(acting.session, acting.actor, (e.actor_id for e in events.items)),
         schools=school_names(acting.session, acting.actor),
         trust_wide=bool(acting.actor.roles & TRUST_ROLES),
@@ -69,4 +73,18 @@ def change_record_page(
         key=change_record.public_key(
             session=acting.session, actor=acting.actor, settings=acting.settings
         ),
+    )
+
+
+@router.get("/app/records")
+def records(acting: PageDep) -> Response:
+    """Where a DSL keeps the record: each job's page, with what is waiting on it."""
+    change_record.read_events(  # refused to anyone who may not read the record
+        session=acting.session, actor=acting.actor, where=EventFilter(), cursor=None, limit=1
+    )
+    return page_for(
+        acting,
+        "records.html",
+        title="Records and data protection",
+        check=change_record.latest_check(session=acting.session, actor=acting.actor),
     )

@@ -120,6 +120,8 @@ templates.globals["PART_NAMES"] = {
     "other": "Something else",
 }
 templates.filters["role"] = lambda value: ROLE_NAMES.get(str(value), str(value))
+# The first letter up, the rest as written ("Safeguarding lead (DSL)"; `capitalize` lowers it).
+templates.filters["sentence"] = lambda value: str(value)[:1].upper() + str(value)[1:]
 # Platforms by their proper names ("WhatsApp", "X"), as emails and chronologies write them.
 templates.filters["platform"] = lambda value: PLATFORM_NAMES.get(str(value), str(value).title())
 
@@ -146,10 +148,7 @@ def navigation(actor: Principal | None) -> list[tuple[str, str]]:
             ("/app/review", "Review queue"),
             ("/app/log", "Search the log"),
             ("/app/incidents", "Incidents"),
-            ("/app/legal-holds", "Legal holds"),
-            ("/app/subject-access", "Subject access"),
-            ("/app/retention", "Retention"),
-            ("/app/change-record", "Change record"),
+            ("/app/records", "Records"),
         ]
     if actor.has(Role.admin) or actor.has(Role.trust_admin) or actor.has(Role.dsl):
         links.append(("/app/pupils", "Pupils"))
