@@ -31,7 +31,7 @@ def outbox_page(
         limit=PAGE_SIZE,
         newest_first=True,
     )
-    shown = Page(
+    shown: Page[OutboxEmailPublic] = Page(
         items=[OutboxEmailPublic.model_validate(e, from_attributes=True) for e in found.items],
         next_cursor=found.next_cursor,
     )
