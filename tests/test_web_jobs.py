@@ -696,3 +696,57 @@ def test_everyone_s_home_page_and_navigation_open_without_refusal(client, db, wo
         assert f"Signed in as {who.replace('_', ' ').title()}" in home.text
         for href in set(re.findall(r'href="(/app/[^"?#]*)"', home.text)):
             assert client.get(href).status_code == 200, (who, href)
+
+
+def test_each_new_list_is_a_next_page_away(client, db, world, school, monkeypatch):
+    """The holds, requests, change record and outbox each page past their first page."""
+    from api.web import outbox_pages, protection_pages, record_pages
+    from tests.test_web_access import _pages
+
+    for module in (outbox_pages, protection_pages):
+        monkeypatch.setattr(module, "PAGE_SIZE", 2)
+    monkeypatch.setattr(record_pages, "PAGE_SIZE", 10)  # the record holds dozens of changes
+    dsl = world.auth("dsl")
+    for n in range(3):
+        client.post(
+            "/legal-holds",
+            json={
+                "subject_type": "pupil",
+                "subject_id": school["young"],
+                "case_reference": f"CASE-{n}",
+                "reason": "Kept for a case",
+            },
+            headers=dsl,
+        )
+        client.post(
+            "/subject-access-requests",
+            json={
+                "subject_type": "pupil",
+                "subject_id": school["older"],
+                "requested_by": f"Request {n}",
+                "received_on": clock.now().date().isoformat(),
+            },
+            headers=dsl,
+        )
+    as_person(client, db, world, "dsl")
+    holds = "".join(_pages(client, "/app/legal-holds"))
+    assert sorted(re.findall(r"CASE-\d", holds)) == ["CASE-0", "CASE-1", "CASE-2"]
+    asked = "".join(_pages(client, "/app/subject-access"))
+    assert sorted(re.findall(r"Request \d", asked)) == ["Request 0", "Request 1", "Request 2"]
+    changes = _pages(client, "/app/change-record")
+    assert len(changes) > 2
+    assert "legal hold: placed" in "".join(changes)
+    as_person(client, db, world, "admin")
+    shown = client.get("/app/staff")
+    for n in range(3):
+        client.post(
+            "/app/staff",
+            data={
+                "form_token": form_token(shown.text),
+                "name": f"Invitee {n}",
+                "email": f"invitee{n}@a.example.org",
+                "roles": ["staff"],
+            },
+        )
+    sent = "".join(_pages(client, "/app/outbox"))
+    assert sorted(re.findall(r"Invitee \d", sent)) == ["Invitee 0", "Invitee 1", "Invitee 2"]
