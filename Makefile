@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast coverage lint lock format bench profile clean
+.PHONY: install run test test-fast coverage lint lock format bench profile lighthouse clean
 
 # Every package comes from the lock, at the version and hash resolved there; contactlog itself
 # is then installed editable on top, adding nothing the lock did not hold.
@@ -62,3 +62,8 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Lighthouse's accessibility and best-practices audits of every role's pages on a fresh demo
+# (Lighthouse from the npm registry into .lighthouse/, run on Debian's Chromium).
+lighthouse: $(STAMP)
+	$(BIN)/python -m tools.lighthouse

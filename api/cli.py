@@ -335,10 +335,6 @@ def import_pupils_command(
     )
 
 
-if __name__ == "__main__":
-    app()
-
-
 # ---------------------------------------------------------------- the key outside the database
 
 
@@ -472,3 +468,7 @@ def retention_run_command(
         print(report.model_dump_json())
     if not reports:
         console.print("Nothing was due.")
+
+
+if __name__ == "__main__":  # below every command, so that `python -m api.cli` has them all
+    app()
