@@ -750,3 +750,22 @@ def test_each_new_list_is_a_next_page_away(client, db, world, school, monkeypatc
         )
     sent = "".join(_pages(client, "/app/outbox"))
     assert sorted(re.findall(r"Invitee \d", sent)) == ["Invitee 0", "Invitee 1", "Invitee 2"]
+
+
+def test_consent_in_hand_is_not_asked_for_again(client, db, world, school):
+    cid = _approved(client, world, school)
+    client.post(
+        f"/pupils/{school['young']}/consents",
+        json={
+            "contact_id": cid,
+            "guardian_id": school["guardian"],
+            "method": "signed_form",
+            "evidence_reference": "Office file 12",
+            "given_on": clock.now().date().isoformat(),
+        },
+        headers=world.auth("admin"),
+    )
+    as_person(client, db, world, "admin")
+    shown = client.get(f"/app/pupils/{school['young']}").text
+    assert "Email the parents a link" not in shown
+    assert "Record a consent" not in shown

@@ -15,7 +15,7 @@ from api.web.forms import PageForm, Problems, submit
 from api.web.render import PAGE_SIZE, all_of, page_for, paged
 from consent import requests
 from consent import service as consent
-from consent.models import ConsentCreate, ConsentMethod
+from consent.models import ConsentCreate, ConsentMethod, ConsentRequestPublic
 from consent.rules import age_on
 from contacts import service as contacts
 from contacts.consenting import CONTACTS
@@ -68,7 +68,7 @@ def pupil_page_with(
     # Whether this pupil needs consent on each contact today, or only that parents are told.
     standing = {c.id: next(p for p in c.pupils if p.pupil_id == pupil_id) for c in theirs}
     open_ones = [c for c in theirs if c.state in OPEN]
-    asked_online = {
+    asked_online: dict[int, list[ConsentRequestPublic]] = {
         c.id: [
             r
             for r in requests.list_requests(
@@ -83,6 +83,11 @@ def pupil_page_with(
         for c in open_ones
         if c.state == ContactState.approved and standing[c.id].needs_consent
     }
+    # Consent still wanted: needed on the contact, and none holds today (none given, or it
+    # expired or was withdrawn). Parents are asked online only then; what was asked is shown.
+    wanted = {c.id for c in open_ones if standing[c.id].needs_consent}
+    wanted -= {c.id for c in open_ones if standing[c.id].consent_valid}
+    asked_online = {cid: asked for cid, asked in asked_online.items() if asked or cid in wanted}
     return page_for(
         acting,
         "pupil.html",
@@ -106,7 +111,8 @@ def pupil_page_with(
         holders=staff_names(acting.session, acting.actor, [c.staff_id for c in theirs]),
         # Consent is offered only for an open contact on which this pupil needs it; a notice
         # to parents only where the pupil is at or over the consent age.
-        for_consent=[c for c in open_ones if standing[c.id].needs_consent],
+        for_consent=[c for c in open_ones if c.id in wanted],
+        consent_wanted=wanted,
         for_notice=[c for c in open_ones if not standing[c.id].needs_consent],
         consent_age=acting.policy.consent_age,
         asked_online=asked_online,
