@@ -60,6 +60,7 @@ def dashboard(acting: PageDep, checking: str | None = None) -> Response:
         acting,
         "dashboard.html",
         dsl=dsl,
+        may_decide=acting.actor.has(Role.approver) or acting.actor.is_headteacher,
         check=check,
         title="Dashboard",
         notice=(
