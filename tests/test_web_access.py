@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.builders import INCIDENT, PEOPLE, enrol, log, message, request_body
 from tests.support.mail import DSL, MANAGER, run_all, text
-from tests.support.pages import as_person, form_token, sign_in
+from tests.support.pages import as_person, every_page, form_token, sign_in
 
 
 @pytest.fixture
@@ -140,19 +140,6 @@ def test_requests_to_decide_never_fall_off_the_page(client, db, world, school, m
     assert own not in shown(first.text) + shown(second.text)  # not theirs to decide
 
 
-def _pages(client, first: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every page of a list, following its "Next page" links from the first."""
-    shown, address = [], first
-    while address:
-        answer = client.get(address)
-        assert answer.status_code == 200, answer.text
-        shown.append(answer.text)
-        link = re.search(r'<a rel="next" href="([^"]+)">', answer.text)
-        address = html.unescape(link.group(1)) if link else ""
-        assert len(shown) < 20, "the pages never end"
-    return shown
-
-
 def test_every_pupil_is_a_next_page_away(client, db, world, school, monkeypatch):
     """The pupils page once showed the school's oldest 200 pupils and no more."""
     from api.web import admin_pages
@@ -171,7 +158,7 @@ def test_every_pupil_is_a_next_page_away(client, db, world, school, monkeypatch)
         )
         assert made.status_code == 201, made.text
     as_person(client, db, world, "admin")
-    pages = _pages(client, "/app/pupils")
+    pages = every_page(client, "/app/pupils")
     assert len(pages) == 3  # 5 pupils, 2 a page
     names = re.findall(r'<a href="/app/pupils/\d+">([^<]+)</a>', "".join(pages))
     assert sorted(names) == ["Ava T", "Noah F", "Pupil0 Late", "Pupil1 Late", "Pupil2 Late"]
@@ -185,7 +172,7 @@ def test_the_contact_page_shows_what_was_logged_last_first(client, db, world, co
     for n in range(5):
         log(client, world, contact, summary=f"Entry number {n}")
     as_person(client, db, world, "owner")
-    pages = _pages(client, f"/app/contacts/{contact}")
+    pages = every_page(client, f"/app/contacts/{contact}")
     order = [int(n) for n in re.findall(r"Entry number (\d)", "".join(pages))]
     assert order == [4, 3, 2, 1, 0]
 
@@ -198,7 +185,7 @@ def test_a_search_of_the_log_pages_through_its_own_filter(client, db, world, con
     for n in range(5):
         log(client, world, contact, summary=f"Entry number {n}")
     as_person(client, db, world, "dsl")
-    pages = _pages(client, f"/app/log?staff_id={world.ids['owner']}&platform=&reviewed=")
+    pages = every_page(client, f"/app/log?staff_id={world.ids['owner']}&platform=&reviewed=")
     assert len(pages) == 3
     assert all(f"staff_id={world.ids['owner']}" in p for p in pages[1:])
     order = [int(n) for n in re.findall(r"Entry number (\d)", "".join(pages))]

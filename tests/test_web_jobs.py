@@ -8,7 +8,7 @@ import re
 
 from core import clock
 from tests.support.mail import run_all, text
-from tests.support.pages import as_person, form_token, sign_in
+from tests.support.pages import as_person, every_page, form_token, sign_in
 
 GOOD = "lantern orchard velvet 42"
 
@@ -701,7 +701,6 @@ def test_everyone_s_home_page_and_navigation_open_without_refusal(client, db, wo
 def test_each_new_list_is_a_next_page_away(client, db, world, school, monkeypatch):
     """The holds, requests, change record and outbox each page past their first page."""
     from api.web import outbox_pages, protection_pages, record_pages
-    from tests.test_web_access import _pages
 
     for module in (outbox_pages, protection_pages):
         monkeypatch.setattr(module, "PAGE_SIZE", 2)
@@ -729,11 +728,11 @@ def test_each_new_list_is_a_next_page_away(client, db, world, school, monkeypatc
             headers=dsl,
         )
     as_person(client, db, world, "dsl")
-    holds = "".join(_pages(client, "/app/legal-holds"))
+    holds = "".join(every_page(client, "/app/legal-holds"))
     assert sorted(re.findall(r"CASE-\d", holds)) == ["CASE-0", "CASE-1", "CASE-2"]
-    asked = "".join(_pages(client, "/app/subject-access"))
+    asked = "".join(every_page(client, "/app/subject-access"))
     assert sorted(re.findall(r"Request \d", asked)) == ["Request 0", "Request 1", "Request 2"]
-    changes = _pages(client, "/app/change-record")
+    changes = every_page(client, "/app/change-record")
     assert len(changes) > 2
     assert "legal hold: placed" in "".join(changes)
     as_person(client, db, world, "admin")
@@ -748,7 +747,7 @@ def test_each_new_list_is_a_next_page_away(client, db, world, school, monkeypatc
                 "roles": ["staff"],
             },
         )
-    sent = "".join(_pages(client, "/app/outbox"))
+    sent = "".join(every_page(client, "/app/outbox"))
     assert sorted(re.findall(r"Invitee \d", sent)) == ["Invitee 0", "Invitee 1", "Invitee 2"]
 
 

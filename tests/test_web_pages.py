@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import pyotp
@@ -16,10 +14,11 @@ import pytest
 
 from core import clock
 from scheduler.runner import run_job
-from tests.support.browser import serious_violations
+from tests.support.browser import checked, sign_in
 from tests.support.builders import (
     CLAIRE,
     INCIDENT,
+    approved_contact,
     enrol,
     guardian_with_email,
     message,
@@ -27,41 +26,6 @@ from tests.support.builders import (
 )
 from tests.support.ground import PASSWORD
 from tests.support.mail import text
-
-# Every checked page is saved as a screenshot, for a person to look at (README shows two).
-SHOTS = Path(
-    os.environ.get("CONTACTLOG_SCREENSHOTS")
-    or Path(tempfile.gettempdir()) / "contactlog-screenshots"
-)
-
-
-def sign_in(page, email: str, code: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/sign-in")
-    assert serious_violations(page) == []
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    if code is not None:
-        page.get_by_label("Code from your authenticator app").fill(code)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
-
-
-def checked(page) -> None:  # type: ignore[no-untyped-def]
-    assert serious_violations(page) == [], page.url
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = page.url.split("//", 1)[1].split("/", 1)[1].split("?")[0]
-    # A parent's one-time link is a secret: its file is named for the page, not the token.
-    name = "consent_link" if path.startswith("consent/") else path.replace("/", "_")
-    page.screenshot(
-        path=SHOTS / f"{name or 'home'}-{page.viewport_size['width']}.png", full_page=True
-    )
-
-
-def approved_contact(client, world, school) -> int:  # type: ignore[no-untyped-def]
-    owner = world.auth("owner")
-    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
-    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
-    return int(cid)
 
 
 def test_a_teacher_logs_a_message_from_a_phone(client, world, school, browse):

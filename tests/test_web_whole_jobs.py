@@ -15,10 +15,16 @@ import pyotp
 from contacts.oversight.evidence import verify_pack
 from core import clock
 from scheduler.runner import run_job
-from tests.support.builders import CLAIRE, enrol, guardian_with_email, message
+from tests.support.browser import checked, sign_in
+from tests.support.builders import (
+    CLAIRE,
+    approved_contact,
+    enrol,
+    guardian_with_email,
+    message,
+)
 from tests.support.ground import PASSWORD
 from tests.support.mail import DSL, run_all, text
-from tests.test_web_pages import approved_contact, checked, sign_in
 
 
 def test_a_dsl_investigates_from_the_emailed_alert_to_a_verified_evidence_pack(

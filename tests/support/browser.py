@@ -5,15 +5,17 @@ elsewhere, without it, the browser tests are skipped with a loud warning."""
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 
-from tests.support.ground import IN_CI
+from tests.support.ground import IN_CI, PASSWORD
 from tests.support.mail import free_port
 
 CHROMIUM = os.environ.get("CONTACTLOG_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -83,3 +85,34 @@ def serious_violations(page: Any) -> list[str]:
         for v in found.response["violations"]
         if v.get("impact") in ("serious", "critical")
     ]
+
+
+# Every checked page is saved as a screenshot, for a person to look at.
+SHOTS = Path(
+    os.environ.get("CONTACTLOG_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / "contactlog-screenshots"
+)
+
+
+def sign_in(page, email: str, code: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the page, as a person does, and land on home."""
+    page.goto("/sign-in")
+    assert serious_violations(page) == []
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    if code is not None:
+        page.get_by_label("Code from your authenticator app").fill(code)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
+def checked(page) -> None:  # type: ignore[no-untyped-def]
+    """axe finds nothing serious on the page, and it is saved as a screenshot."""
+    assert serious_violations(page) == [], page.url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = page.url.split("//", 1)[1].split("/", 1)[1].split("?")[0]
+    # A parent's one-time link is a secret: its file is named for the page, not the token.
+    name = "consent_link" if path.startswith("consent/") else path.replace("/", "_")
+    page.screenshot(
+        path=SHOTS / f"{name or 'home'}-{page.viewport_size['width']}.png", full_page=True
+    )

@@ -332,3 +332,11 @@ def log(client: TestClient, world: World, cid: int, **changes: Any) -> dict[str,
     assert response.status_code == 201, response.text
     logged: dict[str, Any] = response.json()
     return logged
+
+
+def approved_contact(client: TestClient, world: World, school: dict[str, int]) -> int:
+    """The owner's request for both pupils, approved by their line manager."""
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    return int(cid)

@@ -51,3 +51,16 @@ def as_person(client, db, world, who: str) -> None:  # type: ignore[no-untyped-d
         )
     client.cookies.clear()
     client.cookies.set(COOKIE, token)
+
+
+def every_page(client, first: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every page of a list, following its "Next page" links from the first."""
+    shown, address = [], first
+    while address:
+        answer = client.get(address)
+        assert answer.status_code == 200, answer.text
+        shown.append(answer.text)
+        link = re.search(r'<a rel="next" href="([^"]+)">', answer.text)
+        address = html.unescape(link.group(1)) if link else ""
+        assert len(shown) < 20, "the pages never end"
+    return shown
