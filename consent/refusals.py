@@ -27,9 +27,16 @@ def refused(session: Session, contact_ids: Iterable[int]) -> set[tuple[int, int]
     wanted = sorted(set(contact_ids))
     if not wanted:
         return set()
+    # One contact (every log write asks of its own) by equality: an IN list is rebuilt for
+    # each call, and on the log write that cost a tenth of the request's time (bench profile).
+    which = (
+        col(ConsentRequest.contact_id) == wanted[0]
+        if len(wanted) == 1
+        else col(ConsentRequest.contact_id).in_(wanted)
+    )
     rows = session.exec(
         select(col(ConsentRequest.contact_id), col(ConsentRequest.pupil_id)).where(
-            col(ConsentRequest.contact_id).in_(wanted),
+            which,
             col(ConsentRequest.answer) == DECLINED,
             col(ConsentRequest.resolved_at).is_(None),
         )
