@@ -419,7 +419,7 @@ def verify_pack_command(
 ) -> None:
     """Check an evidence pack offline: every file against the manifest, every event against
     its hashes. Exit 0 if nothing was altered, 1 if something was (each named)."""
-    from contacts.oversight.evidence import verify_pack
+    from contacts.oversight.pack_check import verify_pack
 
     with pack.open("rb") as data:
         problems = verify_pack(data)

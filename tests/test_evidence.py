@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from contacts.oversight.evidence import verify_pack
+from contacts.oversight.pack_check import verify_pack
 from scheduler.runner import run_job
 from tests.support.builders import message, request_body
 from tests.support.ground import assert_problem
@@ -227,3 +227,15 @@ def test_the_pack_notes_when_it_was_made(client, world, story):
     readme = pack.read("README.txt").decode()
     assert f"contact #{story}" in readme
     assert str(datetime.now(UTC).year) in readme
+
+
+def test_the_pack_says_whose_record_it_is_by_name(client, world, school, story):
+    """A LADO receiving a pack once read "This archive holds pupil #2"."""
+    pupil = _unzip(
+        client.get(f"/pupils/{school['young']}/evidence-pack", headers=world.auth("dsl")).content
+    ).read("README.txt").decode()
+    assert f"the record of Ava T, pupil #{school['young']} of A" in pupil
+    contact = _unzip(
+        client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content
+    ).read("README.txt").decode()
+    assert "WhatsApp contact held by Owner" in contact

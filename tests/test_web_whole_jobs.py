@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 
-from contacts.oversight.evidence import verify_pack
+from contacts.oversight.pack_check import verify_pack
 from core import clock
 from scheduler.runner import run_job
 from tests.support.browser import checked, sign_in

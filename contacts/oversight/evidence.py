@@ -26,7 +26,14 @@ from sqlmodel import Session, SQLModel, col, select
 from consent.models import Consent, ParentNotice
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.messages import message_views
-from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
+from contacts.models import (
+    Contact,
+    ContactPupil,
+    DeletionTask,
+    Message,
+    MessagePupil,
+    platform_name,
+)
 from contacts.oversight.mentioned import People, mentioned
 from contacts.oversight.review.export import CSV_COLUMNS, EXPORT_BATCH, csv_rows
 from contacts.oversight.review.models import MessageReview
@@ -38,8 +45,9 @@ from core.directory.models import Guardian, Pupil, Role, Staff
 from core.directory.pupils import pupil_in_scope
 from core.directory.staff import public_staff
 from core.principal import Principal
-from core.record import audit, checkpoints, seals
+from core.record import checkpoints, seals
 from core.record.models import AuditEvent
+from core.text import one_line
 
 README = """contactlog evidence pack
 ========================
@@ -299,13 +307,15 @@ def _build(session: Session, scope: Scope, *, made: datetime) -> IO[bytes]:
 
 
 def contact_scope(*, session: Session, actor: Principal, at: datetime, contact_id: int) -> Scope:
-    _, school, _ = contact_in_scope(session, actor, contact_id, readers=(Role.dsl,))
+    contact, school, holder = contact_in_scope(session, actor, contact_id, readers=(Role.dsl,))
     require_role(actor, school, Role.dsl, action="export an evidence pack")
     assert school.id is not None
     messages = select(Message.id).where(Message.contact_id == contact_id)
     record_access(session, actor, at, "access.evidence_pack", LogFilter(), school.id)
     return Scope(
-        subject=f"contact #{contact_id}",
+        subject=f"the record of contact #{contact_id} of {one_line(school.name)}: "
+        f"{one_line(platform_name(contact.platform, contact.platform_name))} contact held by "
+        f"{one_line(holder.name)}",
         school_id=school.id,
         reader=actor,
         contacts=select(Contact.id).where(Contact.id == contact_id),
@@ -317,13 +327,15 @@ def contact_scope(*, session: Session, actor: Principal, at: datetime, contact_i
 
 
 def pupil_scope(*, session: Session, actor: Principal, at: datetime, pupil_id: int) -> Scope:
-    _, school = pupil_in_scope(session, actor, pupil_id, action="export an evidence pack")
+    pupil, school = pupil_in_scope(session, actor, pupil_id, action="export an evidence pack")
     require_role(actor, school, Role.dsl, action="export an evidence pack")
     assert school.id is not None
     where = LogFilter(pupil_id=pupil_id)
     record_access(session, actor, at, "access.evidence_pack", where, school.id)
     return Scope(
-        subject=f"pupil #{pupil_id}",
+        # The reader of a pack needs to know whose it is (the file's name keeps the number).
+        subject=f"the record of {one_line(pupil.given_name)} {one_line(pupil.family_name)}, "
+        f"pupil #{pupil_id} of {one_line(school.name)}",
         school_id=school.id,
         reader=actor,
         contacts=select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id),
@@ -332,60 +344,3 @@ def pupil_scope(*, session: Session, actor: Principal, at: datetime, pupil_id: i
         notices=select(ParentNotice.id).where(ParentNotice.pupil_id == pupil_id),
         incidents=select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id),
     )
-
-
-def verify_pack(data: IO[bytes]) -> list[str]:
-    """What is wrong with a pack (nothing: an empty list), checked offline."""
-    problems: list[str] = []
-    with zipfile.ZipFile(data) as archive:
-        names = set(archive.namelist())
-        if "MANIFEST.sha256" not in names:
-            return ["MANIFEST.sha256 is missing"]
-        listed: set[str] = set()
-        for line in archive.read("MANIFEST.sha256").decode().splitlines():
-            expected, name = line.split("  ", 1)
-            listed.add(name)
-            if name not in names:
-                problems.append(f"{name}: missing")
-            elif hashlib.sha256(archive.read(name)).hexdigest() != expected:
-                problems.append(f"{name}: altered")
-        problems += [
-            f"{n}: not in the manifest" for n in sorted(names - listed - {"MANIFEST.sha256"})
-        ]
-        sealed: dict[str, str] = {}
-        for number, line in enumerate(archive.read("events.jsonl").decode().splitlines(), 1):
-            event = json.loads(line)
-            sealed.update(event["details"].get("sealed", {}))
-            digest = audit.content_digest(
-                event["at"],
-                event["actor_id"],
-                event["school_id"],
-                event["action"],
-                event["object_type"],
-                event["object_id"],
-                event["reason"],
-                audit.canonical(event["details"]),
-            )
-            if (
-                digest != event["content_hash"]
-                or audit.link_hash_of(event["seq"], event["prev_hash"], digest)
-                != event["link_hash"]
-            ):
-                problems.append(f"events.jsonl line {number} (event {event['seq']}): altered")
-        if "records/sealed.jsonl" in names:
-            problems += _unsealed(archive.read("records/sealed.jsonl").decode(), sealed)
-    return problems
-
-
-def _unsealed(lines: str, sealed: dict[str, str]) -> list[str]:
-    """Records of the pack whose content is not what the latest event sealed."""
-    problems = []
-    for line in lines.splitlines():
-        entry = json.loads(line)
-        name = entry["record"].split(":")[0]
-        expected = sealed.get(entry["record"])
-        if expected is None:
-            problems.append(f"records/sealed.jsonl: {entry['record']} is sealed by no event")
-        elif seals.digest(name, entry["content"]) != expected:
-            problems.append(f"records/sealed.jsonl: {entry['record']} is not what was sealed")
-    return problems
