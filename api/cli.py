@@ -281,7 +281,10 @@ def users_create(
         raise typer.Exit(1) from None
     finally:
         db.dispose()
-    console.print(f"Created account {created.id} ({', '.join(created.roles)}) at {school}.")
+    console.print(
+        f"Created the account of {created.name} <{created.email}> "
+        f"({', '.join(created.roles)}) at {school}."
+    )
 
 
 @import_app.command("pupils")

@@ -89,6 +89,7 @@ def test_users_create_makes_the_first_admin_who_can_sign_in(operator_env, client
         input="a long first password\n",
     )
     assert result.exit_code == 0, result.output
+    assert "Created the account of Office <office@school.example.org>" in result.output
     token = client.post(
         "/auth/token",
         data={"username": "office@school.example.org", "password": "a long first password"},
