@@ -82,6 +82,10 @@ def test_a_staff_members_day(server, client_dir, world, school, db):
     assert manager.exit_code == 0, manager.output
     waiting = json.loads(cli("pending", "--json").output)
     assert [c["id"] for c in waiting] == [contact]
+    shown = cli("pending").output  # people by name, not number
+    assert "Owner" in shown
+    assert "Ava T" in shown
+    assert "#" not in shown
     decided = cli("decide", str(contact), "--approve", "--conditions", "Group only")
     assert decided.exit_code == 0
     assert "approved" in decided.output
@@ -102,6 +106,7 @@ def test_a_staff_members_day(server, client_dir, world, school, db):
         "log", str(contact), "--received", "--summary", "Thanks!", "--json"
     )  # device remembered
     assert json.loads(again.output)["device_tag"] == "PE-IPAD"
+    assert "Ava" in cli("contacts").output  # by name (the table wraps at the terminal's width)
     mine = json.loads(cli("contacts", "--json").output)
     assert mine[0]["id"] == contact
     assert mine[0]["state"] == "approved"
