@@ -768,3 +768,48 @@ def test_consent_in_hand_is_not_asked_for_again(client, db, world, school):
     shown = client.get(f"/app/pupils/{school['young']}").text
     assert "Email the parents a link" not in shown
     assert "Record a consent" not in shown
+
+
+def test_every_other_list_is_a_next_page_away(client, db, world, school, monkeypatch):
+    """Staff, devices, incidents, deletions, the review queue, chronologies and my contacts each
+    page past their first page, and every row is on one of them."""
+    from api.web import directory_pages, oversight_pages, review_pages, staff_pages
+    from tests.support.builders import INCIDENT, log
+
+    for module in (directory_pages, oversight_pages, review_pages, staff_pages):
+        monkeypatch.setattr(module, "PAGE_SIZE", 2)
+    admin, owner = world.auth("admin"), world.auth("owner")
+    for n in range(3):
+        client.post(
+            "/devices", json={"asset_tag": f"TAB-{n}", "description": "A tablet"}, headers=admin
+        )
+        reported = client.post(
+            "/incidents",
+            json={**INCIDENT, "what_happened": f"Incident number {n}", "other_person": "A parent"},
+            headers=owner,
+        )
+        assert reported.status_code == 201, reported.text
+    contacts = [_approved(client, world, school, school_account=f"Account {n}") for n in range(3)]
+    for n in range(3):  # flagged: the young pupil has no consent yet
+        log(client, world, contacts[0], summary=f"Flagged entry {n}")
+    for cid in contacts[1:]:
+        client.post(f"/contacts/{cid}/end", json={"reason": "Season over"}, headers=owner)
+
+    def rows(path: str, pattern: str) -> list[str]:
+        found = re.findall(pattern, "".join(every_page(client, path)))
+        assert len(every_page(client, path)) > 1, path  # more than one page
+        return sorted(found)
+
+    as_person(client, db, world, "admin")
+    assert len(rows("/app/staff", r'<td><a href="/app/staff/\d+">')) == len(
+        [p for p in client.get("/staff?limit=200", headers=admin).json()["items"]]
+    )
+    assert rows("/app/devices", r"<td>(TAB-\d)</td>") == ["TAB-0", "TAB-1", "TAB-2"]
+    as_person(client, db, world, "dsl")
+    assert rows("/app/incidents", r"Incident number (\d)") == ["0", "1", "2"]
+    assert len(rows("/app/deletions", r'<tr><td><a href="/app/contacts/\d+">')) == 4
+    assert rows("/app/review", r"Flagged entry (\d)") == ["0", "1", "2"]
+    assert len(rows(f"/app/pupils/{school['young']}/chronology", r"<li><time")) > 4
+    assert len(rows(f"/app/staff/{world.ids['owner']}/chronology", r"<li><time")) > 4
+    as_person(client, db, world, "owner")
+    assert rows("/app/contacts", r"Account (\d)</a>") == ["0", "1", "2"]
