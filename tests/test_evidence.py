@@ -231,11 +231,19 @@ def test_the_pack_notes_when_it_was_made(client, world, story):
 
 def test_the_pack_says_whose_record_it_is_by_name(client, world, school, story):
     """A LADO receiving a pack once read "This archive holds pupil #2"."""
-    pupil = _unzip(
-        client.get(f"/pupils/{school['young']}/evidence-pack", headers=world.auth("dsl")).content
-    ).read("README.txt").decode()
+    pupil = (
+        _unzip(
+            client.get(
+                f"/pupils/{school['young']}/evidence-pack", headers=world.auth("dsl")
+            ).content
+        )
+        .read("README.txt")
+        .decode()
+    )
     assert f"the record of Ava T, pupil #{school['young']} of A" in pupil
-    contact = _unzip(
-        client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content
-    ).read("README.txt").decode()
+    contact = (
+        _unzip(client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content)
+        .read("README.txt")
+        .decode()
+    )
     assert "WhatsApp contact held by Owner" in contact
