@@ -813,3 +813,35 @@ def test_every_other_list_is_a_next_page_away(client, db, world, school, monkeyp
     assert len(rows(f"/app/staff/{world.ids['owner']}/chronology", r"<li><time")) > 4
     as_person(client, db, world, "owner")
     assert rows("/app/contacts", r"Account (\d)</a>") == ["0", "1", "2"]
+
+
+def test_the_refusals_to_resolve_page_past_its_first_page(client, db, world, school, monkeypatch):
+    from sqlalchemy import text as sql
+
+    from api.web import consent_pages
+    from tests.support.builders import guardian_with_email
+
+    monkeypatch.setattr(consent_pages, "PAGE_SIZE", 2)
+    guardian_with_email(client, world, school)
+    for n in range(3):
+        cid = _approved(client, world, school, school_account=f"Account {n}")
+        assert (
+            client.post(
+                f"/contacts/{cid}/consent-requests", headers=world.auth("admin")
+            ).status_code
+            == 201
+        )
+    with db.engine.connect() as conn:
+        bodies = (
+            conn.execute(sql("SELECT body FROM outbox_email WHERE kind = 'consent_request'"))
+            .scalars()
+            .all()
+        )
+    links = [re.search(r"(/consent/[A-Za-z0-9_\-]+)", b).group(1) for b in bodies]  # type: ignore[union-attr]
+    assert len(links) == 3
+    for link in links:
+        assert client.post(link, data={"choice": "decline", "reason": "No"}).status_code == 200
+    as_person(client, db, world, "dsl")
+    pages = every_page(client, "/app/refusals")
+    assert len(pages) == 2
+    assert "".join(pages).count("refused consent for Ava T") == 3
