@@ -15,6 +15,7 @@ from api.routers.evidence import streamed
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.forms import PageForm, Problems, submit
+from api.web.record_pages import RECORD_PAGES
 from api.web.render import PAGE_SIZE, page_for, paged
 from contacts.data_protection.legal_holds import service as holds
 from contacts.data_protection.legal_holds.models import (
@@ -38,14 +39,6 @@ from core.directory.names import pupil_names, school_names, staff_names
 from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
-
-# Where a hold or a request was asked for from, to go back to; by what it is about.
-RECORD_PAGE = {
-    "pupil": "/app/pupils/{}/chronology",
-    "staff": "/app/staff/{}/chronology",
-    "contact": "/app/contacts/{}",
-    "incident": "/app/incidents/{}",
-}
 
 
 def _subjects(acting: PageActing, rows: list[HoldPublic] | list[RequestPublic]) -> dict[str, str]:
@@ -127,7 +120,7 @@ def _holds(
             [h.placed_by_id for h in found.items if h.placed_by_id]
             + [h.released_by_id for h in found.items if h.released_by_id],
         ),
-        record_page=RECORD_PAGE,
+        record_page=RECORD_PAGES,
     )
 
 

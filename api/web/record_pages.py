@@ -18,7 +18,7 @@ from core.roles import TRUST_ROLES
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
-# The page of the record an event is about, where there is one to open.
+# The page of each kind of record, for a DSL's lists to link to (a change, a hold, a request).
 RECORD_PAGES = {
     "pupil": "/app/pupils/{}/chronology",
     "staff": "/app/staff/{}",
