@@ -313,3 +313,28 @@ def test_a_parent_answering_twice_at_once(server, client, world, school, db):
         assert consents == (1 if answered == "given" else 0)
 
     trials(one)
+
+
+def test_two_admins_resetting_one_second_factor_at_once(server, client, world, school, db):
+    """Yesterday both were filed: confirmed one after the other, the second removed the factor
+    its owner had enrolled again in between."""
+    targets = iter(["manager", "other_manager", "owner", "other_staff", "dsl", "head"])
+
+    def one() -> None:
+        target = world.ids[next(targets)]
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt("admin", f"/staff/{target}/mfa-reset", {}),
+                Attempt("trust_admin", f"/staff/{target}/mfa-reset", {}),
+            ],
+        )
+        assert sorted(statuses) == [202, 409], statuses
+        with db.engine.connect() as conn:
+            waiting = conn.execute(
+                text("SELECT count(*) FROM pending_change WHERE staff_id = :s"), {"s": target}
+            ).scalar_one()
+        assert waiting == 1
+
+    trials(one)

@@ -111,11 +111,28 @@ def propose(
 ) -> PendingChange:
     assert staff.id is not None
     assert school.id is not None
+    grant = ",".join(sorted(roles or set()))
+    # The same change asked twice (two admins, a double click) would wait twice, and the
+    # second, confirmed later, would act again: a second factor enrolled in between removed.
+    # The account's row is locked first, so two at once take turns.
+    session.exec(select(Staff.id).where(Staff.id == staff.id).with_for_update()).one()
+    if session.exec(
+        select(PendingChange.id).where(
+            PendingChange.staff_id == staff.id,
+            PendingChange.kind == kind,
+            PendingChange.grant_roles == grant,
+            PendingChange.make_headteacher == make_headteacher,
+            PendingChange.new_email == new_email,
+            PendingChange.state == ChangeState.pending,
+            col(PendingChange.expires_at) > at,
+        )
+    ).first():
+        raise Conflict("The same change is already waiting for a second person to confirm it.")
     change = PendingChange(
         school_id=school.id,
         staff_id=staff.id,
         kind=kind,
-        grant_roles=",".join(sorted(roles or set())),
+        grant_roles=grant,
         make_headteacher=make_headteacher,
         new_email=new_email,
         proposed_by_id=actor.staff_id,
