@@ -17,7 +17,6 @@ from core.directory.staff import get_staff
 from core.errors import InvalidInput
 from core.identity import accounts
 from core.identity.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
-from core.identity.throttle import limit_requests
 from core.inputs import Forbid
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["auth"])
@@ -125,8 +124,7 @@ def password_reset(
     address has an account."""
     at = now()
     client = request.client.host if request.client else "unknown"
-    limit_requests(session, "password-reset", client, settings=settings, at=at)
-    accounts.request_reset(session, email=body.email, settings=settings, at=at)
+    accounts.request_reset(session, email=body.email, client=client, settings=settings, at=at)
     return Accepted(detail="If the address belongs to an account, a link has been emailed to it.")
 
 

@@ -21,7 +21,6 @@ from api.web.render import back_to, page, page_for, see_other
 from core import clock
 from core.identity import accounts, browser_sessions, devices, mfa
 from core.identity.auth import IssuedToken, SecondFactorNeeded, sign_in
-from core.identity.throttle import limit_requests
 from core.settings import Settings
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -176,8 +175,7 @@ def forgotten_password(
         return _forgotten(settings, problem=GIVE_AN_ADDRESS, status=422)
     at = clock.now()
     client = request.client.host if request.client else "unknown"
-    limit_requests(session, "password-reset", client, settings=settings, at=at)
-    accounts.request_reset(session, email=email, settings=settings, at=at)
+    accounts.request_reset(session, email=email, client=client, settings=settings, at=at)
     sent = page("forgotten_password.html", title="Check your email", sent=True)
     sent.delete_cookie(SIGN_IN_COOKIE, path="/")
     return sent

@@ -21,6 +21,7 @@ from core.directory.models import Staff
 from core.errors import InvalidInput, RuleBroken
 from core.identity.models import AccountLink
 from core.identity.security import Passwords
+from core.identity.throttle import limit_requests
 from core.principal import Principal
 from core.record import audit
 from core.settings import Settings
@@ -160,9 +161,13 @@ def invite(
     )
 
 
-def request_reset(session: Session, *, email: str, settings: Settings, at: datetime) -> None:
+def request_reset(
+    session: Session, *, email: str, client: str, settings: Settings, at: datetime
+) -> None:
     """Email a reset link if the address is an active account's; the caller answers the same
-    (202) whatever happens here, so nobody learns which addresses have accounts."""
+    (202) whatever happens here, so nobody learns which addresses have accounts. Every request
+    from the client's address counts against its limit, answered or not (429 past it)."""
+    limit_requests(session, "password-reset", client, settings=settings, at=at)
     staff = session.exec(select(Staff).where(Staff.email == email.strip().lower())).first()
     if staff is None or not staff.is_active:
         return
