@@ -131,6 +131,19 @@ def _only_what_changed(form: AccountForm, person: StaffPublic) -> dict[str, Any]
     return {field: value for field, value in typed.items() if value != now[field]}
 
 
+def _changed(acting: PageActing, staff_id: int, changes: StaffUpdate, done: str) -> str:
+    """As PATCH /staff/{id}; the colleague's page again, saying what was done."""
+    staff.update_staff(
+        session=acting.session,
+        actor=acting.actor,
+        at=acting.at,
+        staff_id=staff_id,
+        changes=changes,
+        settings=acting.settings,
+    )
+    return f"/app/staff/{staff_id}?done={done}"
+
+
 @router.post("/app/staff/{staff_id:int}")
 def change_account(
     staff_id: RecordId, acting: PageDep, form: Annotated[AccountForm, Form()]
@@ -143,15 +156,7 @@ def change_account(
         return StaffUpdate.model_validate(_only_what_changed(form, person))
 
     def act(changes: StaffUpdate) -> str:
-        staff.update_staff(
-            session=acting.session,
-            actor=acting.actor,
-            at=acting.at,
-            staff_id=staff_id,
-            changes=changes,
-            settings=acting.settings,
-        )
-        return f"/app/staff/{staff_id}?done=changed"
+        return _changed(acting, staff_id, changes, "changed")
 
     return submit(
         acting,
@@ -177,15 +182,9 @@ def set_active(
         return StaffUpdate(is_active=form.active == "yes")
 
     def act(changes: StaffUpdate) -> str:
-        staff.update_staff(
-            session=acting.session,
-            actor=acting.actor,
-            at=acting.at,
-            staff_id=staff_id,
-            changes=changes,
-            settings=acting.settings,
+        return _changed(
+            acting, staff_id, changes, "reactivated" if changes.is_active else "deactivated"
         )
-        return f"/app/staff/{staff_id}?done={'reactivated' if changes.is_active else 'deactivated'}"
 
     return submit(acting, form, read, act)
 
