@@ -7,6 +7,7 @@ import html
 import re
 
 from core import clock
+from tests.support.builders import approved_contact, consent_given
 from tests.support.mail import run_all, text
 from tests.support.pages import as_person, every_page, form_token, sign_in
 
@@ -264,22 +265,13 @@ def test_a_new_dsl_on_a_phone_taps_a_link_to_their_app_and_can_keep_their_codes(
     assert all(code in file_text for code in codes)
 
 
-def _approved(client, world, school, **changes) -> int:  # type: ignore[no-untyped-def]
-    from tests.support.builders import request_body
-
-    body = request_body(school, **changes)
-    cid = client.post("/contacts", json=body, headers=world.auth("owner")).json()["id"]
-    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
-    return int(cid)
-
-
 def test_the_office_asks_parents_by_email_from_the_pupil_s_page(
     client, db, world, school, mail_settings, mail_server
 ):
     from tests.support.builders import CLAIRE, guardian_with_email
 
     guardian_with_email(client, world, school)
-    cid = _approved(client, world, school)
+    cid = approved_contact(client, world, school)
     as_person(client, db, world, "admin")
     shown = client.get(f"/app/pupils/{school['young']}")
     assert "Consent asked by email" in shown.text
@@ -307,33 +299,21 @@ def test_the_office_asks_parents_by_email_from_the_pupil_s_page(
 def test_a_withdrawal_by_phone_is_recorded_on_the_pupil_s_page_and_ends_their_part(
     client, db, world, school
 ):
-    cid = _approved(client, world, school)
-    given = client.post(
-        f"/pupils/{school['young']}/consents",
-        json={
-            "contact_id": cid,
-            "guardian_id": school["guardian"],
-            "method": "signed_form",
-            "evidence_reference": "Office file 12",
-            "given_on": clock.now().date().isoformat(),
-        },
-        headers=world.auth("admin"),
-    )
-    assert given.status_code == 201, given.text
-    given = given.json()
+    cid = approved_contact(client, world, school)
+    given = consent_given(client, world, school, cid)
     as_person(client, db, world, "admin")
     shown = client.get(f"/app/pupils/{school['young']}")
     assert "given " in shown.text
     assert "by Claire T" in shown.text
     assert "Contact #" not in shown.text
     blank = client.post(
-        f"/app/consents/{given['id']}/withdrawal",
+        f"/app/consents/{given}/withdrawal",
         data={"form_token": form_token(shown.text), "pupil_id": school["young"], "reason": ""},
     )
     assert blank.status_code == 422
     assert 'id="reason-problem">fill this in' in blank.text
     done = client.post(
-        f"/app/consents/{given['id']}/withdrawal",
+        f"/app/consents/{given}/withdrawal",
         data={
             "form_token": form_token(shown.text),
             "pupil_id": school["young"],
@@ -366,7 +346,7 @@ def test_the_pupil_s_page_offers_only_what_fits_their_age_and_contacts(client, d
         headers=world.auth("manager"),
     )
     assert rejected.status_code == 200, rejected.text
-    _approved(client, world, school)
+    approved_contact(client, world, school)
     as_person(client, db, world, "admin")
     young = client.get(f"/app/pupils/{school['young']}").text
     # A 14-year-old: consent is asked for, parents are not merely informed.
@@ -572,7 +552,7 @@ def test_my_contacts_keeps_the_refused_and_closed_on_a_page_of_their_own(client,
         json={"approve": False, "reason": "Not a work purpose"},
         headers=world.auth("manager"),
     )
-    _approved(client, world, school, school_account="Current account")
+    approved_contact(client, world, school, school_account="Current account")
     as_person(client, db, world, "owner")
     current = client.get("/app/contacts").text
     assert "Current account" in current
@@ -752,18 +732,8 @@ def test_each_new_list_is_a_next_page_away(client, db, world, school, monkeypatc
 
 
 def test_consent_in_hand_is_not_asked_for_again(client, db, world, school):
-    cid = _approved(client, world, school)
-    client.post(
-        f"/pupils/{school['young']}/consents",
-        json={
-            "contact_id": cid,
-            "guardian_id": school["guardian"],
-            "method": "signed_form",
-            "evidence_reference": "Office file 12",
-            "given_on": clock.now().date().isoformat(),
-        },
-        headers=world.auth("admin"),
-    )
+    cid = approved_contact(client, world, school)
+    consent_given(client, world, school, cid)
     as_person(client, db, world, "admin")
     shown = client.get(f"/app/pupils/{school['young']}").text
     assert "Email the parents a link" not in shown
@@ -789,7 +759,9 @@ def test_every_other_list_is_a_next_page_away(client, db, world, school, monkeyp
             headers=owner,
         )
         assert reported.status_code == 201, reported.text
-    contacts = [_approved(client, world, school, school_account=f"Account {n}") for n in range(3)]
+    contacts = [
+        approved_contact(client, world, school, school_account=f"Account {n}") for n in range(3)
+    ]
     for n in range(3):  # flagged: the young pupil has no consent yet
         log(client, world, contacts[0], summary=f"Flagged entry {n}")
     for cid in contacts[1:]:
@@ -824,7 +796,7 @@ def test_the_refusals_to_resolve_page_past_its_first_page(client, db, world, sch
     monkeypatch.setattr(consent_pages, "PAGE_SIZE", 2)
     guardian_with_email(client, world, school)
     for n in range(3):
-        cid = _approved(client, world, school, school_account=f"Account {n}")
+        cid = approved_contact(client, world, school, school_account=f"Account {n}")
         assert (
             client.post(
                 f"/contacts/{cid}/consent-requests", headers=world.auth("admin")

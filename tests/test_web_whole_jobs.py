@@ -19,6 +19,7 @@ from tests.support.browser import checked, sign_in
 from tests.support.builders import (
     CLAIRE,
     approved_contact,
+    consent_given,
     enrol,
     guardian_with_email,
     message,
@@ -99,17 +100,7 @@ def test_a_dsl_investigates_from_the_emailed_alert_to_a_verified_evidence_pack(
 
 def test_an_admin_keeps_the_school_s_accounts_and_pupils(client, world, school, db, browse):
     cid = approved_contact(client, world, school)
-    client.post(
-        f"/pupils/{school['young']}/consents",
-        json={
-            "contact_id": cid,
-            "guardian_id": school["guardian"],
-            "method": "signed_form",
-            "evidence_reference": "Office file 12",
-            "given_on": clock.now().date().isoformat(),
-        },
-        headers=world.auth("admin"),
-    )
+    consent_given(client, world, school, cid)
     page = browse()
     sign_in(page, "admin@a.example.org", pyotp.TOTP(enrol(db, world.ids["admin"])).now())
 

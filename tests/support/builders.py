@@ -334,9 +334,30 @@ def log(client: TestClient, world: World, cid: int, **changes: Any) -> dict[str,
     return logged
 
 
-def approved_contact(client: TestClient, world: World, school: dict[str, int]) -> int:
-    """The owner's request for both pupils, approved by their line manager."""
+def approved_contact(
+    client: TestClient, world: World, school: dict[str, int], **changes: Any
+) -> int:
+    """The owner's request for both pupils (with `changes` to its body), approved by their
+    line manager."""
     owner = world.auth("owner")
-    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    body = request_body(school, **changes)
+    cid = client.post("/contacts", json=body, headers=owner).json()["id"]
     client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
     return int(cid)
+
+
+def consent_given(client: TestClient, world: World, school: dict[str, int], cid: int) -> int:
+    """The 14-year-old's mother's signed form, recorded by the office today; the consent's id."""
+    given = client.post(
+        f"/pupils/{school['young']}/consents",
+        json={
+            "contact_id": cid,
+            "guardian_id": school["guardian"],
+            "method": "signed_form",
+            "evidence_reference": "Office file 12",
+            "given_on": today().isoformat(),
+        },
+        headers=world.auth("admin"),
+    )
+    assert given.status_code == 201, given.text
+    return int(given.json()["id"])
