@@ -35,6 +35,7 @@ from api.routers import (
     schools,
     staff,
     subject_access,
+    transparency,
 )
 from api.schema import head_revision
 from api.web import (
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         legal_holds,
         subject_access,
         retention,
+        transparency,
     )
     for module in routers:
         app.include_router(module.router)

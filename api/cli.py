@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -360,18 +360,28 @@ def rotate_keys_command() -> None:
 # ---------------------------------------------------------------- signed checkpoints
 
 
-@audit_app.command("public-key")
-def public_key_command() -> None:
-    """Print the public key that signs checkpoints (PEM): publish it, keep a copy elsewhere."""
-    from core.record import checkpoints
+@audit_app.command("vkey")
+def vkey_command() -> None:
+    """Print each log's verifier key (C2SP vkey), a line each: publish it, keep it elsewhere."""
+    from sqlmodel import col, select
 
-    key = checkpoints.load_key(_settings().checkpoint_key_path)
-    print(checkpoints.public_key(key).public_key, end="")
+    from core.record import checkpoints, signer
+    from core.record.models import Log
+
+    settings = _settings()
+    key = checkpoints.load_key(settings.checkpoint_key_path)
+    db = _database(settings)
+    try:
+        with db.session(for_reading=True) as session:
+            for log in session.exec(select(Log).order_by(col(Log.id))).all():
+                print(signer.vkey(log, key))
+    finally:
+        db.dispose()
 
 
 @audit_app.command("checkpoint")
 def checkpoint_command() -> None:
-    """Sign the change record's head now and email it to the DSLs."""
+    """Bring every log up to date and sign each that has grown, now."""
     from core.clock import now
     from scheduler.checkpointing import sign_now
 
@@ -381,39 +391,74 @@ def checkpoint_command() -> None:
         made = sign_now(db, settings, now())
     finally:
         db.dispose()
-    console.print("Checkpoint signed and queued for the DSLs." if made else "Nothing new to sign.")
+    console.print(f"{made} checkpoint(s) signed." if made else "Nothing new to sign.")
 
 
 @audit_app.command("verify")
 def verify_command(
-    against: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="checkpoint.json")],
+    against: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="A checkpoint kept (checkpoint.txt)")
+    ],
+    vkey: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="The trust's verifier key, kept elsewhere"),
+    ] = None,
     public_key: Annotated[
         Path | None,
-        typer.Option(exists=True, dir_okay=False, help="The public key kept outside contactlog"),
+        typer.Option(
+            exists=True, dir_okay=False, help="For a checkpoint.json of the old hash chain"
+        ),
     ] = None,
 ) -> None:
-    """Check the change record against a checkpoint: exit 0 if the record up to it is the one
-    that was signed, 1 if not."""
-    from core.record import checkpoints
-
+    """Check the record against a checkpoint kept outside contactlog: exit 0 if the log still
+    holds, unchanged, the events it signed, 1 if not. A checkpoint.json of the hash chain the
+    log replaced is checked against the chain, with its PEM public key."""
+    text = against.read_text()
     settings = _settings()
-    try:
-        checkpoint = checkpoints.CheckpointIn.model_validate(json.loads(against.read_text()))
-    except ValueError as exc:
-        errors.print(f"[red]Not a checkpoint:[/red] {str(exc).splitlines()[0]}")
-        raise typer.Exit(2) from None
     db = _database(settings)
     try:
         with db.session(for_reading=True) as session:
-            verdict = checkpoints.verify_against(
-                session,
-                checkpoint=checkpoint,
-                trusted_key=public_key.read_text() if public_key else None,
-            )
+            if text.lstrip().startswith("{"):
+                verdict = _chain_verdict(session, text, public_key)
+            else:
+                verdict = _log_verdict(session, settings, text, vkey)
     finally:
         db.dispose()
     print(verdict.model_dump_json())
     raise typer.Exit(0 if verdict.ok else 1)
+
+
+def _chain_verdict(session: Any, text: str, public_key: Path | None) -> Any:
+    from core.record import checkpoints
+
+    try:
+        checkpoint = checkpoints.CheckpointIn.model_validate(json.loads(text))
+    except ValueError as exc:
+        errors.print(f"[red]Not a checkpoint:[/red] {str(exc).splitlines()[0]}")
+        raise typer.Exit(2) from None
+    trusted = public_key.read_text() if public_key else None
+    return checkpoints.verify_against(session, checkpoint=checkpoint, trusted_key=trusted)
+
+
+def _log_verdict(session: Any, settings: Any, text: str, vkey: Path | None) -> Any:
+    from sqlmodel import select
+
+    from core.record import checkpoints, notes, proofs, signer
+    from core.record.models import Log
+
+    note = text.replace("\r\n", "\n").strip("\n") + "\n"
+    origin = note.split("\n", 1)[0]
+    log = session.exec(select(Log).where(Log.origin == origin)).first()
+    if log is None:
+        errors.print(f"[red]No log here is named[/red] {origin!r}.")
+        raise typer.Exit(2)
+    key = checkpoints.load_key(settings.checkpoint_key_path)
+    try:
+        verifier = notes.read_vkey(vkey.read_text() if vkey else signer.vkey(log, key))
+    except notes.NoteInvalid as exc:
+        errors.print(f"[red]Not a verifier key:[/red] {exc}")
+        raise typer.Exit(2) from None
+    return proofs.check_kept(session, log, note, verifier)
 
 
 @audit_app.command("verify-pack")

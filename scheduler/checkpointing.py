@@ -1,25 +1,21 @@
-"""The change record's jobs: the hourly full check, whose failure the DSLs are told of at once,
-and the daily checkpoint, its head signed and sent to the DSLs, who keep copies outside
-contactlog's database (see `core.record.checkpoints`)."""
+"""The change record's jobs: events into their trust's log within seconds, each log checked and
+signed every few minutes (a refusal emailed to its DSLs at once), the day's checkpoint emailed
+to each trust's own DSLs to keep outside contactlog, and the hourly full check."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.db import Database, read_consistently
-from core.directory.models import Role, School, Staff, StaffRole
-from core.record import checkpoints, verification
-from core.record.models import AuditEvent, AuditHead, ChainCheckpoint
+from core.directory.models import Role, School, Staff, StaffRole, Trust
+from core.record import checkpoints, logs, signer, verification
+from core.record.models import Log
 from core.settings import Settings
 from scheduler import emails
 from scheduler.recipients import send, staff_with_role
-
-# The job runs daily; a scheduler restarting in between does not sign (and email) again.
-DAILY = timedelta(hours=23)
 
 
 def check_chain(db: Database, settings: Settings, at: datetime) -> int:
@@ -48,33 +44,6 @@ def check_chain(db: Database, settings: Settings, at: datetime) -> int:
         return 1
 
 
-def _why_not_sign(
-    session: Session, head: AuditHead | None, last: ChainCheckpoint | None
-) -> str | None:
-    """Why this head must not be signed (None: it may be): a checkpoint vouches only for a
-    record that verifies and extends the one signed last."""
-    seq = head.seq if head is not None else 0
-    if last is not None and seq < last.seq:
-        return (
-            f"the record now ends at event #{seq}, before event #{last.seq} which the last "
-            "checkpoint signed: events were cut from its end"
-        )
-    if last is not None and last.seq > 0:
-        signed = session.get(AuditEvent, last.seq)
-        if signed is None or signed.link_hash != last.link_hash:
-            return (
-                f"event #{last.seq}, which the last checkpoint signed, is no longer the one "
-                "signed: events were altered and the chain recomputed"
-            )
-    result = verification.verify(session)
-    if not result.ok:
-        return (
-            f"it fails its own check (first bad event: {result.first_bad}; "
-            f"{len(result.altered)} record(s) not as sealed)"
-        )
-    return None
-
-
 def _every_dsl_and_trust_dsl(session: Session) -> list[Staff]:
     trust_dsls = session.exec(
         select(Staff)
@@ -93,40 +62,109 @@ def _every_dsl(session: Session) -> list[Staff]:
     return list(told.values())
 
 
-def sign_and_send(db: Database, settings: Settings, at: datetime) -> int:
-    """The daily checkpoint, when the record has grown since the last one."""
-    return sign_now(db, settings, at, unless_signed_since=at - DAILY)
+# A grown log is signed at most this often: proofs against a checkpoint a few minutes old.
+SIGN_EVERY = timedelta(minutes=5)
 
 
-def sign_now(
-    db: Database, settings: Settings, at: datetime, *, unless_signed_since: datetime | None = None
+def log_and_sign(db: Database, settings: Settings, at: datetime) -> int:
+    """The log job: events that committed join their trust's log, every log is checked, and
+    one that has grown is signed if its last checkpoint is SIGN_EVERY old: how many signed."""
+    return _log_and_sign(db, settings, at, unless_signed_since=at - SIGN_EVERY)
+
+
+def sign_now(db: Database, settings: Settings, at: datetime) -> int:
+    """Every log brought up to date, checked and, where it has grown, signed at once (for an
+    evidence pack, or `contactlog audit checkpoint`): how many checkpoints were signed."""
+    return _log_and_sign(db, settings, at, unless_signed_since=None)
+
+
+def _log_and_sign(
+    db: Database, settings: Settings, at: datetime, *, unless_signed_since: datetime | None
 ) -> int:
-    """Sign the head and email each DSL the checkpoint (1), or nothing new to sign (0)."""
     key = checkpoints.load_key(settings.checkpoint_key_path)
+    memory = signer.Memory(settings.checkpoint_key_path)
     with db.transaction() as session:
-        read_consistently(session)  # the head signed is the record checked, as of one moment
-        head = session.get(AuditHead, 1)
-        last = checkpoints.latest(session)
-        if last is not None and head is not None and last.seq == head.seq:
-            return 0  # nothing new to vouch for since the last one
-        if last is not None and unless_signed_since and last.signed_at > unless_signed_since:
-            return 0
-        why = _why_not_sign(session, head, last)
-        if why is not None:
-            email = emails.checkpoint_refused(why=why, base_url=settings.public_url)
-            what = hashlib.sha256(why.encode()).hexdigest()[:16]
-            for dsl in _every_dsl_and_trust_dsl(session):
-                send(
-                    session, f"checkpoint-refused:{what}", "chain_altered", dsl, email, None, at=at
-                )
-            return 0
-        try:
-            with session.begin_nested():
-                checkpoint = checkpoints.sign(session, key=key, at=at)
-        except IntegrityError:
-            return 0  # another scheduler signed this head a moment ago
-        public = checkpoints.CheckpointPublic.model_validate(checkpoint, from_attributes=True)
-        email = emails.checkpoint_signed(public.model_dump_json(indent=1))
-        for dsl in _every_dsl(session):
-            send(session, f"checkpoint:{checkpoint.id}", "checkpoint", dsl, email, None, at=at)
-        return 1
+        done = logs.integrate_all(session, public_url=settings.public_url, at=at)
+        if done.stopped is not None:
+            _refused(session, None, done.stopped, settings=settings, at=at)
+        log_ids = list(session.exec(select(Log.id).order_by(col(Log.id))).all())
+    signed = 0
+    for log_id in log_ids:
+        with db.transaction() as session:
+            # Locked: two schedulers check and sign one log in turn, never both at once.
+            log = session.exec(select(Log).where(Log.id == log_id).with_for_update()).one()
+            result = signer.sign(
+                session,
+                log,
+                key=key,
+                memory=memory,
+                at=at,
+                unless_signed_since=unless_signed_since,
+            )
+            if result.refused is not None:
+                _refused(session, log, result.refused, settings=settings, at=at)
+            made = result.checkpoint
+            origin, vkey = log.origin, signer.vkey(log, key)
+        if made is not None:
+            memory.remember(origin, made.size, made.root, vkey)  # once it is in the database
+            signed += 1
+    return signed
+
+
+def _refused(
+    session: Session, log: Log | None, why: str, *, settings: Settings, at: datetime
+) -> None:
+    """Tell the log's DSLs (everyone's, for the deployment's log or events no log took) why
+    nothing was signed, once for each distinct finding."""
+    email = emails.checkpoint_refused(why=why, base_url=settings.public_url)
+    what = hashlib.sha256(f"{log.id if log else '-'}|{why}".encode()).hexdigest()[:16]
+    for dsl in _dsls_of(session, log):
+        send(session, f"checkpoint-refused:{what}", "chain_altered", dsl, email, None, at=at)
+
+
+def _dsls_of(session: Session, log: Log | None) -> list[Staff]:
+    """Who a log's checkpoints and alerts go to: its trust's school DSLs and trust DSLs."""
+    if log is None or log.trust_id is None:
+        return _every_dsl_and_trust_dsl(session)
+    told: dict[int | None, Staff] = {}
+    for school in session.exec(select(School).where(School.trust_id == log.trust_id)).all():
+        for dsl in staff_with_role(session, school, Role.dsl):
+            told.setdefault(dsl.id, dsl)
+    trust_dsls = session.exec(
+        select(Staff)
+        .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
+        .join(School, col(School.id) == col(Staff.school_id))
+        .where(
+            School.trust_id == log.trust_id, StaffRole.role == Role.trust_dsl, col(Staff.is_active)
+        )
+    ).all()
+    for dsl in trust_dsls:
+        told.setdefault(dsl.id, dsl)
+    return list(told.values())
+
+
+def send_checkpoints(db: Database, settings: Settings, at: datetime) -> int:
+    """The daily checkpoint: every log signed as it stands, and each log's latest checkpoint
+    emailed to its own DSLs, who keep it outside contactlog (once per checkpoint)."""
+    sign_now(db, settings, at)
+    key = checkpoints.load_key(settings.checkpoint_key_path)
+    sent = 0
+    with db.transaction() as session:
+        for log in session.exec(select(Log).order_by(col(Log.id))).all():
+            assert log.id is not None
+            latest = logs.latest_checkpoint(session, log.id)
+            if latest is None:
+                continue
+            trust = session.get(Trust, log.trust_id) if log.trust_id is not None else None
+            email = emails.checkpoint_signed(
+                owner=trust.name if trust is not None else "this deployment",
+                size=latest.size,
+                note=latest.note,
+                vkey=signer.vkey(log, key),
+            )
+            told = [
+                send(session, f"log-checkpoint:{latest.id}", "checkpoint", dsl, email, None, at=at)
+                for dsl in _dsls_of(session, log)
+            ]
+            sent += any(told)
+    return sent

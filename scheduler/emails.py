@@ -209,7 +209,7 @@ def checkpoint_refused(*, why: str, base_url: str) -> Email:
     return Email(
         subject="No checkpoint signed: the change record does NOT verify",
         body=(
-            "contactlog refused to sign today's checkpoint of its change record, because\n"
+            "contactlog refused to sign a checkpoint of its change record, because\n"
             f"{why}.\n\n"
             "Which records, and the change record itself (signed in as a DSL):\n"
             f"  {page_of(base_url, 'change_record')}\n"
@@ -221,18 +221,22 @@ def checkpoint_refused(*, why: str, base_url: str) -> Email:
     )
 
 
-def checkpoint_signed(checkpoint_json: str) -> Email:
+def checkpoint_signed(*, owner: str, size: int, note: str, vkey: str) -> Email:
+    """A log's signed checkpoint (hashes and a signature only), for the DSL to keep."""
     return Email(
-        subject="Signed checkpoint of the change record",
+        subject=f"Signed checkpoint of {owner}'s change record ({size} events)",
         body=(
-            "contactlog has signed the head of its change record. Keep this email: it lets you\n"
-            "(or an investigator) show later that the record up to this point was not altered,\n"
-            "even by someone with access to the database.\n\n"
-            "To check, save the text between the lines as checkpoint.json and run\n"
-            "  contactlog audit verify --against checkpoint.json --public-key public-key.pem\n"
-            "with the public key published by your trust (contactlog audit public-key).\n\n"
+            f"contactlog has signed a checkpoint of {owner}'s change record: its first {size}\n"
+            "events. Keep this email outside contactlog. With it you (or an investigator, or the\n"
+            "LADO) can show later that those events are still the ones signed today, even if\n"
+            "someone with access to the database, or to the server, tried to change them.\n\n"
+            "To check, save the text between the lines as checkpoint.txt and the trust's\n"
+            "verifier key as vkey.txt, then run\n"
+            "  contactlog audit verify --against checkpoint.txt --vkey vkey.txt\n"
+            "The verifier key that signed it (compare it with the one your trust published):\n"
+            f"  {vkey}\n\n"
             "----\n"
-            f"{checkpoint_json}\n"
+            f"{note}"
             "----\n"
             f"{SIGNATURE}"
         ),

@@ -26,7 +26,7 @@ from core.once import stamp_once
 from core.policy import policy_for
 from core.settings import Settings
 from scheduler import emails
-from scheduler.checkpointing import check_chain, sign_and_send
+from scheduler.checkpointing import check_chain, log_and_sign, send_checkpoints
 from scheduler.consent_requests import consent_reminders
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
@@ -221,7 +221,8 @@ Job = Callable[[Database, Settings, datetime], int]
 JOBS: dict[str, Job] = {
     "housekeeping": housekeeping,
     "chain_check": check_chain,
-    "checkpoint": sign_and_send,
+    "log": log_and_sign,
+    "checkpoint": send_checkpoints,
     "end_sweep": end_sweep,
     "ending_soon": ending_soon,
     "deletion_reminders": deletion_reminders,

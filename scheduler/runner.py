@@ -29,6 +29,9 @@ EVERY: dict[str, int] = {
     "outbox": 5,
     "housekeeping": 60 * 60,
     "chain_check": 60 * 60,  # Settings.chain_check_hours when it is set
+    # Events join their trust's log within seconds (proofs of them are ready then); a grown
+    # log is checked and signed every few minutes (scheduler/checkpointing.SIGN_EVERY).
+    "log": 10,
     "checkpoint": 24 * 60 * 60,
     "retention": 24 * 60 * 60,
     "subject_access": 60 * 60,

@@ -19,7 +19,8 @@ from api.schema import upgrade
 from core import clock
 from core.db import Database
 from core.identity.security import Passwords
-from core.record.models import GENESIS, AuditHead
+from core.record import signer
+from core.record.models import GENESIS, AuditHead, LogCursor
 from core.settings import Settings
 from tests.support import builders
 from tests.support.ground import IN_CI, POSTGRES_URL, postgres_unreachable, test_settings
@@ -91,6 +92,7 @@ def _empty_all_tables(db: Database) -> None:
             conn.execute(table.delete())
         # The change record starts afresh, as after `contactlog migrate` on a new database.
         conn.execute(AuditHead.__table__.insert().values(id=1, seq=0, link_hash=GENESIS))
+        conn.execute(LogCursor.__table__.insert().values(id=1, seq=0))
 
 
 @pytest.fixture(autouse=True)
@@ -100,8 +102,10 @@ def _the_test_day() -> None:
 
 
 @pytest.fixture
-def app(app_for_backend, db: Database):  # type: ignore[no-untyped-def]
+def app(app_for_backend, db: Database, settings: Settings):  # type: ignore[no-untyped-def]
     _empty_all_tables(db)
+    # The signer's memory of what it signed goes with the database it signed.
+    signer.Memory(settings.checkpoint_key_path).path.unlink(missing_ok=True)
     clock.set_clock(None)
     yield app_for_backend
     clock.set_clock(None)

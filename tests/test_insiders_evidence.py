@@ -21,6 +21,7 @@ from scheduler.runner import run_job
 from tests.support.builders import CLAIRE, INCIDENT, guardian_with_email, request_body, today
 from tests.support.ground import assert_problem
 from tests.support.mail import DSL, text
+from tests.support.record import rewrite_log
 
 LINK = re.compile(r"(/consent/[A-Za-z0-9_\-]+)")
 
@@ -290,24 +291,16 @@ def test_one_schools_dsl_is_not_told_of_another_schools_altered_records(client, 
 # ---------------------------------------------------------------- checkpoints
 
 
-def test_no_checkpoint_is_signed_over_a_record_that_does_not_verify_or_was_cut(
+def test_no_checkpoint_is_signed_over_a_log_that_was_cut(
     client, world, school, db, mail_settings, mail_server
 ):
+    """Before: the signer signed the chain's head at a lower number once events were cut.
+    Now: the log must extend the last checkpoint, which the signer checks with its own key."""
     client.post("/contacts", json=request_body(school), headers=world.auth("owner"))
-    assert sign_now(db, mail_settings, clock.now()) == 1
+    run_job("checkpoint", db, mail_settings)  # signed, and emailed to the trust's DSLs
     client.post("/contacts", json=request_body(school), headers=world.auth("owner"))
-    # The tail after the checkpoint is cut and the head moved back: nothing to sign, and worse.
-    with db.transaction() as session:
-        last = session.execute(sql("SELECT max(seq) FROM audit_event")).scalar_one()
-        signed = session.execute(sql("SELECT max(seq) FROM chain_checkpoint")).scalar_one()
-        session.execute(sql("DELETE FROM audit_event WHERE seq > :s"), {"s": signed - 1})
-        prev = session.execute(
-            sql("SELECT link_hash FROM audit_event WHERE seq = :s"), {"s": signed - 1}
-        ).scalar_one()
-        session.execute(
-            sql("UPDATE audit_head SET seq = :s, link_hash = :l"), {"s": signed - 1, "l": prev}
-        )
-    assert last > signed
+    # The tail after the checkpoint is cut, and two events signed: the log rebuilt without them.
+    rewrite_log(db, keep=lambda seq, newest: seq <= newest - 8, drop_checkpoints=False)
     assert sign_now(db, mail_settings, clock.now() + timedelta(hours=1)) == 0
     run_job("outbox", db, mail_settings, clock.now() + timedelta(hours=1))
     subjects = mail_server.inbox.subjects(DSL)
@@ -315,15 +308,19 @@ def test_no_checkpoint_is_signed_over_a_record_that_does_not_verify_or_was_cut(
     assert sum("Signed checkpoint" in s for s in subjects) == 1
 
 
-def test_no_checkpoint_is_signed_while_a_record_is_altered(
+def test_a_record_altered_in_the_database_is_named_though_the_log_is_signed(
     client, world, school, db, mail_settings, mail_server
 ):
+    """The log vouches for the events, and they for the records' seals: a record altered in the
+    database does not stop the log being signed (its events are intact), and the full check
+    names it to the DSLs at once."""
     client.post("/contacts", json=request_body(school), headers=world.auth("owner"))
     with db.transaction() as session:
         session.execute(sql("UPDATE pupil SET family_name = 'Altered'"))
-    assert sign_now(db, mail_settings, clock.now()) == 0
+    assert sign_now(db, mail_settings, clock.now()) == 1
+    assert run_job("chain_check", db, mail_settings) == 1
     run_job("outbox", db, mail_settings, clock.now())
-    assert any("No checkpoint signed" in s for s in mail_server.inbox.subjects(DSL))
+    assert any("does NOT verify" in s for s in mail_server.inbox.subjects(DSL))
 
 
 def test_retention_periods_count_from_the_sealed_date_on_the_day_they_end(

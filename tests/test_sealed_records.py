@@ -26,7 +26,7 @@ from scheduler.retention import run_all
 from scheduler.runner import run_job
 from tests.support.builders import INCIDENT, message, request_body, today
 from tests.support.ground import count_rows
-from tests.support.record import recompute_from
+from tests.support.record import recompute_from, rewrite_log
 
 
 @pytest.fixture
@@ -213,11 +213,13 @@ def test_a_chain_recomputed_to_hide_an_edit_fails_against_the_checkpoint(
 ):
     dsl = world.auth("dsl")
     run_job("checkpoint", db, mail_settings)
-    [kept] = client.get("/audit/checkpoints", headers=dsl).json()
+    log = client.get("/audit/log", headers=dsl).json()
+    kept = {"note": log["latest"]["note"], "vkey": log["vkey"]}
     with db.engine.begin() as conn:
         first = conn.execute(text("SELECT min(id) FROM message")).scalar_one()
         conn.execute(text("UPDATE message SET summary = 'Rewritten' WHERE id = :id"), {"id": first})
-    # The insider also rewrites the hash in the event that sealed it, and recomputes the chain.
+    # The insider also rewrites the hash in the event that sealed it, recomputes the chain and
+    # rebuilds the log, deleting its checkpoints.
     with db.transaction() as session:
         row = next(current for current in seals.current(session.connection(), "message", [first]))
         events = session.exec(sa.select(AuditEvent).order_by(AuditEvent.seq)).scalars()
@@ -229,9 +231,9 @@ def test_a_chain_recomputed_to_hide_an_edit_fails_against_the_checkpoint(
                 session.add(event)
                 seq = event.seq
     recompute_from(db, seq)
+    rewrite_log(db, keep=lambda seq, newest: True, drop_checkpoints=True)
     assert _verdict(client, world)["ok"] is True  # it checks out by itself...
-    check = {"checkpoint": kept}
-    verdict = client.post("/audit/checkpoints/verify", json=check, headers=dsl).json()
+    verdict = client.post("/audit/log/checkpoints/verify", json=kept, headers=dsl).json()
     assert verdict["ok"] is False  # ...but not against what was signed and sent away
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
 from api.deps import ActingDep, PagingDep
 from api.routing import UnitOfWorkRoute
 from core.inputs import Forbid, RecordId
 from core.pagination import Page
-from core.record import change_record, checkpoints
+from core.record import change_record, proofs
 from core.record.audit import AuditEventPublic, EventFilter
 from core.record.verification import VerifyResult
 
@@ -48,38 +49,76 @@ def verify(acting: ActingDep) -> object:
     )
 
 
-@router.get("/audit/public-key", response_model=checkpoints.PublicKey)
-def public_key(acting: ActingDep) -> object:
-    """The key that signs checkpoints: keep a copy outside contactlog to check them against."""
-    return change_record.public_key(
+# ---------------------------------------------------------------- the trust's verifiable log
+
+Size = Annotated[int, Query(ge=0, le=2**62, description="A checkpoint's size (its events)")]
+PROOF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {}}, "description": "A C2SP tlog-proof"}
+}
+
+
+@router.get("/audit/log", response_model=change_record.LogPublic)
+def read_log(acting: ActingDep) -> object:
+    """My trust's log of the change record: its origin, size and verifier key, its latest
+    signed checkpoint, and what the server's own check of it last found."""
+    return change_record.read_log(
         session=acting.session, actor=acting.actor, settings=acting.settings
     )
 
 
-@router.get("/audit/checkpoints", response_model=list[checkpoints.CheckpointPublic])
-def list_checkpoints(acting: ActingDep, paging: PagingDep) -> object:
-    """Signed checkpoints of the change record's head, newest first (emailed to DSLs daily)."""
-    return change_record.list_checkpoints(
-        session=acting.session, actor=acting.actor, limit=paging.limit
+@router.get("/audit/log/checkpoints", response_model=list[change_record.CheckpointNote])
+def log_checkpoints(
+    acting: ActingDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=0, le=2**62, description="Of fewer events")] = None,
+) -> object:
+    """The log's signed checkpoints (C2SP signed notes), newest first."""
+    return change_record.log_checkpoints(
+        session=acting.session, actor=acting.actor, limit=limit, before=before
     )
 
 
-class CheckpointCheck(Forbid):
-    free_text: ClassVar[frozenset[str]] = frozenset({"public_key"})
-
-    checkpoint: checkpoints.CheckpointIn
-    public_key: str | None = Field(
-        default=None, max_length=2000, description="The public key kept outside contactlog"
+@router.get("/audit/events/{seq:int}/proof", response_class=PlainTextResponse, responses=PROOF)
+def event_proof(
+    seq: Annotated[int, Path(ge=1, le=2**62)], acting: ActingDep, size: Size | None = None
+) -> PlainTextResponse:
+    """The proof that an event is in the log, against its latest checkpoint (or the one of
+    `size` events): C2SP tlog-proof, checkable offline with the trust's verifier key."""
+    proven = change_record.event_proof(
+        session=acting.session, actor=acting.actor, seq=seq, size=size
+    )
+    return PlainTextResponse(
+        proven.proof,
+        headers={"X-Log-Origin": proven.origin, "X-Log-Index": str(proven.leaf_index)},
     )
 
 
-@router.post("/audit/checkpoints/verify", response_model=checkpoints.CheckpointVerdict)
-def verify_checkpoint(body: CheckpointCheck, acting: ActingDep) -> object:
-    """Whether the change record up to a checkpoint (one kept elsewhere, say from an email) is
-    still the one that was signed."""
-    return change_record.check_checkpoint(
+@router.get("/audit/log/consistency", response_model=change_record.ConsistencyProof)
+def consistency(acting: ActingDep, old_size: Size, size: Size) -> object:
+    """The proof that the log's checkpoint of `size` events extends its checkpoint of
+    `old_size` (RFC 9162 consistency proof)."""
+    return change_record.consistency_proof(
+        session=acting.session, actor=acting.actor, old_size=old_size, size=size
+    )
+
+
+class KeptCheckpoint(Forbid):
+    free_text: ClassVar[frozenset[str]] = frozenset({"note", "vkey"})
+
+    note: str = Field(max_length=8000, description="The checkpoint as kept (signed note)")
+    vkey: str | None = Field(
+        default=None, max_length=500, description="The trust's verifier key, kept elsewhere"
+    )
+
+
+@router.post("/audit/log/checkpoints/verify", response_model=proofs.KeptVerdict)
+def verify_kept(body: KeptCheckpoint, acting: ActingDep) -> object:
+    """Whether the log still holds, unchanged, the events a checkpoint kept elsewhere (an
+    email, a pack) vouched for."""
+    return change_record.check_kept_note(
         session=acting.session,
         actor=acting.actor,
-        checkpoint=body.checkpoint,
-        trusted_key=body.public_key,
+        settings=acting.settings,
+        note=body.note,
+        vkey=body.vkey,
     )

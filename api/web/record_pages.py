@@ -1,7 +1,8 @@
 """The change record on a page, for DSLs: every change of their schools, the latest first, with
-who made it by name; whether it verifies; and the signed checkpoints with the public key, to be
-kept outside contactlog (an email, a printout) and checked against it later. And the page that
-leads to the record's keeping: holds, subject access, retention, the change record."""
+who made it by name; whether it verifies; and the trust's log, its signed checkpoints and the
+verifier key, to be kept outside contactlog (an email, a printout) and checked against it
+later. And the page that leads to the record's keeping: holds, subject access, retention, the
+change record."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from api.routing import UnitOfWorkRoute
 from api.web.acting import PageDep
 from api.web.render import PAGE_SIZE, page_for, paged
 from core.directory.names import school_names, staff_names
+from core.errors import NotFound
 from core.record import change_record
 from core.record.audit import EventFilter
 from core.roles import TRUST_ROLES
@@ -54,6 +56,12 @@ def change_record_page(
         if check is not None and not check.ok
         else None
     )
+    try:
+        log = change_record.read_log(
+            session=acting.session, actor=acting.actor, settings=acting.settings
+        )
+    except NotFound:  # no event of the trust has joined a log yet
+        log = None
     return page_for(
         acting,
         "change_record.html",
@@ -67,12 +75,12 @@ def change_record_page(
         record_pages=RECORD_PAGES,
         check=check,
         altered=altered,
-        checkpoints=change_record.list_checkpoints(
-            session=acting.session, actor=acting.actor, limit=CHECKPOINTS_SHOWN
-        ),
-        key=change_record.public_key(
-            session=acting.session, actor=acting.actor, settings=acting.settings
-        ),
+        log=log,
+        checkpoints=change_record.log_checkpoints(
+            session=acting.session, actor=acting.actor, limit=CHECKPOINTS_SHOWN, before=None
+        )
+        if log is not None
+        else [],
     )
 
 

@@ -3,22 +3,24 @@ for trust roles), checking it is unaltered, and the checkpoints that vouch for i
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
 
 from core import about
 from core.db import snapshot_of
 from core.directory.access import require_role, visible_school
 from core.directory.models import TRUST_ROLES, Role
 from core.directory.schools import list_schools
-from core.errors import TooManyAttempts
+from core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from core.pagination import Page, fetch_page
 from core.principal import Principal
-from core.record import audit, checkpoints, verification
+from core.record import audit, checkpoints, logs, notes, proofs, signer, verification
 from core.record.audit import AuditEventPublic, EventFilter
-from core.record.models import AuditEvent, ChainCheck
+from core.record.models import AuditEvent, ChainCheck, Log, LogCheckpoint
 from core.record.verification import VerifyResult
 from core.settings import Settings
 
@@ -103,31 +105,140 @@ def latest_check(*, session: Session, actor: Principal) -> ChainCheck | None:
     return verification.latest_check(session)
 
 
-def public_key(*, session: Session, actor: Principal, settings: Settings) -> checkpoints.PublicKey:
-    _as_dsl(session, actor, "read the checkpoints' public key")
-    return checkpoints.public_key(checkpoints.load_key(settings.checkpoint_key_path))
+# ---------------------------------------------------------------- the trust's verifiable log
 
 
-def list_checkpoints(
-    *, session: Session, actor: Principal, limit: int
-) -> list[checkpoints.CheckpointPublic]:
-    _as_dsl(session, actor, "read the checkpoints")
-    return [
-        checkpoints.CheckpointPublic.model_validate(c, from_attributes=True)
-        for c in checkpoints.listed(session, limit=limit)
-    ]
+class CheckpointNote(BaseModel):
+    """A signed checkpoint of a log as issued (C2SP signed note): keep the note as it is."""
+
+    size: int
+    signed_at: datetime
+    note: str
 
 
-def check_checkpoint(
-    *,
-    session: Session,
-    actor: Principal,
-    checkpoint: checkpoints.CheckpointIn,
-    trusted_key: str | None,
-) -> checkpoints.CheckpointVerdict:
-    schools = _as_dsl(session, actor, "check the change record")
-    with snapshot_of(session) as moment:  # one moment of the record, never a blur
-        verdict = checkpoints.verify_against(moment, checkpoint=checkpoint, trusted_key=trusted_key)
-    trust_id = actor.trust_id if actor.roles & TRUST_ROLES else None
-    seen = VerifyResult(ok=verdict.ok, checked=0, first_bad=None, altered=verdict.altered)
-    return verdict.model_copy(update={"altered": seen.seen_from(set(schools), trust_id).altered})
+class LogPublic(BaseModel):
+    """A trust's log as its DSLs see it: its name, size, the key to check it with, the last
+    checkpoint, and the server's own check of it."""
+
+    origin: str
+    size: int
+    vkey: str
+    checked_at: datetime | None
+    # What the server's own check found wrong (None: nothing); while set, nothing is signed.
+    problem: str | None
+    latest: CheckpointNote | None
+
+
+class ConsistencyProof(BaseModel):
+    origin: str
+    old_size: int
+    size: int
+    # RFC 9162 consistency path, base64 hashes in order.
+    proof: list[str]
+
+
+def _note(c: LogCheckpoint) -> CheckpointNote:
+    return CheckpointNote(size=c.size, signed_at=c.signed_at, note=c.note)
+
+
+def _log_of_reader(session: Session, actor: Principal, action: str) -> Log:
+    """The log of the reader's trust; Forbidden for anyone but a DSL."""
+    _as_dsl(session, actor, action)
+    log = logs.log_of(session, actor.trust_id)
+    if log is None:
+        raise NotFound("Your trust's log has no events yet: it is made as the first one joins.")
+    return log
+
+
+def read_log(*, session: Session, actor: Principal, settings: Settings) -> LogPublic:
+    log = _log_of_reader(session, actor, "read the change record's log")
+    assert log.id is not None
+    latest = logs.latest_checkpoint(session, log.id)
+    key = checkpoints.load_key(settings.checkpoint_key_path)
+    return LogPublic(
+        origin=log.origin,
+        size=log.size,
+        vkey=signer.vkey(log, key),
+        checked_at=log.checked_at,
+        problem=log.problem,
+        latest=_note(latest) if latest is not None else None,
+    )
+
+
+def log_checkpoints(
+    *, session: Session, actor: Principal, limit: int, before: int | None
+) -> list[CheckpointNote]:
+    """The log's checkpoints, newest first (`before`: only those of fewer events)."""
+    log = _log_of_reader(session, actor, "read the change record's checkpoints")
+    query = select(LogCheckpoint).where(LogCheckpoint.log_id == log.id)
+    if before is not None:
+        query = query.where(col(LogCheckpoint.size) < before)
+    found = session.exec(query.order_by(col(LogCheckpoint.size).desc()).limit(limit)).all()
+    return [_note(c) for c in found]
+
+
+def event_proof(*, session: Session, actor: Principal, seq: int, size: int | None) -> proofs.Proven:
+    """The inclusion proof of one event the reader may read, against the log's latest
+    checkpoint (or its checkpoint of `size`)."""
+    schools = _as_dsl(session, actor, "read a proof from the change record")
+    mine = about.not_about(actor.staff_id, col(AuditEvent.object_type), col(AuditEvent.object_id))
+    event = session.exec(select(AuditEvent).where(AuditEvent.seq == seq, mine)).first()
+    if event is None or event.school_id not in schools:
+        raise NotFound(f"Event #{seq} is not in your record.")
+    proven = proofs.proof_of(session, seq, size=size)
+    if proven is not None:
+        return proven
+    leaf = logs.leaf_of(session, seq)
+    if size is not None and (
+        leaf is None or logs.checkpoint_at(session, leaf.log_id, size) is None
+    ):
+        raise NotFound(f"The log has no checkpoint of {size} events.")
+    raise Conflict(
+        f"Event #{seq} is not in a signed checkpoint yet: the log takes it in within minutes "
+        "(or ask for a checkpoint of a size that holds it)."
+    )
+
+
+def consistency_proof(
+    *, session: Session, actor: Principal, old_size: int, size: int
+) -> ConsistencyProof:
+    """The proof that the log's tree of `size` events extends its tree of `old_size` (those of
+    two checkpoints someone holds)."""
+    log = _log_of_reader(session, actor, "read a proof from the change record")
+    assert log.id is not None
+    if old_size > size:
+        raise InvalidInput(
+            "old_size is at most size: a log only grows.",
+            extra={"errors": [{"field": "old_size", "message": "greater than size"}]},
+        )
+    if size > log.size:
+        raise NotFound(f"The log holds {log.size} events, not {size}.")
+    path = proofs.consistency_of(session, log, old_size, size)
+    return ConsistencyProof(
+        origin=log.origin,
+        old_size=old_size,
+        size=size,
+        proof=[base64.b64encode(h).decode() for h in path],
+    )
+
+
+def check_kept_note(
+    *, session: Session, actor: Principal, settings: Settings, note: str, vkey: str | None
+) -> proofs.KeptVerdict:
+    """Whether a checkpoint someone kept is still vouched for by the log as it stands, checked
+    with the verifier key they hold (the server's own, if they give none)."""
+    log = _log_of_reader(session, actor, "check the change record")
+    # As copied out of an email: line endings may have become CRLF, the last one dropped.
+    note = note.replace("\r\n", "\n").strip("\n") + "\n"
+    key = checkpoints.load_key(settings.checkpoint_key_path)
+    try:
+        verifier = notes.read_vkey(vkey if vkey is not None else signer.vkey(log, key))
+    except notes.NoteInvalid as exc:
+        raise InvalidInput(
+            f"That is not a verifier key: {exc}.",
+            extra={"errors": [{"field": "vkey", "message": str(exc)}]},
+        ) from None
+    with snapshot_of(session) as moment:  # one moment of the log, never a blur
+        found = moment.get(Log, log.id)
+        assert found is not None
+        return proofs.check_kept(moment, found, note, verifier)

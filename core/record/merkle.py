@@ -8,7 +8,7 @@ Checked against the Certificate Transparency test vectors (tests/vectors/merkle.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 HASH_SIZE = 32
 # RFC 9162 §2.1.1: a leaf's hash and an interior node's start with different bytes, so that
@@ -54,34 +54,59 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return node
 
 
+# MTH(D[start:end]) of some tree: how a proof reads the subtrees it needs, whether the leaves
+# are in a list (`of_leaves`) or the tree is in a store of tiles.
+Subtrees = Callable[[int, int], bytes]
+
+
+def of_leaves(leaves: Sequence[bytes]) -> Subtrees:
+    return lambda start, end: root(leaves[start:end])
+
+
+def inclusion_path(index: int, size: int, subtree: Subtrees) -> list[bytes]:
+    """PATH(m, D[n]): the hashes that lead from leaf `index` to the root (RFC 9162 §2.1.3.1),
+    from the leaf's sibling up."""
+    if not 0 <= index < size:
+        raise ProofInvalid(f"entry {index} is not in a tree of {size}")
+    path: list[bytes] = []
+    start, end = 0, size
+    while end - start > 1:  # the recursion of the RFC, top down; its output is bottom up
+        k = _split(end - start)
+        if index < start + k:
+            path.append(subtree(start + k, end))
+            end = start + k
+        else:
+            path.append(subtree(start, start + k))
+            start += k
+    return path[::-1]
+
+
+def consistency_path(old_size: int, size: int, subtree: Subtrees) -> list[bytes]:
+    """PROOF(m, D[n]): the hashes that show the tree of `old_size` is a prefix of the tree of
+    `size` (RFC 9162 §2.1.4.1)."""
+    if not 0 < old_size <= size:
+        raise ProofInvalid(f"no consistency proof from {old_size} to {size}")
+    path: list[bytes] = []
+    m, start, end, complete = old_size, 0, size, True
+    while m != end - start:  # SUBPROOF, top down; its output is bottom up
+        k = _split(end - start)
+        if m <= k:
+            path.append(subtree(start + k, end))
+            end = start + k
+        else:
+            path.append(subtree(start, start + k))
+            start, m, complete = start + k, m - k, False
+    if not complete:
+        path.append(subtree(start, end))
+    return path[::-1]
+
+
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """PATH(m, D[n]): the hashes that lead from leaf `index` to the root (RFC 9162 §2.1.3.1)."""
-    if not 0 <= index < len(leaves):
-        raise ProofInvalid(f"entry {index} is not in a tree of {len(leaves)}")
-    if len(leaves) == 1:
-        return []
-    k = _split(len(leaves))
-    if index < k:
-        return [*inclusion_proof(index, leaves[:k]), root(leaves[k:])]
-    return [*inclusion_proof(index - k, leaves[k:]), root(leaves[:k])]
+    return inclusion_path(index, len(leaves), of_leaves(leaves))
 
 
 def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """PROOF(m, D[n]): the hashes that show the tree of `old_size` is a prefix of this one
-    (RFC 9162 §2.1.4.1)."""
-    if not 0 < old_size <= len(leaves):
-        raise ProofInvalid(f"no consistency proof from {old_size} to {len(leaves)}")
-    return _subproof(old_size, leaves, complete=True)
-
-
-def _subproof(m: int, leaves: Sequence[bytes], *, complete: bool) -> list[bytes]:
-    n = len(leaves)
-    if m == n:
-        return [] if complete else [root(leaves)]
-    k = _split(n)
-    if m <= k:
-        return [*_subproof(m, leaves[:k], complete=complete), root(leaves[k:])]
-    return [*_subproof(m - k, leaves[k:], complete=False), root(leaves[:k])]
+    return consistency_path(old_size, len(leaves), of_leaves(leaves))
 
 
 def _sized(*hashes: bytes) -> None:

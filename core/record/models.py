@@ -1,11 +1,12 @@
 """The change record's tables: its events (the hash chain), the chain's head, events waiting to join
-it at commit, the checks made of it and the checkpoints signed of it."""
+it at commit, the checks made of it; the verifiable log over the events (a log per trust, its
+tiles of hashes, which event is which leaf) and the checkpoints signed of it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.columns import not_a_record
@@ -103,3 +104,91 @@ class ChainCheckpoint(SQLModel, table=True):
 
 
 not_a_record(ChainCheckpoint, "a signed statement of the chain's head: it vouches for the record")
+
+
+# ---------------------------------------------------------------- the verifiable log
+
+
+class Log(SQLModel, table=True):
+    """One transparency log (RFC 9162 tree): a trust's events, or the deployment's own (those of
+    no one trust). Its row is locked while leaves join it, so two integrators never race."""
+
+    __tablename__ = "log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # None: the log of the deployment's own events (a trust created, say).
+    trust_id: int | None = Field(default=None, foreign_key="trust.id", index=True)
+    # The log's name in its checkpoints (C2SP origin), fixed when it is made.
+    origin: str = Field(max_length=200, unique=True)
+    size: int = 0
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    # The server's own check of the log: how far it has checked, when, and what it found
+    # (None: nothing wrong), so an alert goes out once for each distinct finding.
+    checked_size: int = 0
+    checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    problem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+not_a_record(Log, "a log of the change record's hashes, checked against its checkpoints")
+
+
+class LogTile(SQLModel, table=True):
+    """A tile of the tree (C2SP tlog-tiles): up to 256 consecutive hashes at level `level` * 8;
+    level 0 holds the leaves' hashes. The rightmost tile of each level grows as leaves join."""
+
+    __tablename__ = "log_tile"
+
+    log_id: int = Field(primary_key=True, foreign_key="log.id")
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+not_a_record(LogTile, "hashes of the change record, checked against its checkpoints")
+
+
+class LogLeaf(SQLModel, table=True):
+    """Which leaf of which log an event is."""
+
+    __tablename__ = "log_leaf"
+    __table_args__ = (UniqueConstraint("log_id", "leaf_index"),)
+
+    seq: int = Field(
+        primary_key=True, foreign_key="audit_event.seq", sa_column_kwargs={"autoincrement": False}
+    )
+    log_id: int = Field(foreign_key="log.id")
+    leaf_index: int
+
+
+not_a_record(LogLeaf, "where an event of the change record sits in its log")
+
+
+class LogCursor(SQLModel, table=True):
+    """The last event that joined a log: events join in the order of their numbers, no gaps."""
+
+    __tablename__ = "log_cursor"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+
+
+not_a_record(LogCursor, "a pointer into the change record")
+
+
+class LogCheckpoint(SQLModel, table=True):
+    """A signed checkpoint of one log (C2SP tlog-checkpoint, a signed note), as it was issued,
+    cosignatures added as witnesses give them."""
+
+    __tablename__ = "log_checkpoint"
+    __table_args__ = (UniqueConstraint("log_id", "size"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    log_id: int = Field(foreign_key="log.id", index=True)
+    size: int
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    signed_at: datetime = Field(sa_type=UTCDateTime)
+    note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+not_a_record(LogCheckpoint, "a signed statement of a log's tree: it vouches for the record")

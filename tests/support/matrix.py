@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import func, select
 
+from core import clock
 from core.db import Database
 from core.models import OutboxEmail
+from core.record.models import AuditEvent, Log
 from core.settings import Settings
+from scheduler.checkpointing import sign_now
 from tests.support.builders import TODAY, World, message, request_body, signed_in, today
 from tests.support.snapshots import Snapshots
 
@@ -42,6 +45,13 @@ PUBLIC = {
     ("POST", "/auth/password"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
+    # The logs' hashes, for monitors outside the trust (C2SP tlog-tiles): never content.
+    ("GET", "/log/trust/{trust_id}/checkpoint"),
+    ("GET", "/log/trust/{trust_id}/tile/entries/{path}"),
+    ("GET", "/log/trust/{trust_id}/tile/{level}/{path}"),
+    ("GET", "/log/deployment/checkpoint"),
+    ("GET", "/log/deployment/tile/entries/{path}"),
+    ("GET", "/log/deployment/tile/{level}/{path}"),
 }
 
 
@@ -68,6 +78,9 @@ class Scene:
     asking: int
     # A parent's refusal, not yet resolved (consent.refusals).
     refusal: int
+    # The last event of school A, and the size of the trust's log's checkpoint that holds it.
+    event: int
+    log_size: int
 
 
 @dataclass(frozen=True)
@@ -298,14 +311,21 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("GET", "/pupils/{pupil_id}/evidence-pack"): _cell(
         {"dsl"}, lambda s: (f"/pupils/{s.school['young']}/evidence-pack", None)
     ),
-    ("GET", "/audit/public-key"): _cell(
-        {"dsl", "other_school"}, lambda s: ("/audit/public-key", None)
+    ("GET", "/audit/log"): _cell({"dsl", "other_school"}, lambda s: ("/audit/log", None)),
+    ("GET", "/audit/log/checkpoints"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/audit/log/checkpoints", None)
     ),
-    ("GET", "/audit/checkpoints"): _cell(
-        {"dsl", "other_school"}, lambda s: ("/audit/checkpoints", None)
+    # Only the school's own DSL: an event of school A is not in another school's record.
+    ("GET", "/audit/events/{seq}/proof"): _cell(
+        {"dsl"}, lambda s: (f"/audit/events/{s.event}/proof", None)
     ),
-    ("POST", "/audit/checkpoints/verify"): _cell(
-        {"dsl", "other_school"}, lambda s: ("/audit/checkpoints/verify", {"checkpoint": FAKE})
+    ("GET", "/audit/log/consistency"): _cell(
+        {"dsl", "other_school"},
+        lambda s: (f"/audit/log/consistency?old_size=1&size={s.log_size}", None),
+    ),
+    ("POST", "/audit/log/checkpoints/verify"): _cell(
+        {"dsl", "other_school"},
+        lambda s: ("/audit/log/checkpoints/verify", {"note": "not\na\ncheckpoint\n"}),
     ),
     ("POST", "/me/mfa"): _cell(SIGNED_IN, lambda s: ("/me/mfa", None)),
     # Without the code of a secret just enrolled, nobody can confirm: tested in test_access.
@@ -403,12 +423,14 @@ def scene(
     settings: Settings,
 ) -> Scene:
     """One of each record: built once per database and day, loaded for every cell."""
-    built = snapshots.scene("matrix", today(), lambda: _scene(client, world, school, db))
+    built = snapshots.scene("matrix", today(), lambda: _scene(client, world, school, db, settings))
     signed_in(built.world, db, settings)
     return built
 
 
-def _scene(client: TestClient, world: World, school: dict[str, int], db: Database) -> Scene:
+def _scene(
+    client: TestClient, world: World, school: dict[str, int], db: Database, settings: Settings
+) -> Scene:
     owner, manager, admin = (world.auth(w) for w in ("owner", "manager", "admin"))
     made = {}
     for name in ("requested", "approved", "ended", "asking", "refused"):
@@ -472,4 +494,18 @@ def _scene(client: TestClient, world: World, school: dict[str, int], db: Databas
         staff_sar,
         made["asking"],
         asked["id"],
+        *_logged(db, settings, world.school_a),
     )
+
+
+def _logged(db: Database, settings: Settings, school_id: int) -> tuple[int, int]:
+    """The scene's events into their log, signed: (school A's last event, the log's size)."""
+    sign_now(db, settings, clock.now())
+    with db.session() as session:
+        event = session.exec(
+            select(func.max(AuditEvent.seq)).where(AuditEvent.school_id == school_id)
+        ).one()
+        size = session.exec(select(func.max(Log.size))).one()
+    assert event is not None
+    assert size is not None
+    return event, size

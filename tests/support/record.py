@@ -47,3 +47,51 @@ def stored_events(session: Session, batch: int = 20_000) -> Iterator[Any]:
             return
         yield from rows
         after = rows[-1].seq
+
+
+def rewrite_log(db, *, keep, drop_checkpoints: bool) -> None:  # type: ignore[no-untyped-def]
+    """What an insider with the database (not the signer's key or its memory) does to make the
+    log agree with an edited record: events not kept (`keep(seq, newest)`) removed with their
+    leaves, the chain and the head moved, and every log rebuilt from the events as they now
+    stand; with `drop_checkpoints`, every checkpoint that would show it deleted too."""
+    from core.record import logs, merkle
+    from core.record.models import Log, LogCheckpoint, LogCursor, LogLeaf, LogTile
+    from core.record.tiles import Tiles, entry
+
+    with db.transaction() as session:
+        newest = session.execute(sa.select(sa.func.max(AuditEvent.seq))).scalar_one()
+        placed = {leaf.seq: leaf.log_id for leaf in session.exec(select(LogLeaf)).all()}
+        session.execute(sa.delete(LogLeaf))
+        session.execute(sa.delete(LogTile))
+        gone = [s for s in range(1, newest + 1) if not keep(s, newest)]
+        if gone:
+            session.execute(sa.delete(AuditEvent).where(col(AuditEvent.seq).in_(gone)))
+        if drop_checkpoints:
+            session.execute(sa.delete(LogCheckpoint))
+        events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
+        by_log: dict[int, list[AuditEvent]] = {}
+        for event in events:
+            if event.seq in placed:
+                by_log.setdefault(placed[event.seq], []).append(event)
+        for log in session.exec(select(Log)).all():
+            assert log.id is not None
+            joined = by_log.get(log.id, [])
+            session.add_all(
+                LogLeaf(seq=e.seq, log_id=log.id, leaf_index=i) for i, e in enumerate(joined)
+            )
+            tiles = Tiles(session, log.id)
+            log.size = tiles.append(
+                0, (merkle.leaf_hash(entry(e.seq, e.content_hash)) for e in joined)
+            )
+            tiles.flush()
+            log.root, log.checked_size, log.problem = tiles.root(log.size), 0, None
+            session.add(log)
+        last = events[-1] if events else None
+        head = session.get(AuditHead, 1)
+        cursor = session.get(LogCursor, 1)
+        assert head is not None
+        assert cursor is not None
+        head.seq, head.link_hash = (last.seq, last.link_hash) if last else (0, GENESIS)
+        cursor.seq = max((s for s in placed if s not in gone), default=0)
+        session.add_all([head, cursor])
+        assert logs is not None
