@@ -464,13 +464,23 @@ def _log_verdict(session: Any, settings: Any, text: str, vkey: Path | None) -> A
 @audit_app.command("verify-pack")
 def verify_pack_command(
     pack: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The evidence pack")],
+    vkey: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="The trust's verifier key, kept elsewhere"),
+    ] = None,
 ) -> None:
-    """Check an evidence pack offline: every file against the manifest, every event against
-    its hashes. Exit 0 if nothing was altered, 1 if something was (each named)."""
+    """Check an evidence pack offline, as its own verify.py does: the signed manifest, every
+    event's proof against the trust's signed log, every record against its proven seal. Exit 0
+    if nothing was altered, added or removed, 1 if something was (each named)."""
     from contacts.oversight.pack_check import verify_pack
 
+    if vkey is None:
+        errors.print(
+            "No --vkey given: checked with the key in the pack, which shows it is whole, not who "
+            "made it. Compare vkey.txt with the key your trust published."
+        )
     with pack.open("rb") as data:
-        problems = verify_pack(data)
+        problems = verify_pack(data, vkey.read_text().splitlines() if vkey else None)
     for problem in problems:
         print(problem)
     print("The pack is as it was made." if not problems else f"{len(problems)} problem(s).")

@@ -1,13 +1,17 @@
-"""The evidence pack: what an investigator receives, checked with standard tools (sha256sum,
-openssl) and with `contactlog audit verify-pack`; a file altered inside it is caught."""
+"""The evidence pack: what an investigator receives, checked by the verifier it ships (Python's
+standard library and OpenSSL, nothing else) and by `contactlog audit verify-pack`: a file, an
+event or a record altered, added or removed inside it is named, even with every hash and the
+manifest recomputed."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
 from datetime import UTC, datetime
 
@@ -62,9 +66,10 @@ def test_a_dsl_exports_a_contacts_pack_anyone_can_check(client, world, story, tm
         "records/messages.jsonl",
         "records/messages.csv",
         "events.jsonl",
-        "checkpoint.json",
-        "checkpoint.sig",
-        "public-key.pem",
+        "checkpoint.txt",
+        "vkey.txt",
+        "verify.py",
+        "MANIFEST.note",
     } <= names
     logged = [json.loads(line) for line in pack.read("records/messages.jsonl").splitlines()]
     assert [m["summary"] for m in logged] == ["=note 0", "=note 1", "=note 2"]
@@ -73,33 +78,27 @@ def test_a_dsl_exports_a_contacts_pack_anyone_can_check(client, world, story, tm
     assert "contact.approved" in actions
     assert actions.count("message.logged") == 3
 
-    # The standard tools: sha256sum over the manifest, openssl over the checkpoint's signature.
+    # The standard tool over the manifest, and the pack's own verifier, run as a recipient
+    # runs it: Python with no site packages (-S), the trust's key given on the command line.
     pack.extractall(tmp_path)
     checked = subprocess.run(
         ["sha256sum", "-c", "MANIFEST.sha256"], cwd=tmp_path, capture_output=True, text=True
     )
     assert checked.returncode == 0
     assert "FAILED" not in checked.stdout
-    if shutil.which("openssl"):
-        signed = subprocess.run(
-            [
-                "openssl",
-                "pkeyutl",
-                "-verify",
-                "-pubin",
-                "-inkey",
-                "public-key.pem",
-                "-rawin",
-                "-in",
-                "checkpoint-payload.txt",
-                "-sigfile",
-                "checkpoint.sig",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-        )
-        assert "Signature Verified Successfully" in signed.stdout, signed.stdout + signed.stderr
+    vkey = client.get("/audit/log", headers=world.auth("dsl")).json()["vkey"]
+    assert pack.read("vkey.txt").decode().splitlines() == [vkey]
+    assert shutil.which("openssl"), "the pack's verifier needs OpenSSL"
+    verified = subprocess.run(
+        [sys.executable, "-I", "-S", "verify.py", "--vkey", vkey],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "The pack is as it was made." in verified.stdout
+    events = [json.loads(line) for line in pack.read("events.jsonl").splitlines()]
+    assert all(e["tlog_proof"].startswith("c2sp.org/tlog-proof@v1\n") for e in events)
     assert verify_pack(io.BytesIO(response.content)) == []
     # Making it is on the record.
     accesses = client.get(
@@ -151,11 +150,14 @@ def _rezip(content: bytes, name: str, change, manifest_too: bool = False) -> byt
             files["MANIFEST.sha256"] = "".join(
                 f"{hashlib.sha256(data).hexdigest()}  {n}\n"
                 for n, data in files.items()
-                if n != "MANIFEST.sha256"
+                if n not in ("MANIFEST.sha256", "MANIFEST.note")
             ).encode()
         for n, data in files.items():
             target.writestr(n, data)
     return out.getvalue()
+
+
+NOT_SIGNED = "MANIFEST.note: the manifest is not the one the trust signed"
 
 
 def test_an_altered_file_or_event_in_a_pack_is_caught(client, world, story, tmp_path):
@@ -168,38 +170,133 @@ def test_an_altered_file_or_event_in_a_pack_is_caught(client, world, story, tmp_
         lambda b: b.replace(b'"reason": null', b'"reason": "nothing to see"', 1),
         manifest_too=True,
     )
-    [problem] = verify_pack(io.BytesIO(reworded))
-    assert problem.startswith("events.jsonl line 1")
-    assert problem.endswith("altered")
+    problems = verify_pack(io.BytesIO(reworded))
+    assert NOT_SIGNED in problems
+    first = json.loads(_unzip(content).read("events.jsonl").splitlines()[0])["seq"]
+    assert (
+        f"events.jsonl: event {first}: altered (its fields are not what its hash says)" in problems
+    )
     (tmp_path / "pack.zip").write_bytes(edited)
     result = CliRunner().invoke(cli, ["audit", "verify-pack", str(tmp_path / "pack.zip")])
     assert result.exit_code == 1
     assert "altered" in result.output
     (tmp_path / "good.zip").write_bytes(content)
-    assert (
-        CliRunner().invoke(cli, ["audit", "verify-pack", str(tmp_path / "good.zip")]).exit_code == 0
+    (tmp_path / "vkey.txt").write_text(
+        client.get("/audit/log", headers=world.auth("dsl")).json()["vkey"]
     )
+    good = [
+        "audit",
+        "verify-pack",
+        str(tmp_path / "good.zip"),
+        "--vkey",
+        str(tmp_path / "vkey.txt"),
+    ]
+    assert CliRunner().invoke(cli, good).exit_code == 0
 
 
-def test_a_record_rewritten_with_its_manifest_is_caught_by_what_the_events_sealed(
+def _forge(content: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
+    """What a careful holder of a pack does to make it say something else: each event `change`
+    returns changed has its content hash recomputed, and every seal and the manifest made anew
+    to match. Only the trust's key, and the log it signed, are out of reach."""
+    from core.record import seals
+    from core.record.pack_verifier import content_hash
+
+    source = _unzip(content)
+    files = {n: source.read(n) for n in source.namelist()}
+    records = [json.loads(line) for line in files["records/sealed.jsonl"].splitlines()]
+    events = [json.loads(line) for line in files["events.jsonl"].splitlines()]
+    changed_records: dict[str, str] = {}
+    for entry in records:
+        before = json.dumps(entry, sort_keys=True)
+        change(entry)
+        if json.dumps(entry, sort_keys=True) != before:
+            name = entry["record"].split(":")[0]
+            changed_records[entry["record"]] = seals.digest(name, entry["content"])
+    for event in events:
+        sealed = event["details"].get("sealed", {})
+        for record, seal in changed_records.items():
+            if record in sealed:
+                sealed[record] = seal
+        change(event)
+        event["content_hash"] = content_hash(event)
+    files["records/sealed.jsonl"] = "".join(json.dumps(r) + "\n" for r in records).encode()
+    files["events.jsonl"] = "".join(json.dumps(e) + "\n" for e in events).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        files["MANIFEST.sha256"] = "".join(
+            f"{hashlib.sha256(data).hexdigest()}  {n}\n"
+            for n, data in files.items()
+            if n not in ("MANIFEST.sha256", "MANIFEST.note")
+        ).encode()
+        for n, data in files.items():
+            target.writestr(n, data)
+    return out.getvalue()
+
+
+def test_a_summary_rewritten_with_every_hash_and_the_manifest_recomputed_is_named(
     client, world, story
 ):
+    """Before: "The pack is as it was made." Now the rewritten message's seal is carried by an
+    event the trust's log does not hold, and the manifest is not the one the trust signed."""
     content = client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content
-    sealed = [
-        json.loads(line) for line in _unzip(content).read("records/sealed.jsonl").splitlines()
-    ]
-    kinds = {entry["record"].split(":")[0] for entry in sealed}
-    assert {"contact", "message"} <= kinds
     assert verify_pack(io.BytesIO(content)) == []
-    forged = _rezip(
+
+    def reword(found: dict) -> None:  # type: ignore[type-arg]
+        if found.get("record", "").startswith("message:") and "summary" in found["content"]:
+            found["content"]["summary"] = found["content"]["summary"].replace("note 1", "note X")
+
+    problems = verify_pack(io.BytesIO(_forge(content, reword)))
+    assert NOT_SIGNED in problems
+    assert any("altered or added (the trust's log does not hold it" in p for p in problems)
+    # The record is then vouched for by no proven event.
+    assert any(p.startswith("records/sealed.jsonl: message:") for p in problems), problems
+
+
+def test_an_approver_changed_in_a_pack_is_named(client, world, story):
+    content = client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content
+
+    def approver(found: dict) -> None:  # type: ignore[type-arg]
+        if found.get("action") == "contact.approved":
+            found["actor_id"] = world.ids["head"]
+
+    problems = verify_pack(io.BytesIO(_forge(content, approver)))
+    assert NOT_SIGNED in problems
+    [event] = [p for p in problems if p.startswith("events.jsonl")]
+    assert "the trust's log does not hold it as it is here" in event
+
+
+def test_an_event_removed_from_a_pack_is_named(client, world, story):
+    content = client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content
+    cut = _rezip(
         content,
-        "records/sealed.jsonl",
-        lambda b: b.replace(b"=note 1", b"=note X"),
-        manifest_too=True,  # every digest in the manifest made anew
+        "events.jsonl",
+        lambda b: b"".join(
+            line + b"\n" for line in b.splitlines() if b"message.logged" not in line
+        ),
+        manifest_too=True,
     )
-    [problem] = verify_pack(io.BytesIO(forged))
-    assert problem.startswith("records/sealed.jsonl: message:")
-    assert "not what was sealed" in problem
+    problems = verify_pack(io.BytesIO(cut))
+    assert problems[0] == NOT_SIGNED
+    # Each message the removed events sealed is now vouched for by nothing in the pack.
+    logged = [
+        json.loads(m)["id"] for m in _unzip(content).read("records/messages.jsonl").splitlines()
+    ]
+    assert problems[1:] == [
+        f"records/sealed.jsonl: message:{m} is sealed by no proven event" for m in logged
+    ]
+
+
+def test_a_pack_checked_with_another_trusts_key_is_refused(client, world, story):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from core.record import notes
+
+    content = client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content
+    origin = client.get("/audit/log", headers=world.auth("dsl")).json()["origin"]
+    other = notes.vkey(origin, Ed25519PrivateKey.generate().public_key())
+    problems = verify_pack(io.BytesIO(content), [other])
+    assert NOT_SIGNED in problems
+    assert any("not signed by the trust's key" in p for p in problems)
 
 
 @pytest.mark.parametrize(

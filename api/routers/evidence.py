@@ -41,7 +41,7 @@ def contact_pack(contact_id: RecordId, acting: RecordedRead) -> StreamingRespons
     scope = evidence.contact_scope(
         session=acting.session, actor=acting.actor, at=acting.at, contact_id=contact_id
     )
-    pack = evidence.build(acting.session, scope, made=acting.at)
+    pack = evidence.build(acting.session, scope, made=acting.at, settings=acting.settings)
     return streamed(pack, f"contactlog-contact-{contact_id}.zip")
 
 
@@ -52,5 +52,5 @@ def pupil_pack(pupil_id: RecordId, acting: RecordedRead) -> StreamingResponse:
     scope = evidence.pupil_scope(
         session=acting.session, actor=acting.actor, at=acting.at, pupil_id=pupil_id
     )
-    pack = evidence.build(acting.session, scope, made=acting.at)
+    pack = evidence.build(acting.session, scope, made=acting.at, settings=acting.settings)
     return streamed(pack, f"contactlog-pupil-{pupil_id}.zip")

@@ -9,7 +9,6 @@ at a time, so its size never decides the server's memory. Exporting one is an ac
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import io
@@ -19,8 +18,10 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
@@ -41,44 +42,47 @@ from contacts.oversight.review.service import LogFilter, record_access
 from contacts.service import contact_in_scope
 from core.db import snapshot_of
 from core.directory.access import require_role
-from core.directory.models import Guardian, Pupil, Role, Staff
+from core.directory.models import Guardian, Pupil, Role, School, Staff
 from core.directory.pupils import pupil_in_scope
 from core.directory.staff import public_staff
 from core.principal import Principal
-from core.record import checkpoints, seals
-from core.record.models import AuditEvent
+from core.record import checkpoints, logs, notes, pack_verifier, proofs, seals, signer
+from core.record.models import AuditEvent, Log, LogCheckpoint
+from core.settings import Settings
 from core.text import one_line
 
 README = """contactlog evidence pack
 ========================
 
 This archive holds {subject}: the records as contactlog held them when the pack was
-made ({made}), and the change-record events about them.
+made ({made}), and the change-record events about them, each with the proof that the trust's
+log ({origin}) holds it.
 
-To check that nothing in it was altered since it was made:
+To check it, with Python 3 and OpenSSL 3 and nothing else, and the verifier key your trust
+published (obtained from the trust, not from this pack):
 
-    unzip pack.zip -d pack && cd pack && sha256sum -c MANIFEST.sha256
+    unzip pack.zip -d pack && python3 pack/verify.py --vkey 'THE TRUST'S VERIFIER KEY'
 
-Every line must say OK. (Or: contactlog audit verify-pack pack.zip)
-
-The events (events.jsonl) each carry the hash of their content and of the event before them
-in contactlog's hash chain. checkpoint.json is the latest signed checkpoint of that chain: to
-check its signature with OpenSSL 3 against the public key your trust published (compare it
-with public-key.pem first):
-
-    openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin \\
-        -in checkpoint-payload.txt -sigfile checkpoint.sig
-
-and, on the server, `contactlog audit verify --against checkpoint.json --public-key KEY`
-proves the whole record up to that checkpoint is the one that was signed.
+It names any file, event or record altered, added or removed since the pack was made:
+  - MANIFEST.note is the manifest (MANIFEST.sha256, the SHA-256 of every file, as
+    `sha256sum -c MANIFEST.sha256` checks) signed with the trust's key;
+  - each event in events.jsonl carries its log entry's inclusion proof (C2SP tlog-proof) up to
+    a checkpoint of the log signed with the trust's key (checkpoint.txt is the latest);
+  - records/sealed.jsonl holds each record in the canonical form whose SHA-256 ("sealed" in
+    the events' details) the latest proven event about it carries.
+vkey.txt is the key the pack was signed with: compare it with the one your trust published.
+A checkpoint can also be checked against the trust's log later, on the server:
+`contactlog audit verify --against checkpoint.txt --vkey vkey.txt`.
 
 Everyone the records mention is in records/pupils.json, records/staff.json and
 records/guardians.json (the ids in the other records are theirs), and records/messages.csv
 names them beside their ids.
+"""
 
-records/sealed.jsonl holds each record in the canonical form whose SHA-256 the events carry
-("sealed" in their details): `contactlog audit verify-pack` recomputes every one and compares
-it with the latest event that sealed it.
+REFUSED = """
+WARNING: when this pack was made, the trust's log failed contactlog's own check, so no new
+checkpoint was signed: {why}. Events after the last good checkpoint carry no proof, and the
+verifier names them. The trust's DSLs were told.
 """
 
 
@@ -98,9 +102,11 @@ class Scope:
 
 
 class Pack:
-    """A ZIP written entry by entry into a spooled file, each entry's SHA-256 noted."""
+    """A ZIP written entry by entry into a spooled file, each entry's SHA-256 noted; with a
+    `signer` (a log's origin and key), the manifest is signed too (MANIFEST.note)."""
 
-    def __init__(self) -> None:
+    def __init__(self, signer: tuple[str, Ed25519PrivateKey] | None = None) -> None:
+        self.signer = signer
         # Handed to the response, which closes it once sent.
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
         self.zip = zipfile.ZipFile(self.file, "w", compression=zipfile.ZIP_DEFLATED)
@@ -117,6 +123,10 @@ class Pack:
     def close(self) -> IO[bytes]:
         manifest = "".join(f"{hexdigest}  {name}\n" for hexdigest, name in self.digests)
         self.zip.writestr("MANIFEST.sha256", manifest)
+        if self.signer is not None:
+            origin, key = self.signer
+            note = notes.sign(pack_verifier.PACK_NOTE_HEADER + manifest, origin, key)
+            self.zip.writestr("MANIFEST.note", note)
         self.zip.close()
         self.file.seek(0)
         return self.file
@@ -162,7 +172,9 @@ def _messages_csv(session: Session, scope: Scope) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def _events(session: Session, scope: Scope, people: People) -> Iterator[bytes]:
+def _events(
+    session: Session, scope: Scope, people: People, prover: proofs.Prover
+) -> Iterator[bytes]:
     about = (
         ((col(AuditEvent.object_type) == "contact") & col(AuditEvent.object_id).in_(scope.contacts))
         | (
@@ -200,7 +212,7 @@ def _events(session: Session, scope: Scope, people: People) -> Iterator[bytes]:
         )
         if not rows:
             return
-        yield "".join(json.dumps(_event(e)) + "\n" for e in rows).encode()
+        yield "".join(json.dumps(_event(e, prover)) + "\n" for e in rows).encode()
         after = rows[-1].seq
 
 
@@ -233,8 +245,10 @@ def _sealed_records(session: Session, scope: Scope, people: People) -> Iterator[
             ).encode()
 
 
-def _event(e: AuditEvent) -> dict[str, Any]:
-    """An event with everything needed to recompute its hashes; its time as it was hashed."""
+def _event(e: AuditEvent, prover: proofs.Prover) -> dict[str, Any]:
+    """An event with everything needed to recompute its hash (its time as it was hashed), and
+    the proof that the trust's log holds it (C2SP tlog-proof, its checkpoint included)."""
+    proven = prover.proof(e.seq)
     return {
         "seq": e.seq,
         "at": e.at.isoformat(),
@@ -246,21 +260,67 @@ def _event(e: AuditEvent) -> dict[str, Any]:
         "reason": e.reason,
         "details": json.loads(e.details),
         "content_hash": e.content_hash,
-        "prev_hash": e.prev_hash,
-        "link_hash": e.link_hash,
+        "log_index": proven.leaf_index if proven else None,
+        "tlog_proof": proven.proof if proven else None,
     }
 
 
-def build(session: Session, scope: Scope, *, made: datetime) -> IO[bytes]:
+def build(session: Session, scope: Scope, *, made: datetime, settings: Settings) -> IO[bytes]:
     """The pack, as a file positioned at its start: one moment of the record (its records,
-    their events and the checkpoint as they all stood then), whatever commits meanwhile."""
+    their events as they all stood then), whatever commits meanwhile, every event proven
+    against a checkpoint of its log signed now, and the manifest signed.
+
+    The logs are brought up to date and signed in the request's own transaction, before the
+    moment is taken: every event the moment holds has joined its log by then, and the proofs
+    are read from the tiles this transaction wrote."""
+    key = checkpoints.load_key(settings.checkpoint_key_path)
+    made_now, refused = proofs.signed_now(
+        session,
+        key=key,
+        memory=signer.Memory(settings.checkpoint_key_path),
+        public_url=settings.public_url,
+        at=made,
+    )
+    school = session.get(School, scope.school_id)
+    assert school is not None
+    log = logs.log_of(session, school.trust_id)
+    assert log is not None
+    assert log.id is not None
+    trust = Signing(
+        origin=log.origin,
+        key=key,
+        checkpoint=made_now.get(log.id),
+        refused=refused.get(log.id),
+        vkeys=[signer.vkey(found, key) for found in _logs(session, made_now)],
+    )
+    prover = proofs.Prover(session, made_now)
     with snapshot_of(session) as moment:
-        return _build(moment, scope, made=made)
+        return _build(moment, scope, made=made, prover=prover, trust=trust)
 
 
-def _build(session: Session, scope: Scope, *, made: datetime) -> IO[bytes]:
-    pack = Pack()
-    readme = README.format(subject=scope.subject, made=made.isoformat())
+@dataclass(frozen=True)
+class Signing:
+    """The trust's log as the pack is made: what signs the pack and proves its events."""
+
+    origin: str
+    key: Ed25519PrivateKey
+    checkpoint: LogCheckpoint | None
+    # Why the log could not be signed now (it failed its own check), if it could not.
+    refused: str | None
+    vkeys: list[str]
+
+
+def _logs(session: Session, made: dict[int, LogCheckpoint]) -> list[Log]:
+    return [log for log_id in sorted(made) if (log := session.get(Log, log_id)) is not None]
+
+
+def _build(
+    session: Session, scope: Scope, *, made: datetime, prover: proofs.Prover, trust: Signing
+) -> IO[bytes]:
+    pack = Pack(signer=(trust.origin, trust.key))
+    readme = README.format(subject=scope.subject, made=made.isoformat(), origin=trust.origin)
+    if trust.refused is not None:
+        readme += REFUSED.format(why=trust.refused)
     pack.add("README.txt", [readme.encode()])
     contacts = session.exec(select(Contact).where(col(Contact.id).in_(scope.contacts))).all()
     pack.add("records/contacts.json", [_json(contacts)])
@@ -295,14 +355,11 @@ def _build(session: Session, scope: Scope, *, made: datetime) -> IO[bytes]:
         [_json(session.exec(select(Guardian).where(col(Guardian.id).in_(people.guardians))).all())],
     )
     pack.add("records/sealed.jsonl", _sealed_records(session, scope, people))
-    pack.add("events.jsonl", _events(session, scope, people))
-    latest = checkpoints.latest(session)
-    if latest is not None:
-        public = checkpoints.CheckpointPublic.model_validate(latest, from_attributes=True)
-        pack.add("checkpoint.json", [public.model_dump_json(indent=1).encode()])
-        pack.add("checkpoint-payload.txt", [latest.payload.encode()])
-        pack.add("checkpoint.sig", [base64.b64decode(latest.signature)])
-        pack.add("public-key.pem", [latest.public_key.encode()])
+    pack.add("events.jsonl", _events(session, scope, people, prover))
+    if trust.checkpoint is not None:
+        pack.add("checkpoint.txt", [trust.checkpoint.note.encode()])
+    pack.add("vkey.txt", ["".join(f"{v}\n" for v in trust.vkeys).encode()])
+    pack.add("verify.py", [Path(pack_verifier.__file__).read_bytes()])
     return pack.close()
 
 

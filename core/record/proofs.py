@@ -97,7 +97,8 @@ def signed_now(
     at: datetime,
 ) -> tuple[dict[int, LogCheckpoint], dict[int, str]]:
     """Every event committed so far joined to its log, and every log checked and signed as it
-    stands, in the caller's transaction: (each log's checkpoint now, by log id; each refusal).
+    stands, in the caller's transaction: (each log's latest checkpoint, by log id; why each
+    log that was not signed was refused).
     A pack made after this proves every event it holds. The signer's memory is not written
     (it must never lead the database, and this transaction commits later); the next run of the
     log job records it."""
@@ -109,8 +110,9 @@ def signed_now(
         result = signer.sign(session, log, key=key, memory=memory, at=at)
         if result.refused is not None:
             refused[log.id] = result.refused
+        # Refused or not, the last checkpoint signed still proves the events before it.
         latest = logs.latest_checkpoint(session, log.id)
-        if latest is not None and result.refused is None:
+        if latest is not None:
             made[log.id] = latest
     return made, refused
 
