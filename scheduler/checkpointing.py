@@ -34,9 +34,10 @@ def check_chain(db: Database, settings: Settings, at: datetime) -> int:
         if result.ok:
             return 0
         found = sorted(f"{a.record_type}:{a.record_id}:{a.change}" for a in result.altered)
-        what = hashlib.sha256(f"{result.first_bad}|{','.join(found)}".encode()).hexdigest()[:16]
+        seen = f"{result.first_bad}|{result.problem}|{','.join(found)}"
+        what = hashlib.sha256(seen.encode()).hexdigest()[:16]
         email = emails.chain_altered(
-            first_bad=result.first_bad, altered=len(result.altered), base_url=settings.public_url
+            problem=result.problem, altered=len(result.altered), base_url=settings.public_url
         )
         # The trust's DSLs too: what was altered may be a school DSL's own doing.
         for dsl in _every_dsl_and_trust_dsl(session):

@@ -184,9 +184,9 @@ def delivery_failed(*, email_id: int, kind: str, hours: int, base_url: str) -> E
     )
 
 
-def chain_altered(*, first_bad: int | None, altered: int, base_url: str) -> Email:
+def chain_altered(*, problem: str | None, altered: int, base_url: str) -> Email:
     """Counts and places only: what was altered is for the DSL to read in contactlog."""
-    link = f"event #{first_bad} is the first that no longer matches its link" if first_bad else ""
+    link = problem or ""
     records = f"{altered} record(s) differ from what the change record sealed" if altered else ""
     found = "\n".join(f"  - {line}" for line in (link, records) if line)
     return Email(
@@ -197,7 +197,7 @@ def chain_altered(*, first_bad: int | None, altered: int, base_url: str) -> Emai
             f"{found}\n\n"
             "Which records, and the change record itself (signed in as a DSL):\n"
             f"  {page_of(base_url, 'change_record')}\n"
-            "Compare with your signed checkpoints (contactlog audit verify --against ...), and\n"
+            "Compare with the checkpoints you kept (contactlog audit verify --against ...), and\n"
             "treat this as a possible attempt to alter evidence.\n"
             f"{SIGNATURE}"
         ),

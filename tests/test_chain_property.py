@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.record.audit import content_hash_of, link_hash_of
+from core.record.chain import check_chain
 from core.record.models import GENESIS, AuditEvent
-from core.record.verification import check_chain
 
 START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
@@ -115,7 +115,7 @@ def test_a_time_as_sqlite_stores_it_hashes_as_the_time_itself(moment):
     # SQLite verification reads times as stored text; it must hash what the writer hashed.
     from sqlalchemy.dialects import sqlite
 
-    from core.record.verification import _stamp_of_stored
+    from core.record.chain import _stamp_of_stored
 
     stored = sqlite.DATETIME().bind_processor(sqlite.dialect())(moment.astimezone(UTC))
     assert _stamp_of_stored(stored) == moment.astimezone(UTC).isoformat()

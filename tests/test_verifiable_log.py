@@ -334,3 +334,41 @@ def test_tiles_give_the_roots_and_proofs_of_the_tree_itself(app, db, batches):
                     assert merkle.consistency_path(old, size, fresh.subtree) == (
                         merkle.consistency_proof(old, leaves)
                     )
+
+
+def test_an_old_event_rewritten_with_its_chain_recomputed_is_named_by_the_full_check(
+    client, world, db, busy, mail_settings, mail_server
+):
+    """Before: the hourly check walked the chain against itself, so an event rewritten with
+    every link after it recomputed passed and the dashboard stayed green. Now each event is
+    compared with the leaf its trust's log holds for it."""
+    sign_now(db, mail_settings, clock.now())
+    with db.transaction() as session:
+        event = session.get(AuditEvent, 3)
+        assert event is not None
+        event.reason = "nothing to see here"
+        session.add(event)
+    recompute_from(db, 3)
+    dsl = world.auth("dsl")
+    found = client.get("/audit/verify", headers=dsl).json()
+    assert found["ok"] is False
+    assert found["first_bad"] == 3
+    assert "event #3 is not the one its leaf" in found["problem"]
+    assert run_job("chain_check", db, mail_settings) == 1
+    run_job("outbox", db, mail_settings)
+    assert any("does NOT verify" in s for s in mail_server.inbox.subjects(DSL))
+
+
+def test_events_moved_before_they_join_the_log_are_refused(client, world, db, busy, settings):
+    """Two events swapped in the database before the log took them in: each one's content
+    still matches its hash, but not its place, so neither joins and the check names it."""
+    with db.transaction() as session:
+        session.execute(sql("UPDATE audit_event SET seq = 100000 WHERE seq = 5"))
+        session.execute(sql("UPDATE audit_event SET seq = 5 WHERE seq = 6"))
+        session.execute(sql("UPDATE audit_event SET seq = 6 WHERE seq = 100000"))
+    sign_now(db, settings, clock.now())
+    with db.session() as session:
+        assert session.exec(sql("SELECT seq FROM log_cursor")).scalar_one() == 4
+    found = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    assert found["first_bad"] == 5
+    assert "order was changed" in found["problem"]

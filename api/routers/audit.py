@@ -42,7 +42,9 @@ def list_events(
 
 @router.get("/audit/verify", response_model=VerifyResult)
 def verify(acting: ActingDep) -> object:
-    """Recompute every link of the chain: `first_bad` is the first event that does not match.
+    """The full check: every event against the leaf its trust's log holds for it, every log
+    against its root, every record against its seal. `first_bad` is the first event that does
+    not match and `problem` says how; `altered` names the records (of my schools).
     A check made in the last `VERIFY_REUSE_SECONDS` is served again (`verified_at` says when)."""
     return change_record.verify(
         session=acting.session, actor=acting.actor, settings=acting.settings, at=acting.at

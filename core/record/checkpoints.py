@@ -1,5 +1,7 @@
-"""Signed checkpoints of the change record: its head (sequence number and link hash), signed
-with an Ed25519 key kept outside the database, and sent to people outside it.
+"""Signed checkpoints of the hash chain the verifiable log replaced (core/record/logs.py): its
+head (sequence number and link hash), signed with the Ed25519 key kept outside the database.
+No new ones are signed; those kept from before the log stay checkable here. The key itself
+is loaded here, for the log's checkpoints too.
 
 Anyone able to write the database could rewrite an event and recompute every link after it: the
 chain would check out by itself. A checkpoint says what the head was when it was signed; a copy
@@ -29,8 +31,9 @@ from pydantic import BaseModel, Strict
 from sqlmodel import Field, Session, col, select
 
 from core.inputs import MAX_RECORD_ID, Forbid, Instant
+from core.record import chain, verification
 from core.record.models import GENESIS, AuditEvent, AuditHead, ChainCheckpoint
-from core.record.verification import AlteredRecord, verify
+from core.record.verification import AlteredRecord
 
 
 class CheckpointPublic(BaseModel):
@@ -195,20 +198,21 @@ def verify_against(
             checkpoint_seq=seq,
             detail="The checkpoint's fields differ from what was signed.",
         )
-    chain = verify(session)
-    if not chain.ok and chain.first_bad is not None and chain.first_bad <= seq:
+    walked = chain.verify_chain(session)
+    if not walked.ok and walked.first_bad is not None and walked.first_bad <= seq:
         return CheckpointVerdict(
             ok=False,
             checkpoint_seq=seq,
-            first_bad=chain.first_bad,
+            first_bad=walked.first_bad,
             detail="The change record is broken before the checkpoint.",
         )
-    if chain.altered:
+    altered = verification.verify(session).altered
+    if altered:
         return CheckpointVerdict(
             ok=False,
             checkpoint_seq=seq,
-            altered=chain.altered,
-            detail=f"{len(chain.altered)} record(s) are not as the change record sealed them: "
+            altered=altered,
+            detail=f"{len(altered)} record(s) are not as the change record sealed them: "
             "changed, removed or added outside contactlog.",
         )
     if seq == 0:

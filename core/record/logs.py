@@ -11,6 +11,7 @@ changed, so a proof vouches for a record without holding a word of it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -20,13 +21,14 @@ from sqlmodel import Session, col, select
 
 from core.db import table_of
 from core.record import merkle
-from core.record.audit import content_hash_of
-from core.record.models import AuditEvent, Log, LogCheckpoint, LogCursor, LogLeaf
+from core.record.audit import content_hash_of, link_hash_of
+from core.record.models import GENESIS, AuditEvent, Log, LogCheckpoint, LogCursor, LogLeaf
 from core.record.tiles import Tiles, entry
 
 BATCH = 5_000
 _cursor = table_of(LogCursor)
 _leaf = table_of(LogLeaf)
+_event = table_of(AuditEvent)
 
 
 def origin_for(public_url: str, trust_id: int | None) -> str:
@@ -77,12 +79,79 @@ def _trust_of(event: AuditEvent, trusts: dict[int, int]) -> int | None:
     return trust if isinstance(trust, int) else None
 
 
+class Unreadable:
+    """An event row that cannot even be read: a value no event can hold, written by hand."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+
+
+def events_after(
+    session: Session, after: int, *, most: int | None = None, batch: int = BATCH
+) -> Iterator[AuditEvent | Unreadable]:
+    """The events numbered after `after`, in order, a batch at a time; a row that cannot be
+    read is handed over as Unreadable, not raised."""
+    given = 0
+    while most is None or given < most:
+        size = batch if most is None else min(batch, most - given)
+        query = select(AuditEvent).where(col(AuditEvent.seq) > after)
+        try:
+            rows: list[AuditEvent | Unreadable] = list(
+                session.exec(query.order_by(col(AuditEvent.seq)).limit(size)).all()
+            )
+        except (TypeError, ValueError):
+            rows = list(_one_by_one(session, after, size))
+        if not rows:
+            return
+        yield from rows
+        given += len(rows)
+        after = rows[-1].seq
+
+
+def _one_by_one(session: Session, after: int, size: int) -> Iterator[AuditEvent | Unreadable]:
+    seqs = session.connection().execute(
+        sa.select(_event.c.seq).where(_event.c.seq > after).order_by(_event.c.seq).limit(size)
+    )
+    for (seq,) in seqs.all():
+        try:
+            found = session.exec(select(AuditEvent).where(AuditEvent.seq == seq)).one()
+        except (TypeError, ValueError):
+            yield Unreadable(seq)
+        else:
+            yield found
+
+
+def joins(event: AuditEvent | Unreadable, expected: int, prev_link: str) -> str | None:
+    """Why an event may not be the next to join a log (None: it may): it must be the next
+    number, its content what its hash says, and its place in the record where it was made
+    (its links), so that no event edited, removed or moved before it joined is vouched for."""
+    if event.seq != expected:
+        return f"event #{expected} is missing from the change record"
+    if isinstance(event, Unreadable):
+        return f"event #{event.seq} holds a value no event can hold: it was edited by hand"
+    if content_hash_of(event) != event.content_hash:
+        return f"event #{event.seq} is not what was recorded: its fields were changed"
+    if event.prev_hash != prev_link or event.link_hash != link_hash_of(
+        event.seq, prev_link, event.content_hash
+    ):
+        return f"event #{event.seq} is not where it was recorded: the record's order was changed"
+    return None
+
+
+def link_before(session: Session, seq: int) -> str | None:
+    """The link of event `seq` (the genesis for 0); None if that event is gone."""
+    if seq == 0:
+        return GENESIS
+    found = session.connection().execute(sa.select(_event.c.link_hash).where(_event.c.seq == seq))
+    return found.scalar()
+
+
 def integrate(session: Session, *, public_url: str, at: datetime, most: int = BATCH) -> Integrated:
     """Hash the events numbered since the last integration into their logs (at most `most`).
 
-    The cursor row is locked first, so integrations queue rather than race; each event's
-    content hash is recomputed from its fields before it joins, so a row edited between its
-    commit and now is refused, not vouched for.
+    The cursor row is locked first, so integrations queue rather than race; each event is
+    checked as it joins (`joins`), so a row edited between its commit and now is refused, not
+    vouched for.
     """
     conn = session.connection()
     last = conn.execute(
@@ -90,27 +159,24 @@ def integrate(session: Session, *, public_url: str, at: datetime, most: int = BA
     ).scalar()
     if last is None:
         raise RuntimeError("The change record has no log cursor; run `contactlog migrate`.")
-    events = session.exec(
-        select(AuditEvent)
-        .where(col(AuditEvent.seq) > last)
-        .order_by(col(AuditEvent.seq))
-        .limit(most)
-    ).all()
+    events = list(events_after(session, last, most=most))
     if not events:
         return Integrated(0)
+    prev = link_before(session, last)
+    if prev is None:
+        return Integrated(0, f"event #{last}, the last to join a log, was removed")
     trusts: dict[int, int] = {
         school: trust for school, trust in conn.execute(sa.text("SELECT id, trust_id FROM school"))
     }
     joining: dict[int | None, list[AuditEvent]] = {}
     expected, stopped = last + 1, None
     for event in events:
-        if event.seq != expected:
-            stopped = f"event #{expected} is missing from the change record"
+        stopped = joins(event, expected, prev)
+        if stopped is not None:
             break
-        if content_hash_of(event) != event.content_hash:
-            stopped = f"event #{event.seq} is not what was recorded: its fields were changed"
-            break
+        assert isinstance(event, AuditEvent)
         joining.setdefault(_trust_of(event, trusts), []).append(event)
+        prev = event.link_hash
         expected += 1
     for trust_id, joined in joining.items():
         log = _made(session, trust_id, public_url=public_url, at=at)

@@ -174,7 +174,7 @@ def check_kept(session: Session, log: Log, note: str, verifier: notes.Verifier) 
     found = signer.leaves_match(session, log, tiles, 0, kept.size)
     if found is not None:
         return KeptVerdict(
-            ok=False, detail=f"The log's tree is the one signed, but {found}.", size=kept.size
+            ok=False, detail=f"The log's tree is the one signed, but {found.why}.", size=kept.size
         )
     return KeptVerdict(
         ok=True,

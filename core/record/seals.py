@@ -178,30 +178,9 @@ def seal(session: Session, *records: tuple[str, int | None]) -> dict[str, str]:
 class Altered:
     record_type: str
     record_id: int
-    # edited: its content is not what the chain last sealed; deleted: sealed, and gone;
+    # edited: its content is not what its latest event sealed; deleted: sealed, and gone;
     # unrecorded: a row no event ever sealed (added, or sealed under another id).
     change: str
-
-
-def altered(conn: Connection, sealed: dict[str, str]) -> tuple[int, list[Altered]]:
-    """How many kept records there are, and every one that is not as the chain last sealed it
-    (`sealed`: the latest hash per "type:id", from the events in order)."""
-    found: list[Altered] = []
-    seen: set[str] = set()
-    for name in sorted(KEPT):
-        for record_id, hashed in current(conn, name):
-            key = f"{name}:{record_id}"
-            seen.add(key)
-            expected = sealed.get(key)
-            if expected is None:
-                found.append(Altered(name, record_id, "unrecorded"))
-            elif expected != hashed:
-                found.append(Altered(name, record_id, "edited"))
-    for key in sorted(set(sealed) - seen, key=lambda k: (k.split(":")[0], int(k.split(":")[1]))):
-        name, number = key.split(":")
-        if name in KEPT:
-            found.append(Altered(name, int(number), "deleted"))
-    return len(seen), found
 
 
 RESEAL_BATCH = 1_000

@@ -84,16 +84,24 @@ def vkey(log: Log, key: Ed25519PrivateKey) -> str:
     return notes.vkey(log.origin, key.public_key())
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """A leaf that does not match its event: the event's number (None: no event) and why."""
+
+    seq: int | None
+    why: str
+
+
 def leaves_match(
     session: Session, log: Log, tiles: Tiles, start: int, end: int | None = None
-) -> str | None:
+) -> Mismatch | None:
     """Each leaf in [start, end) (to the log's end, if None) against its event as the event now
     stands, a tile at a time: what is wrong, or None."""
     conn = session.connection()
     end = log.size if end is None else end
     for first in range(start - start % WIDTH, end, WIDTH):
         tile = tiles.tile(0, first // WIDTH)
-        rows = conn.execute(
+        query = (
             sa.select(_leaf.c.leaf_index, _event)
             .join(_event, _event.c.seq == _leaf.c.seq, isouter=True)
             .where(
@@ -102,23 +110,38 @@ def leaves_match(
                 _leaf.c.leaf_index < min(first + WIDTH, end),
             )
             .order_by(_leaf.c.leaf_index)
-        ).all()
+        )
+        try:
+            rows = conn.execute(query).all()
+        except (TypeError, ValueError):
+            last = min(first + WIDTH, end) - 1
+            return Mismatch(
+                None,
+                f"an event of leaves {max(first, start)} to {last} holds a value no event can "
+                "hold: it was edited by hand",
+            )
         expected = max(first, start)
         for row in rows:
             index = row.leaf_index
             if index != expected:
-                return f"leaf {expected} of the log has no event: its row was removed"
+                return Mismatch(
+                    None, f"leaf {expected} of the log has no event: its row was removed"
+                )
             if row.seq is None:
-                return f"the event of leaf {index} was removed from the change record"
+                return Mismatch(
+                    None, f"the event of leaf {index} was removed from the change record"
+                )
             if content_hash_of(row) != row.content_hash:
-                return f"event #{row.seq} was changed after it was logged"
+                return Mismatch(row.seq, f"event #{row.seq} was changed after it was logged")
             offset = (index % WIDTH) * merkle.HASH_SIZE
             stored = bytes(tile[offset : offset + merkle.HASH_SIZE])
             if merkle.leaf_hash(entry(row.seq, row.content_hash)) != stored:
-                return f"event #{row.seq} is not the one its leaf ({index}) was made of"
+                return Mismatch(
+                    row.seq, f"event #{row.seq} is not the one its leaf ({index}) was made of"
+                )
             expected += 1
         if expected < min(first + WIDTH, end):
-            return f"leaf {expected} of the log has no event: its row was removed"
+            return Mismatch(None, f"leaf {expected} of the log has no event: its row was removed")
     return None
 
 
@@ -180,11 +203,11 @@ def check(
     start = min(log.checked_size, last.size if last else 0, log.size)
     found = leaves_match(session, log, tiles, start)
     if found is not None:
-        return found
-    return _record_whole(session)
+        return found.why
+    return record_whole(session)
 
 
-def _record_whole(session: Session) -> str | None:
+def record_whole(session: Session) -> str | None:
     """Events numbered but gone before they joined a log (the head remembers them)."""
     head = session.get(AuditHead, 1)
     cursor = session.get(LogCursor, 1)
