@@ -36,6 +36,7 @@ from api.routers import (
     staff,
     subject_access,
     transparency,
+    witness,
 )
 from api.schema import head_revision
 from api.web import (
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         subject_access,
         retention,
         transparency,
+        witness,
     )
     for module in routers:
         app.include_router(module.router)

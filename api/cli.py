@@ -38,6 +38,8 @@ audit_app = typer.Typer(help="The change record's signed checkpoints.")
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="The key held outside the database (CONTACTLOG_SECRET_KEY).")
 app.add_typer(keys_app, name="keys")
+witness_app = typer.Typer(help="This deployment as a witness for other trusts' logs.")
+app.add_typer(witness_app, name="witness")
 retention_app = typer.Typer(help="The retention schedule: what is due, and applying it.")
 app.add_typer(retention_app, name="retention")
 
@@ -461,12 +463,83 @@ def _log_verdict(session: Any, settings: Any, text: str, vkey: Path | None) -> A
     return proofs.check_kept(session, log, note, verifier)
 
 
+@audit_app.command("add-witness")
+def add_witness_command(
+    trust: Annotated[int, typer.Option(help="The trust whose log it witnesses")],
+    url: Annotated[str, typer.Option(help="The witness's submission prefix")],
+    vkey: Annotated[str, typer.Option(help="The witness's verifier key (name+id+key)")],
+) -> None:
+    """Send the trust's log's checkpoints to a witness (another trust's contactlog, the local
+    authority's, the DPO's): it cosigns each that extends the last it saw."""
+    from core.record import logs, notes, witness
+    from core.record.models import LogWitness
+
+    try:
+        cosigner = witness.read_cosigner(vkey)
+    except notes.NoteInvalid as exc:
+        errors.print(f"[red]Not a witness's verifier key:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if not url.startswith(("https://", "http://")):
+        errors.print("[red]The witness's address is an http(s) URL.[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            log = logs.log_of(session, trust)
+            if log is None or log.id is None:
+                errors.print(
+                    f"[red]Trust {trust} has no log yet[/red] (it is made with its first event)."
+                )
+                raise typer.Exit(2)
+            session.add(LogWitness(log_id=log.id, name=cosigner.name, vkey=vkey.strip(), url=url))
+    finally:
+        db.dispose()
+    console.print(
+        f"{cosigner.name} now witnesses {log.origin}; the witness job sends it each checkpoint."
+    )
+
+
+@witness_app.command("vkey")
+def witness_vkey_command() -> None:
+    """Print this witness's verifier key, for the logs it witnesses and their readers."""
+    from core.record import checkpoints, witness
+
+    settings = _settings()
+    key = checkpoints.load_key(settings.witness_key_path)
+    print(witness.cosigner_vkey(settings.witness_cosigner_name, key.public_key()))
+
+
+@witness_app.command("serve")
+def witness_serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve as a witness (POST /witness/add-checkpoint) for the logs whose verifier keys are
+    in CONTACTLOG_WITNESS_LOGS_FILE, beside the rest of contactlog."""
+    from core.record import witness
+
+    settings = _settings()
+    witnessed = witness.witnessed_logs(settings.witness_logs_file)
+    if not witnessed:
+        errors.print(
+            "[red]No logs to witness:[/red] set CONTACTLOG_WITNESS_LOGS_FILE to a file of "
+            "their verifier keys."
+        )
+        raise typer.Exit(2)
+    console.print(f"Witnessing {len(witnessed)} log(s) at http://{host}:{port}/witness")
+    serve(host=host, port=port, workers=1)
+
+
 @audit_app.command("verify-pack")
 def verify_pack_command(
     pack: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The evidence pack")],
     vkey: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="The trust's verifier key, kept elsewhere"),
+    ] = None,
+    witness: Annotated[
+        list[str] | None, typer.Option(help="A witness's verifier key whose cosignature it needs")
     ] = None,
 ) -> None:
     """Check an evidence pack offline, as its own verify.py does: the signed manifest, every
@@ -480,7 +553,7 @@ def verify_pack_command(
             "made it. Compare vkey.txt with the key your trust published."
         )
     with pack.open("rb") as data:
-        problems = verify_pack(data, vkey.read_text().splitlines() if vkey else None)
+        problems = verify_pack(data, vkey.read_text().splitlines() if vkey else None, witness)
     for problem in problems:
         print(problem)
     print("The pack is as it was made." if not problems else f"{len(problems)} problem(s).")

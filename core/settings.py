@@ -9,6 +9,7 @@ import tempfile
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -168,6 +169,13 @@ class Settings(BaseSettings):
     # The key that signs checkpoints of the change record: a file, never the database
     # (default: checkpoint-key.pem in DATA_DIR, made on first use).
     checkpoint_key_file: Path | None = None
+    # As a witness for other logs (C2SP tlog-witness, `contactlog witness`): a file of their
+    # verifier keys, one a line (unset: this deployment witnesses nobody); its cosigner name
+    # (default: this deployment's host and /witness); its own key, a file like the one above
+    # (default: witness-key.pem in DATA_DIR, made on first use).
+    witness_logs_file: Path | None = None
+    witness_name: str = Field(default="", max_length=200)
+    witness_key_file: Path | None = None
     # A check of the whole change record is served again for this long (0: always check anew).
     verify_reuse_seconds: int = Field(default=60, ge=0)
     # Hours between the scheduler's full checks of the change record (see scheduler/checkpointing).
@@ -254,6 +262,17 @@ class Settings(BaseSettings):
     @property
     def checkpoint_key_path(self) -> Path:
         return self.checkpoint_key_file or self.data_dir / "checkpoint-key.pem"
+
+    @property
+    def witness_key_path(self) -> Path:
+        return self.witness_key_file or self.data_dir / "witness-key.pem"
+
+    @property
+    def witness_cosigner_name(self) -> str:
+        if self.witness_name:
+            return self.witness_name
+        parts = urlsplit(self.public_url)
+        return f"{parts.netloc}{parts.path.rstrip('/')}/witness"
 
     @property
     def docs_served(self) -> bool:

@@ -119,11 +119,11 @@ def _refused(
     nothing was signed, once for each distinct finding."""
     email = emails.checkpoint_refused(why=why, base_url=settings.public_url)
     what = hashlib.sha256(f"{log.id if log else '-'}|{why}".encode()).hexdigest()[:16]
-    for dsl in _dsls_of(session, log):
+    for dsl in dsls_of(session, log):
         send(session, f"checkpoint-refused:{what}", "chain_altered", dsl, email, None, at=at)
 
 
-def _dsls_of(session: Session, log: Log | None) -> list[Staff]:
+def dsls_of(session: Session, log: Log | None) -> list[Staff]:
     """Who a log's checkpoints and alerts go to: its trust's school DSLs and trust DSLs."""
     if log is None or log.trust_id is None:
         return _every_dsl_and_trust_dsl(session)
@@ -165,7 +165,7 @@ def send_checkpoints(db: Database, settings: Settings, at: datetime) -> int:
             )
             told = [
                 send(session, f"log-checkpoint:{latest.id}", "checkpoint", dsl, email, None, at=at)
-                for dsl in _dsls_of(session, log)
+                for dsl in dsls_of(session, log)
             ]
             sent += any(told)
     return sent

@@ -221,6 +221,24 @@ def checkpoint_refused(*, why: str, base_url: str) -> Email:
     )
 
 
+def witness_refused(*, why: str, base_url: str) -> Email:
+    """A witness would not cosign the log's checkpoint; nothing from the records themselves."""
+    return Email(
+        subject="A witness REFUSED the change record's checkpoint",
+        body=(
+            "A witness outside contactlog would not cosign the newest checkpoint of your trust's\n"
+            f"change record: the {why}.\n\n"
+            "A witness refuses a checkpoint that does not extend the last one it saw: the log\n"
+            "was cut or rewritten since, and signed again, perhaps by someone holding both the\n"
+            "database and the signing key. The record itself (signed in as a DSL):\n"
+            f"  {page_of(base_url, 'change_record')}\n"
+            "Compare the checkpoints you kept, ask the witness for the checkpoint it holds, and\n"
+            "treat this as a possible attempt to alter evidence.\n"
+            f"{SIGNATURE}"
+        ),
+    )
+
+
 def checkpoint_signed(*, owner: str, size: int, note: str, vkey: str) -> Email:
     """A log's signed checkpoint (hashes and a signature only), for the DSL to keep."""
     return Email(

@@ -34,6 +34,7 @@ from scheduler.recipients import manager_and_dsls, send, staff_with_role
 from scheduler.retention import retention
 from scheduler.steps import SCHEDULER, STEP, each_due, in_steps, schools_and_policies
 from scheduler.subject_access import subject_access_reminders
+from scheduler.witnessing import cosign
 
 log = logging.getLogger("contactlog.scheduler")
 
@@ -222,6 +223,7 @@ JOBS: dict[str, Job] = {
     "housekeeping": housekeeping,
     "chain_check": check_chain,
     "log": log_and_sign,
+    "witness": cosign,
     "checkpoint": send_checkpoints,
     "end_sweep": end_sweep,
     "ending_soon": ending_soon,

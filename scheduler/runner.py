@@ -32,6 +32,8 @@ EVERY: dict[str, int] = {
     # Events join their trust's log within seconds (proofs of them are ready then); a grown
     # log is checked and signed every few minutes (scheduler/checkpointing.SIGN_EVERY).
     "log": 10,
+    # Each new checkpoint to the trust's witnesses, for their cosignatures.
+    "witness": 60,
     "checkpoint": 24 * 60 * 60,
     "retention": 24 * 60 * 60,
     "subject_access": 60 * 60,

@@ -232,6 +232,7 @@ def test_9_every_step_is_in_a_change_record_that_verifies(client, world, school,
         "ok": True,
         "checked": count_rows(db, "audit_event"),
         "first_bad": None,
+        "problem": None,
         "altered": [],
         "altered_elsewhere": 0,
     }

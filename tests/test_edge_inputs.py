@@ -122,3 +122,11 @@ def test_numbers_written_as_text_are_not_read_as_times(client, scene):
     for value in ("-2.2250738585e-313", "1700000000", "1e9", "nan", "inf", "+12.5"):
         refused = client.get("/messages", params={"to": value}, headers=actor)
         assert_problem(refused, 422)
+
+
+def test_a_query_parameter_an_operation_does_not_take_is_named_not_ignored(client, world):
+    """Before: `?limt=5` was silently ignored and the caller got 50 rows, thinking they had 5."""
+    answer = client.get("/contacts?limt=5", headers=world.auth("owner"))
+    assert answer.status_code == 422
+    assert "limt" in answer.text
+    assert client.get("/contacts?limit=5", headers=world.auth("owner")).status_code == 200

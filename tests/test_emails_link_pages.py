@@ -80,7 +80,12 @@ def every_email() -> dict[str, emails.Email]:
         "undelivered": emails.delivery_failed(
             email_id=11, kind="approval", hours=48, base_url=BASE
         ),
-        "altered": emails.chain_altered(first_bad=12, altered=1, base_url=BASE),
+        "altered": emails.chain_altered(
+            problem="event #12 is not the one its leaf (11) was made of", altered=1, base_url=BASE
+        ),
+        "witness": emails.witness_refused(
+            why="witness la.example/witness refused it (422: not consistent)", base_url=BASE
+        ),
         "refused": emails.checkpoint_refused(why="the record was cut short", base_url=BASE),
         "retention": emails.retention_report(REPORT, BASE, SCHOOLS),
         "retention_refused": emails.retention_refused(

@@ -46,7 +46,16 @@ from core.directory.models import Guardian, Pupil, Role, School, Staff
 from core.directory.pupils import pupil_in_scope
 from core.directory.staff import public_staff
 from core.principal import Principal
-from core.record import checkpoints, logs, notes, pack_verifier, proofs, seals, signer
+from core.record import (
+    checkpoints,
+    logs,
+    notes,
+    pack_verifier,
+    proofs,
+    seals,
+    signer,
+    witness,
+)
 from core.record.models import AuditEvent, Log, LogCheckpoint
 from core.settings import Settings
 from core.text import one_line
@@ -63,6 +72,9 @@ published (obtained from the trust, not from this pack):
 
     unzip pack.zip -d pack && python3 pack/verify.py --vkey 'THE TRUST'S VERIFIER KEY'
 
+(add --witness 'A WITNESS'S VERIFIER KEY' for each witness whose cosignature you require:
+the local authority's, say, which saw the trust's log grow and would not cosign it rewritten)
+
 It names any file, event or record altered, added or removed since the pack was made:
   - MANIFEST.note is the manifest (MANIFEST.sha256, the SHA-256 of every file, as
     `sha256sum -c MANIFEST.sha256` checks) signed with the trust's key;
@@ -77,6 +89,10 @@ A checkpoint can also be checked against the trust's log later, on the server:
 Everyone the records mention is in records/pupils.json, records/staff.json and
 records/guardians.json (the ids in the other records are theirs), and records/messages.csv
 names them beside their ids.
+"""
+
+UNCOSIGNED = """
+NOTE: the pack's checkpoint is not cosigned by every witness of the trust's log: the {why}.
 """
 
 REFUSED = """
@@ -286,11 +302,16 @@ def build(session: Session, scope: Scope, *, made: datetime, settings: Settings)
     log = logs.log_of(session, school.trust_id)
     assert log is not None
     assert log.id is not None
+    checkpoint = made_now.get(log.id)
+    uncosigned = (
+        witness.cosign_now(session, log, checkpoint, at=made) if checkpoint is not None else []
+    )
     trust = Signing(
         origin=log.origin,
         key=key,
-        checkpoint=made_now.get(log.id),
+        checkpoint=checkpoint,
         refused=refused.get(log.id),
+        uncosigned=uncosigned,
         vkeys=[signer.vkey(found, key) for found in _logs(session, made_now)],
     )
     prover = proofs.Prover(session, made_now)
@@ -307,6 +328,8 @@ class Signing:
     checkpoint: LogCheckpoint | None
     # Why the log could not be signed now (it failed its own check), if it could not.
     refused: str | None
+    # Why any of the trust's witnesses did not cosign the pack's checkpoint.
+    uncosigned: list[str]
     vkeys: list[str]
 
 
@@ -321,6 +344,8 @@ def _build(
     readme = README.format(subject=scope.subject, made=made.isoformat(), origin=trust.origin)
     if trust.refused is not None:
         readme += REFUSED.format(why=trust.refused)
+    for why in trust.uncosigned:
+        readme += UNCOSIGNED.format(why=why)
     pack.add("README.txt", [readme.encode()])
     contacts = session.exec(select(Contact).where(col(Contact.id).in_(scope.contacts))).all()
     pack.add("records/contacts.json", [_json(contacts)])

@@ -21,11 +21,14 @@ def _ed25519(public: bytes, message: bytes, signature: bytes) -> bool:
     return True
 
 
-def verify_pack(data: IO[bytes], vkeys: list[str] | None = None) -> list[str]:
+def verify_pack(
+    data: IO[bytes], vkeys: list[str] | None = None, witnesses: list[str] | None = None
+) -> list[str]:
     """What is wrong with a pack (nothing: an empty list), checked with the trust's verifier
-    keys (`vkeys`; without them, the pack's own vkey.txt: whole, but not who made it)."""
+    keys (`vkeys`; without them, the pack's own vkey.txt: whole, but not who made it), and
+    requiring the cosignature of each of `witnesses`."""
     with zipfile.ZipFile(data) as archive:
         files = {n: archive.read(n) for n in archive.namelist() if not n.endswith("/")}
     if vkeys is None:
         vkeys = files.get("vkey.txt", b"").decode(errors="replace").splitlines()
-    return pack_verifier.check(files, vkeys, _ed25519)
+    return pack_verifier.check(files, vkeys, _ed25519, witnesses)

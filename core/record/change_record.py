@@ -20,7 +20,7 @@ from core.pagination import Page, fetch_page
 from core.principal import Principal
 from core.record import audit, checkpoints, logs, notes, proofs, signer, verification
 from core.record.audit import AuditEventPublic, EventFilter
-from core.record.models import AuditEvent, ChainCheck, Log, LogCheckpoint
+from core.record.models import AuditEvent, ChainCheck, Log, LogCheckpoint, LogWitness
 from core.record.verification import VerifyResult
 from core.settings import Settings
 
@@ -116,6 +116,17 @@ class CheckpointNote(BaseModel):
     note: str
 
 
+class WitnessPublic(BaseModel):
+    """A witness of the log: who, its key, what it last cosigned, what went wrong last."""
+
+    name: str
+    vkey: str
+    url: str
+    size: int
+    submitted_at: datetime | None
+    problem: str | None
+
+
 class LogPublic(BaseModel):
     """A trust's log as its DSLs see it: its name, size, the key to check it with, the last
     checkpoint, and the server's own check of it."""
@@ -127,6 +138,7 @@ class LogPublic(BaseModel):
     # What the server's own check found wrong (None: nothing); while set, nothing is signed.
     problem: str | None
     latest: CheckpointNote | None
+    witnesses: list[WitnessPublic] = []
 
 
 class ConsistencyProof(BaseModel):
@@ -162,6 +174,12 @@ def read_log(*, session: Session, actor: Principal, settings: Settings) -> LogPu
         checked_at=log.checked_at,
         problem=log.problem,
         latest=_note(latest) if latest is not None else None,
+        witnesses=[
+            WitnessPublic.model_validate(w, from_attributes=True)
+            for w in session.exec(
+                select(LogWitness).where(LogWitness.log_id == log.id).order_by(col(LogWitness.id))
+            ).all()
+        ],
     )
 
 

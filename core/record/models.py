@@ -192,3 +192,43 @@ class LogCheckpoint(SQLModel, table=True):
 
 
 not_a_record(LogCheckpoint, "a signed statement of a log's tree: it vouches for the record")
+
+
+class LogWitness(SQLModel, table=True):
+    """A witness a trust's log submits its checkpoints to (C2SP tlog-witness): another trust's
+    contactlog, the local authority's, the DPO's own; what it last cosigned, what went wrong."""
+
+    __tablename__ = "log_witness"
+    __table_args__ = (UniqueConstraint("log_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    log_id: int = Field(foreign_key="log.id", index=True)
+    # The witness's cosigner name and verifier key (type 0x04), and its submission prefix.
+    name: str = Field(max_length=200)
+    vkey: str = Field(max_length=500)
+    url: str = Field(max_length=500)
+    # The size of the latest checkpoint it cosigned for this log (0: none yet).
+    size: int = 0
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why it last refused or could not be reached (None: it cosigned).
+    problem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+not_a_record(LogWitness, "where a log's checkpoints are sent to be cosigned")
+
+
+class WitnessedLog(SQLModel, table=True):
+    """As a witness for others: the latest checkpoint cosigned for each log, by origin. It is
+    only ever replaced by one consistent with it, in the same transaction as the check."""
+
+    __tablename__ = "witnessed_log"
+
+    origin: str = Field(primary_key=True, max_length=200)
+    size: int
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The checkpoint as cosigned: the log's signature and this witness's cosignature.
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(WitnessedLog, "what this deployment, as a witness, last cosigned for a log")

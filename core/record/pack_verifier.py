@@ -2,14 +2,16 @@
 but Python 3.9+ and OpenSSL 3 (for Ed25519), so whoever receives a pack (the LADO, the police,
 a tribunal) checks it without contactlog, with the trust's verifier key obtained out of band.
 
-    python3 verify.py --vkey 'example.org/log/trust/1+89abcdef+AUx...'   [pack.zip | folder]
+    python3 verify.py --vkey 'example.org/log/trust/1+89abcdef+AUx...' \
+        [--witness 'la.example.gov.uk/witness+0123abcd+BK...'] [pack.zip | folder]
 
 It checks, and names whatever fails:
   1. MANIFEST.note: the manifest signed by the trust's key, so no file was added, removed or
      altered after the pack was made (the manifest's SHA-256 of every file, as sha256sum -c).
   2. Each event of events.jsonl: its content hash recomputed from its fields, the log entry and
      leaf hash from that, and its inclusion proof (C2SP tlog-proof) checked up to the root of a
-     checkpoint signed by the trust's key: the event is the one the trust's log holds.
+     checkpoint signed by the trust's key (and cosigned by each --witness): the event is the
+     one the trust's log holds, and the log is the one the witnesses saw.
   3. Each record of records/sealed.jsonl: its SHA-256 recomputed and compared with the seal the
      latest event about it carries: the record is as the proven events say it was.
 
@@ -112,11 +114,13 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: list[bytes]) -
 
 
 class Key:
-    def __init__(self, vkey: str) -> None:
+    """A verifier key: the log's (type 0x01), or a witness's cosigner key (0x04)."""
+
+    def __init__(self, vkey: str, kind: bytes = b"\x01") -> None:
         name, hex_id, material = vkey.strip().split("+", 2)
         raw = base64.b64decode(material, validate=True)
-        if raw[:1] != b"\x01" or len(raw) != 33:
-            raise ValueError("only Ed25519 verifier keys are read")
+        if raw[:1] != kind or len(raw) != 33:
+            raise ValueError("not an Ed25519 key of the kind asked for")
         self.name, self.public = name, raw[1:]
         self.key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
         if self.key_id.hex() != hex_id.lower():
@@ -145,6 +149,27 @@ def note_signed(note: str, keys: list[Key], ed25519: Ed25519Check) -> str | None
                     return None
                 good = True
     return text if good else None
+
+
+def cosigned(note: str, witness: Key, ed25519: Ed25519Check) -> bool:
+    """Whether the witness cosigned the checkpoint (C2SP tlog-cosignature/v1, Ed25519)."""
+    cut = note.rfind("\n\n")
+    if cut < 0:
+        return False
+    text = note[: cut + 1]
+    for line in note[cut + 2 :].splitlines():
+        dash, _, rest = line.partition(" ")
+        name, _, encoded = rest.partition(" ")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            continue
+        if dash != DASH or name != witness.name or raw[:4] != witness.key_id or len(raw) != 76:
+            continue
+        timestamp = int.from_bytes(raw[4:12], "big")
+        message = f"cosignature/v1\ntime {timestamp}\n{text}".encode()
+        return ed25519(witness.public, message, raw[12:])
+    return False
 
 
 def openssl_ed25519(public: bytes, message: bytes, signature: bytes) -> bool:
@@ -212,7 +237,9 @@ def _proof(text: str) -> tuple[int, list[bytes], str] | None:
     return int(lines[1][6:]), path, note
 
 
-def _event_problem(event: Mapping[str, Any], keys: list[Key], ed25519: Ed25519Check) -> str | None:
+def _event_problem(
+    event: Mapping[str, Any], keys: list[Key], ed25519: Ed25519Check, witnesses: list[Key]
+) -> str | None:
     seq = event.get("seq")
     if not isinstance(seq, int):
         return "an event has no number"
@@ -230,18 +257,28 @@ def _event_problem(event: Mapping[str, Any], keys: list[Key], ed25519: Ed25519Ch
     signed = _checkpoint(text) if text is not None else None
     if signed is None:
         return f"event {seq}: its proof's checkpoint is not signed by the trust's key"
+    for witness in witnesses:
+        if not cosigned(note, witness, ed25519):
+            return f"event {seq}: its checkpoint is not cosigned by the witness {witness.name}"
     _, size, root = signed
     if root_from_inclusion(index, size, leaf_hash(log_entry(seq, recomputed)), path) != root:
         return f"event {seq}: altered or added (the trust's log does not hold it as it is here)"
     return None
 
 
-def check(files: Mapping[str, bytes], vkeys: list[str], ed25519: Ed25519Check) -> list[str]:
-    """What is wrong with the pack whose files are `files` (name -> content): [] if nothing."""
+def check(
+    files: Mapping[str, bytes],
+    vkeys: list[str],
+    ed25519: Ed25519Check,
+    witness_vkeys: list[str] | None = None,
+) -> list[str]:
+    """What is wrong with the pack whose files are `files` (name -> content): [] if nothing.
+    With `witness_vkeys`, every event's checkpoint must be cosigned by each of those witnesses."""
     try:
         keys = [Key(v) for v in vkeys if v.strip()]
+        witnesses = [Key(v, b"\x04") for v in witness_vkeys or [] if v.strip()]
     except ValueError as exc:
-        return [f"the verifier key is not one: {exc}"]
+        return [f"a verifier key is not one: {exc}"]
     if not keys:
         return ["no verifier key: give the trust's (--vkey)"]
     problems: list[str] = []
@@ -265,7 +302,7 @@ def check(files: Mapping[str, bytes], vkeys: list[str], ed25519: Ed25519Check) -
     sealed: dict[str, str] = {}
     for line in files.get("events.jsonl", b"").decode(errors="replace").splitlines():
         event = json.loads(line)
-        problem = _event_problem(event, keys, ed25519)
+        problem = _event_problem(event, keys, ed25519, witnesses)
         if problem is not None:
             problems.append(f"events.jsonl: {problem}")
         else:  # only a proven event vouches for a record
@@ -295,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pack", nargs="?", default=os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument("--vkey", action="append", default=[], help="The trust's verifier key")
     parser.add_argument("--vkey-file", action="append", default=[], help="A file holding it")
+    parser.add_argument(
+        "--witness", action="append", default=[], help="A witness's verifier key: require it"
+    )
     given = parser.parse_args(argv)
     vkeys = list(given.vkey) + [Path(f).read_text() for f in given.vkey_file]
     files = read_pack(Path(given.pack))
@@ -308,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("openssl") is None:
         print("OpenSSL is needed to check the signatures, and was not found.", file=sys.stderr)
         return 2
-    problems = check(files, vkeys, openssl_ed25519)
+    problems = check(files, vkeys, openssl_ed25519, given.witness)
     for problem in problems:
         print(problem)
     print("The pack is as it was made." if not problems else f"{len(problems)} problem(s).")
