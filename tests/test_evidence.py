@@ -344,3 +344,18 @@ def test_the_pack_says_whose_record_it_is_by_name(client, world, school, story):
         .decode()
     )
     assert "WhatsApp contact held by Owner" in contact
+
+
+def test_the_pack_tells_what_happened_in_words_oldest_first(client, world, school, story):
+    pack = _unzip(client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content)
+    lines = pack.read("chronology.txt").decode().splitlines()
+    assert lines[0].startswith(f"The chronology of the record of contact #{story}")
+    told = "\n".join(lines[2:])
+    assert "Approved by Manager" in told
+    assert told.index("asked for") < told.index("Approved by Manager")  # oldest first
+    assert "#" not in told  # people and records by name, not by number
+    pupil = _unzip(
+        client.get(f"/pupils/{school['young']}/evidence-pack", headers=world.auth("dsl")).content
+    )
+    # The incident, at the time it happened, in the school's time (January: GMT).
+    assert "\n2026-01-10 19:30  Unsolicited" in pupil.read("chronology.txt").decode()

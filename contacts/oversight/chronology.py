@@ -257,6 +257,45 @@ def _page(
 # ---------------------------------------------------------------- whose story
 
 
+def pupil_story(pupil_id: int) -> Story:
+    contact_ids = select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id)
+    return Story(
+        contact_ids=contact_ids,
+        pupil_id=pupil_id,
+        messages=None,  # the pupil's own, by time (see _messages_of)
+        incidents=col(Incident.id).in_(
+            select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id)
+        ),
+        emails=col(OutboxEmail.contact_id).in_(contact_ids),
+    )
+
+
+def contact_story(contact_id: int) -> Story:
+    """One contact's story: its request, decision, consents, messages, ending and emails."""
+    contact_ids = select(Contact.id).where(Contact.id == contact_id)
+    return Story(
+        contact_ids=contact_ids,
+        pupil_id=None,
+        messages=col(Message.contact_id) == contact_id,
+        incidents=col(Incident.id).is_(None),
+        emails=col(OutboxEmail.contact_id).in_(contact_ids),
+    )
+
+
+def whole_story(
+    session: Session, reader: Principal, story: Story, *, batch: int = 500
+) -> list[ChronologyEntry]:
+    """Every entry of a story, oldest first, as an evidence pack's chronology reads."""
+    entries: list[ChronologyEntry] = []
+    cursor: str | None = None
+    while True:
+        page = _page(session, reader, story, cursor, batch)
+        entries += page.items
+        if page.next_cursor is None:
+            return entries[::-1]
+        cursor = page.next_cursor
+
+
 def pupil_chronology(
     *,
     session: Session,
@@ -270,17 +309,7 @@ def pupil_chronology(
     pupil = get_scoped(session, actor, Pupil, pupil_id, "No such pupil.")
     school = visible_school(session, actor, pupil.school_id)
     require_role(actor, school, Role.dsl, action="read a pupil's chronology")
-    contact_ids = select(ContactPupil.contact_id).where(ContactPupil.pupil_id == pupil_id)
-    story = Story(
-        contact_ids=contact_ids,
-        pupil_id=pupil_id,
-        messages=None,  # the pupil's own, by time (see _messages_of)
-        incidents=col(Incident.id).in_(
-            select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id)
-        ),
-        emails=col(OutboxEmail.contact_id).in_(contact_ids),
-    )
-    page = _page(session, actor, story, cursor, limit)
+    page = _page(session, actor, pupil_story(pupil_id), cursor, limit)
     where = LogFilter(pupil_id=pupil_id)
     record_access(session, actor, at, "access.pupil_chronology", where, pupil.school_id)
     return page

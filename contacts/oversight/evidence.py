@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, SQLModel, col, select
@@ -35,6 +36,7 @@ from contacts.models import (
     MessagePupil,
     platform_name,
 )
+from contacts.oversight.chronology import Story, contact_story, pupil_story, whole_story
 from contacts.oversight.mentioned import People, mentioned
 from contacts.oversight.review.export import CSV_COLUMNS, EXPORT_BATCH, csv_rows
 from contacts.oversight.review.models import MessageReview
@@ -86,7 +88,8 @@ vkey.txt is the key the pack was signed with: compare it with the one your trust
 A checkpoint can also be checked against the trust's log later, on the server:
 `contactlog audit verify --against checkpoint.txt --vkey vkey.txt`.
 
-Everyone the records mention is in records/pupils.json, records/staff.json and
+chronology.txt tells what happened in words, oldest first. Everyone the records mention is in
+records/pupils.json, records/staff.json and
 records/guardians.json (the ids in the other records are theirs), and records/messages.csv
 names them beside their ids.
 """
@@ -115,6 +118,8 @@ class Scope:
     consents: Any
     notices: Any
     incidents: Any
+    # Its chronology: what happened, in words, oldest first.
+    story: Story
 
 
 class Pack:
@@ -261,6 +266,15 @@ def _sealed_records(session: Session, scope: Scope, people: People) -> Iterator[
             ).encode()
 
 
+def _chronology(session: Session, scope: Scope, zone: ZoneInfo) -> bytes:
+    """What happened, in words, oldest first, in the school's time: for a reader, not a check
+    (the records and events beside it are what the verifier checks)."""
+    lines = [f"The chronology of {scope.subject}, oldest first ({zone.key} time).", ""]
+    for entry in whole_story(session, scope.reader, scope.story):
+        lines.append(f"{entry.at.astimezone(zone):%Y-%m-%d %H:%M}  {entry.summary}")
+    return ("\n".join(lines) + "\n").encode()
+
+
 def _event(e: AuditEvent, prover: proofs.Prover) -> dict[str, Any]:
     """An event with everything needed to recompute its hash (its time as it was hashed), and
     the proof that the trust's log holds it (C2SP tlog-proof, its checkpoint included)."""
@@ -316,7 +330,7 @@ def build(session: Session, scope: Scope, *, made: datetime, settings: Settings)
     )
     prover = proofs.Prover(session, made_now)
     with snapshot_of(session) as moment:
-        return _build(moment, scope, made=made, prover=prover, trust=trust)
+        return _build(moment, scope, made=made, prover=prover, trust=trust, zone=settings.zone)
 
 
 @dataclass(frozen=True)
@@ -338,7 +352,13 @@ def _logs(session: Session, made: dict[int, LogCheckpoint]) -> list[Log]:
 
 
 def _build(
-    session: Session, scope: Scope, *, made: datetime, prover: proofs.Prover, trust: Signing
+    session: Session,
+    scope: Scope,
+    *,
+    made: datetime,
+    prover: proofs.Prover,
+    trust: Signing,
+    zone: ZoneInfo,
 ) -> IO[bytes]:
     pack = Pack(signer=(trust.origin, trust.key))
     readme = README.format(subject=scope.subject, made=made.isoformat(), origin=trust.origin)
@@ -380,6 +400,7 @@ def _build(
         [_json(session.exec(select(Guardian).where(col(Guardian.id).in_(people.guardians))).all())],
     )
     pack.add("records/sealed.jsonl", _sealed_records(session, scope, people))
+    pack.add("chronology.txt", [_chronology(session, scope, zone)])
     pack.add("events.jsonl", _events(session, scope, people, prover))
     if trust.checkpoint is not None:
         pack.add("checkpoint.txt", [trust.checkpoint.note.encode()])
@@ -405,6 +426,7 @@ def contact_scope(*, session: Session, actor: Principal, at: datetime, contact_i
         consents=select(Consent.id).where(Consent.contact_id == contact_id),
         notices=select(ParentNotice.id).where(ParentNotice.contact_id == contact_id),
         incidents=select(Incident.id).where(col(Incident.id).is_(None)),
+        story=contact_story(contact_id),
     )
 
 
@@ -425,4 +447,5 @@ def pupil_scope(*, session: Session, actor: Principal, at: datetime, pupil_id: i
         consents=select(Consent.id).where(Consent.pupil_id == pupil_id),
         notices=select(ParentNotice.id).where(ParentNotice.pupil_id == pupil_id),
         incidents=select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id),
+        story=pupil_story(pupil_id),
     )

@@ -52,6 +52,9 @@ PUBLIC = {
     ("GET", "/log/deployment/checkpoint"),
     ("GET", "/log/deployment/tile/entries/{path}"),
     ("GET", "/log/deployment/tile/{level}/{path}"),
+    # As a witness for others: the log's signature is the credential (tests/test_witnesses).
+    ("POST", "/witness/add-checkpoint"),
+    ("GET", "/witness/{origin_hash}/checkpoint"),
 }
 
 
