@@ -10,11 +10,8 @@ at a time, so its size never decides the server's memory. Exporting one is an ac
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-import tempfile
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +35,7 @@ from contacts.models import (
 )
 from contacts.oversight.chronology import Story, contact_story, pupil_story, whole_story
 from contacts.oversight.mentioned import People, mentioned
+from contacts.oversight.pack import Pack
 from contacts.oversight.review.export import CSV_COLUMNS, EXPORT_BATCH, csv_rows
 from contacts.oversight.review.models import MessageReview
 from contacts.oversight.review.service import LogFilter, record_access
@@ -51,7 +49,6 @@ from core.principal import Principal
 from core.record import (
     checkpoints,
     logs,
-    notes,
     pack_verifier,
     proofs,
     seals,
@@ -120,37 +117,6 @@ class Scope:
     incidents: Any
     # Its chronology: what happened, in words, oldest first.
     story: Story
-
-
-class Pack:
-    """A ZIP written entry by entry into a spooled file, each entry's SHA-256 noted; with a
-    `signer` (a log's origin and key), the manifest is signed too (MANIFEST.note)."""
-
-    def __init__(self, signer: tuple[str, Ed25519PrivateKey] | None = None) -> None:
-        self.signer = signer
-        # Handed to the response, which closes it once sent.
-        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-        self.zip = zipfile.ZipFile(self.file, "w", compression=zipfile.ZIP_DEFLATED)
-        self.digests: list[tuple[str, str]] = []
-
-    def add(self, name: str, chunks: Iterable[bytes]) -> None:
-        digest = hashlib.sha256()
-        with self.zip.open(name, "w") as entry:
-            for chunk in chunks:
-                digest.update(chunk)
-                entry.write(chunk)
-        self.digests.append((digest.hexdigest(), name))
-
-    def close(self) -> IO[bytes]:
-        manifest = "".join(f"{hexdigest}  {name}\n" for hexdigest, name in self.digests)
-        self.zip.writestr("MANIFEST.sha256", manifest)
-        if self.signer is not None:
-            origin, key = self.signer
-            note = notes.sign(pack_verifier.PACK_NOTE_HEADER + manifest, origin, key)
-            self.zip.writestr("MANIFEST.note", note)
-        self.zip.close()
-        self.file.seek(0)
-        return self.file
 
 
 def _json(rows: Iterable[SQLModel]) -> bytes:

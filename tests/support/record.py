@@ -54,7 +54,7 @@ def rewrite_log(db, *, keep, drop_checkpoints: bool) -> None:  # type: ignore[no
     log agree with an edited record: events not kept (`keep(seq, newest)`) removed with their
     leaves, the chain and the head moved, and every log rebuilt from the events as they now
     stand; with `drop_checkpoints`, every checkpoint that would show it deleted too."""
-    from core.record import logs, merkle
+    from core.record import merkle
     from core.record.models import Log, LogCheckpoint, LogCursor, LogLeaf, LogTile
     from core.record.tiles import Tiles, entry
 
@@ -94,4 +94,3 @@ def rewrite_log(db, *, keep, drop_checkpoints: bool) -> None:  # type: ignore[no
         head.seq, head.link_hash = (last.seq, last.link_hash) if last else (0, GENESIS)
         cursor.seq = max((s for s in placed if s not in gone), default=0)
         session.add_all([head, cursor])
-        assert logs is not None

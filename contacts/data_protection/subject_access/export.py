@@ -17,7 +17,7 @@ from consent.models import Consent, ParentNotice
 from contacts.data_protection.subject_access.models import SubjectAccessRequest, Whose
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, Message, MessagePupil
-from contacts.oversight.evidence import Pack
+from contacts.oversight.pack import Pack
 from contacts.oversight.review.models import MessageReview
 from core import columns
 from core.columns import SHOWN
