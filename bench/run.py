@@ -18,6 +18,7 @@ from bench.measure import BACKENDS, ONLY, RESULTS, SCALE, SECONDS, n, report, ti
 from bench.p1 import p1_log_write
 from bench.reads import Reading, read_as_dsl
 from bench.startup import s1_startup
+from bench.verifiable import p8_verifiable
 from bench.wrk import require_wrk
 from contacts.oversight.review import service as review
 from contacts.sweeps import end_contacts_past_their_end_date
@@ -304,6 +305,8 @@ def main() -> None:
                 )
             if "P4" in ONLY:
                 p4_outbox(backend, folder, env, settings)
+            if "P8" in ONLY:
+                p8_verifiable(backend, folder, settings)
     print(f"\n{'figure':<40} {'backend':<10}   ratio  target")
     for figure, backend, ratio, target, _ in RESULTS:
         print(f"{figure:<40} {backend:<10} {ratio:>7}  {target}")

@@ -359,3 +359,24 @@ def test_the_pack_tells_what_happened_in_words_oldest_first(client, world, schoo
     )
     # The incident, at the time it happened, in the school's time (January: GMT).
     assert "\n2026-01-10 19:30  Unsolicited" in pupil.read("chronology.txt").decode()
+
+
+def test_a_record_resealed_by_a_migration_is_vouched_for_by_the_reseal(client, world, db, story):
+    """A migration that changes what a record holds reseals it in an event of no one record
+    (`seals.reseal`). Before: the pack held only the events about each record, so the verifier
+    compared the record with an older seal and named it altered."""
+    from sqlalchemy import text as sql
+
+    from core import clock
+    from core.principal import Principal
+    from core.record import seals
+
+    with db.transaction() as session:
+        session.execute(sql("UPDATE message SET summary = 'as a migration rewrote it'"))
+        seals.reseal(
+            session, "message", actor=Principal.command_line(), at=clock.now(), why="migration"
+        )
+    content = client.get(f"/contacts/{story}/evidence-pack", headers=world.auth("dsl")).content
+    assert verify_pack(io.BytesIO(content)) == []
+    actions = [json.loads(e)["action"] for e in _unzip(content).read("events.jsonl").splitlines()]
+    assert "records.sealed" in actions

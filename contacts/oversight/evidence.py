@@ -12,14 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import union_all
 from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
@@ -55,7 +57,7 @@ from core.record import (
     signer,
     witness,
 )
-from core.record.models import AuditEvent, Log, LogCheckpoint
+from core.record.models import AuditEvent, Log, LogCheckpoint, SealIndex
 from core.settings import Settings
 from core.text import one_line
 
@@ -160,8 +162,10 @@ def _messages_csv(session: Session, scope: Scope) -> Iterator[bytes]:
 
 
 def _events(
-    session: Session, scope: Scope, people: People, prover: proofs.Prover
+    session: Session, scope: Scope, people: People, prover: proofs.Prover, sealing: list[int]
 ) -> Iterator[bytes]:
+    """The events about the pack's records, in order; then those of `sealing` (the events that
+    last sealed each record, by the seal index) not among them."""
     about = (
         ((col(AuditEvent.object_type) == "contact") & col(AuditEvent.object_id).in_(scope.contacts))
         | (
@@ -187,7 +191,7 @@ def _events(
             & col(AuditEvent.object_id).in_(people.guardians)
         )
     )
-    after = 0
+    after, given = 0, set[int]()
     while True:
         rows = list(
             session.exec(
@@ -198,14 +202,24 @@ def _events(
             ).all()
         )
         if not rows:
-            return
+            break
         yield "".join(json.dumps(_event(e, prover)) + "\n" for e in rows).encode()
+        given.update(e.seq for e in rows)
         after = rows[-1].seq
+    extra = [seq for seq in sealing if seq not in given]
+    for start in range(0, len(extra), 500):
+        rows = list(
+            session.exec(
+                select(AuditEvent)
+                .where(col(AuditEvent.seq).in_(extra[start : start + 500]))
+                .order_by(col(AuditEvent.seq))
+            ).all()
+        )
+        yield "".join(json.dumps(_event(e, prover)) + "\n" for e in rows).encode()
 
 
-def _sealed_records(session: Session, scope: Scope, people: People) -> Iterator[bytes]:
-    """Each record of the pack in the canonical form the chain sealed, a line each."""
-    conn = session.connection()
+def _kept(scope: Scope, people: People) -> list[tuple[str, Any]]:
+    """Each kind of kept record in the pack, and which of them (ids, or a subquery of ids)."""
     kinds: list[tuple[str, Any]] = [
         ("contact", scope.contacts),
         (
@@ -222,7 +236,13 @@ def _sealed_records(session: Session, scope: Scope, people: People) -> Iterator[
         ("incident", scope.incidents),
     ]
     named = [("pupil", people.pupils), ("staff", people.staff), ("guardian", people.guardians)]
-    for name, ids in [*kinds, *named]:
+    return [*kinds, *named]
+
+
+def _sealed_records(session: Session, scope: Scope, people: People) -> Iterator[bytes]:
+    """Each record of the pack in the canonical form its events sealed, a line each."""
+    conn = session.connection()
+    for name, ids in _kept(scope, people):
         wanted = ids if isinstance(ids, list) else [i for i in session.exec(ids).all() if i]
         for start in range(0, len(wanted), EXPORT_BATCH):
             batch = seals.contents(conn, name, wanted[start : start + EXPORT_BATCH])
@@ -295,8 +315,39 @@ def build(session: Session, scope: Scope, *, made: datetime, settings: Settings)
         vkeys=[signer.vkey(found, key) for found in _logs(session, made_now)],
     )
     prover = proofs.Prover(session, made_now)
+
+    def sealing(people: People) -> list[int]:
+        """The events that last sealed the pack's records, from the seal index as this request
+        wrote it (it indexed the events it took into the log), up to the moment's newest."""
+        newest = moment.exec(select(sa.func.max(AuditEvent.seq))).one() or 0
+        found = (
+            session.connection()
+            .execute(
+                union_all(
+                    *(
+                        select(SealIndex.seq).where(
+                            SealIndex.record_type == name,
+                            col(SealIndex.record_id).in_(ids),
+                            col(SealIndex.seq) <= newest,
+                        )
+                        for name, ids in _kept(scope, people)
+                    )
+                )
+            )
+            .scalars()
+        )
+        return sorted({int(seq) for seq in found})
+
     with snapshot_of(session) as moment:
-        return _build(moment, scope, made=made, prover=prover, trust=trust, zone=settings.zone)
+        return _build(
+            moment,
+            scope,
+            made=made,
+            prover=prover,
+            trust=trust,
+            zone=settings.zone,
+            sealing=sealing,
+        )
 
 
 @dataclass(frozen=True)
@@ -325,6 +376,7 @@ def _build(
     prover: proofs.Prover,
     trust: Signing,
     zone: ZoneInfo,
+    sealing: Callable[[People], list[int]],
 ) -> IO[bytes]:
     pack = Pack(signer=(trust.origin, trust.key))
     readme = README.format(subject=scope.subject, made=made.isoformat(), origin=trust.origin)
@@ -367,7 +419,7 @@ def _build(
     )
     pack.add("records/sealed.jsonl", _sealed_records(session, scope, people))
     pack.add("chronology.txt", [_chronology(session, scope, zone)])
-    pack.add("events.jsonl", _events(session, scope, people, prover))
+    pack.add("events.jsonl", _events(session, scope, people, prover, sealing(people)))
     if trust.checkpoint is not None:
         pack.add("checkpoint.txt", [trust.checkpoint.note.encode()])
     pack.add("vkey.txt", ["".join(f"{v}\n" for v in trust.vkeys).encode()])

@@ -17,18 +17,28 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.db import table_of
 from core.record import merkle
 from core.record.audit import content_hash_of, link_hash_of
-from core.record.models import GENESIS, AuditEvent, Log, LogCheckpoint, LogCursor, LogLeaf
+from core.record.models import (
+    GENESIS,
+    AuditEvent,
+    Log,
+    LogCheckpoint,
+    LogCursor,
+    LogLeaf,
+    SealIndex,
+)
 from core.record.tiles import Tiles, entry
 
 BATCH = 5_000
 _cursor = table_of(LogCursor)
 _leaf = table_of(LogLeaf)
 _event = table_of(AuditEvent)
+_seal_index = table_of(SealIndex)
 
 
 def origin_for(public_url: str, trust_id: int | None) -> str:
@@ -195,9 +205,36 @@ def integrate(session: Session, *, public_url: str, at: datetime, most: int = BA
         tiles.flush()
         log.size, log.root = size, tiles.root(size)
         session.add(log)
+    _index_seals(session, [e for joined in joining.values() for e in joined])
     conn.execute(_cursor.update().where(_cursor.c.id == 1).values(seq=expected - 1))
     session.flush()
     return Integrated(expected - 1 - last, stopped)
+
+
+def _index_seals(session: Session, events: list[AuditEvent]) -> None:
+    """Each record these events sealed now points at the latest of them (seal_index)."""
+    latest: dict[tuple[str, int], int] = {}
+    for event in events:
+        if '"sealed"' not in event.details:
+            continue
+        for key in json.loads(event.details).get("sealed", {}):
+            kind, _, number = key.partition(":")
+            if number.isdigit():
+                latest[(kind, int(number))] = event.seq
+    if not latest:
+        return
+    conn = session.connection()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    rows = [{"record_type": k, "record_id": i, "seq": seq} for (k, i), seq in latest.items()]
+    for start in range(0, len(rows), 1_000):
+        statement = insert(_seal_index).values(rows[start : start + 1_000])
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["record_type", "record_id"],
+                set_={"seq": statement.excluded.seq},
+                where=_seal_index.c.seq < statement.excluded.seq,
+            )
+        )
 
 
 def integrate_all(session: Session, *, public_url: str, at: datetime) -> Integrated:

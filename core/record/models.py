@@ -232,3 +232,19 @@ class WitnessedLog(SQLModel, table=True):
 
 
 not_a_record(WitnessedLog, "what this deployment, as a witness, last cosigned for a log")
+
+
+class SealIndex(SQLModel, table=True):
+    """Which event last sealed each record, as the log took the events in: so an evidence pack
+    finds the events that vouch for its records (a migration's reseal among them) without
+    reading the whole record. Only an index: the pack's verifier checks each event's proof, and
+    an index pointing at an older event shows as a record not as its seal says."""
+
+    __tablename__ = "seal_index"
+
+    record_type: str = Field(primary_key=True, max_length=60)
+    record_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(index=True)
+
+
+not_a_record(SealIndex, "an index of the change record's seals")
