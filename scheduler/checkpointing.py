@@ -19,8 +19,9 @@ from scheduler.recipients import send, staff_with_role
 
 
 def check_chain(db: Database, settings: Settings, at: datetime) -> int:
-    """Check every link and every sealed record, file the outcome, and if anything was altered
-    email every DSL (once for each distinct set of alterations): 1 if they were told, else 0.
+    """The full check: every event against its log, every sealed record against its seal. The
+    outcome is filed, and if anything was altered each trust's DSLs are emailed what is
+    theirs (once for each distinct set of findings): 1 if anyone was told, else 0.
 
     The check only reads, and on a large log it takes minutes, so it runs in a read-only
     session (on SQLite, no writer waits for it); the outcome is filed in a short transaction.
@@ -33,33 +34,53 @@ def check_chain(db: Database, settings: Settings, at: datetime) -> int:
         verification.keep(session, result, at=at)
         if result.ok:
             return 0
-        found = sorted(f"{a.record_type}:{a.record_id}:{a.change}" for a in result.altered)
-        seen = f"{result.first_bad}|{result.problem}|{','.join(found)}"
-        what = hashlib.sha256(seen.encode()).hexdigest()[:16]
-        email = emails.chain_altered(
-            problem=result.problem, altered=len(result.altered), base_url=settings.public_url
-        )
-        # The trust's DSLs too: what was altered may be a school DSL's own doing.
-        for dsl in _every_dsl_and_trust_dsl(session):
-            send(session, f"chain-altered:{what}", "chain_altered", dsl, email, None, at=at)
+        for trust_id, (problem, altered) in _by_trust(result).items():
+            found = sorted(f"{a.record_type}:{a.record_id}:{a.change}" for a in altered)
+            seen = f"{trust_id}|{problem}|{','.join(found)}"
+            what = hashlib.sha256(seen.encode()).hexdigest()[:16]
+            email = emails.chain_altered(
+                problem=problem, altered=len(altered), base_url=settings.public_url
+            )
+            # The trust's DSLs too: what was altered may be a school DSL's own doing.
+            for dsl in dsls_of(session, trust_id):
+                send(session, f"chain-altered:{what}", "chain_altered", dsl, email, None, at=at)
         return 1
 
 
-def _every_dsl_and_trust_dsl(session: Session) -> list[Staff]:
-    trust_dsls = session.exec(
+def _by_trust(
+    result: verification.VerifyResult,
+) -> dict[int | None, tuple[str | None, list[verification.AlteredRecord]]]:
+    """The findings by whose they are: a trust's log and records go to that trust's DSLs
+    only; what is no one trust's (None) to every DSL."""
+    groups: dict[int | None, tuple[str | None, list[verification.AlteredRecord]]] = {}
+    for finding in result.findings:
+        if finding.trust_id not in groups:  # the first finding of each log is enough to act
+            groups[finding.trust_id] = (finding.problem, [])
+    for record in result.altered:
+        groups.setdefault(record.trust_id, (None, []))[1].append(record)
+    return groups
+
+
+def dsls_of(session: Session, trust_id: int | None) -> list[Staff]:
+    """Who a trust's checkpoints and alerts go to: the DSLs of its schools (the trust's DSLs
+    where a school has none) and the trust's DSLs, each once; for None (the deployment's own
+    log, or what is no one trust's), those of every trust."""
+    schools = select(School)
+    trust_dsls = (
         select(Staff)
         .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
+        .join(School, col(School.id) == col(Staff.school_id))
         .where(StaffRole.role == Role.trust_dsl, col(Staff.is_active))
-    ).all()
-    return list({s.id: s for s in [*_every_dsl(session), *trust_dsls]}.values())
-
-
-def _every_dsl(session: Session) -> list[Staff]:
-    """Each school's DSLs (its trust's DSLs where it has none), each once."""
+    )
+    if trust_id is not None:
+        schools = schools.where(School.trust_id == trust_id)
+        trust_dsls = trust_dsls.where(School.trust_id == trust_id)
     told: dict[int | None, Staff] = {}
-    for school in session.exec(select(School)).all():
+    for school in session.exec(schools).all():
         for dsl in staff_with_role(session, school, Role.dsl):
             told.setdefault(dsl.id, dsl)
+    for dsl in session.exec(trust_dsls).all():
+        told.setdefault(dsl.id, dsl)
     return list(told.values())
 
 
@@ -116,32 +137,18 @@ def _refused(
     session: Session, log: Log | None, why: str, *, settings: Settings, at: datetime
 ) -> None:
     """Tell the log's DSLs (everyone's, for the deployment's log or events no log took) why
-    nothing was signed, once for each distinct finding."""
+    nothing was signed: once while the log stays refused (its last checkpoint, which no new
+    one replaces meanwhile, names the occasion; the finding's words change as the log grows),
+    and again if its checkpoints are tampered with too."""
     email = emails.checkpoint_refused(why=why, base_url=settings.public_url)
-    what = hashlib.sha256(f"{log.id if log else '-'}|{why}".encode()).hexdigest()[:16]
-    for dsl in dsls_of(session, log):
+    if log is not None and log.id is not None:
+        last = logs.latest_checkpoint(session, log.id)
+        occasion = f"{log.id}|{last.id if last else '-'}"
+    else:
+        occasion = f"-|{why}"  # where the log stopped: the same words until it is put right
+    what = hashlib.sha256(occasion.encode()).hexdigest()[:16]
+    for dsl in dsls_of(session, log.trust_id if log is not None else None):
         send(session, f"checkpoint-refused:{what}", "chain_altered", dsl, email, None, at=at)
-
-
-def dsls_of(session: Session, log: Log | None) -> list[Staff]:
-    """Who a log's checkpoints and alerts go to: its trust's school DSLs and trust DSLs."""
-    if log is None or log.trust_id is None:
-        return _every_dsl_and_trust_dsl(session)
-    told: dict[int | None, Staff] = {}
-    for school in session.exec(select(School).where(School.trust_id == log.trust_id)).all():
-        for dsl in staff_with_role(session, school, Role.dsl):
-            told.setdefault(dsl.id, dsl)
-    trust_dsls = session.exec(
-        select(Staff)
-        .join(StaffRole, col(StaffRole.staff_id) == col(Staff.id))
-        .join(School, col(School.id) == col(Staff.school_id))
-        .where(
-            School.trust_id == log.trust_id, StaffRole.role == Role.trust_dsl, col(Staff.is_active)
-        )
-    ).all()
-    for dsl in trust_dsls:
-        told.setdefault(dsl.id, dsl)
-    return list(told.values())
 
 
 def send_checkpoints(db: Database, settings: Settings, at: datetime) -> int:
@@ -165,7 +172,7 @@ def send_checkpoints(db: Database, settings: Settings, at: datetime) -> int:
             )
             told = [
                 send(session, f"log-checkpoint:{latest.id}", "checkpoint", dsl, email, None, at=at)
-                for dsl in dsls_of(session, log)
+                for dsl in dsls_of(session, log.trust_id)
             ]
             sent += any(told)
     return sent

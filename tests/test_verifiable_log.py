@@ -22,7 +22,7 @@ from core.record.models import AuditEvent, Log
 from core.record.tiles import Tiles, entry
 from scheduler.checkpointing import SIGN_EVERY, sign_now
 from scheduler.runner import run_job
-from tests.support.builders import message, request_body
+from tests.support.builders import message, other_trust, request_body
 from tests.support.ground import assert_problem
 from tests.support.mail import DSL
 from tests.support.record import recompute_from, rewrite_log
@@ -249,6 +249,13 @@ def test_a_tail_cut_after_a_checkpoint_is_refused_even_with_the_checkpoints_dele
     assert f"{signed}" in log["problem"], log["problem"]
     assert "signer's own record" in log["problem"], log["problem"]
     assert refused
+    # The log goes on growing while it stays refused, and the finding's words with it: still
+    # one alert, not one for every run of the log job.
+    for minutes in (10, 20):
+        client.post(f"/contacts/{busy}/messages", json=message(), headers=world.auth("owner"))
+        run_job("log", db, mail_settings, clock.now() + timedelta(minutes=minutes))
+    run_job("outbox", db, mail_settings, clock.now() + timedelta(hours=1))
+    assert len(_refusals(mail_server)) == 1
 
 
 def test_an_event_rewritten_with_the_log_recomputed_is_refused(
@@ -372,3 +379,24 @@ def test_events_moved_before_they_join_the_log_are_refused(client, world, db, bu
     found = client.get("/audit/verify", headers=world.auth("dsl")).json()
     assert found["first_bad"] == 5
     assert "order was changed" in found["problem"]
+
+
+def test_each_trust_is_told_of_its_own_log_and_records_only(
+    client, world, db, busy, mail_settings, mail_server, passwords
+):
+    """Before: the full check's alert went to the DSLs of every school in the deployment, and
+    every DSL's /audit/verify named the first bad event of whichever trust's log it was in."""
+    elsewhere = other_trust(db, mail_settings, passwords)
+    sign_now(db, mail_settings, clock.now())
+    with db.transaction() as session:
+        session.execute(sql("UPDATE audit_event SET reason = 'nothing' WHERE seq = 3"))
+    assert run_job("chain_check", db, mail_settings) == 1
+    run_job("outbox", db, mail_settings)
+    assert any("does NOT verify" in s for s in mail_server.inbox.subjects(DSL))
+    assert mail_server.inbox.subjects(elsewhere.dsl_email) == []
+    ours = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    assert "event #3" in ours["problem"]
+    theirs = client.get(
+        "/audit/verify", headers={"Authorization": f"Bearer {elsewhere.dsl_token}"}
+    ).json()
+    assert (theirs["problem"], theirs["first_bad"]) == (None, None)

@@ -262,6 +262,12 @@ def test_a_log_rewritten_and_resigned_with_the_real_key_is_refused_by_its_witnes
         assert run_job("witness", db, mail_settings) == 0  # but the witness will not cosign it
         run_job("outbox", db, mail_settings)
         assert any("A witness REFUSED" in s for s in mail_server.inbox.subjects(DSL))
+        # Every later checkpoint is refused too, and the DSLs are told once, not each time.
+        client.post(f"/contacts/{busy}/messages", json=message(), headers=world.auth("owner"))
+        assert sign_now(db, mail_settings, clock.now()) == 1
+        assert run_job("witness", db, mail_settings) == 0
+        run_job("outbox", db, mail_settings)
+        assert sum("A witness REFUSED" in s for s in mail_server.inbox.subjects(DSL)) == 1
         # Nor will a pack made now check out against the witness.
         forged = client.get(f"/contacts/{busy}/evidence-pack", headers=dsl)
         problems = verify_pack(io.BytesIO(forged.content), [log["vkey"]], [server.vkey])

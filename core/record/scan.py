@@ -25,17 +25,27 @@ _event = table_of(AuditEvent)
 
 
 @dataclass(frozen=True)
+class LogFinding:
+    """What is wrong with one log's events: whose log (None: no one trust's, or events not yet
+    in any log, which are everyone's to know of), the first event found wrong, and how."""
+
+    trust_id: int | None
+    first_bad: int | None
+    why: str
+
+
+@dataclass(frozen=True)
 class EventsFound:
     checked: int
-    # The first event found wrong (its number), and what is wrong, if anything is.
-    first_bad: int | None = None
-    why: str | None = None
+    # The first thing wrong with each log that has something wrong, in the order of the logs.
+    findings: list[LogFinding]
 
 
 def scan_events(session: Session) -> EventsFound:
     """Every log from its first leaf: each leaf against its event as the event stands now, the
-    tiles against the root; the events not yet in a log recomputed; none missing at the end."""
-    checked = 0
+    tiles against the root; then the events not yet in a log, as they will join, and none
+    missing at the end. A log found wrong does not stop the others being checked."""
+    checked, findings = 0, []
     for log in session.exec(select(Log).order_by(col(Log.id))).all():
         assert log.id is not None
         tiles = Tiles(session, log.id)
@@ -44,30 +54,38 @@ def scan_events(session: Session) -> EventsFound:
         except merkle.ProofInvalid:
             whole = False
         if not whole:
-            return EventsFound(checked, None, f"{log.origin}: its tiles do not give its root")
+            findings.append(
+                LogFinding(log.trust_id, None, f"{log.origin}: its tiles do not give its root")
+            )
+            continue
         found = signer.leaves_match(session, log, tiles, 0)
         if found is not None:
-            return EventsFound(checked, found.seq, f"{log.origin}: {found.why}")
+            findings.append(LogFinding(log.trust_id, found.seq, f"{log.origin}: {found.why}"))
+            continue
         checked += log.size
-    # The events not yet in a log (seconds' worth, unless the log stopped): as they will join.
+    joining, tail = _tail(session)
+    if tail is not None:
+        findings.append(tail)
+    return EventsFound(checked + joining, findings)
+
+
+def _tail(session: Session) -> tuple[int, LogFinding | None]:
+    """The events not yet in a log: how many check out, and the first that does not."""
     cursor = session.get(LogCursor, 1)
     after = cursor.seq if cursor is not None else 0
     prev = logs.link_before(session, after)
     if prev is None:
-        return EventsFound(checked, after, f"event #{after} was removed from the change record")
+        return 0, LogFinding(None, after, f"event #{after} was removed from the change record")
     expected = after + 1
     for event in logs.events_after(session, after):
         why = logs.joins(event, expected, prev)
         if why is not None:
-            return EventsFound(checked, expected, why)
+            return expected - after - 1, LogFinding(None, expected, why)
         assert isinstance(event, AuditEvent)
         prev = event.link_hash
-        checked += 1
         expected += 1
     gone = signer.record_whole(session)
-    if gone is not None:
-        return EventsFound(checked, expected, gone)
-    return EventsFound(checked)
+    return expected - after - 1, (LogFinding(None, expected, gone) if gone else None)
 
 
 # ---------------------------------------------------------------- records against their seals

@@ -32,6 +32,15 @@ class AlteredRecord(BaseModel):
     trust_id: int | None = Detail(default=None, exclude=True)
 
 
+class EventFinding(BaseModel):
+    """What is wrong with one log's events (scan.LogFinding): kept out of what readers see,
+    each of whom is shown their own trust's (and what is no one trust's)."""
+
+    trust_id: int | None
+    first_bad: int | None
+    problem: str
+
+
 class VerifyResult(BaseModel):
     ok: bool
     checked: int
@@ -44,18 +53,32 @@ class VerifyResult(BaseModel):
     altered: list[AlteredRecord] = []
     # Altered records outside the reader's schools: counted, not named.
     altered_elsewhere: int = 0
+    # Every log's finding; `first_bad` and `problem` above are the first of them a reader may
+    # see (the whole record's first, before `seen_from`).
+    findings: list[EventFinding] = Detail(default=[], exclude=True)
 
-    def seen_from(self, school_ids: set[int], trust_id: int | None) -> VerifyResult:
+    def seen_from(
+        self, school_ids: set[int], trust_id: int | None, reader_trust: int | None
+    ) -> VerifyResult:
         """This result as one reader may see it: the altered records of their own schools
-        (and their trust's own row), a count for the rest. `ok` stays the whole record's."""
+        (and, for `trust_id`, their trust's own row), a count for the rest; the first finding
+        of their trust's log or of no one trust's, never another trust's. `ok` stays the whole
+        record's."""
         mine = [
             a
             for a in self.altered
             if (a.school_id is not None and a.school_id in school_ids)
             or (a.school_id is None and a.trust_id is not None and a.trust_id == trust_id)
         ]
+        theirs = [f for f in self.findings if f.trust_id in (None, reader_trust)]
+        first = theirs[0] if theirs else None
         return self.model_copy(
-            update={"altered": mine, "altered_elsewhere": len(self.altered) - len(mine)}
+            update={
+                "altered": mine,
+                "altered_elsewhere": len(self.altered) - len(mine),
+                "first_bad": first.first_bad if first else None,
+                "problem": first.problem if first else None,
+            }
         )
 
 
@@ -126,13 +149,19 @@ def verify(session: Session) -> VerifyResult:
     tiles against its root, then every kept record against the seal its latest event carries."""
     events = scan.scan_events(session)
     found = scan.scan_records(session.connection())
+    findings = [
+        EventFinding(trust_id=f.trust_id, first_bad=f.first_bad, problem=f.why)
+        for f in events.findings
+    ]
+    first = findings[0] if findings else None
     return VerifyResult(
-        ok=events.why is None and not found.altered,
+        ok=not findings and not found.altered,
         checked=events.checked,
-        first_bad=events.first_bad,
-        problem=events.why,
+        first_bad=first.first_bad if first else None,
+        problem=first.problem if first else None,
         records_checked=found.checked,
         altered=_placed(session, found.altered),
+        findings=findings,
     )
 
 

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from core.record import logs, merkle, notes
 from core.record.models import Log, LogCheckpoint, LogWitness, WitnessedLog
 from core.record.tiles import Tiles
+from core.text import one_line
 
 COSIGNATURE = b"\x04"  # Ed25519 cosignature/v1's key type
 SIZE_TYPE = "text/x.tlog.size"
@@ -192,7 +193,8 @@ def add_checkpoint(
             session.add(stored)
             session.flush()
     except IntegrityError:  # another submission for a new log was stored a moment ago
-        return Answer(409, f"{checkpoint.size}\n", SIZE_TYPE)
+        held = session.get(WitnessedLog, checkpoint.origin)
+        return Answer(409, f"{held.size if held else 0}\n", SIZE_TYPE)
     return Answer(200, cosignature)
 
 
@@ -204,9 +206,7 @@ def _inconsistent(
     if old == 0:
         return "A proof from the empty tree is empty." if proof else None
     assert stored is not None
-    if old == checkpoint.size:
-        return None if checkpoint.root == stored.root else "Same size, another root."
-    try:
+    try:  # of the same size too: then the proof is empty and the roots the same
         merkle.verify_consistency(old, checkpoint.size, proof, stored.root, checkpoint.root)
     except merkle.ProofInvalid:
         return "The checkpoint is not consistent with the one this witness cosigned."
@@ -224,53 +224,76 @@ def witnessed_checkpoint(session: Session, origin_hash: str) -> str | None:
 # ---------------------------------------------------------------- as a log, to its witnesses
 
 
-def submit(
+@dataclass(frozen=True)
+class Exchange:
+    """What a witness answered a submission: its cosignature lines (None: it did not cosign),
+    or why not; `refused`: it judged the checkpoint and would not (not a witness down, which
+    the next run retries quietly)."""
+
+    cosignature: str | None = None
+    problem: str | None = None
+    refused: bool = False
+
+
+def exchange(
     session: Session,
     log: Log,
     checkpoint: LogCheckpoint,
     witness: LogWitness,
     *,
     http: httpx.Client,
-    at: datetime,
-) -> Submitted:
+) -> Exchange:
     """Send the checkpoint to the witness with the consistency proof from what it cosigned
-    last, and add its cosignature to the checkpoint; or say why it was not cosigned."""
+    last (once more from the size it says it holds, if that differs). Only reads: it runs in
+    a reading session, so no writer waits on a witness far away (`record` files the answer)."""
     assert log.id is not None
     cosigner = read_cosigner(witness.vkey)
     tiles = Tiles(session, log.id)
     old = min(witness.size, checkpoint.size)
-    for _ in range(2):  # once more, from the size the witness says it holds
+    for _ in range(2):
         proof = logs.consistency(tiles, old, checkpoint.size) if old else []
         lines = [f"old {old}", *(base64.b64encode(h).decode() for h in proof)]
         body = "\n".join(lines) + "\n\n" + _log_signed(checkpoint.note, log)
         try:
             answer = http.post(f"{witness.url.rstrip('/')}/add-checkpoint", content=body)
         except httpx.HTTPError as exc:
-            why = f"could not be reached ({type(exc).__name__})"
-            return _failed(session, witness, at, why, refused=False)
+            return Exchange(problem=f"could not be reached ({type(exc).__name__})")
         if answer.status_code == 409 and answer.text.strip().isdigit():
             old = int(answer.text.strip())
             if old > checkpoint.size:
                 break
             continue
         if answer.status_code != 200:
-            why = answer.text.strip()[:200]
-            refused = answer.status_code in (403, 409, 422)
-            why = f"refused it ({answer.status_code}: {why})"
-            return _failed(session, witness, at, why, refused=refused)
-        cosigned = checkpoint.note + "".join(
-            line + "\n" for line in answer.text.splitlines() if line.startswith(notes.DASH)
-        )
-        if cosigned_at(cosigned, cosigner) is None:
-            return _failed(
-                session, witness, at, "answered without a valid cosignature", refused=False
+            # The witness's own words, from another server: one line, and short.
+            why = one_line(answer.text)[:200]
+            return Exchange(
+                problem=f"refused it ({answer.status_code}: {why})",
+                refused=answer.status_code in (403, 409, 422),
             )
-        checkpoint.note = _with_only(checkpoint.note, answer.text, cosigner)
-        witness.size, witness.submitted_at, witness.problem = checkpoint.size, at, None
-        session.add_all([checkpoint, witness])
-        return Submitted()
-    why = f"holds a later checkpoint ({old} events) than this log's"
-    return _failed(session, witness, at, why, refused=True)
+        lines_of_it = _lines_of(answer.text, cosigner)
+        if cosigned_at(checkpoint.note + lines_of_it, cosigner) is None:
+            return Exchange(problem="answered without a valid cosignature")
+        return Exchange(cosignature=lines_of_it)
+    return Exchange(
+        problem=f"holds a later checkpoint ({old} events) than this log's", refused=True
+    )
+
+
+def record(
+    session: Session, witness: LogWitness, checkpoint: LogCheckpoint, done: Exchange, at: datetime
+) -> str | None:
+    """File a witness's answer: its cosignature added to the checkpoint, or why not on the
+    witness's row (the problem, prefixed with the witness's name)."""
+    witness.submitted_at = at
+    if done.cosignature is None:
+        witness.problem = f"witness {witness.name} {done.problem}"
+        session.add(witness)
+        return witness.problem
+    if cosigned_at(checkpoint.note, read_cosigner(witness.vkey)) is None:
+        checkpoint.note += done.cosignature
+    witness.size, witness.problem = max(witness.size, checkpoint.size), None
+    session.add_all([checkpoint, witness])
+    return None
 
 
 def _log_signed(note: str, log: Log) -> str:
@@ -284,10 +307,9 @@ def _log_signed(note: str, log: Log) -> str:
     return text + "\n" + "".join(lines)
 
 
-def _with_only(note: str, answer: str, cosigner: Cosigner) -> str:
-    """The note with the cosigner's line added (lines of other keys in the answer ignored)."""
-    encoded_id = cosigner.key_id
-    added = []
+def _lines_of(answer: str, cosigner: Cosigner) -> str:
+    """The answer's signature lines of this cosigner's key (any others are ignored)."""
+    found = []
     for line in answer.splitlines():
         dash, _, rest = line.partition(" ")
         name, _, encoded = rest.partition(" ")
@@ -295,25 +317,9 @@ def _with_only(note: str, answer: str, cosigner: Cosigner) -> str:
             raw = base64.b64decode(encoded, validate=True)
         except binascii.Error:
             continue
-        if dash == notes.DASH and name == cosigner.name and raw[:4] == encoded_id:
-            added.append(line + "\n")
-    return note + "".join(added)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    # Why the witness did not cosign (None: it did); `refused`: it judged the checkpoint and
-    # would not (not a witness down, which the next run retries quietly).
-    problem: str | None = None
-    refused: bool = False
-
-
-def _failed(
-    session: Session, witness: LogWitness, at: datetime, why: str, *, refused: bool
-) -> Submitted:
-    witness.problem, witness.submitted_at = f"witness {witness.name} {why}", at
-    session.add(witness)
-    return Submitted(witness.problem, refused)
+        if dash == notes.DASH and name == cosigner.name and raw[:4] == cosigner.key_id:
+            found.append(line + "\n")
+    return "".join(found)
 
 
 def witnessed_logs(path: Path | None) -> dict[str, notes.Verifier]:
@@ -339,7 +345,8 @@ def cosign_now(
         for each in found:
             if cosigned_at(checkpoint.note, read_cosigner(each.vkey)) is not None:
                 continue
-            done = submit(session, log, checkpoint, each, http=http, at=at)
-            if done.problem is not None:
-                problems.append(done.problem)
+            done = exchange(session, log, checkpoint, each, http=http)
+            problem = record(session, each, checkpoint, done, at)
+            if problem is not None:
+                problems.append(problem)
     return problems

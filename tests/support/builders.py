@@ -17,10 +17,12 @@ from sqlalchemy import text
 from core import clock
 from core.clock import school_date
 from core.db import Database
-from core.directory.models import Role, SchoolCreate, StaffCreate
+from core.directory.models import PupilCreate, Role, SchoolCreate, StaffCreate
+from core.directory.pupils import create_pupil
 from core.directory.schools import create_school, create_trust
 from core.directory.staff import create_staff
 from core.identity.security import Passwords, TokenService
+from core.policy import deployment_policy
 from core.principal import Principal
 from core.settings import Settings
 from tests.support.ground import PASSWORD, test_settings
@@ -361,3 +363,59 @@ def consent_given(client: TestClient, world: World, school: dict[str, int], cid:
     )
     assert given.status_code == 201, given.text
     return int(given.json()["id"])
+
+
+@dataclass
+class OtherTrust:
+    """A second trust, with its own school, DSL and pupil: what one trust is never told of
+    another's."""
+
+    trust_id: int
+    dsl_email: str
+    dsl_token: str
+    pupil_id: int
+
+
+def other_trust(db: Database, settings: Settings, passwords: Passwords) -> OtherTrust:
+    operator, at = Principal.command_line(), clock.now()
+    with db.transaction() as session:
+        trust = create_trust(session=session, actor=operator, at=at, name="Other Trust")
+        assert trust.id is not None
+        school = create_school(
+            session=session,
+            actor=operator,
+            at=at,
+            school_in=SchoolCreate(name="Elsewhere"),
+            trust_id=trust.id,
+        )
+        dsl = create_staff(
+            session=session,
+            actor=operator,
+            at=at,
+            staff_in=StaffCreate(
+                name="Elsewhere DSL",
+                email="dsl@elsewhere.example.org",
+                school_id=school.id,
+                roles=[Role.staff, Role.dsl],
+            ),
+            passwords=passwords,
+            settings=settings,
+            password=PASSWORD,
+        )
+        pupil = create_pupil(
+            session=session,
+            actor=operator,
+            policy=deployment_policy(settings),
+            at=at,
+            pupil_in=PupilCreate(
+                given_name="Zoe",
+                family_name="E",
+                school_reference="E1",
+                school_id=school.id,
+                date_of_birth=date(2012, 1, 1),
+            ),
+        )
+        assert dsl.id is not None
+        assert pupil.id is not None
+        token = TokenService(settings).issue(staff_id=dsl.id, generation=0, at=at)[0]
+        return OtherTrust(trust.id, dsl.email, token, pupil.id)
