@@ -445,10 +445,10 @@ def _chain_verdict(session: Any, text: str, public_key: Path | None) -> Any:
 def _log_verdict(session: Any, settings: Any, text: str, vkey: Path | None) -> Any:
     from sqlmodel import select
 
-    from core.record import checkpoints, notes, proofs, signer
+    from core.record import checkpoints, notes, proofs
     from core.record.models import Log
 
-    note = text.replace("\r\n", "\n").strip("\n") + "\n"
+    note = proofs.as_kept(text)
     origin = note.split("\n", 1)[0]
     log = session.exec(select(Log).where(Log.origin == origin)).first()
     if log is None:
@@ -456,7 +456,7 @@ def _log_verdict(session: Any, settings: Any, text: str, vkey: Path | None) -> A
         raise typer.Exit(2)
     key = checkpoints.load_key(settings.checkpoint_key_path)
     try:
-        verifier = notes.read_vkey(vkey.read_text() if vkey else signer.vkey(log, key))
+        verifier = proofs.verifier_for(log, vkey.read_text() if vkey else None, key)
     except notes.NoteInvalid as exc:
         errors.print(f"[red]Not a verifier key:[/red] {exc}")
         raise typer.Exit(2) from None

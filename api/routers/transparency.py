@@ -29,9 +29,10 @@ def _checkpoint(note: str) -> PlainTextResponse:
     return PlainTextResponse(note, headers={"Cache-Control": "no-cache"})
 
 
-def _served(found: published.Served) -> Response:
+def _served(body: bytes) -> Response:
+    # A tile, or a partial one of a given width, never changes: cached for ever.
     return Response(
-        found.body,
+        body,
         media_type="application/octet-stream",
         headers={"Cache-Control": "public, max-age=31536000, immutable"},
     )

@@ -281,13 +281,24 @@ def consistency(tiles: Tiles, old_size: int, size: int) -> list[bytes]:
     return merkle.consistency_path(old_size, size, tiles.subtree)
 
 
+def extends(tiles: Tiles, size: int, root: bytes, old_size: int, old_root: bytes) -> bool:
+    """Whether the tree of `size` leaves with `root` (these tiles') extends the one of
+    `old_size` with `old_root` (a checkpoint's): the consistency proof made and checked."""
+    if old_size == 0:
+        return True
+    try:
+        proof = consistency(tiles, old_size, size)
+        merkle.verify_consistency(old_size, size, proof, old_root, root)
+    except merkle.ProofInvalid:
+        return False
+    return True
+
+
 def leaf_entries(session: Session, log_id: int, start: int, end: int) -> list[bytes]:
     """The log's entries [start, end), in order: what its level-0 hashes are the hashes of."""
     rows = session.connection().execute(
-        sa.select(
-            _leaf.c.leaf_index, table_of(AuditEvent).c.seq, table_of(AuditEvent).c.content_hash
-        )
-        .join(table_of(AuditEvent), table_of(AuditEvent).c.seq == _leaf.c.seq)
+        sa.select(_leaf.c.leaf_index, _event.c.seq, _event.c.content_hash)
+        .join(_event, _event.c.seq == _leaf.c.seq)
         .where(_leaf.c.log_id == log_id, _leaf.c.leaf_index >= start, _leaf.c.leaf_index < end)
         .order_by(_leaf.c.leaf_index)
     )

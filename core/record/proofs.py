@@ -43,24 +43,14 @@ def proof_of(session: Session, seq: int, *, size: int | None = None) -> Proven |
     leaf = logs.leaf_of(session, seq)
     if leaf is None:
         return None
-    log = session.get(Log, leaf.log_id)
-    assert log is not None
-    assert log.id is not None
     checkpoint = (
-        logs.latest_checkpoint(session, log.id)
+        logs.latest_checkpoint(session, leaf.log_id)
         if size is None
-        else logs.checkpoint_at(session, log.id, size)
+        else logs.checkpoint_at(session, leaf.log_id, size)
     )
-    if checkpoint is None or checkpoint.size <= leaf.leaf_index:
+    if checkpoint is None:
         return None
-    return _proven(Tiles(session, log.id), log, leaf.leaf_index, checkpoint)
-
-
-def _proven(tiles: Tiles, log: Log, leaf_index: int, checkpoint: LogCheckpoint) -> Proven:
-    path = logs.inclusion(tiles, leaf_index, checkpoint.size)
-    return Proven(
-        log.origin, leaf_index, checkpoint.size, tlog_proof(leaf_index, path, checkpoint.note)
-    )
+    return Prover(session, {leaf.log_id: checkpoint}).proof(seq)
 
 
 class Prover:
@@ -83,8 +73,12 @@ class Prover:
             assert found is not None
             self._logs[leaf.log_id] = found
             self._tiles[leaf.log_id] = Tiles(self.session, leaf.log_id)
-        return _proven(
-            self._tiles[leaf.log_id], self._logs[leaf.log_id], leaf.leaf_index, checkpoint
+        path = logs.inclusion(self._tiles[leaf.log_id], leaf.leaf_index, checkpoint.size)
+        return Proven(
+            self._logs[leaf.log_id].origin,
+            leaf.leaf_index,
+            checkpoint.size,
+            tlog_proof(leaf.leaf_index, path, checkpoint.note),
         )
 
 
@@ -134,10 +128,23 @@ class KeptVerdict(BaseModel):
     size: int | None = None
 
 
+def as_kept(text: str) -> str:
+    """A checkpoint as someone kept it, as a note again: copied out of an email, its line
+    endings may have become CRLF and its last one been dropped."""
+    return text.replace("\r\n", "\n").strip("\n") + "\n"
+
+
+def verifier_for(log: Log, vkey: str | None, key: Ed25519PrivateKey) -> notes.Verifier:
+    """The verifier key someone holds for the log (the server's own, if they give none);
+    NoteInvalid if what they gave is not one."""
+    return notes.read_vkey(vkey if vkey is not None else signer.vkey(log, key))
+
+
 def check_kept(session: Session, log: Log, note: str, verifier: notes.Verifier) -> KeptVerdict:
     """Whether a checkpoint someone kept (from an email, a pack) is signed by the trust's key
     and the log as it stands still extends it: the events it vouched for are still those."""
     assert log.id is not None
+    note = as_kept(note)
     try:
         text, _ = notes.verify(note, [verifier])
         kept = notes.read_checkpoint(text)
@@ -158,13 +165,10 @@ def check_kept(session: Session, log: Log, note: str, verifier: notes.Verifier) 
         )
     tiles = Tiles(session, log.id)
     try:
-        if kept.size == log.size:
-            if tiles.root(log.size) != kept.root:
-                raise merkle.ProofInvalid("roots differ")
-        else:
-            proof = logs.consistency(tiles, kept.size, log.size)
-            merkle.verify_consistency(kept.size, log.size, proof, kept.root, tiles.root(log.size))
+        root = tiles.root(log.size)
     except merkle.ProofInvalid:
+        root = b""  # hashes removed from the tiles: nothing extends anything
+    if not logs.extends(tiles, log.size, root, kept.size, kept.root):
         return KeptVerdict(
             ok=False,
             detail=f"The log is not the one signed at {kept.size} events: its history was "

@@ -1,12 +1,12 @@
 """What the logs publish to anyone, as C2SP tlog-tiles: each log's latest checkpoint, its tiles
 of hashes and its entry bundles (an event's number and content hash: never a word of content),
 so a monitor outside the trust (the local authority, another trust, the DPO) mirrors a log and
-checks that it only ever grows, with standard clients."""
+checks that it only ever grows, with standard clients. A full tile, or a partial one of a
+given width, never changes once served."""
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from sqlmodel import Session
 
@@ -14,13 +14,6 @@ from core.errors import NotFound
 from core.record import logs, tiles
 from core.record.models import Log
 from core.record.tiles import WIDTH, Tiles
-
-
-@dataclass(frozen=True)
-class Served:
-    body: bytes
-    # A full tile, or a partial one of a given width, never changes: cache it for ever.
-    immutable: bool
 
 
 def _log(session: Session, trust_id: int | None) -> Log:
@@ -56,7 +49,7 @@ def _wanted(log: Log, level: int, path: str) -> tuple[int, int]:
     return number, partial
 
 
-def tile(session: Session, trust_id: int | None, level: int, path: str) -> Served:
+def tile(session: Session, trust_id: int | None, level: int, path: str) -> bytes:
     """A tile of hashes: `level` 0 the leaves', each level above the hashes of full tiles."""
     log = _log(session, trust_id)
     assert log.id is not None
@@ -64,14 +57,14 @@ def tile(session: Session, trust_id: int | None, level: int, path: str) -> Serve
         raise NotFound("No such tile level.")
     number, width = _wanted(log, level, path)
     hashes = bytes(Tiles(session, log.id).tile(level, number))
-    return Served(hashes[: width * 32], immutable=True)
+    return hashes[: width * 32]
 
 
-def entries(session: Session, trust_id: int | None, path: str) -> Served:
+def entries(session: Session, trust_id: int | None, path: str) -> bytes:
     """An entry bundle: the entries of a level-0 tile, each as a big-endian uint16 length and
     the entry (tiles.entry: the event's number and the hash of its content)."""
     log = _log(session, trust_id)
     assert log.id is not None
     number, width = _wanted(log, 0, path)
     found = logs.leaf_entries(session, log.id, number * WIDTH, number * WIDTH + width)
-    return Served(b"".join(struct.pack(">H", len(e)) + e for e in found), immutable=True)
+    return b"".join(struct.pack(">H", len(e)) + e for e in found)

@@ -154,17 +154,6 @@ def _signed_by(last: LogCheckpoint, log: Log, verifiers: list[notes.Verifier]) -
     return (signed.origin, signed.size, signed.root) == (log.origin, last.size, last.root)
 
 
-def _extends(tiles: Tiles, log: Log, root: bytes, size: int, signed_root: bytes) -> bool:
-    if size == 0:
-        return True
-    try:
-        proof = logs.consistency(tiles, size, log.size)
-        merkle.verify_consistency(size, log.size, proof, signed_root, root)
-    except merkle.ProofInvalid:
-        return False
-    return True
-
-
 def check(
     session: Session,
     log: Log,
@@ -195,7 +184,7 @@ def check(
     if root != log.root:
         return "the log's tiles do not give the root it records: its hashes were changed"
     for size, signed_root, when in signed:
-        if not _extends(tiles, log, root, size, signed_root):
+        if not logs.extends(tiles, log.size, root, size, signed_root):
             return (
                 f"the log is not the one signed at {size} events ({when}): its history was "
                 "rewritten"
