@@ -12,16 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import union_all
 from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
@@ -35,6 +32,7 @@ from contacts.models import (
     MessagePupil,
     platform_name,
 )
+from contacts.oversight import pack_proofs
 from contacts.oversight.chronology import Story, contact_story, pupil_story, whole_story
 from contacts.oversight.mentioned import People, mentioned
 from contacts.oversight.pack import Pack
@@ -49,15 +47,11 @@ from core.directory.pupils import pupil_in_scope
 from core.directory.staff import public_staff
 from core.principal import Principal
 from core.record import (
-    checkpoints,
-    logs,
     pack_verifier,
     proofs,
     seals,
-    signer,
-    witness,
 )
-from core.record.models import AuditEvent, Log, LogCheckpoint, SealIndex
+from core.record.models import AuditEvent
 from core.settings import Settings
 from core.text import one_line
 
@@ -288,101 +282,35 @@ def build(session: Session, scope: Scope, *, made: datetime, settings: Settings)
 
     The logs are brought up to date and signed in the request's own transaction, before the
     moment is taken: every event the moment holds has joined its log by then, and the proofs
-    are read from the tiles this transaction wrote."""
-    key = checkpoints.load_key(settings.checkpoint_key_path)
-    made_now, refused = proofs.signed_now(
-        session,
-        key=key,
-        memory=signer.Memory(settings.checkpoint_key_path),
-        public_url=settings.public_url,
-        at=made,
-    )
+    are read from the tiles this transaction wrote (contacts/oversight/pack_proofs.py)."""
     school = session.get(School, scope.school_id)
     assert school is not None
-    log = logs.log_of(session, school.trust_id)
-    assert log is not None
-    assert log.id is not None
-    checkpoint = made_now.get(log.id)
-    uncosigned = (
-        witness.cosign_now(session, log, checkpoint, at=made) if checkpoint is not None else []
-    )
-    trust = Signing(
-        origin=log.origin,
-        key=key,
-        checkpoint=checkpoint,
-        refused=refused.get(log.id),
-        uncosigned=uncosigned,
-        vkeys=[signer.vkey(found, key) for found in _logs(session, made_now)],
-    )
-    prover = proofs.Prover(session, made_now)
-
-    def sealing(people: People) -> list[int]:
-        """The events that last sealed the pack's records, from the seal index as this request
-        wrote it (it indexed the events it took into the log), up to the moment's newest."""
-        newest = moment.exec(select(sa.func.max(AuditEvent.seq))).one() or 0
-        found = (
-            session.connection()
-            .execute(
-                union_all(
-                    *(
-                        select(SealIndex.seq).where(
-                            SealIndex.record_type == name,
-                            col(SealIndex.record_id).in_(ids),
-                            col(SealIndex.seq) <= newest,
-                        )
-                        for name, ids in _kept(scope, people)
-                    )
-                )
-            )
-            .scalars()
-        )
-        return sorted({int(seq) for seq in found})
-
+    proving = pack_proofs.prove(session, trust_id=school.trust_id, settings=settings, at=made)
     with snapshot_of(session) as moment:
-        return _build(
-            moment,
-            scope,
-            made=made,
-            prover=prover,
-            trust=trust,
-            zone=settings.zone,
-            sealing=sealing,
+        people = mentioned(moment, scope)
+        sealing = pack_proofs.sealing_events(
+            session, _kept(scope, people), newest=pack_proofs.newest_event(moment)
         )
-
-
-@dataclass(frozen=True)
-class Signing:
-    """The trust's log as the pack is made: what signs the pack and proves its events."""
-
-    origin: str
-    key: Ed25519PrivateKey
-    checkpoint: LogCheckpoint | None
-    # Why the log could not be signed now (it failed its own check), if it could not.
-    refused: str | None
-    # Why any of the trust's witnesses did not cosign the pack's checkpoint.
-    uncosigned: list[str]
-    vkeys: list[str]
-
-
-def _logs(session: Session, made: dict[int, LogCheckpoint]) -> list[Log]:
-    return [log for log_id in sorted(made) if (log := session.get(Log, log_id)) is not None]
+        return _build(
+            moment, scope, people, made=made, proving=proving, zone=settings.zone, sealing=sealing
+        )
 
 
 def _build(
     session: Session,
     scope: Scope,
+    people: People,
     *,
     made: datetime,
-    prover: proofs.Prover,
-    trust: Signing,
+    proving: pack_proofs.Proving,
     zone: ZoneInfo,
-    sealing: Callable[[People], list[int]],
+    sealing: list[int],
 ) -> IO[bytes]:
-    pack = Pack(signer=(trust.origin, trust.key))
-    readme = README.format(subject=scope.subject, made=made.isoformat(), origin=trust.origin)
-    if trust.refused is not None:
-        readme += REFUSED.format(why=trust.refused)
-    for why in trust.uncosigned:
+    pack = Pack(signer=(proving.origin, proving.key))
+    readme = README.format(subject=scope.subject, made=made.isoformat(), origin=proving.origin)
+    if proving.refused is not None:
+        readme += REFUSED.format(why=proving.refused)
+    for why in proving.uncosigned:
         readme += UNCOSIGNED.format(why=why)
     pack.add("README.txt", [readme.encode()])
     contacts = session.exec(select(Contact).where(col(Contact.id).in_(scope.contacts))).all()
@@ -406,7 +334,6 @@ def _build(
             f"records/{name}.json",
             [_json(session.exec(select(model).where(col(model.id).in_(ids))).all())],
         )
-    people = mentioned(session, scope)
     pack.add(
         "records/pupils.json",
         [_json(session.exec(select(Pupil).where(col(Pupil.id).in_(people.pupils))).all())],
@@ -419,10 +346,10 @@ def _build(
     )
     pack.add("records/sealed.jsonl", _sealed_records(session, scope, people))
     pack.add("chronology.txt", [_chronology(session, scope, zone)])
-    pack.add("events.jsonl", _events(session, scope, people, prover, sealing(people)))
-    if trust.checkpoint is not None:
-        pack.add("checkpoint.txt", [trust.checkpoint.note.encode()])
-    pack.add("vkey.txt", ["".join(f"{v}\n" for v in trust.vkeys).encode()])
+    pack.add("events.jsonl", _events(session, scope, people, proving.prover, sealing))
+    if proving.checkpoint is not None:
+        pack.add("checkpoint.txt", [proving.checkpoint.note.encode()])
+    pack.add("vkey.txt", ["".join(f"{v}\n" for v in proving.vkeys).encode()])
     pack.add("verify.py", [Path(pack_verifier.__file__).read_bytes()])
     return pack.close()
 
