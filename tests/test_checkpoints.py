@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from typer.testing import CliRunner
 
 from api.cli import app as cli
@@ -16,19 +15,8 @@ from core import clock
 from core.record import checkpoints
 from core.record.models import AuditEvent
 from scheduler.runner import run_job
-from tests.support.builders import message, request_body
 from tests.support.mail import DSL, text
 from tests.support.record import recompute_from, rewrite_log
-
-
-@pytest.fixture
-def busy(client, world, school):  # type: ignore[no-untyped-def]
-    owner = world.auth("owner")
-    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
-    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
-    for n in range(3):
-        client.post(f"/contacts/{cid}/messages", json=message(summary=f"note {n}"), headers=owner)
-    return cid
 
 
 def _rewrite_event(db, seq: int) -> None:  # type: ignore[no-untyped-def]

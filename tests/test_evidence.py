@@ -138,20 +138,23 @@ def test_a_pack_names_everyone_its_records_mention(client, world, school, story)
     assert verify_pack(io.BytesIO(content.content)) == []
 
 
-def _rezip(content: bytes, name: str, change, manifest_too: bool = False) -> bytes:  # type: ignore[no-untyped-def]
-    import hashlib
+def _manifest(files: dict[str, bytes]) -> bytes:
+    """MANIFEST.sha256 made anew over the files, as a forger would."""
+    return "".join(
+        f"{hashlib.sha256(data).hexdigest()}  {n}\n"
+        for n, data in files.items()
+        if n not in ("MANIFEST.sha256", "MANIFEST.note")
+    ).encode()
 
+
+def _rezip(content: bytes, name: str, change, manifest_too: bool = False) -> bytes:  # type: ignore[no-untyped-def]
     source = _unzip(content)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         files = {n: source.read(n) for n in source.namelist()}
         files[name] = change(files[name])
         if manifest_too:  # a careful forger rewrites the manifest as well
-            files["MANIFEST.sha256"] = "".join(
-                f"{hashlib.sha256(data).hexdigest()}  {n}\n"
-                for n, data in files.items()
-                if n not in ("MANIFEST.sha256", "MANIFEST.note")
-            ).encode()
+            files["MANIFEST.sha256"] = _manifest(files)
         for n, data in files.items():
             target.writestr(n, data)
     return out.getvalue()
@@ -223,11 +226,7 @@ def _forge(content: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
     files["events.jsonl"] = "".join(json.dumps(e) + "\n" for e in events).encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
-        files["MANIFEST.sha256"] = "".join(
-            f"{hashlib.sha256(data).hexdigest()}  {n}\n"
-            for n, data in files.items()
-            if n not in ("MANIFEST.sha256", "MANIFEST.note")
-        ).encode()
+        files["MANIFEST.sha256"] = _manifest(files)
         for n, data in files.items():
             target.writestr(n, data)
     return out.getvalue()

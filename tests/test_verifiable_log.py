@@ -9,7 +9,6 @@ import base64
 import struct
 from datetime import timedelta
 
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -22,20 +21,10 @@ from core.record.models import AuditEvent, Log
 from core.record.tiles import Tiles, entry
 from scheduler.checkpointing import SIGN_EVERY, sign_now
 from scheduler.runner import run_job
-from tests.support.builders import message, other_trust, request_body
+from tests.support.builders import message, other_trust
 from tests.support.ground import assert_problem
 from tests.support.mail import DSL
 from tests.support.record import recompute_from, rewrite_log
-
-
-@pytest.fixture
-def busy(client, world, school):  # type: ignore[no-untyped-def]
-    owner = world.auth("owner")
-    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
-    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
-    for n in range(3):
-        client.post(f"/contacts/{cid}/messages", json=message(summary=f"note {n}"), headers=owner)
-    return cid
 
 
 def _entries(db, trust_id: int) -> list[bytes]:  # type: ignore[no-untyped-def]

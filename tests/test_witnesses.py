@@ -9,11 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,10 +27,10 @@ from core.record import checkpoints, merkle, notes, signer, witness
 from core.record.models import Log, LogWitness
 from scheduler.checkpointing import sign_now
 from scheduler.runner import run_job
-from tests.support.builders import message, request_body
-from tests.support.ground import TEST_SECRET_KEY
-from tests.support.mail import DSL, free_port
+from tests.support.builders import message
+from tests.support.mail import DSL
 from tests.support.record import recompute_from, rewrite_log
+from tests.support.servers import Server
 
 ORIGIN = "logs.example.org/log/trust/7"
 
@@ -174,60 +170,24 @@ def test_a_deployment_that_witnesses_nobody_answers_404(client):  # type: ignore
 # ---------------------------------------------------------------- two deployments
 
 
-class WitnessServer:
-    """Another contactlog deployment, with its own database, running `contactlog witness`."""
-
-    def __init__(self, folder: Path, log_vkey: str) -> None:
-        folder.mkdir()
-        (folder / "witnessed.txt").write_text(log_vkey + "\n")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/witness"
-        self.env = {
-            **os.environ,
-            "CONTACTLOG_DATA_DIR": str(folder),
-            "CONTACTLOG_DATABASE_URL": f"sqlite:///{folder / 'witness.db'}",
-            "CONTACTLOG_JWT_SECRET": "witness-test-secret-" + "w" * 32,
-            "CONTACTLOG_SECRET_KEY": TEST_SECRET_KEY,
-            "CONTACTLOG_SCHEDULER_IN_PROCESS": "false",
+def witness_server(folder: Path, log_vkey: str) -> tuple[Server, str]:
+    """Another contactlog deployment, with its own database, running `contactlog witness
+    serve` for the log of `log_vkey`: the server, and the witness's verifier key."""
+    folder.mkdir()
+    (folder / "witnessed.txt").write_text(log_vkey + "\n")
+    server = Server(
+        f"sqlite:///{folder / 'witness.db'}",
+        str(folder),
+        command=("witness", "serve"),
+        env={
             "CONTACTLOG_WITNESS_LOGS_FILE": str(folder / "witnessed.txt"),
             "CONTACTLOG_WITNESS_NAME": "la.example.gov.uk/witness",
-        }
-        self._cli("migrate")
-        self.vkey = self._cli("witness", "vkey").strip()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "witness", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("the witness did not start")
-
-    def _cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "api.cli", *args], env=self.env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def busy(client, world, school):  # type: ignore[no-untyped-def]
-    owner = world.auth("owner")
-    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
-    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
-    client.post(f"/contacts/{cid}/messages", json=message(), headers=owner)
-    return cid
+        },
+    )
+    server.cli("migrate")
+    vkey = server.cli("witness", "vkey").strip()
+    server.start()
+    return server, vkey
 
 
 def test_a_log_rewritten_and_resigned_with_the_real_key_is_refused_by_its_witness(
@@ -236,21 +196,22 @@ def test_a_log_rewritten_and_resigned_with_the_real_key_is_refused_by_its_witnes
     dsl = world.auth("dsl")
     sign_now(db, mail_settings, clock.now())
     log = client.get("/audit/log", headers=dsl).json()
-    server = WitnessServer(tmp_path / "witness", log["vkey"])
+    server, witness_vkey = witness_server(tmp_path / "witness", log["vkey"])
+    witness_url = f"{server.url}/witness"
     try:
         with db.transaction() as session:
             [log_id] = session.exec(select(Log.id)).all()
             named = "la.example.gov.uk/witness"
-            session.add(LogWitness(log_id=log_id, name=named, vkey=server.vkey, url=server.url))
+            session.add(LogWitness(log_id=log_id, name=named, vkey=witness_vkey, url=witness_url))
         assert run_job("witness", db, mail_settings) == 1
-        cosigner = witness.read_cosigner(server.vkey)
+        cosigner = witness.read_cosigner(witness_vkey)
         latest = client.get("/audit/log", headers=dsl).json()["latest"]["note"]
         assert witness.cosigned_at(latest, cosigner) is not None
         # A pack made now is cosigned too, and checks out against the witness's key.
         client.post(f"/contacts/{busy}/messages", json=message(), headers=world.auth("owner"))
         pack = client.get(f"/contacts/{busy}/evidence-pack", headers=dsl)
         assert pack.status_code == 200
-        assert verify_pack(io.BytesIO(pack.content), [log["vkey"]], [server.vkey]) == []
+        assert verify_pack(io.BytesIO(pack.content), [log["vkey"]], [witness_vkey]) == []
         # The insider with the database and the key: an event rewritten, the log rebuilt,
         # every checkpoint and the signer's memory deleted, and the log signed again.
         with db.transaction() as session:
@@ -270,7 +231,7 @@ def test_a_log_rewritten_and_resigned_with_the_real_key_is_refused_by_its_witnes
         assert sum("A witness REFUSED" in s for s in mail_server.inbox.subjects(DSL)) == 1
         # Nor will a pack made now check out against the witness.
         forged = client.get(f"/contacts/{busy}/evidence-pack", headers=dsl)
-        problems = verify_pack(io.BytesIO(forged.content), [log["vkey"]], [server.vkey])
+        problems = verify_pack(io.BytesIO(forged.content), [log["vkey"]], [witness_vkey])
         assert any("not cosigned by the witness la.example.gov.uk/witness" in p for p in problems)
     finally:
         server.stop()

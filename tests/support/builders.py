@@ -348,6 +348,20 @@ def approved_contact(
     return int(cid)
 
 
+@pytest.fixture
+def busy(client: TestClient, world: World, school: dict[str, int]) -> int:
+    """An approved contact with three messages logged on it: a change record with something
+    in it, for the tests of its log and checkpoints."""
+    cid = approved_contact(client, world, school)
+    for n in range(3):
+        client.post(
+            f"/contacts/{cid}/messages",
+            json=message(summary=f"note {n}"),
+            headers=world.auth("owner"),
+        )
+    return cid
+
+
 def consent_given(client: TestClient, world: World, school: dict[str, int], cid: int) -> int:
     """The 14-year-old's mother's signed form, recorded by the office today; the consent's id."""
     given = client.post(

@@ -18,9 +18,17 @@ from tests.support.mail import free_port
 
 
 class Server:
-    """`contactlog serve` in a subprocess, stoppable and restartable on the same port."""
+    """`contactlog serve` (or another serving `command`) in a subprocess, stoppable and
+    restartable on the same port; `env` adds to its settings."""
 
-    def __init__(self, database_url: str, data_dir: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        data_dir: str,
+        command: tuple[str, ...] = ("serve",),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.command = command
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -33,12 +41,13 @@ class Server:
             "CONTACTLOG_SCHEDULER_IN_PROCESS": "false",
             "CONTACTLOG_PASSWORD_TIME_COST": "1",
             "CONTACTLOG_PASSWORD_MEMORY_KIB": "64",
+            **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "api.cli", *self.command, "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -51,6 +60,14 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
+
+    def cli(self, *args: str) -> str:
+        """A `contactlog` command against this server's own settings: its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", *args], env=self.env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     def stop(self) -> None:
         if self.process is not None:
