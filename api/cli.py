@@ -471,6 +471,8 @@ def add_witness_command(
 ) -> None:
     """Send the trust's log's checkpoints to a witness (another trust's contactlog, the local
     authority's, the DPO's): it cosigns each that extends the last it saw."""
+    from sqlalchemy.exc import IntegrityError
+
     from core.record import logs, notes, witness
     from core.record.models import LogWitness
 
@@ -492,7 +494,15 @@ def add_witness_command(
                     f"[red]Trust {trust} has no log yet[/red] (it is made with its first event)."
                 )
                 raise typer.Exit(2)
-            session.add(LogWitness(log_id=log.id, name=cosigner.name, vkey=vkey.strip(), url=url))
+            try:
+                with session.begin_nested():
+                    witnessing = LogWitness(
+                        log_id=log.id, name=cosigner.name, vkey=vkey.strip(), url=url
+                    )
+                    session.add(witnessing)
+            except IntegrityError:
+                errors.print(f"[red]{cosigner.name} already witnesses[/red] {log.origin}.")
+                raise typer.Exit(2) from None
     finally:
         db.dispose()
     console.print(

@@ -241,6 +241,7 @@ def witness_refused(*, why: str, base_url: str) -> Email:
 
 def checkpoint_signed(*, owner: str, size: int, note: str, vkey: str) -> Email:
     """A log's signed checkpoint (hashes and a signature only), for the DSL to keep."""
+    owner = one_line(owner)  # the trust's name, as its admin typed it: in the subject too
     return Email(
         subject=f"Signed checkpoint of {owner}'s change record ({size} events)",
         body=(

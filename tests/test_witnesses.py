@@ -235,3 +235,30 @@ def test_a_log_rewritten_and_resigned_with_the_real_key_is_refused_by_its_witnes
         assert any("not cosigned by the witness la.example.gov.uk/witness" in p for p in problems)
     finally:
         server.stop()
+
+
+def test_a_witness_is_added_from_the_command_line_once(
+    client, world, db, busy, settings, database_url, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    monkeypatch.setenv("CONTACTLOG_DATABASE_URL", database_url)
+    monkeypatch.setenv("CONTACTLOG_DATA_DIR", str(settings.data_dir))
+    sign_now(db, settings, clock.now())
+    key = Ed25519PrivateKey.generate()
+    vkey = witness.cosigner_vkey("la.example.gov.uk/witness", key.public_key())
+    args = ["audit", "add-witness", "--trust", str(world.trust), "--vkey", vkey]
+    args += ["--url", "https://la.example.gov.uk/witness"]
+    added = CliRunner().invoke(cli, args)
+    assert added.exit_code == 0, added.output
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 2
+    assert "already witnesses" in again.output
+    listed = client.get("/audit/log", headers=world.auth("dsl")).json()["witnesses"]
+    assert [w["name"] for w in listed] == ["la.example.gov.uk/witness"]
+    # A log's own key is not a witness's.
+    log_key = notes.vkey("la.example.gov.uk/witness", key.public_key())
+    wrong = CliRunner().invoke(cli, [*args[:5], log_key, *args[6:]])
+    assert wrong.exit_code == 2

@@ -39,19 +39,20 @@ def _check_name(name: str) -> None:
         raise NoteInvalid("a key name is non-empty, with no spaces and no '+'")
 
 
-def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
-    """SHA-256(key name || 0x0A || 0x01 || public key)[:4]."""
-    return hashlib.sha256(name.encode() + b"\n" + ED25519 + _raw(public_key)).digest()[:4]
+def key_id(name: str, public_key: Ed25519PublicKey, kind: bytes = ED25519) -> bytes:
+    """SHA-256(key name || 0x0A || kind || public key)[:4]: kind 0x01 for a signer (a log),
+    0x04 for an Ed25519 cosigner (a witness, C2SP tlog-cosignature)."""
+    return hashlib.sha256(name.encode() + b"\n" + kind + _raw(public_key)).digest()[:4]
 
 
-def vkey(name: str, public_key: Ed25519PublicKey) -> str:
-    """The verifier key to publish: name+hex(key id)+base64(0x01 || public key)."""
+def vkey(name: str, public_key: Ed25519PublicKey, kind: bytes = ED25519) -> str:
+    """The verifier key to publish: name+hex(key id)+base64(kind || public key)."""
     _check_name(name)
-    material = base64.b64encode(ED25519 + _raw(public_key)).decode()
-    return f"{name}+{key_id(name, public_key).hex()}+{material}"
+    material = base64.b64encode(kind + _raw(public_key)).decode()
+    return f"{name}+{key_id(name, public_key, kind).hex()}+{material}"
 
 
-def read_vkey(text: str) -> Verifier:
+def read_vkey(text: str, kind: bytes = ED25519) -> Verifier:
     parts = text.strip().split("+", 2)  # the key's base64 may hold a "+" of its own
     if len(parts) != 3:
         raise NoteInvalid("a verifier key is name+id+key")
@@ -61,10 +62,10 @@ def read_vkey(text: str) -> Verifier:
         given_id, raw = bytes.fromhex(hex_id), base64.b64decode(material, validate=True)
     except (ValueError, binascii.Error):
         raise NoteInvalid("a verifier key's id is hex and its key base64") from None
-    if len(given_id) != 4 or raw[:1] != ED25519 or len(raw) != 33:
-        raise NoteInvalid("only Ed25519 verifier keys are read")
+    if len(given_id) != 4 or raw[:1] != kind or len(raw) != 33:
+        raise NoteInvalid(f"only Ed25519 verifier keys of type 0x{kind.hex()} are read here")
     public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
-    if key_id(name, public_key) != given_id:
+    if key_id(name, public_key, kind) != given_id:
         raise NoteInvalid("the verifier key's id is not its key's")
     return Verifier(name, given_id, public_key)
 

@@ -22,7 +22,6 @@ from pathlib import Path
 import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -39,42 +38,17 @@ MOST_PROOF_LINES = 63
 # ---------------------------------------------------------------- cosignatures
 
 
-@dataclass(frozen=True)
-class Cosigner:
-    name: str
-    key_id: bytes
-    public_key: Ed25519PublicKey
-
-
-def _raw(public_key: Ed25519PublicKey) -> bytes:
-    return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE + _raw(public_key)).digest()[:4]
+# A witness's key is a verifier key of its own kind (0x04), read and named as a log's is.
+Cosigner = notes.Verifier
 
 
 def cosigner_vkey(name: str, public_key: Ed25519PublicKey) -> str:
     """The witness's verifier key, to give to the logs it witnesses and their readers."""
-    material = base64.b64encode(COSIGNATURE + _raw(public_key)).decode()
-    return f"{name}+{key_id(name, public_key).hex()}+{material}"
+    return notes.vkey(name, public_key, COSIGNATURE)
 
 
 def read_cosigner(vkey: str) -> Cosigner:
-    parts = vkey.strip().split("+", 2)
-    if len(parts) != 3:
-        raise notes.NoteInvalid("a witness's verifier key is name+id+key")
-    name, hex_id, material = parts
-    try:
-        given, raw = bytes.fromhex(hex_id), base64.b64decode(material, validate=True)
-    except (ValueError, binascii.Error):
-        raise notes.NoteInvalid("a verifier key's id is hex and its key base64") from None
-    if raw[:1] != COSIGNATURE or len(raw) != 33:
-        raise notes.NoteInvalid("a witness's verifier key is an Ed25519 cosigner key (0x04)")
-    public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
-    if key_id(name, public_key) != given:
-        raise notes.NoteInvalid("the verifier key's id is not its key's")
-    return Cosigner(name, given, public_key)
+    return notes.read_vkey(vkey, COSIGNATURE)
 
 
 def _message(text: str, timestamp: int) -> bytes:
@@ -85,7 +59,8 @@ def cosign(text: str, name: str, key: Ed25519PrivateKey, at: datetime) -> str:
     """The cosignature line over a checkpoint's text, as of `at`."""
     timestamp = int(at.timestamp())
     signature = struct.pack(">Q", timestamp) + key.sign(_message(text, timestamp))
-    encoded = base64.b64encode(key_id(name, key.public_key()) + signature).decode()
+    ident = notes.key_id(name, key.public_key(), COSIGNATURE)
+    encoded = base64.b64encode(ident + signature).decode()
     return f"{notes.DASH} {name} {encoded}\n"
 
 
