@@ -117,7 +117,7 @@ def p5_log(backend: str, db: Database, settings: Settings, events: int) -> None:
             assert log is not None
             assert signer.sign(session, log, key=key, memory=memory, at=at).checkpoint
         with db.session() as session:
-            full = timed(lambda: scan.scan_events(session))
+            full = timed(lambda: list(scan.event_steps(session, scan.Place())))
         data.bulk_chain(db, 1_000, f"P5 {backend} (new)")
         with db.transaction() as session:
             logs.integrate_all(session, public_url="https://bench", at=at)

@@ -176,9 +176,7 @@ class Settings(BaseSettings):
     witness_logs_file: Path | None = None
     witness_name: str = Field(default="", max_length=200)
     witness_key_file: Path | None = None
-    # A check of the whole change record is served again for this long (0: always check anew).
-    verify_reuse_seconds: int = Field(default=60, ge=0)
-    # Hours between the scheduler's full checks of the change record (see scheduler/checkpointing).
+    # Hours between the scheduler's full checks of the change record (scheduler/full_check.py).
     # A check reads every event and hashes every sealed record: seconds for a school, minutes
     # for a trust with millions of entries, which may prefer a longer interval.
     chain_check_hours: int = Field(default=1, ge=1, le=24)

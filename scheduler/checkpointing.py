@@ -1,6 +1,6 @@
-"""The change record's jobs: events into their trust's log within seconds, each log checked and
-signed every few minutes (a refusal emailed to its DSLs at once), the day's checkpoint emailed
-to each trust's own DSLs to keep outside contactlog, and the hourly full check."""
+"""The change record's log jobs: events into their trust's log within seconds, each log checked
+and signed every few minutes (a refusal emailed to its DSLs at once), and the day's checkpoint
+emailed to each trust's own DSLs to keep outside contactlog."""
 
 from __future__ import annotations
 
@@ -9,56 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from core.db import Database, read_consistently
+from core.db import Database
 from core.directory.models import Role, School, Staff, StaffRole, Trust
-from core.record import checkpoints, logs, signer, verification
+from core.record import checkpoints, logs, signer
 from core.record.models import Log
 from core.settings import Settings
 from scheduler import emails
 from scheduler.recipients import send, staff_with_role
-
-
-def check_chain(db: Database, settings: Settings, at: datetime) -> int:
-    """The full check: every event against its log, every sealed record against its seal. The
-    outcome is filed, and if anything was altered each trust's DSLs are emailed what is
-    theirs (once for each distinct set of findings): 1 if anyone was told, else 0.
-
-    The check only reads, and on a large log it takes minutes, so it runs in a read-only
-    session (on SQLite, no writer waits for it); the outcome is filed in a short transaction.
-    """
-    with db.session(for_reading=True) as reading:
-        read_consistently(reading)  # one moment: rows committed meanwhile are not "altered"
-        result = verification.verify(reading)
-        reading.rollback()
-    with db.transaction() as session:
-        verification.keep(session, result, at=at)
-        if result.ok:
-            return 0
-        for trust_id, (problem, altered) in _by_trust(result).items():
-            found = sorted(f"{a.record_type}:{a.record_id}:{a.change}" for a in altered)
-            seen = f"{trust_id}|{problem}|{','.join(found)}"
-            what = hashlib.sha256(seen.encode()).hexdigest()[:16]
-            email = emails.chain_altered(
-                problem=problem, altered=len(altered), base_url=settings.public_url
-            )
-            # The trust's DSLs too: what was altered may be a school DSL's own doing.
-            for dsl in dsls_of(session, trust_id):
-                send(session, f"chain-altered:{what}", "chain_altered", dsl, email, None, at=at)
-        return 1
-
-
-def _by_trust(
-    result: verification.VerifyResult,
-) -> dict[int | None, tuple[str | None, list[verification.AlteredRecord]]]:
-    """The findings by whose they are: a trust's log and records go to that trust's DSLs
-    only; what is no one trust's (None) to every DSL."""
-    groups: dict[int | None, tuple[str | None, list[verification.AlteredRecord]]] = {}
-    for finding in result.findings:
-        if finding.trust_id not in groups:  # the first finding of each log is enough to act
-            groups[finding.trust_id] = (finding.problem, [])
-    for record in result.altered:
-        groups.setdefault(record.trust_id, (None, []))[1].append(record)
-    return groups
 
 
 def dsls_of(session: Session, trust_id: int | None) -> list[Staff]:

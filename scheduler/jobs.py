@@ -26,10 +26,11 @@ from core.once import stamp_once
 from core.policy import policy_for
 from core.settings import Settings
 from scheduler import emails
-from scheduler.checkpointing import check_chain, log_and_sign, send_checkpoints
+from scheduler.checkpointing import log_and_sign, send_checkpoints
 from scheduler.consent_requests import consent_reminders
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
+from scheduler.full_check import check_chain
 from scheduler.recipients import manager_and_dsls, send, staff_with_role
 from scheduler.retention import retention
 from scheduler.steps import SCHEDULER, STEP, each_due, in_steps, schools_and_policies

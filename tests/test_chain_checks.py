@@ -70,9 +70,11 @@ def test_an_altered_record_is_found_by_the_hourly_check_and_every_dsl_told_once(
     assert clean.records_checked > 0
 
     _rewrite_first_message(db, cid)
-    assert run_job("chain_check", db, mail_settings) == 1
-    assert run_job("chain_check", db, mail_settings) == 1  # still altered: filed again
-    run_job("outbox", db, mail_settings)
+    hour = clock.now() + timedelta(hours=1, seconds=1)
+    assert run_job("chain_check", db, mail_settings, hour) == 1
+    assert run_job("chain_check", db, mail_settings, hour) == 0  # not due again for an hour
+    assert run_job("chain_check", db, mail_settings, hour + timedelta(hours=1)) == 1  # filed again
+    run_job("outbox", db, mail_settings, hour + timedelta(hours=2))
     [told] = [m for m in mail_server.inbox.to(DSL) if ALTERED in str(m["Subject"])]
     body = told.get_payload(decode=True).decode()
     assert "1 record(s) differ" in body
@@ -84,7 +86,9 @@ def test_an_altered_record_is_found_by_the_hourly_check_and_every_dsl_told_once(
     ]
 
 
-def test_the_dashboard_shows_the_last_check_and_a_dsl_can_ask_for_one(client, world, school, db):
+def test_the_dashboard_shows_the_last_check_and_a_dsl_can_ask_for_one(
+    client, world, school, db, settings
+):
     cid = _approved(client, world, school)
     client.post(f"/contacts/{cid}/messages", json=message(), headers=world.auth("owner"))
     sign_in(client, "dsl@a.example.org", code=pyotp.TOTP(enrol(db, world.ids["dsl"])).now())
@@ -99,7 +103,9 @@ def test_the_dashboard_shows_the_last_check_and_a_dsl_can_ask_for_one(client, wo
         "/app/dashboard/check", data={"form_token": form_token(page.text)}, follow_redirects=False
     )
     assert asked.status_code == 303
-    assert asked.headers["location"] == "/app/dashboard"
+    assert asked.headers["location"] == "/app/dashboard?checking=asked"
+    assert "on its way" in client.get("/app/dashboard").text
+    run_job("chain_check", db, settings)  # the scheduler takes it up within seconds
     shown = client.get("/app/dashboard").text
     assert "does NOT verify" in shown
     assert "1 record differs" in shown
@@ -143,14 +149,16 @@ def test_the_chart_counts_flagged_entries_in_the_school_week_they_happened(
 
 
 def test_a_deployment_sets_how_often_the_record_is_checked(db, settings):
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from scheduler.runner import configure
-
+    """CHAIN_CHECK_HOURS apart, whenever the job runs between (every few seconds, so that a
+    DSL's "Check it now" is taken up at once)."""
     slower = settings.model_copy(update={"chain_check_hours": 6})
-    scheduler = configure(BackgroundScheduler(timezone="UTC"), db, slower)
-    assert scheduler.get_job("chain_check").trigger.interval == timedelta(hours=6)
-    assert scheduler.get_job("checkpoint").trigger.interval == timedelta(days=1)
+    at = clock.now()
+    run_job("chain_check", db, slower, at)
+    for later in (timedelta(minutes=1), timedelta(hours=5, minutes=59)):
+        run_job("chain_check", db, slower, at + later)
+    assert count_rows(db, "chain_check") == 1
+    run_job("chain_check", db, slower, at + timedelta(hours=6))
+    assert count_rows(db, "chain_check") == 2
 
 
 # Entries around the midnights that start the chart's weeks: the week before or after, a few

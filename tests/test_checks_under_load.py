@@ -1,7 +1,8 @@
 """The change record's checks under ordinary load: while writers commit, every check (the
-hourly job's, a DSL's /audit/verify, "Check it now") judges one moment of the record, so none
-cries wolf; an alteration made in the middle of that load is still named by the next check; and
-"Check it now" cannot be pressed into keeping the server hashing."""
+scheduler's, asked for by the hour or by a DSL's "Check it now", and one made at once) judges
+one moment of the record, so none cries wolf; an alteration made in the middle of that load is
+still named by the next check; and "Check it now" cannot be pressed into keeping the server
+hashing."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from core.directory.pupils import add_guardian, create_pupil
 from core.identity import browser_sessions
 from core.policy import deployment_policy
 from core.principal import Principal
-from core.record import verification
-from scheduler.checkpointing import check_chain
+from core.record import full_check, verification
+from scheduler.full_check import check_chain
+from tests.support.record import checked
 
 CHECKS = 12
 FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
@@ -83,24 +85,24 @@ def test_checks_made_while_writers_commit_never_alarm_and_still_catch_an_alterat
     try:
         verdicts = []
         for n in range(CHECKS):
-            # The hourly job's check, and a DSL's, in turn.
+            # One made at once, and the scheduler's as a DSL reads it, in turn.
             if n % 2:
                 with db.session(for_reading=True) as reading:
                     read_consistently(reading)
                     verdicts.append(verification.verify(reading).ok)
             else:
-                shown = client.get("/audit/verify", headers=world.auth("dsl"))
-                assert shown.status_code == 200, shown.text
-                verdicts.append(shown.json()["ok"])
+                verdicts.append(checked(client, world.auth("dsl"))["ok"])
         assert verdicts == [True] * CHECKS, "a check under load cried wolf"
-        assert check_chain(db, settings, clock.now()) == 0, "the hourly job alarmed"
+        with db.transaction() as session:
+            full_check.ask(session, asked_by=None, at=clock.now())
+        assert check_chain(db, settings, clock.now()) == 0, "the scheduler's check alarmed"
         # Someone edits a record in the database while the writers carry on.
         with db.transaction() as session:
             session.execute(
                 sql("UPDATE pupil SET family_name = 'Quietly changed' WHERE id = :p"),
                 {"p": school["young"]},
             )
-        named = client.get("/audit/verify", headers=world.auth("dsl")).json()
+        named = checked(client, world.auth("dsl"))
     finally:
         stop.set()
         for thread in threads:
@@ -115,7 +117,7 @@ def test_checks_made_while_writers_commit_never_alarm_and_still_catch_an_alterat
     assert pupils > 2, "the writers wrote while the checks ran"
 
 
-def test_check_it_now_runs_once_a_minute_whoever_presses(client, world, db):
+def test_check_it_now_runs_once_a_minute_whoever_presses(client, world, db, settings):
     from core.record import change_record
 
     reader = Principal(
@@ -126,7 +128,10 @@ def test_check_it_now_runs_once_a_minute_whoever_presses(client, world, db):
     )
     at = clock.now()
     with db.transaction() as session:
-        assert change_record.check_now(session=session, actor=reader, at=at).ok
+        asked = change_record.check_now(session=session, actor=reader, at=at)
+    assert asked.ok is None  # nothing filed yet: not "verifies", not "altered"
+    assert asked.checking is not None
+    assert not asked.checking.running
     # A second press at once, by anyone, is told to wait rather than hashing everything again.
     from core.errors import TooManyAttempts
 
@@ -137,11 +142,28 @@ def test_check_it_now_runs_once_a_minute_whoever_presses(client, world, db):
         except TooManyAttempts as exc:
             refused = exc.retry_after is not None and exc.retry_after > 0
     assert refused
+    assert check_chain(db, settings, at + timedelta(seconds=15)) == 0  # the scheduler makes it
     with db.transaction() as session:
         later = change_record.check_now(
             session=session, actor=reader, at=at + timedelta(minutes=1, seconds=1)
         )
-    assert later.ok
+    assert later.ok is True
+    assert later.checking is not None
+
+
+def test_a_second_ask_while_a_check_is_on_its_way_is_told_so(client, world, db, settings):
+    """Two DSLs pressing at once, or the schedule and a DSL: one check is asked for, the other
+    told it is on its way (409); the API says the same."""
+    dsl = world.auth("dsl")
+    first = client.post("/audit/verify", headers=dsl)
+    assert first.status_code == 202, first.text
+    assert first.json()["checking"]["running"] is False
+    with db.transaction() as session:
+        session.execute(sql("UPDATE chain_check SET checked_at = :t"), {"t": "2000-01-01"})
+    again = client.post("/audit/verify", headers=world.auth("trust_dsl"))
+    assert again.status_code == 409
+    assert "already on its way" in again.json()["detail"]
+    assert client.get("/audit/verify", headers=dsl).json()["ok"] is None
 
 
 def test_check_it_now_refuses_a_second_check_while_one_runs(client, world, db):
@@ -169,10 +191,16 @@ def test_the_dashboards_button_says_to_wait_rather_than_failing(client, world, d
     token = FORM_TOKEN.search(shown.text).group(1)  # type: ignore[union-attr]
     first = client.post("/app/dashboard/check", data={"form_token": token}, follow_redirects=False)
     assert first.status_code == 303
-    assert first.headers["location"] == "/app/dashboard"
+    assert first.headers["location"] == "/app/dashboard?checking=asked"
+    asked = client.get(first.headers["location"])
+    assert "on its way" in asked.text
+    assert "has not been checked yet" in asked.text
     again = client.post("/app/dashboard/check", data={"form_token": token}, follow_redirects=False)
     assert again.status_code == 303
     assert again.headers["location"] == "/app/dashboard?checking=wait"
     told = client.get(again.headers["location"])
     assert "Check again in a minute" in told.text
-    assert "The change record verifies" in told.text
+    check_chain(db, settings, clock.now())
+    done = client.get("/app/dashboard")
+    assert "The change record verifies" in done.text
+    assert "Check it now" in done.text

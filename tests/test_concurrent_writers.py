@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.builders import request_body
 from tests.support.ground import count_rows
+from tests.support.record import checked
 from tests.support.servers import Server
 
 WRITERS = 50
@@ -89,6 +90,6 @@ def test_fifty_writers_with_retries_lose_and_double_nothing(
 
         distinct = session.exec(select(func.count(func.distinct(Message.summary)))).one()
         assert distinct == WRITERS * EACH
-    verified = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    verified = checked(client, world.auth("dsl"))
     assert verified["ok"] is True
     assert verified["checked"] == count_rows(db, "audit_event")

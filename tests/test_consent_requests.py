@@ -18,6 +18,7 @@ from tests.support.builders import CLAIRE, guardian_with_email, message, request
 from tests.support.ground import assert_problem
 from tests.support.mail import MANAGER, OWNER, text
 from tests.support.pages import as_person, form_token
+from tests.support.record import checked
 
 GRAN = "gran@home.example.org"
 LINK = re.compile(r"(/consent/[A-Za-z0-9_\-]+)")
@@ -119,7 +120,7 @@ def test_only_guardians_with_parental_responsibility_are_asked_and_one_tap_gives
         ).json()["items"]
     }
     assert {"consent_request.sent", "consent_request.given"} <= actions
-    verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    verdict = checked(client, world.auth("dsl"))
     assert verdict["ok"] is True, verdict["altered"]
     assert verdict["altered"] == [], verdict["altered"]
 
@@ -205,7 +206,7 @@ def test_one_parents_refusal_stops_the_contact_though_the_other_consented(
     said_in_story = {e["type"]: e["summary"] for e in story}
     assert said_in_story["consent_request.declined"] == "Dan Lewis refused consent for Ava T: No"
     assert said_in_story["consent_request.resolved"].startswith("Refusal resolved by Dsl: Met")
-    verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    verdict = checked(client, world.auth("dsl"))
     assert verdict["ok"] is True, verdict["altered"]
 
 

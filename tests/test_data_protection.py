@@ -11,6 +11,7 @@ from core import clock
 from scheduler.runner import run_job
 from tests.support.builders import request_body, today
 from tests.support.ground import assert_problem
+from tests.support.record import checked
 
 
 def hold_on(school, case: str = "LADO/2026/7", subject_type: str = "pupil", subject=None):  # type: ignore[no-untyped-def]
@@ -54,7 +55,7 @@ def test_a_dsl_places_holds_and_releasing_one_leaves_the_other(client, world, sc
         for e in client.get("/audit/events?object_type=legal_hold", headers=dsl).json()["items"]
     ]
     assert actions == ["legal_hold.placed", "legal_hold.placed", "legal_hold.released"]
-    verdict = client.get("/audit/verify", headers=dsl).json()
+    verdict = checked(client, dsl)
     assert verdict["ok"] is True
     assert verdict["altered"] == []
 
@@ -151,7 +152,7 @@ def test_a_leavers_part_of_every_contact_ends_the_day_they_leave(
     assert shown["state"] == "approved"
     tasks = client.get("/deletion-tasks", headers=owner).json()["items"]
     assert [t["pupil_id"] for t in tasks] == [school["older"]]
-    verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    verdict = checked(client, world.auth("dsl"))
     assert verdict["ok"] is True
     assert verdict["altered"] == []
 

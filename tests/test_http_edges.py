@@ -10,6 +10,7 @@ import pytest
 from api.app import create_app
 from core.db import Database
 from tests.support.ground import assert_problem, count_rows, test_settings
+from tests.support.record import checked
 
 SECRET = "p9Xv2LqT7mZ4rW8sK1nB6cJ3hF5dG0yA" * 2
 
@@ -122,23 +123,20 @@ def test_headers_over_the_cap_are_refused(client, world, settings):
     assert client.get("/me", headers=world.auth("owner")).status_code == 200
 
 
-def test_a_recent_verification_is_served_again(client, world, app, db):
-    """A DSL asking again and again does not make the server hash the whole record each time."""
+def test_reading_the_verification_never_makes_a_check(client, world, db):
+    """A DSL asking again and again reads the check on file: the server hashes the record only
+    when the scheduler makes a check (hourly, or asked for), and says when it was made."""
     from sqlalchemy import text
 
     dsl = world.auth("dsl")
-    app.state.settings = app.state.settings.model_copy(update={"verify_reuse_seconds": 3600})
-    try:
-        first = client.get("/audit/verify", headers=dsl).json()
-        with db.engine.begin() as conn:  # tampered with after that check
-            conn.execute(text("UPDATE audit_event SET reason = 'edited' WHERE seq = 1"))
-        again = client.get("/audit/verify", headers=dsl).json()
-        assert again == first
-        assert first["ok"] is True
-        assert first["verified_at"]
-    finally:
-        app.state.settings = app.state.settings.model_copy(update={"verify_reuse_seconds": 0})
-    fresh = client.get("/audit/verify", headers=dsl).json()
+    first = checked(client, dsl)
+    assert first["ok"] is True
+    assert first["verified_at"]
+    with db.engine.begin() as conn:  # tampered with after that check
+        conn.execute(text("UPDATE audit_event SET reason = 'edited' WHERE seq = 1"))
+    again = client.get("/audit/verify", headers=dsl).json()
+    assert again == first
+    fresh = checked(client, dsl)
     assert fresh["ok"] is False
     assert fresh["first_bad"] == 1
 

@@ -21,7 +21,7 @@ from scheduler.runner import run_job
 from tests.support.builders import CLAIRE, INCIDENT, guardian_with_email, request_body, today
 from tests.support.ground import assert_problem
 from tests.support.mail import DSL, text
-from tests.support.record import rewrite_log
+from tests.support.record import checked, rewrite_log
 
 LINK = re.compile(r"(/consent/[A-Za-z0-9_\-]+)")
 
@@ -73,7 +73,7 @@ def test_a_date_of_birth_edit_waits_for_a_second_person_and_never_shortens_a_per
     assert retention(db, settings, clock.now()) == []
     shown = client.get(f"/incidents/{incident}", headers=world.auth("dsl")).json()
     assert shown["what_happened"] == INCIDENT["what_happened"]
-    verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    verdict = checked(client, world.auth("dsl"))
     assert verdict["ok"] is True, verdict
 
 
@@ -193,7 +193,7 @@ def test_a_policy_edited_in_the_database_is_named_and_never_applied(client, worl
     assert shown["consent_age"] == 16
     assert shown["escalate_after_days"] == 7
     assert "25" in shown["retention"][0]["kept_for"]
-    verdict = client.get("/audit/verify", headers=world.auth("trust_dsl")).json()
+    verdict = checked(client, world.auth("trust_dsl"))
     assert verdict["ok"] is False
     assert {"record_type": "trust", "record_id": world.trust, "change": "edited"} in [
         {k: a[k] for k in ("record_type", "record_id", "change")} for a in verdict["altered"]
@@ -280,11 +280,11 @@ def test_one_schools_dsl_is_not_told_of_another_schools_altered_records(client, 
     ).json()["id"]
     with db.transaction() as session:
         session.execute(sql("UPDATE pupil SET family_name = 'X' WHERE id = :p"), {"p": pupil})
-    mine = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    mine = checked(client, world.auth("dsl"))
     assert mine["ok"] is False
     assert mine["altered"] == []
     assert mine["altered_elsewhere"] == 1
-    theirs = client.get("/audit/verify", headers=world.auth("other_school")).json()
+    theirs = checked(client, world.auth("other_school"))
     assert [(a["record_type"], a["record_id"]) for a in theirs["altered"]] == [("pupil", pupil)]
 
 

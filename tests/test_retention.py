@@ -18,6 +18,7 @@ from scheduler.runner import run_job
 from tests.support.builders import INCIDENT, message, request_body, today
 from tests.support.ground import assert_problem
 from tests.support.mail import text as mail_text
+from tests.support.record import checked
 
 REDACTED = "[redacted]"
 
@@ -89,7 +90,7 @@ def plan(client, world, who: str = "dsl") -> dict[str, Any]:  # type: ignore[no-
 
 
 def verified(client, world) -> bool:  # type: ignore[no-untyped-def]
-    verdict = client.get("/audit/verify", headers=world.auth("dsl")).json()
+    verdict = checked(client, world.auth("dsl"))
     return bool(verdict["ok"]) and verdict["altered"] == []
 
 
@@ -146,7 +147,7 @@ def test_a_closed_contact_is_redacted_on_the_day_six_years_on_and_everything_sti
             text("UPDATE message SET summary = 'Training moved to Thursday' WHERE id = :i"),
             {"i": logged["id"]},
         )
-    verdict = client.get("/audit/verify", headers=dsl).json()
+    verdict = checked(client, dsl)
     assert verdict["altered"] == [
         {"record_type": "message", "record_id": logged["id"], "change": "edited"}
     ]

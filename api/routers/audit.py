@@ -42,13 +42,20 @@ def list_events(
 
 @router.get("/audit/verify", response_model=VerifyResult)
 def verify(acting: ActingDep) -> object:
-    """The full check: every event against the leaf its trust's log holds for it, every log
-    against its root, every record against its seal. `first_bad` is the first event that does
-    not match and `problem` says how; `altered` names the records (of my schools).
-    A check made in the last `VERIFY_REUSE_SECONDS` is served again (`verified_at` says when)."""
-    return change_record.verify(
-        session=acting.session, actor=acting.actor, settings=acting.settings, at=acting.at
-    )
+    """The latest full check (hourly, or when a DSL asks): every event against the leaf its
+    trust's log holds for it, every log against its root, every record against its seal.
+    `first_bad` is the first event that does not match and `problem` says how; `altered` names
+    the records (of my schools); `verified_at` says when the check finished (`ok` is null before
+    the first), and `checking` shows a newer check on its way."""
+    return change_record.verify(session=acting.session, actor=acting.actor)
+
+
+@router.post("/audit/verify", response_model=VerifyResult, status_code=202)
+def check_now(acting: ActingDep) -> object:
+    """Ask for a full check now: the scheduler makes it within seconds; `GET /audit/verify`
+    shows it under way (`checking`), then its outcome. 409 while one is on its way, 429 within
+    a minute of the last."""
+    return change_record.check_now(session=acting.session, actor=acting.actor, at=acting.at)
 
 
 # ---------------------------------------------------------------- the trust's verifiable log

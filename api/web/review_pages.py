@@ -55,7 +55,7 @@ def dashboard(acting: PageDep, checking: str | None = None) -> Response:
     names = school_names(acting.session, acting.actor)
     # The latest full check on file (hourly, or when a DSL asks): a check reads the whole log,
     # far too much to make on every visit to the dashboard.
-    check = change_record.latest_check(session=acting.session, actor=acting.actor) if dsl else None
+    check = change_record.verify(session=acting.session, actor=acting.actor) if dsl else None
     return page_for(
         acting,
         "dashboard.html",
@@ -63,17 +63,20 @@ def dashboard(acting: PageDep, checking: str | None = None) -> Response:
         may_decide=acting.actor.has(Role.approver) or acting.actor.is_headteacher,
         check=check,
         title="Dashboard",
-        notice=(
-            "A check of the record ran moments ago or is running now: its outcome shows "
-            "below. Check again in a minute."
-            if checking == "wait"
-            else None
-        ),
+        notice=CHECKING.get(checking or ""),
         figures=figures,
         chart=weekly_bars(weekly, names),
         weekly=weekly,
         names=names,
     )
+
+
+CHECKING = {
+    "asked": "A check of the whole record is on its way: its outcome shows below within a few "
+    "minutes (reload the page).",
+    "wait": "A check of the record was asked for moments ago or is running now: its outcome "
+    "shows below. Check again in a minute.",
+}
 
 
 @router.post("/app/dashboard/check")
@@ -85,7 +88,7 @@ def check_change_record(acting: PageDep, form: Annotated[PageForm, Form()]) -> R
             change_record.check_now(session=acting.session, actor=acting.actor, at=acting.at)
         except (Conflict, TooManyAttempts):
             return "/app/dashboard?checking=wait"
-        return "/app/dashboard"
+        return "/app/dashboard?checking=asked"
 
     return submit(acting, form, lambda: None, act)
 

@@ -18,7 +18,7 @@ from core.directory.schools import list_schools
 from core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from core.pagination import Page, fetch_page
 from core.principal import Principal
-from core.record import audit, checkpoints, logs, notes, proofs, signer, verification
+from core.record import audit, checkpoints, full_check, logs, notes, proofs, signer, verification
 from core.record.audit import AuditEventPublic, EventFilter
 from core.record.models import AuditEvent, ChainCheck, Log, LogCheckpoint, LogWitness
 from core.record.verification import VerifyResult
@@ -61,16 +61,12 @@ def read_events(
     return Page(items=[audit.public(e) for e in page.items], next_cursor=page.next_cursor)
 
 
-def verify(*, session: Session, actor: Principal, settings: Settings, at: datetime) -> VerifyResult:
-    """Every link of the chain recomputed; a check made within VERIFY_REUSE_SECONDS is served
-    again."""
+def verify(*, session: Session, actor: Principal) -> VerifyResult:
+    """The latest full check as this DSL may see it: the whole record's verdict, with their own
+    schools' findings named and the rest counted; and the check under way now, if any. Nothing
+    is hashed here: checks are made by the scheduler (hourly, or when a DSL asks)."""
     schools = _as_dsl(session, actor, "verify the change record")
-    # One check is shared by every reader; each is shown only their own schools' records. It
-    # judges one moment of the record, never a blur of commits made while it read.
-    with snapshot_of(session) as moment:
-        whole = verification.verify_or_reuse(
-            moment, at=at, reuse_seconds=settings.verify_reuse_seconds
-        )
+    whole = full_check.outcome(session, full_check.latest(session))
     trust_id = actor.trust_id if actor.roles & TRUST_ROLES else None
     return whole.seen_from(set(schools), trust_id, actor.trust_id)
 
@@ -79,30 +75,24 @@ def verify(*, session: Session, actor: Principal, settings: Settings, at: dateti
 CHECK_NOW_EVERY = timedelta(minutes=1)
 
 
-def check_now(*, session: Session, actor: Principal, at: datetime) -> ChainCheck:
-    """A DSL asks for a full check now: made, filed, and shown as the latest. One runs at a
-    time, and not again within a minute of the last, so that nobody can keep the server
-    hashing the whole record; a second press is told to wait."""
+def check_now(*, session: Session, actor: Principal, at: datetime) -> VerifyResult:
+    """A DSL asks for a full check now, rather than wait for the schedule: the scheduler makes
+    it within seconds, and its outcome replaces the latest. One at a time (a second press while
+    one is on its way is told so, 409), and not within a minute of the last being asked for,
+    so that nobody can keep the server hashing the whole record (429)."""
     _as_dsl(session, actor, "check the change record")
-    last = verification.latest_check(session)
-    if last is not None and timedelta(0) <= at - last.checked_at < CHECK_NOW_EVERY:
-        wait = int((CHECK_NOW_EVERY - (at - last.checked_at)).total_seconds()) + 1
+    last = session.exec(
+        select(ChainCheck.checked_at).order_by(col(ChainCheck.checked_at).desc()).limit(1)
+    ).first()
+    if last is not None and timedelta(0) <= at - last < CHECK_NOW_EVERY:
+        wait = int((CHECK_NOW_EVERY - (at - last)).total_seconds()) + 1
         raise TooManyAttempts(
             "The record was checked moments ago; its outcome is on the dashboard. Check again "
             "in a minute.",
             retry_after=wait,
         )
-    with verification.only_check(
-        busy="A check of the record is running now; its outcome will show on the dashboard."
-    ):
-        with snapshot_of(session) as moment:  # one moment of the record, never a blur
-            result = verification.verify(moment)
-        return verification.keep(session, result, at=at)
-
-
-def latest_check(*, session: Session, actor: Principal) -> ChainCheck | None:
-    _as_dsl(session, actor, "read the change record's last check")
-    return verification.latest_check(session)
+    full_check.ask(session, asked_by=actor.staff_id, at=at)
+    return verify(session=session, actor=actor)
 
 
 # ---------------------------------------------------------------- the trust's verifiable log

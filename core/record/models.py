@@ -70,22 +70,61 @@ not_a_record(AuditPending, "events waiting to join the chain at commit")
 
 
 class ChainCheck(SQLModel, table=True):
-    """A full check of the change record, kept: pages show the latest without making one (a
-    check reads every event and record, minutes on a large trust's log), and a failure stays
-    on file beside the email that told the DSLs."""
+    """A full check of the change record, kept: asked for (by a DSL, or because the last is
+    `chain_check_hours` old), made by the scheduler a step at a time with where it has got to
+    written down (a restart resumes it, never begins again), and filed with what it found.
+    Pages and `GET /audit/verify` show the latest filed without making one: a check reads every
+    event and record, minutes on a large trust's log."""
 
     __tablename__ = "chain_check"
 
     id: int | None = Field(default=None, primary_key=True)
+    # When it was asked for (or began, for one the schedule started), and by which DSL.
     checked_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    ok: bool
-    events_checked: int
+    asked_by: int | None = None
+    # asked, running, done; while not done, `pending` is 1: at most one check is ever under way
+    # (two asking at once: one is asked, the other told so).
+    state: str = Field(default="done", max_length=10)
+    pending: int | None = Field(default=None, unique=True)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # Until when its runner holds it: a runner that died lets another take it up after this.
+    held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Where it has got to (core/record/scan.Place): a log and its next leaf, then a kind of
+    # record and the last of its ids compared.
+    phase: str = Field(default="events", max_length=10)
+    at_log: int = 0
+    at_leaf: int = 0
+    at_kind: str = Field(default="", max_length=60)
+    at_record: int = 0
+    ok: bool = True  # nothing found wrong so far
+    events_checked: int = 0
     first_bad: int | None = None
-    records_checked: int
-    altered: int
+    records_checked: int = 0
+    altered: int = 0
 
 
 not_a_record(ChainCheck, "the outcome of a check of the record, which names what it found")
+
+
+class ChainCheckFinding(SQLModel, table=True):
+    """One thing a full check found wrong: a log's events (`problem`, and the first event found
+    wrong), or a record not as its latest seal (`record_type`, `record_id`, `change`). Whose it
+    is (the trust, the school) decides who is told and shown it."""
+
+    __tablename__ = "chain_check_finding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    check_id: int = Field(foreign_key="chain_check.id", index=True)
+    trust_id: int | None = None
+    school_id: int | None = None
+    first_bad: int | None = None
+    problem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    record_type: str | None = Field(default=None, max_length=60)
+    record_id: int | None = None
+    change: str | None = Field(default=None, max_length=12)
+
+
+not_a_record(ChainCheckFinding, "what a check of the record found wrong")
 
 
 class ChainCheckpoint(SQLModel, table=True):

@@ -4,7 +4,8 @@ seal its latest event carries, with memory that stays flat however large the rec
 
 The seals are read as one stream sorted by record (the database sorts, spilling to disk if it
 must), and merged with each kind of record read in the order of its ids: no dict of every seal,
-no list of every record, only what is found wrong.
+no list of every record, only what is found wrong. The check is a series of steps, each saying
+where it got to (Place), so that a check stopped part way resumes there (core/record/full_check).
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from core.db import table_of
 from core.record import logs, merkle, seals, signer
 from core.record.models import AuditEvent, Log, LogCursor
-from core.record.tiles import Tiles
-
-_event = table_of(AuditEvent)
+from core.record.tiles import WIDTH, Tiles
 
 
 @dataclass(frozen=True)
@@ -35,38 +33,76 @@ class LogFinding:
 
 
 @dataclass(frozen=True)
-class EventsFound:
-    checked: int
-    # The first thing wrong with each log that has something wrong, in the order of the logs.
-    findings: list[LogFinding]
+class Place:
+    """Where a full check has got to, so that it resumes there: in the events phase, the log
+    (logs are checked in the order of their ids) and its next leaf; in the records phase, the
+    kind of record (in sorted order) and the last of its ids compared."""
+
+    phase: str = "events"  # events, records, done
+    log_id: int = 0
+    leaf: int = 0
+    kind: str = ""
+    record_id: int = 0
 
 
-def scan_events(session: Session) -> EventsFound:
-    """Every log from its first leaf: each leaf against its event as the event stands now, the
-    tiles against the root; then the events not yet in a log, as they will join, and none
-    missing at the end. A log found wrong does not stop the others being checked."""
-    checked, findings = 0, []
-    for log in session.exec(select(Log).order_by(col(Log.id))).all():
+@dataclass(frozen=True)
+class Step:
+    """What one step of the check did: where it got to, how many events and records it checked,
+    and what it found wrong."""
+
+    place: Place
+    events: int = 0
+    records: int = 0
+    findings: tuple[LogFinding, ...] = ()
+    altered: tuple[tuple[seals.Altered, int | None], ...] = ()  # each with its seal's school
+
+
+# Leaves compared in one step: a few tiles, so that a step is a fraction of a second.
+LEAVES_PER_STEP = 16 * WIDTH
+RECORDS_PER_STEP = 2_000
+
+
+def steps(session: Session, place: Place) -> Iterator[Step]:
+    """The full check from `place` on, one step at a time, in one reading of the record: every
+    log's leaves against their events and its tiles against its root, the events not yet in a
+    log, then every kept record against the seal its latest event carries. A log found wrong
+    does not stop the others being checked. A check resumed in a later session judges each
+    leaf and each record at one moment still: none is compared with another's state."""
+    if place.phase == "events":
+        yield from event_steps(session, place)
+        place = Place("records")
+    if place.phase == "records":
+        yield from record_steps(session.connection(), place)
+
+
+def event_steps(session: Session, place: Place) -> Iterator[Step]:
+    logs_in_order = select(Log).where(col(Log.id) >= place.log_id).order_by(col(Log.id))
+    for log in session.exec(logs_in_order).all():
         assert log.id is not None
+        leaf = place.leaf if log.id == place.log_id else 0
         tiles = Tiles(session, log.id)
-        try:
-            whole = tiles.root(log.size) == log.root
-        except merkle.ProofInvalid:
-            whole = False
-        if not whole:
-            findings.append(
-                LogFinding(log.trust_id, None, f"{log.origin}: its tiles do not give its root")
-            )
-            continue
-        found = signer.leaves_match(session, log, tiles, 0)
-        if found is not None:
-            findings.append(LogFinding(log.trust_id, found.seq, f"{log.origin}: {found.why}"))
-            continue
-        checked += log.size
+        if leaf == 0:
+            try:
+                whole = tiles.root(log.size) == log.root
+            except merkle.ProofInvalid:
+                whole = False
+            if not whole:
+                finding = LogFinding(
+                    log.trust_id, None, f"{log.origin}: its tiles do not give its root"
+                )
+                yield Step(Place("events", log.id + 1), findings=(finding,))
+                continue
+        while leaf < log.size:
+            end = min(leaf + LEAVES_PER_STEP, log.size)
+            found = signer.leaves_match(session, log, tiles, leaf, end)
+            if found is not None:
+                finding = LogFinding(log.trust_id, found.seq, f"{log.origin}: {found.why}")
+                yield Step(Place("events", log.id + 1), findings=(finding,))
+                break
+            yield Step(Place("events", log.id, end), events=end - leaf)
+            leaf = end
     joining, tail = _tail(session)
-    if tail is not None:
-        findings.append(tail)
-    return EventsFound(checked + joining, findings)
+    yield Step(Place("records"), events=joining, findings=(tail,) if tail else ())
 
 
 def _tail(session: Session) -> tuple[int, LogFinding | None]:
@@ -100,34 +136,43 @@ class Seal:
 
 
 def _seals_sql(conn: Connection) -> sa.TextClause:
-    """Every seal every event carries, one row each, sorted by record and newest first."""
+    """Every seal every event carries after (:kind, :id), one row each, sorted by record and
+    newest first (kinds in byte order, as Python sorts them)."""
     if conn.dialect.name == "postgresql":
         return sa.text(
             """
-            SELECT split_part(s.key, ':', 1) AS kind,
-                   split_part(s.key, ':', 2)::bigint AS id,
-                   s.value AS hash, e.school_id AS school_id
-            FROM audit_event e, jsonb_each_text(e.details::jsonb -> 'sealed') s
-            WHERE e.details LIKE '%"sealed"%'
-            ORDER BY split_part(s.key, ':', 1) COLLATE "C",
-                     split_part(s.key, ':', 2)::bigint, e.seq DESC
+            SELECT kind, id, hash, school_id FROM (
+                SELECT split_part(s.key, ':', 1) COLLATE "C" AS kind,
+                       split_part(s.key, ':', 2)::bigint AS id,
+                       s.value AS hash, e.school_id AS school_id, e.seq AS seq
+                FROM audit_event e, jsonb_each_text(e.details::jsonb -> 'sealed') s
+                WHERE e.details LIKE '%"sealed"%'
+            ) sealed
+            WHERE kind > :kind OR (kind = :kind AND id > :id)
+            ORDER BY kind, id, seq DESC
             """
         )
     return sa.text(
         """
-        SELECT substr(s.key, 1, instr(s.key, ':') - 1) AS kind,
-               CAST(substr(s.key, instr(s.key, ':') + 1) AS INTEGER) AS id,
-               s.value AS hash, e.school_id AS school_id
-        FROM audit_event e, json_each(e.details, '$.sealed') s
-        WHERE e.details LIKE '%"sealed"%'
-        ORDER BY kind, id, e.seq DESC
+        SELECT kind, id, hash, school_id FROM (
+            SELECT substr(s.key, 1, instr(s.key, ':') - 1) AS kind,
+                   CAST(substr(s.key, instr(s.key, ':') + 1) AS INTEGER) AS id,
+                   s.value AS hash, e.school_id AS school_id, e.seq AS seq
+            FROM audit_event e, json_each(e.details, '$.sealed') s
+            WHERE e.details LIKE '%"sealed"%'
+        )
+        WHERE kind > :kind OR (kind = :kind AND id > :id)
+        ORDER BY kind, id, seq DESC
         """
     )
 
 
-def latest_seals(conn: Connection) -> Iterator[Seal]:
-    """The latest seal of each record, in order of (kind, id): streamed, a batch at a time."""
-    result = conn.execution_options(stream_results=True, yield_per=5_000).execute(_seals_sql(conn))
+def latest_seals(conn: Connection, after: tuple[str, int] = ("", 0)) -> Iterator[Seal]:
+    """The latest seal of each record after `after`, in order of (kind, id): streamed, a batch
+    at a time."""
+    result = conn.execution_options(stream_results=True, yield_per=5_000).execute(
+        _seals_sql(conn), {"kind": after[0], "id": after[1]}
+    )
     last: tuple[str, int] | None = None
     for kind, record_id, hashed, school_id in result:
         if (kind, record_id) != last:
@@ -135,23 +180,20 @@ def latest_seals(conn: Connection) -> Iterator[Seal]:
             yield Seal(kind, int(record_id), hashed, school_id)
 
 
-@dataclass(frozen=True)
-class RecordsFound:
-    checked: int
-    altered: list[tuple[seals.Altered, int | None]]  # each with the school its seal named
-
-
-def scan_records(conn: Connection) -> RecordsFound:
-    """Each kept record, kind by kind in the order of their ids, merged with the seals."""
-    stream = latest_seals(conn)
+def record_steps(conn: Connection, place: Place) -> Iterator[Step]:
+    """Each kept record, kind by kind in the order of their ids, merged with the seals, from
+    just after (place.kind, place.record_id)."""
+    stream = latest_seals(conn, (place.kind, place.record_id))
     pending = next(stream, None)
     altered: list[tuple[seals.Altered, int | None]] = []
     checked = 0
-    for name in sorted(seals.KEPT):
+    kinds = sorted(seals.KEPT)
+    for name in (k for k in kinds if k >= place.kind):
         # Seals of kinds no longer kept, or sorted before this one, are passed over.
         while pending is not None and pending.record_type < name:
             pending = next(stream, None)
-        for record_id, hashed in seals.current(conn, name):
+        after = place.record_id if name == place.kind else 0
+        for record_id, hashed in seals.current(conn, name, after=after):
             checked += 1
             while (
                 pending is not None
@@ -171,7 +213,18 @@ def scan_records(conn: Connection) -> RecordsFound:
                 pending = next(stream, None)
             else:
                 altered.append((seals.Altered(name, record_id, "unrecorded"), None))
+            if checked == RECORDS_PER_STEP:
+                yield Step(
+                    Place("records", kind=name, record_id=record_id),
+                    records=checked,
+                    altered=tuple(altered),
+                )
+                checked, altered = 0, []
         while pending is not None and pending.record_type == name:
             altered.append((seals.Altered(name, pending.record_id, "deleted"), pending.school_id))
             pending = next(stream, None)
-    return RecordsFound(checked, altered)
+        # The kind is done: a resumed check begins at the next kind's first record.
+        following = [k for k in kinds if k > name]
+        done = Place("records", kind=following[0]) if following else Place("done")
+        yield Step(done, records=checked, altered=tuple(altered))
+        checked, altered = 0, []

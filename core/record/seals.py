@@ -128,13 +128,13 @@ def _children_of(
 
 
 def contents(
-    conn: Connection, name: str, ids: Sequence[int] | None = None
+    conn: Connection, name: str, ids: Sequence[int] | None = None, *, after: int = 0
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(id, canonical content) of each record of the type as it stands now (of `ids`, or all)."""
+    """(id, canonical content) of each record of the type as it stands now (of `ids`, or all
+    with an id above `after`), in the order of their ids."""
     kept = KEPT[name]
     table = table_of(kept.model)
     key = table.c.id
-    after = 0
     while True:
         query = sa.select(*(table.c[c] for c in kept.columns)).order_by(key).limit(BATCH)
         query = query.where(key.in_(list(ids))) if ids is not None else query.where(key > after)
@@ -151,10 +151,11 @@ def contents(
 
 
 def current(
-    conn: Connection, name: str, ids: Sequence[int] | None = None
+    conn: Connection, name: str, ids: Sequence[int] | None = None, *, after: int = 0
 ) -> Iterator[tuple[int, str]]:
-    """(id, hash) of each record of the type as it stands now (of `ids`, or all of them)."""
-    for record_id, found in contents(conn, name, ids):
+    """(id, hash) of each record of the type as it stands now (of `ids`, or all with an id
+    above `after`)."""
+    for record_id, found in contents(conn, name, ids, after=after):
         yield record_id, digest(name, found)
 
 

@@ -1,24 +1,23 @@
-"""Checking the change record as its readers see it: the full check's outcome (made by
-core/record/scan.py) shown to each reader for their own schools, filed, and served again for a
-while, one check at a time."""
+"""Checking the change record as its readers see it: a full check's outcome (made by
+core/record/scan.py, filed by core/record/full_check.py) shown to each reader for their own
+schools, and the whole check made at once where nothing needs it resumable (the old chain's
+checkpoints, the CLI's tests, benches)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from pydantic import Field as Detail
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core.db import table_of
 from core.errors import Conflict
 from core.record import scan, seals
-from core.record.models import ChainCheck
 
 
 class AlteredRecord(BaseModel):
@@ -41,13 +40,26 @@ class EventFinding(BaseModel):
     problem: str
 
 
+class CheckUnderWay(BaseModel):
+    """A full check asked for or running now: when it was asked for, and how far it has got."""
+
+    asked_at: datetime
+    running: bool
+    events_checked: int
+    records_checked: int
+
+
 class VerifyResult(BaseModel):
-    ok: bool
+    # Whether the record verifies, as the latest filed check found it; None before any check.
+    ok: bool | None
     checked: int
     # The first event found wrong, and what is wrong with the events or the logs, if anything.
     first_bad: int | None
     problem: str | None = None
+    # When that check finished (None: the record has not been checked yet).
     verified_at: datetime | None = None
+    # A newer check asked for or under way, if any: its outcome replaces this one when done.
+    checking: CheckUnderWay | None = None
     # The records under the chain, each compared with the hash its latest event sealed.
     records_checked: int = 0
     altered: list[AlteredRecord] = []
@@ -82,25 +94,13 @@ class VerifyResult(BaseModel):
         )
 
 
-@dataclass(frozen=True)
-class _Verified:
-    result: VerifyResult
-    at: datetime
-
-
-# One full check at a time per process, and its answer served again for a while: a caller who
-# asks over and over (or many at once) cannot make the server hash the whole record each time.
-_one_at_a_time = threading.Lock()
-_last: dict[str, _Verified] = {}
-
-
 _checking = threading.Lock()
 
 
 @contextmanager
 def only_check(*, busy: str) -> Iterator[None]:
-    """Held while a check asked for by a person runs: a second one at the same moment is
-    refused (Conflict) rather than queued behind it."""
+    """Held while a check asked for by a person runs in a request (a kept checkpoint against
+    the log): a second one at the same moment is refused (Conflict) rather than queued."""
     if not _checking.acquire(blocking=False):
         raise Conflict(busy)
     try:
@@ -109,67 +109,44 @@ def only_check(*, busy: str) -> Iterator[None]:
         _checking.release()
 
 
-def verify_or_reuse(session: Session, *, at: datetime, reuse_seconds: int) -> VerifyResult:
-    """The last full check if it is younger than `reuse_seconds`, or a new one; the answer
-    says when it was made (`verified_at`)."""
-    database = str(session.get_bind().engine.url)
-    with _one_at_a_time:
-        last = _last.get(database)
-        if last is not None and 0 <= (at - last.at).total_seconds() < reuse_seconds:
-            return last.result
-        result = verify(session).model_copy(update={"verified_at": at})
-        _last[database] = _Verified(result, at)
-        return result
-
-
-def keep(session: Session, result: VerifyResult, *, at: datetime) -> ChainCheck:
-    """File a full check's outcome (made with `verify`, in a read-only session if it is long)."""
-    check = ChainCheck(
-        checked_at=at,
-        ok=result.ok,
-        events_checked=result.checked,
-        first_bad=result.first_bad,
-        records_checked=result.records_checked,
-        altered=len(result.altered),
-    )
-    session.add(check)
-    return check
-
-
-def latest_check(session: Session) -> ChainCheck | None:
-    """The most recent check on file, if any."""
-    query = select(ChainCheck).order_by(
-        col(ChainCheck.checked_at).desc(), col(ChainCheck.id).desc()
-    )
-    return session.exec(query.limit(1)).first()
-
-
 def verify(session: Session) -> VerifyResult:
-    """The full check (core/record/scan.py): every event against its log's leaf, every log's
-    tiles against its root, then every kept record against the seal its latest event carries."""
-    events = scan.scan_events(session)
-    found = scan.scan_records(session.connection())
-    findings = [
-        EventFinding(trust_id=f.trust_id, first_bad=f.first_bad, problem=f.why)
-        for f in events.findings
-    ]
+    """The full check at once, in this session (core/record/scan.py): every event against its
+    log's leaf, every log's tiles against its root, then every kept record against the seal
+    its latest event carries. The scheduler's check is the same steps, filed as they go."""
+    checked = records = 0
+    findings: list[EventFinding] = []
+    altered: list[AlteredRecord] = []
+    for step in scan.steps(session, scan.Place()):
+        checked += step.events
+        records += step.records
+        findings += found_in_events(step)
+        altered += placed(session, list(step.altered))
     first = findings[0] if findings else None
     return VerifyResult(
-        ok=not findings and not found.altered,
-        checked=events.checked,
+        ok=not findings and not altered,
+        checked=checked,
         first_bad=first.first_bad if first else None,
         problem=first.problem if first else None,
-        records_checked=found.checked,
-        altered=_placed(session, found.altered),
+        records_checked=records,
+        altered=altered,
         findings=findings,
     )
 
 
-def _placed(
+def found_in_events(step: scan.Step) -> list[EventFinding]:
+    return [
+        EventFinding(trust_id=f.trust_id, first_bad=f.first_bad, problem=f.why)
+        for f in step.findings
+    ]
+
+
+def placed(
     session: Session, altered: list[tuple[seals.Altered, int | None]]
 ) -> list[AlteredRecord]:
     """Each altered record with its school (and trust): from the event that last sealed it,
     else from its own row (one no event sealed)."""
+    if not altered:
+        return []
     conn = session.connection()
     school_trusts: dict[int | None, int] = {
         i: t for i, t in conn.execute(sa.text("SELECT id, trust_id FROM school")).all()

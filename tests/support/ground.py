@@ -44,7 +44,6 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         # Tests run each job themselves, as of the instant they choose.
         "scheduler_in_process": False,
         # Tests tamper with the record and check again at once.
-        "verify_reuse_seconds": 0,
         # No scheduler runs beside the tests' app: they run each job themselves.
         "scheduler_stale_seconds": 0,
         # Clean messages are sampled for review only where a test sets a trust's policy.

@@ -307,6 +307,7 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ),
     ("GET", "/audit/events"): _cell({"dsl", "other_school"}, lambda s: ("/audit/events", None)),
     ("GET", "/audit/verify"): _cell({"dsl", "other_school"}, lambda s: ("/audit/verify", None)),
+    ("POST", "/audit/verify"): _cell({"dsl", "other_school"}, lambda s: ("/audit/verify", None)),
     ("GET", "/outbox"): _cell({"admin", "other_school"}, lambda s: ("/outbox", None)),
     ("GET", "/contacts/{contact_id}/evidence-pack"): _cell(
         {"dsl"}, lambda s: (f"/contacts/{s.approved}/evidence-pack", None)

@@ -94,3 +94,22 @@ def rewrite_log(db, *, keep, drop_checkpoints: bool) -> None:  # type: ignore[no
         head.seq, head.link_hash = (last.seq, last.link_hash) if last else (0, GENESIS)
         cursor.seq = max((s for s in placed if s not in gone), default=0)
         session.add_all([head, cursor])
+
+
+def checked(client, headers: dict[str, str]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The full check as a DSL sees it made now: asked for (as "Check it now" asks), made by the
+    scheduler's chain_check job, and read from GET /audit/verify."""
+    from contextlib import suppress
+
+    from core import clock
+    from core.errors import Conflict
+    from core.record import full_check
+    from scheduler.runner import run_job
+
+    db, at = client.app.state.db, clock.now()
+    with db.transaction() as session, suppress(Conflict):
+        full_check.ask(session, asked_by=None, at=at)
+    run_job("chain_check", db, client.app.state.settings, at)
+    response = client.get("/audit/verify", headers=headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
