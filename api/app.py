@@ -21,6 +21,7 @@ from api.routers import (
     access,
     audit,
     auth,
+    captures,
     consents,
     contacts,
     evidence,
@@ -161,7 +162,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     problems.install(app)
 
     def body_limit(path: str) -> int:
-        return settings.max_import_bytes if path.endswith("/import") else settings.max_body_bytes
+        if path.endswith("/import"):
+            return settings.max_import_bytes
+        if path.endswith("/captures"):  # a platform's export: a chat with its photos, say
+            return settings.max_capture_bytes
+        return settings.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(NoNulInQuery)
@@ -192,6 +197,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         retention,
         transparency,
         witness,
+        captures,
     )
     for module in routers:
         app.include_router(module.router)

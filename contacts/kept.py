@@ -1,11 +1,13 @@
 """contacts/'s records under the chain (core.record.seals): contacts with their pupils and devices,
-deletion tasks, messages with their pupils and flags, reviews, incidents with their pupils."""
+deletion tasks, messages with their pupils and flags, reviews, incidents with their pupils, and
+what the platforms captured (uploads, captured messages with their pupils, names in exports)."""
 
 from typing import Any
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
+from contacts.capture.models import CapturedMessage, CapturedPupil, CaptureName, CaptureUpload
 from contacts.data_protection.legal_holds.models import LegalHold
 from contacts.data_protection.retention.models import RetentionRun
 from contacts.data_protection.subject_access.models import SubjectAccessRequest
@@ -68,6 +70,15 @@ keep(
     )
 )
 keep(Kept("retention_run", RetentionRun))
+keep(Kept("capture_upload", CaptureUpload))
+keep(
+    Kept(
+        "captured_message",
+        CapturedMessage,
+        children=(Child("pupils", CapturedPupil, "captured_id"),),
+    )
+)
+keep(Kept("capture_name", CaptureName))
 
 
 def _holds_about(staff_id: int) -> Any:
@@ -96,5 +107,10 @@ about.register("legal_hold", _holds_about)
 
 
 # A pupil named in any of these has records: their dates wait for a second person to change.
-for _column in (ContactPupil.pupil_id, MessagePupil.pupil_id, IncidentPupil.pupil_id):
+for _column in (
+    ContactPupil.pupil_id,
+    MessagePupil.pupil_id,
+    IncidentPupil.pupil_id,
+    CapturedPupil.pupil_id,
+):
     records_name(col(_column))

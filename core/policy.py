@@ -101,6 +101,11 @@ class Policy:
     dpo_email: str | None = None
     # Nothing younger than this is ever redacted, whatever the dates say (a deployment setting).
     retention_floor_years: int = 5
+    # Captured messages (contacts/capture): a logged entry covers those of its direction within
+    # this many minutes (staff log between lessons, from memory); one still unlogged this many
+    # school days after it was uploaded becomes a flagged entry, and the DSL is told.
+    capture_window_minutes: int = 30
+    capture_log_school_days: int = 2
 
     def zone(self, school: School) -> ZoneInfo:
         """The school's own time zone, or the deployment's."""

@@ -162,6 +162,8 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_import_bytes: int = Field(default=10_000_000, ge=1024)
+    # An uploaded platform export (POST /captures): contactlog reads at most 64 MiB of one.
+    max_capture_bytes: int = Field(default=64 * 1024 * 1024 + 1_000_000, ge=1024)
     max_page_size: int = Field(default=200, ge=1)
     max_export_rows: int = Field(default=2_000_000, ge=1)
     # Request headers, all together; a larger request is refused (431) before it is read.

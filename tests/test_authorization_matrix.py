@@ -9,7 +9,7 @@ import pytest
 
 from api.app import create_app
 from tests.support.ground import test_settings
-from tests.support.matrix import ACTORS, CREDENTIAL_ONLY, MATRIX, PUBLIC
+from tests.support.matrix import ACTORS, CREDENTIAL_ONLY, MATRIX, PUBLIC, upload_form
 
 # No person's sign-in reaches these: the operators' Prometheus with its scrape credential
 # (tests/test_operations.py tries every actor's token on it).
@@ -36,7 +36,10 @@ def test_only_the_allowed_may(client, scene, method, path, actor):
     cell = MATRIX[(method, path)]
     url, body = cell.call(scene)
     headers = scene.world.auth(actor)
-    if body == "csv":
+    if body == "upload":
+        fields, files = upload_form()
+        response = client.request(method, url, headers=headers, data=fields, files=files)
+    elif body == "csv":
         response = client.request(
             method,
             url,

@@ -139,6 +139,23 @@ def story(client, world, school, db, settings):  # type: ignore[no-untyped-def]
         json={"approve": False, "reason": "Use the team page"},
         headers=manager,
     )
+    # Two exports of the school phone's chats, with who is who in them.
+    for n, pupil in enumerate(("young", "older")):
+        when = (clock.now() - timedelta(minutes=5 + n)).strftime("%d/%m/%Y, %H:%M")
+        chat = f"{when} - Pupil {n}: Is training on?\n{when} - School: Yes, at 4\n"
+        uploaded = client.post(
+            "/captures",
+            headers=owner,
+            data={
+                "platform": "whatsapp",
+                "school_account": request_body(school)["school_account"],
+                "source": "whatsapp_export",
+                "school_name": "School",
+                "names": json.dumps({f"Pupil {n}": school[pupil]}),
+            },
+            files={"file": (f"WhatsApp Chat with Pupil {n}.txt", chat.encode())},
+        )
+        assert uploaded.status_code == 201, uploaded.text
     # Changes waiting for a second person: a grant, and a date of birth of a pupil with records.
     client.patch(
         f"/staff/{world.ids['other_staff']}", json={"roles": ["staff", "approver"]}, headers=admin

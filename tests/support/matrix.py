@@ -3,10 +3,13 @@ each record its cells are tried on."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -84,6 +87,8 @@ class Scene:
     # The last event of school A, and the size of the trust's log's checkpoint that holds it.
     event: int
     log_size: int
+    # A message the school phone's export holds that the owner has not logged.
+    captured: int = 0
 
 
 @dataclass(frozen=True)
@@ -331,6 +336,21 @@ MATRIX: dict[tuple[str, str], Cell] = {
         {"dsl", "other_school"},
         lambda s: ("/audit/log/checkpoints/verify", {"note": "not\na\ncheckpoint\n"}),
     ),
+    # The account's holder and the DSLs (each of their own school).
+    ("POST", "/captures"): _cell(
+        {"owner", "dsl", "other_school"}, lambda s: ("/captures", "upload")
+    ),
+    ("GET", "/captures"): _cell(SIGNED_IN, lambda s: ("/captures", None)),
+    ("GET", "/contacts/{contact_id}/reconciliation"): _cell(
+        {"owner", "manager", "dsl"}, lambda s: (f"/contacts/{s.approved}/reconciliation", None)
+    ),
+    ("POST", "/captures/messages/{captured_id}/log"): _cell(
+        {"owner"},
+        lambda s: (
+            f"/captures/messages/{s.captured}/log",
+            {"summary": "Asked about kit", "device_tag": "PE-IPAD"},
+        ),
+    ),
     ("POST", "/me/mfa"): _cell(SIGNED_IN, lambda s: ("/me/mfa", None)),
     # Without the code of a secret just enrolled, nobody can confirm: tested in test_access.
     ("POST", "/me/mfa/confirm"): _cell(set(), lambda s: ("/me/mfa/confirm", {"code": "000000"})),
@@ -483,6 +503,7 @@ def _scene(
     staff_sar = client.post(
         "/subject-access-requests", json=about_owner, headers=world.auth("dsl")
     ).json()["id"]
+    captured = _captured(client, world, school, list(made.values()))
     return Scene(
         world,
         school,
@@ -499,7 +520,37 @@ def _scene(
         made["asking"],
         asked["id"],
         *_logged(db, settings, world.school_a),
+        captured=captured,
     )
+
+
+def upload_form(school_name: str = "Riverside U15 (School)") -> tuple[dict[str, str], Any]:
+    """The fields and file of an upload of the school phone's export of its chat with a pupil."""
+    london = ZoneInfo("Europe/London")
+    when = (clock.now() - timedelta(minutes=10)).astimezone(london).strftime("%d/%m/%Y, %H:%M")
+    chat = f"{when} - Ellie B: Is training still on?\n".encode()
+    fields = {
+        "platform": "whatsapp",
+        "school_account": "Riverside U15 football (school phone)",
+        "source": "whatsapp_export",
+        "school_name": school_name,
+    }
+    return fields, {"file": ("WhatsApp Chat with Ellie B.txt", chat)}
+
+
+def _captured(client: TestClient, world: World, school: dict[str, int], contacts: list[int]) -> int:
+    fields, files = upload_form()
+    made = client.post(
+        "/captures",
+        headers=world.auth("owner"),
+        data={**fields, "names": json.dumps({"Ellie B": school["young"]})},
+        files=files,
+    )
+    assert made.status_code == 201, made.text
+    owner = world.auth("owner")
+    found = [client.get(f"/contacts/{c}/reconciliation", headers=owner).json() for c in contacts]
+    [missing] = [m for f in found for m in f["not_logged"] + f["breaches"]]
+    return int(missing["id"])
 
 
 def _logged(db: Database, settings: Settings, school_id: int) -> tuple[int, int]:

@@ -1,0 +1,237 @@
+"""Uploading what the platform captured, and the log checked against it, as the people who use
+it see it: a teacher uploads the school phone's WhatsApp export and is shown what is missing
+from her log, logs it in one tap; a message before approval is a breach; a name nobody has said
+is an unknown participant; a file uploaded twice, or an export that overlaps an earlier one,
+stores nothing twice; a file that cannot be read stores nothing and says where."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from core import clock
+from tests.support.builders import approved_contact, message, request_body
+from tests.support.exports import Said, android_chat, iphone_chat, iphone_zip
+from tests.support.ground import count_rows
+
+ACCOUNT = "Riverside U15 football (school phone)"
+SCHOOL_NAME = "Riverside U15 (School)"
+PUPIL = "Ellie B"
+
+
+def _wall(at: datetime) -> datetime:
+    """The phone's wall clock (London) at an instant, as an export writes it."""
+    from zoneinfo import ZoneInfo
+
+    return at.astimezone(ZoneInfo("Europe/London")).replace(tzinfo=None)
+
+
+def _hours_on(hours: int) -> datetime:
+    """The clock moved on: what follows happens `hours` after the contact was approved."""
+    at = (clock.now() + timedelta(hours=hours)).replace(microsecond=0)
+    clock.set_clock(lambda: at)
+    return at
+
+
+def upload(client, headers, data: bytes, *, name: str, names=None, **fields):  # type: ignore[no-untyped-def]
+    form = {
+        "platform": "whatsapp",
+        "school_account": ACCOUNT,
+        "source": "whatsapp_export",
+        "school_name": SCHOOL_NAME,
+        "names": json.dumps(names or {}),
+        **fields,
+    }
+    return client.post("/captures", headers=headers, data=form, files={"file": (name, data)})
+
+
+def _export(lines: list[Said]) -> bytes:
+    """As the school phone exports the chat with Ellie: the chat's name in its first notice."""
+    first = lines[0].at - timedelta(days=30)
+    return iphone_zip(iphone_chat(lines, chat=PUPIL, notice_at=first))
+
+
+def test_a_teacher_is_shown_what_is_missing_from_her_log_and_logs_it_in_one_tap(
+    client, world, school
+):
+    owner = world.auth("owner")
+    cid = approved_contact(client, world, school)
+    now = _hours_on(3)
+    logged_at = now - timedelta(hours=2)
+    entry = client.post(
+        f"/contacts/{cid}/messages",
+        json=message(occurred_at=logged_at.isoformat(), pupil_ids=[school["young"]]),
+        headers=owner,
+    ).json()
+    lines = [
+        Said(SCHOOL_NAME, _wall(logged_at + timedelta(minutes=3)), "Kick-off is at 10"),
+        Said(PUPIL, _wall(now - timedelta(hours=1)), "Can you pick me up after?"),
+    ]
+    made = upload(
+        client,
+        owner,
+        _export(lines),
+        name="WhatsApp Chat - Ellie B.zip",
+        names={PUPIL: school["young"]},
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert (body["messages"], body["new_messages"]) == (2, 2)
+    assert body["findings"] == {"logged": 1, "not_logged": 1}
+    assert len(body["sha256"]) == 64
+
+    seen = client.get(f"/contacts/{cid}/reconciliation", headers=owner).json()
+    assert (seen["captured"], seen["covered"]) == (2, 1)
+    [missing] = seen["not_logged"]
+    assert missing["direction"] == "received"
+    assert missing["content"] == "Can you pick me up after?"
+    assert missing["pupil_ids"] == [school["young"]]
+    assert missing["log_by"]
+    # Her manager sees the gap, not the words; the DSL sees both.
+    managed = client.get(f"/contacts/{cid}/reconciliation", headers=world.auth("manager")).json()
+    assert managed["not_logged"][0]["content"] is None
+    dsl = client.get(f"/contacts/{cid}/reconciliation", headers=world.auth("dsl")).json()
+    assert dsl["not_logged"][0]["content"] == "Can you pick me up after?"
+    assert client.get(
+        f"/contacts/{cid}/reconciliation", headers=world.auth("other_staff")
+    ).status_code in (403, 404)
+
+    tapped = client.post(
+        f"/captures/messages/{missing['id']}/log",
+        json={
+            "summary": "Ellie asked for a lift; said no, parents to collect",
+            "device_tag": "PE-IPAD",
+        },
+        headers=owner,
+    )
+    assert tapped.status_code == 201, tapped.text
+    logged = tapped.json()
+    assert (logged["direction"], logged["occurred_at"][:16]) == (
+        "received",
+        missing["sent_at"][:16],
+    )
+    assert logged["verbatim"] == "Can you pick me up after?"
+    assert logged["pupil_ids"] == [school["young"]]
+    again = client.post(
+        f"/captures/messages/{missing['id']}/log",
+        json={"summary": "again", "device_tag": "PE-IPAD"},
+        headers=owner,
+    )
+    assert again.status_code == 409
+    after = client.get(f"/contacts/{cid}/reconciliation", headers=owner).json()
+    assert after["not_logged"] == []
+    assert after["covered"] == 2
+    assert entry["id"] not in after["not_seen"]
+
+
+def test_only_the_holder_may_log_a_captured_message(client, world, school):
+    cid = approved_contact(client, world, school)
+    lines = [Said(PUPIL, _wall(_hours_on(3) - timedelta(hours=1)), "hi")]
+    upload(
+        client, world.auth("owner"), _export(lines), name="a.zip", names={PUPIL: school["young"]}
+    )
+    [missing] = client.get(f"/contacts/{cid}/reconciliation", headers=world.auth("dsl")).json()[
+        "not_logged"
+    ]
+    for who in ("dsl", "manager", "other_staff"):
+        refused = client.post(
+            f"/captures/messages/{missing['id']}/log",
+            json={"summary": "x", "device_tag": "PE-IPAD"},
+            headers=world.auth(who),
+        )
+        assert refused.status_code in (403, 404), (who, refused.text)
+
+
+def test_the_same_file_or_an_overlapping_export_stores_nothing_twice(client, world, school):
+    owner = world.auth("owner")
+    cid = approved_contact(client, world, school)
+    start = _hours_on(4) - timedelta(hours=3)
+    first_lines = [
+        Said(PUPIL, _wall(start + timedelta(minutes=n)), f"message {n}") for n in range(3)
+    ]
+    first = _export(first_lines)
+    assert (
+        upload(client, owner, first, name="a.zip", names={PUPIL: school["young"]}).status_code
+        == 201
+    )
+    repeated = upload(client, world.auth("dsl"), first, name="copy of a.zip")
+    assert repeated.status_code == 200
+    assert repeated.json()["repeated"] is True
+    assert count_rows(client.app.state.db, "capture_upload") == 1
+    # A later export of the same chat: the first three again, and two more.
+    more = first_lines + [
+        Said(PUPIL, _wall(start + timedelta(minutes=n)), f"message {n}") for n in (3, 4)
+    ]
+    later = upload(client, owner, _export(more), name="b.zip").json()
+    assert (later["messages"], later["new_messages"]) == (5, 2)
+    assert client.get(f"/contacts/{cid}/reconciliation", headers=owner).json()["captured"] == 5
+
+
+def test_messages_before_approval_or_with_someone_unnamed_are_found(client, world, school):
+    owner = world.auth("owner")
+    cid = client.post("/contacts", json=request_body(school), headers=owner).json()["id"]
+    before = clock.now() - timedelta(hours=2)
+    upload(
+        client,
+        owner,
+        _export([Said(PUPIL, _wall(before), "are we training?")]),
+        name="a.zip",
+        names={PUPIL: school["young"]},
+    )
+    client.post(f"/contacts/{cid}/decision", json={"approve": True}, headers=world.auth("manager"))
+    stranger = [Said("Unknown number", _wall(_hours_on(1) - timedelta(minutes=5)), "who is this")]
+    upload(client, owner, iphone_zip(iphone_chat(stranger, chat="Unknown number")), name="b.zip")
+    seen = client.get(f"/contacts/{cid}/reconciliation", headers=world.auth("dsl")).json()
+    [breach] = seen["breaches"]
+    assert "before_approval" in breach["flags"]
+    [unknown] = seen["unknown_participants"]
+    assert unknown["unknown"] == "Unknown number"
+    # The holder is not shown who the unnamed person is: that is the DSL's to find out.
+    mine = client.get(f"/contacts/{cid}/reconciliation", headers=owner).json()
+    assert mine["unknown_participants"][0]["unknown"] is None
+
+
+def test_an_export_that_cannot_be_read_stores_nothing_and_says_where(client, world, school):
+    owner = world.auth("owner")
+    approved_contact(client, world, school)
+    text = android_chat([Said(SCHOOL_NAME, datetime(2026, 11, 2, 9, 0), "a")])
+    text += "25/11/2026, 99:10 - Ellie B: b\n"
+    refused = upload(client, owner, text.encode(), name="WhatsApp Chat with Ellie B.txt")
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert "WhatsApp Chat with Ellie B.txt, line 2" in problem["detail"]
+    assert count_rows(client.app.state.db, "capture_upload") == 0
+    assert count_rows(client.app.state.db, "captured_message") == 0
+    unnamed = upload(
+        client, owner, text.encode()[: text.index("25/11/2026, 99")], name="c.txt", school_name=""
+    )
+    assert unnamed.status_code == 422
+    assert "school_name" in unnamed.json()["detail"]
+    wrong = upload(client, owner, b"x", name="a.txt", source="meta_export")
+    assert wrong.status_code == 422
+
+
+def test_only_the_accounts_holder_or_the_dsl_may_upload(client, world, school):
+    approved_contact(client, world, school)
+    data = _export([Said(PUPIL, _wall(clock.now()), "hi")])
+    for who in ("other_staff", "manager", "admin"):
+        refused = upload(client, world.auth(who), data, name="a.zip")
+        assert refused.status_code == 403, (who, refused.text)
+    assert count_rows(client.app.state.db, "capture_upload") == 0
+    assert upload(client, world.auth("dsl"), data, name="a.zip").status_code == 201
+
+
+def test_every_upload_is_on_the_record_with_its_hash(client, world, school):
+    import hashlib
+
+    approved_contact(client, world, school)
+    data = _export([Said(PUPIL, _wall(_hours_on(1)), "hi")])
+    made = upload(client, world.auth("owner"), data, name="a.zip", names={PUPIL: school["young"]})
+    assert made.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    events = client.get(
+        "/audit/events?object_type=capture_upload", headers=world.auth("dsl")
+    ).json()["items"]
+    assert {e["action"] for e in events} == {"capture.uploaded", "capture.messages_stored"}
+    listed = client.get("/captures", headers=world.auth("owner")).json()
+    assert [u["id"] for u in listed] == [made.json()["id"]]
+    assert client.get("/captures", headers=world.auth("other_staff")).json() == []
