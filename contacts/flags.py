@@ -28,6 +28,7 @@ MEANING: dict[Flag, str] = {
     Flag.unregistered_device: "the device is not one of the school's registered devices",
     Flag.contact_not_active: "the contact was not active",
     Flag.lexicon: "words in it are on the school's review list",
+    Flag.not_logged: "the platform captured it and it was not logged in time",
 }
 
 

@@ -87,6 +87,9 @@ class Flag(StrEnum):
     contact_not_active = "contact_not_active"
     # Words or phrases of the school's review lexicon (low-level concerns, KCSIE).
     lexicon = "lexicon"
+    # The platform captured it and its holder did not log it in the trust's time
+    # (contacts/capture): the entry was made for them, from the capture.
+    not_logged = "not_logged"
 
 
 # Advisory only: stored and shown, but the DSL is not alerted for it alone.

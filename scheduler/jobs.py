@@ -26,6 +26,7 @@ from core.once import stamp_once
 from core.policy import policy_for
 from core.settings import Settings
 from scheduler import emails
+from scheduler.captures import captures
 from scheduler.checkpointing import log_and_sign, send_checkpoints
 from scheduler.consent_requests import consent_reminders
 from scheduler.deletions import deletion_reminders
@@ -229,6 +230,7 @@ JOBS: dict[str, Job] = {
     "end_sweep": end_sweep,
     "ending_soon": ending_soon,
     "deletion_reminders": deletion_reminders,
+    "captures": captures,
     "alerts": alerts,
     "approvals": approvals,
     "subject_access": subject_access_reminders,

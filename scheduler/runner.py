@@ -24,6 +24,8 @@ EVERY: dict[str, int] = {
     "ending_soon": 60 * 60,
     "deletion_reminders": 15 * 60,
     "alerts": 30,
+    # Captured messages matched again, and those missing past the trust's period flagged.
+    "captures": 15 * 60,
     "approvals": 15 * 60,
     # Each run drains what is due, so a short pause between runs is enough.
     "outbox": 5,

@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timedelta
 
 from core import clock
+from scheduler.runner import run_job
 from tests.support.builders import approved_contact, message, request_body
 from tests.support.exports import Said, android_chat, iphone_chat, iphone_zip
 from tests.support.ground import count_rows
@@ -235,3 +236,60 @@ def test_every_upload_is_on_the_record_with_its_hash(client, world, school):
     listed = client.get("/captures", headers=world.auth("owner")).json()
     assert [u["id"] for u in listed] == [made.json()["id"]]
     assert client.get("/captures", headers=world.auth("other_staff")).json() == []
+
+
+def test_a_message_still_unlogged_after_two_school_days_becomes_a_flagged_entry_and_an_alert(
+    client, world, school, db, mail_settings, mail_server
+):
+    owner = world.auth("owner")
+    cid = approved_contact(client, world, school)
+    now = _hours_on(3)
+    lines = [
+        Said(PUPIL, _wall(now - timedelta(hours=1)), "Can you pick me up after?"),
+        Said(SCHOOL_NAME, _wall(now - timedelta(minutes=30)), "Sorry, no"),
+    ]
+    upload(
+        client,
+        owner,
+        _export(lines),
+        name="WhatsApp Chat - Ellie B.zip",
+        names={PUPIL: school["young"]},
+    )
+    # She logs the second one the ordinary way; the job sees it is covered.
+    client.post(
+        f"/contacts/{cid}/messages",
+        json=message(occurred_at=(now - timedelta(minutes=28)).isoformat(), summary="Said no"),
+        headers=owner,
+    )
+    assert run_job("captures", db, mail_settings, now) == 0
+    [missing] = client.get(f"/contacts/{cid}/reconciliation", headers=owner).json()["not_logged"]
+    log_by = datetime.fromisoformat(missing["log_by"])
+    assert run_job("captures", db, mail_settings, log_by - timedelta(minutes=1)) == 0
+    assert run_job("captures", db, mail_settings, log_by) == 1
+    assert run_job("captures", db, mail_settings, log_by + timedelta(hours=1)) == 0  # once
+    entries = client.get(f"/contacts/{cid}/messages", headers=world.auth("dsl")).json()["items"]
+    [made] = [e for e in entries if "not_logged" in e["flags"]]
+    assert made["direction"] == "received"
+    assert made["pupil_ids"] == [school["young"]]
+    assert made["needs_review"] is True
+    assert made["verbatim"] is None  # the words stay the capture's, for the DSL
+    run_job("alerts", db, mail_settings, log_by)
+    run_job("outbox", db, mail_settings, log_by)
+    told = [
+        m
+        for m in mail_server.inbox.to("dsl@a.example.org")
+        if "not logged" in m.get_payload(decode=True).decode()
+    ]
+    assert len(told) == 1
+    shown = client.get(f"/contacts/{cid}/reconciliation", headers=world.auth("dsl")).json()
+    assert shown["not_logged"][0]["flagged_message_id"] == made["id"]
+
+
+def test_two_school_days_pass_over_a_weekend():
+    from datetime import date
+
+    from contacts.capture.reconcile import school_days_after
+
+    assert school_days_after(date(2026, 12, 3), 2) == date(2026, 12, 7)  # Thursday → Monday
+    assert school_days_after(date(2026, 12, 4), 2) == date(2026, 12, 8)  # Friday → Tuesday
+    assert school_days_after(date(2026, 12, 5), 2) == date(2026, 12, 8)  # Saturday → Tuesday

@@ -46,6 +46,8 @@ TWINS = [
     ("/app/subject-access", "/subject-access-requests"),
     ("/app/retention", "/retention/plan"),
     ("/app/change-record", "/audit/events"),
+    ("/app/contacts/{cid}/captured", "/contacts/{cid}/reconciliation"),
+    ("/app/captures", "/captures"),
     ("/app/outbox", "/outbox"),
     ("/app/records", "/audit/events"),
     ("/app/pupils/{young}/evidence-pack", "/pupils/{young}/evidence-pack"),

@@ -137,7 +137,11 @@ def navigation(actor: Principal | None) -> list[tuple[str, str]]:
         return []
     links = [("/", "Home")]
     if actor.has(Role.staff):
-        links += [("/app/contacts", "My contacts"), ("/app/incidents/new", "Report an incident")]
+        links += [
+            ("/app/contacts", "My contacts"),
+            ("/app/captures", "Check against the platform"),
+            ("/app/incidents/new", "Report an incident"),
+        ]
     if actor.has(Role.approver) or actor.is_headteacher:
         links.append(("/app/approvals", "Requests to decide"))
         if not (actor.has(Role.dsl) or actor.has(Role.trust_dsl)):

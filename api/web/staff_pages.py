@@ -16,6 +16,7 @@ from api.web.acting import PageActing, PageDep
 from api.web.forms import PageForm, Problems, Unreadable, local_time, submit
 from api.web.render import PAGE_SIZE, Pager, page_for, paged
 from contacts import deletions, messages, service
+from contacts.capture import gaps
 from contacts.flags import told_after_logging
 from contacts.models import (
     ContactPublic,
@@ -81,9 +82,12 @@ def my_contacts(acting: PageDep, cursor: str | None = None, past: bool = False) 
     )
     views = contact_views(acting.session, found.items, policy=acting.policy, at=acting.at)
     names = pupil_names(acting.session, acting.actor, (p.pupil_id for v in views for p in v.pupils))
+    # What the platform captured on each that is not in my log yet.
+    missing = gaps.missing_counts(acting.session, contact_ids=[v.id for v in views])
     return page_for(
         acting,
         "contacts.html",
+        missing=missing,
         title="My past contacts" if past else "My contacts",
         past=past,
         contacts=views,

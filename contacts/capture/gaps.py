@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, time, timedelta
-from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from contacts.capture import reconcile
 from contacts.capture.models import CapturedMessage, CapturedPupil, CaptureUpload, Finding
 from contacts.messages import log_message
-from contacts.models import Direction, Message, MessageCreate
+from contacts.models import Direction, Message, MessageCreate, MessagePublic
 from contacts.service import contact_in_scope
 from core import once
 from core.directory.access import get_scoped, visible_school
@@ -100,7 +99,8 @@ def reconciliation(
             ).all()
             if e is not None
         ]
-    matched = {c.matched_message_id for c in captured}
+    # Entries that cover a capture, or were made from one nobody logged.
+    matched = {c.matched_message_id for c in captured} | {c.flagged_message_id for c in captured}
     return Reconciliation(
         contact_id=contact_id,
         captured=len(captured),
@@ -203,8 +203,8 @@ class LogCaptured(Forbid):
     """What the staff member adds to a captured message to log it: their summary, and the
     device it was on (the school phone's tag)."""
 
-    summary: str
-    device_tag: str
+    summary: str = Field(min_length=1, max_length=2000)
+    device_tag: str = Field(min_length=1, max_length=50)
 
 
 def log_captured(
@@ -215,7 +215,7 @@ def log_captured(
     at: datetime,
     captured_id: int,
     log_in: LogCaptured,
-) -> Any:
+) -> MessagePublic:
     """The captured message logged by its contact's holder: the entry takes its direction, time,
     pupils and words; the holder writes the summary. Once: a second tap is told it is logged.
     A breach (before approval, say) is logged too, and the entry is flagged for it."""

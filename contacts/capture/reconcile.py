@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from contacts.capture.models import Finding
-from contacts.models import Contact, ContactPupil, ContactState, Message, MessagePupil
+from contacts.models import Contact, ContactPupil, ContactState, Flag, Message, MessagePupil
 from core.clock import school_date
 from core.policy import Policy
 
@@ -133,6 +133,8 @@ def entries_near(
             col(Message.contact_id).in_(contact_ids),
             col(Message.occurred_at) >= start - window,
             col(Message.occurred_at) <= end + window,
+            # An entry made from a capture nobody logged covers nothing: it is the gap itself.
+            col(Message.flags).not_like(f"%{Flag.not_logged.value}%"),
         )
         .order_by(col(Message.occurred_at))
     ).all()
