@@ -35,6 +35,9 @@ class Platform(StrEnum):
     youtube = "youtube"
     snapchat = "snapchat"
     tes = "tes"
+    # The school's own tenant: chat on Google Workspace for Education or Microsoft 365.
+    google_chat = "google_chat"
+    teams = "teams"
     other = "other"
 
 
@@ -48,6 +51,8 @@ PLATFORM_NAMES: dict[str, str] = {
     Platform.youtube: "YouTube",
     Platform.snapchat: "Snapchat",
     Platform.tes: "TES",
+    Platform.google_chat: "Google Chat",
+    Platform.teams: "Microsoft Teams",
     Platform.other: "another platform",
 }
 

@@ -351,3 +351,112 @@ def test_any_time_in_any_locale_reads_back_as_the_instant_it_was(at, zone, order
         text, file="f", conversation="c", zone=place, order=DateOrder(order)
     )
     assert found.sent_at == local.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- the school's own tenant
+
+
+def test_a_google_chat_takeout_holds_each_conversation_with_its_creators_address():
+    import json
+
+    from contacts.capture import workspace
+
+    messages = {
+        "messages": [
+            {
+                "creator": {
+                    "name": "Sam Okafor",
+                    "email": "s.okafor@riverside.sch.uk",
+                    "user_type": "Human",
+                },
+                "created_date": "Tuesday, November 25, 2026 at 4:05:12 PM UTC",
+                "text": "Coursework is due Friday",
+                "topic_id": "abc",
+                "message_id": "dm/xyz/abc",
+            },
+            {
+                "creator": {
+                    "name": "Ellie B",
+                    "email": "e.b@pupils.riverside.sch.uk",
+                    "user_type": "Human",
+                },
+                "created_date": "Tuesday, 25 November 2026 at 16:09:00 UTC",
+                "text": "",
+                "attached_files": [
+                    {"original_name": "essay.docx", "export_name": "File-essay.docx"}
+                ],
+                "message_id": "dm/xyz/def",
+            },
+        ]
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("Takeout/Google Chat/Groups/DM abc123/group_info.json", "{}")
+        archive.writestr("Takeout/Google Chat/Groups/DM abc123/messages.json", json.dumps(messages))
+    found = workspace.parse_takeout(buffer.getvalue(), name="takeout-20261130.zip")
+    assert [(m.sender, m.text, m.attachment) for m in found] == [
+        ("s.okafor@riverside.sch.uk", "Coursework is due Friday", None),
+        ("e.b@pupils.riverside.sch.uk", "", "essay.docx"),
+    ]
+    assert found[0].sent_at == datetime(2026, 11, 25, 16, 5, 12, tzinfo=UTC)
+    assert found[0].conversation == "DM abc123"
+    assert found[0].platform_id == "dm/xyz/abc"
+    bad = json.dumps({"messages": [{"creator": {"email": "a@b"}, "created_date": "soon"}]})
+    with pytest.raises(ExportRefused) as refused:
+        workspace.parse_takeout(bad.encode(), name="messages.json")
+    assert refused.value.line == 1
+
+
+def test_teams_messages_from_graph_keep_words_not_markup_and_leave_out_system_events():
+    import json
+
+    from contacts.capture import workspace
+
+    graph = {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#chats('19%3A...')/messages",
+        "value": [
+            {
+                "id": "1764086952035",
+                "messageType": "message",
+                "createdDateTime": "2026-11-25T16:09:12.035Z",
+                "lastEditedDateTime": "2026-11-25T16:10:00Z",
+                "deletedDateTime": None,
+                "chatId": "19:abc@unq.gbl.spaces",
+                "from": {
+                    "user": {
+                        "id": "8ea0e38b-efb3",
+                        "displayName": "Ellie B",
+                        "userIdentityType": "aadUser",
+                    }
+                },
+                "body": {
+                    "contentType": "html",
+                    "content": "<p>Is it <b>Friday</b>?</p><p>Thanks &amp; bye</p><script>x()</script>",
+                },
+                "attachments": [],
+            },
+            {
+                "id": "1764086900000",
+                "messageType": "systemEventMessage",
+                "createdDateTime": "2026-11-25T16:00:00Z",
+                "from": None,
+                "body": {"contentType": "html", "content": "<systemEventMessage/>"},
+            },
+            {
+                "id": "1764086930000",
+                "messageType": "message",
+                "createdDateTime": "2026-11-25T16:05:00Z",
+                "deletedDateTime": "2026-11-25T16:06:00Z",
+                "chatId": "19:abc@unq.gbl.spaces",
+                "from": {"user": {"id": "1b2c-teacher", "displayName": "Mr Okafor"}},
+                "body": {"contentType": "text", "content": ""},
+            },
+        ],
+    }
+    found = workspace.parse_graph(json.dumps(graph).encode(), name="chat-messages.json")
+    assert [m.sender for m in found] == ["1b2c-teacher", "8ea0e38b-efb3"]  # oldest first
+    assert found[0].deleted
+    assert found[1].text == "Is it Friday?\nThanks & bye"
+    assert found[1].edited
+    assert found[1].sent_at == datetime(2026, 11, 25, 16, 9, 12, 35000, tzinfo=UTC)
+    assert found[1].platform_id == "1764086952035"

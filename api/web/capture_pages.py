@@ -32,6 +32,8 @@ NAME_ROWS = 4
 SOURCES = {
     Source.whatsapp_export: "WhatsApp chat export (from the school phone: Export chat)",
     Source.meta_export: "Instagram or Facebook: Download your information (JSON)",
+    Source.google_chat_export: "Google Chat: the school's Takeout (JSON)",
+    Source.teams_graph: "Microsoft Teams: chat messages from Microsoft Graph (JSON)",
 }
 ORDERS = {
     DateOrder.dmy: "Day first (25/11/2026), as UK phones",

@@ -29,6 +29,8 @@ class Source(StrEnum):
 
     whatsapp_export = "whatsapp_export"
     meta_export = "meta_export"
+    google_chat_export = "google_chat_export"
+    teams_graph = "teams_graph"
 
 
 class Finding(StrEnum):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from contacts.capture import meta, reconcile, whatsapp
+from contacts.capture import meta, reconcile, whatsapp, workspace
 from contacts.capture.exports import MAX_UPLOAD_BYTES, Exported, ExportRefused
 from contacts.capture.models import (
     CapturedMessage,
@@ -37,6 +37,8 @@ from core.record import audit, seals
 PLATFORMS: dict[Source, frozenset[Platform]] = {
     Source.whatsapp_export: frozenset({Platform.whatsapp}),
     Source.meta_export: frozenset({Platform.instagram, Platform.facebook}),
+    Source.google_chat_export: frozenset({Platform.google_chat}),
+    Source.teams_graph: frozenset({Platform.teams}),
 }
 # Records sealed in one event: an export of 40 000 messages is eighty events, not one huge one.
 SEALED_PER_EVENT = 500
@@ -215,6 +217,10 @@ def _parsed(upload_in: UploadIn, data: bytes, *, name: str, zone: ZoneInfo) -> l
             order=upload_in.date_order,
             conversation=upload_in.conversation,
         )
+    if upload_in.source == Source.google_chat_export:
+        return workspace.parse_takeout(data, name=name)
+    if upload_in.source == Source.teams_graph:
+        return workspace.parse_graph(data, name=name)
     return meta.parse_upload(data, name=name)
 
 
