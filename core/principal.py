@@ -21,12 +21,18 @@ class Principal:
     operator: bool = False
     # Who, when no account acts: the change record says so beside each such event, so an
     # investigator can tell a sweep's ending from an operator's.
-    kind: Literal["staff", "command line", "scheduler", "parent"] = "staff"
+    kind: Literal["staff", "command line", "scheduler", "parent", "platform"] = "staff"
 
     @classmethod
     def command_line(cls) -> Principal:
         """The operator running `contactlog` on the server: trust administration, no account."""
         return cls(staff_id=None, school_id=None, trust_id=None, operator=True, kind="command line")
+
+    @classmethod
+    def platform(cls, school_id: int, trust_id: int) -> Principal:
+        """A platform's own signed delivery (the WhatsApp Business webhook) for one school: no
+        account and no role; it can only add what the platform captured."""
+        return cls(staff_id=None, school_id=school_id, trust_id=trust_id, kind="platform")
 
     @classmethod
     def scheduler(cls) -> Principal:

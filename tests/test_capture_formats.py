@@ -431,7 +431,8 @@ def test_teams_messages_from_graph_keep_words_not_markup_and_leave_out_system_ev
                 },
                 "body": {
                     "contentType": "html",
-                    "content": "<p>Is it <b>Friday</b>?</p><p>Thanks &amp; bye</p><script>x()</script>",
+                    "content": "<p>Is it <b>Friday</b>?</p><p>Thanks &amp; bye</p>"
+                    "<script>x()</script>",
                 },
                 "attachments": [],
             },

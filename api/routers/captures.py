@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from api.deps import ActingDep
 from api.routing import UnitOfWorkRoute
-from contacts.capture import gaps, uploads
+from contacts.capture import gaps, keeping, uploads
 from contacts.capture.exports import MAX_UPLOAD_BYTES
 from contacts.models import MessagePublic
 from core.errors import InvalidInput
@@ -23,7 +23,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, tags=["captures"])
 
 @router.post(
     "/captures",
-    response_model=uploads.UploadPublic,
+    response_model=keeping.UploadPublic,
     status_code=201,
     responses={200: {"description": "This very file was uploaded before: nothing new stored"}},
 )
@@ -78,11 +78,11 @@ def upload_export(
     return JSONResponse(made.model_dump(mode="json"), status_code=200 if made.repeated else 201)
 
 
-@router.get("/captures", response_model=list[uploads.UploadPublic])
+@router.get("/captures", response_model=list[keeping.UploadPublic])
 def list_uploads(acting: ActingDep) -> object:
     """The school's uploads (a DSL), or my own."""
     return [
-        uploads.UploadPublic.model_validate(u.model_dump())
+        keeping.UploadPublic.model_validate(u.model_dump())
         for u in gaps.uploads_of(session=acting.session, actor=acting.actor)
     ]
 

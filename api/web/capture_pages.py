@@ -14,7 +14,7 @@ from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.render import page_for, see_other
 from contacts import service
-from contacts.capture import gaps, uploads
+from contacts.capture import gaps, keeping, uploads
 from contacts.capture.exports import MAX_UPLOAD_BYTES
 from contacts.capture.models import Source
 from contacts.capture.whatsapp import DateOrder
@@ -60,7 +60,7 @@ def _accounts(acting: PageActing) -> tuple[list[Contact], list[tuple[str, str]]]
 def _upload_page(
     acting: PageActing,
     *,
-    made: uploads.UploadPublic | None = None,
+    made: keeping.UploadPublic | None = None,
     problem: str | None = None,
     status: int = 200,
 ) -> Response:

@@ -28,6 +28,7 @@ class Source(StrEnum):
     """Where captured messages came from."""
 
     whatsapp_export = "whatsapp_export"
+    whatsapp_webhook = "whatsapp_webhook"
     meta_export = "meta_export"
     google_chat_export = "google_chat_export"
     teams_graph = "teams_graph"
@@ -53,7 +54,8 @@ class CaptureUpload(SQLModel, table=True):
     file_name: str = Field(max_length=255)
     sha256: str = Field(max_length=64)
     size: int
-    uploaded_by_id: int = Field(foreign_key="staff.id")
+    # Who uploaded it; None for a platform's own delivery (the WhatsApp Business webhook).
+    uploaded_by_id: int | None = Field(default=None, foreign_key="staff.id")
     uploaded_at: datetime = Field(sa_type=UTCDateTime)
     # From which device: the registered device it came from, else what the browser said it was.
     device: str = Field(max_length=200)
@@ -188,6 +190,21 @@ class CapturedPupil(SQLModel, table=True):
 
 
 declare(CapturedPupil, {"captured_id": SEALED, "pupil_id": SEALED})
+
+
+class WhatsAppNumber(SQLModel, table=True):
+    """A school-owned WhatsApp Business number whose deliveries the webhook takes: which school,
+    and which school account (as its contacts name it) the number is."""
+
+    __tablename__ = "whatsapp_number"
+
+    phone_number_id: str = Field(primary_key=True, max_length=40)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    school_account: str = Field(max_length=200)
+    added_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(WhatsAppNumber, "configuration: which school a WhatsApp Business number is")
 
 
 class CaptureName(SQLModel, table=True):
