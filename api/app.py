@@ -21,6 +21,7 @@ from api.routers import (
     access,
     audit,
     auth,
+    capture_webhook,
     captures,
     consents,
     contacts,
@@ -199,6 +200,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         transparency,
         witness,
         captures,
+        capture_webhook,
     )
     for module in routers:
         app.include_router(module.router)

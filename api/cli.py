@@ -40,6 +40,8 @@ keys_app = typer.Typer(help="The key held outside the database (CONTACTLOG_SECRE
 app.add_typer(keys_app, name="keys")
 witness_app = typer.Typer(help="This deployment as a witness for other trusts' logs.")
 app.add_typer(witness_app, name="witness")
+capture_app = typer.Typer(help="What the platforms capture on school-owned accounts.")
+app.add_typer(capture_app, name="capture")
 retention_app = typer.Typer(help="The retention schedule: what is due, and applying it.")
 app.add_typer(retention_app, name="retention")
 
@@ -508,6 +510,42 @@ def add_witness_command(
     console.print(
         f"{cosigner.name} now witnesses {log.origin}; the witness job sends it each checkpoint."
     )
+
+
+@capture_app.command("add-number")
+def add_number_command(
+    school: Annotated[int, typer.Option(help="The school whose number it is")],
+    phone_number_id: Annotated[str, typer.Option(help="Its phone number ID in Meta's app")],
+    account: Annotated[str, typer.Option(help="The school account, as its contacts name it")],
+) -> None:
+    """Take WhatsApp Business webhook deliveries for a school-owned number (set the webhook up in
+    Meta's app with POST /capture/whatsapp, WHATSAPP_APP_SECRET_FILE and
+    WHATSAPP_VERIFY_TOKEN_FILE)."""
+    from contacts.capture.models import WhatsAppNumber
+    from core import clock
+    from core.directory.models import School
+
+    settings = _settings()
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            if session.get(School, school) is None:
+                errors.print(f"[red]No school {school}.[/red]")
+                raise typer.Exit(2)
+            if session.get(WhatsAppNumber, phone_number_id) is not None:
+                errors.print(f"[red]{phone_number_id} is already set up.[/red]")
+                raise typer.Exit(2)
+            session.add(
+                WhatsAppNumber(
+                    phone_number_id=phone_number_id.strip(),
+                    school_id=school,
+                    school_account=account.strip(),
+                    added_at=clock.now(),
+                )
+            )
+    finally:
+        db.dispose()
+    console.print(f"Deliveries for {phone_number_id} are kept as {account!r}'s messages.")
 
 
 @witness_app.command("vkey")

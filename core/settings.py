@@ -178,6 +178,12 @@ class Settings(BaseSettings):
     witness_logs_file: Path | None = None
     witness_name: str = Field(default="", max_length=200)
     witness_key_file: Path | None = None
+    # The WhatsApp Business Platform webhook (POST /capture/whatsapp), for school-owned numbers
+    # added with `contactlog capture add-number`: a file holding the Meta app's secret (which
+    # signs every delivery), and a file holding the verify token Meta is given when the webhook
+    # is set up. Unset: the webhook answers 404.
+    whatsapp_app_secret_file: Path | None = None
+    whatsapp_verify_token_file: Path | None = None
     # Hours between the scheduler's full checks of the change record (scheduler/full_check.py).
     # A check reads every event and hashes every sealed record: seconds for a school, minutes
     # for a trust with millions of entries, which may prefer a longer interval.

@@ -247,10 +247,20 @@ def _store(
     return stored, unknown_names
 
 
+def fingerprint_of_id(platform: str, platform_id: str) -> str:
+    """The fingerprint of a message the platform gave an id of its own (Takeout, Graph, the
+    WhatsApp webhook): the id alone, whatever else a later delivery says of it."""
+    return _digest((platform, "id", platform_id), 1)
+
+
+def _digest(key: tuple[str, ...], nth: int) -> str:
+    return hashlib.sha256("\x1f".join((*key, str(nth))).encode()).hexdigest()
+
+
 def _fingerprints(record: CaptureUpload, exported: list[Exported]) -> dict[int, str]:
-    """One per message, the same in every upload that holds it: the account, the conversation,
-    who, the minute (Android's exports have no seconds), what was said, and which of several
-    alike in that minute it is."""
+    """One per message, the same in every upload that holds it: the platform's own id where it
+    gives one; else the account, the conversation, who, the minute (Android's exports have no
+    seconds), what was said, and which of several alike in that minute it is."""
     seen: Counter[tuple[str, ...]] = Counter()
     found = {}
     for i, m in enumerate(exported):
@@ -268,8 +278,7 @@ def _fingerprints(record: CaptureUpload, exported: list[Exported]) -> dict[int, 
                 m.attachment or "",
             )
         seen[key] += 1
-        text = "\x1f".join((*key, str(seen[key])))
-        found[i] = hashlib.sha256(text.encode()).hexdigest()
+        found[i] = _digest(key, 1 if m.platform_id else seen[key])
     return found
 
 

@@ -58,6 +58,10 @@ PUBLIC = {
     # As a witness for others: the log's signature is the credential (tests/test_witnesses).
     ("POST", "/witness/add-checkpoint"),
     ("GET", "/witness/{origin_hash}/checkpoint"),
+    # Meta's: the app secret's signature over each delivery is the credential
+    # (tests/test_capture_webhook).
+    ("GET", "/capture/whatsapp"),
+    ("POST", "/capture/whatsapp"),
 }
 
 
