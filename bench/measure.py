@@ -14,7 +14,7 @@ import httpx
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 # BENCH_ONLY=P1,P5 runs some figures; BENCH_BACKENDS=postgresql runs on one database.
-FIGURES = "S1,P1,P2,P3,P4,P5,P6,P7,P8"
+FIGURES = "S1,P1,P2,P3,P4,P5,P6,P7,P8,P9"
 ONLY = {f.strip().upper() for f in os.environ.get("BENCH_ONLY", FIGURES).split(",")}
 BACKENDS = [b.strip() for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")]
 RESULTS: list[tuple[str, str, str, str, str]] = []

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -24,6 +27,7 @@ from contacts.capture.models import (
     Source,
 )
 from contacts.models import Direction
+from core.db import table_of
 from core.directory.models import School
 from core.policy import Policy
 from core.principal import Principal
@@ -31,6 +35,17 @@ from core.record import audit, seals
 
 # Records sealed in one event: an export of 40 000 messages is eighty events, not one huge one.
 SEALED_PER_EVENT = 500
+_captured = table_of(CapturedMessage)
+_captured_pupils = table_of(CapturedPupil)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A captured message as written: its id, what it was found to be, and its seal."""
+
+    id: int
+    finding: str
+    seal: str
 
 
 class UploadPublic(BaseModel):
@@ -141,7 +156,7 @@ def keep(
             object_id=record.id,
             school_id=school.id,
             details={"first": batch[0].id, "count": len(batch)},
-            sealed=seals.seal(session, *(("captured_message", m.id) for m in batch)),
+            sealed={f"captured_message:{m.id}": m.seal for m in batch},
         )
     findings = Counter(m.finding for m in stored)
     return UploadPublic.model_validate(
@@ -158,7 +173,7 @@ def _store(
     pupil_of: dict[str, int],
     policy: Policy,
     zone: ZoneInfo,
-) -> tuple[list[CapturedMessage], set[str]]:
+) -> tuple[list[Stored], set[str]]:
     """The messages no earlier upload brought, placed and matched: (those stored, the names in
     them no one has said who they are)."""
     assert record.id is not None
@@ -184,7 +199,7 @@ def _store(
         if fresh
         else {}
     )
-    stored: list[CapturedMessage] = []
+    rows: list[dict[str, Any]] = []
     taking_part: list[list[int]] = []
     unknown_names: set[str] = set()
     seen: set[str] = set()
@@ -203,7 +218,7 @@ def _store(
         direction = Direction.sent if sent else Direction.received
         if placed.contact_id is not None:
             entry = reconcile.covering(
-                entries.get(placed.contact_id, []),
+                entries.get(placed.contact_id),
                 direction=direction,
                 sent_at=m.sent_at,
                 pupil_ids=pupil_ids,
@@ -213,38 +228,70 @@ def _store(
                 placed.matched_message_id = entry.id
                 if placed.finding == Finding.not_logged:
                     placed.finding = Finding.logged
-        captured = CapturedMessage(
-            school_id=record.school_id,
-            upload_id=record.id,
-            platform=record.platform,
-            school_account=record.school_account,
-            conversation=m.conversation[:200],
-            sender=m.sender[:200],
-            direction=direction,
-            sent_at=m.sent_at,
-            content=m.text,
-            attachment=m.attachment[:300] if m.attachment else None,
-            deleted=m.deleted,
-            edited=m.edited,
-            source_file=m.file[:500],
-            source_line=m.line,
-            fingerprint=fingerprint,
-            contact_id=placed.contact_id,
-            staff_id=placed.staff_id,
-            finding=placed.finding,
-            flags=",".join(placed.flags),
-            unknown=", ".join(unknown)[:500],
-            matched_message_id=placed.matched_message_id,
+        rows.append(
+            {
+                "school_id": record.school_id,
+                "upload_id": record.id,
+                "platform": record.platform,
+                "school_account": record.school_account,
+                "conversation": m.conversation[:200],
+                "sender": m.sender[:200],
+                "direction": direction.value,
+                "sent_at": m.sent_at,
+                "content": m.text,
+                "attachment": m.attachment[:300] if m.attachment else None,
+                "deleted": m.deleted,
+                "edited": m.edited,
+                "source_file": m.file[:500],
+                "source_line": m.line,
+                "fingerprint": fingerprint,
+                "contact_id": placed.contact_id,
+                "staff_id": placed.staff_id,
+                "finding": placed.finding.value,
+                "flags": ",".join(placed.flags),
+                "unknown": ", ".join(unknown)[:500],
+                "matched_message_id": placed.matched_message_id,
+                "flagged_message_id": None,
+                "redacted_at": None,
+            }
         )
-        session.add(captured)
-        stored.append(captured)
         taking_part.append(sorted(pupil_ids))
-    session.flush()
-    for captured, pupils in zip(stored, taking_part, strict=True):
-        assert captured.id is not None
-        session.add_all(CapturedPupil(captured_id=captured.id, pupil_id=p) for p in pupils)
-    session.flush()
-    return stored, unknown_names
+    return _inserted(session, rows, taking_part), unknown_names
+
+
+def _inserted(
+    session: Session, rows: list[dict[str, Any]], taking_part: list[list[int]]
+) -> list[Stored]:
+    """The rows written as plain inserts (an export is tens of thousands of them: no objects),
+    each sealed from what was written, as a logged entry is, without reading it back."""
+    conn = session.connection()
+    kept = seals.KEPT["captured_message"]
+    stored: list[Stored] = []
+    for start in range(0, len(rows), 1_000):
+        batch = rows[start : start + 1_000]
+        ids = (
+            conn.execute(
+                sa.insert(_captured).returning(_captured.c.id, sort_by_parameter_order=True), batch
+            )
+            .scalars()
+            .all()
+        )
+        pupils = taking_part[start : start + 1_000]
+        links = [
+            {"captured_id": i, "pupil_id": p}
+            for i, group in zip(ids, pupils, strict=True)
+            for p in group
+        ]
+        if links:
+            conn.execute(sa.insert(_captured_pupils), links)
+        for row, captured_id, group in zip(batch, ids, pupils, strict=True):
+            content = seals.content(
+                kept, {**row, "id": captured_id}, {"pupils": [[p] for p in group]}
+            )
+            stored.append(
+                Stored(captured_id, row["finding"], seals.digest("captured_message", content))
+            )
+    return stored
 
 
 def fingerprint_of_id(platform: str, platform_id: str) -> str:

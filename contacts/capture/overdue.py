@@ -56,7 +56,7 @@ def rematch(
         assert m.contact_id is not None
         assert m.id is not None
         entry = reconcile.covering(
-            entries.get(m.contact_id, []),
+            entries.get(m.contact_id),
             direction=m.direction,
             sent_at=m.sent_at,
             pupil_ids=pupils.get(m.id, set()),

@@ -5,6 +5,7 @@ none does: not logged, or a breach with the log's own words for what was broken.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -119,9 +120,28 @@ class Entry:
     pupils: frozenset[int]
 
 
+@dataclass
+class Logged:
+    """A contact's logged entries, oldest first, found by time in a few steps (bisection)
+    however long the log: a 40 000-message export against 10 000 entries is not 400 million
+    comparisons."""
+
+    entries: list[Entry] = field(default_factory=list)
+    times: list[datetime] = field(default_factory=list)
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self.times.append(entry.occurred_at)
+
+    def within(self, at: datetime, window: timedelta) -> list[Entry]:
+        return self.entries[
+            bisect_left(self.times, at - window) : bisect_right(self.times, at + window)
+        ]
+
+
 def entries_near(
     session: Session, *, contact_ids: set[int], start: datetime, end: datetime, policy: Policy
-) -> dict[int, list[Entry]]:
+) -> dict[int, Logged]:
     """The logged entries of these contacts from `start` to `end` (widened by the window), by
     contact, oldest first."""
     if not contact_ids:
@@ -148,23 +168,28 @@ def entries_near(
             )
         ).all():
             pupils[message_id].add(pupil_id)
-    found: dict[int, list[Entry]] = defaultdict(list)
-    for entry_id, contact_id, direction, occurred_at in rows:
+    found: dict[int, Logged] = defaultdict(Logged)
+    for entry_id, contact_id, direction, occurred_at in rows:  # oldest first
         assert entry_id is not None
-        found[contact_id].append(
-            Entry(entry_id, direction, occurred_at, frozenset(pupils[entry_id]))
-        )
+        found[contact_id].add(Entry(entry_id, direction, occurred_at, frozenset(pupils[entry_id])))
     return found
 
 
 def covering(
-    entries: list[Entry], *, direction: str, sent_at: datetime, pupil_ids: set[int], policy: Policy
+    logged: Logged | None,
+    *,
+    direction: str,
+    sent_at: datetime,
+    pupil_ids: set[int],
+    policy: Policy,
 ) -> Entry | None:
     """The logged entry nearest in time that covers a captured message, if any: one entry may
     cover several messages of a conversation (a teacher logs the exchange, not each line)."""
+    if logged is None:
+        return None
     window = timedelta(minutes=policy.capture_window_minutes)
     best: Entry | None = None
-    for entry in entries:
+    for entry in logged.within(sent_at, window):
         if entry.direction != direction or abs(entry.occurred_at - sent_at) > window:
             continue
         if pupil_ids and entry.pupils and not pupil_ids & entry.pupils:
