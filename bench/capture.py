@@ -30,9 +30,7 @@ def export_of(count: int) -> bytes:
     """An iPhone's export of the school phone's chat with the pupil: `count` messages spread
     over the same six years as the log, every other one the school's (a third of those logged,
     near an entry's time), as _chat.txt in its zip."""
-    lines = [
-        "\u200e[01/01/2020, 09:00:00] P Q: \u200eMessages and calls are end-to-end encrypted."
-    ]
+    lines = ["\u200e[01/01/2020, 09:00:00] P Q: \u200eMessages and calls are end-to-end encrypted."]
     for i in range(count):
         logged_near = data.message_at(i * ENTRIES // count, ENTRIES)
         at = (logged_near + timedelta(minutes=i % 7)).astimezone(LONDON)
