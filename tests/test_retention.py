@@ -358,3 +358,41 @@ def test_another_schools_dsl_sees_only_their_own_schools_lines(client, world, sc
     assert mine[0]["redacted"] == []
     trust = client.get("/retention/reports", headers=world.auth("trust_dsl")).json()["items"]
     assert trust[0]["redacted"] == report.model_dump(mode="json")["redacted"]
+
+
+def test_what_the_platform_captured_on_a_contact_goes_with_its_record(
+    client, world, school, db, mail_settings
+):
+    """The captured messages' words and people, and the uploaded file itself, are redacted with
+    the contact's record; the file's SHA-256 stays sealed, and the record still verifies."""
+    import json as jsonlib
+
+    closed_clean_contact(client, world, school)
+    when = (clock.now() - timedelta(days=1)).strftime("%d/%m/%Y, %H:%M")
+    chat = f"{when} - Noah F: Is it Thursday?\n{when} - School: Yes\n".encode()
+    made = client.post(
+        "/captures",
+        headers=world.auth("dsl"),
+        data={
+            "platform": "whatsapp",
+            "school_account": request_body(school)["school_account"],
+            "source": "whatsapp_export",
+            "school_name": "School",
+            "names": jsonlib.dumps({"Noah F": school["older"]}),
+        },
+        files={"file": ("WhatsApp Chat with Noah F.txt", chat)},
+    )
+    assert made.status_code == 201, made.text
+    due_day = at(years_after(today(), 6))
+    dry = plan(client, world)
+    assert len(redacted_ids(dry, "captured_message")) == 2
+    assert redacted_ids(dry, "capture_upload") == [made.json()["id"]]
+    run_all(db, mail_settings, due_day)
+    with db.engine.connect() as conn:
+        words = conn.execute(text("SELECT content, sender FROM captured_message")).all()
+        kept = conn.execute(text("SELECT sha256, file_name FROM capture_upload")).one()
+        files = conn.execute(text("SELECT data FROM capture_file")).scalars().all()
+    assert set(words) == {("[redacted]", "[redacted]")}
+    assert kept == (made.json()["sha256"], "[redacted]")
+    assert files == [None]
+    assert verified(client, world)

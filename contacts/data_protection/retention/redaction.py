@@ -9,8 +9,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
+from contacts.capture.models import CaptureFile
 from contacts.data_protection.retention.schedule import chunks
 from core import columns
 from core.columns import PERSONAL
@@ -38,6 +39,19 @@ OTHERWISE: dict[tuple[type[SQLModel], str], Callable[[sa.Table], Any]] = {
     (Guardian, "email"): lambda table: None,
     (Pupil, "school_reference"): _as_id_reference,
 }
+
+
+def _files_removed(session: Session, upload_ids: Sequence[int]) -> None:
+    """An upload's file itself (its SHA-256 stays sealed in the upload)."""
+    session.execute(
+        sa.update(CaptureFile)
+        .where(col(CaptureFile.upload_id).in_(list(upload_ids)))
+        .values(data=None)
+    )
+
+
+# What goes with a record's personal columns that is not one of them.
+ALSO: dict[str, Callable[[Session, Sequence[int]], None]] = {"capture_upload": _files_removed}
 
 
 def personal() -> dict[str, tuple[type[SQLModel], tuple[str, ...]]]:
@@ -73,6 +87,8 @@ def _redact(session: Session, record_type: str, ids: Sequence[int], at: datetime
     values = _replaced(kept.model, table, columns.having(kept.model, PERSONAL))
     values["redacted_at"] = at
     session.execute(sa.update(table).where(table.c.id.in_(list(ids))).values(values))
+    if record_type in ALSO:
+        ALSO[record_type](session, ids)
     for name in _dates(table, columns.having(kept.model, PERSONAL)):
         column = table.c[name]
         born = session.execute(sa.select(table.c.id, column).where(table.c.id.in_(list(ids))))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ConsentRequest, ParentNotice
+from contacts.capture.models import CapturedMessage
 from contacts.data_protection.legal_holds.models import HeldSubject, LegalHold
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
@@ -98,9 +99,14 @@ def _ids(session: Session, column: Any, parent: Any, parents: Sequence[int]) -> 
 
 def contact_records(session: Session, contact_ids: Sequence[int]) -> dict[str, list[int]]:
     """A contact's whole record: itself, its messages and their reviews, its deletion tasks,
-    the consents, consent requests and parent notices given for it."""
+    the consents, consent requests and parent notices given for it, what the platform captured
+    on it."""
     messages = _ids(session, col(Message.id), col(Message.contact_id), contact_ids)
+    captured = _ids(session, col(CapturedMessage.id), col(CapturedMessage.contact_id), contact_ids)
     return {
+        # What the platform captured on it, and each upload nothing else's messages are in.
+        "captured_message": captured,
+        "capture_upload": _uploads_only_of(session, captured, contact_ids),
         "contact": sorted(contact_ids),
         "message": messages,
         "message_review": _ids(
@@ -117,6 +123,33 @@ def contact_records(session: Session, contact_ids: Sequence[int]) -> dict[str, l
             session, col(ParentNotice.id), col(ParentNotice.contact_id), contact_ids
         ),
     }
+
+
+def _uploads_only_of(
+    session: Session, captured: Sequence[int], contact_ids: Sequence[int]
+) -> list[int]:
+    """The uploads of these captured messages that hold none of any other contact's (or of no
+    contact): their files go when these contacts' records do."""
+    uploads: set[int] = set()
+    for part in chunks(captured):
+        uploads.update(
+            session.exec(
+                select(col(CapturedMessage.upload_id))
+                .where(col(CapturedMessage.id).in_(part))
+                .distinct()
+            ).all()
+        )
+    mine = set(contact_ids)
+    shared: set[int] = set()
+    for part in chunks(sorted(uploads)):
+        for upload_id, contact_id in session.exec(
+            select(col(CapturedMessage.upload_id), col(CapturedMessage.contact_id))
+            .where(col(CapturedMessage.upload_id).in_(part))
+            .distinct()
+        ).all():
+            if contact_id is None or contact_id not in mine:
+                shared.add(upload_id)
+    return sorted(uploads - shared)
 
 
 def _closed_on(contact: Any, ended: list[datetime | None], today: date) -> date | None:
