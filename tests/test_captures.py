@@ -293,3 +293,31 @@ def test_two_school_days_pass_over_a_weekend():
     assert school_days_after(date(2026, 12, 3), 2) == date(2026, 12, 7)  # Thursday → Monday
     assert school_days_after(date(2026, 12, 4), 2) == date(2026, 12, 8)  # Friday → Tuesday
     assert school_days_after(date(2026, 12, 5), 2) == date(2026, 12, 8)  # Saturday → Tuesday
+
+
+def test_an_evidence_pack_carries_the_captured_messages_and_the_files_hashes(client, world, school):
+    import io
+    import zipfile
+
+    from contacts.oversight.pack_check import verify_pack
+
+    cid = approved_contact(client, world, school)
+    now = _hours_on(2)
+    data = _export([Said(PUPIL, _wall(now - timedelta(minutes=20)), "Can I bring my brother?")])
+    made = upload(
+        client,
+        world.auth("owner"),
+        data,
+        name="WhatsApp Chat - Ellie B.zip",
+        names={PUPIL: school["young"]},
+    ).json()
+    pack = client.get(f"/contacts/{cid}/evidence-pack", headers=world.auth("dsl"))
+    assert pack.status_code == 200, pack.text
+    with zipfile.ZipFile(io.BytesIO(pack.content)) as archive:
+        captured = json.loads(archive.read("records/captured_messages.json"))
+        uploads = json.loads(archive.read("records/capture_uploads.json"))
+        sealed = archive.read("records/sealed.jsonl").decode()
+    assert [c["content"] for c in captured] == ["Can I bring my brother?"]
+    assert [u["sha256"] for u in uploads] == [made["sha256"]]
+    assert f'"record": "captured_message:{captured[0]["id"]}"' in sealed
+    assert verify_pack(io.BytesIO(pack.content)) == []

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
+from contacts.capture.models import CapturedMessage, CapturedPupil, CaptureUpload
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.messages import message_views
 from contacts.models import (
@@ -111,6 +112,8 @@ class Scope:
     consents: Any
     notices: Any
     incidents: Any
+    # What the platform captured (contacts/capture), and so the uploads that brought it.
+    captured: Any
     # Its chronology: what happened, in words, oldest first.
     story: Story
 
@@ -178,6 +181,14 @@ def _events(
             (col(AuditEvent.object_type) == "incident")
             & col(AuditEvent.object_id).in_(scope.incidents)
         )
+        | (
+            (col(AuditEvent.object_type) == "captured_message")
+            & col(AuditEvent.object_id).in_(scope.captured)
+        )
+        | (
+            (col(AuditEvent.object_type) == "capture_upload")
+            & col(AuditEvent.object_id).in_(_uploads(scope))
+        )
         | ((col(AuditEvent.object_type) == "pupil") & col(AuditEvent.object_id).in_(people.pupils))
         | ((col(AuditEvent.object_type) == "staff") & col(AuditEvent.object_id).in_(people.staff))
         | (
@@ -212,6 +223,11 @@ def _events(
         yield "".join(json.dumps(_event(e, prover)) + "\n" for e in rows).encode()
 
 
+def _uploads(scope: Scope) -> Any:
+    """The uploads that brought the pack's captured messages: each with its file's SHA-256."""
+    return select(CapturedMessage.upload_id).where(col(CapturedMessage.id).in_(scope.captured))
+
+
 def _kept(scope: Scope, people: People) -> list[tuple[str, Any]]:
     """Each kind of kept record in the pack, and which of them (ids, or a subquery of ids)."""
     kinds: list[tuple[str, Any]] = [
@@ -228,6 +244,8 @@ def _kept(scope: Scope, people: People) -> list[tuple[str, Any]]:
         ("consent", scope.consents),
         ("parent_notice", scope.notices),
         ("incident", scope.incidents),
+        ("captured_message", scope.captured),
+        ("capture_upload", _uploads(scope)),
     ]
     named = [("pupil", people.pupils), ("staff", people.staff), ("guardian", people.guardians)]
     return [*kinds, *named]
@@ -329,6 +347,8 @@ def _build(
         ("consents", Consent, scope.consents),
         ("parent_notices", ParentNotice, scope.notices),
         ("incidents", Incident, scope.incidents),
+        ("captured_messages", CapturedMessage, scope.captured),
+        ("capture_uploads", CaptureUpload, _uploads(scope)),
     ):
         pack.add(
             f"records/{name}.json",
@@ -371,6 +391,7 @@ def contact_scope(*, session: Session, actor: Principal, at: datetime, contact_i
         consents=select(Consent.id).where(Consent.contact_id == contact_id),
         notices=select(ParentNotice.id).where(ParentNotice.contact_id == contact_id),
         incidents=select(Incident.id).where(col(Incident.id).is_(None)),
+        captured=select(CapturedMessage.id).where(CapturedMessage.contact_id == contact_id),
         story=contact_story(contact_id),
     )
 
@@ -392,5 +413,6 @@ def pupil_scope(*, session: Session, actor: Principal, at: datetime, pupil_id: i
         consents=select(Consent.id).where(Consent.pupil_id == pupil_id),
         notices=select(ParentNotice.id).where(ParentNotice.pupil_id == pupil_id),
         incidents=select(IncidentPupil.incident_id).where(IncidentPupil.pupil_id == pupil_id),
+        captured=select(CapturedPupil.captured_id).where(CapturedPupil.pupil_id == pupil_id),
         story=pupil_story(pupil_id),
     )
