@@ -10,7 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from contactlog_client import approvals  # noqa: F401  (registers incident, pending, decide)
+from contactlog_client import (
+    approvals,  # noqa: F401  (registers incident, pending, decide)
+    captured,  # noqa: F401  (registers missing, log-captured)
+)
 from contactlog_client.common import JsonOption, app, emit, err, fail, out, run, signed_in
 from contactlog_client.http import (
     Api,

@@ -266,3 +266,50 @@ def test_login_asks_for_the_password_or_reads_it_from_a_pipe(server, client_dir,
     assert piped.exit_code == 0, piped.output
     assert "Warning" not in piped.output
     assert cli("whoami").exit_code == 0
+
+
+def test_a_teacher_sees_what_the_platform_captured_and_logs_it_from_the_terminal(
+    server, client_dir, client, world, school, db
+):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from core import clock
+    from tests.support.builders import approved_contact
+
+    # Made in-process: the server shares the test's database.
+    cid = approved_contact(client, world, school)
+    # A message captured on the school phone, not logged (sent before the approval, too).
+    when = (clock.now() - timedelta(minutes=5)).astimezone(ZoneInfo("Europe/London"))
+    chat = f"{when:%d/%m/%Y, %H:%M} - Ava T: Is the bus at 8?\n".encode()
+    made = client.post(
+        "/captures",
+        headers=world.auth("owner"),
+        data={
+            "platform": "whatsapp",
+            "school_account": "Riverside U15 football (school phone)",
+            "source": "whatsapp_export",
+            "school_name": "School",
+            "names": json.dumps({"Ava T": school["young"]}),
+        },
+        files={"file": ("WhatsApp Chat with Ava T.txt", chat)},
+    )
+    assert made.status_code == 201, made.text
+    sign_in(server, "owner")
+    listed = cli("missing", "--json")
+    assert listed.exit_code == 0, listed.output
+    [gap] = json.loads(listed.output)
+    assert (gap["contact_id"], gap["content"]) == (cid, "Is the bus at 8?")
+    assert f"{gap['id']} " in cli("missing").output  # a row of the table (it wraps the words)
+    logged = cli(
+        "log-captured",
+        str(gap["id"]),
+        "--summary",
+        "Ava asked about the bus",
+        "--device",
+        "PE-IPAD",
+    )
+    assert logged.exit_code == 0, logged.output
+    assert "Logged entry" in logged.output
+    assert json.loads(cli("missing", "--json").output) == []
+    assert "Nothing captured is missing" in cli("missing").output
