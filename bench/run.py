@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from bench import data
-from bench.capture import p9_capture
+from bench.capture import p9_capture, p9_webhook
 from bench.email import p4_outbox
 from bench.measure import BACKENDS, ONLY, RESULTS, SCALE, SECONDS, n, report, timed
 from bench.p1 import p1_log_write
@@ -310,6 +310,7 @@ def main() -> None:
                 p8_verifiable(backend, folder, settings)
             if "P9" in ONLY:
                 p9_capture(backend, folder, settings)
+                p9_webhook(backend, folder, settings, env)
     print(f"\n{'figure':<40} {'backend':<10}   ratio  target")
     for figure, backend, ratio, target, _ in RESULTS:
         print(f"{figure:<40} {backend:<10} {ratio:>7}  {target}")

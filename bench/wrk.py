@@ -28,6 +28,26 @@ function request()
   return wrk.format()
 end
 """
+# Requests prepared beforehand, one a line (`header-value<TAB>body`), each sent once: for a
+# signed delivery, whose signature wrk cannot make. Each thread takes every THREADS-th line.
+_PREPARED = """
+local prepared = {}
+function init(args)
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  for line in io.lines("%(file)s") do
+    local tab = string.find(line, "\t", 1, true)
+    prepared[#prepared + 1] = {string.sub(line, 1, tab - 1), string.sub(line, tab + 1)}
+  end
+end
+local sent = 0
+function request()
+  local i = (sent * %(threads)d + thread_number - 1) %% #prepared + 1
+  sent = sent + 1
+  wrk.headers["%(header)s"] = prepared[i][1]
+  return wrk.format(nil, nil, nil, prepared[i][2])
+end
+"""
 _SCRIPT = """
 local counter = 0
 local threads = 0
@@ -146,8 +166,11 @@ def run(
     token: str = "",
     distinct: bool = False,
     clients: int = CLIENTS,
+    prepared: tuple[Path, str] | None = None,
 ) -> Load:
-    """Load `url + path` for `seconds` from wrk; the latency and the CPU each side spent."""
+    """Load `url + path` for `seconds` from wrk; the latency and the CPU each side spent.
+    `prepared` is a file of requests made beforehand and the header each line's first field
+    goes in (a signature over its body)."""
     wrk = require_wrk()
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
     run_id = os.urandom(6).hex()
@@ -157,6 +180,10 @@ def run(
         "body": json.dumps(body) if body else "nil",
         "auth": auth,
     }
+    if prepared is not None:
+        lines, header = prepared
+        script = script.replace("function init(args)", "function init_unused(args)", 1)
+        script += _PREPARED % {"file": lines, "threads": THREADS, "header": header}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
     try:
