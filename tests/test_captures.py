@@ -321,3 +321,38 @@ def test_an_evidence_pack_carries_the_captured_messages_and_the_files_hashes(cli
     assert [u["sha256"] for u in uploads] == [made["sha256"]]
     assert f'"record": "captured_message:{captured[0]["id"]}"' in sealed
     assert verify_pack(io.BytesIO(pack.content)) == []
+
+
+def test_the_chronologies_show_what_the_log_lacks_until_it_is_logged(client, world, school):
+    owner, dsl = world.auth("owner"), world.auth("dsl")
+    cid = approved_contact(client, world, school)
+    now = _hours_on(2)
+    lines = [Said(PUPIL, _wall(now - timedelta(minutes=20)), "Can I bring my brother?")]
+    upload(
+        client,
+        owner,
+        _export(lines),
+        name="WhatsApp Chat - Ellie B.zip",
+        names={PUPIL: school["young"]},
+    )
+    for path in (
+        f"/staff/{world.ids['owner']}/chronology",
+        f"/pupils/{school['young']}/chronology",
+    ):
+        entries = client.get(path, headers=dsl).json()["items"]
+        [gap] = [e for e in entries if e["object_type"] == "captured_message"]
+        assert gap["type"] == "captured.not_logged"
+        assert "not in the log" in gap["summary"]
+        assert "brother" not in gap["summary"]  # the words stay with the capture
+        assert gap["contact_id"] == cid
+    other = client.get(f"/pupils/{school['older']}/chronology", headers=dsl).json()["items"]
+    assert not [e for e in other if e["object_type"] == "captured_message"]
+    [missing] = client.get(f"/contacts/{cid}/reconciliation", headers=owner).json()["not_logged"]
+    client.post(
+        f"/captures/messages/{missing['id']}/log",
+        json={"summary": "Asked to bring her brother", "device_tag": "PE-IPAD"},
+        headers=owner,
+    )
+    after = client.get(f"/staff/{world.ids['owner']}/chronology", headers=dsl).json()["items"]
+    assert not [e for e in after if e["object_type"] == "captured_message"]
+    assert any(e["summary"].startswith("Asked to bring her brother") for e in after)

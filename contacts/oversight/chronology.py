@@ -18,6 +18,7 @@ from sqlalchemy.sql.expression import ColumnClause
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ConsentRequest, ParentNotice
+from contacts.capture.models import CapturedMessage, CapturedPupil
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import (
     Contact,
@@ -155,6 +156,27 @@ def _branches(story: Story) -> list[Select[Any]]:
             story.emails,
         ),
     ]
+    # What the platform captured that no entry covers: a gap in the log, or a breach.
+    captured: ColumnElement[bool] = and_(
+        col(CapturedMessage.contact_id).in_(story.contact_ids),
+        col(CapturedMessage.matched_message_id).is_(None),
+    )
+    if story.pupil_id is not None:
+        captured = and_(
+            captured,
+            col(CapturedMessage.id).in_(
+                select(CapturedPupil.captured_id).where(CapturedPupil.pupil_id == story.pupil_id)
+            ),
+        )
+    branches.append(
+        _branch(
+            col(CapturedMessage.sent_at),
+            literal("captured.", String) + col(CapturedMessage.finding),
+            "captured_message",
+            col(CapturedMessage.id),
+            captured,
+        )
+    )
     if story.pupil_id is not None:
         branches.append(
             _branch(

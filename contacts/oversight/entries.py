@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ConsentRequest, ParentNotice
+from contacts.capture.models import CapturedMessage
 from contacts.flags import in_words
 from contacts.incidents.models import Incident
 from contacts.models import Contact, ContactPupil, DeletionTask, Message, platform_name
@@ -52,6 +53,13 @@ MODELS: dict[str, Any] = {
     "email": OutboxEmail,
     "parent_notice": ParentNotice,
     "consent_request": ConsentRequest,
+    "captured_message": CapturedMessage,
+}
+# What a captured message no entry covers is, in words.
+CAPTURED = {
+    "not_logged": "not in the log",
+    "unknown_participant": "with someone not named, not in the log",
+    "outside_contact": "outside an approved contact",
 }
 
 
@@ -191,6 +199,15 @@ def _entry(
         verdict = "Approved" if k.type == "contact.approved" else "Refused"
         contact_id, link = row.id, f"/contacts/{row.id}"
         summary = f"{verdict} by {named.of_staff(row.decided_by_id)}"
+    elif k.object_type == "captured_message":
+        contact_id, link = row.contact_id, f"/contacts/{row.contact_id}/reconciliation"
+        way = "Sent" if row.direction == "sent" else "Received"
+        broken = f" ({row.flags.replace(',', ', ').replace('_', ' ')})" if row.flags else ""
+        made = ", made a flagged entry" if row.flagged_message_id else ""
+        summary = (
+            f"{way} on {platform_name(row.platform)}, captured by the platform: "
+            f"{CAPTURED.get(row.finding, row.finding)}{broken}{made}"
+        )
     elif k.object_type == "message":
         flags = f" ({in_words(row.flag_list)})" if row.flags else ""
         contact_id = row.contact_id
