@@ -356,3 +356,18 @@ def test_the_chronologies_show_what_the_log_lacks_until_it_is_logged(client, wor
     after = client.get(f"/staff/{world.ids['owner']}/chronology", headers=dsl).json()["items"]
     assert not [e for e in after if e["object_type"] == "captured_message"]
     assert any(e["summary"].startswith("Asked to bring her brother") for e in after)
+
+
+def test_reading_what_was_captured_is_on_the_record_but_for_the_holders_own_reads(
+    client, world, school
+):
+    cid = approved_contact(client, world, school)
+    client.get(f"/contacts/{cid}/reconciliation", headers=world.auth("owner"))
+    client.get(f"/contacts/{cid}/reconciliation", headers=world.auth("manager"))
+    client.get(f"/contacts/{cid}/reconciliation", headers=world.auth("dsl"))
+    events = client.get("/audit/events?action=access.captured", headers=world.auth("dsl")).json()[
+        "items"
+    ]
+    assert sorted((e["actor_id"], e["details"]["words"]) for e in events) == sorted(
+        [(world.ids["manager"], False), (world.ids["dsl"], True)]
+    )

@@ -92,7 +92,11 @@ def reconciliation(contact_id: RecordId, acting: ActingDep) -> object:
     """The contact's captured messages against its log: not logged (to log, by when), breaches,
     unknown participants, and entries the platform did not show."""
     return gaps.reconciliation(
-        session=acting.session, actor=acting.actor, policy=acting.policy, contact_id=contact_id
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        contact_id=contact_id,
     )
 
 

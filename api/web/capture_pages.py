@@ -169,7 +169,11 @@ def _captured_page(
     status: int = 200,
 ) -> Response:
     found = gaps.reconciliation(
-        session=acting.session, actor=acting.actor, policy=acting.policy, contact_id=contact_id
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        contact_id=contact_id,
     )
     contact = contact_view(
         acting.session,

@@ -65,12 +65,24 @@ class Reconciliation(BaseModel):
 
 
 def reconciliation(
-    *, session: Session, actor: Principal, policy: Policy, contact_id: int
+    *, session: Session, actor: Principal, policy: Policy, at: datetime, contact_id: int
 ) -> Reconciliation:
     """One contact's captured messages against its log: the contact's holder, their manager or
-    the school's DSL may read it; what was said only the holder and the DSL."""
+    the school's DSL may read it; what was said only the holder and the DSL. Anyone's read but
+    the holder's is on the record."""
     contact, school, _ = contact_in_scope(session, actor, contact_id, readers=(Role.dsl,))
     words = contact.staff_id == actor.staff_id or _is_dsl(actor, school)
+    if contact.staff_id != actor.staff_id:
+        audit.record(
+            session,
+            actor=actor,
+            at=at,
+            action="access.captured",
+            object_type="contact",
+            object_id=contact_id,
+            school_id=contact.school_id,
+            details={"words": words},
+        )
     captured = session.exec(
         select(CapturedMessage)
         .where(CapturedMessage.contact_id == contact_id)
