@@ -371,3 +371,19 @@ def test_reading_what_was_captured_is_on_the_record_but_for_the_holders_own_read
     assert sorted((e["actor_id"], e["details"]["words"]) for e in events) == sorted(
         [(world.ids["manager"], False), (world.ids["dsl"], True)]
     )
+
+
+def test_messages_on_an_account_no_contact_covers_are_the_dsls_to_see(client, world, school):
+    """The insider who never asked: a school account with no contact at all. Only a DSL can
+    upload its export, and only a DSL reads what it holds."""
+    stray = "Year 9 chat (school phone)"
+    lines = [Said(PUPIL, _wall(clock.now() - timedelta(minutes=3)), "see you at the park")]
+    refused = upload(
+        client, world.auth("owner"), _export(lines), name="a.zip", school_account=stray
+    )
+    assert refused.status_code == 403
+    made = upload(client, world.auth("dsl"), _export(lines), name="a.zip", school_account=stray)
+    assert made.json()["findings"] == {"outside_contact": 1}
+    [found] = client.get("/captures/unplaced", headers=world.auth("dsl")).json()
+    assert (found["content"], found["flags"]) == ("see you at the park", ["no_approved_contact"])
+    assert client.get("/captures/unplaced", headers=world.auth("owner")).status_code == 403

@@ -48,6 +48,7 @@ TWINS = [
     ("/app/change-record", "/audit/events"),
     ("/app/contacts/{cid}/captured", "/contacts/{cid}/reconciliation"),
     ("/app/captures", "/captures"),
+    ("/app/captures/unplaced", "/captures/unplaced"),
     ("/app/outbox", "/outbox"),
     ("/app/records", "/audit/events"),
     ("/app/pupils/{young}/evidence-pack", "/pupils/{young}/evidence-pack"),

@@ -87,6 +87,15 @@ def list_uploads(acting: ActingDep) -> object:
     ]
 
 
+@router.get("/captures/unplaced", response_model=list[gaps.CapturedPublic])
+def unplaced(acting: ActingDep) -> object:
+    """What the platform captured on a school account no contact covers at all (the DSL's),
+    the latest first."""
+    return gaps.unplaced(
+        session=acting.session, actor=acting.actor, policy=acting.policy, at=acting.at
+    )
+
+
 @router.get("/contacts/{contact_id:int}/reconciliation", response_model=gaps.Reconciliation)
 def reconciliation(contact_id: RecordId, acting: ActingDep) -> object:
     """The contact's captured messages against its log: not logged (to log, by when), breaches,

@@ -153,6 +153,15 @@ async def upload_export(
     return _upload_page(acting, made=made)
 
 
+@router.get("/app/captures/unplaced")
+def unplaced_page(acting: PageDep) -> Response:
+    """For the DSL: what was captured on a school account no contact covers at all."""
+    found = gaps.unplaced(
+        session=acting.session, actor=acting.actor, policy=acting.policy, at=acting.at
+    )
+    return page_for(acting, "unplaced.html", title="Captured outside any contact", found=found)
+
+
 @router.get("/app/contacts/{contact_id:int}/captured")
 def captured_page(contact_id: RecordId, acting: PageDep, done: str | None = None) -> Response:
     return _captured_page(

@@ -287,6 +287,38 @@ def log_captured(
     return entry
 
 
+def unplaced(
+    *, session: Session, actor: Principal, policy: Policy, at: datetime, limit: int = 200
+) -> list[CapturedPublic]:
+    """What the platform captured on a school account that no contact of the school covers at
+    all (an account used with no permission asked): the school's DSL's to read, on the record."""
+    if actor.school_id is None:
+        raise Forbidden("Captured messages belong to a school.")
+    school = visible_school(session, actor, actor.school_id)
+    if not _is_dsl(actor, school):
+        raise Forbidden("Only a DSL may read what was captured outside any contact.")
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action="access.captured",
+        object_type="school",
+        object_id=school.id,
+        school_id=school.id,
+        details={"words": True, "unplaced": True},
+    )
+    found = session.exec(
+        select(CapturedMessage)
+        .where(
+            CapturedMessage.school_id == school.id,
+            col(CapturedMessage.contact_id).is_(None),
+        )
+        .order_by(col(CapturedMessage.sent_at).desc(), col(CapturedMessage.id).desc())
+        .limit(limit)
+    ).all()
+    return _views(session, list(found), policy=policy, school=school, words=True, dsl=True)
+
+
 def uploads_of(*, session: Session, actor: Principal, limit: int = 50) -> list[CaptureUpload]:
     """The school's uploads for its DSL; a member of staff's own for them."""
     if actor.school_id is None:

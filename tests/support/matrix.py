@@ -345,6 +345,9 @@ MATRIX: dict[tuple[str, str], Cell] = {
         {"owner", "dsl", "other_school"}, lambda s: ("/captures", "upload")
     ),
     ("GET", "/captures"): _cell(SIGNED_IN, lambda s: ("/captures", None)),
+    ("GET", "/captures/unplaced"): _cell(
+        {"dsl", "other_school"}, lambda s: ("/captures/unplaced", None)
+    ),
     ("GET", "/contacts/{contact_id}/reconciliation"): _cell(
         {"owner", "manager", "dsl"}, lambda s: (f"/contacts/{s.approved}/reconciliation", None)
     ),
