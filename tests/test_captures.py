@@ -387,3 +387,34 @@ def test_messages_on_an_account_no_contact_covers_are_the_dsls_to_see(client, wo
     [found] = client.get("/captures/unplaced", headers=world.auth("dsl")).json()
     assert (found["content"], found["flags"]) == ("see you at the park", ["no_approved_contact"])
     assert client.get("/captures/unplaced", headers=world.auth("owner")).status_code == 403
+
+
+def test_the_upload_page_shows_where_an_export_cannot_be_read_and_stores_nothing(
+    client, world, school
+):
+    from tests.support.pages import form_token, sign_in
+
+    approved_contact(client, world, school)
+    sign_in(client, "owner@a.example.org")
+    token = form_token(client.get("/app/captures").text)
+    text = android_chat([Said(SCHOOL_NAME, datetime(2026, 11, 2, 9, 0), "a")])
+    text += "25/11/2026, 99:10 - Ellie B: b\n"
+    shown = client.post(
+        "/app/captures",
+        data={
+            "form_token": token,
+            "account": f"whatsapp|{ACCOUNT}",
+            "source": "whatsapp_export",
+            "school_name": SCHOOL_NAME,
+            "date_order": "dmy",
+        },
+        files={"export": ("WhatsApp Chat with Ellie B.txt", text.encode())},
+    )
+    assert shown.status_code == 422
+    assert "WhatsApp Chat with Ellie B.txt, line 2" in shown.text
+    assert count_rows(client.app.state.db, "capture_upload") == 0
+    empty = client.post(
+        "/app/captures", data={"form_token": token, "account": f"whatsapp|{ACCOUNT}"}
+    )
+    assert empty.status_code == 422
+    assert "Choose the export" in empty.text

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
@@ -104,22 +104,43 @@ def captures_page(acting: PageDep) -> Response:
     return _upload_page(acting)
 
 
+class UploadForm(BaseModel):
+    """The upload page's fields beside its file (up to NAME_ROWS names of pupils)."""
+
+    form_token: str = Field(default="", max_length=200)
+    account: str = Field(default="", max_length=240)
+    source: str = Field(default="", max_length=40)
+    zone: str = Field(default="", max_length=60)
+    date_order: str = Field(default="dmy", max_length=3)
+    school_name: str = Field(default="", max_length=200)
+    name_0: str = Field(default="", max_length=200)
+    pupil_0: str = Field(default="", max_length=20)
+    name_1: str = Field(default="", max_length=200)
+    pupil_1: str = Field(default="", max_length=20)
+    name_2: str = Field(default="", max_length=200)
+    pupil_2: str = Field(default="", max_length=20)
+    name_3: str = Field(default="", max_length=200)
+    pupil_3: str = Field(default="", max_length=20)
+
+
 @router.post("/app/captures")
-async def upload_export(
+def upload_export(
     request: Request,
     acting: PageDep,
+    form: Annotated[UploadForm, Form()],
     export: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """An export uploaded from the page: as POST /captures, its result or its problem shown."""
-    form = await request.form()
-    acting.check_form(str(form.get("form_token", "")))
-    raw = await export.read(MAX_UPLOAD_BYTES + 1) if export is not None else b""
+    """An export uploaded from the page: as POST /captures, its result or its problem shown.
+    A plain `def`: reading a large export takes a worker thread, never the event loop."""
+    acting.check_form(form.form_token)
+    raw = export.file.read(MAX_UPLOAD_BYTES + 1) if export is not None else b""
     if not raw:
         return _upload_page(acting, problem="Choose the export's file.", status=422)
-    platform, _, account = str(form.get("account", "")).partition("|")
+    platform, _, account = form.account.partition("|")
+    fields = form.model_dump()
     names = {}
     for n in range(NAME_ROWS):
-        name, pupil = str(form.get(f"name_{n}", "")).strip(), str(form.get(f"pupil_{n}", ""))
+        name, pupil = str(fields[f"name_{n}"]).strip(), str(fields[f"pupil_{n}"])
         if name and pupil.isdigit():
             names[name] = int(pupil)
     try:
@@ -127,10 +148,10 @@ async def upload_export(
             {
                 "platform": platform,
                 "school_account": account,
-                "source": form.get("source", ""),
-                "zone": str(form.get("zone", "")).strip() or None,
-                "date_order": form.get("date_order", "dmy"),
-                "school_name": str(form.get("school_name", "")).strip() or None,
+                "source": form.source,
+                "zone": form.zone.strip() or None,
+                "date_order": form.date_order,
+                "school_name": form.school_name.strip() or None,
                 "names": names,
             }
         )
@@ -140,7 +161,7 @@ async def upload_export(
             policy=acting.policy,
             at=acting.at,
             upload_in=upload_in,
-            file_name=export.filename or "upload" if export is not None else "upload",
+            file_name=(export.filename if export is not None else None) or "upload",
             data=raw,
             device=request.headers.get("user-agent", "unknown"),
         )
