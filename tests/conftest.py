@@ -144,6 +144,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
             browser.replace("tests SKIPPED", "tests were SKIPPED"), red=True, bold=True
         )
         terminalreporter.write_line(line, red=True, bold=True)
+    monitor = _skipped_because(terminalreporter, "Monitor tests SKIPPED")
+    if monitor:
+        terminalreporter.write_line(line, red=True, bold=True)
+        terminalreporter.write_line(
+            monitor.replace("tests SKIPPED", "tests were SKIPPED"), red=True, bold=True
+        )
+        terminalreporter.write_line(line, red=True, bold=True)
     postgres = _skipped_because(terminalreporter, "PostgreSQL tests SKIPPED")
     if postgres:
         terminalreporter.write_line(line, red=True, bold=True)
