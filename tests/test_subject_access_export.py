@@ -8,10 +8,12 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from core import clock
 from tests.support.builders import INCIDENT, dob, message, request_body, today
 from tests.support.ground import assert_problem
 
@@ -62,6 +64,22 @@ def three_pupils(client, world, school):  # type: ignore[no-untyped-def]
         ],
     }
     assert client.post("/incidents", json=incident, headers=owner).status_code == 201
+    # The school phone's export of the squad's group chat.
+    when = (clock.now() - timedelta(minutes=30)).strftime("%d/%m/%Y, %H:%M")
+    chat = f"{when} - Ava T: Are we on?\n{when} - Coach: Yes, 4pm\n{when} - Noah F: ok\n"
+    uploaded = client.post(
+        "/captures",
+        headers=owner,
+        data={
+            "platform": "whatsapp",
+            "school_account": request_body(school)["school_account"],
+            "source": "whatsapp_export",
+            "school_name": "Coach",
+            "names": json.dumps({"Ava T": school["young"], "Noah F": school["older"]}),
+        },
+        files={"file": ("WhatsApp Chat with U15 squad.txt", chat.encode())},
+    )
+    assert uploaded.status_code == 201, uploaded.text
     return {"contact": cid, "third": third}
 
 
@@ -83,6 +101,11 @@ def test_a_pupils_export_shows_the_other_pupils_only_as_another_pupil(
     [logged] = document["messages"]
     assert logged["summary"] == "Kit reminder for the squad"
     assert logged["pupils"] == ["this pupil", "another pupil", "another pupil"]
+    # What the platform captured with Noah in it: the coach's word to the group, and his own.
+    captured = {c["direction"]: c for c in document["captured_messages"]}
+    assert (captured["sent"]["content"], captured["received"]["content"]) == ("Yes, 4pm", "ok")
+    assert captured["sent"]["pupils"] == ["this pupil", "another pupil"]
+    assert len(document["captured_messages"]) == 2  # not Ava's own message
     [incident] = document["incidents"]
     assert incident["my_part"] == "received"
     assert incident["other_person"] == "[third party]"

@@ -14,6 +14,7 @@ from typing import IO, Any
 from sqlmodel import Session, SQLModel, col, select
 
 from consent.models import Consent, ParentNotice
+from contacts.capture.models import CapturedMessage, CapturedPupil
 from contacts.data_protection.subject_access.models import SubjectAccessRequest, Whose
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, Message, MessagePupil
@@ -151,6 +152,17 @@ def _messages(session: Session, query: Any, me: int | None) -> list[dict[str, An
     return shown
 
 
+def _captured(session: Session, query: Any, me: int | None) -> list[dict[str, Any]]:
+    """What the platform captured, as the subject sees it: its SHOWN columns, pupils as the
+    subject may see them."""
+    found = session.exec(
+        query.order_by(col(CapturedMessage.sent_at), col(CapturedMessage.id))
+    ).all()
+    ids = [c.id for c in found if c.id is not None]
+    pupils = _pupils_of(session, col(CapturedPupil.pupil_id), col(CapturedPupil.captured_id), ids)
+    return [{**_shown(c), "pupils": _named(pupils.get(c.id or 0, []), me)} for c in found]
+
+
 def _incidents(
     session: Session, incidents: Sequence[Incident], me: int | None
 ) -> list[dict[str, Any]]:
@@ -267,6 +279,15 @@ def _pupil_document(session: Session, request: Any, at: datetime, pupil_id: int)
             ],
             "parent_notices": [_shown(n) for n in notices],
             "incidents": _incidents(session, incidents, pupil_id),
+            "captured_messages": _captured(
+                session,
+                select(CapturedMessage).where(
+                    col(CapturedMessage.id).in_(
+                        select(CapturedPupil.captured_id).where(CapturedPupil.pupil_id == pupil_id)
+                    )
+                ),
+                pupil_id,
+            ),
         },
     )
 
@@ -313,6 +334,9 @@ def _staff_document(session: Session, request: Any, at: datetime, staff_id: int)
             "incidents_reported": _incidents(session, reported, None),
             "reviews_written": _reviews(
                 session, select(MessageReview).where(MessageReview.reviewer_id == staff_id)
+            ),
+            "captured_on_their_contacts": _captured(
+                session, select(CapturedMessage).where(CapturedMessage.staff_id == staff_id), None
             ),
         },
     )
