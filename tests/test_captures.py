@@ -418,3 +418,26 @@ def test_the_upload_page_shows_where_an_export_cannot_be_read_and_stores_nothing
     )
     assert empty.status_code == 422
     assert "Choose the export" in empty.text
+
+
+def test_a_colleagues_gaps_per_contact_for_the_dsl_and_their_manager(client, world, school):
+    owner = world.auth("owner")
+    cid = approved_contact(client, world, school)
+    now = _hours_on(2)
+    lines = [
+        Said(PUPIL, _wall(now - timedelta(minutes=40)), "one"),
+        Said(PUPIL, _wall(now - timedelta(minutes=20)), "two"),
+    ]
+    upload(
+        client,
+        owner,
+        _export(lines),
+        name="WhatsApp Chat - Ellie B.zip",
+        names={PUPIL: school["young"]},
+    )
+    path = f"/staff/{world.ids['owner']}/reconciliation"
+    [row] = client.get(path, headers=world.auth("dsl")).json()
+    assert (row["contact_id"], row["captured"], row["not_logged"], row["covered"]) == (cid, 2, 2, 0)
+    assert client.get(path, headers=world.auth("manager")).status_code == 200
+    for who in ("owner", "other_staff", "other_manager"):
+        assert client.get(path, headers=world.auth(who)).status_code in (403, 404), who

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from api.deps import ActingDep
 from api.routing import UnitOfWorkRoute
-from contacts.capture import gaps, keeping, uploads
+from contacts.capture import gaps, keeping, putting_right, uploads
 from contacts.capture.exports import MAX_UPLOAD_BYTES
 from contacts.models import MessagePublic
 from core.errors import InvalidInput
@@ -83,7 +83,7 @@ def list_uploads(acting: ActingDep) -> object:
     """The school's uploads (a DSL), or my own."""
     return [
         keeping.UploadPublic.model_validate(u.model_dump())
-        for u in gaps.uploads_of(session=acting.session, actor=acting.actor)
+        for u in uploads.uploads_of(session=acting.session, actor=acting.actor)
     ]
 
 
@@ -93,6 +93,15 @@ def unplaced(acting: ActingDep) -> object:
     the latest first."""
     return gaps.unplaced(
         session=acting.session, actor=acting.actor, policy=acting.policy, at=acting.at
+    )
+
+
+@router.get("/staff/{staff_id:int}/reconciliation", response_model=list[gaps.ContactGaps])
+def staff_gaps(staff_id: RecordId, acting: ActingDep) -> object:
+    """Per contact a colleague holds: captured, logged and the gaps (their DSL, their line
+    manager)."""
+    return gaps.staff_gaps(
+        session=acting.session, actor=acting.actor, at=acting.at, staff_id=staff_id
     )
 
 
@@ -112,10 +121,12 @@ def reconciliation(contact_id: RecordId, acting: ActingDep) -> object:
 @router.post(
     "/captures/messages/{captured_id:int}/log", response_model=MessagePublic, status_code=201
 )
-def log_captured(captured_id: RecordId, body: gaps.LogCaptured, acting: ActingDep) -> object:
+def log_captured(
+    captured_id: RecordId, body: putting_right.LogCaptured, acting: ActingDep
+) -> object:
     """Log a captured message missing from my log: its direction, time, pupils and words come
     from the capture; I write the summary."""
-    return gaps.log_captured(
+    return putting_right.log_captured(
         session=acting.session,
         actor=acting.actor,
         policy=acting.policy,

@@ -14,7 +14,7 @@ from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.render import page_for, see_other
 from contacts import service
-from contacts.capture import gaps, keeping, uploads
+from contacts.capture import gaps, keeping, putting_right, uploads
 from contacts.capture.exports import MAX_UPLOAD_BYTES
 from contacts.capture.models import Source
 from contacts.capture.whatsapp import DateOrder
@@ -77,7 +77,7 @@ def _upload_page(
         orders=ORDERS,
         rows=range(NAME_ROWS),
         zone_name=acting.policy.zone(school).key if school is not None else "Europe/London",
-        uploads=gaps.uploads_of(session=acting.session, actor=acting.actor, limit=20),
+        uploads=uploads.uploads_of(session=acting.session, actor=acting.actor, limit=20),
         made=made,
         problem=problem,
         status=status,
@@ -239,12 +239,12 @@ def log_captured(
     """One tap: the captured message logged with the summary its holder wrote."""
     acting.check_form(form_token)
     try:
-        log_in = gaps.LogCaptured(summary=summary.strip(), device_tag=device_tag)
+        log_in = putting_right.LogCaptured(summary=summary.strip(), device_tag=device_tag)
     except ValidationError:
         return _captured_page(
             acting, contact_id, problem="Say in a sentence what it was about.", status=422
         )
-    entry = gaps.log_captured(
+    entry = putting_right.log_captured(
         session=acting.session,
         actor=acting.actor,
         policy=acting.policy,

@@ -13,12 +13,14 @@ from api.web.acting import PageActing, PageDep
 from api.web.forms import PageForm, Problems, local_time, submit
 from api.web.render import PAGE_SIZE, page_for, paged
 from contacts import deletions
+from contacts.capture import gaps
 from contacts.incidents import service as incidents
 from contacts.incidents.models import DiscussionCreate
 from contacts.oversight import chronology
 from core.directory import privileged
 from core.directory.models import Role
 from core.directory.names import pupil_names, staff_names
+from core.errors import Forbidden
 from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -114,9 +116,16 @@ def staff_chronology(staff_id: RecordId, acting: PageDep, cursor: str | None = N
         limit=PAGE_SIZE,
     )
     named = staff_names(acting.session, acting.actor, [staff_id])
+    try:  # what the platform captured on their contacts, against their log
+        captured = gaps.staff_gaps(
+            session=acting.session, actor=acting.actor, at=acting.at, staff_id=staff_id
+        )
+    except Forbidden:  # never one's own
+        captured = []
     return page_for(
         acting,
         "chronology.html",
+        captured=[c for c in captured if c.captured],
         title=f"Chronology of {named.get(staff_id, 'a member of staff')}",
         pager=paged(acting, entries),
         subject_type="staff",

@@ -6,23 +6,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, time, timedelta
+from typing import Any
 
-from pydantic import BaseModel, Field
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from contacts.capture import reconcile
 from contacts.capture.models import CapturedMessage, CapturedPupil, CaptureUpload, Finding
-from contacts.messages import log_message
-from contacts.models import Direction, Message, MessageCreate, MessagePublic
+from contacts.models import Contact, Direction, Message
 from contacts.service import contact_in_scope
-from core import once
 from core.directory.access import get_scoped, visible_school
-from core.directory.models import Role, School
-from core.errors import Conflict, Forbidden
-from core.inputs import Forbid
+from core.directory.models import Role, School, Staff
+from core.directory.staff import manages
+from core.errors import Forbidden
 from core.policy import Policy
 from core.principal import Principal
-from core.record import audit, seals
+from core.record import audit
 
 
 class CapturedPublic(BaseModel):
@@ -195,8 +196,6 @@ def missing_counts(session: Session, *, contact_ids: list[int]) -> dict[int, int
     """How many captured messages each contact's log is missing (for My contacts)."""
     if not contact_ids:
         return {}
-    from sqlalchemy import func
-
     rows = session.exec(
         select(CapturedMessage.contact_id, func.count())
         .where(
@@ -206,85 +205,6 @@ def missing_counts(session: Session, *, contact_ids: list[int]) -> dict[int, int
         .group_by(col(CapturedMessage.contact_id))
     ).all()
     return {cid: n for cid, n in rows if cid is not None}
-
-
-# ---------------------------------------------------------------- logged with one tap
-
-
-class LogCaptured(Forbid):
-    """What the staff member adds to a captured message to log it: their summary, and the
-    device it was on (the school phone's tag)."""
-
-    summary: str = Field(min_length=1, max_length=2000)
-    device_tag: str = Field(min_length=1, max_length=50)
-
-
-def log_captured(
-    *,
-    session: Session,
-    actor: Principal,
-    policy: Policy,
-    at: datetime,
-    captured_id: int,
-    log_in: LogCaptured,
-) -> MessagePublic:
-    """The captured message logged by its contact's holder: the entry takes its direction, time,
-    pupils and words; the holder writes the summary. Once: a second tap is told it is logged.
-    A breach (before approval, say) is logged too, and the entry is flagged for it."""
-    captured = get_scoped(session, actor, CapturedMessage, captured_id, "No such captured message.")
-    if captured.contact_id is None or captured.staff_id != actor.staff_id:
-        raise Forbidden(
-            "Only the member of staff who holds its contact may log a captured message."
-        )
-    if captured.matched_message_id is not None:
-        raise Conflict("This captured message is already covered by a logged entry.")
-    pupil_ids = list(
-        session.exec(
-            select(CapturedPupil.pupil_id).where(CapturedPupil.captured_id == captured_id)
-        ).all()
-    )
-    entry = log_message(
-        session=session,
-        actor=actor,
-        policy=policy,
-        at=at,
-        contact_id=captured.contact_id,
-        message_in=MessageCreate(
-            direction=Direction(captured.direction),
-            occurred_at=captured.sent_at,
-            pupil_ids=pupil_ids or None,
-            device_tag=log_in.device_tag,
-            summary=log_in.summary,
-            verbatim=captured.content[:20000] or None,
-        ),
-    )
-    if not once.took(
-        session,
-        CapturedMessage,
-        captured_id,
-        still=col(CapturedMessage.matched_message_id).is_(None),
-        # A breach stays one, logged or not: the entry carries the log's own flags for it.
-        values={
-            "matched_message_id": entry.id,
-            "finding": captured.finding
-            if captured.finding == Finding.outside_contact
-            else Finding.logged,
-        },
-    ):
-        raise Conflict("This captured message was logged a moment ago.")
-    session.expire(captured)
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action="capture.logged",
-        object_type="captured_message",
-        object_id=captured_id,
-        school_id=captured.school_id,
-        details={"message_id": entry.id},
-        sealed=seals.seal(session, ("captured_message", captured_id)),
-    )
-    return entry
 
 
 def unplaced(
@@ -319,12 +239,89 @@ def unplaced(
     return _views(session, list(found), policy=policy, school=school, words=True, dsl=True)
 
 
-def uploads_of(*, session: Session, actor: Principal, limit: int = 50) -> list[CaptureUpload]:
-    """The school's uploads for its DSL; a member of staff's own for them."""
-    if actor.school_id is None:
-        raise Forbidden("Uploads belong to a school.")
-    school = visible_school(session, actor, actor.school_id)
-    query = select(CaptureUpload).where(CaptureUpload.school_id == school.id)
-    if not _is_dsl(actor, school):
-        query = query.where(CaptureUpload.uploaded_by_id == actor.staff_id)
-    return list(session.exec(query.order_by(col(CaptureUpload.id).desc()).limit(limit)).all())
+class ContactGaps(BaseModel):
+    """One contact of a member of staff: what was captured on it, what was logged, the gaps."""
+
+    contact_id: int
+    platform: str
+    school_account: str
+    captured: int
+    covered: int
+    not_logged: int
+    breaches: int
+    unknown_participants: int
+    flagged: int  # captured messages that became flagged entries, left unlogged too long
+    logged: int  # entries on the contact
+
+
+def staff_gaps(
+    *, session: Session, actor: Principal, at: datetime, staff_id: int
+) -> list[ContactGaps]:
+    """Per contact a member of staff holds: captured, logged and the gaps, for the DSL and
+    their line manager (never of themselves); the read is on the record."""
+    staff = get_scoped(session, actor, Staff, staff_id, "No such member of staff.")
+    school = visible_school(session, actor, staff.school_id)
+    if staff_id == actor.staff_id or not (manages(actor, staff, school) or _is_dsl(actor, school)):
+        raise Forbidden("Only the DSL or their line manager reads a colleague's gaps.")
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action="access.captured",
+        object_type="staff",
+        object_id=staff_id,
+        school_id=staff.school_id,
+        details={"words": False},
+    )
+    contacts = session.exec(
+        select(Contact).where(Contact.staff_id == staff_id).order_by(col(Contact.id))
+    ).all()
+    ids = [c.id for c in contacts if c.id is not None]
+    if not ids:
+        return []
+
+    def counted(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    rows = {
+        r[0]: r
+        for r in session.execute(
+            sa.select(
+                col(CapturedMessage.contact_id),
+                func.count(),
+                counted(col(CapturedMessage.matched_message_id).is_not(None)),
+                counted(CapturedMessage.finding == Finding.not_logged),
+                counted(CapturedMessage.finding == Finding.outside_contact),
+                counted(CapturedMessage.finding == Finding.unknown_participant),
+                counted(col(CapturedMessage.flagged_message_id).is_not(None)),
+            )
+            .where(col(CapturedMessage.contact_id).in_(ids))
+            .group_by(col(CapturedMessage.contact_id))
+        ).all()
+    }
+    logged = dict(
+        session.exec(
+            select(Message.contact_id, func.count())
+            .where(col(Message.contact_id).in_(ids))
+            .group_by(col(Message.contact_id))
+        ).all()
+    )
+    found = []
+    for c in contacts:
+        assert c.id is not None
+        r = rows.get(c.id)
+        found.append(
+            ContactGaps(
+                contact_id=c.id,
+                platform=c.platform,
+                school_account=c.school_account,
+                captured=r[1] if r else 0,
+                covered=int(r[2] or 0) if r else 0,
+                not_logged=int(r[3] or 0) if r else 0,
+                breaches=int(r[4] or 0) if r else 0,
+                unknown_participants=int(r[5] or 0) if r else 0,
+                flagged=int(r[6] or 0) if r else 0,
+                logged=logged.get(c.id, 0),
+            )
+        )
+    return found

@@ -14,6 +14,7 @@ from contacts.capture import keeping, meta, reconcile, whatsapp, workspace
 from contacts.capture.exports import MAX_UPLOAD_BYTES, Exported, ExportRefused
 from contacts.capture.models import (
     CaptureName,
+    CaptureUpload,
     Source,
 )
 from contacts.models import Platform
@@ -234,3 +235,14 @@ def _names(
             f"are: {', '.join(senders)})."
         )
     return known
+
+
+def uploads_of(*, session: Session, actor: Principal, limit: int = 50) -> list[CaptureUpload]:
+    """The school's uploads for its DSL; a member of staff's own for them."""
+    if actor.school_id is None:
+        raise Forbidden("Uploads belong to a school.")
+    school = visible_school(session, actor, actor.school_id)
+    query = select(CaptureUpload).where(CaptureUpload.school_id == school.id)
+    if not actor.acts_as(Role.dsl, school_id=school.id or 0, trust_id=school.trust_id):
+        query = query.where(CaptureUpload.uploaded_by_id == actor.staff_id)
+    return list(session.exec(query.order_by(col(CaptureUpload.id).desc()).limit(limit)).all())

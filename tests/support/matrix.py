@@ -348,6 +348,9 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("GET", "/captures/unplaced"): _cell(
         {"dsl", "other_school"}, lambda s: ("/captures/unplaced", None)
     ),
+    ("GET", "/staff/{staff_id}/reconciliation"): _cell(
+        {"manager", "dsl"}, lambda s: (f"/staff/{s.world.ids['owner']}/reconciliation", None)
+    ),
     ("GET", "/contacts/{contact_id}/reconciliation"): _cell(
         {"owner", "manager", "dsl"}, lambda s: (f"/contacts/{s.approved}/reconciliation", None)
     ),
