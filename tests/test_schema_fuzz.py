@@ -36,8 +36,13 @@ def signed_in(app, client, world, school):  # type: ignore[no-untyped-def]
     return world.auth("dsl")
 
 
+# Derandomised: each operation is sent the same examples on every run, so the suite's verdict
+# depends on the code and not on the run (a failure is reproduced by running it again); the
+# examples change as each operation's schema does. Schemathesis' negative cases include some
+# no query string can carry (a value that serialises to nothing), which a random seed
+# occasionally draws and reports as accepted.
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_the_api_keeps_to_its_schema(case, signed_in):  # type: ignore[no-untyped-def]
     case.call_and_validate(headers=signed_in)
 
