@@ -9,6 +9,8 @@ from sqlmodel import Session, select
 
 from consent.models import ConsentCreate, ConsentMethod
 from consent.service import record_consent
+from contacts.capture import uploads
+from contacts.capture.models import Source
 from contacts.consenting import CONTACTS
 from contacts.models import ContactCreate, DecisionCreate, Platform
 from contacts.service import decide, request_contact
@@ -215,7 +217,9 @@ def _seed_contact(
     policy: Policy,
     at: datetime,
 ) -> None:
-    """Sam's approved team WhatsApp: one pupil consented, one awaiting consent, one 16+."""
+    """Sam's approved team WhatsApp: one pupil consented, one awaiting consent, one 16+; and
+    the school phone's export of the team chat, with a message from before the approval that
+    is not in Sam's log (My contacts says so; the DSL sees the breach)."""
     sam, mark, alex = (
         _as(session, staff_ids[k]) for k in ("sam.okafor", "mark.patel", "alex.morgan")
     )
@@ -261,6 +265,30 @@ def _seed_contact(
             evidence_reference="Consent form, office file 2026/14",
             given_on=today - timedelta(days=3),
         ),
+    )
+    school = session.get(School, sam.school_id)
+    assert school is not None
+    asked = (at - timedelta(days=2)).astimezone(policy.zone(school))
+    said = f"{asked:%d/%m/%Y, %H:%M}"
+    chat = (
+        f"{said} - Ava Thompson: Is training still on Thursday?\n"
+        f"{said} - Riverside U16 (School): Yes, 4pm on the top pitch\n"
+    )
+    uploads.upload(
+        session=session,
+        actor=sam,
+        policy=policy,
+        at=at,
+        upload_in=uploads.UploadIn(
+            platform=Platform.whatsapp,
+            school_account="Riverside U16 football (school phone)",
+            source=Source.whatsapp_export,
+            school_name="Riverside U16 (School)",
+            names={"Ava Thompson": ava.id},
+        ),
+        file_name="WhatsApp Chat with U16 football.txt",
+        data=chat.encode(),
+        device="the demo",
     )
 
 

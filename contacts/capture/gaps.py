@@ -193,14 +193,16 @@ def log_by(uploaded_at: datetime, *, policy: Policy, school: School) -> datetime
 
 
 def missing_counts(session: Session, *, contact_ids: list[int]) -> dict[int, int]:
-    """How many captured messages each contact's log is missing (for My contacts)."""
+    """How many captured messages each contact's log is missing (for My contacts): not logged,
+    breaches and those with someone unnamed alike, until an entry covers them or one is made."""
     if not contact_ids:
         return {}
     rows = session.exec(
         select(CapturedMessage.contact_id, func.count())
         .where(
             col(CapturedMessage.contact_id).in_(contact_ids),
-            CapturedMessage.finding == Finding.not_logged,
+            col(CapturedMessage.matched_message_id).is_(None),
+            col(CapturedMessage.flagged_message_id).is_(None),
         )
         .group_by(col(CapturedMessage.contact_id))
     ).all()
