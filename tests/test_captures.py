@@ -441,3 +441,57 @@ def test_a_colleagues_gaps_per_contact_for_the_dsl_and_their_manager(client, wor
     assert client.get(path, headers=world.auth("manager")).status_code == 200
     for who in ("owner", "other_staff", "other_manager"):
         assert client.get(path, headers=world.auth(who)).status_code in (403, 404), who
+
+
+def test_the_holder_cannot_rename_who_is_who_to_hide_a_breach(client, world, school, db):
+    """Before: a teacher re-uploading could say the unknown adult was a pupil on the contact, or
+    that the pupil was the school, and the next upload's breaches vanished."""
+    owner = world.auth("owner")
+    approved_contact(client, world, school)
+    now = _hours_on(1)
+    first = [Said(PUPIL, _wall(now - timedelta(minutes=9)), "hi")]
+    upload(client, owner, _export(first), name="a.zip", names={PUPIL: school["young"]})
+    renamed = upload(
+        client,
+        owner,
+        _export([Said(PUPIL, _wall(now - timedelta(minutes=8)), "x")]),
+        name="b.zip",
+        names={PUPIL: school["older"]},
+    )
+    assert renamed.status_code == 422
+    assert "only the DSL" in renamed.json()["detail"]
+    as_school = upload(
+        client,
+        owner,
+        _export([Said(PUPIL, _wall(now - timedelta(minutes=7)), "y")]),
+        name="c.zip",
+        school_name=PUPIL,
+    )
+    assert as_school.status_code == 422
+    other = client.post(
+        "/pupils",
+        json={
+            "given_name": "Zed",
+            "family_name": "Q",
+            "date_of_birth": "2011-02-03",
+            "school_reference": "Q9",
+        },
+        headers=world.auth("admin"),
+    ).json()["id"]
+    stranger = upload(
+        client,
+        owner,
+        _export([Said("Adult", _wall(now - timedelta(minutes=6)), "z")]),
+        name="d.zip",
+        names={"Adult": other},
+    )
+    assert stranger.status_code == 422  # not a pupil on their contact
+    assert count_rows(db, "capture_upload") == 1
+    fixed = upload(
+        client,
+        world.auth("dsl"),
+        _export([Said(PUPIL, _wall(now - timedelta(minutes=5)), "w")]),
+        name="e.zip",
+        names={PUPIL: school["older"]},
+    )
+    assert fixed.status_code == 201, fixed.text  # the DSL may correct it

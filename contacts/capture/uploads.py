@@ -189,8 +189,8 @@ def _names(
     }
     if upload_in.school_name is not None:
         said[upload_in.school_name.strip()] = (None, True)
-    if said:
-        pupils = {pid for pid, _ in said.values() if pid is not None}
+    pupils = {pid for pid, _ in said.values() if pid is not None}
+    if pupils:
         found = set(
             session.exec(
                 select(Pupil.id).where(col(Pupil.id).in_(pupils), Pupil.school_id == school.id)
@@ -198,10 +198,23 @@ def _names(
         )
         if pupils - found:
             raise RuleBroken("names: every pupil named must be a pupil of your school.")
+    dsl = actor.acts_as(Role.dsl, school_id=school.id, trust_id=school.trust_id)
+    if not dsl:
+        # The holder says who is who only among their own contacts' pupils, and never changes
+        # what was said before: else naming a stranger as a pupil, or the pupil as the school,
+        # would hide a breach. A DSL may correct a name.
+        held = reconcile.contacts_on(
+            session, school_id=school.id, platform=upload_in.platform, account=account
+        )
+        theirs = {p for h in held if h.contact.staff_id == actor.staff_id for p in h.pupils}
+        if pupils - theirs:
+            raise RuleBroken("names: name only pupils on your own contacts of this account.")
     for name, (pupil_id, is_school) in said.items():
         entry = known.get(name)
         if entry is not None and (entry.pupil_id, entry.is_school) == (pupil_id, is_school):
             continue
+        if entry is not None and not dsl:
+            raise RuleBroken(f"names: who {name!r} is was said before; only the DSL may change it.")
         if entry is None:
             entry = CaptureName(
                 school_id=school.id,
