@@ -21,7 +21,7 @@ from contacts.capture.whatsapp import DateOrder
 from contacts.models import Contact
 from contacts.views import contact_view, device_tags
 from core.directory.models import Role, School
-from core.directory.names import pupil_names
+from core.directory.names import pupil_names, staff_names
 from core.errors import DomainError
 from core.inputs import RecordId
 
@@ -67,6 +67,7 @@ def _upload_page(
     contacts, accounts = _accounts(acting)
     pupils = pupil_names(acting.session, acting.actor, _pupils_on(acting, contacts))
     school = acting.session.get(School, acting.actor.school_id or 0)
+    made_so_far = uploads.uploads_of(session=acting.session, actor=acting.actor, limit=20)
     return page_for(
         acting,
         "captures.html",
@@ -77,7 +78,10 @@ def _upload_page(
         orders=ORDERS,
         rows=range(NAME_ROWS),
         zone_name=acting.policy.zone(school).key if school is not None else "Europe/London",
-        uploads=uploads.uploads_of(session=acting.session, actor=acting.actor, limit=20),
+        uploads=made_so_far,
+        uploaders=staff_names(
+            acting.session, acting.actor, (u.uploaded_by_id for u in made_so_far)
+        ),
         made=made,
         problem=problem,
         status=status,
