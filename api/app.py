@@ -23,6 +23,7 @@ from api.routers import (
     auth,
     capture_webhook,
     captures,
+    concerns,
     consents,
     contacts,
     evidence,
@@ -61,6 +62,7 @@ from api.web import (
     staff_pages,
 )
 from consent import requests as consent_requests
+from contacts.concerns.attachments import MAX_ATTACHMENT_BYTES
 from core.db import Database
 from core.identity import accounts
 from core.identity.security import Passwords, TokenService
@@ -168,6 +170,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return settings.max_import_bytes
         if path.endswith("/captures"):  # a platform's export: a chat with its photos, say
             return settings.max_capture_bytes
+        if path.endswith("/attachments"):  # a case file's screenshot, letter or chat
+            return MAX_ATTACHMENT_BYTES + 64 * 1024
         return settings.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
@@ -201,6 +205,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         witness,
         captures,
         capture_webhook,
+        concerns,
     )
     for module in routers:
         app.include_router(module.router)

@@ -3,6 +3,7 @@ each package keeps its tables in its `models.py`."""
 
 from consent import models as _consent  # noqa: F401
 from contacts import models as _contacts  # noqa: F401
+from contacts.concerns import models as _concerns  # noqa: F401
 from contacts.data_protection.legal_holds import models as _holds  # noqa: F401
 from contacts.data_protection.retention import models as _retention  # noqa: F401
 from contacts.data_protection.subject_access import models as _subject_access  # noqa: F401

@@ -8,6 +8,15 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
 from contacts.capture.models import CapturedMessage, CapturedPupil, CaptureName, CaptureUpload
+from contacts.concerns import readers as concern_readers
+from contacts.concerns.models import (
+    Concern,
+    ConcernAction,
+    ConcernAttachment,
+    ConcernNote,
+    ConcernRecord,
+    ConcernReferral,
+)
 from contacts.data_protection.legal_holds.models import LegalHold
 from contacts.data_protection.retention.models import RetentionRun
 from contacts.data_protection.subject_access.models import SubjectAccessRequest
@@ -79,6 +88,22 @@ keep(
     )
 )
 keep(Kept("capture_name", CaptureName))
+# A concern with its whole case file: a note, a referral, an action or an attachment added (or
+# taken away in the database) changes the concern's sealed content.
+keep(
+    Kept(
+        "concern",
+        Concern,
+        children=(
+            Child("records", ConcernRecord, "concern_id"),
+            Child("notes", ConcernNote, "concern_id"),
+            Child("referrals", ConcernReferral, "concern_id"),
+            Child("actions", ConcernAction, "concern_id"),
+            Child("attachments", ConcernAttachment, "concern_id"),
+        ),
+        named=lambda concern: {"kind": concern.kind},
+    )
+)
 
 
 def _holds_about(staff_id: int) -> Any:
@@ -104,6 +129,9 @@ def _holds_about(staff_id: int) -> Any:
 
 # Nobody sees, releases or is told of a hold about themselves (core/about.py).
 about.register("legal_hold", _holds_about)
+# Nor of a concern about them; and a concern is read by its few readers only, so its events
+# are left out of everyone else's change record too (contacts/concerns/readers.py).
+about.register("concern", concern_readers.hidden_from)
 
 
 # A pupil named in any of these has records: their dates wait for a second person to change.

@@ -58,6 +58,14 @@ class InvalidInput(DomainError):
     slug = "invalid-input"
 
 
+class TooLarge(DomainError):
+    """A file larger than the record takes (the body itself is limited before it is read)."""
+
+    status = 413
+    title = "Too large"
+    slug = "too-large"
+
+
 class TooManyAttempts(DomainError):
     status = 429
     title = "Too many attempts"

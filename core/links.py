@@ -13,6 +13,8 @@ PAGES = {
     "retention": "/app/retention",
     "subject_access": "/app/subject-access",
     "outbox": "/app/outbox",
+    "concern": "/app/concerns/{id}",
+    "concern_review": "/app/concerns/review",
 }
 
 

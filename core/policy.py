@@ -106,6 +106,9 @@ class Policy:
     # school days after it was uploaded becomes a flagged entry, and the DSL is told.
     capture_window_minutes: int = 30
     capture_log_school_days: int = 2
+    # Concerns about adults: the case managers' review of staff with more than one low-level
+    # concern comes round this often (termly, as KCSIE suggests).
+    concern_review_weeks: int = 13
 
     def zone(self, school: School) -> ZoneInfo:
         """The school's own time zone, or the deployment's."""

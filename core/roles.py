@@ -13,6 +13,9 @@ class Role(StrEnum):
     admin = "admin"
     trust_dsl = "trust_dsl"
     trust_admin = "trust_admin"
+    # The chair of governors, or the trust's named person: receives concerns and allegations
+    # about the headteacher (KCSIE Part 4), which the headteacher can never be the one to handle.
+    case_manager = "case_manager"
 
 
 TRUST_ROLES = frozenset({Role.trust_dsl, Role.trust_admin})

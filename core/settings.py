@@ -86,7 +86,14 @@ class Settings(BaseSettings):
     signin_max_delay_seconds: int = Field(default=15 * 60, ge=1)
     # Roles that must sign in with a second factor (TOTP); staff may choose to.
     mfa_required_roles: list[str] = Field(
-        default_factory=lambda: ["approver", "dsl", "admin", "trust_dsl", "trust_admin"]
+        default_factory=lambda: [
+            "approver",
+            "dsl",
+            "admin",
+            "trust_dsl",
+            "trust_admin",
+            "case_manager",
+        ]
     )
     # The name authenticator apps show beside the account.
     mfa_issuer: str = "contactlog"

@@ -340,3 +340,54 @@ def subject_access_due(
             f"{SIGNATURE}"
         ),
     )
+
+
+# Concerns about adults: an email may sit in a mailbox or the outbox others can read, so it
+# says only that a case needs its reader, and links to it (never who, what or by whom).
+def concern_raised(*, concern_id: int, allegation: bool, due: str | None, base_url: str) -> Email:
+    first = (
+        "An allegation has been recorded for you to handle as its case manager or DSL.\n"
+        f"KCSIE asks that the LADO is told within one working day: by {due} (school time).\n"
+        if allegation
+        else "A low-level concern has been recorded for you to handle.\n"
+    )
+    return Email(
+        subject="A concern about an adult needs you",
+        body=f"{first}\nOpen the case file:\n  {page_of(base_url, 'concern', concern_id)}\n"
+        f"{SIGNATURE}",
+    )
+
+
+def lado_overdue(*, concern_id: int, due: str, base_url: str) -> Email:
+    return Email(
+        subject="Overdue: an allegation not yet referred to the LADO",
+        body=(
+            f"An allegation you handle was due with the LADO by {due} (school time), and no\n"
+            "referral is recorded. Record it, or the decision and its reason, on the case file:\n"
+            f"  {page_of(base_url, 'concern', concern_id)}\n{SIGNATURE}"
+        ),
+    )
+
+
+def concern_action_due(*, concern_id: int, due_on: date, base_url: str) -> Email:
+    return Email(
+        subject=f"An action on a case you handle was due on {due_on.day} {due_on:%B %Y}",
+        body=(
+            f"An action you own on a case file was due on {due_on.day} {due_on:%B %Y} and is not\n"
+            "marked done. See it, and mark it done when it is:\n"
+            f"  {page_of(base_url, 'concern', concern_id)}\n{SIGNATURE}"
+        ),
+    )
+
+
+def concern_review(*, staff_count: int, base_url: str) -> Email:
+    who = "member of staff has" if staff_count == 1 else "members of staff have"
+    return Email(
+        subject="The periodic review of low-level concerns",
+        body=(
+            f"{staff_count} {who} more than one low-level concern on record among those you\n"
+            "handle. KCSIE asks that these are reviewed for a pattern; each person's concerns,\n"
+            "flagged entries and incidents are brought together here:\n"
+            f"  {page_of(base_url, 'concern_review')}\n{SIGNATURE}"
+        ),
+    )

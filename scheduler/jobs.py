@@ -28,6 +28,7 @@ from core.settings import Settings
 from scheduler import emails
 from scheduler.captures import captures
 from scheduler.checkpointing import log_and_sign, send_checkpoints
+from scheduler.concerns import concerns
 from scheduler.consent_requests import consent_reminders
 from scheduler.deletions import deletion_reminders
 from scheduler.delivery import deliver_outbox
@@ -231,6 +232,7 @@ JOBS: dict[str, Job] = {
     "ending_soon": ending_soon,
     "deletion_reminders": deletion_reminders,
     "captures": captures,
+    "concerns": concerns,
     "alerts": alerts,
     "approvals": approvals,
     "subject_access": subject_access_reminders,

@@ -26,6 +26,9 @@ EVERY: dict[str, int] = {
     "alerts": 30,
     # Captured messages matched again, and those missing past the trust's period flagged.
     "captures": 15 * 60,
+    # Concerns' readers told within a minute; overdue referrals and actions, and the periodic
+    # review, at most once a day each (their emails are keyed by the day).
+    "concerns": 60,
     "approvals": 15 * 60,
     # Each run drains what is due, so a short pause between runs is enough.
     "outbox": 5,

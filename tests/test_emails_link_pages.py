@@ -88,6 +88,14 @@ def every_email() -> dict[str, emails.Email]:
         ),
         "refused": emails.checkpoint_refused(why="the record was cut short", base_url=BASE),
         "retention": emails.retention_report(REPORT, BASE, SCHOOLS),
+        "concern": emails.concern_raised(
+            concern_id=4, allegation=True, due="Monday 6 July 2026 at 18:30", base_url=BASE
+        ),
+        "lado": emails.lado_overdue(concern_id=4, due="Monday 6 July 2026 at 18:30", base_url=BASE),
+        "concern_action": emails.concern_action_due(
+            concern_id=4, due_on=date(2026, 7, 3), base_url=BASE
+        ),
+        "concern_review": emails.concern_review(staff_count=2, base_url=BASE),
         "retention_refused": emails.retention_refused(
             REPORT.model_copy(update={"refused_too_young": REPORT.redacted}), BASE, SCHOOLS
         ),

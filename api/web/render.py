@@ -101,6 +101,7 @@ ROLE_NAMES = {
     "admin": "administrator",
     "trust_dsl": "trust safeguarding lead",
     "trust_admin": "trust administrator",
+    "case_manager": "case manager for the headteacher (chair of governors)",
 }
 templates.globals["ROLE_HINTS"] = {
     "staff": "asks for contact with pupils and logs it",
@@ -109,6 +110,7 @@ templates.globals["ROLE_HINTS"] = {
     "admin": "keeps the staff, pupils and devices",
     "trust_dsl": "reviews every school of the trust",
     "trust_admin": "keeps every school of the trust",
+    "case_manager": "handles concerns and allegations about the headteacher",
 }
 # A pupil's part in an incident, as a teacher says it.
 templates.globals["PART_NAMES"] = {

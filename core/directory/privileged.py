@@ -40,7 +40,9 @@ from core.settings import Settings
 from core.text import one_line
 
 # Roles that give power over others or over personal data: granting one takes two people.
-PRIVILEGED = frozenset({Role.approver, Role.dsl, Role.admin, Role.trust_dsl, Role.trust_admin})
+PRIVILEGED = frozenset(
+    {Role.approver, Role.dsl, Role.admin, Role.trust_dsl, Role.trust_admin, Role.case_manager}
+)
 
 
 def public(change: PendingChange, at: datetime) -> PendingChangePublic:

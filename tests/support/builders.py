@@ -54,6 +54,8 @@ PEOPLE: dict[str, tuple[str, list[Role], bool, str | None]] = {
     "admin": ("a", [Role.admin], False, None),
     "trust_admin": ("a", [Role.trust_admin], False, None),
     "trust_dsl": ("a", [Role.trust_dsl], False, None),
+    # School A's chair of governors: handles concerns about its headteacher.
+    "case_manager": ("a", [Role.case_manager], False, None),
     "other_school": ("b", [Role.staff, Role.approver, Role.dsl, Role.admin], True, None),
     "other_school_staff": ("b", [Role.staff], False, "other_school"),
 }
