@@ -39,6 +39,9 @@ def test_only_the_allowed_may(client, scene, method, path, actor):
     if body == "upload":
         fields, files = upload_form()
         response = client.request(method, url, headers=headers, data=fields, files=files)
+    elif body == "attachment":
+        files = {"file": ("letter.txt", b"A letter from a parent")}
+        response = client.request(method, url, headers=headers, files=files)
     elif body == "csv":
         response = client.request(
             method,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlmodel import col, select
 
 from contacts.concerns.models import ConcernFile
 from contacts.concerns.raising import lado_due
@@ -21,7 +21,7 @@ from core.models import OutboxEmail
 from core.policy import deployment_policy
 from core.record.models import AuditEvent
 from scheduler.runner import run_job
-from tests.support.builders import TODAY, contact, log, message
+from tests.support.builders import TODAY, log, message
 from tests.support.ground import test_settings
 
 SETTINGS = test_settings(Path("/tmp/contactlog-concern-settings"))
@@ -526,3 +526,68 @@ def test_a_message_logged_elsewhere_is_no_record_of_a_concern(client, world, con
     )
     got = client.get(f"/contacts/{cid}", headers=world.auth("owner")).text
     assert "concern" not in got.lower()
+
+
+# ---------------------------------------------------------------- nothing about oneself
+
+# (raiser, subject): each subject holds a role that reads concerns at their school or trust.
+ABOUT_ONESELF = [
+    ("owner", "dsl"),  # a school DSL under allegation
+    ("dsl", "trust_dsl"),  # a trust DSL under allegation
+    ("dsl", "head"),  # the headteacher, who handles every other concern
+    ("head", "case_manager"),  # the chair of governors
+]
+
+
+@pytest.mark.parametrize(("raiser", "subject"), ABOUT_ONESELF)
+def test_every_concern_route_answers_its_subject_as_if_it_did_not_exist(  # type: ignore[no-untyped-def]
+    client, world, db, settings, raiser, subject
+):
+    """Reads, writes, files, the pattern, the review, the change record and the emails: the
+    subject meets a concern about themselves nowhere, whatever their roles."""
+    cid = raise_(client, world, raiser, subject, kind="allegation")
+    raise_(client, world, raiser, subject)  # and two low-level ones: the review would name them
+    raise_(client, world, raiser, subject)
+    reader = "trust_dsl" if subject != "trust_dsl" else "dsl"
+    file = client.post(
+        f"/concerns/{cid}/attachments",
+        files={"file": ("chat.txt", b"the chat")},
+        headers=world.auth(reader),
+    ).json()
+    [attached] = file["attachments"]
+    me = world.auth(subject)
+    today = TODAY.isoformat()
+    writes = {
+        f"/concerns/{cid}/notes": {"text": "I saw it"},
+        f"/concerns/{cid}/referral": {"agency": "lado", "referred_on": today},
+        f"/concerns/{cid}/actions": {"what": "x", "owner_id": world.ids[subject], "due_on": today},
+        f"/concerns/{cid}/outcome": {"outcome": "false", "outcome_on": today, "reason": "Mine"},
+    }
+    for path, body in writes.items():
+        got = client.post(path, json=body, headers=me)
+        assert got.status_code == 404, (path, got.text)
+        assert got.json()["detail"] == "No such concern."
+    attach = client.post(
+        f"/concerns/{cid}/attachments", files={"file": ("mine.txt", b"x")}, headers=me
+    )
+    assert attach.status_code == 404
+    for path in (
+        f"/concerns/{cid}",
+        f"/concerns/{cid}/attachments/{attached['id']}",
+        f"/staff/{world.ids[subject]}/pattern",
+    ):
+        assert client.get(path, headers=me).status_code == 404, path
+    assert client.get("/concerns", headers=me).json()["items"] == []
+    assert client.get("/concerns/review", headers=me).json() == []
+    if subject in ("dsl", "trust_dsl"):
+        events = client.get("/audit/events?limit=200", headers=me).json()["items"]
+        assert not [e for e in events if e["object_type"] == "concern"]
+    run_job("concerns", db, settings, datetime.now(UTC))
+    with db.session() as session:
+        told = session.exec(
+            select(OutboxEmail.to_staff_id).where(col(OutboxEmail.kind).like("concern%"))
+        ).all()
+    assert told
+    assert world.ids[subject] not in told
+    # Someone who does handle it sees it all.
+    assert client.get(f"/concerns/{cid}", headers=world.auth(reader)).status_code == 200

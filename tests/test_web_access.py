@@ -22,7 +22,40 @@ def scene(client, world, school):  # type: ignore[no-untyped-def]
     cid = client.post("/contacts", json=request_body(school), headers=world.auth("owner")).json()[
         "id"
     ]
-    return {"cid": cid, "young": school["young"], "owner": world.ids["owner"]}
+    about_owner = client.post(
+        "/concerns",
+        json={
+            "kind": "allegation",
+            "subject_staff_id": world.ids["owner"],
+            "happened_at": "2026-01-01T10:00:00Z",
+            "what_happened": "Seen messaging a pupil from a personal phone",
+        },
+        headers=world.auth("other_staff"),
+    ).json()["id"]
+    [attached] = client.post(
+        f"/concerns/{about_owner}/attachments",
+        files={"file": ("chat.txt", b"the chat")},
+        headers=world.auth("head"),
+    ).json()["attachments"]
+    about_head = client.post(
+        "/concerns",
+        json={
+            "kind": "low_level",
+            "subject_staff_id": world.ids["head"],
+            "happened_at": "2026-01-01T10:00:00Z",
+            "what_happened": "Friended a parent",
+        },
+        headers=world.auth("dsl"),
+    ).json()["id"]
+    return {
+        "cid": cid,
+        "young": school["young"],
+        "owner": world.ids["owner"],
+        "head": world.ids["head"],
+        "about_owner": about_owner,
+        "about_head": about_head,
+        "attached": attached["id"],
+    }
 
 
 TWINS = [
@@ -53,6 +86,18 @@ TWINS = [
     ("/app/records", "/audit/events"),
     ("/app/pupils/{young}/evidence-pack", "/pupils/{young}/evidence-pack"),
     ("/app/contacts/{cid}/evidence-pack", "/contacts/{cid}/evidence-pack"),
+    # Concerns: each person — the subject, the raiser, the case manager, everyone else —
+    # meets the page exactly as the API answers them (a 404 for all but the readers).
+    ("/app/concerns", "/concerns"),
+    ("/app/concerns/review", "/concerns/review"),
+    ("/app/concerns/{about_owner}", "/concerns/{about_owner}"),
+    ("/app/concerns/{about_head}", "/concerns/{about_head}"),
+    (
+        "/app/concerns/{about_owner}/attachments/{attached}",
+        "/concerns/{about_owner}/attachments/{attached}",
+    ),
+    ("/app/staff/{owner}/pattern", "/staff/{owner}/pattern"),
+    ("/app/staff/{head}/pattern", "/staff/{head}/pattern"),
 ]
 
 
@@ -67,6 +112,9 @@ def test_each_page_answers_as_its_api_twin_does(client, db, world, scene, who):
         wanted = (
             "application/zip" if page.status_code == 200 and "pack" in page_path else "text/html"
         )
+        if page.status_code == 200 and "/attachments/" in page_path:  # a file, only to save
+            assert page.headers["content-disposition"].startswith("attachment;")
+            continue
         assert page.headers["content-type"].startswith(wanted)
 
 

@@ -16,6 +16,7 @@ from contacts.concerns import attachments, case_file, patterns, raising, readers
 from contacts.concerns.attachments import MAX_ATTACHMENT_BYTES
 from contacts.concerns.models import (
     ActionCreate,
+    ConcernAttachment,
     ConcernCreate,
     ConcernPublic,
     ConcernSummary,
@@ -214,6 +215,11 @@ def download(concern_id: RecordId, attachment_id: RecordId, acting: RecordedRead
         concern_id=concern_id,
         attachment_id=attachment_id,
     )
+    return saved(attachment, data)
+
+
+def saved(attachment: ConcernAttachment, data: bytes) -> Response:
+    """A case file's attachment as a download, never shown inline (the API and the page alike)."""
     ascii_name = attachment.file_name.encode("ascii", "replace").decode().replace('"', "'")
     return Response(
         data,

@@ -144,6 +144,15 @@ def navigation(actor: Principal | None) -> list[tuple[str, str]]:
             ("/app/captures", "Check against the platform"),
             ("/app/incidents/new", "Report an incident"),
         ]
+    # Anyone may raise a concern about an adult; those who handle concerns see them.
+    links.append(("/app/concerns/new", "Raise a concern about an adult"))
+    if (
+        actor.is_headteacher
+        or actor.has(Role.dsl)
+        or actor.has(Role.trust_dsl)
+        or actor.has(Role.case_manager)
+    ):
+        links.append(("/app/concerns", "Concerns about adults"))
     if actor.has(Role.approver) or actor.is_headteacher:
         links.append(("/app/approvals", "Requests to decide"))
         if not (actor.has(Role.dsl) or actor.has(Role.trust_dsl)):

@@ -158,3 +158,14 @@ def raised_by_me(*, session: Session, actor: Principal, limit: int = 50) -> list
         .limit(limit)
     ).all()
     return [Receipt(id=i, received_at=at) for i, at in found if i is not None]
+
+
+def colleagues(*, session: Session, actor: Principal) -> list[tuple[int, str]]:
+    """Whom a concern may be about, for the form: the active staff of the raiser's school
+    (themselves included, for a self-report)."""
+    rows = session.exec(
+        select(col(Staff.id), col(Staff.name))
+        .where(Staff.school_id == (actor.school_id or 0), col(Staff.is_active))
+        .order_by(col(Staff.name))
+    ).all()
+    return [(i, n) for i, n in rows if i is not None]

@@ -93,6 +93,11 @@ class Scene:
     log_size: int
     # A message the school phone's export holds that the owner has not logged.
     captured: int = 0
+    # A concern about the owner, raised by other_staff, with an action and an attachment: read
+    # by the DSL (and the headteacher) alone.
+    concern: int = 0
+    concern_action: int = 0
+    concern_attachment: int = 0
 
 
 @dataclass(frozen=True)
@@ -444,7 +449,61 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("PATCH", "/trusts/{trust_id}/policy"): _cell(
         set(), lambda s: (f"/trusts/{s.world.trust}/policy", {"escalate_after_days": 30})
     ),
+    # Concerns about adults: anyone raises one about a colleague they can see; its subject
+    # (owner), its raiser (other_staff), the subject's line manager and the admin get nothing
+    # of it (tests/test_concerns.py tries every route as a subject holding each role).
+    ("POST", "/concerns"): _cell(SCHOOL_A, lambda s: ("/concerns", CONCERN(s))),
+    ("GET", "/concerns/raised"): _cell(SIGNED_IN, lambda s: ("/concerns/raised", None)),
+    ("GET", "/concerns"): _cell(SIGNED_IN, lambda s: ("/concerns", None)),
+    ("GET", "/concerns/review"): _cell(SIGNED_IN, lambda s: ("/concerns/review", None)),
+    ("GET", "/concerns/{concern_id}"): _cell({"dsl"}, lambda s: (f"/concerns/{s.concern}", None)),
+    ("POST", "/concerns/{concern_id}/notes"): _cell(
+        {"dsl"}, lambda s: (f"/concerns/{s.concern}/notes", {"text": "Spoke to the parent."})
+    ),
+    ("POST", "/concerns/{concern_id}/referral"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/concerns/{s.concern}/referral",
+            {"agency": "lado", "referred_on": today().isoformat()},
+        ),
+    ),
+    ("POST", "/concerns/{concern_id}/actions"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/concerns/{s.concern}/actions",
+            {"what": "Meet", "owner_id": s.world.ids["dsl"], "due_on": today().isoformat()},
+        ),
+    ),
+    ("POST", "/concerns/{concern_id}/actions/{action_id}/done"): _cell(
+        {"dsl"}, lambda s: (f"/concerns/{s.concern}/actions/{s.concern_action}/done", None)
+    ),
+    ("POST", "/concerns/{concern_id}/outcome"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/concerns/{s.concern}/outcome",
+            {"outcome": "addressed", "outcome_on": today().isoformat(), "reason": "Advice."},
+        ),
+    ),
+    ("POST", "/concerns/{concern_id}/attachments"): _cell(
+        {"dsl"}, lambda s: (f"/concerns/{s.concern}/attachments", "attachment")
+    ),
+    ("GET", "/concerns/{concern_id}/attachments/{attachment_id}"): _cell(
+        {"dsl"},
+        lambda s: (f"/concerns/{s.concern}/attachments/{s.concern_attachment}", None),
+    ),
+    ("GET", "/staff/{staff_id}/pattern"): _cell(
+        {"dsl"}, lambda s: (f"/staff/{s.world.ids['owner']}/pattern", None)
+    ),
 }
+
+
+def CONCERN(s: Scene) -> dict[str, object]:
+    return {
+        "kind": "low_level",
+        "subject_staff_id": s.world.ids["owner"],
+        "happened_at": "2026-01-01T10:00:00Z",
+        "what_happened": "Followed a pupil from a personal account",
+    }
 
 
 @pytest.fixture
@@ -514,6 +573,7 @@ def _scene(
         "/subject-access-requests", json=about_owner, headers=world.auth("dsl")
     ).json()["id"]
     captured = _captured(client, world, school, list(made.values()))
+    concern, action, attachment = _concern(client, world)
     return Scene(
         world,
         school,
@@ -531,7 +591,32 @@ def _scene(
         asked["id"],
         *_logged(db, settings, world.school_a),
         captured=captured,
+        concern=concern,
+        concern_action=action,
+        concern_attachment=attachment,
     )
+
+
+def _concern(client: TestClient, world: World) -> tuple[int, int, int]:
+    body = {
+        "kind": "low_level",
+        "subject_staff_id": world.ids["owner"],
+        "happened_at": "2026-01-01T10:00:00Z",
+        "what_happened": "Messaged a pupil late at night",
+    }
+    made = client.post("/concerns", json=body, headers=world.auth("other_staff"))
+    assert made.status_code == 201, made.text
+    cid = int(made.json()["id"])
+    dsl = world.auth("dsl")
+    action = {"what": "Meet", "owner_id": world.ids["dsl"], "due_on": today().isoformat()}
+    [made_action] = client.post(f"/concerns/{cid}/actions", json=action, headers=dsl).json()[
+        "actions"
+    ]
+    files = {"file": ("screenshot.txt", b"what the post said")}
+    [attached] = client.post(f"/concerns/{cid}/attachments", files=files, headers=dsl).json()[
+        "attachments"
+    ]
+    return cid, int(made_action["id"]), int(attached["id"])
 
 
 def upload_form(school_name: str = "Riverside U15 (School)") -> tuple[dict[str, str], Any]:
