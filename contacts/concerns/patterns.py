@@ -63,7 +63,7 @@ def pattern(*, session: Session, actor: Principal, at: datetime, staff_id: int) 
     ).all()
     for c in concerns:
         assert c.id is not None
-        kind = "allegation" if c.kind == ConcernKind.allegation else "low-level concern"
+        kind = "An allegation" if c.kind == ConcernKind.allegation else "A low-level concern"
         state = f"closed: {c.outcome}" if c.closed_at else "open"
         items.append(
             PatternItem(
@@ -71,7 +71,7 @@ def pattern(*, session: Session, actor: Principal, at: datetime, staff_id: int) 
                 kind="concern",
                 record_type="concern",
                 record_id=c.id,
-                summary=f"A {kind} raised ({state}).",
+                summary=f"{kind} raised ({state}).",
             )
         )
     mine = select(col(Contact.id)).where(Contact.staff_id == staff_id)

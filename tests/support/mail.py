@@ -93,5 +93,13 @@ def noon(day_offset: int) -> datetime:
 
 
 def run_all(db, settings, at):  # type: ignore[no-untyped-def]
-    for name in ("end_sweep", "ending_soon", "deletion_reminders", "alerts", "approvals", "outbox"):
+    for name in (
+        "end_sweep",
+        "ending_soon",
+        "deletion_reminders",
+        "alerts",
+        "approvals",
+        "concerns",
+        "outbox",
+    ):
         run_job(name, db, settings, at)
