@@ -51,6 +51,8 @@ STRICTER: dict[str, Stricter] = {
     "retention_safeguarding_years": Stricter("retention_safeguarding_years", True, 100),
     "retention_allegation_years": Stricter("retention_allegation_years", True, 50),
     "retention_closed_contact_years": Stricter("retention_closed_contact_years", True, 25),
+    "retention_low_level_years": Stricter("retention_low_level_years", True, 50),
+    "concern_review_weeks": Stricter("concern_review_weeks", False, 1),
 }
 
 
@@ -91,6 +93,8 @@ class Policy:
     safeguarding_years: int
     allegation_years: int
     closed_contact_years: int
+    # Low-level concerns about a member of staff: years kept after they leave.
+    low_level_years: int
     sign_in_days: int
     outbox_days: int
     # Consent asked of parents online: the link's days, the reminders, sent by itself or not.
@@ -133,6 +137,8 @@ OWN = {
     "retention_safeguarding_years": "safeguarding_years",
     "retention_allegation_years": "allegation_years",
     "retention_closed_contact_years": "closed_contact_years",
+    "retention_low_level_years": "low_level_years",
+    "concern_review_weeks": "concern_review_weeks",
     "dpo_email": "dpo_email",
     "consent_requests_automatic": "consent_requests_automatic",
 }
@@ -153,6 +159,8 @@ def deployment_policy(settings: Settings, trust_id: int | None = None) -> Policy
         safeguarding_years=settings.retention_safeguarding_years,
         allegation_years=settings.retention_allegation_years,
         closed_contact_years=settings.retention_closed_contact_years,
+        low_level_years=settings.retention_low_level_years,
+        concern_review_weeks=settings.concern_review_weeks,
         sign_in_days=settings.retention_sign_in_days,
         outbox_days=settings.retention_outbox_days,
         consent_link_days=settings.consent_link_days,
@@ -242,6 +250,9 @@ class PolicyChange(Forbid, SQLModel):
     retention_safeguarding_years: int | None = Field(default=None, ge=1, le=100)
     retention_allegation_years: int | None = Field(default=None, ge=1, le=50)
     retention_closed_contact_years: int | None = Field(default=None, ge=1, le=25)
+    retention_low_level_years: int | None = Field(default=None, ge=1, le=50)
+    # Reviewed at least this often (weeks), never less often than the deployment says.
+    concern_review_weeks: int | None = Field(default=None, ge=1, le=52)
     dpo_email: EmailStr | None = Field(default=None, max_length=254)
     # Ask the guardians of under-age pupils online as soon as a contact is approved.
     consent_requests_automatic: bool | None = None
@@ -284,6 +295,19 @@ def retention_periods(policy: Policy) -> list[RetentionPeriod]:
             kept_for=f"{policy.allegation_years} years from the hold, or longer by the above",
             source="KCSIE, allegations against staff (contactlog holds no staff date of birth: "
             "the retirement-age arm is applied by keeping the hold active)",
+        ),
+        RetentionPeriod(
+            records="concerns about adults: allegations about a member of staff",
+            kept_for=f"{policy.allegation_years} years from the allegation (its legal hold "
+            "keeps everything about them until a trust DSL releases it)",
+            source="KCSIE Part 4 (allegations: until normal retirement age or 10 years, "
+            "whichever is longer)",
+        ),
+        RetentionPeriod(
+            records="concerns about adults: low-level concerns about a member of staff",
+            kept_for=f"until they leave, then {policy.low_level_years} years",
+            source="KCSIE Part 4 (low-level concerns: at least until the individual leaves "
+            "their employment); the period after, the trust's policy",
         ),
         RetentionPeriod(
             records="other contacts, messages, consents, parent notices, decisions, "

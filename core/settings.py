@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     retention_safeguarding_years: int = Field(default=25, ge=25, le=100)
     retention_allegation_years: int = Field(default=10, ge=10, le=50)
     retention_closed_contact_years: int = Field(default=6, ge=6, le=25)
+    # Low-level concerns about a member of staff: kept until they leave, then this long.
+    retention_low_level_years: int = Field(default=6, ge=6, le=50)
+    # The case managers' review of staff with more than one low-level concern (termly).
+    concern_review_weeks: int = Field(default=13, ge=1, le=52)
     retention_sign_in_days: int = Field(default=90, ge=30, le=365)
     retention_outbox_days: int = Field(default=365, ge=30, le=2190)
     # A trust's policy is read again after this long; a change made through another process

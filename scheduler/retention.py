@@ -69,8 +69,9 @@ def _tell(
     for address, staff_id in to:
         # A trust admin who is the subject of a hold is not told of it, even by a count.
         hidden = about.hidden_ids(session, "legal_hold", staff_id)
+        concerns = about.hidden_ids(session, "concern", staff_id) if staff_id else set()
         email = emails.retention_report(
-            service.seen_by(report, None, hidden), settings.public_url, schools
+            service.seen_by(report, None, hidden, concerns), settings.public_url, schools
         )
         enqueue(
             session,

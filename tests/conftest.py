@@ -19,6 +19,7 @@ from api.schema import upgrade
 from core import clock
 from core.db import Database
 from core.identity.security import Passwords
+from core.policy import PolicyBook
 from core.record import signer
 from core.record.models import GENESIS, AuditHead, LogCursor
 from core.settings import Settings
@@ -106,6 +107,10 @@ def app(app_for_backend, db: Database, settings: Settings):  # type: ignore[no-u
     _empty_all_tables(db)
     # The signer's memory of what it signed goes with the database it signed.
     signer.Memory(settings.checkpoint_key_path).path.unlink(missing_ok=True)
+    # So are the policies it read: a trust's choices go with the trust's row.
+    app_for_backend.state.policies = PolicyBook(
+        settings, keep_seconds=settings.policy_cache_seconds
+    )
     clock.set_clock(None)
     yield app_for_backend
     clock.set_clock(None)

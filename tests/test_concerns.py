@@ -591,3 +591,31 @@ def test_every_concern_route_answers_its_subject_as_if_it_did_not_exist(  # type
     assert world.ids[subject] not in told
     # Someone who does handle it sees it all.
     assert client.get(f"/concerns/{cid}", headers=world.auth(reader)).status_code == 200
+
+
+def test_a_subject_access_export_says_what_is_withheld_whether_or_not_there_is_any(client, world):
+    """The same words for a member of staff with concerns about them and one without: the
+    export neither confirms nor denies, and says why (DPA 2018, Schedule 2)."""
+    raise_(client, world, "other_staff", "owner", what_happened="Messaged Ava at 11pm")
+    dsl = world.auth("dsl")
+    exports = {}
+    for who in ("owner", "other_staff"):
+        request = client.post(
+            "/subject-access-requests",
+            json={
+                "subject_type": "staff",
+                "subject_id": world.ids[who],
+                "requested_by": "By email",
+                "received_on": TODAY.isoformat(),
+            },
+            headers=dsl,
+        ).json()
+        got = client.get(
+            f"/staff/{world.ids[who]}/subject-access?request_id={request['id']}", headers=dsl
+        )
+        assert got.status_code == 200, got.text
+        exports[who] = got.json()
+    assert exports["owner"]["withheld"] == exports["other_staff"]["withheld"]
+    assert any("Schedule 2, paragraph 16" in w for w in exports["owner"]["withheld"])
+    assert "11pm" not in str(exports["owner"])
+    assert "concern" not in str({k: v for k, v in exports["owner"].items() if k != "withheld"})

@@ -396,3 +396,108 @@ def test_what_the_platform_captured_on_a_contact_goes_with_its_record(
     assert kept == (made.json()["sha256"], "[redacted]")
     assert files == [None]
     assert verified(client, world)
+
+
+# ---------------------------------------------------------------- concerns about adults
+
+
+def closed_concern(client, world, about: str, kind: str = "low_level") -> int:  # type: ignore[no-untyped-def]
+    made = client.post(
+        "/concerns",
+        json={
+            "kind": kind,
+            "subject_staff_id": world.ids[about],
+            "happened_at": "2026-01-01T10:00:00Z",
+            "what_happened": "Followed a pupil on a personal account",
+        },
+        headers=world.auth("other_staff"),
+    )
+    assert made.status_code == 201, made.text
+    cid = int(made.json()["id"])
+    outcome = "addressed" if kind == "low_level" else "unfounded"
+    closed = client.post(
+        f"/concerns/{cid}/outcome",
+        json={"outcome": outcome, "outcome_on": today().isoformat(), "reason": "Spoken to"},
+        headers=world.auth("head"),
+    )
+    assert closed.status_code == 200, closed.text
+    return cid
+
+
+def test_a_low_level_concern_is_kept_until_they_leave_and_the_trust_s_period_after(
+    client, world, db, settings
+):
+    cid = closed_concern(client, world, "owner")
+    attached = client.post(
+        f"/concerns/{cid}/attachments",
+        files={"file": ("note.txt", b"What was said")},
+        headers=world.auth("head"),
+    ).json()["attachments"][0]
+    start = today()
+    at(years_after(start, 30))  # still with the school: kept, however long
+    assert redacted_ids(plan(client, world, "trust_dsl"), "concern") == []
+    clock.set_clock(None)
+    left = client.patch(
+        f"/staff/{world.ids['owner']}", json={"is_active": False}, headers=world.auth("admin")
+    )
+    assert left.status_code == 200, left.text
+    at(years_after(start, 6) - timedelta(days=1))
+    assert redacted_ids(plan(client, world, "trust_dsl"), "concern") == []
+    at(years_after(start, 6))
+    assert redacted_ids(plan(client, world, "trust_dsl"), "concern") == [cid]
+    # The trust keeps them longer, and says so beside the period.
+    clock.set_clock(None)
+    policy = client.patch(
+        f"/trusts/{world.trust}/policy",
+        json={"retention_low_level_years": 8},
+        headers=world.auth("trust_admin"),
+    )
+    assert policy.status_code == 200, policy.text
+    [row] = [p for p in policy.json()["retention"] if "low-level" in p["records"]]
+    assert row["kept_for"] == "until they leave, then 8 years"
+    assert "KCSIE" in row["source"]
+    at(years_after(start, 7))
+    assert redacted_ids(plan(client, world, "trust_dsl"), "concern") == []
+    [report] = run_all(db, settings, at(years_after(start, 8)))
+    assert cid in [i for r in report.redacted if r.record_type == "concern" for i in r.ids]
+    file = client.get(f"/concerns/{cid}", headers=world.auth("head")).json()
+    assert file["what_happened"] == REDACTED
+    got = client.get(f"/concerns/{cid}/attachments/{attached['id']}", headers=world.auth("head"))
+    assert got.status_code == 404
+    assert "retention" in got.json()["detail"]
+    assert verified(client, world)
+
+
+def test_an_allegation_is_kept_while_its_hold_stands_and_ten_years_after(
+    client, world, db, settings
+):
+    cid = closed_concern(client, world, "owner", kind="allegation")
+    start = today()
+    at(years_after(start, 11))
+    assert redacted_ids(plan(client, world, "trust_dsl"), "concern") == []  # held
+    assert cid in kept_ids(plan(client, world, "trust_dsl"), "concern")
+    clock.set_clock(None)
+    hold_id = client.get(f"/concerns/{cid}", headers=world.auth("head")).json()["hold_id"]
+    released = client.post(
+        f"/legal-holds/{hold_id}/release",
+        json={"reason": "Closed"},
+        headers=world.auth("trust_dsl"),
+    )
+    assert released.status_code == 200, released.text
+    at(years_after(start, 10) - timedelta(days=1))
+    assert redacted_ids(plan(client, world, "trust_dsl"), "concern") == []
+    at(years_after(start, 10))
+    assert redacted_ids(plan(client, world, "trust_dsl"), "concern") == [cid]
+
+
+def test_the_retention_plan_names_no_concern_to_those_who_do_not_handle_it(client, world):
+    about_dsl = closed_concern(client, world, "dsl")
+    left = client.patch(
+        f"/staff/{world.ids['dsl']}", json={"is_active": False}, headers=world.auth("admin")
+    )
+    assert left.status_code == 200, left.text
+    at(years_after(today(), 7))
+    assert redacted_ids(plan(client, world, "trust_dsl"), "concern") == [about_dsl]
+    for outsider in ("trust_admin", "other_school"):
+        shown = plan(client, world, outsider)
+        assert not [r for r in shown["redacted"] if r["record_type"] == "concern"]

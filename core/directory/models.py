@@ -48,6 +48,10 @@ class Trust(SQLModel, table=True):
     retention_closed_contact_years: int | None = None
     dpo_email: str | None = Field(default=None, max_length=254)
     consent_requests_automatic: bool | None = None
+    # Concerns about adults: low-level concerns kept this many years after the person leaves,
+    # and the review of repeated ones every this many weeks.
+    retention_low_level_years: int | None = None
+    concern_review_weeks: int | None = None
 
 
 # A trust's row holds its policy: an edit made in the database is named by verification.
@@ -60,6 +64,7 @@ declare(
         **dict.fromkeys(("extra_lexicon", "retention_safeguarding_years"), SEALED),
         **dict.fromkeys(("retention_allegation_years", "retention_closed_contact_years"), SEALED),
         **dict.fromkeys(("dpo_email", "consent_requests_automatic"), SEALED),
+        **dict.fromkeys(("retention_low_level_years", "concern_review_weeks"), SEALED),
     },
 )
 
@@ -157,6 +162,9 @@ class Staff(StaffBase, table=True):
     )
     is_headteacher: bool = False
     is_active: bool = True
+    # The day the account was deactivated (they left): low-level concerns about them are kept
+    # from then for the trust's period. Cleared if they come back.
+    left_on: date | None = None
     password_hash: str | None = Field(default=None, max_length=512)
     # Raised to revoke every token issued before; tokens carry the generation they were issued in.
     token_generation: int = 0
@@ -175,6 +183,7 @@ declare(
         "line_manager_id": SEALED,
         "is_headteacher": SEALED | SHOWN,
         "is_active": SEALED | SHOWN,
+        "left_on": SEALED | SHOWN,
         "password_hash": UNSEALED,
         "token_generation": UNSEALED,
         "created_at": SEALED | SHOWN,

@@ -325,6 +325,10 @@ def update_staff(
     if changes.is_active is False:
         # A deactivation ends every session the account had.
         staff.token_generation += 1
+        # They left: what is kept "until they leave" counts from today.
+        staff.left_on = staff.left_on or at.date()
+    elif changes.is_active is True:
+        staff.left_on = None
     try:
         with session.begin_nested():
             session.add(staff)

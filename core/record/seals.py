@@ -27,7 +27,18 @@ if TYPE_CHECKING:
 BATCH = 5_000
 # Columns added to kept tables after records had been sealed: one joins a record's content only
 # once it holds a value, so the migration that adds it alters no record already on the chain.
-ADDED_LATER = frozenset({"redacted_at", "resolved_at", "resolved_by_id", "resolution"})
+ADDED_LATER = frozenset(
+    {
+        "redacted_at",
+        "resolved_at",
+        "resolved_by_id",
+        "resolution",
+        # A member of staff's leaving day; a trust's periods for concerns about adults.
+        "left_on",
+        "retention_low_level_years",
+        "concern_review_weeks",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col
 
 from contacts.capture.models import CaptureFile
+from contacts.concerns.models import ConcernAttachment, ConcernFile
 from contacts.data_protection.retention.schedule import chunks
 from core import columns
 from core.columns import PERSONAL
@@ -50,8 +51,26 @@ def _files_removed(session: Session, upload_ids: Sequence[int]) -> None:
     )
 
 
+def _attachments_removed(session: Session, concern_ids: Sequence[int]) -> None:
+    """A concern's attached files themselves (each one's SHA-256 stays sealed)."""
+    session.execute(
+        sa.update(ConcernFile)
+        .where(
+            col(ConcernFile.attachment_id).in_(
+                sa.select(col(ConcernAttachment.id)).where(
+                    col(ConcernAttachment.concern_id).in_(list(concern_ids))
+                )
+            )
+        )
+        .values(data=None)
+    )
+
+
 # What goes with a record's personal columns that is not one of them.
-ALSO: dict[str, Callable[[Session, Sequence[int]], None]] = {"capture_upload": _files_removed}
+ALSO: dict[str, Callable[[Session, Sequence[int]], None]] = {
+    "capture_upload": _files_removed,
+    "concern": _attachments_removed,
+}
 
 
 def personal() -> dict[str, tuple[type[SQLModel], tuple[str, ...]]]:

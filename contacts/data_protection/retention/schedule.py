@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from consent.models import Consent, ConsentRequest, ParentNotice
 from contacts.capture.models import CapturedMessage
 from contacts.data_protection.legal_holds.models import HeldSubject, LegalHold
+from contacts.data_protection.retention.concerns import concerns_due
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, ContactState, DeletionTask, Message
 from contacts.oversight.review.models import MessageReview
@@ -413,4 +414,5 @@ def plan(*, session: Session, policy: Policy, at: datetime) -> Plan:
     contacts = _contacts(session, trust, found)
     incidents = _incidents(session, trust, found)
     _pupils(session, trust, found, contacts, incidents)
+    concerns_due(session, trust, found)
     return found

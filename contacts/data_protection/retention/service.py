@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from contacts.concerns.models import Concern
 from contacts.data_protection.legal_holds.service import serialise_with_retention
 from contacts.data_protection.retention.models import (
     Forgotten,
@@ -146,6 +147,7 @@ def _filed(
 MADE_AT: dict[str, tuple[Any, Any]] = {
     "contact": (col(Contact.id), col(Contact.requested_at)),
     "incident": (col(Incident.id), col(Incident.reported_at)),
+    "concern": (col(Concern.id), col(Concern.raised_at)),
 }
 
 
@@ -221,19 +223,30 @@ def _reader_schools(session: Session, actor: Principal) -> tuple[int, set[int] |
     return own.trust_id, {own.id}
 
 
-def seen_by(report: RetentionReport, schools: set[int] | None, hidden: set[int]) -> RetentionReport:
-    """The lines of the reader's schools, without the holds about the reader."""
+def seen_by(
+    report: RetentionReport,
+    schools: set[int] | None,
+    hidden: set[int],
+    concerns_hidden: set[int] | frozenset[int] = frozenset(),
+) -> RetentionReport:
+    """The lines of the reader's schools, without the holds about the reader, nor the concerns
+    they do not handle (a count of them would say there are some)."""
+
+    def mine(line: Any) -> Any:
+        if line.record_type != "concern" or not concerns_hidden:
+            return line
+        ids = [i for i in line.ids if i not in concerns_hidden]
+        return line.model_copy(update={"ids": ids, "count": len(ids)}) if ids else None
+
+    def lines(found: list[Any], also: Any = lambda line: True) -> list[Any]:
+        kept = [mine(r) for r in found if (schools is None or r.school_id in schools) and also(r)]
+        return [r for r in kept if r is not None]
+
     return report.model_copy(
         update={
-            "redacted": [r for r in report.redacted if schools is None or r.school_id in schools],
-            "refused_too_young": [
-                r for r in report.refused_too_young if schools is None or r.school_id in schools
-            ],
-            "kept": [
-                k
-                for k in report.kept
-                if (schools is None or k.school_id in schools) and k.hold_id not in hidden
-            ],
+            "redacted": lines(report.redacted),
+            "refused_too_young": lines(report.refused_too_young),
+            "kept": lines(report.kept, lambda k: k.hold_id not in hidden),
         }
     )
 
@@ -248,9 +261,13 @@ def list_reports(
         session, query, col(RetentionRun.id), cursor=cursor, limit=limit, newest_first=True
     )
     hidden = about.hidden_ids(session, "legal_hold", actor.staff_id)
+    concerns = about.hidden_ids(session, "concern", actor.staff_id)
     items = [
         seen_by(
-            RetentionReport.model_validate({**json.loads(r.report), "id": r.id}), schools, hidden
+            RetentionReport.model_validate({**json.loads(r.report), "id": r.id}),
+            schools,
+            hidden,
+            concerns,
         )
         for r in page.items
     ]
@@ -265,4 +282,5 @@ def plan_for_reader(
     if policy.trust_id != trust_id:
         raise Forbidden("Only the trust's own schedule may be read.")
     hidden = about.hidden_ids(session, "legal_hold", actor.staff_id)
-    return seen_by(dry_run(session=session, policy=policy, at=at), schools, hidden)
+    concerns = about.hidden_ids(session, "concern", actor.staff_id)
+    return seen_by(dry_run(session=session, policy=policy, at=at), schools, hidden, concerns)

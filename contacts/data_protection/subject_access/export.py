@@ -39,6 +39,13 @@ NOTE = (
 WITHHELD = [
     "Legal holds are not included: disclosing an investigation could prejudice it "
     "(Data Protection Act 2018, Schedule 2, paragraph 2).",
+    # Said in every export, whether or not there are any: its absence would tell.
+    "Records of concerns and allegations about adults (Keeping Children Safe in Education, "
+    "Part 4) are neither confirmed nor included: they hold other people's personal data given "
+    "in confidence (Data Protection Act 2018, Schedule 2, paragraph 16), and disclosing them "
+    "could prejudice the protection of children or the prevention or detection of crime "
+    "(Schedule 2, paragraph 2). A request for them is considered separately by the case "
+    "manager, who discloses what the exemptions allow.",
 ]
 # What of each record the subject sees is its table's declaration (core/columns.py: SHOWN);
 # ids of other people never appear. Their own decisions show a decider their note too.
