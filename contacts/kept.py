@@ -107,7 +107,8 @@ keep(
 
 
 def _holds_about(staff_id: int) -> Any:
-    """Holds on the member of staff, or on a contact they hold or an incident they reported."""
+    """Holds on the member of staff, or on a contact they hold or an incident they reported;
+    and holds an allegation placed that they do not handle."""
     return select(col(LegalHold.id)).where(
         or_(
             and_(col(LegalHold.subject_type) == "staff", col(LegalHold.subject_id) == staff_id),
@@ -122,6 +123,14 @@ def _holds_about(staff_id: int) -> Any:
                 col(LegalHold.subject_id).in_(
                     select(col(Incident.id)).where(col(Incident.reporter_id) == staff_id)
                 ),
+            ),
+            # The hold an allegation placed is as hidden as the allegation itself: from its
+            # subject, and from anyone who does not handle it.
+            col(LegalHold.id).in_(
+                select(col(Concern.hold_id)).where(
+                    col(Concern.hold_id).is_not(None),
+                    col(Concern.id).in_(concern_readers.hidden_from(staff_id)),
+                )
             ),
         )
     )

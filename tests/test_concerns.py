@@ -5,6 +5,9 @@ allegations held and chased to the LADO; the case file, its attachments and its 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,6 +19,7 @@ from sqlmodel import col, select
 
 from contacts.concerns.models import ConcernFile
 from contacts.concerns.raising import lado_due
+from contacts.oversight.pack_check import verify_pack
 from core.directory.models import School
 from core.models import OutboxEmail
 from core.policy import deployment_policy
@@ -619,3 +623,65 @@ def test_a_subject_access_export_says_what_is_withheld_whether_or_not_there_is_a
     assert any("Schedule 2, paragraph 16" in w for w in exports["owner"]["withheld"])
     assert "11pm" not in str(exports["owner"])
     assert "concern" not in str({k: v for k, v in exports["owner"].items() if k != "withheld"})
+
+
+def test_the_hold_an_allegation_places_is_seen_only_by_those_who_handle_it(client, world):
+    """An allegation about the headteacher goes to the chair: the school's DSL, who reads every
+    other hold, does not learn of it from the list of holds either."""
+    cid = raise_(client, world, "manager", "head", kind="allegation")
+    hold_id = client.get(f"/concerns/{cid}", headers=world.auth("case_manager")).json()["hold_id"]
+    seen = {
+        who: [h["id"] for h in client.get("/legal-holds", headers=world.auth(who)).json()["items"]]
+        for who in ("dsl", "trust_dsl")
+    }
+    assert hold_id not in seen["dsl"]
+    assert hold_id in seen["trust_dsl"]
+    release = client.post(
+        f"/legal-holds/{hold_id}/release", json={"reason": "x"}, headers=world.auth("dsl")
+    )
+    assert release.status_code == 404
+
+
+def test_a_concern_s_evidence_pack_checks_offline_and_names_its_people(client, world, contact):
+    made = client.post(
+        "/concerns",
+        json=concern(
+            world.ids["owner"],
+            kind="allegation",
+            records=[{"record_type": "contact", "record_id": contact}],
+        ),
+        headers=world.auth("other_staff"),
+    )
+    cid = made.json()["id"]
+    head = world.auth("head")
+    client.post(
+        f"/concerns/{cid}/attachments",
+        files={"file": ("../dm.png", PNG)},
+        headers=head,
+    )
+    client.post(
+        f"/concerns/{cid}/referral",
+        json={"agency": "lado", "referred_on": TODAY.isoformat(), "reference": "LADO/7"},
+        headers=head,
+    )
+    for outsider in ("owner", "other_staff", "admin"):
+        got = client.get(f"/concerns/{cid}/evidence-pack", headers=world.auth(outsider))
+        assert got.status_code == 404
+    got = client.get(f"/concerns/{cid}/evidence-pack", headers=head)
+    assert got.status_code == 200, got.text
+    assert got.headers["content-disposition"] == (
+        f'attachment; filename="contactlog-concern-{cid}.zip"'
+    )
+    pack = zipfile.ZipFile(io.BytesIO(got.content))
+    assert verify_pack(io.BytesIO(got.content)) == []
+    names = set(pack.namelist())
+    [attached] = [n for n in names if n.startswith("attachments/") and n.endswith(".png")]
+    assert pack.read(attached) == PNG
+    assert "records/concern.json" in names
+    words = pack.read("case_file.txt").decode()
+    assert "about Owner, raised by Other Staff" in words
+    assert "reference LADO/7" in words
+    staff = {s["name"] for s in json.loads(pack.read("records/staff.json"))}
+    assert {"Owner", "Other Staff", "Head"} <= staff
+    events = [json.loads(line) for line in pack.read("events.jsonl").splitlines()]
+    assert {"concern.raised", "concern.referred"} <= {e["action"] for e in events}

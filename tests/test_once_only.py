@@ -338,3 +338,41 @@ def test_two_admins_resetting_one_second_factor_at_once(server, client, world, s
         assert waiting == 1
 
     trials(one)
+
+
+def test_two_case_managers_closing_a_concern_at_once(server, client, world, db):
+    """The headteacher and the DSL close the same case in the same instant: one outcome is
+    recorded, the other is told the case is closed."""
+
+    def one() -> None:
+        cid = client.post(
+            "/concerns",
+            json={
+                "kind": "low_level",
+                "subject_staff_id": world.ids["owner"],
+                "happened_at": "2026-01-01T10:00:00Z",
+                "what_happened": "Followed a pupil from a personal account",
+            },
+            headers=world.auth("other_staff"),
+        ).json()["id"]
+        day = today().isoformat()
+        statuses = at_once(
+            server,
+            world,
+            [
+                Attempt(
+                    "head",
+                    f"/concerns/{cid}/outcome",
+                    {"outcome": "addressed", "outcome_on": day, "reason": "Advice given"},
+                ),
+                Attempt(
+                    "dsl",
+                    f"/concerns/{cid}/outcome",
+                    {"outcome": "no_further_action", "outcome_on": day, "reason": "Nothing"},
+                ),
+            ],
+        )
+        exactly_one(statuses, 200)
+        assert events(db, "concern.closed", cid) == 1
+
+    trials(one)

@@ -96,6 +96,7 @@ TWINS = [
         "/app/concerns/{about_owner}/attachments/{attached}",
         "/concerns/{about_owner}/attachments/{attached}",
     ),
+    ("/app/concerns/{about_owner}/evidence-pack", "/concerns/{about_owner}/evidence-pack"),
     ("/app/staff/{owner}/pattern", "/staff/{owner}/pattern"),
     ("/app/staff/{head}/pattern", "/staff/{head}/pattern"),
 ]

@@ -7,10 +7,11 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
-from api.deps import ActingDep, PagingDep, RecordedRead
+from api.deps import Acting, ActingDep, PagingDep, RecordedRead
 from api.idempotency import IdempotentDep
+from api.routers.evidence import ZIP, streamed
 from api.routing import UnitOfWorkRoute
 from contacts.concerns import attachments, case_file, patterns, raising, readers
 from contacts.concerns.attachments import MAX_ATTACHMENT_BYTES
@@ -25,6 +26,8 @@ from contacts.concerns.models import (
     Receipt,
     ReferralCreate,
 )
+from contacts.oversight import evidence
+from contacts.oversight.concern_pack import concern_scope
 from core.inputs import RecordId
 from core.pagination import Page
 
@@ -234,6 +237,29 @@ def saved(attachment: ConcernAttachment, data: bytes) -> Response:
             "X-SHA256": attachment.sha256,
         },
     )
+
+
+@router.get(
+    "/concerns/{concern_id:int}/evidence-pack", response_class=StreamingResponse, responses=ZIP
+)
+def concern_pack(concern_id: RecordId, acting: RecordedRead) -> StreamingResponse:
+    """The case file with the people in it named, its attachments, the records it refers to
+    and their events proven against the trust's signed log, with a signed manifest: for the
+    case's readers, and making it is on the record."""
+    return pack_of(acting, concern_id)
+
+
+def pack_of(acting: Acting, concern_id: int) -> StreamingResponse:
+    """A concern's pack, streamed (the API and the case page alike)."""
+    scope = concern_scope(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        concern_id=concern_id,
+    )
+    pack = evidence.build(acting.session, scope, made=acting.at, settings=acting.settings)
+    return streamed(pack, f"contactlog-concern-{concern_id}.zip")
 
 
 @router.get("/staff/{staff_id:int}/pattern", response_model=patterns.Pattern)

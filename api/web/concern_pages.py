@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
-from api.routers.concerns import saved
+from api.routers.concerns import pack_of, saved
 from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.forms import PageForm, Problems, local_time, submit
@@ -393,6 +393,12 @@ def download(concern_id: RecordId, attachment_id: RecordId, acting: PageDep) -> 
         attachment_id=attachment_id,
     )
     return saved(attachment, data)
+
+
+@router.get("/app/concerns/{concern_id:int}/evidence-pack")
+def concern_pack(concern_id: RecordId, acting: PageDep) -> Response:
+    """As GET /concerns/{id}/evidence-pack."""
+    return pack_of(acting, concern_id)
 
 
 @router.get("/app/staff/{staff_id:int}/pattern")

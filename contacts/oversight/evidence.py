@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -116,6 +116,10 @@ class Scope:
     captured: Any
     # Its chronology: what happened, in words, oldest first.
     story: Story
+    # A concern about an adult and its case file (contacts/oversight/concern_pack.py), and the
+    # files only such a pack holds (the case file in words, its attachments).
+    concerns: Any = None
+    own_files: Callable[[Session], Iterator[tuple[str, list[bytes]]]] | None = None
 
 
 def _json(rows: Iterable[SQLModel]) -> bytes:
@@ -196,6 +200,11 @@ def _events(
             & col(AuditEvent.object_id).in_(people.guardians)
         )
     )
+    if scope.concerns is not None:
+        about = about | (
+            (col(AuditEvent.object_type) == "concern")
+            & col(AuditEvent.object_id).in_(scope.concerns)
+        )
     after, given = 0, set[int]()
     while True:
         rows = list(
@@ -247,6 +256,8 @@ def _kept(scope: Scope, people: People) -> list[tuple[str, Any]]:
         ("captured_message", scope.captured),
         ("capture_upload", _uploads(scope)),
     ]
+    if scope.concerns is not None:
+        kinds.append(("concern", scope.concerns))
     named = [("pupil", people.pupils), ("staff", people.staff), ("guardian", people.guardians)]
     return [*kinds, *named]
 
@@ -364,6 +375,9 @@ def _build(
         "records/guardians.json",
         [_json(session.exec(select(Guardian).where(col(Guardian.id).in_(people.guardians))).all())],
     )
+    if scope.own_files is not None:
+        for name, chunks in scope.own_files(session):
+            pack.add(name, chunks)
     pack.add("records/sealed.jsonl", _sealed_records(session, scope, people))
     pack.add("chronology.txt", [_chronology(session, scope, zone)])
     pack.add("events.jsonl", _events(session, scope, people, proving.prover, sealing))

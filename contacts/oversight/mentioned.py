@@ -9,6 +9,13 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from consent.models import Consent, ParentNotice
+from contacts.concerns.models import (
+    Concern,
+    ConcernAction,
+    ConcernAttachment,
+    ConcernNote,
+    ConcernReferral,
+)
 from contacts.incidents.models import Incident, IncidentPupil
 from contacts.models import Contact, ContactPupil, DeletionTask, Message, MessagePupil
 from contacts.oversight.review.models import MessageReview
@@ -38,7 +45,7 @@ def mentioned(session: Session, scope: Scope) -> People:
     consents = col(Consent.id).in_(scope.consents)
     notices = col(ParentNotice.id).in_(scope.notices)
     incidents = col(Incident.id).in_(scope.incidents)
-    return People(
+    people = People(
         pupils=ids(
             select(ContactPupil.pupil_id).where(col(ContactPupil.contact_id).in_(scope.contacts)),
             select(MessagePupil.pupil_id).where(col(MessagePupil.message_id).in_(scope.messages)),
@@ -63,3 +70,28 @@ def mentioned(session: Session, scope: Scope) -> People:
         ),
         guardians=ids(select(Consent.guardian_id).where(consents)),
     )
+    if scope.concerns is None:
+        return people
+    return People(
+        pupils=people.pupils,
+        staff=sorted({*people.staff, *ids(*concern_people(scope.concerns))}),
+        guardians=people.guardians,
+    )
+
+
+def concern_people(concerns: Any) -> list[Any]:
+    """Everyone a case file names: its subject, who raised it, who wrote, referred, owned,
+    set, attached and closed."""
+    of = col(Concern.id).in_(concerns)
+    return [
+        select(Concern.subject_staff_id).where(of),
+        select(Concern.raised_by_id).where(of),
+        select(Concern.closed_by_id).where(of),
+        select(ConcernNote.written_by_id).where(col(ConcernNote.concern_id).in_(concerns)),
+        select(ConcernReferral.recorded_by_id).where(col(ConcernReferral.concern_id).in_(concerns)),
+        select(ConcernAction.owner_id).where(col(ConcernAction.concern_id).in_(concerns)),
+        select(ConcernAction.set_by_id).where(col(ConcernAction.concern_id).in_(concerns)),
+        select(ConcernAttachment.added_by_id).where(
+            col(ConcernAttachment.concern_id).in_(concerns)
+        ),
+    ]

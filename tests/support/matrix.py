@@ -491,6 +491,9 @@ MATRIX: dict[tuple[str, str], Cell] = {
         {"dsl"},
         lambda s: (f"/concerns/{s.concern}/attachments/{s.concern_attachment}", None),
     ),
+    ("GET", "/concerns/{concern_id}/evidence-pack"): _cell(
+        {"dsl"}, lambda s: (f"/concerns/{s.concern}/evidence-pack", None)
+    ),
     ("GET", "/staff/{staff_id}/pattern"): _cell(
         {"dsl"}, lambda s: (f"/staff/{s.world.ids['owner']}/pattern", None)
     ),
