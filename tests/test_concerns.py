@@ -685,3 +685,41 @@ def test_a_concern_s_evidence_pack_checks_offline_and_names_its_people(client, w
     assert {"Owner", "Other Staff", "Head"} <= staff
     events = [json.loads(line) for line in pack.read("events.jsonl").splitlines()]
     assert {"concern.raised", "concern.referred"} <= {e["action"] for e in events}
+
+
+def test_a_low_level_concern_that_meets_the_threshold_becomes_an_allegation(client, world):
+    cid = raise_(client, world, "other_staff", "owner")
+    head = world.auth("head")
+    assert client.get(f"/concerns/{cid}", headers=head).json()["hold_id"] is None
+    changed = client.post(
+        f"/concerns/{cid}/kind",
+        json={"kind": "allegation", "reason": "A second pupil says the same"},
+        headers=head,
+    )
+    assert changed.status_code == 200, changed.text
+    file = changed.json()
+    assert file["kind"] == "allegation"
+    assert file["hold_id"] is not None
+    assert file["lado_due_at"] is not None
+    [decision] = file["notes"]
+    assert decision["kind"] == "decision"
+    assert decision["reason"] == "A second pupil says the same"
+    again = client.post(
+        f"/concerns/{cid}/kind", json={"kind": "allegation", "reason": "x"}, headers=head
+    )
+    assert again.status_code == 409
+    back = client.post(
+        f"/concerns/{cid}/kind",
+        json={"kind": "low_level", "reason": "The LADO advised it is not"},
+        headers=head,
+    ).json()
+    assert back["lado_due_at"] is None
+    assert back["hold_id"] == file["hold_id"]  # the hold stays until a trust DSL releases it
+    assert (
+        client.post(
+            f"/concerns/{cid}/kind",
+            json={"kind": "allegation", "reason": "x"},
+            headers=world.auth("owner"),
+        ).status_code
+        == 404
+    )

@@ -13,14 +13,15 @@ from api.deps import Acting, ActingDep, PagingDep, RecordedRead
 from api.idempotency import IdempotentDep
 from api.routers.evidence import ZIP, streamed
 from api.routing import UnitOfWorkRoute
-from contacts.concerns import attachments, case_file, patterns, raising, readers
+from contacts.concerns import attachments, case_file, handling, patterns, raising, readers
 from contacts.concerns.attachments import MAX_ATTACHMENT_BYTES
-from contacts.concerns.models import (
+from contacts.concerns.models import ConcernAttachment
+from contacts.concerns.schemas import (
     ActionCreate,
-    ConcernAttachment,
     ConcernCreate,
     ConcernPublic,
     ConcernSummary,
+    KindChange,
     NoteCreate,
     OutcomeCreate,
     Receipt,
@@ -101,7 +102,7 @@ def add_note(
     """A note, or a decision with its reason (a decision not to refer is one)."""
     if replayed := idem.replay(acting, body):
         return replayed
-    case_file.add_note(
+    handling.add_note(
         session=acting.session,
         actor=acting.actor,
         at=acting.at,
@@ -119,7 +120,7 @@ def record_referral(
     DBS or the Teaching Regulation Agency."""
     if replayed := idem.replay(acting, body):
         return replayed
-    case_file.record_referral(
+    handling.record_referral(
         session=acting.session,
         actor=acting.actor,
         policy=acting.policy,
@@ -137,7 +138,7 @@ def set_action(
     """An action with its owner (one of the case's readers) and date; chased by email."""
     if replayed := idem.replay(acting, body):
         return replayed
-    case_file.set_action(
+    handling.set_action(
         session=acting.session,
         actor=acting.actor,
         at=acting.at,
@@ -151,7 +152,7 @@ def set_action(
     "/concerns/{concern_id:int}/actions/{action_id:int}/done", response_model=ConcernPublic
 )
 def action_done(concern_id: RecordId, action_id: RecordId, acting: ActingDep) -> object:
-    case_file.action_done(
+    handling.action_done(
         session=acting.session,
         actor=acting.actor,
         at=acting.at,
@@ -161,10 +162,25 @@ def action_done(concern_id: RecordId, action_id: RecordId, acting: ActingDep) ->
     return _view(acting, concern_id)
 
 
+@router.post("/concerns/{concern_id:int}/kind", response_model=ConcernPublic)
+def change_kind(concern_id: RecordId, body: KindChange, acting: ActingDep) -> object:
+    """Treat a low-level concern as an allegation (it meets the harm threshold after all), or an
+    allegation as a low-level concern (the LADO advised it does not), with the reason."""
+    handling.change_kind(
+        session=acting.session,
+        actor=acting.actor,
+        policy=acting.policy,
+        at=acting.at,
+        concern_id=concern_id,
+        change=body,
+    )
+    return _view(acting, concern_id)
+
+
 @router.post("/concerns/{concern_id:int}/outcome", response_model=ConcernPublic)
 def record_outcome(concern_id: RecordId, body: OutcomeCreate, acting: ActingDep) -> object:
     """The outcome closes the case, once: a second case manager closing it is told it is."""
-    case_file.close(
+    handling.close(
         session=acting.session,
         actor=acting.actor,
         policy=acting.policy,

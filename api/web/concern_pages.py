@@ -17,22 +17,18 @@ from api.routing import UnitOfWorkRoute
 from api.web.acting import PageActing, PageDep
 from api.web.forms import PageForm, Problems, local_time, submit
 from api.web.render import page_for, paged, see_other
-from contacts.concerns import attachments, case_file, patterns, raising
+from contacts.concerns import attachments, case_file, handling, patterns, raising
 from contacts.concerns.attachments import MAX_ATTACHMENT_BYTES
-from contacts.concerns.models import (
+from contacts.concerns.models import Agency, ConcernKind, NoteKind, OnBehalfOf, Outcome, SubjectKind
+from contacts.concerns.readers import get_readable, readers_of
+from contacts.concerns.schemas import (
     ActionCreate,
-    Agency,
     ConcernCreate,
-    ConcernKind,
+    KindChange,
     NoteCreate,
-    NoteKind,
-    OnBehalfOf,
-    Outcome,
     OutcomeCreate,
     ReferralCreate,
-    SubjectKind,
 )
-from contacts.concerns.readers import get_readable, readers_of
 from contacts.models import Platform
 from core.directory.models import School
 from core.errors import DomainError
@@ -204,7 +200,7 @@ class NoteForm(PageForm):
 @router.post("/app/concerns/{concern_id:int}/notes")
 def add_note(concern_id: RecordId, acting: PageDep, form: Annotated[NoteForm, Form()]) -> Response:
     def act(note_in: NoteCreate) -> str:
-        case_file.add_note(
+        handling.add_note(
             session=acting.session,
             actor=acting.actor,
             at=acting.at,
@@ -235,7 +231,7 @@ def record_referral(
     concern_id: RecordId, acting: PageDep, form: Annotated[ReferralForm, Form()]
 ) -> Response:
     def act(referral_in: ReferralCreate) -> str:
-        case_file.record_referral(
+        handling.record_referral(
             session=acting.session,
             actor=acting.actor,
             policy=acting.policy,
@@ -269,7 +265,7 @@ def set_action(
     concern_id: RecordId, acting: PageDep, form: Annotated[ActionForm, Form()]
 ) -> Response:
     def act(action_in: ActionCreate) -> str:
-        case_file.set_action(
+        handling.set_action(
             session=acting.session,
             actor=acting.actor,
             at=acting.at,
@@ -296,7 +292,7 @@ def action_done(
     concern_id: RecordId, action_id: RecordId, acting: PageDep, form: Annotated[PageForm, Form()]
 ) -> Response:
     acting.check_form(form.form_token)
-    case_file.action_done(
+    handling.action_done(
         session=acting.session,
         actor=acting.actor,
         at=acting.at,
@@ -317,7 +313,7 @@ def record_outcome(
     concern_id: RecordId, acting: PageDep, form: Annotated[OutcomeForm, Form()]
 ) -> Response:
     def act(outcome_in: OutcomeCreate) -> str:
-        case_file.close(
+        handling.close(
             session=acting.session,
             actor=acting.actor,
             policy=acting.policy,
@@ -334,6 +330,39 @@ def record_outcome(
             acting,
             form,
             lambda: OutcomeCreate.model_validate(form.values()),
+            act,
+            again=lambda p: _case_page(acting, concern_id, p, status=422),
+        ),
+    )
+
+
+class KindForm(PageForm):
+    kind: str = ""
+    reason: str = ""
+
+
+@router.post("/app/concerns/{concern_id:int}/kind")
+def change_kind(
+    concern_id: RecordId, acting: PageDep, form: Annotated[KindForm, Form()]
+) -> Response:
+    def act(change: KindChange) -> str:
+        handling.change_kind(
+            session=acting.session,
+            actor=acting.actor,
+            policy=acting.policy,
+            at=acting.at,
+            concern_id=concern_id,
+            change=change,
+        )
+        return f"/app/concerns/{concern_id}"
+
+    return _or_problem(
+        acting,
+        concern_id,
+        lambda: submit(
+            acting,
+            form,
+            lambda: KindChange.model_validate(form.values()),
             act,
             again=lambda p: _case_page(acting, concern_id, p, status=422),
         ),

@@ -9,15 +9,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, SQLModel, col, select
 
 from contacts.capture.models import CapturedMessage
-from contacts.concerns.models import (
-    Concern,
-    ConcernCreate,
-    ConcernKind,
-    ConcernRecord,
-    Receipt,
-    RecordKind,
-    SubjectKind,
-)
+from contacts.concerns.models import Concern, ConcernKind, ConcernRecord, RecordKind, SubjectKind
+from contacts.concerns.schemas import ConcernCreate, Receipt
 from contacts.data_protection.legal_holds.models import HeldSubject, LegalHold
 from contacts.data_protection.legal_holds.service import serialise_with_retention
 from contacts.incidents.models import Incident

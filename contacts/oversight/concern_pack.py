@@ -16,13 +16,8 @@ from sqlmodel import Session, col, select
 from consent.models import Consent, ParentNotice
 from contacts.capture.models import CapturedMessage
 from contacts.concerns import case_file, readers
-from contacts.concerns.models import (
-    Concern,
-    ConcernFile,
-    ConcernPublic,
-    ConcernRecord,
-    RecordKind,
-)
+from contacts.concerns.models import Concern, ConcernFile, ConcernRecord, RecordKind
+from contacts.concerns.schemas import ConcernPublic
 from contacts.incidents.models import Incident
 from contacts.models import Message
 from contacts.oversight.chronology import Story

@@ -477,6 +477,13 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/concerns/{concern_id}/actions/{action_id}/done"): _cell(
         {"dsl"}, lambda s: (f"/concerns/{s.concern}/actions/{s.concern_action}/done", None)
     ),
+    ("POST", "/concerns/{concern_id}/kind"): _cell(
+        {"dsl"},
+        lambda s: (
+            f"/concerns/{s.concern}/kind",
+            {"kind": "allegation", "reason": "Meets the harm threshold"},
+        ),
+    ),
     ("POST", "/concerns/{concern_id}/outcome"): _cell(
         {"dsl"},
         lambda s: (
