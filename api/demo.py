@@ -11,6 +11,9 @@ from consent.models import ConsentCreate, ConsentMethod
 from consent.service import record_consent
 from contacts.capture import uploads
 from contacts.capture.models import Source
+from contacts.concerns.models import ConcernKind
+from contacts.concerns.raising import raise_concern
+from contacts.concerns.schemas import ConcernCreate
 from contacts.consenting import CONTACTS
 from contacts.models import ContactCreate, DecisionCreate, Platform
 from contacts.service import decide, request_contact
@@ -76,6 +79,8 @@ PEOPLE = [
     ("Priya Shah", "priya.shah", "riverside", [Role.staff], False, "mark.patel"),
     ("Dana Lewis", "dana.lewis", "riverside", [Role.staff, Role.dsl], False, "helen.carter"),
     ("Alex Morgan", "alex.morgan", "riverside", [Role.admin], False, None),
+    # The chair of governors: concerns about the headteacher go to her, not to the head.
+    ("Grace Adebayo", "grace.adebayo", "riverside", [Role.case_manager], False, None),
     ("Ruth Evans", "ruth.evans", "hillcrest", [Role.staff, Role.approver], True, None),
     ("Tom Hughes", "tom.hughes", "hillcrest", [Role.staff], False, "ruth.evans"),
     ("Nia Roberts", "nia.roberts", "hillcrest", [Role.staff, Role.dsl], False, "ruth.evans"),
@@ -190,6 +195,28 @@ def seed(*, session: Session, settings: Settings, passwords: Passwords, at: date
             assert device.id is not None
             device_ids[tag] = device.id
     _seed_contact(session, staff_ids, device_ids, today, policy=policy, at=at)
+    _seed_concern(session, staff_ids, policy=policy, at=at)
+
+
+def _seed_concern(
+    session: Session, staff_ids: dict[str, int], *, policy: Policy, at: datetime
+) -> None:
+    """A low-level concern about Sam, raised by Priya: Helen (the head) and Dana (the DSL) read
+    it, Sam never sees it; Grace, the chair, would read one about Helen."""
+    raise_concern(
+        session=session,
+        actor=_as(session, staff_ids["priya.shah"]),
+        policy=policy,
+        at=at,
+        concern_in=ConcernCreate(
+            kind=ConcernKind.low_level,
+            subject_staff_id=staff_ids["sam.okafor"],
+            happened_at=at - timedelta(days=1),
+            what_happened="Sam follows a Year 10 pupil's personal Instagram account from his own "
+            "phone; the pupil mentioned it in class.",
+            platform=Platform.instagram,
+        ),
+    )
 
 
 def _as(session: Session, staff_id: int) -> Principal:

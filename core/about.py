@@ -1,10 +1,11 @@
 """What is about a person, which they never see: nobody sees, counts, releases, exports or is
-told of a legal hold (or, later, a concern or allegation) about themselves, whatever their roles.
+told of a legal hold, a concern or an allegation about themselves, whatever their roles (and a
+concern is hidden from everyone who does not handle it: contacts/concerns/readers.py).
 
 Each kind of record that can be about a member of staff says here, once, how to find those
 about a given person (a query of ids); everything that lists, counts or exports such records —
 the change record included — leaves them out for that reader. Registered by the floors above
-(contacts/data_protection/legal_holds registers holds), so that core/ never imports upwards.
+(contacts/kept.py registers holds and concerns), so that core/ never imports upwards.
 """
 
 from __future__ import annotations
