@@ -39,7 +39,7 @@ def test_migrate_then_demo_seeds_once_and_prints_sign_ins(operator_env, db):
     assert "dana.lewis@riverside.example.org" in first.output
     assert DEMO_PASSWORD in first.output
     staff = count_rows(db, "staff")
-    assert staff == 11
+    assert staff == 12
     assert count_rows(db, "school") == 2
     assert count_rows(db, "pupil") == 6
     assert count_rows(db, "contact") == 1

@@ -156,6 +156,39 @@ def story(client, world, school, db, settings):  # type: ignore[no-untyped-def]
             files={"file": (f"WhatsApp Chat with Pupil {n}.txt", chat.encode())},
         )
         assert uploaded.status_code == 201, uploaded.text
+    # Two concerns with their case files: a low-level one about the owner, and an allegation
+    # about a colleague (whose hold keeps only their own records).
+    head = world.auth("head")
+    for kind, about in (("low_level", "owner"), ("allegation", "other_staff")):
+        raised = client.post(
+            "/concerns",
+            json={
+                "kind": kind,
+                "subject_staff_id": world.ids[about],
+                "happened_at": "2026-01-01T10:00:00Z",
+                "what_happened": "Followed a pupil from a personal account",
+                "records": [{"record_type": "contact", "record_id": ids[0]}],
+            },
+            headers=world.auth("manager"),
+        )
+        assert raised.status_code == 201, raised.text
+        concern = raised.json()["id"]
+        for path, body in (
+            ("notes", {"text": "Spoke to the pupil"}),
+            ("referral", {"agency": "lado", "referred_on": today().isoformat()}),
+            (
+                "actions",
+                {"what": "Meet", "owner_id": world.ids["dsl"], "due_on": today().isoformat()},
+            ),
+        ):
+            added = client.post(f"/concerns/{concern}/{path}", json=body, headers=head)
+            assert added.status_code == 201, added.text
+        attached = client.post(
+            f"/concerns/{concern}/attachments",
+            files={"file": ("note.txt", f"What was said ({kind})".encode())},
+            headers=head,
+        )
+        assert attached.status_code == 201, attached.text
     # Changes waiting for a second person: a grant, and a date of birth of a pupil with records.
     client.patch(
         f"/staff/{world.ids['other_staff']}", json={"roles": ["staff", "approver"]}, headers=admin
@@ -293,6 +326,15 @@ def _content_columns(name: str) -> list[sa.Column[Any]]:
 ACTIONS = ["edit", "delete", "insert", "swap", "child"]
 
 
+def _unchecked(conn: sa.Connection) -> None:
+    """As one with database access would: the rows that refer to what goes are left dangling
+    (checks put off until a commit that never comes)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+    else:
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+
+
 @examples(
     max_examples=1000,
     deadline=None,
@@ -322,12 +364,7 @@ def test_any_change_to_any_kept_record_outside_the_api_is_named(db, story, name,
             )
             expected.add((name, row["id"], "edited"))
         elif action == "delete":
-            # As one with database access would: the rows that refer to it are left dangling
-            # (checks put off until a commit that never comes).
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-            else:
-                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            _unchecked(conn)
             conn.execute(table.delete().where(table.c.id == row["id"]))
             expected.add((name, row["id"], "deleted"))
         elif action == "insert":
@@ -374,6 +411,7 @@ def test_any_change_to_any_kept_record_outside_the_api_is_named(db, story, name,
                 session.rollback()
                 return
             child_table, child_row = owned[pick % len(owned)]
+            _unchecked(conn)  # an attachment's file still refers to it
             conn.execute(
                 child_table.delete().where(
                     sa.and_(*(child_table.c[k] == v for k, v in child_row.items()))
