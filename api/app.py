@@ -50,6 +50,7 @@ from api.web import (
     colleague_pages,
     concern_pages,
     consent_pages,
+    device_pages,
     directory_pages,
     guardian_pages,
     outbox_pages,
@@ -213,7 +214,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # The web pages, beside the API on the same services; errors on them are shown as pages.
     pages_of = [sign_in, staff_pages, report_pages, review_pages, oversight_pages, admin_pages]
     pages_of += [consent_pages, directory_pages, colleague_pages, guardian_pages, account_pages]
-    pages_of += [protection_pages, record_pages, outbox_pages, capture_pages, concern_pages]
+    pages_of += [
+        protection_pages,
+        record_pages,
+        outbox_pages,
+        capture_pages,
+        concern_pages,
+        device_pages,
+    ]
     for pages in (*pages_of, assets):
         app.include_router(pages.router)
     app.mount(assets.PREFIX, assets.static_files(), name="static")

@@ -58,9 +58,20 @@ def login(
             show_default=False,
         ),
     ] = None,
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser",
+            help="Sign in through the web pages instead: you are shown a code to type there, "
+            "and no password is typed here",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Sign in; the token is kept in your config folder, readable by you only."""
+    if browser:
+        _login_in_browser(server, device, as_json)
+        return
     if email is None:
         email = str(typer.prompt("Email"))
     if password is None:
@@ -89,6 +100,56 @@ def login(
     kept_device = device or (previous.device if previous and previous.email == email else None)
     Credentials(server=server, email=email, token=answer["access_token"], device=kept_device).save()
     me = run(lambda: Api(server, answer["access_token"]).request("GET", "/me"))
+    emit(me, as_json, lambda: out.print(f"Signed in as {me['name']} ({me['school_name']})."))
+
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _login_in_browser(server: str, device: str | None, as_json: bool) -> None:
+    """OAuth 2.0 device authorization grant (RFC 8628): a code to type in the browser, where
+    the person signs in as their account does; then this client's token, polled for."""
+    import platform
+    import time
+
+    api = Api(server)
+    asked = run(
+        lambda: api.request(
+            "POST",
+            "/auth/device",
+            data={"client_id": "contactlog-cli", "client_name": f"contactlog on {platform.node()}"},
+        )
+    )
+    err.print(
+        f"Open {asked['verification_uri']} and type the code [bold]{asked['user_code']}[/bold]"
+        f"\n(or open {asked['verification_uri_complete']}). Waiting for you to approve it…"
+    )
+    interval = int(asked["interval"])
+    deadline = time.monotonic() + int(asked["expires_in"])
+    form = {"grant_type": DEVICE_GRANT, "device_code": asked["device_code"]}
+    while True:
+        time.sleep(interval)
+        try:
+            answer = api.request(
+                "POST", "/auth/device/token", data={**form, "client_id": "contactlog-cli"}
+            )
+            break
+        except Refused as refused:
+            if refused.error == "authorization_pending" and time.monotonic() < deadline:
+                continue
+            if refused.error == "slow_down":
+                interval += 5
+                continue
+            raise fail(refused) from None
+        except ClientError as exc:
+            raise fail(exc) from None
+    token = answer["access_token"]
+    me = run(lambda: Api(server, token).request("GET", "/me"))
+    if answer.get("device_token"):
+        keep_device_token(server, me["email"], answer["device_token"])
+    previous = Credentials.load()
+    kept = device or (previous.device if previous and previous.email == me["email"] else None)
+    Credentials(server=server, email=me["email"], token=token, device=kept).save()
     emit(me, as_json, lambda: out.print(f"Signed in as {me['name']} ({me['school_name']})."))
 
 

@@ -21,9 +21,14 @@ class ClientError(Exception):
 
 
 class Refused(ClientError):
-    """The server answered and said no (4xx): retrying the same request will not help."""
+    """The server answered and said no (4xx): retrying the same request will not help. `error`
+    is the OAuth error it named, if any (RFC 8628's `authorization_pending`, say)."""
 
     exit_code = 1
+
+    def __init__(self, message: str, error: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 class SecondFactorRequired(Refused):
@@ -53,6 +58,14 @@ def _detail(response: httpx.Response) -> str:
         )
         return f"{detail} ({fields})" if fields and fields not in detail else detail
     return f"HTTP {response.status_code}"
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body["error"]) if isinstance(body, dict) and "error" in body else None
 
 
 def _problem_type(response: httpx.Response) -> str:
@@ -118,6 +131,6 @@ class Api:
             if response.status_code == 401:
                 raise NotSignedIn(f"{_detail(response)} Run `contactlog login`.")
             if response.status_code >= 400:
-                raise Refused(_detail(response))
+                raise Refused(_detail(response), _oauth_error(response))
             return response.json() if response.content else None
         raise Unreachable(last)

@@ -15,9 +15,10 @@ from core.clock import now
 from core.directory.models import Role, School
 from core.directory.staff import get_staff
 from core.errors import InvalidInput
-from core.identity import accounts
+from core.identity import accounts, device_grant
 from core.identity.auth import IssuedToken, SecondFactorNeeded, revoke_tokens, sign_in
 from core.inputs import Forbid
+from core.text import one_line
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["auth"])
 
@@ -96,6 +97,90 @@ def issue_token(
         token_type=outcome.token_type,
         expires_in=outcome.expires_in,
         enrol_only=outcome.enrol_only,
+        device_token=outcome.device_token,
+    )
+
+
+class DeviceAuthorization(BaseModel):
+    """RFC 8628 §3.2: what the client shows the person, and the code it polls with."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+
+
+@router.post("/auth/device", response_model=DeviceAuthorization)
+def device_authorization(
+    client_id: Annotated[str, Form(max_length=100)],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    client_name: Annotated[
+        str, Form(max_length=100, description="What the person will be told asked")
+    ] = "contactlog staff client",
+) -> DeviceAuthorization:
+    """The staff client asks to sign in through the browser (OAuth 2.0 device authorization
+    grant, RFC 8628): show the person the code and the address; poll `/auth/device/token`."""
+    started = device_grant.start(
+        session,
+        client_id=client_id,
+        client_name=one_line(client_name),
+        asked_from=one_line(request.headers.get("user-agent", "unknown")),
+        address=request.client.host if request.client else "unknown",
+        settings=settings,
+        at=now(),
+    )
+    page = settings.public_url.rstrip("/") + "/app/device"
+    return DeviceAuthorization(
+        device_code=started.device_code,
+        user_code=started.user_code,
+        verification_uri=page,
+        verification_uri_complete=f"{page}?code={started.user_code}",
+        expires_in=started.expires_in,
+        interval=started.interval,
+    )
+
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@router.post(
+    "/auth/device/token",
+    response_model=TokenPublic,
+    responses={400: {"description": "Not yet, too soon, refused or expired (`error`)"}},
+)
+def device_token_poll(
+    grant_type: Annotated[str, Form(max_length=100, examples=[DEVICE_GRANT])],
+    device_code: Annotated[str, Form(max_length=100)],
+    client_id: Annotated[str, Form(max_length=100, examples=[device_grant.CLIENT_ID])],
+    session: SessionDep,
+    settings: SettingsDep,
+    tokens: TokensDep,
+) -> TokenPublic | Response:
+    """The client's poll: 400 with RFC 8628's `error` (`authorization_pending`, `slow_down`,
+    `access_denied`, `expired_token`) until approved; then its token, once."""
+    if grant_type != DEVICE_GRANT:
+        return problem(400, f"grant_type must be {DEVICE_GRANT}.", error="unsupported_grant_type")
+    outcome = device_grant.poll(
+        session,
+        client_id=client_id,
+        device_code=device_code,
+        tokens=tokens,
+        settings=settings,
+        at=now(),
+    )
+    # Returned, not raised: a poll's own record (its time, a slowed interval) is kept.
+    if isinstance(outcome, device_grant.NotYet):
+        return problem(
+            400, outcome.detail, slug=outcome.error.replace("_", "-"), error=outcome.error
+        )
+    return TokenPublic(
+        access_token=outcome.access_token,
+        token_type=outcome.token_type,
+        expires_in=outcome.expires_in,
         device_token=outcome.device_token,
     )
 

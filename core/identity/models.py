@@ -116,3 +116,36 @@ class BrowserSession(SQLModel, table=True):
 
 
 not_a_record(BrowserSession, "a signed-in browser's hash, a secret of sign-in")
+
+
+class DeviceGrant(SQLModel, table=True):
+    """A staff client's sign-in through the browser (OAuth 2.0 device authorization grant,
+    RFC 8628): asked for by the client, approved by the person signed in to the pages, and
+    fetched once by the client. Both codes are stored keyed, never as they are."""
+
+    __tablename__ = "device_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    device_code_hash: str = Field(max_length=64, unique=True)
+    user_code_hash: str = Field(max_length=64, unique=True)
+    # What the client said it is, and where it asked from (shown to whoever approves it).
+    client_name: str = Field(max_length=100)
+    asked_from: str = Field(max_length=200)
+    address_hash: str = Field(max_length=64, index=True)
+    asked_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    interval: int
+    polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    staff_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=True),
+    )
+    # The approver's sign-in generation: revoking their sign-ins before the client fetches its
+    # token refuses it.
+    generation: int | None = None
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    denied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    issued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+not_a_record(DeviceGrant, "a staff client's sign-in in progress, its codes' hashes")

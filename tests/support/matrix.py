@@ -46,6 +46,10 @@ PUBLIC = {
     ("POST", "/auth/token"),
     ("POST", "/auth/password-reset"),
     ("POST", "/auth/password"),
+    # The staff client's sign-in through the browser (RFC 8628): asking needs no account, and
+    # the token comes only once approved (tests/test_device_grant.py).
+    ("POST", "/auth/device"),
+    ("POST", "/auth/device/token"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     # The logs' hashes, for monitors outside the trust (C2SP tlog-tiles): never content.
