@@ -14,6 +14,7 @@ from scheduler.runner import run_job
 from tests.support.builders import approved_contact, message, request_body
 from tests.support.exports import Said, android_chat, iphone_chat, iphone_zip
 from tests.support.ground import count_rows
+from tests.support.pages import as_person
 
 ACCOUNT = "Riverside U15 football (school phone)"
 SCHOOL_NAME = "Riverside U15 (School)"
@@ -190,6 +191,11 @@ def test_messages_before_approval_or_with_someone_unnamed_are_found(client, worl
     # The holder is not shown who the unnamed person is: that is the DSL's to find out.
     mine = client.get(f"/contacts/{cid}/reconciliation", headers=owner).json()
     assert mine["unknown_participants"][0]["unknown"] is None
+    # Its page does not say all is in the log when what is missing is a breach.
+    as_person(client, client.app.state.db, world, "owner")
+    page = client.get(f"/app/contacts/{cid}/captured").text
+    assert "every captured message is in the log" not in page
+    assert "captured outside it, below" in page
 
 
 def test_an_export_that_cannot_be_read_stores_nothing_and_says_where(client, world, school):

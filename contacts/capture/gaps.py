@@ -65,6 +65,27 @@ class Reconciliation(BaseModel):
     last_captured: datetime | None
 
 
+def _read(
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    what: tuple[str, int | None],
+    school_id: int | None,
+    details: dict[str, bool],
+) -> None:
+    """A read of captured messages, on the record: whose, and whether their words were shown."""
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action="access.captured",
+        object_type=what[0],
+        object_id=what[1],
+        school_id=school_id,
+        details=details,
+    )
+
+
 def reconciliation(
     *, session: Session, actor: Principal, policy: Policy, at: datetime, contact_id: int
 ) -> Reconciliation:
@@ -74,16 +95,7 @@ def reconciliation(
     contact, school, _ = contact_in_scope(session, actor, contact_id, readers=(Role.dsl,))
     words = contact.staff_id == actor.staff_id or _is_dsl(actor, school)
     if contact.staff_id != actor.staff_id:
-        audit.record(
-            session,
-            actor=actor,
-            at=at,
-            action="access.captured",
-            object_type="contact",
-            object_id=contact_id,
-            school_id=contact.school_id,
-            details={"words": words},
-        )
+        _read(session, actor, at, ("contact", contact_id), contact.school_id, {"words": words})
     captured = session.exec(
         select(CapturedMessage)
         .where(CapturedMessage.contact_id == contact_id)
@@ -219,16 +231,7 @@ def unplaced(
     school = visible_school(session, actor, actor.school_id)
     if not _is_dsl(actor, school):
         raise Forbidden("Only a DSL may read what was captured outside any contact.")
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action="access.captured",
-        object_type="school",
-        object_id=school.id,
-        school_id=school.id,
-        details={"words": True, "unplaced": True},
-    )
+    _read(session, actor, at, ("school", school.id), school.id, {"words": True, "unplaced": True})
     found = session.exec(
         select(CapturedMessage)
         .where(
@@ -265,16 +268,7 @@ def staff_gaps(
     school = visible_school(session, actor, staff.school_id)
     if staff_id == actor.staff_id or not (manages(actor, staff, school) or _is_dsl(actor, school)):
         raise Forbidden("Only the DSL or their line manager reads a colleague's gaps.")
-    audit.record(
-        session,
-        actor=actor,
-        at=at,
-        action="access.captured",
-        object_type="staff",
-        object_id=staff_id,
-        school_id=staff.school_id,
-        details={"words": False},
-    )
+    _read(session, actor, at, ("staff", staff_id), staff.school_id, {"words": False})
     contacts = session.exec(
         select(Contact).where(Contact.staff_id == staff_id).order_by(col(Contact.id))
     ).all()
