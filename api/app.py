@@ -31,6 +31,7 @@ from api.routers import (
     incidents,
     legal_holds,
     outbox,
+    passkeys,
     policy,
     pupils,
     retention,
@@ -55,6 +56,7 @@ from api.web import (
     guardian_pages,
     outbox_pages,
     oversight_pages,
+    passkey_pages,
     protection_pages,
     record_pages,
     render,
@@ -208,6 +210,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         captures,
         capture_webhook,
         concerns,
+        passkeys,
     )
     for module in routers:
         app.include_router(module.router)
@@ -221,6 +224,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         capture_pages,
         concern_pages,
         device_pages,
+        passkey_pages,
     ]
     for pages in (*pages_of, assets):
         app.include_router(pages.router)

@@ -173,7 +173,9 @@ PasswordsDep = Annotated[Passwords, Depends(passwords_dep)]
 
 
 # What a token that may only enrol a second factor can reach.
-ENROL_PATHS = frozenset({"/me", "/me/mfa", "/me/mfa/confirm", "/auth/revoke"})
+ENROL_PATHS = frozenset(
+    {"/me", "/me/mfa", "/me/mfa/confirm", "/me/passkeys/options", "/me/passkeys", "/auth/revoke"}
+)
 
 
 class Caller:

@@ -22,7 +22,7 @@ from core.settings import Settings
 COOKIE = "contactlog_session"
 # What a session that must first set up a second factor may reach.
 SECOND_FACTOR_PAGE = "/app/second-factor"
-ENROL_PAGES = frozenset({SECOND_FACTOR_PAGE, "/sign-out"})
+ENROL_PAGES = frozenset({SECOND_FACTOR_PAGE, "/sign-out", "/app/passkeys", "/app/passkeys/options"})
 SET_UP_FIRST = "Set up your second factor first, at /app/second-factor."
 FORM_REFUSED = (
     "This form has expired or did not come from contactlog: go back, reload, and try again."

@@ -137,7 +137,7 @@ def navigation(actor: Principal | None) -> list[tuple[str, str]]:
     """The links each person sees: only what their roles may use."""
     if actor is None:
         return []
-    links = [("/", "Home")]
+    links = [("/", "Home"), ("/app/passkeys", "Passkeys")]
     if actor.has(Role.staff):
         links += [
             ("/app/contacts", "My contacts"),

@@ -35,7 +35,7 @@ RECOVERY_FILE = (
 GIVE_AN_ADDRESS = "Give the email address you sign in with, like name@school.org."
 
 
-def _cookie(response: Response, name: str, value: str, settings: Settings, **extra: int) -> None:
+def set_cookie(response: Response, name: str, value: str, settings: Settings, **extra: int) -> None:
     response.set_cookie(
         name,
         value,
@@ -64,7 +64,7 @@ def _form(
         status=status,
         then=back_to(then),
     )
-    _cookie(shown, SIGN_IN_COOKIE, token, settings, max_age=3600)
+    set_cookie(shown, SIGN_IN_COOKIE, token, settings, max_age=3600)
     return shown
 
 
@@ -126,10 +126,10 @@ def sign_in_form(
     )
     # An account that must have a second factor and has none sets one up before anything else.
     home = see_other(SECOND_FACTOR_PAGE if outcome.enrol_only else back_to(form.next))
-    _cookie(home, COOKIE, cookie, settings)
+    set_cookie(home, COOKIE, cookie, settings)
     if outcome.device_token:
         max_age = settings.trusted_device_days * 24 * 3600
-        _cookie(home, devices.COOKIE, outcome.device_token, settings, max_age=max_age)
+        set_cookie(home, devices.COOKIE, outcome.device_token, settings, max_age=max_age)
     home.delete_cookie(SIGN_IN_COOKIE, path="/")
     return home
 
@@ -148,7 +148,7 @@ def _forgotten(settings: Settings, *, problem: str | None = None, status: int = 
         problem=problem,
         status=status,
     )
-    _cookie(shown, SIGN_IN_COOKIE, token, settings, max_age=3600)
+    set_cookie(shown, SIGN_IN_COOKIE, token, settings, max_age=3600)
     return shown
 
 

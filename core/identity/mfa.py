@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from core import keys, once
 from core.directory.models import Role, Staff
 from core.errors import Conflict, RuleBroken
-from core.identity.models import RecoveryCode, SecondFactor
+from core.identity.models import Passkey, RecoveryCode, SecondFactor
 from core.record import audit
 from core.settings import Settings
 
@@ -46,8 +46,11 @@ def required(roles: frozenset[Role], settings: Settings) -> bool:
 
 
 def enrolled(session: Session, staff_id: int) -> bool:
+    """A confirmed authenticator app, or a passkey (core/identity/passkeys.py)."""
     factor = session.get(SecondFactor, staff_id)
-    return factor is not None and factor.confirmed_at is not None
+    if factor is not None and factor.confirmed_at is not None:
+        return True
+    return session.exec(select(Passkey.id).where(Passkey.staff_id == staff_id)).first() is not None
 
 
 def _sealed(settings: Settings, staff_id: int, secret: str) -> str:
@@ -184,8 +187,10 @@ def check(session: Session, *, staff_id: int, code: str, settings: Settings, at:
 
 
 def remove(session: Session, staff: Staff) -> None:
-    """The second factor and its recovery codes go; the person enrols again at next sign-in."""
+    """The second factor, its recovery codes and every passkey go; the person enrols again at
+    next sign-in."""
     session.execute(delete(RecoveryCode).where(col(RecoveryCode.staff_id) == staff.id))
+    session.execute(delete(Passkey).where(col(Passkey.staff_id) == staff.id))
     session.execute(delete(SecondFactor).where(col(SecondFactor.staff_id) == staff.id))
 
 

@@ -149,3 +149,45 @@ class DeviceGrant(SQLModel, table=True):
 
 
 not_a_record(DeviceGrant, "a staff client's sign-in in progress, its codes' hashes")
+
+
+class Passkey(SQLModel, table=True):
+    """A WebAuthn credential an account signs in with (a passkey): its public key and the
+    counter its authenticator keeps, checked at each use so that a cloned one is refused."""
+
+    __tablename__ = "passkey"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    credential_id: str = Field(max_length=1400, unique=True)
+    public_key: str = Field(max_length=2000)
+    sign_count: int = 0
+    name: str = Field(max_length=100)
+    user_verified: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+not_a_record(Passkey, "a sign-in credential's public key and counter (its changes are events)")
+
+
+class PasskeyChallenge(SQLModel, table=True):
+    """A challenge handed to a browser for one registration or sign-in, used once."""
+
+    __tablename__ = "passkey_challenge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_hash: str = Field(max_length=64, unique=True)
+    purpose: str = Field(max_length=20)
+    staff_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=True),
+    )
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(PasskeyChallenge, "a one-time challenge of sign-in, its hash")

@@ -167,6 +167,12 @@ FAKE = {
 MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/auth/revoke"): _cell(SIGNED_IN, lambda s: ("/auth/revoke", None)),
     ("GET", "/me"): _cell(SIGNED_IN, lambda s: ("/me", None)),
+    # Passkeys are one's own: nobody lists, registers for or removes another's
+    # (tests/test_passkeys.py registers and signs in with one in Chromium).
+    ("POST", "/me/passkeys/options"): _cell(SIGNED_IN, lambda s: ("/me/passkeys/options", None)),
+    ("POST", "/me/passkeys"): _cell(set(), lambda s: ("/me/passkeys", {"credential": {}})),
+    ("GET", "/me/passkeys"): _cell(SIGNED_IN, lambda s: ("/me/passkeys", None)),
+    ("DELETE", "/me/passkeys/{passkey_id}"): _cell(set(), lambda s: ("/me/passkeys/999999", None)),
     ("POST", "/schools"): _cell(set(), lambda s: ("/schools", {"name": "New"})),
     ("GET", "/schools"): _cell(SIGNED_IN, lambda s: ("/schools", None)),
     ("GET", "/schools/{school_id}"): _cell(
