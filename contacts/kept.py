@@ -141,6 +141,7 @@ about.register("legal_hold", _holds_about)
 # Nor of a concern about them; and a concern is read by its few readers only, so its events
 # are left out of everyone else's change record too (contacts/concerns/readers.py).
 about.register("concern", concern_readers.hidden_from)
+about.register("staff_pattern", concern_readers.patterns_hidden_from)
 
 
 # A pupil named in any of these has records: their dates wait for a second person to change.

@@ -583,9 +583,12 @@ def test_every_concern_route_answers_its_subject_as_if_it_did_not_exist(  # type
         assert client.get(path, headers=me).status_code == 404, path
     assert client.get("/concerns", headers=me).json()["items"] == []
     assert client.get("/concerns/review", headers=me).json() == []
+    # Someone who handles it reads their pattern: that read is not in the subject's record.
+    pattern = client.get(f"/staff/{world.ids[subject]}/pattern", headers=world.auth(reader))
+    assert pattern.status_code == 200, pattern.text
     if subject in ("dsl", "trust_dsl"):
         events = client.get("/audit/events?limit=200", headers=me).json()["items"]
-        assert not [e for e in events if e["object_type"] == "concern"]
+        assert not [e for e in events if e["object_type"] == "concern" or "pattern" in e["action"]]
     run_job("concerns", db, settings, datetime.now(UTC))
     with db.session() as session:
         told = session.exec(

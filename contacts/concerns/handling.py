@@ -241,13 +241,8 @@ def change_kind(
     if change.kind == ConcernKind.allegation and concern.subject_staff_id and not concern.hold_id:
         subject = session.get(Staff, concern.subject_staff_id)
         assert subject is not None
-        held.append(
-            (
-                "legal_hold",
-                hold_subject(session, school=school, concern=concern, staff=subject, at=at).id,
-            )
-        )
-    words = "an allegation" if change.kind == ConcernKind.allegation else "a low-level concern"
+        hold = hold_subject(session, school=school, concern=concern, staff=subject, at=at)
+        held.append(("legal_hold", hold.id))
     session.add(
         ConcernNote(
             concern_id=concern_id,

@@ -51,7 +51,7 @@ def pattern(*, session: Session, actor: Principal, at: datetime, staff_id: int) 
         actor=actor,
         at=at,
         action="access.staff_pattern",
-        object_type="staff",
+        object_type="staff_pattern",
         object_id=staff_id,
         school_id=subject.school_id,
     )

@@ -70,6 +70,21 @@ def hidden_from(staff_id: int) -> Any:
     return select(col(Concern.id)).where(not_(readable_by(staff_id)))
 
 
+def patterns_hidden_from(staff_id: int) -> Any:
+    """The staff whose pattern this account may not read (themselves above all): the reads of
+    those patterns are left out of its change record, as the concerns are."""
+    return select(col(Staff.id)).where(
+        not_(
+            _may_read(
+                staff_id,
+                subject_id=col(Staff.id),
+                school_id=col(Staff.school_id),
+                about_head=col(Staff.is_headteacher),
+            )
+        )
+    )
+
+
 def reads(session: Session, actor: Principal, concern_id: int) -> bool:
     return actor.staff_id is not None and reads_id(session, actor.staff_id, concern_id)
 
