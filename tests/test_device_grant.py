@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from api.web.acting import COOKIE
 from core import clock
+from core.identity import browser_sessions
 from core.identity.device_grant import normal
 from tests.support.browser import checked
-from tests.support.ground import PASSWORD
+from tests.support.ground import PASSWORD, test_settings
 from tests.support.pages import as_person, form_token
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -224,3 +226,21 @@ def test_contactlog_login_in_the_terminal_approved_in_chromium(  # type: ignore[
         [str(contactlog), "whoami"], capture_output=True, text=True, env=env, timeout=30
     )
     assert "Owner" in whoami.stdout
+
+
+def test_an_account_that_has_not_set_up_its_second_factor_cannot_approve(client, db, world):
+    """Its session may only set one up: approving a client would hand out a full token."""
+    asked = ask(client)
+    with db.transaction() as session:
+        token = browser_sessions.start(
+            session=session,
+            staff_id=world.ids["dsl"],
+            generation=0,
+            settings=test_settings(Path("unused")),
+            at=clock.now(),
+            enrol_only=True,
+        )
+    client.cookies.set(COOKIE, token)
+    page = client.get(f"/app/device?code={asked['user_code']}", follow_redirects=False)
+    assert page.status_code == 403
+    assert error_of(poll(client, asked)) == "authorization_pending"
