@@ -6,7 +6,7 @@ same services as /concerns."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -35,6 +35,7 @@ from core.errors import DomainError
 from core.inputs import RecordId
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+T = TypeVar("T")
 
 KIND_NAMES = {
     ConcernKind.low_level: "A low-level concern: conduct that does not fit the code of conduct",
@@ -209,13 +210,10 @@ def add_note(concern_id: RecordId, acting: PageDep, form: Annotated[NoteForm, Fo
         )
         return f"/app/concerns/{concern_id}#notes"
 
-    return submit(
-        acting,
-        form,
-        lambda: NoteCreate.model_validate({**form.values(), "kind": form.kind or NoteKind.note}),
-        act,
-        again=lambda p: _case_page(acting, concern_id, p, status=422),
-    )
+    def read() -> NoteCreate:
+        return NoteCreate.model_validate({**form.values(), "kind": form.kind or NoteKind.note})
+
+    return _case_form(acting, concern_id, form, read, act)
 
 
 class ReferralForm(PageForm):
@@ -241,16 +239,8 @@ def record_referral(
         )
         return f"/app/concerns/{concern_id}#referrals"
 
-    return _or_problem(
-        acting,
-        concern_id,
-        lambda: submit(
-            acting,
-            form,
-            lambda: ReferralCreate.model_validate(form.values()),
-            act,
-            again=lambda p: _case_page(acting, concern_id, p, status=422),
-        ),
+    return _case_form(
+        acting, concern_id, form, lambda: ReferralCreate.model_validate(form.values()), act
     )
 
 
@@ -274,16 +264,8 @@ def set_action(
         )
         return f"/app/concerns/{concern_id}#actions"
 
-    return _or_problem(
-        acting,
-        concern_id,
-        lambda: submit(
-            acting,
-            form,
-            lambda: ActionCreate.model_validate(form.values()),
-            act,
-            again=lambda p: _case_page(acting, concern_id, p, status=422),
-        ),
+    return _case_form(
+        acting, concern_id, form, lambda: ActionCreate.model_validate(form.values()), act
     )
 
 
@@ -323,16 +305,8 @@ def record_outcome(
         )
         return f"/app/concerns/{concern_id}"
 
-    return _or_problem(
-        acting,
-        concern_id,
-        lambda: submit(
-            acting,
-            form,
-            lambda: OutcomeCreate.model_validate(form.values()),
-            act,
-            again=lambda p: _case_page(acting, concern_id, p, status=422),
-        ),
+    return _case_form(
+        acting, concern_id, form, lambda: OutcomeCreate.model_validate(form.values()), act
     )
 
 
@@ -356,16 +330,8 @@ def change_kind(
         )
         return f"/app/concerns/{concern_id}"
 
-    return _or_problem(
-        acting,
-        concern_id,
-        lambda: submit(
-            acting,
-            form,
-            lambda: KindChange.model_validate(form.values()),
-            act,
-            again=lambda p: _case_page(acting, concern_id, p, status=422),
-        ),
+    return _case_form(
+        acting, concern_id, form, lambda: KindChange.model_validate(form.values()), act
     )
 
 
@@ -380,9 +346,7 @@ def attach(
     form: Annotated[AttachForm, Form()],
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    acting.check_form(form.form_token)
-    data = file.file.read(MAX_ATTACHMENT_BYTES + 1) if file is not None else b""
-    try:
+    def act(data: bytes) -> str:
         attachments.attach(
             session=acting.session,
             actor=acting.actor,
@@ -392,19 +356,28 @@ def attach(
             data=data,
             description=form.description.strip() or None,
         )
-    except DomainError as refused:
-        if refused.status == 404:
-            raise
-        acting.session.rollback()
-        return _case_page(acting, concern_id, [refused.detail], status=refused.status)
-    return see_other(f"/app/concerns/{concern_id}#attachments")
+        return f"/app/concerns/{concern_id}#attachments"
+
+    def read() -> bytes:
+        return file.file.read(MAX_ATTACHMENT_BYTES + 1) if file is not None else b""
+
+    return _case_form(acting, concern_id, form, read, act)
 
 
-def _or_problem(acting: PageActing, concern_id: int, run: Callable[[], Response]) -> Response:
-    """A rule the service applies (a date ahead, an owner who does not handle the case, a case
-    closed by someone else a moment ago) shown on the case page, not as an error page."""
+def _case_form(
+    acting: PageActing,
+    concern_id: int,
+    form: PageForm,
+    read: Callable[[], T],
+    act: Callable[[T], str],
+) -> Response:
+    """Every form of the case file: as `submit`, and a rule the service applies (a date ahead,
+    an owner who does not handle the case, a case closed by someone else a moment ago) shown on
+    the case page, not as an error page."""
     try:
-        return run()
+        return submit(
+            acting, form, read, act, again=lambda p: _case_page(acting, concern_id, p, status=422)
+        )
     except DomainError as refused:
         if refused.status == 404:
             raise
