@@ -4,7 +4,8 @@ outcome that closes it. Each is dated, attributed and in the change record."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col
 
@@ -34,6 +35,34 @@ from core.principal import Principal
 from core.record import audit
 
 
+def _not_ahead(
+    field: str, day: date, what: str, *, policy: Policy, school: School, at: datetime
+) -> None:
+    if day > policy.today(school, at):
+        raise InvalidInput(
+            f"{field}: {what} is recorded once made, not ahead.",
+            extra={"errors": [{"field": field, "message": "in the future"}]},
+        )
+
+
+def _filed(
+    session: Session,
+    *,
+    actor: Principal,
+    at: datetime,
+    concern: Concern,
+    row: Any,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A row added to the case file, and the concern sealed again with it, in the record."""
+    session.add(row)
+    session.flush()
+    audit.record_change(
+        session, actor=actor, at=at, of=concern, action=f"concern.{action}", details=details
+    )
+
+
 def add_note(
     *, session: Session, actor: Principal, at: datetime, concern_id: int, note_in: NoteCreate
 ) -> ConcernNote:
@@ -49,15 +78,7 @@ def add_note(
         written_by_id=actor.staff_id,
         written_at=at,
     )
-    session.add(note)
-    session.flush()
-    audit.record_change(
-        session,
-        actor=actor,
-        at=at,
-        of=concern,
-        action=f"concern.{note_in.kind}_added",
-    )
+    _filed(session, actor=actor, at=at, concern=concern, row=note, action=f"{note_in.kind}_added")
     return note
 
 
@@ -76,11 +97,9 @@ def record_referral(
     assert actor.staff_id is not None
     school = session.get(School, concern.school_id)
     assert school is not None
-    if referral_in.referred_on > policy.today(school, at):
-        raise InvalidInput(
-            "referred_on: a referral is recorded once made, not ahead.",
-            extra={"errors": [{"field": "referred_on", "message": "in the future"}]},
-        )
+    _not_ahead(
+        "referred_on", referral_in.referred_on, "a referral", policy=policy, school=school, at=at
+    )
     if referral_in.referred_on < policy.today(school, concern.raised_at) - timedelta(days=7):
         raise InvalidInput(
             "referred_on: more than a week before the concern was raised.",
@@ -92,14 +111,13 @@ def record_referral(
         recorded_by_id=actor.staff_id,
         recorded_at=at,
     )
-    session.add(referral)
-    session.flush()
-    audit.record_change(
+    _filed(
         session,
         actor=actor,
         at=at,
-        of=concern,
-        action="concern.referred",
+        concern=concern,
+        row=referral,
+        action="referred",
         details={"agency": referral_in.agency},
     )
     return referral
@@ -125,9 +143,7 @@ def set_action(
         set_by_id=actor.staff_id,
         set_at=at,
     )
-    session.add(action)
-    session.flush()
-    audit.record_change(session, actor=actor, at=at, of=concern, action="concern.action_set")
+    _filed(session, actor=actor, at=at, concern=concern, row=action, action="action_set")
     return action
 
 
@@ -173,11 +189,9 @@ def close(
         )
     school = session.get(School, concern.school_id)
     assert school is not None
-    if outcome_in.outcome_on > policy.today(school, at):
-        raise InvalidInput(
-            "outcome_on: an outcome is recorded once reached, not ahead.",
-            extra={"errors": [{"field": "outcome_on", "message": "in the future"}]},
-        )
+    _not_ahead(
+        "outcome_on", outcome_in.outcome_on, "an outcome", policy=policy, school=school, at=at
+    )
     once.claim(
         session,
         Concern,
