@@ -81,7 +81,11 @@ def _spend_challenge(
                 "credential: this registration has expired or was used: start again."
             )
         raise Unauthorized(REFUSED)
-    session.execute(delete(PasskeyChallenge).where(col(PasskeyChallenge.id) == found.id))
+    # Spent by whoever deletes it: two uses of one signed challenge at once, one of them is
+    # refused (an authenticator whose counter stays at 0 has no other protection).
+    spent = session.execute(delete(PasskeyChallenge).where(col(PasskeyChallenge.id) == found.id))
+    if getattr(spent, "rowcount", 0) != 1:
+        raise Unauthorized(REFUSED)
     return challenge, found
 
 
@@ -218,6 +222,12 @@ def authenticate(
     ):
         raise Unauthorized(REFUSED)
     return staff
+
+
+def prune(session: Session, *, at: datetime) -> int:
+    """Challenges never used are forgotten once past their time."""
+    gone = session.execute(delete(PasskeyChallenge).where(col(PasskeyChallenge.expires_at) < at))
+    return int(getattr(gone, "rowcount", 0) or 0)
 
 
 def list_mine(*, session: Session, actor: Principal) -> list[Passkey]:
