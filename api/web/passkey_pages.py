@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from api.deps import SessionDep, SettingsDep
 from api.problems import domain_problem, problem
+from api.routers.passkeys import PasskeyCreate
 from api.routing import UnitOfWorkRoute
 from api.web.acting import COOKIE, FORM_REFUSED, PageDep
 from api.web.forms import PageForm
@@ -72,11 +73,16 @@ def registration_options(acting: PageDep, body: Posted) -> Response:
 def register(acting: PageDep, body: Posted) -> Response:
     acting.check_form(body.form_token)
     try:
+        # The API's own input: the name is one line, like every name stored.
+        given = PasskeyCreate(credential=body.credential, name=body.name.strip() or "Passkey")
+    except ValidationError as exc:
+        return problem(422, f"name: {exc.errors()[0]['msg']}")
+    try:
         made = passkeys.register(
             session=acting.session,
             actor=acting.actor,
-            credential=body.credential,
-            name=body.name.strip() or "Passkey",
+            credential=given.credential,
+            name=given.name,
             settings=acting.settings,
             at=acting.at,
         )
