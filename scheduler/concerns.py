@@ -12,6 +12,7 @@ from contacts.concerns import case_file, patterns, readers
 from contacts.concerns.models import Concern, ConcernAction, ConcernKind
 from core.db import Database
 from core.directory.models import School, Staff
+from core.models import OutboxEmail
 from core.once import stamp_once
 from core.policy import Policy
 from core.settings import Settings
@@ -134,23 +135,26 @@ def _reviews(
     at: datetime,
 ) -> int:
     """Each period, everyone who handles concerns and has staff with more than one low-level
-    concern among them is sent the review, once."""
+    concern among them is sent the review, once (asked only of those who could handle any,
+    and not again once sent)."""
     queued = 0
     seen: set[int] = set()
     for school, policy in policies.values():
         today = policy.today(school, at)
         period = (today - PERIODS_FROM).days // (7 * policy.concern_review_weeks)
-        handlers = session.exec(
-            select(Staff).where(Staff.school_id == school.id, col(Staff.is_active))
-        ).all()
-        for reader in handlers:
+        key = f"concern-review:{policy.concern_review_weeks}:{period}"
+        for reader in readers.handlers(session, school.id or 0):
             if reader.id is None or reader.id in seen:
                 continue
             seen.add(reader.id)
+            sent = session.exec(
+                select(OutboxEmail.id).where(OutboxEmail.dedupe_key == f"{key}:to:{reader.id}")
+            ).first()
+            if sent is not None:
+                continue
             repeated = patterns.repeated_low_level(session, reader.id)
             if not repeated:
                 continue
             email = emails.concern_review(staff_count=len(repeated), base_url=settings.public_url)
-            key = f"concern-review:{policy.concern_review_weeks}:{period}"
             queued += send(session, key, "concern_review", reader, email, school.id, at=at)
     return queued

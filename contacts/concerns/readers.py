@@ -98,27 +98,38 @@ def get_readable(session: Session, actor: Principal, concern_id: int) -> Concern
     return concern
 
 
+def handlers(session: Session, school_id: int) -> list[Staff]:
+    """The active accounts of the school's trust who could handle a concern at all (the
+    headteachers, DSLs, trust DSLs and case managers): whom the rule is then asked about."""
+    trust = select(col(School.trust_id)).where(col(School.id) == school_id)
+    return list(
+        session.exec(
+            select(Staff)
+            .join(School, col(School.id) == col(Staff.school_id))
+            .where(col(School.trust_id) == trust.scalar_subquery(), col(Staff.is_active))
+            .where(
+                or_(
+                    col(Staff.is_headteacher),
+                    col(Staff.id).in_(
+                        select(col(StaffRole.staff_id)).where(
+                            col(StaffRole.role).in_([Role.dsl, Role.trust_dsl, Role.case_manager])
+                        )
+                    ),
+                )
+            )
+            .order_by(col(Staff.id))
+        ).all()
+    )
+
+
 def readers_of(session: Session, concern: Concern) -> list[Staff]:
     """The active accounts that read this concern: whom its emails go to."""
-    trust = select(col(School.trust_id)).where(col(School.id) == concern.school_id)
-    candidates = session.exec(
-        select(Staff)
-        .join(School, col(School.id) == col(Staff.school_id))
-        .where(col(School.trust_id) == trust.scalar_subquery(), col(Staff.is_active))
-        .where(
-            or_(
-                col(Staff.is_headteacher),
-                col(Staff.id).in_(
-                    select(col(StaffRole.staff_id)).where(
-                        col(StaffRole.role).in_([Role.dsl, Role.trust_dsl, Role.case_manager])
-                    )
-                ),
-            )
-        )
-        .order_by(col(Staff.id))
-    ).all()
     assert concern.id is not None
-    return [s for s in candidates if s.id is not None and reads_id(session, s.id, concern.id)]
+    return [
+        s
+        for s in handlers(session, concern.school_id)
+        if s.id is not None and reads_id(session, s.id, concern.id)
+    ]
 
 
 def reads_id(session: Session, staff_id: int, concern_id: int) -> bool:
