@@ -17,17 +17,28 @@ $(STAMP): pyproject.toml requirements-dev.lock
 
 install: $(STAMP)
 
+# The real OpenID provider of the single sign-on tests (npm's oidc-provider, at the versions in
+# its lock), wherever npm is; without it those tests are skipped with a loud warning.
+OIDC := tests/support/oidc
+OIDC_STAMP := $(OIDC)/node_modules/.installed-stamp
+$(OIDC_STAMP): $(OIDC)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(OIDC) --silent --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm not found: the single sign-on tests will be SKIPPED (apt-get install nodejs npm)"; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/contactlog migrate
 	$(BIN)/contactlog demo
 	$(BIN)/contactlog serve
 
 # One worker per core (pytest-xdist): each has its own SQLite file and PostgreSQL schema.
-test: $(STAMP)
+test: $(STAMP) $(OIDC_STAMP)
 	$(BIN)/pytest -n auto
 
 # The SQLite half of the suite: what a developer runs between edits.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(OIDC_STAMP)
 	$(BIN)/pytest -n auto -k sqlite
 
 # Which lines of contactlog the SQLite half of the suite runs (the PostgreSQL half runs the same
@@ -61,7 +72,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis $(OIDC)/node_modules
 
 # Lighthouse's accessibility and best-practices audits of every role's pages on a fresh demo
 # (Lighthouse from the npm registry into .lighthouse/, run on Debian's Chromium).

@@ -63,6 +63,7 @@ from api.web import (
     report_pages,
     review_pages,
     sign_in,
+    sso_pages,
     staff_pages,
 )
 from consent import requests as consent_requests
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         concern_pages,
         device_pages,
         passkey_pages,
+        sso_pages,
     ]
     for pages in (*pages_of, assets):
         app.include_router(pages.router)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from api.sso_cli import sso_app
 from contactlog_client.cli import app as staff_client
 from core.roles import Role
 
@@ -44,6 +45,7 @@ capture_app = typer.Typer(help="What the platforms capture on school-owned accou
 app.add_typer(capture_app, name="capture")
 retention_app = typer.Typer(help="The retention schedule: what is due, and applying it.")
 app.add_typer(retention_app, name="retention")
+app.add_typer(sso_app, name="sso")
 
 console = Console()
 errors = Console(stderr=True)

@@ -189,6 +189,10 @@ class Settings(BaseSettings):
     witness_logs_file: Path | None = None
     witness_name: str = Field(default="", max_length=200)
     witness_key_file: Path | None = None
+    # Single sign-on (`contactlog sso add`): where Microsoft Entra ID and Google publish their
+    # OpenID configuration. Changed only to point at a test provider.
+    sso_microsoft_authority: str = "https://login.microsoftonline.com"
+    sso_google_issuer: str = "https://accounts.google.com"
     # The WhatsApp Business Platform webhook (POST /capture/whatsapp), for school-owned numbers
     # added with `contactlog capture add-number`: a file holding the Meta app's secret (which
     # signs every delivery), and a file holding the verify token Meta is given when the webhook

@@ -21,7 +21,7 @@ from contacts.models import (
 from contacts.sweeps import end_contacts_past_their_end_date, end_for_leavers
 from core.db import Database
 from core.directory.models import Role, School, Staff
-from core.identity import device_grant, devices, passkeys, throttle
+from core.identity import device_grant, devices, passkeys, sso, throttle
 from core.once import stamp_once
 from core.policy import policy_for
 from core.settings import Settings
@@ -214,14 +214,15 @@ def _ask_approvers(
 
 def housekeeping(db: Database, settings: Settings, at: datetime) -> int:
     """Sign-in counts whose window has passed and that block nothing are removed, and trusted
-    devices past their time, the staff client's old sign-ins through the browser and unused
-    passkey challenges are forgotten."""
+    devices past their time, the staff client's old sign-ins through the browser, unused
+    passkey challenges and single sign-ons never finished are forgotten."""
     with db.transaction() as session:
         return (
             throttle.prune(session, at=at, settings=settings)
             + devices.prune(session, at=at)
             + device_grant.prune(session, at=at)
             + passkeys.prune(session, at=at)
+            + sso.prune(session, at=at)
         )
 
 

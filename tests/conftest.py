@@ -142,20 +142,14 @@ def _skipped_because(terminalreporter, marker: str) -> str | None:  # type: igno
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
     line = "!" * 78
-    browser = _skipped_because(terminalreporter, "Browser tests SKIPPED")
-    if browser:
-        terminalreporter.write_line(line, red=True, bold=True)
-        terminalreporter.write_line(
-            browser.replace("tests SKIPPED", "tests were SKIPPED"), red=True, bold=True
-        )
-        terminalreporter.write_line(line, red=True, bold=True)
-    monitor = _skipped_because(terminalreporter, "Monitor tests SKIPPED")
-    if monitor:
-        terminalreporter.write_line(line, red=True, bold=True)
-        terminalreporter.write_line(
-            monitor.replace("tests SKIPPED", "tests were SKIPPED"), red=True, bold=True
-        )
-        terminalreporter.write_line(line, red=True, bold=True)
+    for kind in ("Browser", "Monitor", "Single sign-on"):
+        skipped = _skipped_because(terminalreporter, f"{kind} tests SKIPPED")
+        if skipped:
+            terminalreporter.write_line(line, red=True, bold=True)
+            terminalreporter.write_line(
+                skipped.replace("tests SKIPPED", "tests were SKIPPED"), red=True, bold=True
+            )
+            terminalreporter.write_line(line, red=True, bold=True)
     postgres = _skipped_because(terminalreporter, "PostgreSQL tests SKIPPED")
     if postgres:
         terminalreporter.write_line(line, red=True, bold=True)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from api.deps import PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.routing import UnitOfWorkRoute
@@ -19,7 +20,7 @@ from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE, PageDep
 from api.web.forms import PageForm
 from api.web.render import back_to, page, page_for, see_other
 from core import clock
-from core.identity import accounts, browser_sessions, devices, mfa
+from core.identity import accounts, browser_sessions, devices, mfa, sso
 from core.identity.auth import IssuedToken, SecondFactorNeeded, sign_in
 from core.settings import Settings
 
@@ -47,15 +48,22 @@ def set_cookie(response: Response, name: str, value: str, settings: Settings, **
     )
 
 
-def _form(
+def fresh_form_token() -> str:
+    """A form's token before there is a session: the page sets it in a cookie of its own."""
+    return secrets.token_urlsafe(24)
+
+
+def sign_in_form_page(
     settings: Settings,
+    session: Session,
     *,
     problem: str | None = None,
     email: str = "",
     status: int = 200,
     then: str = "/",
 ) -> Response:
-    token = secrets.token_urlsafe(24)
+    """The sign-in page: the trusts' school accounts first, then email and password."""
+    token = fresh_form_token()
     shown = page(
         "sign_in.html",
         sign_in_token=token,
@@ -63,15 +71,16 @@ def _form(
         email=email,
         status=status,
         then=back_to(then),
+        school_accounts=sso.offered(session),
     )
     set_cookie(shown, SIGN_IN_COOKIE, token, settings, max_age=3600)
     return shown
 
 
 @router.get("/sign-in")
-def sign_in_page(settings: SettingsDep, next: str | None = None) -> Response:
+def sign_in_page(session: SessionDep, settings: SettingsDep, next: str | None = None) -> Response:
     """`next`: the page to return to (an emailed link opened before signing in)."""
-    return _form(settings, then=next or "/")
+    return sign_in_form_page(settings, session, then=next or "/")
 
 
 class SignInForm(BaseModel):
@@ -97,7 +106,9 @@ def sign_in_form(
     email = form.email
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not browser_sessions.form_token_matches(expected, form.form_token):
-        return _form(settings, problem=FORM_REFUSED, status=403, then=form.next)
+        return sign_in_form_page(
+            settings, session, problem=FORM_REFUSED, status=403, then=form.next
+        )
     at = clock.now()
     outcome = sign_in(
         session=session,
@@ -112,9 +123,13 @@ def sign_in_form(
         at=at,
     )
     if isinstance(outcome, SecondFactorNeeded):  # said whether or not the password was right
-        return _form(settings, problem=ASK_FOR_CODE, email=email, status=401, then=form.next)
+        return sign_in_form_page(
+            settings, session, problem=ASK_FOR_CODE, email=email, status=401, then=form.next
+        )
     if not isinstance(outcome, IssuedToken):
-        return _form(settings, problem=outcome.detail, email=email, status=401, then=form.next)
+        return sign_in_form_page(
+            settings, session, problem=outcome.detail, email=email, status=401, then=form.next
+        )
     claims = tokens.read(outcome.access_token)
     cookie = browser_sessions.start(
         session=session,
@@ -140,7 +155,7 @@ def forgotten_password_page(settings: SettingsDep) -> Response:
 
 
 def _forgotten(settings: Settings, *, problem: str | None = None, status: int = 200) -> Response:
-    token = secrets.token_urlsafe(24)
+    token = fresh_form_token()
     shown = page(
         "forgotten_password.html",
         title="Forgotten your password?",

@@ -7,13 +7,15 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.db import table_of
 from core.directory.models import Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
 from core.identity import devices, mfa, throttle
+from core.identity.models import SsoConnection
 from core.identity.security import Passwords, TokenClaims, TokenService
+from core.identity.sso_provider import PROVIDERS
 from core.principal import Principal
 from core.settings import Settings
 
@@ -71,6 +73,7 @@ def sign_in(
     tokens: TokenService,
     settings: Settings,
     at: datetime,
+    to_link: bool = False,
 ) -> IssuedToken | SignInRefused | SecondFactorNeeded:
     """Check an email, password and (where the account has one) second factor from one client
     address and, if it brings one, a device token; a refusal is returned, not raised, so that
@@ -84,9 +87,15 @@ def sign_in(
       whether or not the password was right, and counted either way.
 
     An account whose roles need a second factor and has none gets a token that can only enrol
-    one (`POST /me/mfa`)."""
+    one (`POST /me/mfa`). Where the trust has turned passwords off for single sign-on, a
+    password signs in nobody; it still shows who someone is when they first link their school
+    account (`to_link`)."""
     keys = throttle.Keys.of(email, client)
     staff = session.exec(select(Staff).where(Staff.email == email.strip().lower())).first()
+    provider = passwords_off(session, staff) if staff is not None and not to_link else None
+    if provider is not None:
+        # Said before any password is checked: the answer says nothing about the password.
+        return SignInRefused(SIGN_IN_WITH.format(name=PROVIDERS.get(provider, provider)))
     trusted = (
         devices.recognise(
             session,
@@ -160,6 +169,22 @@ def sign_in(
     return IssuedToken(
         access_token=token, expires_in=lifetime, enrol_only=enrol_only, device_token=device_token
     )
+
+
+SIGN_IN_WITH = (
+    "Your trust signs in with its school accounts: use \u201cSign in with {name}\u201d on the "
+    "sign-in page."
+)
+
+
+def passwords_off(session: Session, staff: Staff) -> str | None:
+    """The provider a member of staff must sign in with, when the trust has turned passwords
+    off for its staff (core/identity/sso.py); None when a password still signs them in."""
+    return session.exec(
+        select(SsoConnection.provider)
+        .join(School, col(School.trust_id) == SsoConnection.trust_id)
+        .where(School.id == staff.school_id, col(SsoConnection.passwords_off).is_(True))
+    ).first()
 
 
 def _code_right(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.columns import not_a_record
@@ -191,3 +191,84 @@ class PasskeyChallenge(SQLModel, table=True):
 
 
 not_a_record(PasskeyChallenge, "a one-time challenge of sign-in, its hash")
+
+
+class SsoConnection(SQLModel, table=True):
+    """A trust's single sign-on with its Microsoft Entra ID tenant or Google Workspace domain,
+    set up by the deployment's operator (`contactlog sso add`): never from the API, since its
+    addresses and secret file are the server's own."""
+
+    __tablename__ = "sso_connection"
+    __table_args__ = (UniqueConstraint("trust_id", "provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    trust_id: int = Field(sa_column=Column(Integer, ForeignKey("trust.id"), nullable=False))
+    provider: str = Field(max_length=20)  # "microsoft" or "google"
+    # The Entra tenant's id, or the Google Workspace hosted domain.
+    tenant: str = Field(max_length=200)
+    client_id: str = Field(max_length=200)
+    # The file holding the client secret: read at each use, so it can be replaced in place.
+    secret_file: str = Field(max_length=1000)
+    # The email domains (comma-separated) whose verified addresses may make a first link.
+    domains: str = Field(max_length=1000)
+    # Staff of the trust sign in only through it: their passwords no longer sign in.
+    passwords_off: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(SsoConnection, "the operator's set-up of a trust's single sign-on")
+
+
+class SsoLink(SQLModel, table=True):
+    """A provider's account linked to a contactlog account, found by its stable subject id
+    only. The subject is stored keyed (like a session token): a row written in the database
+    by hand matches no provider's account at all."""
+
+    __tablename__ = "sso_link"
+    __table_args__ = (UniqueConstraint("connection_id", "staff_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sso_connection.id"), nullable=False)
+    )
+    staff_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False, index=True)
+    )
+    subject_hash: str = Field(max_length=64, unique=True)
+    # The address it was first linked by, shown to its owner.
+    email: str = Field(max_length=254)
+    linked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(SsoLink, "a sign-in link to a provider's account, its subject keyed")
+
+
+class SsoAttempt(SQLModel, table=True):
+    """One sign-in through a provider, from the redirect until it ends: bound to the browser
+    that began it by a cookie only that browser holds (stored keyed), used once. Its PKCE
+    verifier and nonce are derived from that cookie, so none is in the database."""
+
+    __tablename__ = "sso_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    state_hash: str = Field(max_length=64, unique=True)
+    browser_hash: str = Field(max_length=64, index=True)
+    connection_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("sso_connection.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    # "provider" until the provider answers; then "link" (a first link waits for its owner's
+    # confirmation) or "code" (the account's second factor is still to be shown).
+    stage: str = Field(max_length=20, default="provider")
+    staff_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("staff.id", ondelete="CASCADE"), nullable=True),
+    )
+    subject_hash: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=254)
+    next: str = Field(default="/", max_length=2000)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+not_a_record(SsoAttempt, "a sign-in under way through a provider, its secrets keyed")

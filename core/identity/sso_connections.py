@@ -1,0 +1,129 @@
+"""A trust's single sign-on set up by the deployment's operator (`contactlog sso`): which
+Microsoft Entra tenant or Google Workspace domain, the client registered there, the file with
+its secret, the domains a first link may come from, and whether passwords still sign in. Only
+the command line sets these: the addresses and files are the server's own. Each change is in
+the change record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from core.directory.models import School, Trust
+from core.errors import Conflict, InvalidInput, NotFound
+from core.identity.models import SsoConnection
+from core.identity.sso_provider import PROVIDERS
+from core.principal import Principal
+from core.record import audit
+
+
+def _school_of(session: Session, trust_id: int) -> int | None:
+    """Where a trust-wide event is filed: the trust's first school (as the trust's own are)."""
+    return session.exec(
+        select(School.id).where(School.trust_id == trust_id).order_by(col(School.id))
+    ).first()
+
+
+def _domains(given: list[str]) -> str:
+    domains = sorted({d.strip().lower().lstrip("@") for d in given if d.strip()})
+    for domain in domains:
+        if "." not in domain or "/" in domain or "," in domain or " " in domain:
+            raise InvalidInput(f"domain: {domain!r} is not an email domain like school.org.")
+    return ",".join(domains)
+
+
+def add(
+    *,
+    session: Session,
+    actor: Principal,
+    at: datetime,
+    trust_id: int,
+    provider: str,
+    tenant: str,
+    client_id: str,
+    secret_file: Path,
+    domains: list[str],
+    passwords_off: bool = False,
+) -> SsoConnection:
+    if provider not in PROVIDERS:
+        raise InvalidInput(f"provider: {provider!r} is not one of {', '.join(PROVIDERS)}.")
+    if session.get(Trust, trust_id) is None:
+        raise NotFound(f"No trust {trust_id}.")
+    if not secret_file.is_file():
+        raise InvalidInput(f"secret file: {secret_file} is not a file contactlog can read.")
+    tenant = tenant.strip().lower()
+    if not tenant or not client_id.strip():
+        raise InvalidInput("tenant and client id: both are needed.")
+    # A Google Workspace's addresses are on its hosted domain; Entra's may be on several.
+    joined = _domains(domains or ([tenant] if provider == "google" else []))
+    if not joined:
+        raise InvalidInput("domain: name the email domains of the trust's staff (--domain).")
+    made = SsoConnection(
+        trust_id=trust_id,
+        provider=provider,
+        tenant=tenant,
+        client_id=client_id.strip(),
+        secret_file=str(secret_file.resolve()),
+        domains=joined,
+        passwords_off=passwords_off,
+        created_at=at,
+    )
+    session.add(made)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"Trust {trust_id} signs in with {PROVIDERS[provider]} already.") from None
+    _recorded(session, actor, at, made, "sso.connected")
+    return made
+
+
+def set_passwords_off(
+    *, session: Session, actor: Principal, at: datetime, trust_id: int, off: bool
+) -> list[SsoConnection]:
+    """Passwords off (or back on) for the trust's staff; refused where the trust has no single
+    sign-on to sign in with instead."""
+    rows = list(session.exec(select(SsoConnection).where(SsoConnection.trust_id == trust_id)))
+    if not rows:
+        raise NotFound(f"Trust {trust_id} has no single sign-on: add one first.")
+    for row in rows:
+        if row.passwords_off != off:
+            row.passwords_off = off
+            session.add(row)
+            _recorded(session, actor, at, row, "sso.passwords_off" if off else "sso.passwords_on")
+    return rows
+
+
+def listed(session: Session) -> list[tuple[SsoConnection, str]]:
+    return [
+        (row, name)
+        for row, name in session.exec(
+            select(SsoConnection, Trust.name)
+            .join(Trust, col(Trust.id) == SsoConnection.trust_id)
+            .order_by(col(SsoConnection.trust_id), col(SsoConnection.provider))
+        )
+    ]
+
+
+def _recorded(
+    session: Session, actor: Principal, at: datetime, row: SsoConnection, action: str
+) -> None:
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        at=at,
+        action=action,
+        object_type="trust",
+        object_id=row.trust_id,
+        school_id=_school_of(session, row.trust_id),
+        details={
+            "provider": row.provider,
+            "tenant": row.tenant,
+            "client_id": row.client_id,
+            "domains": row.domains,
+            "passwords_off": row.passwords_off,
+        },
+    )
