@@ -37,6 +37,7 @@ from api.routers import (
     retention,
     review,
     schools,
+    sso_links,
     staff,
     subject_access,
     transparency,
@@ -212,6 +213,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         capture_webhook,
         concerns,
         passkeys,
+        sso_links,
     )
     for module in routers:
         app.include_router(module.router)

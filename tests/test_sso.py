@@ -406,6 +406,39 @@ def test_an_unfinished_sign_in_expires(provider, site, browse, db, settings):
     refused_with(page, "expired or was used")
 
 
+def test_the_owner_and_an_admin_unlink_and_the_next_link_asks_again(
+    provider, site, browse, world, db, settings, client
+):
+    linked(db, settings, world.ids["owner"], "microsoft", "owner")
+    page = browse()
+    sign_in_with(page, site, "owner")
+    home(page, site)
+    page.goto(f"{site}/app/passkeys")
+    checked(page)
+    page.get_by_role("button", name="Unlink Microsoft").click()
+    page.get_by_role("status").filter(has_text="School account unlinked").wait_for()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sso_link")).scalar_one() == 0
+    page.context.clear_cookies()
+    sign_in_with(page, site, "owner")
+    page.get_by_role("heading", name="Link your Microsoft account").wait_for()
+
+    linked(db, settings, world.ids["owner"], "microsoft", "owner")
+    path = f"/staff/{world.ids['owner']}/sso-links"
+    [made] = client.get(path, headers=world.auth("admin")).json()
+    assert made["provider"] == "microsoft"
+    for who in ("owner", "other_staff", "other_school"):
+        refused = client.delete(f"{path}/{made['id']}", headers=world.auth(who))
+        assert refused.status_code in (403, 404), who
+    assert client.delete(f"{path}/{made['id']}", headers=world.auth("admin")).status_code == 204
+    assert client.get("/me/sso-links", headers=world.auth("owner")).json() == []
+    with db.engine.connect() as conn:
+        actions = conn.execute(
+            text("SELECT action FROM audit_event WHERE action LIKE 'sso.%' ORDER BY seq")
+        ).scalars()
+        assert [a for a in actions if a != "sso.connected"] == ["sso.unlinked", "sso.unlinked"]
+
+
 def test_the_staff_client_signs_in_through_the_school_account_with_passwords_off(
     provider, site, browse, world, db, settings, tmp_path
 ):

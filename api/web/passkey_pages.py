@@ -1,6 +1,7 @@
 """Passkeys on the pages: the signed-in person's own (add one in the browser, remove one), and
-signing in with one from the sign-in page. The same services as /me/passkeys; the browser's
-WebAuthn calls are in static/passkeys.js."""
+signing in with one from the sign-in page; beside them, their links to school accounts. The
+same services as /me/passkeys and /me/sso-links; the browser's WebAuthn calls are in
+static/passkeys.js."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from api.web.sign_in import SIGN_IN_COOKIE, set_cookie
 from core import clock
 from core.directory.models import Staff
 from core.errors import DomainError
-from core.identity import browser_sessions, mfa, passkeys
+from core.identity import browser_sessions, mfa, passkeys, sso_links
 from core.identity.auth import roles_of
 from core.inputs import RecordId
 
@@ -45,8 +46,9 @@ def _mine(acting: Any, done: str | None = None, problems: list[str] | None = Non
     return page_for(
         acting,
         "passkeys.html",
-        title="Your passkeys",
+        title="Your passkeys and school accounts",
         passkeys=passkeys.list_mine(session=acting.session, actor=acting.actor),
+        school_accounts=sso_links.list_mine(session=acting.session, actor=acting.actor),
         verify=verify,
         done=done,
         problems=problems or [],
@@ -109,6 +111,14 @@ def remove(passkey_id: RecordId, acting: PageDep, form: Annotated[PageForm, Form
         acting.session.rollback()
         return _mine(acting, problems=[refused.detail])
     return see_other("/app/passkeys?done=removed")
+
+
+@router.post("/app/sso-links/{link_id:int}/remove")
+def unlink(link_id: RecordId, acting: PageDep, form: Annotated[PageForm, Form()]) -> Response:
+    """The same as `DELETE /me/sso-links/{id}`."""
+    acting.check_form(form.form_token)
+    sso_links.remove_mine(session=acting.session, actor=acting.actor, link_id=link_id, at=acting.at)
+    return see_other("/app/passkeys?done=unlinked")
 
 
 def _sign_in_form_matches(request: Request, token: str) -> bool:

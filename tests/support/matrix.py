@@ -173,6 +173,15 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/me/passkeys"): _cell(set(), lambda s: ("/me/passkeys", {"credential": {}})),
     ("GET", "/me/passkeys"): _cell(SIGNED_IN, lambda s: ("/me/passkeys", None)),
     ("DELETE", "/me/passkeys/{passkey_id}"): _cell(set(), lambda s: ("/me/passkeys/999999", None)),
+    # Links to school accounts (tests/test_sso.py makes and removes them through a provider).
+    ("GET", "/me/sso-links"): _cell(SIGNED_IN, lambda s: ("/me/sso-links", None)),
+    ("DELETE", "/me/sso-links/{link_id}"): _cell(set(), lambda s: ("/me/sso-links/999999", None)),
+    ("GET", "/staff/{staff_id}/sso-links"): _cell(
+        {"admin"}, lambda s: (f"/staff/{s.world.ids['owner']}/sso-links", None)
+    ),
+    ("DELETE", "/staff/{staff_id}/sso-links/{link_id}"): _cell(
+        set(), lambda s: (f"/staff/{s.world.ids['owner']}/sso-links/999999", None)
+    ),
     ("POST", "/schools"): _cell(set(), lambda s: ("/schools", {"name": "New"})),
     ("GET", "/schools"): _cell(SIGNED_IN, lambda s: ("/schools", None)),
     ("GET", "/schools/{school_id}"): _cell(
