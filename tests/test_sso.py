@@ -479,3 +479,14 @@ def test_the_staff_client_signs_in_through_the_school_account_with_passwords_off
     out, err = terminal.communicate(timeout=60)
     assert terminal.returncode == 0, err
     assert "Signed in as Owner" in out
+
+
+def test_sign_ins_left_unfinished_from_one_address_are_capped(provider, client, world, monkeypatch):
+    monkeypatch.setattr(sso, "MOST_FROM_ONE_ADDRESS", 2)
+    start_at = f"/auth/sso/microsoft/start?trust={world.trust}"
+    for _ in range(2):
+        assert client.get(start_at, follow_redirects=False).status_code == 303
+    capped = client.get(start_at, follow_redirects=False)
+    assert capped.status_code == 429
+    assert "under way from this address" in capped.text
+    assert client.get("/auth/sso/yahoo/start?trust=1", follow_redirects=False).status_code == 404

@@ -44,7 +44,12 @@ def _known(provider: str) -> str:
 
 @router.get("/auth/sso/{provider}/start")
 def start(
-    provider: str, trust: int, session: SessionDep, settings: SettingsDep, next: str = "/"
+    provider: str,
+    trust: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    next: str = "/",
 ) -> Response:
     """To the provider's sign-in page, with PKCE, `state` and `nonce`."""
     begun = sso.begin(
@@ -53,6 +58,7 @@ def start(
         trust_id=trust,
         then=back_to(next),
         redirect_uri=_redirect_uri(settings, provider),
+        address=request.client.host if request.client else "unknown",
         settings=settings,
         at=clock.now(),
     )

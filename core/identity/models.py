@@ -253,6 +253,8 @@ class SsoAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     state_hash: str = Field(max_length=64, unique=True)
     browser_hash: str = Field(max_length=64, index=True)
+    # The address it was begun from, keyed: a cap on how many wait unfinished from one.
+    address_hash: str = Field(max_length=64, index=True)
     connection_id: int = Field(
         sa_column=Column(
             Integer, ForeignKey("sso_connection.id", ondelete="CASCADE"), nullable=False

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -23,6 +23,9 @@ from core.record import audit
 from core.settings import Settings
 
 ATTEMPT_LIFETIME = timedelta(minutes=10)
+# Sign-ins begun and not finished from one address (a school's staff may share one): past
+# this many, the next waits until some finish or expire.
+MOST_FROM_ONE_ADDRESS = 300
 START_AGAIN = "This sign-in has expired or was used already. Start again from the sign-in page."
 NO_ACCOUNT = (
     "No contactlog account is linked to this {name} account. If you work at one of the trust's "
@@ -111,10 +114,22 @@ def begin(
     trust_id: int,
     then: str,
     redirect_uri: str,
+    address: str,
     settings: Settings,
     at: datetime,
 ) -> Begun:
     row = connection_of(session, provider=provider, trust_id=trust_id)
+    address_hash = _hash(settings, "sso address", address)
+    waiting = session.exec(
+        select(func.count(col(SsoAttempt.id))).where(
+            SsoAttempt.address_hash == address_hash, col(SsoAttempt.expires_at) > at
+        )
+    ).one()
+    if waiting >= MOST_FROM_ONE_ADDRESS:
+        raise TooManyAttempts(
+            "Too many sign-ins are under way from this address: wait a few minutes.",
+            retry_after=int(ATTEMPT_LIFETIME.total_seconds()),
+        )
     browser, state = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     url = sso_provider.authorization_url(
         _connection(row),
@@ -128,6 +143,7 @@ def begin(
         SsoAttempt(
             state_hash=_hash(settings, "sso state", state),
             browser_hash=_hash(settings, "sso browser", browser),
+            address_hash=address_hash,
             connection_id=row.id or 0,
             next=then,
             expires_at=at + ATTEMPT_LIFETIME,
