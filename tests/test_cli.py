@@ -11,6 +11,7 @@ import time
 import httpx
 import pyotp
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -202,3 +203,51 @@ def test_the_command_line_loads_no_server_until_a_command_needs_it():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "", f"loaded before any command ran: {loaded}"
+
+
+def test_sso_add_sets_up_a_trusts_single_sign_on_on_the_record(operator_env, world, db):
+    secret = operator_env / "entra-secret"
+    secret.write_text("a-client-secret\n")
+    tenant = "5d1c2b7a-8e3f-4a60-9b1d-2c4e6f8a0b1a"
+    base = ["sso", "add", "--trust", str(world.trust), "--provider", "microsoft"]
+    made = runner.invoke(
+        cli,
+        [
+            *base,
+            *("--tenant", tenant, "--client-id", "app-id", "--secret-file", str(secret)),
+            *("--domain", "A.example.org", "--domain", "@b.example.org"),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    assert "/auth/sso/microsoft/callback" in made.output
+    again = runner.invoke(
+        cli,
+        [
+            *base,
+            *("--tenant", tenant, "--client-id", "app-id", "--secret-file", str(secret)),
+            *("--domain", "a.example.org"),
+        ],
+    )
+    assert again.exit_code == 1
+    assert "already" in again.output
+    unknown = runner.invoke(
+        cli,
+        [
+            *("sso", "add", "--trust", str(world.trust), "--provider", "yahoo", "--tenant", "t"),
+            *("--client-id", "c", "--secret-file", str(secret)),
+        ],
+    )
+    assert unknown.exit_code == 1
+    assert "provider" in unknown.output
+    assert (
+        runner.invoke(cli, ["sso", "passwords", "--trust", str(world.trust), "--off"]).exit_code
+        == 0
+    )
+    listed = runner.invoke(cli, ["sso", "list"])
+    assert "a.example.org,b.example.org" in listed.output
+    assert "passwords off" in listed.output
+    with db.engine.connect() as conn:
+        actions = conn.execute(
+            text("SELECT action FROM audit_event WHERE action LIKE 'sso.%' ORDER BY seq")
+        ).scalars()
+        assert list(actions) == ["sso.connected", "sso.passwords_off"]

@@ -490,3 +490,12 @@ def test_sign_ins_left_unfinished_from_one_address_are_capped(provider, client, 
     assert capped.status_code == 429
     assert "under way from this address" in capped.text
     assert client.get("/auth/sso/yahoo/start?trust=1", follow_redirects=False).status_code == 404
+
+
+def test_an_unreadable_client_secret_is_said_and_signs_nobody_in(provider, site, browse, db):
+    with db.engine.connect() as conn:
+        secret = conn.execute(text("SELECT secret_file FROM sso_connection LIMIT 1")).scalar_one()
+    Path(secret).unlink()
+    page = browse()
+    sign_in_with(page, site, "owner")
+    refused_with(page, "its client secret cannot be read")
