@@ -499,3 +499,22 @@ def test_an_unreadable_client_secret_is_said_and_signs_nobody_in(provider, site,
     page = browse()
     sign_in_with(page, site, "owner")
     refused_with(page, "its client secret cannot be read")
+
+
+def test_a_dsl_confirms_her_first_link_with_her_password_and_code(
+    provider, site, browse, world, db
+):
+    secret = enrol(db, world.ids["dsl"])
+    page = browse()
+    sign_in_with(page, site, "dsl")
+    page.get_by_label("Your contactlog password").fill(PASSWORD)
+    page.get_by_role("button", name="Link and sign in").click()
+    page.get_by_role("alert").filter(has_text="Enter the code").wait_for()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sso_link")).scalar_one() == 0
+    page.get_by_label("Your contactlog password").fill(PASSWORD)
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Link and sign in").click()
+    home(page, site)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT staff_id FROM sso_link")).scalar_one() == world.ids["dsl"]

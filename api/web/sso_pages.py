@@ -15,7 +15,13 @@ from api.deps import PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.routing import UnitOfWorkRoute
 from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE
 from api.web.render import back_to, page, see_other
-from api.web.sign_in import SIGN_IN_COOKIE, fresh_form_token, set_cookie, sign_in_form_page
+from api.web.sign_in import (
+    ASK_FOR_CODE,
+    SIGN_IN_COOKIE,
+    fresh_form_token,
+    set_cookie,
+    sign_in_form_page,
+)
 from core import clock
 from core.directory.models import Staff
 from core.errors import DomainError, NotFound
@@ -243,8 +249,7 @@ def confirm_link(
         to_link=True,
     )
     if isinstance(outcome, SecondFactorNeeded):
-        problem = "Enter the code from your authenticator app (or one of your recovery codes)."
-        return _link_page(settings, staff, name, problem=problem, status=401)
+        return _link_page(settings, staff, name, problem=ASK_FOR_CODE, status=401)
     if not isinstance(outcome, IssuedToken):
         return _link_page(settings, staff, name, problem=outcome.detail, status=401)
     try:

@@ -233,8 +233,9 @@ def check_id_token(
 ) -> Identity:
     """Every check an ID token must pass before its subject signs anyone in."""
     refused = Unauthorized(NOT_FOR_US.format(name=connection.name))
-    algorithms = document.get("id_token_signing_alg_values_supported") or ["RS256"]
-    algorithms = [a for a in algorithms if a != "none"]
+    # Signatures by the provider's published keys only: never `none`, never a shared secret.
+    offered = document.get("id_token_signing_alg_values_supported") or ["RS256"]
+    algorithms = [a for a in offered if str(a)[:2] in ("RS", "PS", "ES") or a == "EdDSA"]
     try:
         try:
             decoded = jwt.decode(id_token, _keys(document), algorithms=algorithms)
