@@ -26,7 +26,7 @@ from core.identity import sso, sso_connections, sso_provider
 from core.identity.models import SsoLink
 from core.principal import Principal
 from tests.support.browser import checked
-from tests.support.builders import enrol, other_trust
+from tests.support.builders import enrol, invitation_token, other_trust
 from tests.support.ground import PASSWORD
 from tests.support.openid_provider import (
     CLIENT_ID,
@@ -121,7 +121,9 @@ def home(page, site: str) -> None:  # type: ignore[no-untyped-def]
 def linked(db, settings, staff_id: int, provider: str, subject: str) -> None:  # type: ignore[no-untyped-def]
     """A link made earlier, as the first sign-in makes it."""
     with db.transaction() as session:
-        connection = sso.connection_of(session, provider=provider, trust_id=_trust(session))
+        connection = sso_connections.connection_of(
+            session, provider=provider, trust_id=_trust(session)
+        )
         session.add(
             SsoLink(
                 connection_id=connection.id,
@@ -518,3 +520,84 @@ def test_a_dsl_confirms_her_first_link_with_her_password_and_code(
     home(page, site)
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT staff_id FROM sso_link")).scalar_one() == world.ids["dsl"]
+
+
+def invite_newcomer(client, world) -> None:  # type: ignore[no-untyped-def]
+    made = client.post(
+        "/staff",
+        json={"name": "New Comer", "email": "newcomer@a.example.org", "school_id": world.school_a},
+        headers=world.auth("admin"),
+    )
+    assert made.status_code == 201, made.text
+
+
+def test_an_invitation_is_accepted_with_the_school_account_and_no_password_is_chosen(
+    provider, site, browse, world, db, settings, client
+):
+    with db.transaction() as session:
+        sso_connections.set_passwords_off(
+            session=session,
+            actor=Principal.command_line(),
+            at=clock.now(),
+            trust_id=world.trust,
+            off=True,
+        )
+    invite_newcomer(client, world)
+    token = invitation_token(db, "newcomer@a.example.org")
+    page = browse()
+    # Someone else's Microsoft account is not the invited one, and uses nothing up.
+    page.goto(f"{site}/account/password/{token}")
+    checked(page)
+    assert page.get_by_label("New password").count() == 0  # passwords are off
+    page.get_by_role("button", name="Accept with Microsoft").click()
+    at_provider(page, "owner")
+    refused_with(page, "not the one invited")
+
+    page.context.clear_cookies()
+    page.goto(f"{site}/account/password/{token}")
+    page.get_by_role("button", name="Accept with Microsoft").click()
+    at_provider(page, "newcomer")
+    home(page, site)
+    with db.engine.connect() as conn:
+        staff = conn.execute(
+            text("SELECT id, password_hash FROM staff WHERE email = 'newcomer@a.example.org'")
+        ).one()
+        assert conn.execute(text("SELECT staff_id FROM sso_link")).scalar_one() == staff.id
+        used = conn.execute(
+            text("SELECT used_at FROM account_link WHERE staff_id = :s"), {"s": staff.id}
+        ).scalar_one()
+    assert used is not None
+    page.goto(f"{site}/account/password/{token}")  # the invitation works once
+    assert page.get_by_role("button", name="Accept with Microsoft").count() == 0
+    # No password was ever chosen: none signs the account in.
+    assert staff.password_hash is None
+
+
+def test_an_invitation_is_accepted_only_through_its_own_trusts_provider(
+    provider, client, world, db, settings, passwords, tmp_path
+):
+    invite_newcomer(client, world)
+    token = invitation_token(db, "newcomer@a.example.org")
+    elsewhere = other_trust(db, settings, passwords)
+    secret = tmp_path / "other-secret"
+    secret.write_text(CLIENT_SECRET)
+    with db.transaction() as session:
+        sso_connections.add(
+            session=session,
+            actor=Principal.command_line(),
+            at=clock.now(),
+            trust_id=elsewhere.trust_id,
+            provider="microsoft",
+            tenant=TENANT_B,
+            client_id=CLIENT_ID,
+            secret_file=secret,
+            domains=["a.example.org"],
+        )
+    client.cookies.set("contactlog_invitation", token, path="/auth/sso/")
+    there = f"/auth/sso/microsoft/start?trust={elsewhere.trust_id}&accept=1"
+    refused = client.get(there, follow_redirects=False)
+    assert refused.status_code == 404
+    here = f"/auth/sso/microsoft/start?trust={world.trust}&accept=1"
+    assert client.get(here, follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    assert client.get(here, follow_redirects=False).status_code == 400

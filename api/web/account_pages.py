@@ -13,31 +13,71 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api.deps import PasswordsDep, SessionDep
+from api.deps import PasswordsDep, SessionDep, SettingsDep
 from api.routing import UnitOfWorkRoute
 from api.web.render import page
+from api.web.sso_pages import INVITATION_COOKIE, INVITATION_PATH
 from core.clock import now
+from core.directory.models import School
 from core.errors import DomainError
-from core.identity import accounts
+from core.identity import accounts, sso_connections
+from core.identity.auth import passwords_off
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
-def _form(token: str, problem: str | None = None, status: int = 200) -> HTMLResponse:
+def _form(
+    token: str,
+    problem: str | None = None,
+    status: int = 200,
+    *,
+    school_accounts: list[sso_connections.Offered] | None = None,
+    passwords_off: bool = False,
+) -> HTMLResponse:
     return page(
         "choose_password.html",
-        title="Choose your password",
+        title="Choose your password" if not passwords_off else "Accept your invitation",
         token=token,
         problem=problem,
         min_length=accounts.MIN_LENGTH,
         max_length=accounts.MAX_LENGTH,
         status=status,
+        school_accounts=school_accounts or [],
+        passwords_off=passwords_off,
     )
 
 
 @router.get("/account/password/{token}", response_class=HTMLResponse)
-def choose_password_page(token: str) -> HTMLResponse:
-    return _form(token)
+def choose_password_page(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """An invitation to a trust with single sign-on may be accepted through the school account
+    instead (and only so, where the trust has turned passwords off)."""
+    try:
+        link, staff = accounts.open_link(session, token=token, at=now())
+    except DomainError:
+        return _form(token)
+    school = session.get(School, staff.school_id)
+    offered = [
+        way
+        for way in sso_connections.offered(session)
+        if school is not None and way.trust_id == school.trust_id
+    ]
+    if link.purpose != accounts.LinkPurpose.invitation or not offered:
+        return _form(token)
+    shown = _form(
+        token,
+        school_accounts=offered,
+        passwords_off=passwords_off(session, staff) is not None,
+    )
+    shown.set_cookie(
+        INVITATION_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.environment == "production",
+        path=INVITATION_PATH,
+    )
+    return shown
 
 
 class PasswordForm(BaseModel):

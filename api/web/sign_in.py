@@ -20,7 +20,7 @@ from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE, PageDep
 from api.web.forms import PageForm
 from api.web.render import back_to, page, page_for, see_other
 from core import clock
-from core.identity import accounts, browser_sessions, devices, mfa, sso
+from core.identity import accounts, browser_sessions, devices, mfa, sso_connections
 from core.identity.auth import IssuedToken, SecondFactorNeeded, sign_in
 from core.settings import Settings
 
@@ -71,7 +71,7 @@ def sign_in_form_page(
         email=email,
         status=status,
         then=back_to(then),
-        school_accounts=sso.offered(session),
+        school_accounts=sso_connections.offered(session),
     )
     set_cookie(shown, SIGN_IN_COOKIE, token, settings, max_age=3600)
     return shown

@@ -34,6 +34,10 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 # Sent back by the provider's redirect, a navigation from another site: SameSite=Lax, so the
 # browser brings it; it binds the sign-in to the browser that began it.
 SSO_COOKIE = "contactlog_sso"
+# Set by the invitation's page for the provider's start to find (the token never travels in a
+# URL that is logged); sent only to /auth/sso/.
+INVITATION_COOKIE = "contactlog_invitation"
+INVITATION_PATH = "/auth/sso/"
 LINK_PAGE = "/sign-in/sso/link"
 CODE_PAGE = "/sign-in/sso/code"
 
@@ -56,8 +60,13 @@ def start(
     session: SessionDep,
     settings: SettingsDep,
     next: str = "/",
+    accept: bool = False,
 ) -> Response:
-    """To the provider's sign-in page, with PKCE, `state` and `nonce`."""
+    """To the provider's sign-in page, with PKCE, `state` and `nonce`; `accept`: accepting the
+    invitation whose page this browser opened."""
+    invitation = request.cookies.get(INVITATION_COOKIE, "") if accept else None
+    if accept and not invitation:
+        return _refused(settings, session, "Open the link in your invitation email again.", 400)
     begun = sso.begin(
         session=session,
         provider=_known(provider),
@@ -67,6 +76,7 @@ def start(
         address=request.client.host if request.client else "unknown",
         settings=settings,
         at=clock.now(),
+        invitation=invitation,
     )
     away = RedirectResponse(begun.url, status_code=303)
     away.set_cookie(
@@ -160,6 +170,7 @@ def _signed_in(
         set_cookie(home, devices.COOKIE, device_token, settings, max_age=max_age)
     home.delete_cookie(SSO_COOKIE, path="/")
     home.delete_cookie(SIGN_IN_COOKIE, path="/")
+    home.delete_cookie(INVITATION_COOKIE, path=INVITATION_PATH)
     return home
 
 

@@ -190,20 +190,25 @@ def request_reset(
     _send_link(session, staff, token, LinkPurpose.reset, settings, at)
 
 
-def set_password(
-    session: Session, *, token: str, password: str, passwords: Passwords, at: datetime
-) -> Staff:
-    """The owner of a link chooses their password; every other session of theirs ends."""
+LINK_DOES_NOT_WORK = (
+    "This link does not work: it may have expired or been used already. Ask for a new one "
+    "(POST /auth/password-reset)."
+)
+
+
+def open_link(session: Session, *, token: str, at: datetime) -> tuple[AccountLink, Staff]:
+    """The emailed link a token opens, unused and in time, and its active account."""
     link = session.exec(select(AccountLink).where(AccountLink.token_hash == _digest(token))).first()
     if link is None or link.used_at is not None or link.expires_at <= at:
-        raise RuleBroken(
-            "This link does not work: it may have expired or been used already. Ask for a new "
-            "one (POST /auth/password-reset)."
-        )
+        raise RuleBroken(LINK_DOES_NOT_WORK)
     staff = session.get(Staff, link.staff_id)
     if staff is None or not staff.is_active:
         raise RuleBroken("This account is not active.")
-    check_password(password, staff=staff)
+    return link, staff
+
+
+def spend_link(session: Session, link: AccountLink, *, at: datetime) -> None:
+    """A link works once: of two uses at once, one is refused."""
     once.claim(
         session,
         AccountLink,
@@ -212,6 +217,15 @@ def set_password(
         values={"used_at": at},
         too_late="This link has just been used.",
     )
+
+
+def set_password(
+    session: Session, *, token: str, password: str, passwords: Passwords, at: datetime
+) -> Staff:
+    """The owner of a link chooses their password; every other session of theirs ends."""
+    link, staff = open_link(session, token=token, at=at)
+    check_password(password, staff=staff)
+    spend_link(session, link, at=at)
     staff.password_hash = passwords.hash(password)
     staff.token_generation += 1
     session.add(staff)

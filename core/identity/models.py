@@ -269,6 +269,12 @@ class SsoAttempt(SQLModel, table=True):
     )
     subject_hash: str | None = Field(default=None, max_length=64)
     email: str | None = Field(default=None, max_length=254)
+    # An invitation accepted through the provider, instead of choosing a password: the link
+    # is made to the invited account, once the provider vouches for the invited address.
+    invitation_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("account_link.id", ondelete="CASCADE"), nullable=True),
+    )
     next: str = Field(default="/", max_length=2000)
     expires_at: datetime = Field(sa_type=UTCDateTime)
 

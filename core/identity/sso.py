@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import keys
-from core.directory.models import School, Staff, Trust
-from core.errors import Conflict, NotFound, TooManyAttempts, Unauthorized
-from core.identity import mfa, sso_provider, throttle
+from core.directory.models import School, Staff
+from core.errors import Conflict, NotFound, RuleBroken, TooManyAttempts, Unauthorized
+from core.identity import accounts, mfa, sso_connections, sso_provider, throttle
 from core.identity.auth import principal_of, roles_of
-from core.identity.models import SsoAttempt, SsoConnection, SsoLink
+from core.identity.models import AccountLink, SsoAttempt, SsoConnection, SsoLink
 from core.record import audit
 from core.settings import Settings
 
@@ -46,45 +46,6 @@ def _connection(row: SsoConnection) -> sso_provider.Connection:
         client_id=row.client_id,
         secret_file=row.secret_file,
     )
-
-
-@dataclass(frozen=True)
-class Offered:
-    """A button on the sign-in page."""
-
-    provider: str
-    trust_id: int
-    label: str
-
-
-def offered(session: Session) -> list[Offered]:
-    """Every trust's way to sign in with its school accounts (trust names are not secret)."""
-    rows = session.exec(
-        select(SsoConnection.provider, SsoConnection.trust_id, Trust.name)
-        .join(Trust, col(Trust.id) == SsoConnection.trust_id)
-        .order_by(Trust.name, SsoConnection.provider)
-    ).all()
-    several = len({trust_id for _, trust_id, _ in rows}) > 1
-    return [
-        Offered(
-            provider=provider,
-            trust_id=trust_id,
-            label=f"Sign in with {sso_provider.PROVIDERS[provider]}"
-            + (f" ({name})" if several else ""),
-        )
-        for provider, trust_id, name in rows
-    ]
-
-
-def connection_of(session: Session, *, provider: str, trust_id: int) -> SsoConnection:
-    found = session.exec(
-        select(SsoConnection).where(
-            SsoConnection.provider == provider, SsoConnection.trust_id == trust_id
-        )
-    ).first()
-    if found is None or found.id is None:
-        raise NotFound(f"Trust {trust_id} does not sign in with {provider}.")
-    return found
 
 
 def _hash(settings: Settings, kind: str, value: str) -> str:
@@ -117,8 +78,12 @@ def begin(
     address: str,
     settings: Settings,
     at: datetime,
+    invitation: str | None = None,
 ) -> Begun:
-    row = connection_of(session, provider=provider, trust_id=trust_id)
+    """A sign-in through the trust's provider; with `invitation` (the emailed link's token),
+    the invited person accepting through it instead of choosing a password."""
+    row = sso_connections.connection_of(session, provider=provider, trust_id=trust_id)
+    invited = _invited(session, invitation, row, at) if invitation is not None else None
     address_hash = _hash(settings, "sso address", address)
     waiting = session.exec(
         select(func.count(col(SsoAttempt.id))).where(
@@ -145,11 +110,23 @@ def begin(
             browser_hash=_hash(settings, "sso browser", browser),
             address_hash=address_hash,
             connection_id=row.id or 0,
+            staff_id=invited.staff_id if invited else None,
+            invitation_id=invited.id if invited else None,
             next=then,
             expires_at=at + ATTEMPT_LIFETIME,
         )
     )
     return Begun(url=url, browser=browser)
+
+
+def _invited(session: Session, token: str, row: SsoConnection, at: datetime) -> AccountLink:
+    link, staff = accounts.open_link(session, token=token, at=at)
+    school = session.get(School, staff.school_id)
+    if link.purpose != accounts.LinkPurpose.invitation or school is None:
+        raise RuleBroken(accounts.LINK_DOES_NOT_WORK)
+    if school.trust_id != row.trust_id:
+        raise NotFound(f"Your trust does not sign in with {sso_provider.PROVIDERS[row.provider]}.")
+    return link
 
 
 @dataclass(frozen=True)
@@ -217,6 +194,8 @@ def answer(
         at=at,
     )
     subject = subject_hash(settings, row.id, identity.subject)
+    if attempt.invitation_id is not None:
+        return _accept_invitation(session, attempt, row, identity, subject, settings, at)
     link = session.exec(select(SsoLink).where(SsoLink.subject_hash == subject)).first()
     if link is not None and link.connection_id == row.id:
         staff = _usable(session, link.staff_id)
@@ -308,17 +287,65 @@ def link(*, session: Session, attempt: SsoAttempt, settings: Settings, at: datet
     address. In the change record."""
     staff = _usable(session, attempt.staff_id or 0)
     _claim(session, attempt, was="link", now="linked")
+    made = _make_link(session, attempt, staff, attempt.email or staff.email, at, by="sign-in")
+    session.execute(delete(SsoAttempt).where(col(SsoAttempt.id) == attempt.id))
+    return made
+
+
+NOT_THE_INVITED = (
+    "That {name} account is not the one invited: sign in to {name} as {email}, or ask your "
+    "school's admin."
+)
+
+
+def _accept_invitation(
+    session: Session,
+    attempt: SsoAttempt,
+    row: SsoConnection,
+    identity: sso_provider.Identity,
+    subject: str,
+    settings: Settings,
+    at: datetime,
+) -> Answered:
+    """The invited person, through the provider: its vouched address must be the invited one.
+    The invitation is used up, the link made, and no password is ever chosen."""
+    name = sso_provider.PROVIDERS[row.provider]
+    staff = _usable(session, attempt.staff_id or 0)
+    invitation = session.get(AccountLink, attempt.invitation_id)
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= at:
+        raise Unauthorized(accounts.LINK_DOES_NOT_WORK)
+    if identity.email != staff.email.lower():
+        raise Unauthorized(NOT_THE_INVITED.format(name=name, email=staff.email))
+    if session.exec(select(SsoLink.id).where(SsoLink.subject_hash == subject)).first():
+        raise Unauthorized(f"That {name} account is linked to another contactlog account.")
+    accounts.spend_link(session, invitation, at=at)
+    attempt.subject_hash = subject
+    _make_link(session, attempt, staff, staff.email, at, by="invitation")
+    session.execute(delete(SsoAttempt).where(col(SsoAttempt.id) == attempt.id))
+    assert staff.id is not None
+    return Answered(
+        stage="signed_in",
+        staff=staff,
+        then=attempt.next,
+        enrol_only=mfa.required(roles_of(session, staff.id), settings)
+        and not mfa.enrolled(session, staff.id),
+    )
+
+
+def _make_link(
+    session: Session, attempt: SsoAttempt, staff: Staff, email: str, at: datetime, *, by: str
+) -> SsoLink:
     made = SsoLink(
         connection_id=attempt.connection_id,
         staff_id=staff.id or 0,
         subject_hash=attempt.subject_hash or "",
-        email=attempt.email or staff.email,
+        email=email,
         linked_at=at,
     )
-    session.add(made)
     row = session.get(SsoConnection, attempt.connection_id)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(made)
     except IntegrityError:
         raise Conflict("That account was linked a moment ago: sign in again.") from None
     audit.record(
@@ -334,9 +361,8 @@ def link(*, session: Session, attempt: SsoAttempt, settings: Settings, at: datet
         object_type="staff",
         object_id=staff.id,
         school_id=staff.school_id,
-        details={"provider": row.provider if row else "", "link": made.id},
+        details={"provider": row.provider if row else "", "link": made.id, "by": by},
     )
-    session.execute(delete(SsoAttempt).where(col(SsoAttempt.id) == attempt.id))
     return made
 
 

@@ -1,11 +1,12 @@
-"""A trust's single sign-on set up by the deployment's operator (`contactlog sso`): which
+"""A trust's single sign-on as the deployment's operator sets it up (`contactlog sso`): which
 Microsoft Entra tenant or Google Workspace domain, the client registered there, the file with
-its secret, the domains a first link may come from, and whether passwords still sign in. Only
-the command line sets these: the addresses and files are the server's own. Each change is in
-the change record."""
+its secret, the domains a first link may come from, and whether passwords still sign in; and
+the ways the sign-in page offers. Only the command line sets these: the addresses and files
+are the server's own. Each change is in the change record."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,44 @@ from core.identity.models import SsoConnection
 from core.identity.sso_provider import PROVIDERS
 from core.principal import Principal
 from core.record import audit
+
+
+@dataclass(frozen=True)
+class Offered:
+    """A button on the sign-in page."""
+
+    provider: str
+    trust_id: int
+    label: str
+
+
+def offered(session: Session) -> list[Offered]:
+    """Every trust's way to sign in with its school accounts (trust names are not secret)."""
+    rows = session.exec(
+        select(SsoConnection.provider, SsoConnection.trust_id, Trust.name)
+        .join(Trust, col(Trust.id) == SsoConnection.trust_id)
+        .order_by(Trust.name, SsoConnection.provider)
+    ).all()
+    several = len({trust_id for _, trust_id, _ in rows}) > 1
+    return [
+        Offered(
+            provider=provider,
+            trust_id=trust_id,
+            label=f"Sign in with {PROVIDERS[provider]}" + (f" ({name})" if several else ""),
+        )
+        for provider, trust_id, name in rows
+    ]
+
+
+def connection_of(session: Session, *, provider: str, trust_id: int) -> SsoConnection:
+    found = session.exec(
+        select(SsoConnection).where(
+            SsoConnection.provider == provider, SsoConnection.trust_id == trust_id
+        )
+    ).first()
+    if found is None or found.id is None:
+        raise NotFound(f"Trust {trust_id} does not sign in with {provider}.")
+    return found
 
 
 def _school_of(session: Session, trust_id: int) -> int | None:

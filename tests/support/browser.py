@@ -111,8 +111,10 @@ def checked(page) -> None:  # type: ignore[no-untyped-def]
     assert serious_violations(page) == [], page.url
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = page.url.split("//", 1)[1].split("/", 1)[1].split("?")[0]
-    # A parent's one-time link is a secret: its file is named for the page, not the token.
-    name = "consent_link" if path.startswith("consent/") else path.replace("/", "_")
+    # A parent's or an invited person's one-time link is a secret: its file is named for the
+    # page, not the token.
+    secret = {"consent/": "consent_link", "account/password/": "invitation_link"}
+    name = next((n for p, n in secret.items() if path.startswith(p)), path.replace("/", "_"))
     page.screenshot(
         path=SHOTS / f"{name or 'home'}-{page.viewport_size['width']}.png", full_page=True
     )

@@ -57,6 +57,7 @@ def accounts() -> dict[str, dict[str, dict[str, Any]]]:
             "dsl": _entra(TENANT_A, "dsl", "dsl@a.example.org"),
             "other_staff": _entra(TENANT_A, "other_staff", "other_staff@a.example.org"),
             "nobody": _entra(TENANT_A, "nobody", "nobody@a.example.org"),
+            "newcomer": _entra(TENANT_A, "newcomer", "newcomer@a.example.org"),
             # Signed in at this tenant's page, but an account of another tenant.
             "visitor": _entra(TENANT_B, "visitor", "owner@a.example.org"),
         },
