@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from core.errors import Unauthorized
+from core.errors import Unauthorized, Unavailable
 from core.identity import sso_provider
 from core.identity.sso_provider import Connection, check_id_token
 from core.settings import Settings
@@ -165,3 +165,12 @@ def test_expiry_and_issue_time_allow_exactly_the_clock_difference(expires, issue
         assert not taken
     else:
         assert taken
+
+
+def test_a_configuration_missing_an_address_is_said_not_raised():
+    sso_provider.KEPT._documents[sso_provider.discovery_url(MICROSOFT, Settings())] = (
+        time.monotonic(),
+        {"issuer": f"{ENTRA}/{TENANT}/v2.0", "authorization_endpoint": "https://x.invalid/a"},
+    )
+    with pytest.raises(Unavailable, match="could not be reached"):
+        sso_provider.configuration(MICROSOFT, Settings())

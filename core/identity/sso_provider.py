@@ -110,11 +110,18 @@ class _Kept:
 KEPT = _Kept()
 
 
+NEEDED = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
 def configuration(connection: Connection, settings: Settings) -> dict[str, Any]:
+    """The provider's published OpenID configuration, with every address the flow needs."""
     try:
-        return KEPT.get(discovery_url(connection, settings), keep=CONFIGURATION_SECONDS)
+        document = KEPT.get(discovery_url(connection, settings), keep=CONFIGURATION_SECONDS)
     except (httpx.HTTPError, ValueError):
         raise Unavailable(UNREACHABLE.format(name=connection.name)) from None
+    if not all(isinstance(document.get(name), str) for name in NEEDED):
+        raise Unavailable(UNREACHABLE.format(name=connection.name))
+    return document
 
 
 def _secret(connection: Connection) -> str:
