@@ -544,6 +544,13 @@ def test_an_invitation_is_accepted_with_the_school_account_and_no_password_is_ch
         )
     invite_newcomer(client, world)
     token = invitation_token(db, "newcomer@a.example.org")
+    with db.engine.connect() as conn:
+        email = conn.execute(
+            text("SELECT subject, body FROM outbox_email WHERE to_address = :e"),
+            {"e": "newcomer@a.example.org"},
+        ).one()
+    assert email.subject == "Your contactlog account: accept your invitation"
+    assert "with your school's Google or Microsoft account" in email.body
     page = browse()
     # Someone else's Microsoft account is not the invited one, and uses nothing up.
     page.goto(f"{site}/account/password/{token}")

@@ -17,10 +17,11 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from core import once, outbox
-from core.directory.models import Staff
+from core.directory.models import School, Staff
 from core.errors import InvalidInput, RuleBroken
-from core.identity.models import AccountLink
+from core.identity.models import AccountLink, SsoConnection
 from core.identity.security import Passwords
+from core.identity.sso_provider import PROVIDERS
 from core.identity.throttle import limit_requests
 from core.principal import Principal
 from core.record import audit
@@ -114,6 +115,13 @@ def _send_link(
             "An account has been made for you on contactlog, where your school keeps the record\n"
             "of staff contact with pupils online. Choose your password here"
         )
+        school_accounts = _school_accounts(session, staff)
+        if school_accounts:
+            subject = "Your contactlog account: accept your invitation"
+            opening = opening.replace(
+                "Choose your password here",
+                f"Accept it here with your school's {school_accounts} account",
+            )
         hours = settings.invitation_hours
     else:
         subject = "Reset your contactlog password"
@@ -136,6 +144,17 @@ def _send_link(
         to_staff_id=staff.id,
         at=at,
     )
+
+
+def _school_accounts(session: Session, staff: Staff) -> str:
+    """The providers the staff member's trust signs in with ("Microsoft or Google"), if any."""
+    providers = session.exec(
+        select(SsoConnection.provider)
+        .join(School, col(School.trust_id) == SsoConnection.trust_id)
+        .where(School.id == staff.school_id)
+        .order_by(col(SsoConnection.provider))
+    ).all()
+    return " or ".join(PROVIDERS.get(p, p) for p in providers)
 
 
 def invite(
