@@ -36,7 +36,7 @@ def _form(
 ) -> HTMLResponse:
     return page(
         "choose_password.html",
-        title="Choose your password" if not passwords_off else "Accept your invitation",
+        title="Accept your invitation" if school_accounts else "Choose your password",
         token=token,
         problem=problem,
         min_length=accounts.MIN_LENGTH,
