@@ -5,6 +5,8 @@ factor of a role that needs one cannot be removed; registrations and removals ar
 
 from __future__ import annotations
 
+import base64
+import json
 from urllib.parse import urlsplit
 
 import pyotp
@@ -162,3 +164,27 @@ def test_passkeys_are_one_s_own(client, world):
     )
     assert forged.status_code == 422
     assert client.delete("/me/passkeys/1", headers=world.auth("owner")).status_code == 404
+
+
+def test_refused_passkey_sign_ins_count_against_the_address(client, settings, monkeypatch):
+    """A passkey guessed at (or replayed) from one address waits like a password guessed at."""
+    monkeypatch.setattr(settings, "signin_client_free_failures", 3)
+    client.get("/sign-in")
+    token = client.cookies.get("contactlog_sign_in")
+    unknown = (
+        base64.urlsafe_b64encode(
+            json.dumps(
+                {"type": "webauthn.get", "challenge": "bm90LWEtY2hhbGxlbmdl", "origin": "x"}
+            ).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
+    body = {
+        "form_token": token,
+        "credential": {"id": "AAAA", "response": {"clientDataJSON": unknown}},
+    }
+    answers = [client.post("/sign-in/passkey", json=body).status_code for _ in range(5)]
+    assert answers[:3] == [401, 401, 401]
+    assert 429 in answers[3:]
+    assert "wait" in client.post("/sign-in/passkey", json=body).json()["detail"]

@@ -148,7 +148,11 @@ def sign_in_with_passkey(
     at = clock.now()
     try:
         staff = passkeys.authenticate(
-            session=session, credential=body.credential, settings=settings, at=at
+            session=session,
+            credential=body.credential,
+            client=request.client.host if request.client else "unknown",
+            settings=settings,
+            at=at,
         )
     except DomainError as refused:
         return domain_problem(refused)  # returned: the challenge stays spent

@@ -26,8 +26,15 @@ from webauthn.helpers.structs import (
 
 from core import once
 from core.directory.models import Staff
-from core.errors import Conflict, InvalidInput, NotFound, RuleBroken, Unauthorized
-from core.identity import mfa
+from core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RuleBroken,
+    TooManyAttempts,
+    Unauthorized,
+)
+from core.identity import mfa, throttle
 from core.identity.auth import roles_of
 from core.identity.models import Passkey, PasskeyChallenge, SecondFactor
 from core.principal import Principal
@@ -184,12 +191,37 @@ def sign_in_options(*, session: Session, settings: Settings, at: datetime) -> di
     return dict(json.loads(webauthn.options_to_json(options)))
 
 
+PASSKEY_LIMIT = "Too many failed sign-ins from this address; wait before trying again."
+
+
 def authenticate(
-    *, session: Session, credential: dict[str, Any], settings: Settings, at: datetime
+    *,
+    session: Session,
+    credential: dict[str, Any],
+    client: str,
+    settings: Settings,
+    at: datetime,
 ) -> Staff:
     """The account a passkey signs in, or Unauthorized: an unknown or removed passkey, a
     signature that does not verify, a counter that went backwards (a cloned authenticator), no
-    check of its user, a deactivated account."""
+    check of its user, a deactivated account. Each refusal counts against the client address's
+    sign-in limit, as a wrong password does (core/identity/throttle.py)."""
+    key = throttle.Keys.of("", client).client
+    wait = throttle.wait_seconds(session, key, at)
+    if wait:
+        raise TooManyAttempts(PASSKEY_LIMIT, retry_after=wait)
+    try:
+        return _authenticate(session, credential, settings, at)
+    except Unauthorized:
+        throttle.record_failure(
+            session, key, free=settings.signin_client_free_failures, settings=settings, at=at
+        )
+        raise
+
+
+def _authenticate(
+    session: Session, credential: dict[str, Any], settings: Settings, at: datetime
+) -> Staff:
     challenge, _ = _spend_challenge(session, credential, purpose="sign_in", at=at)
     passkey = session.exec(
         select(Passkey).where(Passkey.credential_id == str(credential.get("id", "")))
