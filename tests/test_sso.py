@@ -608,3 +608,24 @@ def test_an_invitation_is_accepted_only_through_its_own_trusts_provider(
     assert client.get(here, follow_redirects=False).status_code == 303
     client.cookies.clear()
     assert client.get(here, follow_redirects=False).status_code == 400
+
+
+def test_wrong_codes_after_the_provider_wait_like_wrong_codes_after_a_password(
+    provider, site, browse, world, db, settings, monkeypatch
+):
+    monkeypatch.setattr(settings, "signin_free_failures", 2)
+    secret = enrol(db, world.ids["dsl"])
+    linked(db, settings, world.ids["dsl"], "microsoft", "dsl")
+    page = browse()
+    sign_in_with(page, site, "dsl")
+    for _ in range(3):
+        page.get_by_label("Code from your authenticator app").fill("000000")
+        page.get_by_role("button", name="Finish signing in").click()
+        page.wait_for_load_state()
+    page.get_by_role("alert").filter(has_text="Too many wrong codes").wait_for()
+    # Even the right code waits now: the limit holds against whoever is guessing.
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Finish signing in").click()
+    page.get_by_role("alert").filter(has_text="Too many wrong codes").wait_for()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM browser_session")).scalar_one() == 0

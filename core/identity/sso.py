@@ -382,10 +382,11 @@ def give_code(
     against the account's sign-in limits like a code given with a password. None if wrong."""
     staff = _usable(session, attempt.staff_id or 0)
     limits = throttle.Keys.of(staff.email, client)
-    for key in (limits.pair, limits.client):
-        wait = throttle.wait_seconds(session, key, at)
-        if wait:
-            raise TooManyAttempts(CODE_LIMIT, retry_after=wait)
+    # Only this account's own failures from this address make it wait: others' failures from
+    # a school's shared address never lock out the owner, who has the provider's sign-in too.
+    wait = throttle.wait_seconds(session, limits.pair, at)
+    if wait:
+        raise TooManyAttempts(CODE_LIMIT, retry_after=wait)
     if not code or not mfa.check(
         session, staff_id=staff.id or 0, code=code, settings=settings, at=at
     ):
