@@ -64,6 +64,16 @@ class Keys:
         message = f"{kind}\x1f{token}".encode()
         return hmac.new(self.current.token_key, message, hashlib.sha256).hexdigest()
 
+    def token_hashes(self, kind: str, token: str) -> list[str]:
+        """The token's hash under every key still read, the current key's first: what was
+        stored before a rotation is still found (and may then be stored again under the
+        current key)."""
+        message = f"{kind}\x1f{token}".encode()
+        return [
+            hmac.new(key.token_key, message, hashlib.sha256).hexdigest()
+            for key in (self.current, *(k for k in self.all.values() if k is not self.current))
+        ]
+
     def encrypt(self, plain: str, *, bound_to: str) -> str:
         """`plain` encrypted under the current key; `bound_to` (the owner) must match to open it,
         so a secret copied onto another account's row opens for nobody."""

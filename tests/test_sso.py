@@ -629,3 +629,21 @@ def test_wrong_codes_after_the_provider_wait_like_wrong_codes_after_a_password(
     page.get_by_role("alert").filter(has_text="Too many wrong codes").wait_for()
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM browser_session")).scalar_one() == 0
+
+
+def test_links_outlast_a_rotation_of_the_key_outside_the_database(
+    provider, site, browse, world, db, settings, monkeypatch
+):
+    """The subject is stored only keyed: after SECRET_KEY is rotated (the old one in
+    OLD_SECRET_KEYS) the link is still found, and stored again under the new key."""
+    linked(db, settings, world.ids["owner"], "microsoft", "owner")
+    monkeypatch.setattr(settings, "old_secret_keys", [settings.secret_key])
+    monkeypatch.setattr(settings, "secret_key", "a-rotated-key-outside-the-database-" + "k" * 12)
+    page = browse()
+    sign_in_with(page, site, "owner")
+    home(page, site)
+    with db.engine.connect() as conn:
+        stored, connection = conn.execute(
+            text("SELECT subject_hash, connection_id FROM sso_link")
+        ).one()
+    assert stored == sso.subject_hash(settings, connection, "owner")

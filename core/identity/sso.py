@@ -62,6 +62,20 @@ def subject_hash(settings: Settings, connection_id: int, subject: str) -> str:
     return _hash(settings, "sso subject", f"{connection_id}:{subject}")
 
 
+def _linked(
+    session: Session, settings: Settings, connection_id: int, subject: str
+) -> SsoLink | None:
+    """The link of a provider's subject, found under the current key or one still read after
+    a rotation of SECRET_KEY (then stored again under the current key, as it can be only now,
+    with the subject in hand)."""
+    hashes = keys.of(settings).token_hashes("sso subject", f"{connection_id}:{subject}")
+    found = session.exec(select(SsoLink).where(col(SsoLink.subject_hash).in_(hashes))).first()
+    if found is not None and found.subject_hash != hashes[0]:
+        found.subject_hash = hashes[0]
+        session.add(found)
+    return found
+
+
 @dataclass(frozen=True)
 class Begun:
     url: str  # the provider's sign-in page
@@ -194,9 +208,9 @@ def answer(
         at=at,
     )
     subject = subject_hash(settings, row.id, identity.subject)
+    link = _linked(session, settings, row.id, identity.subject)
     if attempt.invitation_id is not None:
-        return _accept_invitation(session, attempt, row, identity, subject, settings, at)
-    link = session.exec(select(SsoLink).where(SsoLink.subject_hash == subject)).first()
+        return _accept_invitation(session, attempt, row, identity, link, subject, settings, at)
     if link is not None and link.connection_id == row.id:
         staff = _usable(session, link.staff_id)
         return _after_provider(session, attempt, staff, settings, at)
@@ -303,6 +317,7 @@ def _accept_invitation(
     attempt: SsoAttempt,
     row: SsoConnection,
     identity: sso_provider.Identity,
+    linked: SsoLink | None,
     subject: str,
     settings: Settings,
     at: datetime,
@@ -316,7 +331,7 @@ def _accept_invitation(
         raise Unauthorized(accounts.LINK_DOES_NOT_WORK)
     if identity.email != staff.email.lower():
         raise Unauthorized(NOT_THE_INVITED.format(name=name, email=staff.email))
-    if session.exec(select(SsoLink.id).where(SsoLink.subject_hash == subject)).first():
+    if linked is not None:
         raise Unauthorized(f"That {name} account is linked to another contactlog account.")
     accounts.spend_link(session, invitation, at=at)
     attempt.subject_hash = subject
