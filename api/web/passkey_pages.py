@@ -18,7 +18,7 @@ from api.routing import UnitOfWorkRoute
 from api.web.acting import COOKIE, FORM_REFUSED, PageDep
 from api.web.forms import PageForm
 from api.web.render import back_to, page_for, see_other
-from api.web.sign_in import SIGN_IN_COOKIE, set_cookie
+from api.web.sign_in import SIGN_IN_COOKIE, set_cookie, sign_in_form_matches
 from core import clock
 from core.directory.models import Staff
 from core.errors import DomainError
@@ -121,16 +121,11 @@ def unlink(link_id: RecordId, acting: PageDep, form: Annotated[PageForm, Form()]
     return see_other("/app/passkeys?done=unlinked")
 
 
-def _sign_in_form_matches(request: Request, token: str) -> bool:
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    return bool(expected) and browser_sessions.form_token_matches(expected, token)
-
-
 @router.post("/sign-in/passkey/options")
 def sign_in_options(
     request: Request, body: Posted, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    if not _sign_in_form_matches(request, body.form_token):
+    if not sign_in_form_matches(request, body.form_token):
         return problem(403, FORM_REFUSED)
     return JSONResponse(
         passkeys.sign_in_options(session=session, settings=settings, at=clock.now())
@@ -143,7 +138,7 @@ def sign_in_with_passkey(
 ) -> Response:
     """A passkey that verifies signs its account in: with the device's check of its user, it is
     both factors at once, so no code is asked for."""
-    if not _sign_in_form_matches(request, body.form_token):
+    if not sign_in_form_matches(request, body.form_token):
         return problem(403, FORM_REFUSED)
     at = clock.now()
     try:

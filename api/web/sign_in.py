@@ -5,6 +5,7 @@ The session cookie is HttpOnly, SameSite=Strict, and Secure in production."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -51,6 +52,50 @@ def set_cookie(response: Response, name: str, value: str, settings: Settings, **
 def fresh_form_token() -> str:
     """A form's token before there is a session: the page sets it in a cookie of its own."""
     return secrets.token_urlsafe(24)
+
+
+def sign_in_form_matches(request: Request, token: str) -> bool:
+    """A form posted before there is a session: its token is the one its page set in a cookie."""
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    return bool(expected) and browser_sessions.form_token_matches(expected, token)
+
+
+def signed_in(
+    session: Session,
+    settings: Settings,
+    *,
+    staff_id: int,
+    generation: int,
+    enrol_only: bool,
+    then: str,
+    at: datetime,
+    device_token: str | None = None,
+    after_another_site: bool = False,
+) -> Response:
+    """A new page session, and on to the page asked for; an account that must have a second
+    factor and has none sets one up before anything else. After another site's redirect (a
+    provider's), the browser withholds the SameSite=Strict cookie from a further redirect, so
+    a page of contactlog's own steps on instead."""
+    cookie = browser_sessions.start(
+        session=session,
+        staff_id=staff_id,
+        generation=generation,
+        settings=settings,
+        at=at,
+        enrol_only=enrol_only,
+    )
+    onwards = SECOND_FACTOR_PAGE if enrol_only else back_to(then)
+    home: Response = (
+        page("signed_in.html", title="Signed in", onwards=onwards)
+        if after_another_site
+        else see_other(onwards)
+    )
+    set_cookie(home, COOKIE, cookie, settings)
+    if device_token:
+        max_age = settings.trusted_device_days * 24 * 3600
+        set_cookie(home, devices.COOKIE, device_token, settings, max_age=max_age)
+    home.delete_cookie(SIGN_IN_COOKIE, path="/")
+    return home
 
 
 def sign_in_form_page(
@@ -104,8 +149,7 @@ def sign_in_form(
     settings: SettingsDep,
 ) -> Response:
     email = form.email
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not browser_sessions.form_token_matches(expected, form.form_token):
+    if not sign_in_form_matches(request, form.form_token):
         return sign_in_form_page(
             settings, session, problem=FORM_REFUSED, status=403, then=form.next
         )
@@ -131,22 +175,16 @@ def sign_in_form(
             settings, session, problem=outcome.detail, email=email, status=401, then=form.next
         )
     claims = tokens.read(outcome.access_token)
-    cookie = browser_sessions.start(
-        session=session,
+    return signed_in(
+        session,
+        settings,
         staff_id=claims.staff_id,
         generation=claims.generation,
-        settings=settings,
-        at=at,
         enrol_only=outcome.enrol_only,
+        then=form.next,
+        at=at,
+        device_token=outcome.device_token,
     )
-    # An account that must have a second factor and has none sets one up before anything else.
-    home = see_other(SECOND_FACTOR_PAGE if outcome.enrol_only else back_to(form.next))
-    set_cookie(home, COOKIE, cookie, settings)
-    if outcome.device_token:
-        max_age = settings.trusted_device_days * 24 * 3600
-        set_cookie(home, devices.COOKIE, outcome.device_token, settings, max_age=max_age)
-    home.delete_cookie(SIGN_IN_COOKIE, path="/")
-    return home
 
 
 @router.get(FORGOTTEN_PAGE)
@@ -182,8 +220,7 @@ def forgotten_password(
     """A link to choose a new password is emailed, as `POST /auth/password-reset` sends it; the
     page says the same whether or not the address has an account, and counts each request
     from the address against the same limit."""
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not expected or not browser_sessions.form_token_matches(expected, form.form_token):
+    if not sign_in_form_matches(request, form.form_token):
         return _forgotten(settings, problem=FORM_REFUSED, status=403)
     email = form.email.strip()
     if "@" not in email:

@@ -13,19 +13,21 @@ from pydantic import BaseModel, Field
 
 from api.deps import PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.routing import UnitOfWorkRoute
-from api.web.acting import COOKIE, FORM_REFUSED, SECOND_FACTOR_PAGE
-from api.web.render import back_to, page, see_other
+from api.web.acting import FORM_REFUSED
+from api.web.render import back_to, page
 from api.web.sign_in import (
     ASK_FOR_CODE,
     SIGN_IN_COOKIE,
     fresh_form_token,
     set_cookie,
+    sign_in_form_matches,
     sign_in_form_page,
+    signed_in,
 )
 from core import clock
 from core.directory.models import Staff
 from core.errors import DomainError, NotFound
-from core.identity import browser_sessions, devices, sso, sso_provider
+from core.identity import devices, sso, sso_provider
 from core.identity.auth import IssuedToken, SecondFactorNeeded, sign_in
 from core.identity.models import SsoAttempt
 from core.settings import Settings
@@ -149,27 +151,18 @@ def _signed_in(
     from_provider: bool = False,
 ) -> Response:
     assert staff.id is not None
-    cookie = browser_sessions.start(
-        session=session,
+    home = signed_in(
+        session,
+        settings,
         staff_id=staff.id,
         generation=staff.token_generation,
-        settings=settings,
-        at=clock.now(),
         enrol_only=enrol_only,
+        then=then,
+        at=clock.now(),
+        device_token=device_token,
+        after_another_site=from_provider,
     )
-    # An account that must have a second factor and has none sets one up before anything else.
-    onwards = SECOND_FACTOR_PAGE if enrol_only else back_to(then)
-    home: Response = (
-        page("signed_in.html", title="Signed in", onwards=onwards)
-        if from_provider
-        else see_other(onwards)
-    )
-    set_cookie(home, COOKIE, cookie, settings)
-    if device_token:
-        max_age = settings.trusted_device_days * 24 * 3600
-        set_cookie(home, devices.COOKIE, device_token, settings, max_age=max_age)
     home.delete_cookie(SSO_COOKIE, path="/")
-    home.delete_cookie(SIGN_IN_COOKIE, path="/")
     home.delete_cookie(INVITATION_COOKIE, path=INVITATION_PATH)
     return home
 
@@ -209,11 +202,6 @@ class LinkForm(BaseModel):
     form_token: str = Field(default="", max_length=100)
 
 
-def _form_refused(request: Request, token: str) -> bool:
-    expected = request.cookies.get(SIGN_IN_COOKIE, "")
-    return not expected or not browser_sessions.form_token_matches(expected, token)
-
-
 def _waiting(request: Request, session: SessionDep, settings: Settings, stage: str) -> SsoAttempt:
     return sso.waiting(
         session=session,
@@ -243,7 +231,7 @@ def confirm_link(
     staff = session.get(Staff, attempt.staff_id or 0)
     name = sso.provider_name(session, attempt)
     assert staff is not None
-    if _form_refused(request, form.form_token):
+    if not sign_in_form_matches(request, form.form_token):
         return _link_page(settings, staff, name, problem=FORM_REFUSED, status=403)
     at = clock.now()
     outcome = sign_in(
@@ -288,7 +276,7 @@ def give_code(
         attempt = _waiting(request, session, settings, "code")
     except DomainError as refused:
         return _refused(settings, session, refused.detail, refused.status)
-    if _form_refused(request, form.form_token):
+    if not sign_in_form_matches(request, form.form_token):
         return _code_page(settings, problem=FORM_REFUSED, status=403)
     then = attempt.next
     try:
