@@ -52,12 +52,13 @@ def add_command(
                 domains=domain or [],
                 passwords_off=passwords_off,
             )
+            named = sso_connections.trust_name(session, trust)
     except DomainError as exc:
         raise _fail(exc) from None
     finally:
         db.dispose()
     console.print(
-        f"Trust {trust}'s staff can sign in with {provider} ({made.tenant}); first links from "
+        f"{named}'s staff can sign in with {provider} ({made.tenant}); first links from "
         f"{made.domains.replace(',', ', ')}. Redirect URI: "
         f"{settings.public_url.rstrip('/')}/auth/sso/{made.provider}/callback"
     )
@@ -87,12 +88,13 @@ def passwords_command(
                 trust_id=trust,
                 off=off,
             )
+            named = sso_connections.trust_name(session, trust)
     except DomainError as exc:
         raise _fail(exc) from None
     finally:
         db.dispose()
     console.print(
-        f"Trust {trust}'s staff sign in "
+        f"{named}'s staff sign in "
         + ("with their school accounts only." if off else "with passwords too.")
     )
 
@@ -111,8 +113,8 @@ def list_command() -> None:
             for row, name in rows:
                 passwords = "passwords off" if row.passwords_off else "passwords on"
                 console.print(
-                    f"{row.trust_id} {name}: {row.provider} {row.tenant} client {row.client_id}"
-                    f" (domains {row.domains}; {passwords})"
+                    f"{name} (trust {row.trust_id}): {row.provider} {row.tenant} client "
+                    f"{row.client_id} (domains {row.domains}; {passwords})"
                 )
             if not rows:
                 console.print("No trust signs in with Microsoft or Google yet.")

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.directory.models import School, Trust
+from core.directory.models import School, Staff, Trust
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity.models import SsoConnection
 from core.identity.sso_provider import PROVIDERS
@@ -30,13 +30,17 @@ class Offered:
     label: str
 
 
-def offered(session: Session) -> list[Offered]:
-    """Every trust's way to sign in with its school accounts (trust names are not secret)."""
-    rows = session.exec(
+def offered(session: Session, *, trust_id: int | None = None) -> list[Offered]:
+    """Every trust's way to sign in with its school accounts (trust names are not secret), or
+    one trust's."""
+    query = (
         select(SsoConnection.provider, SsoConnection.trust_id, Trust.name)
         .join(Trust, col(Trust.id) == SsoConnection.trust_id)
         .order_by(Trust.name, SsoConnection.provider)
-    ).all()
+    )
+    if trust_id is not None:
+        query = query.where(SsoConnection.trust_id == trust_id)
+    rows = session.exec(query).all()
     several = len({trust_id for _, trust_id, _ in rows}) > 1
     return [
         Offered(
@@ -46,6 +50,16 @@ def offered(session: Session) -> list[Offered]:
         )
         for provider, trust_id, name in rows
     ]
+
+
+def passwords_off(session: Session, staff: Staff) -> str | None:
+    """The provider a member of staff must sign in with, when the trust has turned passwords
+    off for its staff; None when a password still signs them in."""
+    return session.exec(
+        select(SsoConnection.provider)
+        .join(School, col(School.trust_id) == SsoConnection.trust_id)
+        .where(School.id == staff.school_id, col(SsoConnection.passwords_off).is_(True))
+    ).first()
 
 
 def connection_of(session: Session, *, provider: str, trust_id: int) -> SsoConnection:
@@ -133,6 +147,11 @@ def set_passwords_off(
             session.add(row)
             _recorded(session, actor, at, row, "sso.passwords_off" if off else "sso.passwords_on")
     return rows
+
+
+def trust_name(session: Session, trust_id: int) -> str:
+    trust = session.get(Trust, trust_id)
+    return trust.name if trust is not None else f"Trust {trust_id}"
 
 
 def listed(session: Session) -> list[tuple[SsoConnection, str]]:
