@@ -21,7 +21,6 @@ from core.clock import now
 from core.directory.models import School
 from core.errors import DomainError
 from core.identity import accounts, sso_connections
-from core.identity.auth import passwords_off
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -56,17 +55,13 @@ def choose_password_page(token: str, session: SessionDep, settings: SettingsDep)
     except DomainError:
         return _form(token)
     school = session.get(School, staff.school_id)
-    offered = [
-        way
-        for way in sso_connections.offered(session)
-        if school is not None and way.trust_id == school.trust_id
-    ]
+    offered = sso_connections.offered(session, trust_id=school.trust_id) if school else []
     if link.purpose != accounts.LinkPurpose.invitation or not offered:
         return _form(token)
     shown = _form(
         token,
         school_accounts=offered,
-        passwords_off=passwords_off(session, staff) is not None,
+        passwords_off=sso_connections.passwords_off(session, staff) is not None,
     )
     shown.set_cookie(
         INVITATION_COOKIE,

@@ -19,7 +19,8 @@ from sqlmodel import Session, col, func, select
 from core import once, outbox
 from core.directory.models import School, Staff
 from core.errors import InvalidInput, RuleBroken
-from core.identity.models import AccountLink, SsoConnection
+from core.identity import sso_connections
+from core.identity.models import AccountLink
 from core.identity.security import Passwords
 from core.identity.sso_provider import PROVIDERS
 from core.identity.throttle import limit_requests
@@ -147,14 +148,12 @@ def _send_link(
 
 
 def _school_accounts(session: Session, staff: Staff) -> str:
-    """The providers the staff member's trust signs in with ("Microsoft or Google"), if any."""
-    providers = session.exec(
-        select(SsoConnection.provider)
-        .join(School, col(School.trust_id) == SsoConnection.trust_id)
-        .where(School.id == staff.school_id)
-        .order_by(col(SsoConnection.provider))
-    ).all()
-    return " or ".join(PROVIDERS.get(p, p) for p in providers)
+    """The providers the staff member's trust signs in with ("Google or Microsoft"), if any."""
+    school = session.get(School, staff.school_id)
+    if school is None:
+        return ""
+    ways = sso_connections.offered(session, trust_id=school.trust_id)
+    return " or ".join(PROVIDERS[way.provider] for way in ways)
 
 
 def invite(

@@ -7,14 +7,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from core.db import table_of
 from core.directory.models import Role, School, Staff, StaffRole
 from core.errors import TooManyAttempts, Unauthorized
 from core.identity import devices, mfa, throttle
-from core.identity.models import SsoConnection
 from core.identity.security import Passwords, TokenClaims, TokenService
+from core.identity.sso_connections import passwords_off
 from core.identity.sso_provider import PROVIDERS
 from core.principal import Principal
 from core.settings import Settings
@@ -175,16 +175,6 @@ SIGN_IN_WITH = (
     "Your trust signs in with its school accounts: use \u201cSign in with {name}\u201d on the "
     "sign-in page."
 )
-
-
-def passwords_off(session: Session, staff: Staff) -> str | None:
-    """The provider a member of staff must sign in with, when the trust has turned passwords
-    off for its staff (core/identity/sso.py); None when a password still signs them in."""
-    return session.exec(
-        select(SsoConnection.provider)
-        .join(School, col(School.trust_id) == SsoConnection.trust_id)
-        .where(School.id == staff.school_id, col(SsoConnection.passwords_off).is_(True))
-    ).first()
 
 
 def _code_right(
