@@ -58,8 +58,12 @@ def _derived(settings: Settings, browser: str, what: str) -> str:
     return _hash(settings, f"sso {what}", browser)
 
 
+def _subject(connection_id: int, subject: str) -> str:
+    return f"{connection_id}:{subject}"
+
+
 def subject_hash(settings: Settings, connection_id: int, subject: str) -> str:
-    return _hash(settings, "sso subject", f"{connection_id}:{subject}")
+    return _hash(settings, "sso subject", _subject(connection_id, subject))
 
 
 def _linked(
@@ -68,7 +72,7 @@ def _linked(
     """The link of a provider's subject, found under the current key or one still read after
     a rotation of SECRET_KEY (then stored again under the current key, as it can be only now,
     with the subject in hand)."""
-    hashes = keys.of(settings).token_hashes("sso subject", f"{connection_id}:{subject}")
+    hashes = keys.of(settings).token_hashes("sso subject", _subject(connection_id, subject))
     found = session.exec(select(SsoLink).where(col(SsoLink.subject_hash).in_(hashes))).first()
     if found is not None and found.subject_hash != hashes[0]:
         found.subject_hash = hashes[0]
@@ -211,7 +215,7 @@ def answer(
     link = _linked(session, settings, row.id, identity.subject)
     if attempt.invitation_id is not None:
         return _accept_invitation(session, attempt, row, identity, link, subject, settings, at)
-    if link is not None and link.connection_id == row.id:
+    if link is not None:
         staff = _usable(session, link.staff_id)
         return _after_provider(session, attempt, staff, settings, at)
     candidate = _to_link(session, row, identity)
@@ -336,15 +340,7 @@ def _accept_invitation(
     accounts.spend_link(session, invitation, at=at)
     attempt.subject_hash = subject
     _make_link(session, attempt, staff, staff.email, at, by="invitation")
-    session.execute(delete(SsoAttempt).where(col(SsoAttempt.id) == attempt.id))
-    assert staff.id is not None
-    return Answered(
-        stage="signed_in",
-        staff=staff,
-        then=attempt.next,
-        enrol_only=mfa.required(roles_of(session, staff.id), settings)
-        and not mfa.enrolled(session, staff.id),
-    )
+    return _after_provider(session, attempt, staff, settings, at)
 
 
 def _make_link(
