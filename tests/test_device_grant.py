@@ -5,10 +5,8 @@ expired, polled too fast, revoked before it was fetched — and end to end, `con
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +20,7 @@ from core.identity.device_grant import normal
 from tests.support.browser import checked
 from tests.support.ground import PASSWORD, test_settings
 from tests.support.pages import as_person, form_token
+from tests.support.servers import CONTACTLOG, login_through_the_browser
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CLI = {"client_id": "contactlog-cli"}
@@ -192,38 +191,25 @@ def test_contactlog_login_in_the_terminal_approved_in_chromium(  # type: ignore[
 ):
     """The teacher types `contactlog login --browser`, opens the page it names, signs in there
     and types the code: the terminal is signed in, and no password was typed into it."""
-    env = {**os.environ, "CONTACTLOG_CLIENT_DIR": str(tmp_path / "client"), "COLUMNS": "200"}
-    contactlog = Path(sys.executable).parent / "contactlog"
-    terminal = subprocess.Popen(
-        [str(contactlog), "login", "--browser", "--server", live_server],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert terminal.stderr is not None
-    said = terminal.stderr.readline()
-    found = re.search(r"Open (\S+) and type the code ([A-Z]{4}-[A-Z]{4})", said)
-    assert found, said
+    login = login_through_the_browser(live_server, tmp_path / "client")
     page = browse(phone=True)
-    page.goto(urlsplit(found.group(1)).path)  # not signed in: sign in, and back to it
+    page.goto(urlsplit(login.page).path)  # not signed in: sign in, and back to it
     page.get_by_label("Email address").fill("owner@a.example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/app/device")
     checked(page)
-    page.get_by_label("The code").fill(found.group(2))
+    page.get_by_label("The code").fill(login.code)
     page.get_by_role("button", name="Continue").click()
     checked(page)
     assert page.get_by_text("contactlog on").count() == 1
     page.get_by_role("button", name="Approve: sign it in as me").click()
     assert page.get_by_text("Approved.").count() == 1
-    out, err = terminal.communicate(timeout=60)
-    assert terminal.returncode == 0, err
+    out, err = login.terminal.communicate(timeout=60)
+    assert login.terminal.returncode == 0, err
     assert "Signed in as Owner" in out
     whoami = subprocess.run(
-        [str(contactlog), "whoami"], capture_output=True, text=True, env=env, timeout=30
+        [str(CONTACTLOG), "whoami"], capture_output=True, text=True, env=login.env, timeout=30
     )
     assert "Owner" in whoami.stdout
 

@@ -9,10 +9,6 @@ off."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,6 +32,7 @@ from tests.support.openid_provider import (
     TENANT_B,
     running,
 )
+from tests.support.servers import login_through_the_browser
 
 MICROSOFT = f"/{TENANT_A}/v2.0"
 MICROSOFT_B = f"/{TENANT_B}/v2.0"
@@ -59,26 +56,41 @@ def provider(site, settings, monkeypatch, world, db, tmp_path):  # type: ignore[
         monkeypatch.setattr(settings, "sso_microsoft_authority", openid.microsoft_authority)
         monkeypatch.setattr(settings, "sso_google_issuer", openid.google_issuer)
         sso_provider.KEPT.forget()
-        secret = tmp_path / "client-secret"
-        secret.write_text(CLIENT_SECRET + "\n")
-        with db.transaction() as session:
-            for name, tenant, domains in (
-                ("microsoft", TENANT_A, ["a.example.org", "b.example.org"]),
-                ("google", GOOGLE_DOMAIN, []),
-            ):
-                sso_connections.add(
-                    session=session,
-                    actor=Principal.command_line(),
-                    at=clock.now(),
-                    trust_id=world.trust,
-                    provider=name,
-                    tenant=tenant,
-                    client_id=CLIENT_ID,
-                    secret_file=secret,
-                    domains=domains,
-                )
+        connect(
+            db, world.trust, "microsoft", TENANT_A, ["a.example.org", "b.example.org"], tmp_path
+        )
+        connect(db, world.trust, "google", GOOGLE_DOMAIN, [], tmp_path)
         yield openid
         sso_provider.KEPT.forget()
+
+
+def connect(db, trust_id: int, name: str, tenant: str, domains: list[str], folder) -> None:  # type: ignore[no-untyped-def]
+    """A trust signing in with a tenant of the test provider, as `contactlog sso add` sets it."""
+    secret = folder / f"client-secret-{trust_id}-{name}"
+    secret.write_text(CLIENT_SECRET + "\n")
+    with db.transaction() as session:
+        sso_connections.add(
+            session=session,
+            actor=Principal.command_line(),
+            at=clock.now(),
+            trust_id=trust_id,
+            provider=name,
+            tenant=tenant,
+            client_id=CLIENT_ID,
+            secret_file=secret,
+            domains=domains,
+        )
+
+
+def passwords_off(db, trust_id: int) -> None:  # type: ignore[no-untyped-def]
+    with db.transaction() as session:
+        sso_connections.set_passwords_off(
+            session=session,
+            actor=Principal.command_line(),
+            at=clock.now(),
+            trust_id=trust_id,
+            off=True,
+        )
 
 
 def at_provider(page, login: str) -> None:  # type: ignore[no-untyped-def]
@@ -218,20 +230,7 @@ def test_another_trusts_tenant_cannot_link_to_this_trusts_account(
     """An IT administrator of another trust's tenant gives an account the owner's address;
     even with the owner's domain allowed there, it finds nobody outside its own trust."""
     elsewhere = other_trust(db, settings, passwords)
-    secret = tmp_path / "other-secret"
-    secret.write_text(CLIENT_SECRET)
-    with db.transaction() as session:
-        sso_connections.add(
-            session=session,
-            actor=Principal.command_line(),
-            at=clock.now(),
-            trust_id=elsewhere.trust_id,
-            provider="microsoft",
-            tenant=TENANT_B,
-            client_id=CLIENT_ID,
-            secret_file=secret,
-            domains=["a.example.org"],
-        )
+    connect(db, elsewhere.trust_id, "microsoft", TENANT_B, ["a.example.org"], tmp_path)
     page = browse()
     sign_in_with(page, site, "intruder", "Sign in with Microsoft (Other Trust)")
     refused_with(page, "No contactlog account is linked")
@@ -374,14 +373,7 @@ def test_with_passwords_off_only_the_school_account_signs_in(
     provider, site, browse, world, db, settings, client
 ):
     linked(db, settings, world.ids["owner"], "microsoft", "owner")
-    with db.transaction() as session:
-        sso_connections.set_passwords_off(
-            session=session,
-            actor=Principal.command_line(),
-            at=clock.now(),
-            trust_id=world.trust,
-            off=True,
-        )
+    passwords_off(db, world.trust)
     answer = client.post(
         "/auth/token", data={"username": "owner@a.example.org", "password": PASSWORD}
     )
@@ -448,38 +440,18 @@ def test_the_staff_client_signs_in_through_the_school_account_with_passwords_off
     Microsoft (her trust has turned passwords off), types the code, and the terminal is signed
     in. No password exists anywhere in it."""
     linked(db, settings, world.ids["owner"], "microsoft", "owner")
-    with db.transaction() as session:
-        sso_connections.set_passwords_off(
-            session=session,
-            actor=Principal.command_line(),
-            at=clock.now(),
-            trust_id=world.trust,
-            off=True,
-        )
-    env = {**os.environ, "CONTACTLOG_CLIENT_DIR": str(tmp_path / "client"), "COLUMNS": "200"}
-    contactlog = Path(sys.executable).parent / "contactlog"
-    terminal = subprocess.Popen(
-        [str(contactlog), "login", "--browser", "--server", site],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert terminal.stderr is not None
-    said = terminal.stderr.readline()
-    found = re.search(r"Open (\S+) and type the code ([A-Z]{4}-[A-Z]{4})", said)
-    assert found, said
+    passwords_off(db, world.trust)
+    login = login_through_the_browser(site, tmp_path / "client")
     page = browse(phone=True)
-    page.goto(found.group(1))  # not signed in: the sign-in page, and back to it after
+    page.goto(login.page)  # not signed in: the sign-in page, and back to it after
     page.get_by_role("button", name="Sign in with Microsoft").click()
     at_provider(page, "owner")
     page.wait_for_url("**/app/device")
-    page.get_by_label("The code").fill(found.group(2))
+    page.get_by_label("The code").fill(login.code)
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Approve: sign it in as me").click()
-    out, err = terminal.communicate(timeout=60)
-    assert terminal.returncode == 0, err
+    out, err = login.terminal.communicate(timeout=60)
+    assert login.terminal.returncode == 0, err
     assert "Signed in as Owner" in out
 
 
@@ -496,7 +468,9 @@ def test_sign_ins_left_unfinished_from_one_address_are_capped(provider, client, 
 
 def test_an_unreadable_client_secret_is_said_and_signs_nobody_in(provider, site, browse, db):
     with db.engine.connect() as conn:
-        secret = conn.execute(text("SELECT secret_file FROM sso_connection LIMIT 1")).scalar_one()
+        secret = conn.execute(
+            text("SELECT secret_file FROM sso_connection WHERE provider = 'microsoft'")
+        ).scalar_one()
     Path(secret).unlink()
     page = browse()
     sign_in_with(page, site, "owner")
@@ -534,14 +508,7 @@ def invite_newcomer(client, world) -> None:  # type: ignore[no-untyped-def]
 def test_an_invitation_is_accepted_with_the_school_account_and_no_password_is_chosen(
     provider, site, browse, world, db, settings, client
 ):
-    with db.transaction() as session:
-        sso_connections.set_passwords_off(
-            session=session,
-            actor=Principal.command_line(),
-            at=clock.now(),
-            trust_id=world.trust,
-            off=True,
-        )
+    passwords_off(db, world.trust)
     invite_newcomer(client, world)
     token = invitation_token(db, "newcomer@a.example.org")
     with db.engine.connect() as conn:
@@ -586,20 +553,7 @@ def test_an_invitation_is_accepted_only_through_its_own_trusts_provider(
     invite_newcomer(client, world)
     token = invitation_token(db, "newcomer@a.example.org")
     elsewhere = other_trust(db, settings, passwords)
-    secret = tmp_path / "other-secret"
-    secret.write_text(CLIENT_SECRET)
-    with db.transaction() as session:
-        sso_connections.add(
-            session=session,
-            actor=Principal.command_line(),
-            at=clock.now(),
-            trust_id=elsewhere.trust_id,
-            provider="microsoft",
-            tenant=TENANT_B,
-            client_id=CLIENT_ID,
-            secret_file=secret,
-            domains=["a.example.org"],
-        )
+    connect(db, elsewhere.trust_id, "microsoft", TENANT_B, ["a.example.org"], tmp_path)
     client.cookies.set("contactlog_invitation", token, path="/auth/sso/")
     there = f"/auth/sso/microsoft/start?trust={elsewhere.trust_id}&accept=1"
     refused = client.get(there, follow_redirects=False)

@@ -4,10 +4,12 @@ and every test that needs the server across a real socket."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -83,3 +85,35 @@ def server(app: object, database_url: str, tmp_path: Path) -> Iterator[Server]:
     running.start()
     yield running
     running.stop()
+
+
+# The command a teacher types, from this environment's install.
+CONTACTLOG = Path(sys.executable).parent / "contactlog"
+
+
+@dataclass
+class BrowserLogin:
+    """`contactlog login --browser` running in a terminal: the page and code it shows."""
+
+    terminal: subprocess.Popen[str]
+    page: str
+    code: str
+    env: dict[str, str]
+
+
+def login_through_the_browser(server: str, client_dir: Path) -> BrowserLogin:
+    """The staff client asked to sign in through the browser, as a teacher types it."""
+    env = {**os.environ, "CONTACTLOG_CLIENT_DIR": str(client_dir), "COLUMNS": "200"}
+    terminal = subprocess.Popen(
+        [str(CONTACTLOG), "login", "--browser", "--server", server],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert terminal.stderr is not None
+    said = terminal.stderr.readline()
+    found = re.search(r"Open (\S+) and type the code ([A-Z]{4}-[A-Z]{4})", said)
+    assert found, said
+    return BrowserLogin(terminal, found.group(1), found.group(2), env)
