@@ -34,6 +34,7 @@ def add_command(
     from core import clock
     from core.errors import DomainError
     from core.identity import sso_connections
+    from core.identity.sso_provider import PROVIDERS
     from core.principal import Principal
 
     settings = _settings()
@@ -58,7 +59,8 @@ def add_command(
     finally:
         db.dispose()
     console.print(
-        f"{named}'s staff can sign in with {provider} ({made.tenant}); first links from "
+        f"{named}'s staff can sign in with {PROVIDERS[made.provider]} ({made.tenant}); first "
+        f"links from "
         f"{made.domains.replace(',', ', ')}. Redirect URI: "
         f"{settings.public_url.rstrip('/')}/auth/sso/{made.provider}/callback"
     )
